@@ -1,0 +1,57 @@
+//! The browsable roots of the directories: `/C/admin`, `/C/admin/notebooks`
+//! and `/C/sharing/rest`.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::routing::get;
+use axum::Router;
+use serde_json::json;
+
+use super::caller::Caller;
+use super::negotiate::Reply;
+use crate::error::Result;
+use crate::service::App;
+use crate::ui::Page;
+
+/// The version of the ArcGIS API whose receivers hookbook speaks.
+pub const API_VERSION: &str = "11.4";
+
+pub fn admin_routes() -> Router<Arc<App>> {
+    Router::new()
+        .route("/admin", get(admin_root))
+        .route("/admin/", get(admin_root))
+        .route("/admin/notebooks", get(notebooks_root))
+}
+
+pub fn sharing_routes() -> Router<Arc<App>> {
+    Router::new().route("/sharing/rest", get(sharing_root))
+}
+
+async fn admin_root(State(app): State<Arc<App>>, Caller(_): Caller) -> Result<Reply> {
+    let c = &app.settings.context;
+    Ok(Reply::new(
+        json!({"resources": ["notebooks"], "currentVersion": API_VERSION}),
+        Page::new("Administrator directory").link("notebooks", format!("/{c}/admin/notebooks")),
+    ))
+}
+
+async fn notebooks_root(State(app): State<Arc<App>>, Caller(_): Caller) -> Result<Reply> {
+    let c = &app.settings.context;
+    Ok(Reply::new(
+        json!({"resources": ["webhookReceivers"]}),
+        Page::new("Notebooks").link(
+            "webhookReceivers",
+            format!("/{c}/admin/notebooks/webhookReceivers"),
+        ),
+    ))
+}
+
+async fn sharing_root(State(app): State<Arc<App>>) -> Result<Reply> {
+    let c = &app.settings.context;
+    Ok(Reply::new(
+        json!({"currentVersion": API_VERSION}),
+        Page::new("Sharing directory")
+            .link("generateToken", format!("/{c}/sharing/rest/generateToken")),
+    ))
+}

@@ -1,0 +1,84 @@
+//! The one mapping of [`Error`] to HTTP status and ArcGIS error codes.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+use crate::error::Error;
+
+/// An error answer before it is given its surface's shape and format by
+/// the negotiate layer.
+#[derive(Debug, Clone)]
+pub struct Failure {
+    pub status: StatusCode,
+    pub code: u16,
+    pub message: String,
+    pub details: Vec<String>,
+}
+
+impl IntoResponse for Failure {
+    fn into_response(self) -> Response {
+        // The body is the admin shape; the negotiate layer re-renders it
+        // for the sharing surface or as a page.
+        let body = serde_json::json!({
+            "status": "error",
+            "messages": std::iter::once(self.message.clone()).chain(self.details.iter().cloned()).collect::<Vec<_>>(),
+            "code": self.code,
+        });
+        let mut response = (self.status, axum::Json(body)).into_response();
+        response.extensions_mut().insert(self);
+        response
+    }
+}
+
+impl From<Error> for Failure {
+    fn from(error: Error) -> Self {
+        let (status, details) = match &error {
+            Error::TokenRequired | Error::InvalidToken => (StatusCode::UNAUTHORIZED, vec![]),
+            Error::Forbidden => (StatusCode::FORBIDDEN, vec![]),
+            Error::NotFound(_) => (StatusCode::NOT_FOUND, vec![]),
+            Error::Invalid { .. } => (StatusCode::BAD_REQUEST, vec![]),
+            Error::BadCredentials => (
+                StatusCode::BAD_REQUEST,
+                vec!["Invalid username or password.".to_string()],
+            ),
+            Error::Store(_) | Error::Internal(_) => {
+                tracing::error!(error = %chain(&error), "request failed");
+                return Failure {
+                    status: StatusCode::INTERNAL_SERVER_ERROR,
+                    code: 500,
+                    message: "An internal error occurred; the server log has the details.".into(),
+                    details: vec![],
+                };
+            }
+        };
+        let code = match &error {
+            Error::TokenRequired => 499,
+            Error::InvalidToken => 498,
+            _ => status.as_u16(),
+        };
+        Failure {
+            status,
+            code,
+            message: error.to_string(),
+            details,
+        }
+    }
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        Failure::from(self).into_response()
+    }
+}
+
+/// The error and its causes on one line, for the log.
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

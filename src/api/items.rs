@@ -1,0 +1,252 @@
+//! Notebook items, the small part of the portal content API that receivers
+//! need: add, describe, data, update, delete, list.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
+use axum::http::HeaderValue;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use serde_json::{json, Value};
+
+use super::caller::Caller;
+use super::negotiate::{Params, Reply};
+use crate::domain::ids::ItemId;
+use crate::domain::notebook::{ItemTitle, NotebookFile};
+use crate::domain::user::Username;
+use crate::domain::ParseError;
+use crate::error::{Error, Result};
+use crate::service::App;
+use crate::store::ItemMeta;
+use crate::ui::{FieldKind, Form, Page};
+
+pub fn routes() -> Router<Arc<App>> {
+    Router::new()
+        .route("/sharing/rest/content/users/{username}", get(list))
+        .route("/sharing/rest/content/users/{username}/addItem", post(add))
+        .route("/sharing/rest/content/items/{id}", get(describe))
+        .route("/sharing/rest/content/items/{id}/data", get(data))
+        .route(
+            "/sharing/rest/content/users/{username}/items/{id}/update",
+            post(update),
+        )
+        .route(
+            "/sharing/rest/content/users/{username}/items/{id}/delete",
+            post(delete),
+        )
+}
+
+/// The describe shape of the contract.
+fn item_out(item: &ItemMeta) -> Value {
+    json!({
+        "id": item.id.as_str(),
+        "owner": item.owner.as_str(),
+        "title": item.title.as_str(),
+        "type": "Notebook",
+        "created": item.created.0,
+        "modified": item.modified.0,
+        "size": item.size,
+    })
+}
+
+/// An unknown user name in a path is a missing folder, not a bad parameter.
+fn path_user(text: &str) -> Result<Username> {
+    Username::parse(text)
+        .map_err(|_| Error::NotFound(format!("User '{}' does not exist.", text.escape_default())))
+}
+
+fn path_item(text: &str) -> Result<ItemId> {
+    ItemId::parse(text).map_err(|_| {
+        Error::NotFound(format!(
+            "Item '{}' does not exist or is inaccessible.",
+            text.escape_default()
+        ))
+    })
+}
+
+/// The notebook from `file` (multipart) or `text`, if either is given.
+fn notebook_param(params: &Params) -> Result<Option<(NotebookFile, Option<String>)>> {
+    if let Some(upload) = params.file("file") {
+        let file = NotebookFile::parse(upload.bytes.to_vec()).map_err(Error::invalid("file"))?;
+        let stem = upload
+            .filename
+            .as_deref()
+            .map(|f| f.trim_end_matches(".ipynb").to_string());
+        return Ok(Some((file, stem)));
+    }
+    if let Some(text) = params.non_empty("text") {
+        let file = NotebookFile::parse(text.as_bytes().to_vec()).map_err(Error::invalid("text"))?;
+        return Ok(Some((file, None)));
+    }
+    Ok(None)
+}
+
+fn folder_page(app: &App, username: &Username) -> Page {
+    let c = &app.settings.context;
+    Page::new(format!("Content of {username}")).form(
+        Form::post(
+            "Add item",
+            format!("/{c}/sharing/rest/content/users/{username}/addItem"),
+        )
+        .multipart()
+        .field(FieldKind::Text, "title", "Title", "")
+        .field(FieldKind::Hidden, "type", "", "Notebook")
+        .field(FieldKind::File, "file", "Notebook file (.ipynb)", ""),
+    )
+}
+
+fn item_page(app: &App, item: &ItemMeta) -> Page {
+    let c = &app.settings.context;
+    let base = format!(
+        "/{c}/sharing/rest/content/users/{}/items/{}",
+        item.owner, item.id
+    );
+    Page::new(item.title.as_str().to_string())
+        .link(
+            "Download the notebook",
+            format!("/{c}/sharing/rest/content/items/{}/data", item.id),
+        )
+        .link(
+            "Content of the owner",
+            format!("/{c}/sharing/rest/content/users/{}", item.owner),
+        )
+        .form(
+            Form::post("Update", format!("{base}/update"))
+                .multipart()
+                .field(FieldKind::Text, "title", "Title", item.title.as_str())
+                .field(FieldKind::File, "file", "Replace the notebook file", ""),
+        )
+        .form(Form::post("Delete", format!("{base}/delete")))
+}
+
+async fn list(
+    State(app): State<Arc<App>>,
+    Caller(caller): Caller,
+    Path(username): Path<String>,
+) -> Result<Reply> {
+    let username = path_user(&username)?;
+    let items = app.items_of(&caller, &username).await?;
+    let c = &app.settings.context;
+    let mut page = folder_page(&app, &username);
+    for item in &items {
+        page = page.link(
+            item.title.as_str(),
+            format!("/{c}/sharing/rest/content/items/{}", item.id),
+        );
+    }
+    Ok(Reply::new(
+        json!({"username": username.as_str(), "items": items.iter().map(item_out).collect::<Vec<_>>()}),
+        page,
+    ))
+}
+
+async fn add(
+    State(app): State<Arc<App>>,
+    Caller(caller): Caller,
+    Path(username): Path<String>,
+    params: Params,
+) -> Result<Reply> {
+    let username = path_user(&username)?;
+    if let Some(kind) = params.non_empty("type") {
+        if !kind.trim().eq_ignore_ascii_case("notebook") {
+            return Err(Error::Invalid {
+                field: "type",
+                source: ParseError::new("only Notebook items can be added"),
+            });
+        }
+    }
+    let (file, stem) = notebook_param(&params)?.ok_or_else(|| Error::Invalid {
+        field: "file",
+        source: ParseError::new("a notebook is required, as the file 'file' or the field 'text'"),
+    })?;
+    let title = params
+        .non_empty("title")
+        .map(str::to_string)
+        .or(stem)
+        .unwrap_or_default();
+    let title = ItemTitle::parse(&title).map_err(Error::invalid("title"))?;
+    let item = app.add_item(&caller, &username, title, file).await?;
+    Ok(Reply::new(
+        json!({"success": true, "id": item.id.as_str(), "folder": ""}),
+        item_page(&app, &item),
+    ))
+}
+
+async fn describe(
+    State(app): State<Arc<App>>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+) -> Result<Reply> {
+    let item = app.item(&caller, &path_item(&id)?).await?;
+    Ok(Reply::new(item_out(&item), item_page(&app, &item)))
+}
+
+/// The notebook file itself, whatever `f` says.
+async fn data(
+    State(app): State<Arc<App>>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+) -> Result<Response> {
+    let (item, bytes) = app.item_data(&caller, &path_item(&id)?).await?;
+    let mut response = bytes.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("application/x-ipynb+json"),
+    );
+    let safe: String = item
+        .title
+        .as_str()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{safe}.ipynb\"")) {
+        headers.insert(CONTENT_DISPOSITION, value);
+    }
+    Ok(response)
+}
+
+async fn update(
+    State(app): State<Arc<App>>,
+    Caller(caller): Caller,
+    Path((username, id)): Path<(String, String)>,
+    params: Params,
+) -> Result<Reply> {
+    let username = path_user(&username)?;
+    let id = path_item(&id)?;
+    let title = params
+        .non_empty("title")
+        .map(ItemTitle::parse)
+        .transpose()
+        .map_err(Error::invalid("title"))?;
+    let file = notebook_param(&params)?.map(|(file, _)| file);
+    let item = app
+        .update_item(&caller, &username, &id, title, file)
+        .await?;
+    Ok(Reply::new(
+        json!({"success": true, "id": item.id.as_str()}),
+        item_page(&app, &item),
+    ))
+}
+
+async fn delete(
+    State(app): State<Arc<App>>,
+    Caller(caller): Caller,
+    Path((username, id)): Path<(String, String)>,
+) -> Result<Reply> {
+    let username = path_user(&username)?;
+    let id = path_item(&id)?;
+    app.delete_item(&caller, &username, &id).await?;
+    Ok(Reply::new(
+        json!({"success": true, "itemId": id.as_str()}),
+        folder_page(&app, &username),
+    ))
+}

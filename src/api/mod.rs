@@ -1,0 +1,49 @@
+//! The HTTP surface: the admin API (`/C/admin/...`), the sharing API
+//! (`/C/sharing/rest/...`) and `/healthz`. Handlers parse input into domain
+//! types, call `service`, and answer with a [`negotiate::Reply`] that the
+//! format layer turns into JSON or a page.
+
+mod caller;
+mod directory;
+mod error;
+mod items;
+mod negotiate;
+mod receivers;
+mod tokens;
+
+use std::sync::Arc;
+
+use axum::routing::get;
+use axum::Router;
+
+use crate::service::App;
+
+use negotiate::Negotiation;
+pub use negotiate::{Format, Surface};
+
+/// The whole router; tests can call it without a socket.
+pub fn app(state: Arc<App>) -> Router {
+    let context = format!("/{}", state.settings.context);
+    let sign_in: Arc<str> = format!("{context}/sharing/rest/generateToken").into();
+    let layer = |surface| {
+        axum::middleware::from_fn_with_state(
+            Negotiation {
+                surface,
+                sign_in: sign_in.clone(),
+            },
+            negotiate::negotiate,
+        )
+    };
+    let admin = directory::admin_routes()
+        .merge(receivers::routes())
+        .layer(layer(Surface::Admin));
+    let sharing = directory::sharing_routes()
+        .merge(tokens::routes())
+        .merge(items::routes())
+        .layer(layer(Surface::Sharing));
+    let contextual = Router::new().merge(admin).merge(sharing);
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .nest(&context, contextual)
+        .with_state(state)
+}

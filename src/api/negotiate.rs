@@ -1,0 +1,308 @@
+//! The format layer of the admin and sharing surfaces: it gathers a
+//! request's parameters (query string, form or multipart body) once, and
+//! renders each answer as compact JSON, indented JSON or an HTML page
+//! according to `f`, in the error shape of the surface.
+
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+
+use super::error::Failure;
+use crate::domain::notebook::MAX_NOTEBOOK_BYTES;
+use crate::domain::ParseError;
+use crate::error::Error;
+use crate::ui;
+
+/// The largest admin or sharing request body: a notebook and its fields.
+const MAX_FORM_BYTES: usize = MAX_NOTEBOOK_BYTES + 64 * 1024;
+
+/// Which API a route belongs to; each has its own error shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Surface {
+    /// `{"status": "error", "messages": [...], "code": N}`
+    Admin,
+    /// `{"error": {"code": N, "message": "...", "details": [...]}}`
+    Sharing,
+}
+
+/// The `f` parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Json,
+    Pjson,
+    Html,
+}
+
+impl Format {
+    pub fn parse(input: Option<&str>) -> Result<Self, ParseError> {
+        match input.map(|s| s.trim().to_ascii_lowercase()).as_deref() {
+            None | Some("") | Some("html") => Ok(Format::Html),
+            Some("json") => Ok(Format::Json),
+            Some("pjson") => Ok(Format::Pjson),
+            Some(_) => Err(ParseError::new("must be json, pjson or html")),
+        }
+    }
+}
+
+/// An uploaded file from a multipart body.
+#[derive(Debug, Clone)]
+pub struct Upload {
+    pub filename: Option<String>,
+    pub bytes: Bytes,
+}
+
+/// All parameters of a request: query string first, then the body, so a
+/// body field wins over a query field of the same name.
+#[derive(Debug, Clone)]
+pub struct Params {
+    fields: Vec<(String, String)>,
+    files: Vec<(String, Upload)>,
+    format: Format,
+}
+
+impl Params {
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.fields
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The field's value, or `None` when absent or empty.
+    pub fn non_empty(&self, name: &str) -> Option<&str> {
+        self.get(name).filter(|v| !v.trim().is_empty())
+    }
+
+    pub fn file(&self, name: &str) -> Option<&Upload> {
+        self.files
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, u)| u)
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Params {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<Params>()
+            .cloned()
+            .ok_or_else(|| Error::Internal(anyhow::anyhow!("a route is missing the format layer")))
+    }
+}
+
+/// A successful answer: the resource and how to show it as a page.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub value: Value,
+    pub page: ui::Page,
+}
+
+impl Reply {
+    pub fn new(value: Value, page: ui::Page) -> Self {
+        Self { value, page }
+    }
+}
+
+impl IntoResponse for Reply {
+    fn into_response(self) -> Response {
+        let mut response = StatusCode::OK.into_response();
+        response.extensions_mut().insert(self);
+        response
+    }
+}
+
+/// The state of the layer: its surface and where people sign in.
+#[derive(Debug, Clone)]
+pub struct Negotiation {
+    pub surface: Surface,
+    pub sign_in: Arc<str>,
+}
+
+pub async fn negotiate(State(n): State<Negotiation>, request: Request, next: Next) -> Response {
+    let (mut parts, body) = request.into_parts();
+    let params = match read_params(&parts, body).await {
+        Ok(params) => params,
+        Err(error) => return render_failure(&n, Format::Json, Failure::from(error)),
+    };
+    let format = params.format;
+    let token = params
+        .get("token")
+        .filter(|t| !t.is_empty())
+        .map(str::to_string);
+    parts.extensions.insert(params);
+    let mut response = next.run(Request::from_parts(parts, Body::empty())).await;
+    response
+        .headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Some(reply) = response.extensions_mut().remove::<Reply>() {
+        return render_reply(format, token.as_deref(), reply);
+    }
+    if let Some(failure) = response.extensions_mut().remove::<Failure>() {
+        return render_failure(&n, format, failure);
+    }
+    response
+}
+
+async fn read_params(parts: &Parts, body: Body) -> Result<Params, Error> {
+    let mut fields: Vec<(String, String)> = parts
+        .uri
+        .query()
+        .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+        .unwrap_or_default();
+    let mut files = Vec::new();
+    let content_type = parts
+        .headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let bytes = axum::body::to_bytes(body, MAX_FORM_BYTES)
+        .await
+        .map_err(|_| Error::Invalid {
+            field: "body",
+            source: ParseError::new(format!(
+                "the request is larger than {MAX_FORM_BYTES} bytes or was cut off"
+            )),
+        })?;
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if essence == "application/x-www-form-urlencoded" {
+        fields.extend(form_urlencoded::parse(&bytes).into_owned());
+    } else if essence == "multipart/form-data" {
+        read_multipart(&content_type, bytes, &mut fields, &mut files).await?;
+    }
+    let format = Format::parse(
+        fields
+            .iter()
+            .rev()
+            .find(|(k, _)| k == "f")
+            .map(|(_, v)| v.as_str()),
+    )
+    .map_err(Error::invalid("f"))?;
+    Ok(Params {
+        fields,
+        files,
+        format,
+    })
+}
+
+async fn read_multipart(
+    content_type: &str,
+    bytes: Bytes,
+    fields: &mut Vec<(String, String)>,
+    files: &mut Vec<(String, Upload)>,
+) -> Result<(), Error> {
+    let malformed = |e: multer::Error| Error::Invalid {
+        field: "body",
+        source: ParseError::new(format!("the multipart body is malformed: {e}")),
+    };
+    let boundary = multer::parse_boundary(content_type).map_err(malformed)?;
+    let stream = futures_util::stream::once(async move { Ok::<Bytes, std::io::Error>(bytes) });
+    let mut multipart = multer::Multipart::new(stream, boundary);
+    while let Some(field) = multipart.next_field().await.map_err(malformed)? {
+        let name = field.name().unwrap_or("").to_string();
+        let filename = field.file_name().map(str::to_string);
+        let data = field.bytes().await.map_err(malformed)?;
+        if filename.is_some() || name == "file" {
+            files.push((
+                name,
+                Upload {
+                    filename,
+                    bytes: data,
+                },
+            ));
+        } else {
+            let text = String::from_utf8(data.to_vec()).map_err(|_| Error::Invalid {
+                field: "body",
+                source: ParseError::new(format!(
+                    "the field '{}' is not UTF-8 text",
+                    name.escape_default()
+                )),
+            })?;
+            fields.push((name, text));
+        }
+    }
+    Ok(())
+}
+
+fn render_reply(format: Format, token: Option<&str>, reply: Reply) -> Response {
+    match format {
+        Format::Json => json_response(StatusCode::OK, reply.value.to_string()),
+        Format::Pjson => json_response(
+            StatusCode::OK,
+            serde_json::to_string_pretty(&reply.value).unwrap_or_default(),
+        ),
+        Format::Html => html_response(
+            StatusCode::OK,
+            ui::render_page(&reply.page, &reply.value, token),
+        ),
+    }
+}
+
+fn render_failure(n: &Negotiation, format: Format, failure: Failure) -> Response {
+    if format == Format::Html {
+        let mut messages = vec![failure.message.clone()];
+        messages.extend(failure.details.iter().cloned());
+        let sign_in = (failure.status == StatusCode::UNAUTHORIZED).then_some(&*n.sign_in);
+        return html_response(
+            failure.status,
+            ui::render_error(failure.status.as_u16(), failure.code, &messages, sign_in),
+        );
+    }
+    let body = match n.surface {
+        Surface::Admin => serde_json::json!({
+            "status": "error",
+            "messages": std::iter::once(failure.message).chain(failure.details).collect::<Vec<_>>(),
+            "code": failure.code,
+        }),
+        Surface::Sharing => serde_json::json!({
+            "error": {"code": failure.code, "message": failure.message, "details": failure.details}
+        }),
+    };
+    let text = if format == Format::Pjson {
+        serde_json::to_string_pretty(&body).unwrap_or_default()
+    } else {
+        body.to_string()
+    };
+    json_response(failure.status, text)
+}
+
+fn json_response(status: StatusCode, body: String) -> Response {
+    let mut response = (status, body).into_response();
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    response
+        .headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+fn html_response(status: StatusCode, body: String) -> Response {
+    let mut response = (status, body).into_response();
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    response
+        .headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}

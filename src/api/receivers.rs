@@ -1,0 +1,340 @@
+//! The webhook receiver admin API: list, create, get, update, delete,
+//! validate, enable and disable, in the exact shapes of the seed pages.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::routing::{get, post};
+use axum::Router;
+use serde::Serialize;
+use serde_json::json;
+
+use super::caller::Caller;
+use super::negotiate::{Params, Reply};
+use crate::domain::ids::{ItemId, ReceiverId};
+use crate::domain::receiver::{
+    parse_flag, Parameters, Receiver, ReceiverName, Secret, SignatureHeaders,
+};
+use crate::error::{Error, Result};
+use crate::security::token::Token;
+use crate::service::receivers::{NewReceiver, ReceiverChanges};
+use crate::service::App;
+use crate::ui::{FieldKind, Form, Page};
+
+pub fn routes() -> Router<Arc<App>> {
+    let root = "/admin/notebooks/webhookReceivers";
+    Router::new()
+        .route(root, get(list))
+        .route(&format!("{root}/create"), post(create))
+        .route(&format!("{root}/{{id}}"), get(fetch))
+        .route(&format!("{root}/{{id}}/update"), post(update))
+        .route(&format!("{root}/{{id}}/delete"), post(delete))
+        .route(
+            &format!("{root}/{{id}}/validate"),
+            get(validate).post(validate),
+        )
+        .route(&format!("{root}/{{id}}/enable"), post(enable))
+        .route(&format!("{root}/{{id}}/disable"), post(disable))
+}
+
+/// `<receiver>` of the contract: exactly these fields.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ReceiverOut {
+    id: String,
+    name: String,
+    item_id: String,
+    signature_headers: String,
+    disabled: bool,
+    secret: String,
+    /// Write-only: always empty.
+    api_token: &'static str,
+    /// A JSON string, `"{}"` when there are none.
+    parameters: String,
+    message: String,
+    username: String,
+    url: String,
+}
+
+impl ReceiverOut {
+    fn new(app: &App, r: &Receiver) -> Self {
+        Self {
+            id: r.id.to_string(),
+            name: r.name.as_str().to_string(),
+            item_id: r.item_id.as_str().to_string(),
+            signature_headers: r.signature_headers.joined(),
+            disabled: r.disabled,
+            secret: r.secret.expose().to_string(),
+            api_token: "",
+            parameters: r.parameters.to_json(),
+            message: r.message.clone(),
+            username: r.owner.as_str().to_string(),
+            url: format!(
+                "{}/{}/rest/events/webhooks/{}",
+                app.settings.public_url, app.settings.context, r.id
+            ),
+        }
+    }
+
+    fn value(app: &App, r: &Receiver) -> serde_json::Value {
+        serde_json::to_value(Self::new(app, r)).unwrap_or_default()
+    }
+}
+
+fn root(app: &App) -> String {
+    format!("/{}/admin/notebooks/webhookReceivers", app.settings.context)
+}
+
+fn list_page(app: &App, receivers: &[Receiver]) -> Page {
+    let root = root(app);
+    let mut page = Page::new("Webhook receivers");
+    for r in receivers {
+        page = page.link(r.name.as_str(), format!("{root}/{}", r.id));
+    }
+    page.form(
+        Form::post("Create", format!("{root}/create"))
+            .field(FieldKind::Text, "name", "Name", "")
+            .field(FieldKind::Text, "itemId", "Notebook item id", "")
+            .field(
+                FieldKind::Password,
+                "secret",
+                "Secret (32 characters, or whsec_ and 32 base64 characters)",
+                "",
+            )
+            .field(
+                FieldKind::Text,
+                "signatureHeaders",
+                "Signature headers (comma-separated)",
+                "x-esrihook-signature",
+            )
+            .field(FieldKind::Password, "apiToken", "API token (optional)", "")
+            .field(
+                FieldKind::Textarea,
+                "parameters",
+                "Parameters (a JSON object)",
+                "{}",
+            ),
+    )
+}
+
+fn receiver_page(app: &App, r: &Receiver) -> Page {
+    let base = format!("{}/{}", root(app), r.id);
+    Page::new(r.name.as_str().to_string())
+        .link("All webhook receivers", root(app))
+        .form(
+            Form::post("Update", format!("{base}/update"))
+                .field(FieldKind::Text, "name", "Name", r.name.as_str())
+                .field(
+                    FieldKind::Text,
+                    "itemId",
+                    "Notebook item id",
+                    r.item_id.as_str(),
+                )
+                .field(
+                    FieldKind::Password,
+                    "secret",
+                    "New secret (leave empty to keep)",
+                    "",
+                )
+                .field(
+                    FieldKind::Text,
+                    "signatureHeaders",
+                    "Signature headers",
+                    r.signature_headers.joined(),
+                )
+                .field(
+                    FieldKind::Password,
+                    "apiToken",
+                    "New API token (leave empty to keep)",
+                    "",
+                )
+                .field(
+                    FieldKind::Textarea,
+                    "parameters",
+                    "Parameters (a JSON object)",
+                    r.parameters.to_json(),
+                )
+                .select(
+                    "disabled",
+                    "Disabled",
+                    if r.disabled { "true" } else { "false" },
+                    &["false", "true"],
+                ),
+        )
+        .form(Form::post("Validate", format!("{base}/validate")))
+        .form(if r.disabled {
+            Form::post("Enable", format!("{base}/enable"))
+        } else {
+            Form::post("Disable", format!("{base}/disable"))
+        })
+        .form(Form::post("Delete", format!("{base}/delete")))
+}
+
+/// An unparseable id in a path names no receiver.
+fn path_id(text: &str) -> Result<ReceiverId> {
+    ReceiverId::parse(text).map_err(|_| {
+        Error::NotFound(format!(
+            "Webhook receiver '{}' does not exist.",
+            text.escape_default()
+        ))
+    })
+}
+
+fn api_token(params: &Params) -> Option<Token> {
+    params.non_empty("apiToken").map(Token::from_client)
+}
+
+async fn list(State(app): State<Arc<App>>, Caller(caller): Caller) -> Result<Reply> {
+    let receivers = app.receivers(&caller).await?;
+    let out: Vec<_> = receivers
+        .iter()
+        .map(|r| ReceiverOut::value(&app, r))
+        .collect();
+    Ok(Reply::new(
+        json!({"webhookReceivers": out}),
+        list_page(&app, &receivers),
+    ))
+}
+
+async fn create(
+    State(app): State<Arc<App>>,
+    Caller(caller): Caller,
+    params: Params,
+) -> Result<Reply> {
+    let field = |name| params.get(name).unwrap_or("");
+    let new = NewReceiver {
+        name: ReceiverName::parse(field("name")).map_err(Error::invalid("name"))?,
+        item_id: ItemId::parse(field("itemId")).map_err(Error::invalid("itemId"))?,
+        secret: Secret::parse(field("secret")).map_err(Error::invalid("secret"))?,
+        signature_headers: SignatureHeaders::parse(field("signatureHeaders"))
+            .map_err(Error::invalid("signatureHeaders"))?,
+        api_token: api_token(&params),
+        parameters: Parameters::parse(field("parameters")).map_err(Error::invalid("parameters"))?,
+    };
+    let receiver = app.create_receiver(&caller, new).await?;
+    Ok(Reply::new(
+        json!({"webhookReceiver": ReceiverOut::value(&app, &receiver), "status": "success"}),
+        receiver_page(&app, &receiver),
+    ))
+}
+
+async fn fetch(
+    State(app): State<Arc<App>>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+) -> Result<Reply> {
+    let receiver = app.receiver(&caller, &path_id(&id)?).await?;
+    Ok(Reply::new(
+        ReceiverOut::value(&app, &receiver),
+        receiver_page(&app, &receiver),
+    ))
+}
+
+/// Fields left out or empty keep their value (a page's form sends every
+/// field); `parameters` set to `{}` clears the parameters.
+async fn update(
+    State(app): State<Arc<App>>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+    params: Params,
+) -> Result<Reply> {
+    let id = path_id(&id)?;
+    let changes = ReceiverChanges {
+        name: params
+            .non_empty("name")
+            .map(ReceiverName::parse)
+            .transpose()
+            .map_err(Error::invalid("name"))?,
+        item_id: params
+            .non_empty("itemId")
+            .map(ItemId::parse)
+            .transpose()
+            .map_err(Error::invalid("itemId"))?,
+        secret: params
+            .non_empty("secret")
+            .map(Secret::parse)
+            .transpose()
+            .map_err(Error::invalid("secret"))?,
+        signature_headers: params
+            .non_empty("signatureHeaders")
+            .map(SignatureHeaders::parse)
+            .transpose()
+            .map_err(Error::invalid("signatureHeaders"))?,
+        api_token: api_token(&params),
+        parameters: params
+            .non_empty("parameters")
+            .map(Parameters::parse)
+            .transpose()
+            .map_err(Error::invalid("parameters"))?,
+        disabled: params
+            .non_empty("disabled")
+            .map(parse_flag)
+            .transpose()
+            .map_err(Error::invalid("disabled"))?,
+    };
+    let receiver = app.update_receiver(&caller, &id, changes).await?;
+    Ok(Reply::new(
+        json!({"webhookReceiver": ReceiverOut::value(&app, &receiver), "status": "success"}),
+        receiver_page(&app, &receiver),
+    ))
+}
+
+async fn delete(
+    State(app): State<Arc<App>>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+) -> Result<Reply> {
+    app.delete_receiver(&caller, &path_id(&id)?).await?;
+    let receivers = app.receivers(&caller).await?;
+    Ok(Reply::new(
+        json!({"status": "success"}),
+        list_page(&app, &receivers),
+    ))
+}
+
+async fn validate(
+    State(app): State<Arc<App>>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+) -> Result<Reply> {
+    let id = path_id(&id)?;
+    let validation = app.validate_receiver(&caller, &id).await?;
+    let value = if validation.problems.is_empty() {
+        json!({"success": "true", "id": id.to_string()})
+    } else {
+        json!({"success": "false", "id": id.to_string(), "messages": validation.problems})
+    };
+    let receiver = app.receiver(&caller, &id).await?;
+    Ok(Reply::new(value, receiver_page(&app, &receiver)))
+}
+
+async fn set_disabled(
+    app: &App,
+    caller: &crate::domain::user::User,
+    id: &str,
+    disabled: bool,
+) -> Result<Reply> {
+    let id = path_id(id)?;
+    app.set_receiver_disabled(caller, &id, disabled).await?;
+    let receiver = app.receiver(caller, &id).await?;
+    Ok(Reply::new(
+        json!({"status": "success"}),
+        receiver_page(app, &receiver),
+    ))
+}
+
+async fn enable(
+    State(app): State<Arc<App>>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+) -> Result<Reply> {
+    set_disabled(&app, &caller, &id, false).await
+}
+
+async fn disable(
+    State(app): State<Arc<App>>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+) -> Result<Reply> {
+    set_disabled(&app, &caller, &id, true).await
+}

@@ -1,0 +1,75 @@
+//! `generateToken`: a user name and password for a token.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::routing::get;
+use axum::Router;
+use serde_json::json;
+
+use super::negotiate::{Params, Reply};
+use crate::domain::ParseError;
+use crate::error::{Error, Result};
+use crate::service::App;
+use crate::ui::{FieldKind, Form, Page};
+
+pub fn routes() -> Router<Arc<App>> {
+    Router::new().route("/sharing/rest/generateToken", get(describe).post(generate))
+}
+
+fn sign_in_form(app: &App) -> Form {
+    Form::post(
+        "Generate token",
+        format!("/{}/sharing/rest/generateToken", app.settings.context),
+    )
+    .field(FieldKind::Text, "username", "Username", "")
+    .field(FieldKind::Password, "password", "Password", "")
+    .field(FieldKind::Text, "expiration", "Expiration (minutes)", "60")
+}
+
+/// A GET shows the operation and its form; tokens are only issued on POST
+/// so that passwords stay out of URLs and logs.
+async fn describe(State(app): State<Arc<App>>) -> Reply {
+    Reply::new(
+        json!({"operation": "generateToken", "methods": ["POST"], "parameters": ["username", "password", "expiration", "client", "f"]}),
+        Page::new("Generate token").form(sign_in_form(&app)),
+    )
+}
+
+async fn generate(State(app): State<Arc<App>>, params: Params) -> Result<Reply> {
+    let minutes = match params.non_empty("expiration") {
+        None => None,
+        Some(text) => Some(
+            text.trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|m| *m > 0)
+                .ok_or_else(|| Error::Invalid {
+                    field: "expiration",
+                    source: ParseError::new("must be a whole number of minutes greater than 0"),
+                })?,
+        ),
+    };
+    let issued = app
+        .generate_token(
+            params.get("username").unwrap_or(""),
+            params.get("password").unwrap_or(""),
+            minutes,
+        )
+        .await?;
+    let c = &app.settings.context;
+    let token = issued.token.expose();
+    let encoded: String = form_urlencoded::byte_serialize(token.as_bytes()).collect();
+    Ok(Reply::new(
+        json!({"token": token, "expires": issued.expires.0, "ssl": false}),
+        Page::new("Token")
+            .link(
+                "Administrator directory",
+                format!("/{c}/admin/notebooks?token={encoded}"),
+            )
+            .link(
+                "Webhook receivers",
+                format!("/{c}/admin/notebooks/webhookReceivers?token={encoded}"),
+            ),
+    ))
+}

@@ -1,0 +1,167 @@
+//! The command line and its environment variables: the only place that
+//! reads the environment. Everything is parsed here, so a bad value stops
+//! the start with one line naming it.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::domain::sensitive::Sensitive;
+use crate::store::DatabaseUrl;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "hookbook",
+    version,
+    about = "Webhook receivers that run Jupyter notebooks"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server: admin API, event intake and runs on one node.
+    Serve(ServeArgs),
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user; the password is read from standard input.
+    Add(UserAddArgs),
+}
+
+/// Where state lives; shared by every command that opens the database.
+#[derive(Debug, Clone, Args)]
+pub struct StorageArgs {
+    /// Where local state lives (the database file and the encryption key).
+    #[arg(long, env = "HOOKBOOK_DATA_DIR", default_value = "hookbook-data")]
+    pub data_dir: PathBuf,
+    /// `sqlite://PATH`; by default a file `hookbook.db` in the data dir.
+    #[arg(long, env = "HOOKBOOK_DATABASE_URL", value_parser = DatabaseUrl::parse)]
+    pub database_url: Option<DatabaseUrl>,
+}
+
+impl StorageArgs {
+    pub fn database(&self) -> DatabaseUrl {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| DatabaseUrl::Sqlite(self.data_dir.join("hookbook.db")))
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub storage: StorageArgs,
+    /// Address to bind.
+    #[arg(long, env = "HOOKBOOK_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Context path of every route.
+    #[arg(long, env = "HOOKBOOK_CONTEXT", default_value = "notebooks", value_parser = parse_context)]
+    pub context: String,
+    /// Base of the `url` and `jobUrl` fields; default `http://` + the listen address.
+    #[arg(long, env = "HOOKBOOK_PUBLIC_URL", value_parser = parse_public_url)]
+    pub public_url: Option<String>,
+    /// Interpreter with `ipykernel`, used for runs.
+    #[arg(long, env = "HOOKBOOK_PYTHON")]
+    pub python: Option<PathBuf>,
+    /// Runs at once on this node; 0 accepts events but runs nothing.
+    #[arg(long, env = "HOOKBOOK_MAX_CONCURRENT_RUNS", default_value_t = 2)]
+    pub max_concurrent_runs: u32,
+    /// Jobs waiting to run before event intake answers 503.
+    #[arg(long, env = "HOOKBOOK_MAX_QUEUE_DEPTH", default_value_t = 10_000)]
+    pub max_queue_depth: u64,
+    /// Deliveries per second one receiver may get before 429; 0 is no limit.
+    #[arg(long, env = "HOOKBOOK_RECEIVER_RATE_LIMIT", default_value_t = 0)]
+    pub receiver_rate_limit: u32,
+    /// Largest accepted event body in bytes.
+    #[arg(long, env = "HOOKBOOK_MAX_PAYLOAD_BYTES", default_value_t = 1024 * 1024,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_payload_bytes: u64,
+    /// Hours a replaced receiver secret keeps verifying.
+    #[arg(long, env = "HOOKBOOK_SECRET_GRACE_HOURS", default_value_t = 24)]
+    pub secret_grace_hours: u64,
+    /// The key that encrypts secrets at rest, 32 bytes in base64. Without
+    /// it, a key file is created in the data dir. Several nodes sharing a
+    /// database must share this key.
+    #[arg(long, env = "HOOKBOOK_ENCRYPTION_KEY", hide_env_values = true, value_parser = parse_sensitive)]
+    pub encryption_key: Option<Sensitive<String>>,
+    /// Log filter, in `tracing` syntax.
+    #[arg(long, env = "HOOKBOOK_LOG", default_value = "info")]
+    pub log: String,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct UserAddArgs {
+    #[command(flatten)]
+    pub storage: StorageArgs,
+    #[arg(long)]
+    pub username: String,
+    /// `administrator` or `user`.
+    #[arg(long)]
+    pub role: String,
+    /// `notebooks:create` or `notebooks:webhooks`; repeat for both.
+    #[arg(long = "privilege")]
+    pub privileges: Vec<String>,
+    /// Read the password from standard input (required: passwords never go
+    /// on the command line).
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+fn parse_context(input: &str) -> Result<String, String> {
+    let ok = !input.is_empty()
+        && input.len() <= 64
+        && input
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'));
+    if ok {
+        Ok(input.to_string())
+    } else {
+        Err("the context must be 1 to 64 letters, digits, '-' or '_'".into())
+    }
+}
+
+fn parse_public_url(input: &str) -> Result<String, String> {
+    let trimmed = input.trim().trim_end_matches('/');
+    let rest = trimmed
+        .strip_prefix("http://")
+        .or_else(|| trimmed.strip_prefix("https://"))
+        .ok_or("the public URL must start with http:// or https://")?;
+    if rest.is_empty() || rest.contains(char::is_whitespace) || rest.contains(['?', '#']) {
+        return Err("the public URL must be a base URL such as https://hooks.example.com".into());
+    }
+    Ok(trimmed.to_string())
+}
+
+fn parse_sensitive(input: &str) -> Result<Sensitive<String>, String> {
+    Ok(Sensitive::new(input.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn public_urls_lose_their_trailing_slash() {
+        assert_eq!(
+            parse_public_url("https://h.example.com/").unwrap(),
+            "https://h.example.com"
+        );
+        assert!(parse_public_url("ftp://x").is_err());
+        assert!(parse_public_url("https://").is_err());
+    }
+
+    #[test]
+    fn contexts_are_single_path_segments() {
+        assert!(parse_context("notebooks").is_ok());
+        assert!(parse_context("a/b").is_err());
+        assert!(parse_context("").is_err());
+    }
+}

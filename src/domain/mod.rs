@@ -1,0 +1,24 @@
+//! Domain types and rules: parsed, validated values with no I/O.
+//!
+//! Every value that enters from outside (a form field, a stored row) becomes
+//! one of these types through its `parse` function, so code further in never
+//! checks it again.
+
+pub mod access;
+pub mod ids;
+pub mod notebook;
+pub mod receiver;
+pub mod sensitive;
+pub mod time;
+pub mod user;
+
+/// Why a piece of input was refused; `api` names the field it came from.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ParseError(pub String);
+
+impl ParseError {
+    pub fn new(message: impl Into<String>) -> Self {
+        Self(message.into())
+    }
+}

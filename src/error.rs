@@ -1,0 +1,51 @@
+//! The one error type of every operation. `api` maps it to HTTP in one
+//! `match`; nothing here knows about HTTP.
+
+use crate::domain::ParseError;
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// No token came with a request that needs one.
+    #[error("Token Required.")]
+    TokenRequired,
+    /// A token came but is unknown, expired or belongs to no user.
+    #[error("Invalid token.")]
+    InvalidToken,
+    /// The caller is known but may not do this.
+    #[error("You do not have permissions to access this resource or perform this operation.")]
+    Forbidden,
+    /// The named resource does not exist; the text says which.
+    #[error("{0}")]
+    NotFound(String),
+    /// A parameter was missing or wrong.
+    #[error("Invalid parameter '{field}': {source}")]
+    Invalid {
+        field: &'static str,
+        #[source]
+        source: ParseError,
+    },
+    /// `generateToken` with a wrong user name or password.
+    #[error("Unable to generate token.")]
+    BadCredentials,
+    #[error("storage failed")]
+    Store(#[from] StoreError),
+    #[error("internal failure")]
+    Internal(#[from] anyhow::Error),
+}
+
+impl Error {
+    /// Builds the `map_err` for a parser reading `field`.
+    pub fn invalid(field: &'static str) -> impl FnOnce(ParseError) -> Error {
+        move |source| Error::Invalid { field, source }
+    }
+
+    pub fn missing(field: &'static str) -> Error {
+        Error::Invalid {
+            field,
+            source: ParseError::new("is required"),
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,13 @@
+//! hookbook: webhook receivers that run Jupyter notebooks, compatible with
+//! the ArcGIS Notebook Server admin API. See ARCHITECTURE.md for the map.
+
+pub mod api;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod security;
+pub mod service;
+pub mod startup;
+pub mod store;
+pub mod telemetry;
+pub mod ui;

@@ -1,0 +1,89 @@
+//! Signing in (`generateToken`) and recognising the caller of a request.
+
+use std::time::Duration;
+
+use crate::domain::time::Millis;
+use crate::domain::user::{Password, User, Username};
+use crate::error::{Error, Result};
+use crate::security::password;
+use crate::security::token::Token;
+use crate::store::TokenRecord;
+
+use super::App;
+
+/// Token lifetime when `expiration` is not given, in minutes.
+pub const DEFAULT_TOKEN_MINUTES: u64 = 60;
+/// The longest lifetime a token can be asked for: 14 days, in minutes.
+pub const MAX_TOKEN_MINUTES: u64 = 14 * 24 * 60;
+
+/// A freshly issued token and when it expires.
+#[derive(Debug)]
+pub struct Issued {
+    pub token: Token,
+    pub expires: Millis,
+}
+
+impl App {
+    /// Checks the credentials and issues a token lasting `minutes` (clamped
+    /// to [`MAX_TOKEN_MINUTES`]). Unknown users cost the same time as wrong
+    /// passwords.
+    pub async fn generate_token(
+        &self,
+        username: &str,
+        password: &str,
+        minutes: Option<u64>,
+    ) -> Result<Issued> {
+        let (Ok(username), Ok(password)) = (Username::parse(username), Password::parse(password))
+        else {
+            return Err(Error::BadCredentials);
+        };
+        let record = self.store.user(&username).await?;
+        let stored = record
+            .as_ref()
+            .map(|r| r.password_hash.clone())
+            .unwrap_or_else(|| password::decoy_hash().to_string());
+        let matches = tokio::task::spawn_blocking(move || password::verify(&password, &stored))
+            .await
+            .map_err(anyhow::Error::from)?;
+        let Some(record) = record.filter(|_| matches) else {
+            return Err(Error::BadCredentials);
+        };
+        let minutes = minutes
+            .unwrap_or(DEFAULT_TOKEN_MINUTES)
+            .clamp(1, MAX_TOKEN_MINUTES);
+        let now = Millis::now();
+        let token = Token::generate();
+        let expires = now.plus(Duration::from_secs(minutes * 60));
+        self.store
+            .add_token(&TokenRecord {
+                hash: token.hash(),
+                username: record.user.username,
+                created: now,
+                expires,
+            })
+            .await?;
+        Ok(Issued { token, expires })
+    }
+
+    /// The user a token belongs to, if it is known and unexpired.
+    pub async fn user_of_token(&self, token: &Token) -> Result<Option<User>> {
+        let hash = token.hash();
+        let Some(record) = self.store.token(&hash).await? else {
+            return Ok(None);
+        };
+        if !record.hash.matches(&hash) || record.expires <= Millis::now() {
+            return Ok(None);
+        }
+        Ok(self.store.user(&record.username).await?.map(|r| r.user))
+    }
+
+    /// The caller of a request: no token is `TokenRequired`, a bad one
+    /// `InvalidToken`.
+    pub async fn authenticate(&self, token: Option<&str>) -> Result<User> {
+        let token = match token.map(str::trim) {
+            None | Some("") => return Err(Error::TokenRequired),
+            Some(t) => Token::from_client(t),
+        };
+        self.user_of_token(&token).await?.ok_or(Error::InvalidToken)
+    }
+}

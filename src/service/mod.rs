@@ -1,0 +1,62 @@
+//! Operations: the rules that combine the store, the vault and the domain
+//! types. Each is called by `api` with parsed input and the calling user;
+//! nothing here knows about HTTP.
+
+pub mod auth;
+pub mod items;
+pub mod receivers;
+pub mod users;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::domain::access::{may_manage, Decision};
+use crate::domain::user::{User, Username};
+use crate::error::{Error, Result};
+use crate::security::vault::Vault;
+use crate::store::Store;
+
+/// Settings the operations need, fixed at start.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Base of `url` and `jobUrl`, without a trailing slash.
+    pub public_url: String,
+    /// The context path, `notebooks` by default.
+    pub context: String,
+    /// How long a replaced receiver secret keeps verifying.
+    pub secret_grace: Duration,
+}
+
+/// What every operation works with.
+pub struct App {
+    pub store: Arc<dyn Store>,
+    pub vault: Vault,
+    pub settings: Settings,
+}
+
+impl App {
+    pub fn new(store: Arc<dyn Store>, vault: Vault, settings: Settings) -> Self {
+        Self {
+            store,
+            vault,
+            settings,
+        }
+    }
+}
+
+/// Refuses callers who may not manage notebooks or receivers at all.
+pub fn require_author(caller: &User) -> Result<()> {
+    if caller.may_author() {
+        Ok(())
+    } else {
+        Err(Error::Forbidden)
+    }
+}
+
+/// Refuses callers who may not manage what `owner` owns.
+pub fn require_manager(caller: &User, owner: &Username) -> Result<()> {
+    match may_manage(caller, owner) {
+        Decision::Allowed => Ok(()),
+        Decision::NotAnAuthor | Decision::NotTheOwner => Err(Error::Forbidden),
+    }
+}

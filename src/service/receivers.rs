@@ -1,0 +1,315 @@
+//! Webhook receivers: the admin operations and the checks behind them.
+//! Secrets are sealed by the vault on the way to the store and opened on the
+//! way back.
+
+use std::time::Duration;
+
+use crate::domain::access::{may_manage, Decision};
+use crate::domain::ids::{ItemId, ReceiverId};
+use crate::domain::receiver::{Parameters, Receiver, ReceiverName, Secret, SignatureHeaders};
+use crate::domain::sensitive::Sensitive;
+use crate::domain::time::Millis;
+use crate::domain::user::User;
+use crate::domain::ParseError;
+use crate::error::{Error, Result};
+use crate::security::token::Token;
+use crate::store::{ReceiverRecord, StoreError};
+
+use super::{require_author, require_manager, App};
+
+/// Default grace period for a replaced secret.
+pub const DEFAULT_SECRET_GRACE: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// The fields of `create`, parsed.
+#[derive(Debug)]
+pub struct NewReceiver {
+    pub name: ReceiverName,
+    pub item_id: ItemId,
+    pub secret: Secret,
+    pub signature_headers: SignatureHeaders,
+    pub api_token: Option<Token>,
+    pub parameters: Parameters,
+}
+
+/// The fields of `update`, parsed; `None` leaves a field as it is.
+#[derive(Debug, Default)]
+pub struct ReceiverChanges {
+    pub name: Option<ReceiverName>,
+    pub item_id: Option<ItemId>,
+    pub secret: Option<Secret>,
+    pub signature_headers: Option<SignatureHeaders>,
+    pub api_token: Option<Token>,
+    pub parameters: Option<Parameters>,
+    pub disabled: Option<bool>,
+}
+
+/// What `validate` found.
+#[derive(Debug)]
+pub struct Validation {
+    pub problems: Vec<String>,
+}
+
+fn not_found(id: &ReceiverId) -> Error {
+    Error::NotFound(format!("Webhook receiver '{id}' does not exist."))
+}
+
+fn sealed_context(id: &ReceiverId, field: &str) -> String {
+    format!("receiver:{id}:{field}")
+}
+
+impl App {
+    pub async fn receivers(&self, caller: &User) -> Result<Vec<Receiver>> {
+        require_author(caller)?;
+        let owner = (!caller.is_admin()).then_some(&caller.username);
+        let records = self.store.receivers(owner).await?;
+        records.into_iter().map(|r| self.unseal(r)).collect()
+    }
+
+    pub async fn receiver(&self, caller: &User, id: &ReceiverId) -> Result<Receiver> {
+        let record = self
+            .store
+            .receiver(id)
+            .await?
+            .ok_or_else(|| not_found(id))?;
+        require_manager(caller, &record.owner)?;
+        self.unseal(record)
+    }
+
+    pub async fn create_receiver(&self, caller: &User, new: NewReceiver) -> Result<Receiver> {
+        require_author(caller)?;
+        self.check_item_use(caller, &new.item_id).await?;
+        if let Some(token) = &new.api_token {
+            self.check_api_token(token, &new.item_id).await?;
+        }
+        let now = Millis::now();
+        let receiver = Receiver {
+            id: ReceiverId::generate(),
+            name: new.name,
+            item_id: new.item_id,
+            owner: caller.username.clone(),
+            signature_headers: new.signature_headers,
+            disabled: false,
+            secret: new.secret,
+            previous_secret: None,
+            api_token: new
+                .api_token
+                .map(|t| Sensitive::new(t.expose().to_string())),
+            parameters: new.parameters,
+            message: String::new(),
+            created: now,
+            modified: now,
+        };
+        self.store.add_receiver(&self.seal(&receiver)).await?;
+        Ok(receiver)
+    }
+
+    pub async fn update_receiver(
+        &self,
+        caller: &User,
+        id: &ReceiverId,
+        changes: ReceiverChanges,
+    ) -> Result<Receiver> {
+        let mut receiver = self.receiver(caller, id).await?;
+        let now = Millis::now();
+        if let Some(item_id) = changes.item_id {
+            self.check_item_use(caller, &item_id).await?;
+            receiver.item_id = item_id;
+        }
+        if let Some(token) = &changes.api_token {
+            self.check_api_token(token, &receiver.item_id).await?;
+        }
+        if let Some(name) = changes.name {
+            receiver.name = name;
+        }
+        if let Some(secret) = changes.secret {
+            if secret != receiver.secret {
+                let until = now.plus(self.settings.secret_grace);
+                let old = std::mem::replace(&mut receiver.secret, secret);
+                receiver.previous_secret = Some((old, until));
+            }
+        }
+        if let Some(headers) = changes.signature_headers {
+            receiver.signature_headers = headers;
+        }
+        if let Some(token) = changes.api_token {
+            receiver.api_token = Some(Sensitive::new(token.expose().to_string()));
+        }
+        if let Some(parameters) = changes.parameters {
+            receiver.parameters = parameters;
+        }
+        if let Some(disabled) = changes.disabled {
+            receiver.disabled = disabled;
+        }
+        receiver.modified = now;
+        if !self.store.update_receiver(&self.seal(&receiver)).await? {
+            return Err(not_found(id));
+        }
+        Ok(receiver)
+    }
+
+    pub async fn set_receiver_disabled(
+        &self,
+        caller: &User,
+        id: &ReceiverId,
+        disabled: bool,
+    ) -> Result<()> {
+        let changes = ReceiverChanges {
+            disabled: Some(disabled),
+            ..ReceiverChanges::default()
+        };
+        self.update_receiver(caller, id, changes).await.map(drop)
+    }
+
+    pub async fn delete_receiver(&self, caller: &User, id: &ReceiverId) -> Result<()> {
+        self.receiver(caller, id).await?;
+        if !self.store.delete_receiver(id).await? {
+            return Err(not_found(id));
+        }
+        Ok(())
+    }
+
+    /// Checks that the receiver could run now: its item exists, its owner
+    /// may still run it, and its api token (if any) is valid and allowed.
+    pub async fn validate_receiver(&self, caller: &User, id: &ReceiverId) -> Result<Validation> {
+        let receiver = self.receiver(caller, id).await?;
+        let mut problems = Vec::new();
+        let item = self.store.item(&receiver.item_id).await?;
+        if item.is_none() {
+            problems.push(format!(
+                "The notebook item '{}' does not exist.",
+                receiver.item_id
+            ));
+        }
+        match self.store.user(&receiver.owner).await? {
+            None => problems.push(format!("The owner '{}' no longer exists.", receiver.owner)),
+            Some(owner) if !owner.user.may_author() => problems.push(format!(
+                "The owner '{}' no longer holds the privileges to run notebooks.",
+                receiver.owner
+            )),
+            Some(_) => {}
+        }
+        if let Some(token) = &receiver.api_token {
+            let token = Token::from_client(token.expose());
+            match self.check_api_token(&token, &receiver.item_id).await {
+                Ok(()) => {}
+                Err(Error::Invalid { source, .. }) => problems.push(format!("apiToken: {source}")),
+                Err(other) => return Err(other),
+            }
+        }
+        if receiver.disabled {
+            problems.push("The webhook receiver is disabled.".to_string());
+        }
+        Ok(Validation { problems })
+    }
+
+    /// The item must exist and the caller must be allowed to use it.
+    async fn check_item_use(&self, caller: &User, item_id: &ItemId) -> Result<()> {
+        let item = self
+            .store
+            .item(item_id)
+            .await?
+            .ok_or_else(|| Error::Invalid {
+                field: "itemId",
+                source: ParseError::new(format!("the notebook item '{item_id}' does not exist")),
+            })?;
+        if may_manage(caller, &item.owner) != Decision::Allowed {
+            return Err(Error::Invalid {
+                field: "itemId",
+                source: ParseError::new(format!("you may not use the notebook item '{item_id}'")),
+            });
+        }
+        Ok(())
+    }
+
+    /// The token must be valid and its user allowed to run the item.
+    async fn check_api_token(&self, token: &Token, item_id: &ItemId) -> Result<()> {
+        let invalid = |message: String| Error::Invalid {
+            field: "apiToken",
+            source: ParseError::new(message),
+        };
+        let Some(user) = self.user_of_token(token).await? else {
+            return Err(invalid("the token is invalid or has expired".into()));
+        };
+        let allowed = match self.store.item(item_id).await? {
+            Some(item) => may_manage(&user, &item.owner) == Decision::Allowed,
+            None => user.may_author(),
+        };
+        if !allowed {
+            return Err(invalid(format!(
+                "the token's user '{}' may not run the notebook item '{item_id}'",
+                user.username
+            )));
+        }
+        Ok(())
+    }
+
+    fn seal(&self, r: &Receiver) -> ReceiverRecord {
+        let v = &self.vault;
+        ReceiverRecord {
+            id: r.id,
+            name: r.name.as_str().to_string(),
+            item_id: r.item_id.clone(),
+            owner: r.owner.clone(),
+            signature_headers: r.signature_headers.joined(),
+            disabled: r.disabled,
+            secret: v.seal(
+                r.secret.expose().as_bytes(),
+                &sealed_context(&r.id, "secret"),
+            ),
+            previous_secret: r.previous_secret.as_ref().map(|(s, until)| {
+                let sealed = v.seal(
+                    s.expose().as_bytes(),
+                    &sealed_context(&r.id, "previous_secret"),
+                );
+                (sealed, *until)
+            }),
+            api_token: r
+                .api_token
+                .as_ref()
+                .map(|t| v.seal(t.expose().as_bytes(), &sealed_context(&r.id, "api_token"))),
+            parameters: r.parameters.to_json(),
+            message: r.message.clone(),
+            created: r.created,
+            modified: r.modified,
+        }
+    }
+
+    fn unseal(&self, r: ReceiverRecord) -> Result<Receiver> {
+        let corrupt = || Error::Store(StoreError::Corrupt("webhook receiver"));
+        let open_text = |sealed: &[u8], field: &str| -> Result<String> {
+            let bytes = self
+                .vault
+                .open(sealed, &sealed_context(&r.id, field))
+                .map_err(anyhow::Error::from)?;
+            String::from_utf8(bytes).map_err(|_| corrupt())
+        };
+        let secret = Secret::parse(&open_text(&r.secret, "secret")?).map_err(|_| corrupt())?;
+        let previous_secret = match &r.previous_secret {
+            Some((sealed, until)) => Some((
+                Secret::parse(&open_text(sealed, "previous_secret")?).map_err(|_| corrupt())?,
+                *until,
+            )),
+            None => None,
+        };
+        let api_token = match &r.api_token {
+            Some(sealed) => Some(Sensitive::new(open_text(sealed, "api_token")?)),
+            None => None,
+        };
+        Ok(Receiver {
+            id: r.id,
+            name: ReceiverName::parse(&r.name).map_err(|_| corrupt())?,
+            item_id: r.item_id,
+            owner: r.owner,
+            signature_headers: SignatureHeaders::parse(&r.signature_headers)
+                .map_err(|_| corrupt())?,
+            disabled: r.disabled,
+            secret,
+            previous_secret,
+            api_token,
+            parameters: Parameters::parse(&r.parameters).map_err(|_| corrupt())?,
+            message: r.message,
+            created: r.created,
+            modified: r.modified,
+        })
+    }
+}

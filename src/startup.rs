@@ -1,0 +1,203 @@
+//! Building and running hookbook: the data dir, the vault, the store, the
+//! listener, background upkeep, and the signals that stop it.
+
+use std::io::BufRead;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context as _};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{Cli, Command, ServeArgs, UserAddArgs, UserCommand};
+use crate::domain::time::Millis;
+use crate::domain::user::{Password, Privilege, Role, User, Username};
+use crate::error::Error;
+use crate::security::vault::Vault;
+use crate::service::{users, App, Settings};
+use crate::store::{self, StoreError};
+use crate::{api, telemetry};
+
+/// Runs one command of the command line to completion.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    match cli.command {
+        Command::Serve(args) => runtime.block_on(serve(args)),
+        Command::User(UserCommand::Add(args)) => {
+            let password = read_password(&args, &mut std::io::stdin().lock())?;
+            runtime.block_on(add_user(args, password))
+        }
+    }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    telemetry::init(&args.log);
+    let application = Application::build(args).await?;
+    let shutdown = CancellationToken::new();
+    tokio::spawn(stop_on_signal(shutdown.clone()));
+    application.run_until(shutdown).await
+}
+
+/// Cancels `shutdown` on SIGTERM or Ctrl-C.
+async fn stop_on_signal(shutdown: CancellationToken) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(e) => {
+                tracing::warn!("cannot watch SIGTERM ({e}); only Ctrl-C stops the server");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+    tracing::info!("stopping: no new requests are taken");
+    shutdown.cancel();
+}
+
+/// A server that is bound and ready to run.
+pub struct Application {
+    listener: TcpListener,
+    app: Arc<App>,
+}
+
+impl Application {
+    pub async fn build(args: ServeArgs) -> anyhow::Result<Self> {
+        let data_dir = &args.storage.data_dir;
+        prepare_data_dir(data_dir)?;
+        let vault = Vault::load(args.encryption_key.as_ref(), data_dir)?;
+        let store = store::open(&args.storage.database()).await?;
+        let listener = TcpListener::bind(args.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", args.listen))?;
+        let addr = listener
+            .local_addr()
+            .context("cannot read the bound address")?;
+        let settings = Settings {
+            public_url: args.public_url.unwrap_or_else(|| format!("http://{addr}")),
+            context: args.context,
+            secret_grace: Duration::from_secs(args.secret_grace_hours.saturating_mul(3600)),
+        };
+        Ok(Self {
+            listener,
+            app: Arc::new(App::new(store, vault, settings)),
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    /// Serves until `shutdown` is cancelled, then finishes the requests in
+    /// flight and returns.
+    pub async fn run_until(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let s = &self.app.settings;
+        tracing::info!(
+            "hookbook is listening on {}; admin directory: {}/{}/admin",
+            self.local_addr(),
+            s.public_url,
+            s.context
+        );
+        tokio::spawn(sweep_tokens(self.app.clone(), shutdown.clone()));
+        let router = api::app(self.app.clone());
+        axum::serve(self.listener, router)
+            .with_graceful_shutdown(shutdown.cancelled_owned())
+            .await
+            .context("the server stopped with an error")?;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+/// Creates the data dir if needed and checks that it can be read.
+fn prepare_data_dir(dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir)
+        .and_then(|()| std::fs::read_dir(dir).map(drop))
+        .with_context(|| format!("cannot use the data dir {}", dir.display()))
+}
+
+/// Removes expired tokens once an hour.
+async fn sweep_tokens(app: Arc<App>, shutdown: CancellationToken) {
+    let mut every = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = every.tick() => {
+                match app.store.delete_expired_tokens(Millis::now()).await {
+                    Ok(n) if n > 0 => tracing::info!("removed {n} expired tokens"),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!("removing expired tokens failed: {e}"),
+                }
+            }
+        }
+    }
+}
+
+/// Reads the first line of `input` as the password of `user add`.
+pub fn read_password(args: &UserAddArgs, input: &mut dyn BufRead) -> anyhow::Result<Password> {
+    if !args.password_stdin {
+        bail!("--password-stdin is required: the password is read from standard input");
+    }
+    let mut line = String::new();
+    input
+        .read_line(&mut line)
+        .context("cannot read the password from standard input")?;
+    Password::parse(line.trim_end_matches(['\n', '\r']))
+        .map_err(|e| anyhow::anyhow!("the password read from standard input {e}"))
+}
+
+/// `hookbook user add`: creates a user with the given password.
+pub async fn add_user(args: UserAddArgs, password: Password) -> anyhow::Result<()> {
+    let username =
+        Username::parse(&args.username).map_err(|e| anyhow::anyhow!("--username {e}"))?;
+    let role: Role = args
+        .role
+        .parse()
+        .map_err(|e| anyhow::anyhow!("--role: {e}"))?;
+    let mut privileges = args
+        .privileges
+        .iter()
+        .map(|p| p.parse::<Privilege>())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| anyhow::anyhow!("--privilege: {e}"))?;
+    privileges.sort();
+    privileges.dedup();
+    prepare_data_dir(&args.storage.data_dir)?;
+    let store = store::open(&args.storage.database()).await?;
+    let user = User {
+        username: username.clone(),
+        role,
+        privileges: privileges.clone(),
+    };
+    match users::add_user(store.as_ref(), user, password).await {
+        Ok(()) => {}
+        Err(Error::Store(StoreError::Conflict(what))) => bail!("{what} already exists"),
+        Err(e) => return Err(anyhow::Error::from(e).context("cannot create the user")),
+    }
+    let held: Vec<&str> = privileges.iter().map(|p| p.as_str()).collect();
+    println!(
+        "created {} '{}'{}",
+        role.as_str(),
+        username,
+        if held.is_empty() {
+            String::new()
+        } else {
+            format!(" with {}", held.join(", "))
+        }
+    );
+    Ok(())
+}

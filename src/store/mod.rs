@@ -1,0 +1,161 @@
+//! Storage: the only place with SQL. The [`Store`] trait is what the rest of
+//! hookbook sees; `sqlite` is the embedded implementation.
+//!
+//! The trait is split by resource so that each implementation keeps one file
+//! per resource; [`Store`] is all of them together.
+
+pub mod sqlite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::domain::ids::{ItemId, ReceiverId};
+use crate::domain::notebook::ItemTitle;
+use crate::domain::time::Millis;
+use crate::domain::user::{User, Username};
+use crate::security::token::TokenHash;
+
+/// What can go wrong in storage. Callers match on `Conflict`; everything
+/// else is an internal failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{0} already exists")]
+    Conflict(String),
+    #[error("a stored {0} could not be read back")]
+    Corrupt(&'static str),
+    #[error("database failure")]
+    Database(#[from] sqlx::Error),
+    #[error("database migration failed")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A user with its password hash, as stored.
+#[derive(Debug, Clone)]
+pub struct UserRecord {
+    pub user: User,
+    /// An Argon2 PHC string.
+    pub password_hash: String,
+    pub created: Millis,
+}
+
+/// An issued access token, stored by its hash.
+#[derive(Debug, Clone)]
+pub struct TokenRecord {
+    pub hash: TokenHash,
+    pub username: Username,
+    pub created: Millis,
+    pub expires: Millis,
+}
+
+/// A notebook item's description, without its file.
+#[derive(Debug, Clone)]
+pub struct ItemMeta {
+    pub id: ItemId,
+    pub owner: Username,
+    pub title: ItemTitle,
+    pub created: Millis,
+    pub modified: Millis,
+    pub size: i64,
+}
+
+/// A receiver as stored: its secrets sealed by the vault.
+#[derive(Debug, Clone)]
+pub struct ReceiverRecord {
+    pub id: ReceiverId,
+    pub name: String,
+    pub item_id: ItemId,
+    pub owner: Username,
+    pub signature_headers: String,
+    pub disabled: bool,
+    pub secret: Vec<u8>,
+    pub previous_secret: Option<(Vec<u8>, Millis)>,
+    pub api_token: Option<Vec<u8>>,
+    pub parameters: String,
+    pub message: String,
+    pub created: Millis,
+    pub modified: Millis,
+}
+
+#[async_trait]
+pub trait UserStore: Send + Sync {
+    /// Fails with `Conflict` when the name is taken.
+    async fn add_user(&self, record: &UserRecord) -> StoreResult<()>;
+    async fn user(&self, username: &Username) -> StoreResult<Option<UserRecord>>;
+}
+
+#[async_trait]
+pub trait TokenStore: Send + Sync {
+    async fn add_token(&self, record: &TokenRecord) -> StoreResult<()>;
+    /// The token with this hash, expired or not.
+    async fn token(&self, hash: &TokenHash) -> StoreResult<Option<TokenRecord>>;
+    /// Removes tokens that expired before `now`; returns how many.
+    async fn delete_expired_tokens(&self, now: Millis) -> StoreResult<u64>;
+}
+
+#[async_trait]
+pub trait ItemStore: Send + Sync {
+    async fn add_item(&self, meta: &ItemMeta, data: &[u8]) -> StoreResult<()>;
+    async fn item(&self, id: &ItemId) -> StoreResult<Option<ItemMeta>>;
+    async fn item_data(&self, id: &ItemId) -> StoreResult<Option<Vec<u8>>>;
+    /// Replaces the title and/or file; returns false when there is no such item.
+    async fn update_item(
+        &self,
+        id: &ItemId,
+        title: Option<&ItemTitle>,
+        data: Option<&[u8]>,
+        modified: Millis,
+    ) -> StoreResult<bool>;
+    async fn delete_item(&self, id: &ItemId) -> StoreResult<bool>;
+    /// A user's items, oldest first.
+    async fn items_of(&self, owner: &Username) -> StoreResult<Vec<ItemMeta>>;
+}
+
+#[async_trait]
+pub trait ReceiverStore: Send + Sync {
+    async fn add_receiver(&self, record: &ReceiverRecord) -> StoreResult<()>;
+    async fn receiver(&self, id: &ReceiverId) -> StoreResult<Option<ReceiverRecord>>;
+    /// All receivers, or one owner's, oldest first.
+    async fn receivers(&self, owner: Option<&Username>) -> StoreResult<Vec<ReceiverRecord>>;
+    /// Overwrites every field but `id`, `owner` and `created`; false when gone.
+    async fn update_receiver(&self, record: &ReceiverRecord) -> StoreResult<bool>;
+    async fn delete_receiver(&self, id: &ReceiverId) -> StoreResult<bool>;
+}
+
+/// Everything hookbook keeps.
+pub trait Store: UserStore + TokenStore + ItemStore + ReceiverStore {}
+
+impl<T: UserStore + TokenStore + ItemStore + ReceiverStore> Store for T {}
+
+/// Where the database is: parsed from `--database-url`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    Sqlite(std::path::PathBuf),
+}
+
+impl DatabaseUrl {
+    pub fn parse(input: &str) -> Result<Self, String> {
+        if let Some(path) = input.strip_prefix("sqlite://") {
+            if path.is_empty() {
+                return Err("a sqlite:// URL needs a file path, as in sqlite:///var/lib/hookbook/hookbook.db".into());
+            }
+            Ok(Self::Sqlite(path.into()))
+        } else if input.starts_with("postgres://") || input.starts_with("postgresql://") {
+            Err("PostgreSQL is not available in this version of hookbook; use sqlite://PATH".into())
+        } else {
+            Err(format!(
+                "'{}' is not a database URL: expected sqlite://PATH",
+                input.escape_default()
+            ))
+        }
+    }
+}
+
+/// Opens the database, creating it and running migrations as needed.
+pub async fn open(url: &DatabaseUrl) -> anyhow::Result<Arc<dyn Store>> {
+    match url {
+        DatabaseUrl::Sqlite(path) => Ok(Arc::new(sqlite::SqliteStore::open(path).await?)),
+    }
+}

@@ -1,0 +1,116 @@
+//! Webhook receivers in SQLite; secrets arrive already sealed.
+
+use async_trait::async_trait;
+use sqlx::sqlite::SqliteRow;
+use sqlx::Row as _;
+
+use super::{conflict_or, SqliteStore};
+use crate::domain::ids::{ItemId, ReceiverId};
+use crate::domain::time::Millis;
+use crate::domain::user::Username;
+use crate::store::{ReceiverRecord, ReceiverStore, StoreError, StoreResult};
+
+const COLUMNS: &str = "id, name, item_id, owner, signature_headers, disabled, secret, \
+     previous_secret, previous_secret_until, api_token, parameters, message, created, modified";
+
+fn record(row: &SqliteRow) -> StoreResult<ReceiverRecord> {
+    let corrupt = |_| StoreError::Corrupt("webhook receiver");
+    let previous: Option<Vec<u8>> = row.get("previous_secret");
+    let until: Option<i64> = row.get("previous_secret_until");
+    Ok(ReceiverRecord {
+        id: ReceiverId::parse(row.get("id")).map_err(corrupt)?,
+        name: row.get("name"),
+        item_id: ItemId::parse(row.get("item_id")).map_err(corrupt)?,
+        owner: Username::parse(row.get("owner")).map_err(corrupt)?,
+        signature_headers: row.get("signature_headers"),
+        disabled: row.get("disabled"),
+        secret: row.get("secret"),
+        previous_secret: previous.zip(until.map(Millis)),
+        api_token: row.get("api_token"),
+        parameters: row.get("parameters"),
+        message: row.get("message"),
+        created: Millis(row.get("created")),
+        modified: Millis(row.get("modified")),
+    })
+}
+
+#[async_trait]
+impl ReceiverStore for SqliteStore {
+    async fn add_receiver(&self, r: &ReceiverRecord) -> StoreResult<()> {
+        let sql = format!(
+            "INSERT INTO receivers ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        );
+        sqlx::query(&sql)
+            .bind(r.id.to_string())
+            .bind(&r.name)
+            .bind(r.item_id.as_str())
+            .bind(r.owner.as_str())
+            .bind(&r.signature_headers)
+            .bind(r.disabled)
+            .bind(&r.secret)
+            .bind(r.previous_secret.as_ref().map(|p| &p.0))
+            .bind(r.previous_secret.as_ref().map(|p| p.1 .0))
+            .bind(&r.api_token)
+            .bind(&r.parameters)
+            .bind(&r.message)
+            .bind(r.created.0)
+            .bind(r.modified.0)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| conflict_or(e, &format!("webhook receiver '{}'", r.id)))?;
+        Ok(())
+    }
+
+    async fn receiver(&self, id: &ReceiverId) -> StoreResult<Option<ReceiverRecord>> {
+        let sql = format!("SELECT {COLUMNS} FROM receivers WHERE id = ?");
+        let row = sqlx::query(&sql)
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(record).transpose()
+    }
+
+    async fn receivers(&self, owner: Option<&Username>) -> StoreResult<Vec<ReceiverRecord>> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM receivers WHERE (? IS NULL OR owner = ?) ORDER BY created, id"
+        );
+        let owner = owner.map(Username::as_str);
+        let rows = sqlx::query(&sql)
+            .bind(owner)
+            .bind(owner)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(record).collect()
+    }
+
+    async fn update_receiver(&self, r: &ReceiverRecord) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE receivers SET name = ?, item_id = ?, signature_headers = ?, disabled = ?, \
+             secret = ?, previous_secret = ?, previous_secret_until = ?, api_token = ?, \
+             parameters = ?, message = ?, modified = ? WHERE id = ?",
+        )
+        .bind(&r.name)
+        .bind(r.item_id.as_str())
+        .bind(&r.signature_headers)
+        .bind(r.disabled)
+        .bind(&r.secret)
+        .bind(r.previous_secret.as_ref().map(|p| &p.0))
+        .bind(r.previous_secret.as_ref().map(|p| p.1 .0))
+        .bind(&r.api_token)
+        .bind(&r.parameters)
+        .bind(&r.message)
+        .bind(r.modified.0)
+        .bind(r.id.to_string())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn delete_receiver(&self, id: &ReceiverId) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM receivers WHERE id = ?")
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+}

@@ -1,0 +1,203 @@
+//! Rendering pages and error pages through the embedded templates.
+
+use std::sync::OnceLock;
+
+use minijinja::{context, Environment};
+use serde::Serialize;
+use serde_json::Value;
+
+use super::page::{Field, FieldKind, Page};
+
+fn templates() -> &'static Environment<'static> {
+    static ENV: OnceLock<Environment<'static>> = OnceLock::new();
+    ENV.get_or_init(|| {
+        let mut env = Environment::new();
+        for (name, source) in [
+            ("layout.html", include_str!("../../templates/layout.html")),
+            (
+                "resource.html",
+                include_str!("../../templates/resource.html"),
+            ),
+            ("error.html", include_str!("../../templates/error.html")),
+        ] {
+            if let Err(e) = env.add_template(name, source) {
+                tracing::error!("template {name} does not compile: {e}");
+            }
+        }
+        env
+    })
+}
+
+/// One table of the resource: a heading and its rows.
+#[derive(Serialize)]
+struct Section {
+    heading: String,
+    rows: Vec<Row>,
+}
+
+#[derive(Serialize)]
+struct Row {
+    key: String,
+    value: String,
+}
+
+/// Lays a JSON resource out as tables: its plain fields first, then one
+/// table per element of each list of objects.
+fn sections(value: &Value) -> Vec<Section> {
+    let mut out = vec![Section {
+        heading: String::new(),
+        rows: Vec::new(),
+    }];
+    if let Value::Object(map) = value {
+        for (key, v) in map {
+            match v {
+                Value::Array(items) if items.iter().all(Value::is_object) && !items.is_empty() => {
+                    for item in items {
+                        let heading = ["name", "title", "jobId", "id"]
+                            .iter()
+                            .find_map(|k| item.get(*k).and_then(Value::as_str))
+                            .unwrap_or(key)
+                            .to_string();
+                        out.push(Section {
+                            heading,
+                            rows: rows(item),
+                        });
+                    }
+                }
+                other => out[0].rows.push(Row {
+                    key: key.clone(),
+                    value: scalar(other),
+                }),
+            }
+        }
+    }
+    out.retain(|s| !s.rows.is_empty() || !s.heading.is_empty());
+    out
+}
+
+fn rows(value: &Value) -> Vec<Row> {
+    match value {
+        Value::Object(map) => map
+            .iter()
+            .map(|(k, v)| Row {
+                key: k.clone(),
+                value: scalar(v),
+            })
+            .collect(),
+        other => vec![Row {
+            key: String::new(),
+            value: scalar(other),
+        }],
+    }
+}
+
+fn scalar(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+/// Appends the session's token to a link so that browsing keeps it.
+fn with_token(href: &str, token: Option<&str>) -> String {
+    match token {
+        Some(t) => {
+            let sep = if href.contains('?') { '&' } else { '?' };
+            let encoded: String = form_urlencoded::byte_serialize(t.as_bytes()).collect();
+            format!("{href}{sep}token={encoded}")
+        }
+        None => href.to_string(),
+    }
+}
+
+/// Renders a resource page. Forms carry the token and `f=html` as hidden
+/// fields so that their answers are pages too.
+pub fn render_page(page: &Page, value: &Value, token: Option<&str>) -> String {
+    let mut page = page.clone();
+    for link in &mut page.links {
+        link.href = with_token(&link.href, token);
+    }
+    for form in &mut page.forms {
+        form.fields.push(hidden("f", "html"));
+        if let Some(t) = token {
+            form.fields.push(hidden("token", t));
+        }
+    }
+    let json_link = with_token("?f=pjson", token);
+    render(
+        "resource.html",
+        context! {
+            title => page.title,
+            sections => sections(value),
+            links => page.links,
+            forms => page.forms,
+            json_link => json_link,
+        },
+    )
+}
+
+fn hidden(name: &str, value: &str) -> Field {
+    Field {
+        name: name.into(),
+        label: String::new(),
+        kind: FieldKind::Hidden,
+        value: value.into(),
+        options: Vec::new(),
+    }
+}
+
+/// Renders an error page with the status and messages of the JSON answer.
+pub fn render_error(status: u16, code: u16, messages: &[String], sign_in: Option<&str>) -> String {
+    render(
+        "error.html",
+        context! {
+            title => format!("Error {code}"),
+            status => status,
+            code => code,
+            messages => messages,
+            sign_in => sign_in,
+        },
+    )
+}
+
+fn render(name: &str, ctx: minijinja::Value) -> String {
+    match templates().get_template(name).and_then(|t| t.render(ctx)) {
+        Ok(html) => html,
+        Err(e) => {
+            tracing::error!("rendering {name} failed: {e:#}");
+            "<!doctype html><title>Error</title><p>The page could not be rendered.</p>".to_string()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ui::Form;
+
+    #[test]
+    fn values_and_form_fields_are_escaped() {
+        let page = Page::new("<b>t</b>").form(Form::post("op", "/x").field(
+            FieldKind::Text,
+            "name",
+            "Name",
+            "\"><script>",
+        ));
+        let html = render_page(
+            &page,
+            &serde_json::json!({"name": "<script>alert(1)</script>"}),
+            Some("a\"b"),
+        );
+        assert!(!html.contains("<script>"), "{html}");
+        assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+        assert!(html.contains("&lt;b&gt;t&lt;/b&gt;"));
+    }
+
+    #[test]
+    fn lists_of_objects_become_one_table_each() {
+        let s = sections(&serde_json::json!({"webhookReceivers": [{"name": "a"}, {"name": "b"}]}));
+        let headings: Vec<_> = s.iter().map(|s| s.heading.as_str()).collect();
+        assert_eq!(headings, ["a", "b"]);
+    }
+}
