@@ -372,7 +372,8 @@ mod tests {
                 .map(|k| (k.clone(), serde_json::Value::from(1)))
                 .collect();
             let text = serde_json::Value::Object(map.clone()).to_string();
-            prop_assert_eq!(Parameters::parse(&text).unwrap().values(), &map);
+            let parsed = Parameters::parse(&text).unwrap();
+            prop_assert_eq!(parsed.values(), &map);
         }
     }
 }

@@ -190,8 +190,8 @@ mod tests {
             Some("a\"b"),
         );
         assert!(!html.contains("<script>"), "{html}");
-        assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
-        assert!(html.contains("&lt;b&gt;t&lt;/b&gt;"));
+        assert!(html.contains("&lt;script&gt;alert(1)&lt;&#x2f;script&gt;"));
+        assert!(html.contains("&lt;b&gt;t&lt;&#x2f;b&gt;"));
     }
 
     #[test]

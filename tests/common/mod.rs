@@ -1,0 +1,241 @@
+//! Test harness: a real hookbook server on port 0 with a fresh data dir,
+//! and typed helpers that speak raw HTTP, forms and JSON to it.
+
+#![allow(dead_code)]
+
+use clap::Parser as _;
+use hookbook::config::{Cli, Command, UserCommand};
+use hookbook::domain::user::Password;
+use serde_json::Value;
+use tempfile::TempDir;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+pub const PASSWORD: &str = "correct horse battery";
+
+/// A notebook with a `parameters` cell, valid nbformat 4.5.
+pub const NOTEBOOK: &str = r#"{
+ "cells": [
+  {"cell_type": "code", "id": "p1", "metadata": {"tags": ["parameters"]}, "source": "x = 1", "outputs": [], "execution_count": null},
+  {"cell_type": "code", "id": "c2", "metadata": {}, "source": "print(x)", "outputs": [], "execution_count": null}
+ ],
+ "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+ "nbformat": 4,
+ "nbformat_minor": 5
+}"#;
+
+pub const SECRET: &str = "9f8b47c2e4a748d3b58e2a17ad8f2e4b";
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub dir: TempDir,
+    shutdown: CancellationToken,
+    server: JoinHandle<anyhow::Result<()>>,
+}
+
+/// Starts a server on a fresh data dir.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_in(tempfile::tempdir().expect("a temporary data dir"), &[]).await
+}
+
+/// Starts a server on `dir` (which may hold state from an earlier server),
+/// with extra `serve` flags.
+pub async fn spawn_app_in(dir: TempDir, extra: &[&str]) -> TestApp {
+    let mut argv = vec![
+        "hookbook".to_string(),
+        "serve".into(),
+        "--listen".into(),
+        "127.0.0.1:0".into(),
+        "--data-dir".into(),
+        dir.path().display().to_string(),
+        "--log".into(),
+        "warn".into(),
+    ];
+    argv.extend(extra.iter().map(|s| s.to_string()));
+    let Command::Serve(args) = Cli::try_parse_from(argv).expect("valid flags").command else {
+        unreachable!("serve was asked for")
+    };
+    let application = hookbook::startup::Application::build(args)
+        .await
+        .expect("the server builds");
+    let base = format!("http://{}", application.local_addr());
+    let shutdown = CancellationToken::new();
+    let server = tokio::spawn(application.run_until(shutdown.clone()));
+    TestApp {
+        base,
+        client: reqwest::Client::new(),
+        dir,
+        shutdown,
+        server,
+    }
+}
+
+pub struct Reply {
+    pub status: u16,
+    pub json: Value,
+}
+
+impl TestApp {
+    /// Stops the server gracefully and hands back its data dir.
+    pub async fn stop(self) -> TempDir {
+        self.shutdown.cancel();
+        self.server
+            .await
+            .expect("the server task ends")
+            .expect("the server stops cleanly");
+        self.dir
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// Creates a user the way `hookbook user add` does.
+    pub async fn add_user(&self, username: &str, role: &str, privileges: &[&str]) {
+        let mut argv = vec![
+            "hookbook",
+            "user",
+            "add",
+            "--data-dir",
+            self.dir.path().to_str().unwrap(),
+            "--username",
+            username,
+            "--role",
+            role,
+            "--password-stdin",
+        ];
+        for p in privileges {
+            argv.push("--privilege");
+            argv.push(p);
+        }
+        let Command::User(UserCommand::Add(args)) = Cli::try_parse_from(argv).unwrap().command
+        else {
+            unreachable!()
+        };
+        hookbook::startup::add_user(args, Password::parse(PASSWORD).unwrap())
+            .await
+            .expect("the user is created");
+    }
+
+    pub async fn token(&self, username: &str) -> String {
+        let r = self
+            .post_form(
+                "/notebooks/sharing/rest/generateToken",
+                None,
+                &[
+                    ("username", username),
+                    ("password", PASSWORD),
+                    ("f", "json"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.json);
+        r.json["token"].as_str().expect("a token").to_string()
+    }
+
+    /// The usual cast: an administrator, two users with both privileges,
+    /// and one without them. Returns their tokens in that order.
+    pub async fn cast(&self) -> Cast {
+        let both = ["notebooks:create", "notebooks:webhooks"];
+        self.add_user("admin", "administrator", &[]).await;
+        self.add_user("alice", "user", &both).await;
+        self.add_user("bob", "user", &both).await;
+        self.add_user("carol", "user", &["notebooks:create"]).await;
+        Cast {
+            admin: self.token("admin").await,
+            alice: self.token("alice").await,
+            bob: self.token("bob").await,
+            carol: self.token("carol").await,
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Reply {
+        let mut req = self.client.get(self.url(path)).query(&[("f", "json")]);
+        if let Some(t) = token {
+            req = req.query(&[("token", t)]);
+        }
+        into_reply(req.send().await.expect("the server answers")).await
+    }
+
+    pub async fn post_form(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        fields: &[(&str, &str)],
+    ) -> Reply {
+        let mut form: Vec<(&str, &str)> = fields.to_vec();
+        if !fields.iter().any(|(k, _)| *k == "f") {
+            form.push(("f", "json"));
+        }
+        if let Some(t) = token {
+            form.push(("token", t));
+        }
+        let resp = self
+            .client
+            .post(self.url(path))
+            .form(&form)
+            .send()
+            .await
+            .expect("the server answers");
+        into_reply(resp).await
+    }
+
+    /// Adds `NOTEBOOK` to `owner`'s content as `text`; returns the item id.
+    pub async fn add_item(&self, token: &str, owner: &str) -> String {
+        let r = self
+            .post_form(
+                &format!("/notebooks/sharing/rest/content/users/{owner}/addItem"),
+                Some(token),
+                &[("type", "Notebook"), ("title", "Demo"), ("text", NOTEBOOK)],
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.json);
+        r.json["id"].as_str().unwrap().to_string()
+    }
+
+    pub async fn create_receiver(&self, token: &str, fields: &[(&str, &str)]) -> Reply {
+        self.post_form(
+            "/notebooks/admin/notebooks/webhookReceivers/create",
+            Some(token),
+            fields,
+        )
+        .await
+    }
+
+    /// Creates a valid receiver on `item`; returns its id.
+    pub async fn receiver_on(&self, token: &str, item: &str) -> String {
+        let r = self
+            .create_receiver(
+                token,
+                &[
+                    ("name", "on-update"),
+                    ("itemId", item),
+                    ("secret", SECRET),
+                    ("signatureHeaders", "x-esrihook-signature"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.json);
+        r.json["webhookReceiver"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+}
+
+pub struct Cast {
+    pub admin: String,
+    pub alice: String,
+    pub bob: String,
+    pub carol: String,
+}
+
+pub async fn into_reply(resp: reqwest::Response) -> Reply {
+    let status = resp.status().as_u16();
+    let text = resp.text().await.expect("a body");
+    let json = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    Reply { status, json }
+}
+
+pub const RECEIVERS: &str = "/notebooks/admin/notebooks/webhookReceivers";
