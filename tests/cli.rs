@@ -287,3 +287,105 @@ fn user_add_works_while_the_server_runs_and_the_key_file_is_private() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+#[tokio::test]
+async fn secrets_tokens_and_passwords_never_reach_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let password = "pw-that-must-not-be-logged";
+    let (code, _, err) = hookbook(
+        &[
+            "user",
+            "add",
+            "--data-dir",
+            d,
+            "--username",
+            "admin",
+            "--role",
+            "administrator",
+            "--password-stdin",
+        ],
+        &format!("{password}\n"),
+    );
+    assert_eq!(code, 0, "{err}");
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    let child = Command::new(BIN)
+        .args([
+            "serve",
+            "--listen",
+            &addr.to_string(),
+            "--data-dir",
+            d,
+            "--log",
+            "trace",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let client = reqwest::Client::new();
+    let base = format!("http://{addr}/notebooks");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while client
+        .get(format!("http://{addr}/healthz"))
+        .send()
+        .await
+        .is_err()
+    {
+        assert!(Instant::now() < deadline, "the server did not become ready");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let token: serde_json::Value = client
+        .post(format!("{base}/sharing/rest/generateToken"))
+        .form(&[("username", "admin"), ("password", password), ("f", "json")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = token["token"].as_str().unwrap().to_string();
+    let notebook = r#"{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}"#;
+    let item: serde_json::Value = client
+        .post(format!("{base}/sharing/rest/content/users/admin/addItem"))
+        .form(&[
+            ("title", "t"),
+            ("text", notebook),
+            ("f", "json"),
+            ("token", &token),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let secret = "Zq8WdLz3vPq0rT6yUe1iO9pA2sD4fG7h";
+    let r = client
+        .post(format!("{base}/admin/notebooks/webhookReceivers/create"))
+        .header("Authorization", format!("Bearer {token}"))
+        .form(&[
+            ("name", "n"),
+            ("itemId", item["id"].as_str().unwrap()),
+            ("secret", secret),
+            ("signatureHeaders", "x-sig"),
+            ("apiToken", &token),
+            ("f", "json"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(log.contains("listening"), "the log was captured: {log}");
+    for needle in [secret, token.as_str(), password] {
+        assert!(!log.contains(needle), "a secret value appears in the log");
+    }
+}

@@ -187,3 +187,18 @@ async fn healthz_answers_200() {
     let r = app.client.get(app.url("/healthz")).send().await.unwrap();
     assert_eq!(r.status(), 200);
 }
+
+#[tokio::test]
+async fn an_unknown_path_is_404_in_the_admin_error_shape() {
+    let app = spawn_app().await;
+    let r = app
+        .client
+        .get(app.url("/notebooks/admin/nothing-here"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(v["code"], 404);
+    assert_eq!(v["status"], "error");
+}

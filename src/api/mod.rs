@@ -45,5 +45,15 @@ pub fn app(state: Arc<App>) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .nest(&context, contextual)
+        .fallback(unknown_resource)
         .with_state(state)
+}
+
+/// Paths that name no resource get the admin error shape rather than an
+/// empty body.
+async fn unknown_resource(uri: axum::http::Uri) -> crate::error::Error {
+    crate::error::Error::NotFound(format!(
+        "'{}' is not a resource of this server.",
+        uri.path()
+    ))
 }
