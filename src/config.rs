@@ -28,6 +28,36 @@ pub enum Command {
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
+    /// Sign a payload the way a real sender does and POST it to a receiver URL.
+    Send(SendArgs),
+}
+
+/// Which sender to imitate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Scheme {
+    /// ArcGIS: `x-esriHook-Signature: sha256=<base64>`.
+    Esri,
+    /// GitHub: `X-Hub-Signature-256: sha256=<hex>` and `X-GitHub-Delivery`.
+    Github,
+    /// Standard Webhooks: `webhook-id`, `webhook-timestamp`, `webhook-signature: v1,<base64>`.
+    Standard,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SendArgs {
+    /// The receiver's URL.
+    pub url: String,
+    /// The receiver's secret.
+    #[arg(long, env = "HOOKBOOK_SEND_SECRET", hide_env_values = true)]
+    pub secret: String,
+    /// `Name: value` adds a header; a bare `Name` renames the signature header.
+    #[arg(long = "header")]
+    pub headers: Vec<String>,
+    #[arg(long, value_enum, default_value_t = Scheme::Esri)]
+    pub scheme: Scheme,
+    /// The payload: `@FILE`, `-` for standard input, or the text itself.
+    #[arg(long, default_value = "{}")]
+    pub data: String,
 }
 
 #[derive(Debug, Subcommand)]

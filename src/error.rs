@@ -2,6 +2,7 @@
 //! `match`; nothing here knows about HTTP.
 
 use crate::domain::ParseError;
+use crate::intake::Refusal;
 use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -28,6 +29,9 @@ pub enum Error {
     /// `generateToken` with a wrong user name or password.
     #[error("Unable to generate token.")]
     BadCredentials,
+    /// Event intake refused a delivery.
+    #[error("{}", .0.message())]
+    Refused(Refusal),
     #[error("storage failed")]
     Store(#[from] StoreError),
     #[error("internal failure")]
@@ -49,3 +53,15 @@ impl Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// An error and its causes on one line, for the log.
+pub fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

@@ -15,6 +15,7 @@ use crate::config::{Cli, Command, ServeArgs, UserAddArgs, UserCommand};
 use crate::domain::time::Millis;
 use crate::domain::user::{Password, Privilege, Role, User, Username};
 use crate::error::Error;
+use crate::intake::IntakeSettings;
 use crate::security::vault::Vault;
 use crate::service::{users, App, Settings};
 use crate::store::{self, StoreError};
@@ -28,6 +29,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         .context("cannot start the async runtime")?;
     match cli.command {
         Command::Serve(args) => runtime.block_on(serve(args)),
+        Command::Send(args) => runtime.block_on(crate::send::send(args, &mut std::io::stdin())),
         Command::User(UserCommand::Add(args)) => {
             let password = read_password(&args, &mut std::io::stdin().lock())?;
             runtime.block_on(add_user(args, password))
@@ -90,9 +92,14 @@ impl Application {
             context: args.context,
             secret_grace: Duration::from_secs(args.secret_grace_hours.saturating_mul(3600)),
         };
+        let intake = IntakeSettings {
+            max_payload_bytes: args.max_payload_bytes,
+            receiver_rate_limit: args.receiver_rate_limit,
+            max_queue_depth: args.max_queue_depth,
+        };
         Ok(Self {
             listener,
-            app: Arc::new(App::new(store, vault, settings)),
+            app: Arc::new(App::new(store, vault, settings, intake)),
         })
     }
 
@@ -112,7 +119,7 @@ impl Application {
             s.public_url,
             s.context
         );
-        tokio::spawn(sweep_tokens(self.app.clone(), shutdown.clone()));
+        tokio::spawn(upkeep(self.app.clone(), shutdown.clone()));
         let router = api::app(self.app.clone());
         axum::serve(self.listener, router)
             .with_graceful_shutdown(shutdown.cancelled_owned())
@@ -130,17 +137,26 @@ fn prepare_data_dir(dir: &Path) -> anyhow::Result<()> {
         .with_context(|| format!("cannot use the data dir {}", dir.display()))
 }
 
-/// Removes expired tokens once an hour.
-async fn sweep_tokens(app: Arc<App>, shutdown: CancellationToken) {
+/// How long delivery-log lines are kept, and how many per receiver at most.
+const DELIVERY_LOG_DAYS: u64 = 7;
+const DELIVERY_LOG_LINES: u32 = 1000;
+
+/// Hourly: removes expired tokens and old delivery-log lines.
+async fn upkeep(app: Arc<App>, shutdown: CancellationToken) {
     let mut every = tokio::time::interval(Duration::from_secs(3600));
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return,
             _ = every.tick() => {
-                match app.store.delete_expired_tokens(Millis::now()).await {
+                let now = Millis::now();
+                match app.store.delete_expired_tokens(now).await {
                     Ok(n) if n > 0 => tracing::info!("removed {n} expired tokens"),
                     Ok(_) => {}
                     Err(e) => tracing::warn!("removing expired tokens failed: {e}"),
+                }
+                let before = Millis(now.0 - (DELIVERY_LOG_DAYS * 86_400_000) as i64);
+                if let Err(e) = app.store.prune_deliveries(before, DELIVERY_LOG_LINES).await {
+                    tracing::warn!("pruning the delivery log failed: {e}");
                 }
             }
         }

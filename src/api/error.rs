@@ -1,6 +1,9 @@
 //! The one mapping of [`Error`] to HTTP status and ArcGIS error codes.
 
-use axum::http::StatusCode;
+use axum::http::header::RETRY_AFTER;
+use axum::http::{HeaderValue, StatusCode};
+
+use crate::intake::Refusal;
 use axum::response::{IntoResponse, Response};
 
 use crate::error::Error;
@@ -13,6 +16,8 @@ pub struct Failure {
     pub code: u16,
     pub message: String,
     pub details: Vec<String>,
+    /// Seconds for a `Retry-After` header.
+    pub retry_after: Option<u64>,
 }
 
 impl IntoResponse for Failure {
@@ -25,6 +30,11 @@ impl IntoResponse for Failure {
             "code": self.code,
         });
         let mut response = (self.status, axum::Json(body)).into_response();
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from(seconds));
+        }
         response.extensions_mut().insert(self);
         response
     }
@@ -37,17 +47,31 @@ impl From<Error> for Failure {
             Error::Forbidden => (StatusCode::FORBIDDEN, vec![]),
             Error::NotFound(_) => (StatusCode::NOT_FOUND, vec![]),
             Error::Invalid { .. } => (StatusCode::BAD_REQUEST, vec![]),
+            Error::Refused(refusal) => (
+                match refusal {
+                    Refusal::UnknownReceiver => StatusCode::NOT_FOUND,
+                    Refusal::Disabled => StatusCode::FORBIDDEN,
+                    Refusal::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+                    Refusal::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+                    Refusal::NoSignature | Refusal::BadSignature | Refusal::StaleTimestamp => {
+                        StatusCode::UNAUTHORIZED
+                    }
+                    Refusal::QueueFull { .. } => StatusCode::SERVICE_UNAVAILABLE,
+                },
+                vec![],
+            ),
             Error::BadCredentials => (
                 StatusCode::BAD_REQUEST,
                 vec!["Invalid username or password.".to_string()],
             ),
             Error::Store(_) | Error::Internal(_) => {
-                tracing::error!(error = %chain(&error), "request failed");
+                tracing::error!(error = %crate::error::chain(&error), "request failed");
                 return Failure {
                     status: StatusCode::INTERNAL_SERVER_ERROR,
                     code: 500,
                     message: "An internal error occurred; the server log has the details.".into(),
                     details: vec![],
+                    retry_after: None,
                 };
             }
         };
@@ -56,11 +80,16 @@ impl From<Error> for Failure {
             Error::InvalidToken => 498,
             _ => status.as_u16(),
         };
+        let retry_after = match &error {
+            Error::Refused(refusal) => refusal.retry_after(),
+            _ => None,
+        };
         Failure {
             status,
             code,
             message: error.to_string(),
             details,
+            retry_after,
         }
     }
 }
@@ -69,16 +98,4 @@ impl IntoResponse for Error {
     fn into_response(self) -> Response {
         Failure::from(self).into_response()
     }
-}
-
-/// The error and its causes on one line, for the log.
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

@@ -6,6 +6,7 @@
 mod caller;
 mod directory;
 mod error;
+mod events;
 mod items;
 mod negotiate;
 mod receivers;
@@ -41,9 +42,13 @@ pub fn app(state: Arc<App>) -> Router {
         .merge(tokens::routes())
         .merge(items::routes())
         .layer(layer(Surface::Sharing));
-    let contextual = Router::new().merge(admin).merge(sharing);
+    let contextual = Router::new()
+        .merge(admin)
+        .merge(sharing)
+        .merge(events::routes());
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
+        .route("/metrics", get(metrics))
         .nest(&context, contextual)
         .fallback(unknown_resource)
         .with_state(state)
@@ -56,4 +61,17 @@ async fn unknown_resource(uri: axum::http::Uri) -> crate::error::Error {
         "'{}' is not a resource of this server.",
         uri.path()
     ))
+}
+
+/// Prometheus text exposition.
+async fn metrics(
+    axum::extract::State(app): axum::extract::State<Arc<App>>,
+) -> impl axum::response::IntoResponse {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        app.metrics.render(),
+    )
 }

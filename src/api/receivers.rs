@@ -17,6 +17,7 @@ use crate::domain::receiver::{
 };
 use crate::error::{Error, Result};
 use crate::security::token::Token;
+use crate::service::deliveries::{DEFAULT_DELIVERIES, MAX_DELIVERIES};
 use crate::service::receivers::{NewReceiver, ReceiverChanges};
 use crate::service::App;
 use crate::ui::{FieldKind, Form, Page};
@@ -35,6 +36,7 @@ pub fn routes() -> Router<Arc<App>> {
         )
         .route(&format!("{root}/{{id}}/enable"), post(enable))
         .route(&format!("{root}/{{id}}/disable"), post(disable))
+        .route(&format!("{root}/{{id}}/deliveries"), get(deliveries))
 }
 
 /// `<receiver>` of the contract: exactly these fields.
@@ -121,6 +123,7 @@ fn receiver_page(app: &App, r: &Receiver) -> Page {
     let base = format!("{}/{}", root(app), r.id);
     Page::new(r.name.as_str().to_string())
         .link("All webhook receivers", root(app))
+        .link("Delivery log", format!("{base}/deliveries"))
         .form(
             Form::post("Update", format!("{base}/update"))
                 .field(FieldKind::Text, "name", "Name", r.name.as_str())
@@ -337,4 +340,46 @@ async fn disable(
     Path(id): Path<String>,
 ) -> Result<Reply> {
     set_disabled(&app, &caller, &id, true).await
+}
+
+/// The receiver's delivery log, newest first (`num` lines, 100 by default).
+async fn deliveries(
+    State(app): State<Arc<App>>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+    params: Params,
+) -> Result<Reply> {
+    let id = path_id(&id)?;
+    let num = match params.non_empty("num") {
+        None => DEFAULT_DELIVERIES,
+        Some(text) => text
+            .trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=MAX_DELIVERIES).contains(n))
+            .ok_or_else(|| Error::Invalid {
+                field: "num",
+                source: crate::domain::ParseError::new(format!(
+                    "must be a whole number from 1 to {MAX_DELIVERIES}"
+                )),
+            })?,
+    };
+    let lines = app.deliveries(&caller, &id, num).await?;
+    let out: Vec<_> = lines
+        .iter()
+        .map(|d| {
+            json!({
+                "time": d.time.0,
+                "outcome": d.outcome.as_str(),
+                "reason": d.reason,
+                "jobId": d.job_id.map(|j| j.to_string()),
+                "size": d.size,
+            })
+        })
+        .collect();
+    let receiver = app.receiver(&caller, &id).await?;
+    Ok(Reply::new(
+        json!({"deliveries": out}),
+        receiver_page(&app, &receiver),
+    ))
 }

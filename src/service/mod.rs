@@ -3,6 +3,7 @@
 //! nothing here knows about HTTP.
 
 pub mod auth;
+pub mod deliveries;
 pub mod items;
 pub mod receivers;
 pub mod users;
@@ -13,6 +14,10 @@ use std::time::Duration;
 use crate::domain::access::{may_manage, Decision};
 use crate::domain::user::{User, Username};
 use crate::error::{Error, Result};
+use crate::intake::committer::Committer;
+use crate::intake::limits::RateLimiter;
+use crate::intake::IntakeSettings;
+use crate::metrics::Metrics;
 use crate::security::vault::Vault;
 use crate::store::Store;
 
@@ -32,14 +37,38 @@ pub struct App {
     pub store: Arc<dyn Store>,
     pub vault: Vault,
     pub settings: Settings,
+    pub intake: Intake,
+    pub metrics: Metrics,
+}
+
+/// The state of event intake on this node.
+pub struct Intake {
+    pub settings: IntakeSettings,
+    pub committer: Committer,
+    pub limiter: RateLimiter,
 }
 
 impl App {
-    pub fn new(store: Arc<dyn Store>, vault: Vault, settings: Settings) -> Self {
+    /// Builds the application and starts its group committer, so it must be
+    /// called inside the async runtime.
+    pub fn new(
+        store: Arc<dyn Store>,
+        vault: Vault,
+        settings: Settings,
+        intake: IntakeSettings,
+    ) -> Self {
+        let committer = Committer::start(store.clone(), intake.max_queue_depth);
+        let limiter = RateLimiter::new(intake.receiver_rate_limit);
         Self {
             store,
             vault,
             settings,
+            intake: Intake {
+                settings: intake,
+                committer,
+                limiter,
+            },
+            metrics: Metrics::new(),
         }
     }
 }

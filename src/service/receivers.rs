@@ -62,7 +62,10 @@ impl App {
         require_author(caller)?;
         let owner = (!caller.is_admin()).then_some(&caller.username);
         let records = self.store.receivers(owner).await?;
-        records.into_iter().map(|r| self.unseal(r)).collect()
+        records
+            .into_iter()
+            .map(|r| self.unseal_receiver(r))
+            .collect()
     }
 
     pub async fn receiver(&self, caller: &User, id: &ReceiverId) -> Result<Receiver> {
@@ -72,7 +75,7 @@ impl App {
             .await?
             .ok_or_else(|| not_found(id))?;
         require_manager(caller, &record.owner)?;
-        self.unseal(record)
+        self.unseal_receiver(record)
     }
 
     pub async fn create_receiver(&self, caller: &User, new: NewReceiver) -> Result<Receiver> {
@@ -274,7 +277,8 @@ impl App {
         }
     }
 
-    fn unseal(&self, r: ReceiverRecord) -> Result<Receiver> {
+    /// Opens a stored receiver's sealed secrets.
+    pub(crate) fn unseal_receiver(&self, r: ReceiverRecord) -> Result<Receiver> {
         let corrupt = || Error::Store(StoreError::Corrupt("webhook receiver"));
         let open_text = |sealed: &[u8], field: &str| -> Result<String> {
             let bytes = self

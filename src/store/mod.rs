@@ -124,10 +124,120 @@ pub trait ReceiverStore: Send + Sync {
     async fn delete_receiver(&self, id: &ReceiverId) -> StoreResult<bool>;
 }
 
-/// Everything hookbook keeps.
-pub trait Store: UserStore + TokenStore + ItemStore + ReceiverStore {}
+/// An event to accept with its job, as the intake hands it over.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    pub event_id: uuid::Uuid,
+    pub job_id: uuid::Uuid,
+    pub receiver_id: ReceiverId,
+    /// `webhook-id` or `X-GitHub-Delivery`, when the sender gave one.
+    pub delivery_id: Option<String>,
+    pub received: Millis,
+    /// The non-secret headers, as a JSON object of lowercased names.
+    pub headers: String,
+    pub body: Vec<u8>,
+    /// The receiver's item, owner and parameters when the event arrived.
+    pub item_id: ItemId,
+    pub username: Username,
+    pub parameters: String,
+}
 
-impl<T: UserStore + TokenStore + ItemStore + ReceiverStore> Store for T {}
+/// What became of one event of a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Acceptance {
+    Accepted {
+        job_id: uuid::Uuid,
+    },
+    /// The delivery id was seen before for this receiver: its first job.
+    Duplicate {
+        job_id: uuid::Uuid,
+    },
+    /// Too many jobs are waiting; nothing was stored.
+    QueueFull,
+}
+
+/// One line of a receiver's delivery log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryRecord {
+    pub receiver_id: ReceiverId,
+    pub time: Millis,
+    pub outcome: DeliveryOutcome,
+    /// Why a delivery was refused; empty otherwise.
+    pub reason: String,
+    pub job_id: Option<uuid::Uuid>,
+    pub size: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryOutcome {
+    Accepted,
+    Duplicate,
+    Rejected,
+}
+
+impl DeliveryOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryOutcome::Accepted => "accepted",
+            DeliveryOutcome::Duplicate => "duplicate",
+            DeliveryOutcome::Rejected => "rejected",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "accepted" => Some(DeliveryOutcome::Accepted),
+            "duplicate" => Some(DeliveryOutcome::Duplicate),
+            "rejected" => Some(DeliveryOutcome::Rejected),
+            _ => None,
+        }
+    }
+}
+
+/// A job as stored (the fields intake writes; runs add the rest).
+#[derive(Debug, Clone)]
+pub struct JobRecord {
+    pub id: uuid::Uuid,
+    pub kind: String,
+    pub status: String,
+    pub item_id: ItemId,
+    pub receiver_id: Option<ReceiverId>,
+    pub event_id: Option<uuid::Uuid>,
+    pub username: Username,
+    pub submitted: Millis,
+}
+
+#[async_trait]
+pub trait IntakeStore: Send + Sync {
+    /// Stores each event with a `SUBMITTED` job and an `accepted` delivery
+    /// line, in one transaction that is durable when this returns. Repeated
+    /// delivery ids answer `Duplicate`; past `max_queue_depth` waiting jobs,
+    /// `QueueFull`. Answers in the order of `events`.
+    async fn accept_events(
+        &self,
+        events: &[NewEvent],
+        max_queue_depth: u64,
+    ) -> StoreResult<Vec<Acceptance>>;
+    /// Appends lines to delivery logs (rejections; acceptances are written
+    /// by `accept_events`).
+    async fn log_deliveries(&self, records: &[DeliveryRecord]) -> StoreResult<()>;
+    /// A receiver's newest `limit` delivery lines, newest first.
+    async fn deliveries(
+        &self,
+        receiver_id: &ReceiverId,
+        limit: u32,
+    ) -> StoreResult<Vec<DeliveryRecord>>;
+    /// Drops lines older than `before`, and all but the newest `keep` of each receiver.
+    async fn prune_deliveries(&self, before: Millis, keep: u32) -> StoreResult<u64>;
+    async fn job(&self, id: &uuid::Uuid) -> StoreResult<Option<JobRecord>>;
+    /// How many jobs of a receiver exist (all states).
+    async fn count_jobs(&self, receiver_id: &ReceiverId) -> StoreResult<u64>;
+}
+
+/// Everything hookbook keeps.
+pub trait Store: UserStore + TokenStore + ItemStore + ReceiverStore + IntakeStore {}
+
+impl<T: UserStore + TokenStore + ItemStore + ReceiverStore + IntakeStore> Store for T {}
 
 /// Where the database is: parsed from `--database-url`.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,6 +1,7 @@
 //! The embedded SQLite store: one file in the data dir, WAL journal, full
 //! sync, migrations run at open.
 
+mod intake;
 mod items;
 mod receivers;
 mod tokens;

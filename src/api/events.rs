@@ -1,0 +1,99 @@
+//! `/C/rest/events/webhooks/{id}`: where senders post. The body is read as
+//! raw bytes, with the size limit enforced while reading, and answered in
+//! JSON whatever `f` says.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::header::CONTENT_LENGTH;
+use axum::routing::post;
+use axum::{Json, Router};
+use base64::Engine as _;
+use futures_util::StreamExt as _;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::domain::ParseError;
+use crate::error::{Error, Result};
+use crate::intake::signature::sign;
+use crate::intake::{Gate, Incoming, Refusal};
+use crate::service::App;
+
+pub fn routes() -> Router<Arc<App>> {
+    Router::new().route("/rest/events/webhooks/{id}", post(receive).get(challenge))
+}
+
+async fn receive(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    request: Request,
+) -> Result<Json<Value>> {
+    let (parts, body) = request.into_parts();
+    let declared = parts
+        .headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let gate = app.open_delivery(&id, declared).await?;
+    let body = read_body(&app, &gate, body).await?;
+    let headers = parts
+        .headers
+        .iter()
+        .map(|(name, value)| (name.as_str().to_string(), value.as_bytes().to_vec()))
+        .collect();
+    let delivered = app.deliver(gate, Incoming { headers, body }).await?;
+    let s = &app.settings;
+    Ok(Json(json!({
+        "status": "success",
+        "jobId": delivered.job_id.to_string(),
+        "jobUrl": format!("{}/{}/admin/notebooks/jobs/{}", s.public_url, s.context, delivered.job_id),
+    })))
+}
+
+/// Reads the body, refusing as soon as it grows past the limit (chunked
+/// bodies have no length to check beforehand).
+async fn read_body(app: &App, gate: &Gate, body: Body) -> Result<Vec<u8>> {
+    let limit = gate.max_payload_bytes(app);
+    let mut stream = body.into_data_stream();
+    let mut bytes = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|_| Error::Invalid {
+            field: "body",
+            source: ParseError::new("the request body could not be read to its end"),
+        })?;
+        let size = (bytes.len() + chunk.len()) as u64;
+        if size > limit {
+            return Err(app.refuse_too_large(gate, size));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes)
+}
+
+#[derive(Deserialize)]
+struct Challenge {
+    crc_token: Option<String>,
+}
+
+/// The CRC challenge: proves to a sender that this receiver holds the secret.
+async fn challenge(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    Query(query): Query<Challenge>,
+) -> Result<Json<Value>> {
+    let token = query
+        .crc_token
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| Error::missing("crc_token"))?;
+    let receiver = app
+        .event_receiver(&id)
+        .await?
+        .ok_or(Error::Refused(Refusal::UnknownReceiver))?;
+    if receiver.disabled {
+        return Err(Error::Refused(Refusal::Disabled));
+    }
+    let mac = sign(&receiver.secret.key(), &[token.as_bytes()]);
+    let encoded = base64::engine::general_purpose::STANDARD.encode(mac);
+    Ok(Json(json!({"response_token": format!("sha256={encoded}")})))
+}

@@ -1,0 +1,86 @@
+//! Group commit: one task takes every event waiting in its queue, stores
+//! them in one transaction, and answers each sender once the transaction is
+//! durable. While one batch syncs, the next gathers, so a sync per request
+//! is never the bottleneck.
+
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, oneshot};
+
+use crate::store::{Acceptance, DeliveryRecord, NewEvent, Store};
+
+/// Most events in one transaction.
+const MAX_BATCH: usize = 512;
+/// Requests that may wait for the committer before senders wait to enqueue.
+const QUEUE: usize = 8192;
+
+enum Work {
+    Accept(NewEvent, oneshot::Sender<Option<Acceptance>>),
+    Log(DeliveryRecord),
+}
+
+/// The handle requests use; cheap to clone.
+#[derive(Clone)]
+pub struct Committer {
+    tx: mpsc::Sender<Work>,
+}
+
+impl Committer {
+    /// Starts the committer task; it ends when every handle is dropped.
+    pub fn start(store: Arc<dyn Store>, max_queue_depth: u64) -> Self {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        tokio::spawn(run(store, rx, max_queue_depth));
+        Self { tx }
+    }
+
+    /// Stores the event durably; `None` when storage failed (already logged).
+    pub async fn accept(&self, event: NewEvent) -> Option<Acceptance> {
+        let (reply, answer) = oneshot::channel();
+        self.tx.send(Work::Accept(event, reply)).await.ok()?;
+        answer.await.ok().flatten()
+    }
+
+    /// Queues a delivery-log line; dropped (with a warning) when the queue is
+    /// full, since a refusal must never wait on the disk.
+    pub fn log(&self, record: DeliveryRecord) {
+        if self.tx.try_send(Work::Log(record)).is_err() {
+            tracing::warn!("the delivery log is behind; a refusal was not logged");
+        }
+    }
+}
+
+async fn run(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Work>, max_queue_depth: u64) {
+    let mut work = Vec::with_capacity(MAX_BATCH);
+    while rx.recv_many(&mut work, MAX_BATCH).await > 0 {
+        let mut events = Vec::new();
+        let mut replies = Vec::new();
+        let mut logs = Vec::new();
+        for w in work.drain(..) {
+            match w {
+                Work::Accept(event, reply) => {
+                    events.push(event);
+                    replies.push(reply);
+                }
+                Work::Log(line) => logs.push(line),
+            }
+        }
+        if !events.is_empty() {
+            match store.accept_events(&events, max_queue_depth).await {
+                Ok(answers) => {
+                    for (reply, answer) in replies.into_iter().zip(answers) {
+                        let _ = reply.send(Some(answer));
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(error = %crate::error::chain(&e), "storing {} events failed", events.len());
+                    for reply in replies {
+                        let _ = reply.send(None);
+                    }
+                }
+            }
+        }
+        if let Err(e) = store.log_deliveries(&logs).await {
+            tracing::warn!(error = %crate::error::chain(&e), "writing {} delivery-log lines failed", logs.len());
+        }
+    }
+}

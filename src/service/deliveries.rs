@@ -1,0 +1,28 @@
+//! A receiver's delivery log, for the administrator asking "why did my
+//! webhook not run?".
+
+use crate::domain::ids::ReceiverId;
+use crate::domain::user::User;
+use crate::error::Result;
+use crate::store::DeliveryRecord;
+
+use super::App;
+
+/// Lines a log shows when not told otherwise, and at most.
+pub const DEFAULT_DELIVERIES: u32 = 100;
+pub const MAX_DELIVERIES: u32 = 1000;
+
+impl App {
+    pub async fn deliveries(
+        &self,
+        caller: &User,
+        id: &ReceiverId,
+        limit: u32,
+    ) -> Result<Vec<DeliveryRecord>> {
+        self.receiver(caller, id).await?;
+        Ok(self
+            .store
+            .deliveries(id, limit.clamp(1, MAX_DELIVERIES))
+            .await?)
+    }
+}
