@@ -329,7 +329,7 @@ mod tests {
         let names = [STANDARD_HEADER.to_string()];
         let at = |now| {
             verify(
-                &[key.clone()],
+                std::slice::from_ref(&key),
                 &names,
                 &Delivery {
                     headers: &headers,

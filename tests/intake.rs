@@ -1,0 +1,827 @@
+//! Event intake over HTTP: signatures in every form, duplicates, limits,
+//! refusals that create nothing, the delivery log and the metrics.
+
+mod common;
+
+use base64::Engine as _;
+use common::{spawn_app, spawn_app_in, TestApp, RECEIVERS, SECRET};
+use hmac::{Hmac, Mac};
+use hookbook::domain::ids::ReceiverId;
+use serde_json::Value;
+use sha2::Sha256;
+
+const BODY: &str = r#"{"serviceType":"FeatureServer","name":"Posting","events":[{"eventType":"FeaturesUpdated","when":1741189389713}]}"#;
+
+fn mac(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
+    let mut m = Hmac::<Sha256>::new_from_slice(key).unwrap();
+    for p in parts {
+        m.update(p);
+    }
+    m.finalize().into_bytes().into()
+}
+
+fn esri(body: &[u8]) -> String {
+    format!(
+        "sha256={}",
+        base64::engine::general_purpose::STANDARD.encode(mac(SECRET.as_bytes(), &[body]))
+    )
+}
+
+/// An app with a receiver on `headers` using `secret`; returns (app, admin token, receiver id, url).
+async fn with_receiver(
+    app: TestApp,
+    secret: &str,
+    headers: &str,
+) -> (TestApp, String, String, String) {
+    app.add_user("admin", "administrator", &[]).await;
+    let token = app.token("admin").await;
+    let item = app.add_item(&token, "admin").await;
+    let r = app
+        .create_receiver(
+            &token,
+            &[
+                ("name", "r"),
+                ("itemId", &item),
+                ("secret", secret),
+                ("signatureHeaders", headers),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    let id = r.json["webhookReceiver"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let url = r.json["webhookReceiver"]["url"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    (app, token, id, url)
+}
+
+async fn esri_app() -> (TestApp, String, String, String) {
+    with_receiver(
+        spawn_app().await,
+        SECRET,
+        "x-esrihook-signature,x-hub-signature-256,webhook-signature",
+    )
+    .await
+}
+
+async fn post(
+    app: &TestApp,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: impl Into<reqwest::Body>,
+) -> (u16, reqwest::header::HeaderMap, Value) {
+    let mut req = app.client.post(url).body(body);
+    for (n, v) in headers {
+        req = req.header(*n, *v);
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status().as_u16();
+    let h = resp.headers().clone();
+    let text = resp.text().await.unwrap();
+    (
+        status,
+        h,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+async fn jobs_of(app: &TestApp, id: &str) -> u64 {
+    let store = hookbook::store::open(&hookbook::store::DatabaseUrl::Sqlite(
+        app.dir.path().join("hookbook.db"),
+    ))
+    .await
+    .unwrap();
+    store
+        .count_jobs(&ReceiverId::parse(id).unwrap())
+        .await
+        .unwrap()
+}
+
+async fn deliveries(app: &TestApp, token: &str, id: &str) -> Vec<Value> {
+    app.get(&format!("{RECEIVERS}/{id}/deliveries"), Some(token))
+        .await
+        .json["deliveries"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+#[tokio::test]
+async fn every_shared_vector_is_judged_as_the_vector_says() {
+    let vectors: Vec<Value> = serde_json::from_str(include_str!("data/signatures.json")).unwrap();
+    for v in &vectors {
+        let secret = v["secret"].as_str().unwrap();
+        let (app, _, _, url) = with_receiver(
+            spawn_app().await,
+            secret,
+            "x-esrihook-signature,x-hub-signature-256,webhook-signature",
+        )
+        .await;
+        if let Some(crc) = v["crc_token"].as_str() {
+            let r: Value = app
+                .client
+                .get(&url)
+                .query(&[("crc_token", crc)])
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            assert_eq!(r["response_token"], v["response_token"], "{}", v["case"]);
+            continue;
+        }
+        let mut headers = vec![(v["header"].as_str().unwrap(), v["value"].as_str().unwrap())];
+        for extra in ["webhook-id", "webhook-timestamp"] {
+            if let Some(x) = v[extra].as_str() {
+                headers.push((extra, x));
+            }
+        }
+        let (status, _, body) = post(
+            &app,
+            &url,
+            &headers,
+            v["body"].as_str().unwrap().to_string(),
+        )
+        .await;
+        let expected = if v["valid"] == true {
+            if v["webhook-timestamp"].is_string() {
+                // Signed years ago: authentic, but outside the 5-minute window.
+                assert_eq!(status, 401, "{}", v["case"]);
+                assert!(body["messages"][0].as_str().unwrap().contains("timestamp"));
+                continue;
+            }
+            200
+        } else {
+            401
+        };
+        assert_eq!(status, expected, "{}: {body}", v["case"]);
+    }
+}
+
+#[test]
+fn the_standard_webhooks_vector_verifies_at_its_own_time() {
+    use hookbook::intake::signature::{verify, Delivery, Verdict};
+    let vectors: Vec<Value> = serde_json::from_str(include_str!("data/signatures.json")).unwrap();
+    let v = vectors
+        .iter()
+        .find(|v| v["header"] == "webhook-signature")
+        .unwrap();
+    let secret = hookbook::domain::receiver::Secret::parse(v["secret"].as_str().unwrap()).unwrap();
+    let headers: Vec<(String, Vec<u8>)> = ["webhook-id", "webhook-timestamp", "webhook-signature"]
+        .iter()
+        .map(|h| {
+            (
+                h.to_string(),
+                v[if *h == "webhook-signature" {
+                    "value"
+                } else {
+                    h
+                }]
+                .as_str()
+                .unwrap()
+                .as_bytes()
+                .to_vec(),
+            )
+        })
+        .collect();
+    let now = v["webhook-timestamp"].as_str().unwrap().parse().unwrap();
+    let verdict = verify(
+        &[secret.key()],
+        &["webhook-signature".to_string()],
+        &Delivery {
+            headers: &headers,
+            body: v["body"].as_str().unwrap().as_bytes(),
+            form: &[],
+            now_secs: now,
+        },
+    );
+    assert_eq!(verdict, Verdict::Valid);
+}
+
+#[tokio::test]
+async fn an_accepted_delivery_answers_its_job_and_stores_it() {
+    let (app, token, id, url) = esri_app().await;
+    let (status, _, body) = post(
+        &app,
+        &url,
+        &[
+            ("x-esriHook-Signature", &esri(BODY.as_bytes())),
+            ("content-type", "application/json"),
+        ],
+        BODY,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["status"], "success");
+    let job = body["jobId"].as_str().unwrap();
+    assert!(uuid::Uuid::try_parse(job).is_ok());
+    assert_eq!(
+        body["jobUrl"],
+        format!("{}/notebooks/admin/notebooks/jobs/{job}", app.base)
+    );
+    assert_eq!(jobs_of(&app, &id).await, 1);
+    let log = deliveries(&app, &token, &id).await;
+    assert_eq!(log[0]["outcome"], "accepted");
+    assert_eq!(log[0]["jobId"], job);
+    assert_eq!(log[0]["size"], BODY.len());
+}
+
+#[tokio::test]
+async fn forged_truncated_reencoded_and_unsigned_bodies_are_refused_and_create_nothing() {
+    let (app, token, id, url) = esri_app().await;
+    let good = esri(BODY.as_bytes());
+    let forged = BODY.replace("Posting", "Postinh");
+    let truncated = &BODY[..BODY.len() - 2];
+    let reencoded = BODY.replace(",", ", ");
+    for body in [forged.as_str(), truncated, reencoded.as_str()] {
+        let (status, _, answer) = post(
+            &app,
+            &url,
+            &[("x-esrihook-signature", &good)],
+            body.to_string(),
+        )
+        .await;
+        assert_eq!(status, 401, "{body}");
+        assert_eq!(answer["code"], 401);
+        let text = answer.to_string();
+        assert!(
+            !text.contains(&good[7..]),
+            "the answer never shows a signature"
+        );
+    }
+    let (status, _, answer) = post(&app, &url, &[], BODY).await;
+    assert_eq!(status, 401);
+    assert!(answer["messages"][0]
+        .as_str()
+        .unwrap()
+        .contains("signature"));
+    // A header the receiver does not list does not count.
+    let (status, _, _) = post(&app, &url, &[("x-other-signature", &good)], BODY).await;
+    assert_eq!(status, 401);
+    assert_eq!(jobs_of(&app, &id).await, 0);
+    let reasons: Vec<String> = wait_for_log(&app, &token, &id, 5)
+        .await
+        .iter()
+        .map(|d| d["reason"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        reasons.contains(&"bad signature".to_string()),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons.contains(&"no signature header".to_string()),
+        "{reasons:?}"
+    );
+}
+
+async fn wait_for_log(app: &TestApp, token: &str, id: &str, n: usize) -> Vec<Value> {
+    for _ in 0..100 {
+        let log = deliveries(app, token, id).await;
+        if log.len() >= n {
+            return log;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("the delivery log never reached {n} lines");
+}
+
+#[tokio::test]
+async fn hex_github_and_percent_encoded_signatures_are_accepted() {
+    let (app, _, _, url) = esri_app().await;
+    let m = mac(SECRET.as_bytes(), &[BODY.as_bytes()]);
+    let b64 = base64::engine::general_purpose::STANDARD.encode(m);
+    let hexed = format!("sha256={}", hex::encode(m));
+    let percent = format!(
+        "sha256%3D{}",
+        b64.replace('+', "%2B")
+            .replace('/', "%2F")
+            .replace('=', "%3D")
+    );
+    let unpadded = b64.trim_end_matches('=').to_string();
+    for (name, value) in [
+        ("X-Hub-Signature-256", hexed.as_str()),
+        ("x-esrihook-signature", percent.as_str()),
+        ("x-esrihook-signature", unpadded.as_str()),
+    ] {
+        let (status, _, body) = post(&app, &url, &[(name, value)], BODY).await;
+        assert_eq!(status, 200, "{name}: {value}: {body}");
+    }
+}
+
+#[tokio::test]
+async fn non_utf8_bodies_verify_like_any_other_bytes() {
+    let (app, _, _, url) = esri_app().await;
+    let body: Vec<u8> = vec![0xff, 0xfe, 0x00, 0x80, b'x', 0xc3];
+    let (status, _, answer) = post(
+        &app,
+        &url,
+        &[("x-esrihook-signature", &esri(&body))],
+        body.clone(),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    let mut tampered = body;
+    tampered[0] = 0xfd;
+    let (status, _, _) = post(
+        &app,
+        &url,
+        &[("x-esrihook-signature", &esri(b"\xff\xfe\x00\x80x\xc3"))],
+        tampered,
+    )
+    .await;
+    assert_eq!(status, 401);
+}
+
+#[tokio::test]
+async fn a_form_encoded_arcgis_delivery_is_accepted_with_the_signature_in_a_field_or_header() {
+    let (app, _, id, url) = esri_app().await;
+    let payload = BODY;
+    let field_sig = esri(payload.as_bytes());
+    let body: String = form_urlencoded::Serializer::new(String::new())
+        .append_pair("payload", payload)
+        .append_pair("X-EsriHook-Signature", &field_sig)
+        .finish();
+    let form = [("content-type", "application/x-www-form-urlencoded")];
+    let (status, _, answer) = post(&app, &url, &form, body.clone()).await;
+    assert_eq!(
+        status, 200,
+        "signature field over the payload field: {answer}"
+    );
+
+    let plain: String = form_urlencoded::Serializer::new(String::new())
+        .append_pair("payload", payload)
+        .finish();
+    let over_body = esri(plain.as_bytes());
+    let (status, _, _) = post(
+        &app,
+        &url,
+        &[form[0], ("x-esrihook-signature", &over_body)],
+        plain.clone(),
+    )
+    .await;
+    assert_eq!(status, 200, "header over the exact body");
+    let (status, _, _) = post(
+        &app,
+        &url,
+        &[form[0], ("x-esrihook-signature", &field_sig)],
+        plain.clone(),
+    )
+    .await;
+    assert_eq!(status, 200, "header over the payload field");
+
+    let tampered = body.replace("Posting", "Postinh");
+    let (status, _, _) = post(&app, &url, &form, tampered).await;
+    assert_eq!(status, 401);
+    assert_eq!(jobs_of(&app, &id).await, 3);
+}
+
+#[tokio::test]
+async fn standard_webhooks_deliveries_are_checked_against_the_clock() {
+    let secret = "whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYX";
+    let (app, _, id, url) = with_receiver(spawn_app().await, secret, "webhook-signature").await;
+    let key: Vec<u8> = (0u8..24).collect();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let send = |ts: i64, msg: &'static str| {
+        let ts = ts.to_string();
+        let sig = base64::engine::general_purpose::STANDARD.encode(mac(
+            &key,
+            &[msg.as_bytes(), b".", ts.as_bytes(), b".", BODY.as_bytes()],
+        ));
+        let (app, url) = (&app, url.clone());
+        async move {
+            post(
+                app,
+                &url,
+                &[
+                    ("webhook-id", msg),
+                    ("webhook-timestamp", &ts),
+                    ("webhook-signature", &format!("v1,AAAA v1,{sig}")),
+                ],
+                BODY,
+            )
+            .await
+        }
+    };
+    assert_eq!(send(now, "msg_now").await.0, 200);
+    assert_eq!(send(now - 200, "msg_recent").await.0, 200);
+    let (status, _, body) = send(now - 600, "msg_replayed").await;
+    assert_eq!(status, 401, "a replay from ten minutes ago");
+    assert!(body["messages"][0].as_str().unwrap().contains("timestamp"));
+    assert_eq!(send(now + 600, "msg_future").await.0, 401);
+    assert_eq!(jobs_of(&app, &id).await, 2);
+}
+
+#[tokio::test]
+async fn the_same_delivery_again_returns_the_first_job_and_runs_nothing_new() {
+    let (app, token, id, url) = esri_app().await;
+    let sig = esri(BODY.as_bytes());
+    let first = post(
+        &app,
+        &url,
+        &[("x-esrihook-signature", &sig), ("x-github-delivery", "d-1")],
+        BODY,
+    )
+    .await;
+    assert_eq!(first.0, 200);
+    let again = post(
+        &app,
+        &url,
+        &[("x-esrihook-signature", &sig), ("x-github-delivery", "d-1")],
+        BODY,
+    )
+    .await;
+    assert_eq!(again.0, 200);
+    assert_eq!(again.2["jobId"], first.2["jobId"]);
+    // A different signature form of the same delivery is the same delivery.
+    let hexed = format!(
+        "sha256={}",
+        hex::encode(mac(SECRET.as_bytes(), &[BODY.as_bytes()]))
+    );
+    let third = post(
+        &app,
+        &url,
+        &[
+            ("x-hub-signature-256", &hexed),
+            ("X-GitHub-Delivery", "d-1"),
+        ],
+        BODY,
+    )
+    .await;
+    assert_eq!(third.2["jobId"], first.2["jobId"]);
+    assert_eq!(jobs_of(&app, &id).await, 1);
+    let log = deliveries(&app, &token, &id).await;
+    let outcomes: Vec<_> = log.iter().map(|d| d["outcome"].as_str().unwrap()).collect();
+    assert_eq!(outcomes, ["duplicate", "duplicate", "accepted"]);
+}
+
+#[tokio::test]
+async fn racing_copies_of_one_delivery_create_one_job() {
+    let (app, _, id, url) = esri_app().await;
+    let sig = esri(BODY.as_bytes());
+    let mut tasks = Vec::new();
+    for _ in 0..24 {
+        let (client, url, sig) = (app.client.clone(), url.clone(), sig.clone());
+        tasks.push(tokio::spawn(async move {
+            let r = client
+                .post(&url)
+                .header("x-esrihook-signature", sig)
+                .header("webhook-id", "msg_race")
+                .body(BODY)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200);
+            r.json::<Value>().await.unwrap()["jobId"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        }));
+    }
+    let mut jobs = Vec::new();
+    for t in tasks {
+        jobs.push(t.await.unwrap());
+    }
+    jobs.dedup();
+    assert_eq!(jobs.len(), 1, "every copy got the same job");
+    assert_eq!(jobs_of(&app, &id).await, 1);
+}
+
+#[tokio::test]
+async fn oversized_bodies_are_refused_with_and_without_a_length() {
+    let dir = tempfile::tempdir().unwrap();
+    let (app, token, id, url) = with_receiver(
+        spawn_app_in(dir, &["--max-payload-bytes", "1000"]).await,
+        SECRET,
+        "x-esrihook-signature",
+    )
+    .await;
+    let big = vec![b'a'; 1001];
+    let sig = esri(&big);
+    let (status, _, body) = post(&app, &url, &[("x-esrihook-signature", &sig)], big.clone()).await;
+    assert_eq!(status, 413);
+    assert_eq!(body["code"], 413);
+    // Chunked, with no Content-Length: refused while reading.
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
+        (0..20).map(|_| Ok(vec![b'a'; 100])).collect();
+    let stream = futures_util::stream::iter(chunks);
+    let (status, _, _) = post(
+        &app,
+        &url,
+        &[("x-esrihook-signature", &sig)],
+        reqwest::Body::wrap_stream(stream),
+    )
+    .await;
+    assert_eq!(status, 413);
+    let exact = vec![b'a'; 1000];
+    let (status, _, _) = post(
+        &app,
+        &url,
+        &[("x-esrihook-signature", &esri(&exact))],
+        exact,
+    )
+    .await;
+    assert_eq!(status, 200, "exactly the limit is fine");
+    assert_eq!(jobs_of(&app, &id).await, 1);
+    let log = wait_for_log(&app, &token, &id, 3).await;
+    assert_eq!(log.iter().filter(|d| d["reason"] == "too large").count(), 2);
+}
+
+#[tokio::test]
+async fn unknown_and_disabled_receivers_are_404_and_403() {
+    let (app, token, id, url) = esri_app().await;
+    let sig = esri(BODY.as_bytes());
+    let unknown = url.replace(&id, "00000000-0000-4000-8000-000000000000");
+    assert_eq!(
+        post(&app, &unknown, &[("x-esrihook-signature", &sig)], BODY)
+            .await
+            .0,
+        404
+    );
+    assert_eq!(
+        post(
+            &app,
+            &url.replace(&id, "nope"),
+            &[("x-esrihook-signature", &sig)],
+            BODY
+        )
+        .await
+        .0,
+        404
+    );
+    app.post_form(&format!("{RECEIVERS}/{id}/disable"), Some(&token), &[])
+        .await;
+    let (status, _, body) = post(&app, &url, &[("x-esrihook-signature", &sig)], BODY).await;
+    assert_eq!(status, 403);
+    assert_eq!(body["status"], "error");
+    assert_eq!(jobs_of(&app, &id).await, 0);
+    let log = wait_for_log(&app, &token, &id, 1).await;
+    assert_eq!(log[0]["reason"], "disabled");
+    assert_eq!(log[0]["outcome"], "rejected");
+}
+
+#[tokio::test]
+async fn over_the_rate_a_receiver_answers_429_with_retry_after() {
+    let dir = tempfile::tempdir().unwrap();
+    let (app, _, id, url) = with_receiver(
+        spawn_app_in(dir, &["--receiver-rate-limit", "3"]).await,
+        SECRET,
+        "x-esrihook-signature",
+    )
+    .await;
+    let sig = esri(BODY.as_bytes());
+    let mut statuses = Vec::new();
+    let mut retry = None;
+    for _ in 0..10 {
+        let (status, headers, _) = post(&app, &url, &[("x-esrihook-signature", &sig)], BODY).await;
+        if status == 429 {
+            retry = headers
+                .get("retry-after")
+                .map(|v| v.to_str().unwrap().to_string());
+        }
+        statuses.push(status);
+    }
+    let accepted = statuses.iter().filter(|s| **s == 200).count() as u64;
+    assert!(statuses.contains(&429), "{statuses:?}");
+    assert!(retry.is_some_and(|r| r.parse::<u64>().is_ok()));
+    assert!(
+        (3..=6).contains(&accepted),
+        "at most 3 per second: {statuses:?}"
+    );
+    assert_eq!(jobs_of(&app, &id).await, accepted);
+}
+
+#[tokio::test]
+async fn a_full_queue_answers_503_with_retry_after() {
+    let dir = tempfile::tempdir().unwrap();
+    let (app, _, id, url) = with_receiver(
+        spawn_app_in(dir, &["--max-queue-depth", "2"]).await,
+        SECRET,
+        "x-esrihook-signature",
+    )
+    .await;
+    let sig = esri(BODY.as_bytes());
+    for _ in 0..2 {
+        assert_eq!(
+            post(&app, &url, &[("x-esrihook-signature", &sig)], BODY)
+                .await
+                .0,
+            200
+        );
+    }
+    let (status, headers, _) = post(&app, &url, &[("x-esrihook-signature", &sig)], BODY).await;
+    assert_eq!(status, 503);
+    assert!(headers.contains_key("retry-after"));
+    assert_eq!(jobs_of(&app, &id).await, 2);
+}
+
+#[tokio::test]
+async fn a_replaced_secret_keeps_verifying_during_its_grace_period() {
+    let (app, token, id, url) = esri_app().await;
+    let new_secret = "0123456789abcdef0123456789abcdef";
+    app.post_form(
+        &format!("{RECEIVERS}/{id}/update"),
+        Some(&token),
+        &[("secret", new_secret)],
+    )
+    .await;
+    let old = esri(BODY.as_bytes());
+    assert_eq!(
+        post(&app, &url, &[("x-esrihook-signature", &old)], BODY)
+            .await
+            .0,
+        200
+    );
+    let new = format!(
+        "sha256={}",
+        base64::engine::general_purpose::STANDARD
+            .encode(mac(new_secret.as_bytes(), &[BODY.as_bytes()]))
+    );
+    assert_eq!(
+        post(&app, &url, &[("x-esrihook-signature", &new)], BODY)
+            .await
+            .0,
+        200
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let (app, token, id, url) = with_receiver(
+        spawn_app_in(dir, &["--secret-grace-hours", "0"]).await,
+        SECRET,
+        "x-esrihook-signature",
+    )
+    .await;
+    app.post_form(
+        &format!("{RECEIVERS}/{id}/update"),
+        Some(&token),
+        &[("secret", new_secret)],
+    )
+    .await;
+    assert_eq!(
+        post(&app, &url, &[("x-esrihook-signature", &old)], BODY)
+            .await
+            .0,
+        401,
+        "no grace period"
+    );
+}
+
+#[tokio::test]
+async fn the_crc_challenge_needs_a_token_and_a_known_receiver() {
+    let (app, _, id, url) = esri_app().await;
+    assert_eq!(app.client.get(&url).send().await.unwrap().status(), 400);
+    let unknown = url.replace(&id, "00000000-0000-4000-8000-000000000000");
+    assert_eq!(
+        app.client
+            .get(&unknown)
+            .query(&[("crc_token", "x")])
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+}
+
+#[tokio::test]
+async fn metrics_count_deliveries_by_outcome_and_reason() {
+    let (app, _, _, url) = esri_app().await;
+    post(
+        &app,
+        &url,
+        &[("x-esrihook-signature", &esri(BODY.as_bytes()))],
+        BODY,
+    )
+    .await;
+    post(&app, &url, &[("x-esrihook-signature", "sha256=AAAA")], BODY).await;
+    let text = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains(r#"hookbook_deliveries_total{outcome="accepted",reason=""} 1"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"hookbook_deliveries_total{outcome="rejected",reason="bad signature"} 1"#),
+        "{text}"
+    );
+    assert!(
+        text.contains("hookbook_acceptance_seconds_count 1"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn the_delivery_log_never_holds_the_payload_or_a_signature() {
+    let (app, token, id, url) = esri_app().await;
+    let sig = esri(BODY.as_bytes());
+    post(&app, &url, &[("x-esrihook-signature", &sig)], BODY).await;
+    post(
+        &app,
+        &url,
+        &[(
+            "x-esrihook-signature",
+            "sha256=c2VjcmV0LWxvb2tpbmctc2lnbmF0dXJl",
+        )],
+        BODY,
+    )
+    .await;
+    let log = wait_for_log(&app, &token, &id, 2).await;
+    let text = serde_json::to_string(&log).unwrap();
+    assert!(!text.contains("Posting") && !text.contains(&sig[7..]) && !text.contains("c2VjcmV0"));
+    for line in &log {
+        let mut keys: Vec<_> = line.as_object().unwrap().keys().cloned().collect();
+        keys.sort();
+        assert_eq!(keys, ["jobId", "outcome", "reason", "size", "time"]);
+    }
+    // Someone else's log is not readable.
+    app.add_user("eve", "user", &["notebooks:create", "notebooks:webhooks"])
+        .await;
+    let eve = app.token("eve").await;
+    assert_eq!(
+        app.get(&format!("{RECEIVERS}/{id}/deliveries"), Some(&eve))
+            .await
+            .status,
+        403
+    );
+}
+
+#[tokio::test]
+async fn hookbook_send_signs_like_each_real_sender() {
+    let secret_std = "whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYX";
+    let (app, token, id, url) = esri_app().await;
+    let send = |args: Vec<String>| async move {
+        let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_hookbook"))
+            .arg("send")
+            .args(args)
+            .output()
+            .await
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    for scheme in ["esri", "github"] {
+        let (code, out) = send(vec![
+            url.clone(),
+            "--secret".into(),
+            SECRET.into(),
+            "--scheme".into(),
+            scheme.into(),
+            "--data".into(),
+            BODY.into(),
+        ])
+        .await;
+        assert_eq!(code, Some(0), "{scheme}: {out}");
+        assert!(out.starts_with("HTTP 200"), "{out}");
+    }
+    let file = app.dir.path().join("payload.json");
+    std::fs::write(&file, BODY).unwrap();
+    let (code, _) = send(vec![
+        url.clone(),
+        "--secret".into(),
+        SECRET.into(),
+        "--data".into(),
+        format!("@{}", file.display()),
+    ])
+    .await;
+    assert_eq!(code, Some(0));
+    let (code, out) = send(vec![
+        url.clone(),
+        "--secret".into(),
+        "0123456789abcdef0123456789abcdef".into(),
+    ])
+    .await;
+    assert_eq!(code, Some(1), "a wrong secret is refused and send says so");
+    assert!(out.starts_with("HTTP 401"));
+    assert_eq!(jobs_of(&app, &id).await, 3);
+
+    let (app2, _, id2, url2) =
+        with_receiver(spawn_app().await, secret_std, "webhook-signature").await;
+    let (code, out) = send(vec![
+        url2,
+        "--secret".into(),
+        secret_std.into(),
+        "--scheme".into(),
+        "standard".into(),
+    ])
+    .await;
+    assert_eq!(code, Some(0), "{out}");
+    assert_eq!(jobs_of(&app2, &id2).await, 1);
+    let log = wait_for_log(&app, &token, &id, 4).await;
+    assert_eq!(log.len(), 4);
+}
