@@ -30,9 +30,30 @@ CREATE TABLE jobs (
 CREATE INDEX jobs_by_status ON jobs (status, submitted);
 CREATE INDEX jobs_by_event ON jobs (event_id);
 
+-- The number of SUBMITTED jobs, kept by triggers so that the queue-depth
+-- limit costs one row read instead of a count.
+CREATE TABLE queue_depth (
+    id      INTEGER PRIMARY KEY CHECK (id = 1),
+    waiting INTEGER NOT NULL
+);
+INSERT INTO queue_depth (id, waiting) VALUES (1, 0);
+CREATE TRIGGER jobs_waiting_insert AFTER INSERT ON jobs WHEN NEW.status = 'SUBMITTED'
+BEGIN
+    UPDATE queue_depth SET waiting = waiting + 1 WHERE id = 1;
+END;
+CREATE TRIGGER jobs_waiting_update AFTER UPDATE OF status ON jobs
+WHEN (OLD.status = 'SUBMITTED') <> (NEW.status = 'SUBMITTED')
+BEGIN
+    UPDATE queue_depth SET waiting = waiting + (CASE WHEN NEW.status = 'SUBMITTED' THEN 1 ELSE -1 END) WHERE id = 1;
+END;
+CREATE TRIGGER jobs_waiting_delete AFTER DELETE ON jobs WHEN OLD.status = 'SUBMITTED'
+BEGIN
+    UPDATE queue_depth SET waiting = waiting - 1 WHERE id = 1;
+END;
+
 -- What happened to each delivery attempt; never the payload or a signature.
 CREATE TABLE deliveries (
-    seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq         INTEGER PRIMARY KEY,
     receiver_id TEXT NOT NULL,
     time        INTEGER NOT NULL,
     outcome     TEXT NOT NULL CHECK (outcome IN ('accepted', 'duplicate', 'rejected')),

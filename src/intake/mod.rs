@@ -3,6 +3,7 @@
 //! signature on the exact bytes) and then stored durably with its job
 //! through the group committer before it is acknowledged.
 
+pub mod cache;
 pub mod committer;
 pub mod limits;
 mod receive;

@@ -14,6 +14,7 @@ use std::time::Duration;
 use crate::domain::access::{may_manage, Decision};
 use crate::domain::user::{User, Username};
 use crate::error::{Error, Result};
+use crate::intake::cache::ReceiverCache;
 use crate::intake::committer::Committer;
 use crate::intake::limits::RateLimiter;
 use crate::intake::IntakeSettings;
@@ -46,6 +47,7 @@ pub struct Intake {
     pub settings: IntakeSettings,
     pub committer: Committer,
     pub limiter: RateLimiter,
+    pub receivers: ReceiverCache,
 }
 
 impl App {
@@ -67,6 +69,7 @@ impl App {
                 settings: intake,
                 committer,
                 limiter,
+                receivers: ReceiverCache::default(),
             },
             metrics: Metrics::new(),
         }

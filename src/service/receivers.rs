@@ -144,6 +144,7 @@ impl App {
             receiver.disabled = disabled;
         }
         receiver.modified = now;
+        self.intake.receivers.invalidate(id);
         if !self.store.update_receiver(&self.seal(&receiver)).await? {
             return Err(not_found(id));
         }
@@ -165,6 +166,7 @@ impl App {
 
     pub async fn delete_receiver(&self, caller: &User, id: &ReceiverId) -> Result<()> {
         self.receiver(caller, id).await?;
+        self.intake.receivers.invalidate(id);
         if !self.store.delete_receiver(id).await? {
             return Err(not_found(id));
         }

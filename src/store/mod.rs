@@ -25,12 +25,24 @@ pub enum StoreError {
     #[error("a stored {0} could not be read back")]
     Corrupt(&'static str),
     #[error("database failure")]
-    Database(#[from] sqlx::Error),
+    Database(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("database migration failed")]
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        StoreError::Database(Box::new(e))
+    }
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Database(Box::new(e))
+    }
+}
 
 /// A user with its password hash, as stored.
 #[derive(Debug, Clone)]

@@ -1,10 +1,9 @@
-//! Accepted events, their jobs and the delivery log in SQLite. A batch of
-//! events is one `BEGIN IMMEDIATE` transaction; with `synchronous=FULL` the
-//! commit is on disk when it returns.
+//! Accepted events, their jobs and the delivery log in SQLite. Writes go
+//! through the group-commit writer (`writer.rs`); reads use the pool.
 
 use async_trait::async_trait;
 use sqlx::sqlite::SqliteRow;
-use sqlx::{Row as _, Sqlite, Transaction};
+use sqlx::Row as _;
 
 use super::SqliteStore;
 use crate::domain::ids::{ItemId, ReceiverId};
@@ -15,40 +14,8 @@ use crate::store::{
     StoreResult,
 };
 
-async fn existing_job(
-    tx: &mut Transaction<'_, Sqlite>,
-    receiver_id: &ReceiverId,
-    delivery_id: &str,
-) -> StoreResult<Option<uuid::Uuid>> {
-    let row = sqlx::query(
-        "SELECT j.id FROM events e JOIN jobs j ON j.event_id = e.id \
-         WHERE e.receiver_id = ? AND e.delivery_id = ?",
-    )
-    .bind(receiver_id.to_string())
-    .bind(delivery_id)
-    .fetch_optional(&mut **tx)
-    .await?;
-    row.map(|r| parse_uuid(&r.get::<String, _>("id")))
-        .transpose()
-}
-
 fn parse_uuid(text: &str) -> StoreResult<uuid::Uuid> {
     uuid::Uuid::try_parse(text).map_err(|_| StoreError::Corrupt("job"))
-}
-
-async fn insert_delivery(tx: &mut Transaction<'_, Sqlite>, d: &DeliveryRecord) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO deliveries (receiver_id, time, outcome, reason, job_id, size) VALUES (?, ?, ?, ?, ?, ?)",
-    )
-    .bind(d.receiver_id.to_string())
-    .bind(d.time.0)
-    .bind(d.outcome.as_str())
-    .bind(&d.reason)
-    .bind(d.job_id.map(|j| j.to_string()))
-    .bind(d.size)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
 }
 
 fn delivery(row: &SqliteRow) -> StoreResult<DeliveryRecord> {
@@ -71,85 +38,14 @@ impl IntakeStore for SqliteStore {
         events: &[NewEvent],
         max_queue_depth: u64,
     ) -> StoreResult<Vec<Acceptance>> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let waiting: i64 = sqlx::query("SELECT count(*) AS n FROM jobs WHERE status = 'SUBMITTED'")
-            .fetch_one(&mut *tx)
-            .await?
-            .get("n");
-        let mut waiting = u64::try_from(waiting).unwrap_or(0);
-        let mut answers = Vec::with_capacity(events.len());
-        for e in events {
-            let line = |outcome, job_id, reason: &str| DeliveryRecord {
-                receiver_id: e.receiver_id,
-                time: e.received,
-                outcome,
-                reason: reason.to_string(),
-                job_id,
-                size: e.body.len() as i64,
-            };
-            if let Some(id) = &e.delivery_id {
-                if let Some(job_id) = existing_job(&mut tx, &e.receiver_id, id).await? {
-                    insert_delivery(&mut tx, &line(DeliveryOutcome::Duplicate, Some(job_id), ""))
-                        .await?;
-                    answers.push(Acceptance::Duplicate { job_id });
-                    continue;
-                }
-            }
-            if waiting >= max_queue_depth {
-                insert_delivery(
-                    &mut tx,
-                    &line(DeliveryOutcome::Rejected, None, "queue full"),
-                )
-                .await?;
-                answers.push(Acceptance::QueueFull);
-                continue;
-            }
-            sqlx::query(
-                "INSERT INTO events (id, receiver_id, delivery_id, received, headers, body) VALUES (?, ?, ?, ?, ?, ?)",
-            )
-            .bind(e.event_id.to_string())
-            .bind(e.receiver_id.to_string())
-            .bind(&e.delivery_id)
-            .bind(e.received.0)
-            .bind(&e.headers)
-            .bind(&e.body)
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query(
-                "INSERT INTO jobs (id, kind, status, item_id, receiver_id, event_id, username, parameters, submitted) \
-                 VALUES (?, 'webhook', 'SUBMITTED', ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(e.job_id.to_string())
-            .bind(e.item_id.as_str())
-            .bind(e.receiver_id.to_string())
-            .bind(e.event_id.to_string())
-            .bind(e.username.as_str())
-            .bind(&e.parameters)
-            .bind(e.received.0)
-            .execute(&mut *tx)
-            .await?;
-            insert_delivery(
-                &mut tx,
-                &line(DeliveryOutcome::Accepted, Some(e.job_id), ""),
-            )
-            .await?;
-            waiting += 1;
-            answers.push(Acceptance::Accepted { job_id: e.job_id });
-        }
-        tx.commit().await?;
-        Ok(answers)
+        self.writer.accept(events, max_queue_depth).await
     }
 
     async fn log_deliveries(&self, records: &[DeliveryRecord]) -> StoreResult<()> {
         if records.is_empty() {
             return Ok(());
         }
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        for d in records {
-            insert_delivery(&mut tx, d).await?;
-        }
-        tx.commit().await?;
-        Ok(())
+        self.writer.log(records).await
     }
 
     async fn deliveries(

@@ -6,8 +6,10 @@ mod items;
 mod receivers;
 mod tokens;
 mod users;
+mod writer;
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -20,6 +22,7 @@ use super::StoreError;
 #[derive(Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    writer: Arc<writer::Writer>,
 }
 
 impl SqliteStore {
@@ -41,7 +44,12 @@ impl SqliteStore {
             .await
             .map_err(StoreError::from)
             .with_context(|| format!("cannot migrate the database {}", path.display()))?;
-        Ok(Self { pool })
+        let writer = writer::Writer::start(path)
+            .with_context(|| format!("cannot open the database {} for writing", path.display()))?;
+        Ok(Self {
+            pool,
+            writer: Arc::new(writer),
+        })
     }
 }
 
@@ -51,6 +59,6 @@ fn conflict_or(e: sqlx::Error, what: &str) -> StoreError {
         sqlx::Error::Database(db) if db.is_unique_violation() => {
             StoreError::Conflict(what.to_string())
         }
-        _ => StoreError::Database(e),
+        _ => StoreError::from(e),
     }
 }

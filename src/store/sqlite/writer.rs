@@ -1,0 +1,226 @@
+//! The group-commit writer: one thread with its own SQLite connection that
+//! stores a whole batch of events (events, jobs, delivery-log lines) in one
+//! `BEGIN IMMEDIATE` transaction. Running the batch on one thread costs one
+//! hand-over per batch instead of one per statement, which is what keeps
+//! acceptance latency low. With `synchronous=FULL` the commit is on disk
+//! when the answer is sent.
+
+use std::path::Path;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use rusqlite::{params, Connection, OptionalExtension as _, TransactionBehavior};
+use tokio::sync::oneshot;
+
+use crate::store::{
+    Acceptance, DeliveryOutcome, DeliveryRecord, NewEvent, StoreError, StoreResult,
+};
+
+enum Command {
+    Accept {
+        events: Vec<NewEvent>,
+        max_queue_depth: u64,
+        reply: oneshot::Sender<StoreResult<Vec<Acceptance>>>,
+    },
+    Log {
+        lines: Vec<DeliveryRecord>,
+        reply: oneshot::Sender<StoreResult<()>>,
+    },
+}
+
+/// The handle to the writer thread; the thread ends when it is dropped.
+pub struct Writer {
+    tx: std::sync::Mutex<mpsc::Sender<Command>>,
+}
+
+impl Writer {
+    pub fn start(path: &Path) -> StoreResult<Self> {
+        let conn = Connection::open(path)?;
+        conn.busy_timeout(Duration::from_secs(10))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        let (tx, rx) = mpsc::channel();
+        std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || run(conn, rx))
+            .map_err(|e| StoreError::Database(Box::new(e)))?;
+        Ok(Self {
+            tx: std::sync::Mutex::new(tx),
+        })
+    }
+
+    fn send(&self, command: Command) -> StoreResult<()> {
+        let tx = self.tx.lock().unwrap_or_else(|p| p.into_inner());
+        tx.send(command).map_err(|_| gone())
+    }
+
+    pub async fn accept(
+        &self,
+        events: &[NewEvent],
+        max_queue_depth: u64,
+    ) -> StoreResult<Vec<Acceptance>> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::Accept {
+            events: events.to_vec(),
+            max_queue_depth,
+            reply,
+        })?;
+        answer.await.map_err(|_| gone())?
+    }
+
+    pub async fn log(&self, lines: &[DeliveryRecord]) -> StoreResult<()> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::Log {
+            lines: lines.to_vec(),
+            reply,
+        })?;
+        answer.await.map_err(|_| gone())?
+    }
+}
+
+fn gone() -> StoreError {
+    StoreError::Database("the SQLite writer thread has stopped".into())
+}
+
+fn run(mut conn: Connection, rx: mpsc::Receiver<Command>) {
+    while let Ok(command) = rx.recv() {
+        match command {
+            Command::Accept {
+                events,
+                max_queue_depth,
+                reply,
+            } => {
+                let _ = reply
+                    .send(accept(&mut conn, &events, max_queue_depth).map_err(StoreError::from));
+            }
+            Command::Log { lines, reply } => {
+                let result = conn
+                    .transaction_with_behavior(TransactionBehavior::Immediate)
+                    .and_then(|tx| {
+                        for line in &lines {
+                            insert_line(&tx, line)?;
+                        }
+                        tx.commit()
+                    });
+                let _ = reply.send(result.map_err(StoreError::from));
+            }
+        }
+    }
+}
+
+fn accept(
+    conn: &mut Connection,
+    events: &[NewEvent],
+    max_queue_depth: u64,
+) -> rusqlite::Result<Vec<Acceptance>> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let waiting: i64 = tx.query_row("SELECT waiting FROM queue_depth WHERE id = 1", [], |r| {
+        r.get(0)
+    })?;
+    let mut room = max_queue_depth.saturating_sub(u64::try_from(waiting).unwrap_or(0));
+    let mut answers = Vec::with_capacity(events.len());
+    {
+        let mut first_job = tx.prepare_cached(
+            "SELECT j.id FROM events e JOIN jobs j ON j.event_id = e.id \
+             WHERE e.receiver_id = ?1 AND e.delivery_id = ?2",
+        )?;
+        let mut insert_event = tx.prepare_cached(
+            "INSERT INTO events (id, receiver_id, delivery_id, received, headers, body) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (receiver_id, delivery_id) DO NOTHING",
+        )?;
+        let mut insert_job = tx.prepare_cached(
+            "INSERT INTO jobs (id, kind, status, item_id, receiver_id, event_id, username, parameters, submitted) \
+             VALUES (?1, 'webhook', 'SUBMITTED', ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?;
+        for e in events {
+            let receiver = e.receiver_id.to_string();
+            let mut duplicate_of = |delivery: &str| -> rusqlite::Result<Option<uuid::Uuid>> {
+                let id: Option<String> = first_job
+                    .query_row(params![receiver, delivery], |r| r.get(0))
+                    .optional()?;
+                Ok(id.and_then(|id| uuid::Uuid::try_parse(&id).ok()))
+            };
+            let answer = match e
+                .delivery_id
+                .as_deref()
+                .map(&mut duplicate_of)
+                .transpose()?
+                .flatten()
+            {
+                Some(job_id) => Acceptance::Duplicate { job_id },
+                None if room == 0 => Acceptance::QueueFull,
+                None => {
+                    let event_id = e.event_id.to_string();
+                    let stored = insert_event.execute(params![
+                        event_id,
+                        receiver,
+                        e.delivery_id,
+                        e.received.0,
+                        e.headers,
+                        e.body
+                    ])?;
+                    if stored == 0 {
+                        // Another writer stored the same delivery since we looked.
+                        match e
+                            .delivery_id
+                            .as_deref()
+                            .map(&mut duplicate_of)
+                            .transpose()?
+                            .flatten()
+                        {
+                            Some(job_id) => Acceptance::Duplicate { job_id },
+                            None => Acceptance::QueueFull,
+                        }
+                    } else {
+                        insert_job.execute(params![
+                            e.job_id.to_string(),
+                            e.item_id.as_str(),
+                            receiver,
+                            event_id,
+                            e.username.as_str(),
+                            e.parameters,
+                            e.received.0
+                        ])?;
+                        room -= 1;
+                        Acceptance::Accepted { job_id: e.job_id }
+                    }
+                }
+            };
+            let (outcome, job_id, reason) = match answer {
+                Acceptance::Accepted { job_id } => (DeliveryOutcome::Accepted, Some(job_id), ""),
+                Acceptance::Duplicate { job_id } => (DeliveryOutcome::Duplicate, Some(job_id), ""),
+                Acceptance::QueueFull => (DeliveryOutcome::Rejected, None, "queue full"),
+            };
+            insert_line(
+                &tx,
+                &DeliveryRecord {
+                    receiver_id: e.receiver_id,
+                    time: e.received,
+                    outcome,
+                    reason: reason.to_string(),
+                    job_id,
+                    size: e.body.len() as i64,
+                },
+            )?;
+            answers.push(answer);
+        }
+    }
+    tx.commit()?;
+    Ok(answers)
+}
+
+fn insert_line(tx: &rusqlite::Transaction<'_>, d: &DeliveryRecord) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO deliveries (receiver_id, time, outcome, reason, job_id, size) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![
+        d.receiver_id.to_string(),
+        d.time.0,
+        d.outcome.as_str(),
+        d.reason,
+        d.job_id.map(|j| j.to_string()),
+        d.size
+    ])?;
+    Ok(())
+}
