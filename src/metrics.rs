@@ -13,8 +13,8 @@ use crate::store::DeliveryOutcome;
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct DeliveryLabels {
-    outcome: String,
-    reason: String,
+    outcome: &'static str,
+    reason: &'static str,
 }
 
 pub struct Metrics {
@@ -52,11 +52,11 @@ impl Metrics {
         }
     }
 
-    pub fn delivery(&self, outcome: DeliveryOutcome, reason: &str) {
+    pub fn delivery(&self, outcome: DeliveryOutcome, reason: &'static str) {
         self.deliveries
             .get_or_create(&DeliveryLabels {
-                outcome: outcome.as_str().to_string(),
-                reason: reason.to_string(),
+                outcome: outcome.as_str(),
+                reason,
             })
             .inc();
     }

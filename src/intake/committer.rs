@@ -65,14 +65,15 @@ async fn run(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Work>, max_queue_dept
             }
         }
         if !events.is_empty() {
-            match store.accept_events(&events, max_queue_depth).await {
+            let count = events.len();
+            match store.accept_events(events, max_queue_depth).await {
                 Ok(answers) => {
                     for (reply, answer) in replies.into_iter().zip(answers) {
                         let _ = reply.send(Some(answer));
                     }
                 }
                 Err(e) => {
-                    tracing::error!(error = %crate::error::chain(&e), "storing {} events failed", events.len());
+                    tracing::error!(error = %crate::error::chain(&e), "storing {count} events failed");
                     for reply in replies {
                         let _ = reply.send(None);
                     }

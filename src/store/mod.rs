@@ -227,7 +227,7 @@ pub trait IntakeStore: Send + Sync {
     /// `QueueFull`. Answers in the order of `events`.
     async fn accept_events(
         &self,
-        events: &[NewEvent],
+        events: Vec<NewEvent>,
         max_queue_depth: u64,
     ) -> StoreResult<Vec<Acceptance>>;
     /// Appends lines to delivery logs (rejections; acceptances are written

@@ -35,7 +35,7 @@ fn delivery(row: &SqliteRow) -> StoreResult<DeliveryRecord> {
 impl IntakeStore for SqliteStore {
     async fn accept_events(
         &self,
-        events: &[NewEvent],
+        events: Vec<NewEvent>,
         max_queue_depth: u64,
     ) -> StoreResult<Vec<Acceptance>> {
         self.writer.accept(events, max_queue_depth).await

@@ -6,7 +6,8 @@
 //! when the answer is sent.
 
 use std::path::Path;
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
 use rusqlite::{params, Connection, OptionalExtension as _, TransactionBehavior};
@@ -28,9 +29,20 @@ enum Command {
     },
 }
 
-/// The handle to the writer thread; the thread ends when it is dropped.
+/// How often the write-ahead log is copied back into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
+
+/// The handle to the writer thread and its checkpointer; both end when it
+/// is dropped.
 pub struct Writer {
     tx: std::sync::Mutex<mpsc::Sender<Command>>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
 }
 
 impl Writer {
@@ -40,13 +52,36 @@ impl Writer {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        // A second thread copies the log back into the database file
+        // (PASSIVE: it never blocks the writer), so that the writer's own
+        // automatic checkpoint, which lets the log restart from its
+        // beginning, finds little left to do.
+        let checkpoints = Connection::open(path)?;
+        checkpoints.busy_timeout(Duration::from_secs(10))?;
+        let stop = Arc::new(AtomicBool::new(false));
         let (tx, rx) = mpsc::channel();
+        let spawn_failed = |e: std::io::Error| StoreError::Database(Box::new(e));
         std::thread::Builder::new()
             .name("sqlite-writer".into())
             .spawn(move || run(conn, rx))
-            .map_err(|e| StoreError::Database(Box::new(e)))?;
+            .map_err(spawn_failed)?;
+        let stopped = stop.clone();
+        std::thread::Builder::new()
+            .name("sqlite-checkpoint".into())
+            .spawn(move || {
+                while !stopped.load(Ordering::Relaxed) {
+                    std::thread::sleep(CHECKPOINT_EVERY);
+                    let done =
+                        checkpoints.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+                    if let Err(e) = done {
+                        tracing::warn!("a WAL checkpoint failed: {e}");
+                    }
+                }
+            })
+            .map_err(spawn_failed)?;
         Ok(Self {
             tx: std::sync::Mutex::new(tx),
+            stop,
         })
     }
 
@@ -57,12 +92,12 @@ impl Writer {
 
     pub async fn accept(
         &self,
-        events: &[NewEvent],
+        events: Vec<NewEvent>,
         max_queue_depth: u64,
     ) -> StoreResult<Vec<Acceptance>> {
         let (reply, answer) = oneshot::channel();
         self.send(Command::Accept {
-            events: events.to_vec(),
+            events,
             max_queue_depth,
             reply,
         })?;
