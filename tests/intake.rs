@@ -831,7 +831,11 @@ async fn the_delivery_log_is_pruned_by_age_and_by_count() {
     use hookbook::domain::time::Millis;
     use hookbook::store::{DeliveryOutcome, DeliveryRecord};
     let dir = tempfile::tempdir().unwrap();
-    let store = hookbook::store::open(&hookbook::store::DatabaseUrl::Sqlite(dir.path().join("t.db"))).await.unwrap();
+    let store = hookbook::store::open(&hookbook::store::DatabaseUrl::Sqlite(
+        dir.path().join("t.db"),
+    ))
+    .await
+    .unwrap();
     let (a, b) = (ReceiverId::generate(), ReceiverId::generate());
     let line = |receiver, time| DeliveryRecord {
         receiver_id: receiver,
@@ -841,11 +845,20 @@ async fn the_delivery_log_is_pruned_by_age_and_by_count() {
         job_id: None,
         size: 1,
     };
-    let lines: Vec<_> = (0..5).map(|t| line(a, 1000 + t)).chain([line(b, 10), line(b, 2000)]).collect();
+    let lines: Vec<_> = (0..5)
+        .map(|t| line(a, 1000 + t))
+        .chain([line(b, 10), line(b, 2000)])
+        .collect();
     store.log_deliveries(&lines).await.unwrap();
     let removed = store.prune_deliveries(Millis(500), 3).await.unwrap();
     assert_eq!(removed, 3, "b's old line by age, two of a's by count");
-    let kept_a: Vec<i64> = store.deliveries(&a, 10).await.unwrap().iter().map(|d| d.time.0).collect();
+    let kept_a: Vec<i64> = store
+        .deliveries(&a, 10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|d| d.time.0)
+        .collect();
     assert_eq!(kept_a, [1004, 1003, 1002], "newest first, the newest kept");
     assert_eq!(store.deliveries(&b, 10).await.unwrap().len(), 1);
 }
