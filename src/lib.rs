@@ -7,6 +7,7 @@ pub mod domain;
 pub mod error;
 pub mod intake;
 pub mod metrics;
+pub mod runner;
 pub mod security;
 pub mod send;
 pub mod service;

@@ -239,3 +239,43 @@ pub async fn into_reply(resp: reqwest::Response) -> Reply {
 }
 
 pub const RECEIVERS: &str = "/notebooks/admin/notebooks/webhookReceivers";
+
+/// The Python with ipykernel and nbformat that `scripts/test` prepares
+/// (`HOOKBOOK_TEST_PYTHON`, else `target/test-python/bin/python`).
+pub fn python() -> std::path::PathBuf {
+    let path = std::env::var_os("HOOKBOOK_TEST_PYTHON")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-python/bin/python")
+        });
+    assert!(
+        path.exists(),
+        "no Python with ipykernel at {}: run scripts/test, which installs it",
+        path.display()
+    );
+    path
+}
+
+/// Checks a notebook with Python's own `nbformat.validate`.
+pub fn assert_valid_notebook(notebook: &Value) {
+    use std::io::Write as _;
+    let mut child = std::process::Command::new(python())
+        .args(["-c", "import sys, nbformat; nbformat.validate(nbformat.reads(sys.stdin.read(), as_version=4)); print('valid')"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(notebook.to_string().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "nbformat.validate refused the notebook: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -1,0 +1,234 @@
+//! Executing a notebook on a kernel the way papermill does: parameters
+//! injected, outputs cleared, cells run in order until the first error,
+//! papermill's metadata on the notebook and on each cell, and papermill's
+//! two error marker cells when a cell fails.
+
+use std::time::Instant;
+
+use serde_json::{json, Map, Value};
+use tokio_util::sync::CancellationToken;
+
+use super::inject::inject;
+use super::kernel::{Kernel, KernelError};
+
+const ERROR_TAG: &str = "papermill-error-cell-tag";
+const ERROR_STYLE: &str =
+    "color:red; font-family:Helvetica Neue, Helvetica, Arial, sans-serif; font-size:2em;";
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunEnd {
+    Completed,
+    /// A cell raised: the exception's name and value.
+    Failed(String),
+    /// The time limit passed; the kernel must be killed.
+    TimedOut,
+    /// Cancelled by a person; the kernel must be killed.
+    Cancelled,
+    /// The kernel died or stopped answering.
+    KernelLost(String),
+}
+
+fn now_text() -> String {
+    chrono::Utc::now()
+        .format("%Y-%m-%dT%H:%M:%S%.6f")
+        .to_string()
+}
+
+fn source_text(cell: &Value) -> String {
+    match cell.get("source") {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Array(lines)) => lines.iter().filter_map(Value::as_str).collect(),
+        _ => String::new(),
+    }
+}
+
+/// Brings the notebook to nbformat 4.5 (every cell with an id), clears
+/// outputs and sets papermill's pending metadata.
+fn prepare(nb: &mut Value, parameters: &Map<String, Value>) {
+    nb["nbformat"] = json!(4);
+    nb["nbformat_minor"] = json!(5);
+    inject(nb, parameters);
+    if let Some(cells) = nb.get_mut("cells").and_then(Value::as_array_mut) {
+        for (i, cell) in cells.iter_mut().enumerate() {
+            let valid = cell.get("id").and_then(Value::as_str).is_some_and(|id| {
+                !id.is_empty()
+                    && id.len() <= 64
+                    && id
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            });
+            if !valid {
+                cell["id"] = json!(format!("cell-{i}"));
+            }
+            if !cell.get("metadata").is_some_and(Value::is_object) {
+                cell["metadata"] = json!({});
+            }
+            if cell["cell_type"] == "code" {
+                cell["outputs"] = json!([]);
+                cell["execution_count"] = Value::Null;
+            }
+            cell["metadata"]["papermill"] = json!({
+                "exception": null, "start_time": null, "end_time": null, "duration": null, "status": "pending"
+            });
+        }
+    }
+    if !nb.get("metadata").is_some_and(Value::is_object) {
+        nb["metadata"] = json!({});
+    }
+    nb["metadata"]["papermill"] = json!({
+        "parameters": parameters,
+        "environment_variables": {},
+        "version": concat!("hookbook ", env!("CARGO_PKG_VERSION")),
+        "input_path": null,
+        "output_path": null,
+        "start_time": now_text(),
+        "end_time": null,
+        "duration": null,
+        "exception": null,
+    });
+}
+
+fn marker(id: &str, html: String) -> Value {
+    json!({"cell_type": "markdown", "id": id, "metadata": {"tags": [ERROR_TAG]}, "source": html})
+}
+
+/// Runs `nb` on `kernel`; `setup` runs first, silently (working directory,
+/// environment). Returns the executed notebook and how the run ended.
+pub async fn run_notebook(
+    kernel: &mut Kernel,
+    mut nb: Value,
+    parameters: &Map<String, Value>,
+    setup: &str,
+    deadline: Instant,
+    cancel: &CancellationToken,
+) -> (Value, RunEnd) {
+    prepare(&mut nb, parameters);
+    let started = Instant::now();
+    let mut end = match step(kernel, setup, true, deadline, cancel).await {
+        Ok(execution) => match execution.error {
+            Some((ename, evalue, _)) => {
+                RunEnd::KernelLost(format!("preparing the run failed: {ename}: {evalue}"))
+            }
+            None => RunEnd::Completed,
+        },
+        Err(e) => e,
+    };
+    let count = nb["cells"].as_array().map_or(0, Vec::len);
+    let mut failed_at = None;
+    for index in 0..count {
+        if end != RunEnd::Completed {
+            break;
+        }
+        let cell = &mut nb["cells"][index];
+        if cell["cell_type"] != "code" {
+            continue;
+        }
+        let code = source_text(cell);
+        let cell_start = Instant::now();
+        cell["metadata"]["papermill"]["status"] = json!("running");
+        cell["metadata"]["papermill"]["start_time"] = json!(now_text());
+        let result = if code.trim().is_empty() {
+            Ok(None)
+        } else {
+            step(kernel, &code, false, deadline, cancel).await.map(Some)
+        };
+        let cell = &mut nb["cells"][index];
+        cell["metadata"]["papermill"]["end_time"] = json!(now_text());
+        cell["metadata"]["papermill"]["duration"] = json!(cell_start.elapsed().as_secs_f64());
+        match result {
+            Ok(None) => cell["metadata"]["papermill"]["status"] = json!("completed"),
+            Ok(Some(execution)) => {
+                cell["outputs"] = Value::Array(execution.outputs);
+                cell["execution_count"] =
+                    execution.execution_count.map_or(Value::Null, Value::from);
+                match execution.error {
+                    Some((ename, evalue, _))
+                        if ename == "SystemExit"
+                            && matches!(evalue.as_str(), "" | "0" | "None") =>
+                    {
+                        cell["metadata"]["papermill"]["status"] = json!("completed");
+                        break;
+                    }
+                    Some((ename, evalue, _)) => {
+                        cell["metadata"]["papermill"]["status"] = json!("failed");
+                        cell["metadata"]["papermill"]["exception"] = json!(true);
+                        failed_at = Some((index, execution.execution_count));
+                        end = RunEnd::Failed(format!("{ename}: {evalue}"));
+                    }
+                    None => cell["metadata"]["papermill"]["status"] = json!("completed"),
+                }
+            }
+            Err(stop) => {
+                cell["metadata"]["papermill"]["status"] = json!("failed");
+                cell["metadata"]["papermill"]["exception"] = json!(true);
+                failed_at = Some((index, None));
+                end = stop;
+            }
+        }
+    }
+    if let Some((index, count)) = failed_at {
+        let label = count.map_or_else(|| " ".to_string(), |n| n.to_string());
+        let cells = nb["cells"]
+            .as_array_mut()
+            .expect("cells were checked above");
+        cells.insert(
+            index,
+            marker(
+                "papermill-error-cell",
+                format!("<span id=\"papermill-error-cell\" style=\"{ERROR_STYLE}\">Execution using papermill encountered an exception here and stopped:</span>"),
+            ),
+        );
+        cells.insert(
+            0,
+            marker(
+                "papermill-error-top",
+                format!("<span style=\"{ERROR_STYLE}\">An Exception was encountered at '<a href=\"#papermill-error-cell\">In [{label}]</a>'.</span>"),
+            ),
+        );
+    }
+    let meta = &mut nb["metadata"]["papermill"];
+    meta["end_time"] = json!(now_text());
+    meta["duration"] = json!(started.elapsed().as_secs_f64());
+    meta["exception"] = json!(end != RunEnd::Completed);
+    (nb, end)
+}
+
+/// One cell, bounded by the deadline and by cancellation.
+async fn step(
+    kernel: &mut Kernel,
+    code: &str,
+    silent: bool,
+    deadline: Instant,
+    cancel: &CancellationToken,
+) -> Result<super::kernel::Execution, RunEnd> {
+    tokio::select! {
+        result = kernel.execute(code, silent) => result.map_err(|e: KernelError| RunEnd::KernelLost(e.to_string())),
+        _ = tokio::time::sleep_until(deadline.into()) => Err(RunEnd::TimedOut),
+        _ = cancel.cancelled() => Err(RunEnd::Cancelled),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn preparing_upgrades_to_4_5_clears_outputs_and_marks_cells_pending() {
+        let mut nb = json!({"cells": [
+            {"cell_type": "code", "metadata": {}, "source": ["x = ", "1"], "outputs": [{"output_type": "stream", "name": "stdout", "text": "old"}], "execution_count": 3},
+            {"cell_type": "markdown", "id": "bad id!", "metadata": {}, "source": "t"}
+        ], "metadata": {}, "nbformat": 4, "nbformat_minor": 2});
+        prepare(&mut nb, &Map::new());
+        assert_eq!(nb["nbformat_minor"], 5);
+        let cells = nb["cells"].as_array().unwrap();
+        assert_eq!(cells.len(), 3, "the injected cell is on top");
+        assert_eq!(cells[1]["outputs"], json!([]));
+        assert_eq!(cells[1]["execution_count"], Value::Null);
+        assert_eq!(cells[2]["id"], "cell-2");
+        assert!(cells
+            .iter()
+            .all(|c| c["metadata"]["papermill"]["status"] == "pending"));
+        assert_eq!(source_text(&cells[1]), "x = 1");
+    }
+}

@@ -1,0 +1,312 @@
+//! One Jupyter kernel: `ipykernel` launched under the configured Python in
+//! its own process group, talking ZeroMQ over IPC sockets in a private
+//! directory, driven with the runtimed protocol crates.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use jupyter_protocol::connection_info::{ConnectionInfo, Transport};
+use jupyter_protocol::{
+    ExecuteRequest, InterruptRequest, JupyterMessage, JupyterMessageContent, KernelInfoRequest,
+    ShutdownRequest,
+};
+use jupyter_zmq_client::{ClientControlConnection, ClientIoPubConnection, ClientShellConnection};
+use rand::RngCore as _;
+use serde_json::Value;
+
+use super::outputs::Outputs;
+
+/// How long a kernel may take to start and answer `kernel_info`.
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Limits each kernel sets on itself before ipykernel starts: open files,
+/// file size (1 GiB) and no core dumps.
+const BOOTSTRAP: &str = "\
+import resource
+for limit, value in ((resource.RLIMIT_NOFILE, 1024), (resource.RLIMIT_FSIZE, 1 << 30), (resource.RLIMIT_CORE, 0)):
+    soft, hard = resource.getrlimit(limit)
+    value = value if hard == resource.RLIM_INFINITY else min(value, hard)
+    resource.setrlimit(limit, (value, value))
+from ipykernel import kernelapp
+kernelapp.launch_new_instance()
+";
+
+#[derive(Debug, thiserror::Error)]
+pub enum KernelError {
+    #[error("cannot start the Python kernel ({python}): {source}")]
+    Spawn {
+        python: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot prepare the kernel's directory: {0}")]
+    Dir(#[source] std::io::Error),
+    #[error("the kernel did not become ready within {0:?}")]
+    StartTimeout(Duration),
+    #[error("the kernel exited ({0})")]
+    Exited(String),
+    #[error("talking to the kernel failed: {0}")]
+    Protocol(String),
+}
+
+fn protocol(e: impl std::fmt::Display) -> KernelError {
+    KernelError::Protocol(e.to_string())
+}
+
+/// What one `execute_request` produced.
+#[derive(Debug)]
+pub struct Execution {
+    /// nbformat outputs.
+    pub outputs: Vec<Value>,
+    pub execution_count: Option<i64>,
+    /// `(ename, evalue, traceback)` when the cell raised.
+    pub error: Option<(String, String, Vec<String>)>,
+}
+
+pub struct Kernel {
+    child: tokio::process::Child,
+    pid: i32,
+    dir: PathBuf,
+    session: String,
+    shell: ClientShellConnection,
+    iopub: ClientIoPubConnection,
+    control: ClientControlConnection,
+    pub started: Instant,
+}
+
+impl Kernel {
+    /// Starts a kernel in a new directory under `base` and waits until it
+    /// answers `kernel_info`.
+    pub async fn start(python: &Path, base: &Path) -> Result<Self, KernelError> {
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let dir = base.join(&id[..16]);
+        let work = dir.join("work");
+        std::fs::create_dir_all(&work).map_err(KernelError::Dir)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))
+                .map_err(KernelError::Dir)?;
+        }
+        let mut key = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut key);
+        let info = ConnectionInfo {
+            ip: dir.join("ipc").display().to_string(),
+            transport: Transport::IPC,
+            shell_port: 1,
+            iopub_port: 2,
+            stdin_port: 3,
+            control_port: 4,
+            hb_port: 5,
+            key: hex::encode(key),
+            signature_scheme: "hmac-sha256".into(),
+            kernel_name: Some("python3".into()),
+        };
+        let file = dir.join("connection.json");
+        let text = serde_json::to_string(&info).map_err(protocol)?;
+        std::fs::write(&file, text).map_err(KernelError::Dir)?;
+
+        let mut command = tokio::process::Command::new(python);
+        command
+            .arg("-c")
+            .arg(BOOTSTRAP)
+            .arg("-f")
+            .arg(&file)
+            .current_dir(&work)
+            .env_clear()
+            .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+            .env("HOME", &work)
+            .env("LANG", "C.UTF-8")
+            .env("JUPYTER_RUNTIME_DIR", &dir)
+            .env("MPLBACKEND", "Agg")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .kill_on_drop(true);
+        let child = command.spawn().map_err(|source| KernelError::Spawn {
+            python: python.display().to_string(),
+            source,
+        })?;
+        let pid = child.id().map(|p| p as i32).unwrap_or(0);
+        let session = uuid::Uuid::new_v4().to_string();
+        let connect = async {
+            // The sockets appear when ipykernel has bound them.
+            let shell_path = dir.join("ipc-1");
+            while !shell_path.exists() || !dir.join("ipc-2").exists() || !dir.join("ipc-4").exists()
+            {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            let identity =
+                jupyter_zmq_client::peer_identity_for_session(&session).map_err(protocol)?;
+            let mut iopub = jupyter_zmq_client::create_client_iopub_connection(&info, "", &session)
+                .await
+                .map_err(protocol)?;
+            let shell = jupyter_zmq_client::create_client_shell_connection_with_identity(
+                &info, &session, identity,
+            )
+            .await
+            .map_err(protocol)?;
+            let control = jupyter_zmq_client::create_client_control_connection(&info, &session)
+                .await
+                .map_err(protocol)?;
+            jupyter_zmq_client::wait_for_iopub_welcome(&mut iopub, Duration::from_secs(10))
+                .await
+                .map_err(protocol)?;
+            Ok::<_, KernelError>((shell, iopub, control))
+        };
+        let (shell, iopub, control) = match tokio::time::timeout(START_TIMEOUT, connect).await {
+            Ok(Ok(sockets)) => sockets,
+            Ok(Err(e)) => {
+                kill_group(pid);
+                let _ = std::fs::remove_dir_all(&dir);
+                return Err(e);
+            }
+            Err(_) => {
+                kill_group(pid);
+                let _ = std::fs::remove_dir_all(&dir);
+                return Err(KernelError::StartTimeout(START_TIMEOUT));
+            }
+        };
+        let mut kernel = Self {
+            child,
+            pid,
+            dir,
+            session,
+            shell,
+            iopub,
+            control,
+            started: Instant::now(),
+        };
+        let request: JupyterMessage = KernelInfoRequest {}.into();
+        let ready = async {
+            kernel.shell.send(request).await.map_err(protocol)?;
+            loop {
+                let reply = kernel.shell.read().await.map_err(protocol)?;
+                if matches!(reply.content, JupyterMessageContent::KernelInfoReply(_)) {
+                    return Ok::<_, KernelError>(());
+                }
+            }
+        };
+        match tokio::time::timeout(START_TIMEOUT, ready).await {
+            Ok(Ok(())) => Ok(kernel),
+            Ok(Err(e)) => {
+                kernel.kill().await;
+                Err(e)
+            }
+            Err(_) => {
+                kernel.kill().await;
+                Err(KernelError::StartTimeout(START_TIMEOUT))
+            }
+        }
+    }
+
+    /// The kernel's working directory, fresh for its one run.
+    pub fn work_dir(&self) -> PathBuf {
+        self.dir.join("work")
+    }
+
+    /// Whether the process is still running.
+    pub fn is_alive(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Runs `code` and gathers its outputs by parent message id. Dropping
+    /// the future abandons the cell; the kernel must then be killed.
+    pub async fn execute(&mut self, code: &str, silent: bool) -> Result<Execution, KernelError> {
+        let mut request = ExecuteRequest::new(code.to_string());
+        request.silent = silent;
+        request.store_history = !silent;
+        request.stop_on_error = true;
+        let message: JupyterMessage = request.into();
+        let message = message.with_session(&self.session);
+        let id = message.header.msg_id.clone();
+        self.shell.send(message).await.map_err(protocol)?;
+        let mut outputs = Outputs::default();
+        let mut error = None;
+        loop {
+            let msg = self.iopub.read().await.map_err(protocol)?;
+            if msg.parent_header.as_ref().map(|h| h.msg_id.as_str()) != Some(id.as_str()) {
+                continue;
+            }
+            match &msg.content {
+                JupyterMessageContent::Status(status) => {
+                    if serde_json::to_value(&status.execution_state).ok()
+                        == Some(Value::from("idle"))
+                    {
+                        break;
+                    }
+                }
+                JupyterMessageContent::ErrorOutput(e) => {
+                    error = Some((e.ename.clone(), e.evalue.clone(), e.traceback.clone()));
+                    outputs.push(
+                        &msg.header.msg_type,
+                        serde_json::to_value(&msg.content).unwrap_or_default(),
+                    );
+                }
+                _ => outputs.push(
+                    &msg.header.msg_type,
+                    serde_json::to_value(&msg.content).unwrap_or_default(),
+                ),
+            }
+        }
+        let execution_count = loop {
+            let reply = self.shell.read().await.map_err(protocol)?;
+            if reply.parent_header.as_ref().map(|h| h.msg_id.as_str()) != Some(id.as_str()) {
+                continue;
+            }
+            if let JupyterMessageContent::ExecuteReply(r) = &reply.content {
+                let value = serde_json::to_value(r).unwrap_or_default();
+                if error.is_none() && value.get("status").and_then(Value::as_str) == Some("error") {
+                    let text = |k: &str| {
+                        value
+                            .get(k)
+                            .and_then(Value::as_str)
+                            .unwrap_or("")
+                            .to_string()
+                    };
+                    error = Some((text("ename"), text("evalue"), Vec::new()));
+                }
+                break value.get("execution_count").and_then(Value::as_i64);
+            }
+        };
+        Ok(Execution {
+            outputs: outputs.into_vec(),
+            execution_count,
+            error,
+        })
+    }
+
+    /// Asks the kernel to interrupt the running cell.
+    pub async fn interrupt(&mut self) {
+        let message: JupyterMessage = InterruptRequest {}.into();
+        let _ = self.control.send(message).await;
+    }
+
+    /// Asks the kernel to exit, then kills its whole process group, reaps
+    /// it and removes its directory (sockets included).
+    pub async fn shutdown(mut self) {
+        let message: JupyterMessage = ShutdownRequest { restart: false }.into();
+        let _ = self.control.send(message).await;
+        let _ = tokio::time::timeout(Duration::from_millis(500), self.child.wait()).await;
+        self.kill().await;
+    }
+
+    /// Kills the process group at once, reaps the kernel and removes its
+    /// directory.
+    pub async fn kill(&mut self) {
+        kill_group(self.pid);
+        let _ = self.child.kill().await;
+        let _ = tokio::fs::remove_dir_all(&self.dir).await;
+    }
+}
+
+fn kill_group(pid: i32) {
+    if pid > 0 {
+        let _ = nix::sys::signal::killpg(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+    }
+}

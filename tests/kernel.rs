@@ -1,0 +1,95 @@
+//! The Jupyter client against a real ipykernel: start, execute, outputs of
+//! each kind, errors, interrupt by time limit, and clean-up.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use hookbook::runner::execute::{run_notebook, RunEnd};
+use hookbook::runner::kernel::Kernel;
+use serde_json::{json, Map};
+use tokio_util::sync::CancellationToken;
+
+#[tokio::test]
+async fn a_kernel_starts_runs_code_and_leaves_nothing_behind() {
+    let base = tempfile::tempdir().unwrap();
+    let mut kernel = Kernel::start(&common::python(), base.path())
+        .await
+        .expect("ipykernel starts");
+    let e = kernel
+        .execute("print('hello'); 6 * 7", false)
+        .await
+        .unwrap();
+    assert!(e.error.is_none());
+    assert_eq!(e.outputs[0]["output_type"], "stream");
+    assert_eq!(e.outputs[0]["text"], "hello\n");
+    assert_eq!(e.outputs[1]["output_type"], "execute_result");
+    assert_eq!(e.outputs[1]["data"]["text/plain"], "42");
+    assert_eq!(e.execution_count, Some(1));
+    let e = kernel.execute("1/0", false).await.unwrap();
+    let (ename, _, traceback) = e.error.expect("an error");
+    assert_eq!(ename, "ZeroDivisionError");
+    assert!(!traceback.is_empty());
+    kernel.shutdown().await;
+    assert_eq!(
+        std::fs::read_dir(base.path()).unwrap().count(),
+        0,
+        "no socket or file is left"
+    );
+}
+
+#[tokio::test]
+async fn a_notebook_runs_with_papermill_metadata_and_stops_at_the_first_error() {
+    let base = tempfile::tempdir().unwrap();
+    let mut kernel = Kernel::start(&common::python(), base.path()).await.unwrap();
+    let nb = json!({"cells": [
+        {"cell_type": "code", "metadata": {"tags": ["parameters"]}, "source": "x = 1", "outputs": [], "execution_count": null},
+        {"cell_type": "code", "metadata": {}, "source": "from IPython.display import display, HTML\ndisplay(HTML('<b>x</b>'))\nprint(x)", "outputs": [], "execution_count": null},
+        {"cell_type": "code", "metadata": {}, "source": "raise ValueError('bad ' + str(x))", "outputs": [], "execution_count": null},
+        {"cell_type": "code", "metadata": {}, "source": "print('never')", "outputs": [], "execution_count": null}
+    ], "metadata": {}, "nbformat": 4, "nbformat_minor": 4});
+    let mut params = Map::new();
+    params.insert("x".into(), json!(5));
+    let (out, end) = run_notebook(
+        &mut kernel,
+        nb,
+        &params,
+        "",
+        Instant::now() + Duration::from_secs(60),
+        &CancellationToken::new(),
+    )
+    .await;
+    kernel.shutdown().await;
+    assert_eq!(end, RunEnd::Failed("ValueError: bad 5".into()));
+    let cells = out["cells"].as_array().unwrap();
+    assert_eq!(cells[0]["metadata"]["tags"][0], "papermill-error-cell-tag");
+    assert_eq!(cells[2]["metadata"]["tags"][0], "injected-parameters");
+    assert_eq!(cells[3]["outputs"][0]["output_type"], "display_data");
+    assert_eq!(cells[3]["outputs"][1]["text"], "5\n");
+    assert_eq!(cells[4]["metadata"]["tags"][0], "papermill-error-cell-tag");
+    assert_eq!(cells[5]["metadata"]["papermill"]["status"], "failed");
+    assert_eq!(cells[6]["metadata"]["papermill"]["status"], "pending");
+    assert_eq!(out["metadata"]["papermill"]["exception"], true);
+    common::assert_valid_notebook(&out);
+}
+
+#[tokio::test]
+async fn a_run_past_its_deadline_ends_as_timed_out() {
+    let base = tempfile::tempdir().unwrap();
+    let mut kernel = Kernel::start(&common::python(), base.path()).await.unwrap();
+    let nb = json!({"cells": [{"cell_type": "code", "metadata": {}, "source": "import time\ntime.sleep(30)", "outputs": [], "execution_count": null}], "metadata": {}, "nbformat": 4, "nbformat_minor": 5});
+    let start = Instant::now();
+    let (_, end) = run_notebook(
+        &mut kernel,
+        nb,
+        &Map::new(),
+        "",
+        Instant::now() + Duration::from_millis(800),
+        &CancellationToken::new(),
+    )
+    .await;
+    assert_eq!(end, RunEnd::TimedOut);
+    assert!(start.elapsed() < Duration::from_secs(20));
+    kernel.kill().await;
+    assert_eq!(std::fs::read_dir(base.path()).unwrap().count(), 0);
+}
