@@ -30,6 +30,15 @@ pub enum Command {
     User(UserCommand),
     /// Sign a payload the way a real sender does and POST it to a receiver URL.
     Send(SendArgs),
+    /// Manage the Python kernel environment.
+    #[command(subcommand)]
+    Kernel(KernelCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KernelCommand {
+    /// Create a virtual environment with ipykernel in the data dir.
+    Setup(StorageArgs),
 }
 
 /// Which sender to imitate.
@@ -114,6 +123,10 @@ pub struct ServeArgs {
     #[arg(long, env = "HOOKBOOK_MAX_PAYLOAD_BYTES", default_value_t = 1024 * 1024,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub max_payload_bytes: u64,
+    /// Minutes a run may take when it does not set its own limit.
+    #[arg(long, env = "HOOKBOOK_EXECUTION_TIMEOUT_MINUTES", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..=10_080))]
+    pub execution_timeout_minutes: u64,
     /// Hours a replaced receiver secret keeps verifying.
     #[arg(long, env = "HOOKBOOK_SECRET_GRACE_HOURS", default_value_t = 24)]
     pub secret_grace_hours: u64,

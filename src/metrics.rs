@@ -6,6 +6,7 @@ use std::time::Duration;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
@@ -17,10 +18,19 @@ struct DeliveryLabels {
     reason: &'static str,
 }
 
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RunLabels {
+    status: &'static str,
+}
+
 pub struct Metrics {
     registry: Registry,
     deliveries: Family<DeliveryLabels, Counter>,
     acceptance: Histogram,
+    runs: Family<RunLabels, Counter>,
+    run_start: Histogram,
+    queue_depth: Gauge,
+    warm_kernels: Gauge,
 }
 
 impl Default for Metrics {
@@ -45,10 +55,38 @@ impl Metrics {
             "Time from a delivery's arrival to its durable acceptance",
             acceptance.clone(),
         );
+        let runs = Family::<RunLabels, Counter>::default();
+        registry.register(
+            "hookbook_runs",
+            "Finished notebook runs by final state",
+            runs.clone(),
+        );
+        let run_start = Histogram::new(exponential_buckets(0.001, 2.0, 16));
+        registry.register(
+            "hookbook_run_start_seconds",
+            "Time from a job's acceptance to the start of its run on a kernel",
+            run_start.clone(),
+        );
+        let queue_depth = Gauge::default();
+        registry.register(
+            "hookbook_queue_depth",
+            "Jobs waiting to run",
+            queue_depth.clone(),
+        );
+        let warm_kernels = Gauge::default();
+        registry.register(
+            "hookbook_warm_kernels",
+            "Kernels started and ready for a run on this node",
+            warm_kernels.clone(),
+        );
         Self {
             registry,
             deliveries,
             acceptance,
+            runs,
+            run_start,
+            queue_depth,
+            warm_kernels,
         }
     }
 
@@ -63,6 +101,25 @@ impl Metrics {
 
     pub fn accepted_in(&self, elapsed: Duration) {
         self.acceptance.observe(elapsed.as_secs_f64());
+    }
+
+    pub fn run_started(&self, waited_ms: i64) {
+        self.run_start.observe(waited_ms.max(0) as f64 / 1000.0);
+    }
+
+    pub fn run_finished(&self, status: &str) {
+        let status = match status {
+            "COMPLETED" => "COMPLETED",
+            "FAILED" => "FAILED",
+            _ => "CANCELLED",
+        };
+        self.runs.get_or_create(&RunLabels { status }).inc();
+    }
+
+    /// Gauges read at scrape time.
+    pub fn set_gauges(&self, queue_depth: i64, warm_kernels: i64) {
+        self.queue_depth.set(queue_depth);
+        self.warm_kernels.set(warm_kernels);
     }
 
     /// The text exposition of every metric.

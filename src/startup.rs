@@ -11,15 +11,18 @@ use anyhow::{bail, Context as _};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{Cli, Command, ServeArgs, UserAddArgs, UserCommand};
+use crate::config::{Cli, Command, KernelCommand, ServeArgs, UserAddArgs, UserCommand};
 use crate::domain::time::Millis;
 use crate::domain::user::{Password, Privilege, Role, User, Username};
 use crate::error::Error;
 use crate::intake::IntakeSettings;
+use crate::runner::pool::Pool;
+use crate::runner::worker::Worker;
 use crate::security::vault::Vault;
+use crate::service::RunSettings;
 use crate::service::{users, App, Settings};
 use crate::store::{self, StoreError};
-use crate::{api, telemetry};
+use crate::{api, runner, telemetry};
 
 /// Runs one command of the command line to completion.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
@@ -29,6 +32,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         .context("cannot start the async runtime")?;
     match cli.command {
         Command::Serve(args) => runtime.block_on(serve(args)),
+        Command::Kernel(KernelCommand::Setup(storage)) => {
+            prepare_data_dir(&storage.data_dir)?;
+            runner::setup::setup(&storage.data_dir).map(drop)
+        }
         Command::Send(args) => runtime.block_on(crate::send::send(args, &mut std::io::stdin())),
         Command::User(UserCommand::Add(args)) => {
             let password = read_password(&args, &mut std::io::stdin().lock())?;
@@ -73,13 +80,20 @@ async fn stop_on_signal(shutdown: CancellationToken) {
 pub struct Application {
     listener: TcpListener,
     app: Arc<App>,
+    /// The warm pool and how many runs at once, unless runs are off (0).
+    runs: Option<(Arc<Pool>, usize)>,
 }
+
+/// What a job left `EXECUTING` by a dead process is told when it is not
+/// tried again.
+const NODE_LOST: &str =
+    "The node running this job stopped before the run finished; it was not run again.";
 
 impl Application {
     pub async fn build(args: ServeArgs) -> anyhow::Result<Self> {
-        let data_dir = &args.storage.data_dir;
-        prepare_data_dir(data_dir)?;
-        let vault = Vault::load(args.encryption_key.as_ref(), data_dir)?;
+        let data_dir = args.storage.data_dir.clone();
+        prepare_data_dir(&data_dir)?;
+        let vault = Vault::load(args.encryption_key.as_ref(), &data_dir)?;
         let store = store::open(&args.storage.database()).await?;
         let listener = TcpListener::bind(args.listen)
             .await
@@ -97,9 +111,46 @@ impl Application {
             receiver_rate_limit: args.receiver_rate_limit,
             max_queue_depth: args.max_queue_depth,
         };
+        let run_settings = RunSettings {
+            default_timeout: Duration::from_secs(args.execution_timeout_minutes * 60),
+        };
+        let (requeued, failed) = store.recover_jobs(Millis::now(), NODE_LOST).await?;
+        if requeued + failed > 0 {
+            tracing::warn!(
+                "{requeued} interrupted jobs were queued again and {failed} were failed"
+            );
+        }
+        let runs = if args.max_concurrent_runs == 0 {
+            None
+        } else {
+            let python = match args.python {
+                Some(python) => python,
+                None => {
+                    let dir = data_dir.clone();
+                    tokio::task::spawn_blocking(move || runner::setup::setup(&dir))
+                        .await
+                        .context("preparing the kernel environment stopped")??
+                }
+            };
+            let check = python.clone();
+            if !tokio::task::spawn_blocking(move || runner::setup::has_ipykernel(&check)).await? {
+                bail!(
+                    "{} cannot import ipykernel (install it, or run `hookbook kernel setup`)",
+                    python.display()
+                );
+            }
+            let kernels = data_dir.join("kernels");
+            // Whatever a killed process left behind (sockets, work dirs) goes.
+            let _ = std::fs::remove_dir_all(&kernels);
+            std::fs::create_dir_all(&kernels)
+                .with_context(|| format!("cannot create {}", kernels.display()))?;
+            let size = args.max_concurrent_runs as usize;
+            Some((Pool::new(python, kernels, size), size))
+        };
         Ok(Self {
             listener,
-            app: Arc::new(App::new(store, vault, settings, intake)),
+            app: Arc::new(App::new(store, vault, settings, intake, run_settings)),
+            runs,
         })
     }
 
@@ -120,11 +171,18 @@ impl Application {
             s.context
         );
         tokio::spawn(upkeep(self.app.clone(), shutdown.clone()));
+        let worker = self.runs.as_ref().map(|(pool, size)| {
+            tokio::spawn(pool.clone().fill(shutdown.clone()));
+            tokio::spawn(Worker::new(self.app.clone(), pool.clone(), *size).run(shutdown.clone()))
+        });
         let router = api::app(self.app.clone());
         axum::serve(self.listener, router)
-            .with_graceful_shutdown(shutdown.cancelled_owned())
+            .with_graceful_shutdown(shutdown.clone().cancelled_owned())
             .await
             .context("the server stopped with an error")?;
+        if let Some(worker) = worker {
+            let _ = worker.await;
+        }
         tracing::info!("stopped");
         Ok(())
     }

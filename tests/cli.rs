@@ -64,6 +64,8 @@ fn an_unusable_data_dir_stops_the_start_with_one_line() {
     let (code, _, err) = hookbook(
         &[
             "serve",
+            "--max-concurrent-runs",
+            "0",
             "--listen",
             "127.0.0.1:0",
             "--data-dir",
@@ -85,6 +87,8 @@ fn a_bad_encryption_key_stops_the_start_with_one_line() {
     let out = Command::new(BIN)
         .args([
             "serve",
+            "--max-concurrent-runs",
+            "0",
             "--listen",
             "127.0.0.1:0",
             "--data-dir",
@@ -214,6 +218,8 @@ fn start_server(dir: &std::path::Path) -> (std::process::Child, String) {
     let child = Command::new(BIN)
         .args([
             "serve",
+            "--max-concurrent-runs",
+            "0",
             "--listen",
             &addr.to_string(),
             "--data-dir",
@@ -314,6 +320,8 @@ async fn secrets_tokens_and_passwords_never_reach_the_log() {
     let child = Command::new(BIN)
         .args([
             "serve",
+            "--max-concurrent-runs",
+            "0",
             "--listen",
             &addr.to_string(),
             "--data-dir",

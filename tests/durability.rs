@@ -22,6 +22,8 @@ fn start(dir: &std::path::Path) -> (std::process::Child, String) {
     let child = Command::new(BIN)
         .args([
             "serve",
+            "--max-concurrent-runs",
+            "0",
             "--listen",
             &format!("127.0.0.1:{port}"),
             "--data-dir",

@@ -12,7 +12,7 @@ use super::caller::Caller;
 use super::negotiate::Reply;
 use crate::error::Result;
 use crate::service::App;
-use crate::ui::Page;
+use crate::ui::{FieldKind, Form, Page};
 
 /// The version of the ArcGIS API whose receivers hookbook speaks.
 pub const API_VERSION: &str = "11.4";
@@ -39,11 +39,38 @@ async fn admin_root(State(app): State<Arc<App>>, Caller(_): Caller) -> Result<Re
 async fn notebooks_root(State(app): State<Arc<App>>, Caller(_): Caller) -> Result<Reply> {
     let c = &app.settings.context;
     Ok(Reply::new(
-        json!({"resources": ["webhookReceivers"]}),
-        Page::new("Notebooks").link(
-            "webhookReceivers",
-            format!("/{c}/admin/notebooks/webhookReceivers"),
-        ),
+        json!({"resources": ["webhookReceivers", "jobs"], "operations": ["executeNotebook"]}),
+        Page::new("Notebooks")
+            .link(
+                "webhookReceivers",
+                format!("/{c}/admin/notebooks/webhookReceivers"),
+            )
+            .link("jobs", format!("/{c}/admin/notebooks/jobs"))
+            .form(
+                Form::post(
+                    "Execute notebook",
+                    format!("/{c}/admin/notebooks/executeNotebook"),
+                )
+                .field(FieldKind::Text, "itemId", "Notebook item id", "")
+                .field(
+                    FieldKind::Textarea,
+                    "notebookParameters",
+                    "Parameters (a JSON object)",
+                    "{}",
+                )
+                .field(
+                    FieldKind::Text,
+                    "executionTimeoutInMinutes",
+                    "Time limit (minutes)",
+                    "",
+                )
+                .select(
+                    "updatePortalItem",
+                    "Save the executed notebook to the item",
+                    "false",
+                    &["false", "true"],
+                ),
+            ),
     ))
 }
 

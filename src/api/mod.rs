@@ -8,6 +8,7 @@ mod directory;
 mod error;
 mod events;
 mod items;
+mod jobs;
 mod negotiate;
 mod receivers;
 mod tokens;
@@ -37,6 +38,7 @@ pub fn app(state: Arc<App>) -> Router {
     };
     let admin = directory::admin_routes()
         .merge(receivers::routes())
+        .merge(jobs::routes())
         .layer(layer(Surface::Admin));
     let sharing = directory::sharing_routes()
         .merge(tokens::routes())

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, Notify};
 
 use crate::store::{Acceptance, DeliveryRecord, NewEvent, Store};
 
@@ -27,9 +27,10 @@ pub struct Committer {
 
 impl Committer {
     /// Starts the committer task; it ends when every handle is dropped.
-    pub fn start(store: Arc<dyn Store>, max_queue_depth: u64) -> Self {
+    /// `accepted` is notified after each batch that stored new jobs.
+    pub fn start(store: Arc<dyn Store>, max_queue_depth: u64, accepted: Arc<Notify>) -> Self {
         let (tx, rx) = mpsc::channel(QUEUE);
-        tokio::spawn(run(store, rx, max_queue_depth));
+        tokio::spawn(run(store, rx, max_queue_depth, accepted));
         Self { tx }
     }
 
@@ -49,7 +50,12 @@ impl Committer {
     }
 }
 
-async fn run(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Work>, max_queue_depth: u64) {
+async fn run(
+    store: Arc<dyn Store>,
+    mut rx: mpsc::Receiver<Work>,
+    max_queue_depth: u64,
+    accepted: Arc<Notify>,
+) {
     let mut work = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut work, MAX_BATCH).await > 0 {
         let mut events = Vec::new();
@@ -68,6 +74,12 @@ async fn run(store: Arc<dyn Store>, mut rx: mpsc::Receiver<Work>, max_queue_dept
             let count = events.len();
             match store.accept_events(events, max_queue_depth).await {
                 Ok(answers) => {
+                    if answers
+                        .iter()
+                        .any(|a| matches!(a, Acceptance::Accepted { .. }))
+                    {
+                        accepted.notify_one();
+                    }
                     for (reply, answer) in replies.into_iter().zip(answers) {
                         let _ = reply.send(Some(answer));
                     }

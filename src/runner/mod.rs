@@ -8,3 +8,6 @@ pub mod inject;
 pub mod kernel;
 pub mod literal;
 pub mod outputs;
+pub mod pool;
+pub mod setup;
+pub mod worker;

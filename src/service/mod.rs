@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod deliveries;
 pub mod items;
+pub mod jobs;
 pub mod receivers;
 pub mod users;
 
@@ -19,6 +20,7 @@ use crate::intake::committer::Committer;
 use crate::intake::limits::RateLimiter;
 use crate::intake::IntakeSettings;
 use crate::metrics::Metrics;
+use crate::runner::worker::Runs;
 use crate::security::vault::Vault;
 use crate::store::Store;
 
@@ -40,6 +42,15 @@ pub struct App {
     pub settings: Settings,
     pub intake: Intake,
     pub metrics: Metrics,
+    pub runs: Runs,
+    pub run_settings: RunSettings,
+}
+
+/// How runs are bounded, fixed at start.
+#[derive(Debug, Clone)]
+pub struct RunSettings {
+    /// The time limit of a run that does not set its own.
+    pub default_timeout: Duration,
 }
 
 /// The state of event intake on this node.
@@ -58,8 +69,10 @@ impl App {
         vault: Vault,
         settings: Settings,
         intake: IntakeSettings,
+        run_settings: RunSettings,
     ) -> Self {
-        let committer = Committer::start(store.clone(), intake.max_queue_depth);
+        let runs = Runs::default();
+        let committer = Committer::start(store.clone(), intake.max_queue_depth, runs.wake.clone());
         let limiter = RateLimiter::new(intake.receiver_rate_limit);
         Self {
             store,
@@ -72,6 +85,8 @@ impl App {
                 receivers: ReceiverCache::default(),
             },
             metrics: Metrics::new(),
+            runs,
+            run_settings,
         }
     }
 }

@@ -206,17 +206,91 @@ impl DeliveryOutcome {
     }
 }
 
-/// A job as stored (the fields intake writes; runs add the rest).
+/// A job as stored.
 #[derive(Debug, Clone)]
 pub struct JobRecord {
     pub id: uuid::Uuid,
+    /// `webhook` or `executeNotebook`.
     pub kind: String,
+    /// `SUBMITTED`, `EXECUTING`, `COMPLETED`, `FAILED` or `CANCELLED`.
     pub status: String,
     pub item_id: ItemId,
     pub receiver_id: Option<ReceiverId>,
     pub event_id: Option<uuid::Uuid>,
     pub username: Username,
+    /// The parameters to inject, a JSON object.
+    pub parameters: String,
     pub submitted: Millis,
+    pub start_time: Option<Millis>,
+    pub end_time: Option<Millis>,
+    pub messages: Vec<String>,
+    pub attempts: i64,
+    pub timeout_minutes: Option<i64>,
+    /// What the job was asked with, a JSON object.
+    pub inputs: String,
+    pub has_notebook: bool,
+}
+
+/// A job created by `executeNotebook`.
+#[derive(Debug, Clone)]
+pub struct NewJob {
+    pub id: uuid::Uuid,
+    pub item_id: ItemId,
+    pub username: Username,
+    pub parameters: String,
+    pub timeout_minutes: Option<i64>,
+    pub inputs: String,
+    pub submitted: Millis,
+}
+
+/// Which jobs a list shows; `start` is 0-based here.
+#[derive(Debug, Clone, Default)]
+pub struct JobFilter {
+    pub status: Option<String>,
+    pub receiver_id: Option<ReceiverId>,
+    pub username: Option<Username>,
+    pub offset: u32,
+    pub limit: u32,
+}
+
+/// A stored event, as a run reads it.
+#[derive(Debug, Clone)]
+pub struct EventRecord {
+    /// The kept headers, a JSON object.
+    pub headers: String,
+    pub body: Vec<u8>,
+}
+
+#[async_trait]
+pub trait JobStore: Send + Sync {
+    async fn add_job(&self, job: &NewJob) -> StoreResult<()>;
+    async fn job(&self, id: &uuid::Uuid) -> StoreResult<Option<JobRecord>>;
+    /// Newest first, and how many match in all.
+    async fn jobs(&self, filter: &JobFilter) -> StoreResult<(Vec<JobRecord>, u64)>;
+    /// Takes the oldest `SUBMITTED` job and marks it `EXECUTING`, atomically:
+    /// two claims never get the same job.
+    async fn claim_job(&self, now: Millis) -> StoreResult<Option<JobRecord>>;
+    /// Ends an `EXECUTING` job; false when it is no longer executing (it
+    /// was cancelled meanwhile).
+    async fn finish_job(
+        &self,
+        id: &uuid::Uuid,
+        status: &str,
+        end: Millis,
+        messages: &[String],
+        notebook: Option<&[u8]>,
+    ) -> StoreResult<bool>;
+    /// Puts an `EXECUTING` job back in the queue (its node is stopping).
+    async fn requeue_job(&self, id: &uuid::Uuid) -> StoreResult<()>;
+    /// Cancels a waiting or executing job; the status it had, if it could.
+    async fn cancel_job(&self, id: &uuid::Uuid, now: Millis) -> StoreResult<Option<String>>;
+    async fn job_notebook(&self, id: &uuid::Uuid) -> StoreResult<Option<Vec<u8>>>;
+    async fn event(&self, id: &uuid::Uuid) -> StoreResult<Option<EventRecord>>;
+    /// Jobs left `EXECUTING` by a process that died: re-queued when they
+    /// were tried once, else failed with `message`. Returns (re-queued, failed).
+    async fn recover_jobs(&self, now: Millis, message: &str) -> StoreResult<(u64, u64)>;
+    /// Deletes finished jobs (and their events) that ended before `before`.
+    async fn prune_jobs(&self, before: Millis) -> StoreResult<u64>;
 }
 
 #[async_trait]
@@ -241,15 +315,17 @@ pub trait IntakeStore: Send + Sync {
     ) -> StoreResult<Vec<DeliveryRecord>>;
     /// Drops lines older than `before`, and all but the newest `keep` of each receiver.
     async fn prune_deliveries(&self, before: Millis, keep: u32) -> StoreResult<u64>;
-    async fn job(&self, id: &uuid::Uuid) -> StoreResult<Option<JobRecord>>;
     /// How many jobs of a receiver exist (all states).
     async fn count_jobs(&self, receiver_id: &ReceiverId) -> StoreResult<u64>;
 }
 
 /// Everything hookbook keeps.
-pub trait Store: UserStore + TokenStore + ItemStore + ReceiverStore + IntakeStore {}
+pub trait Store:
+    UserStore + TokenStore + ItemStore + ReceiverStore + IntakeStore + JobStore
+{
+}
 
-impl<T: UserStore + TokenStore + ItemStore + ReceiverStore + IntakeStore> Store for T {}
+impl<T: UserStore + TokenStore + ItemStore + ReceiverStore + IntakeStore + JobStore> Store for T {}
 
 /// Where the database is: parsed from `--database-url`.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -52,6 +52,14 @@ pub async fn spawn_app_in(dir: TempDir, extra: &[&str]) -> TestApp {
         "--log".into(),
         "warn".into(),
     ];
+    // Runs are off unless a test asks for them (then with the test Python).
+    if extra.contains(&"--max-concurrent-runs") {
+        argv.push("--python".into());
+        argv.push(python().display().to_string());
+    } else {
+        argv.push("--max-concurrent-runs".into());
+        argv.push("0".into());
+    }
     argv.extend(extra.iter().map(|s| s.to_string()));
     let Command::Serve(args) = Cli::try_parse_from(argv).expect("valid flags").command else {
         unreachable!("serve was asked for")

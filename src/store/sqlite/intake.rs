@@ -6,12 +6,10 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::Row as _;
 
 use super::SqliteStore;
-use crate::domain::ids::{ItemId, ReceiverId};
+use crate::domain::ids::ReceiverId;
 use crate::domain::time::Millis;
-use crate::domain::user::Username;
 use crate::store::{
-    Acceptance, DeliveryOutcome, DeliveryRecord, IntakeStore, JobRecord, NewEvent, StoreError,
-    StoreResult,
+    Acceptance, DeliveryOutcome, DeliveryRecord, IntakeStore, NewEvent, StoreError, StoreResult,
 };
 
 fn parse_uuid(text: &str) -> StoreResult<uuid::Uuid> {
@@ -77,35 +75,6 @@ impl IntakeStore for SqliteStore {
         .execute(&self.pool)
         .await?;
         Ok(old.rows_affected() + excess.rows_affected())
-    }
-
-    async fn job(&self, id: &uuid::Uuid) -> StoreResult<Option<JobRecord>> {
-        let row = sqlx::query(
-            "SELECT id, kind, status, item_id, receiver_id, event_id, username, submitted FROM jobs WHERE id = ?",
-        )
-        .bind(id.to_string())
-        .fetch_optional(&self.pool)
-        .await?;
-        row.map(|row| {
-            let corrupt = |_| StoreError::Corrupt("job");
-            let receiver: Option<String> = row.get("receiver_id");
-            let event: Option<String> = row.get("event_id");
-            Ok(JobRecord {
-                id: parse_uuid(row.get("id"))?,
-                kind: row.get("kind"),
-                status: row.get("status"),
-                item_id: ItemId::parse(row.get("item_id")).map_err(corrupt)?,
-                receiver_id: receiver
-                    .as_deref()
-                    .map(ReceiverId::parse)
-                    .transpose()
-                    .map_err(corrupt)?,
-                event_id: event.as_deref().map(parse_uuid).transpose()?,
-                username: Username::parse(row.get("username")).map_err(corrupt)?,
-                submitted: Millis(row.get("submitted")),
-            })
-        })
-        .transpose()
     }
 
     async fn count_jobs(&self, receiver_id: &ReceiverId) -> StoreResult<u64> {

@@ -3,6 +3,7 @@
 
 mod intake;
 mod items;
+mod jobs;
 mod receivers;
 mod tokens;
 mod users;

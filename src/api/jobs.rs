@@ -1,0 +1,271 @@
+//! Jobs and `executeNotebook` under `/C/admin/notebooks`.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
+use axum::http::HeaderValue;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use serde_json::{json, Value};
+
+use super::caller::Caller;
+use super::negotiate::{Params, Reply};
+use crate::domain::ids::{ItemId, ReceiverId};
+use crate::domain::receiver::{parse_flag, Parameters};
+use crate::domain::ParseError;
+use crate::error::{Error, Result};
+use crate::service::jobs::ExecuteRequest;
+use crate::service::App;
+use crate::store::JobRecord;
+use crate::ui::{FieldKind, Form, Page};
+
+const STATUSES: [&str; 5] = ["SUBMITTED", "EXECUTING", "COMPLETED", "FAILED", "CANCELLED"];
+const MAX_NUM: u32 = 10_000;
+
+pub fn routes() -> Router<Arc<App>> {
+    Router::new()
+        .route("/admin/notebooks/jobs", get(list))
+        .route("/admin/notebooks/jobs/{id}", get(fetch))
+        .route("/admin/notebooks/jobs/{id}/notebook", get(notebook))
+        .route("/admin/notebooks/jobs/{id}/cancel", post(cancel))
+        .route("/admin/notebooks/executeNotebook", post(execute))
+}
+
+fn base(app: &App) -> String {
+    format!("/{}/admin/notebooks", app.settings.context)
+}
+
+fn summary(job: &JobRecord) -> Value {
+    json!({
+        "jobId": job.id.to_string(),
+        "type": job.kind,
+        "status": job.status,
+        "itemId": job.item_id.as_str(),
+        "receiverId": job.receiver_id.map(|r| r.to_string()),
+        "username": job.username.as_str(),
+        "submitted": job.submitted.0,
+        "startTime": job.start_time.map(|t| t.0),
+        "endTime": job.end_time.map(|t| t.0),
+    })
+}
+
+fn detail(app: &App, job: &JobRecord) -> Value {
+    let mut v = summary(job);
+    let inputs: Value = serde_json::from_str(&job.inputs).unwrap_or_else(|_| json!({}));
+    let inputs = if job.kind == "webhook" {
+        json!({"itemId": job.item_id.as_str(), "receiverId": v["receiverId"], "parameters": serde_json::from_str::<Value>(&job.parameters).unwrap_or_default()})
+    } else {
+        inputs
+    };
+    let results = if job.has_notebook {
+        json!({"notebookUrl": format!("{}{}/jobs/{}/notebook", app.settings.public_url, base(app), job.id)})
+    } else {
+        json!({})
+    };
+    v["messages"] = json!(job.messages);
+    v["inputs"] = inputs;
+    v["results"] = results;
+    v
+}
+
+fn path_job(text: &str) -> Result<uuid::Uuid> {
+    uuid::Uuid::try_parse(text)
+        .map_err(|_| Error::NotFound(format!("Job '{}' does not exist.", text.escape_default())))
+}
+
+fn job_page(app: &App, job: &JobRecord) -> Page {
+    let b = base(app);
+    let mut page = Page::new(format!("Job {}", job.id)).link("All jobs", format!("{b}/jobs"));
+    if job.has_notebook {
+        page = page.link("Executed notebook", format!("{b}/jobs/{}/notebook", job.id));
+    }
+    if job.status == "SUBMITTED" || job.status == "EXECUTING" {
+        page = page.form(Form::post("Cancel", format!("{b}/jobs/{}/cancel", job.id)));
+    }
+    page
+}
+
+fn number(params: &Params, field: &'static str, default: u32, max: u32) -> Result<u32> {
+    match params.non_empty(field) {
+        None => Ok(default),
+        Some(text) => text
+            .trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=max).contains(n))
+            .ok_or_else(|| Error::Invalid {
+                field,
+                source: ParseError::new(format!("must be a whole number from 1 to {max}")),
+            }),
+    }
+}
+
+async fn list(
+    State(app): State<Arc<App>>,
+    Caller(caller): Caller,
+    params: Params,
+) -> Result<Reply> {
+    let status = match params.non_empty("status") {
+        None => None,
+        Some(s) => {
+            let upper = s.trim().to_ascii_uppercase();
+            if !STATUSES.contains(&upper.as_str()) {
+                return Err(Error::Invalid {
+                    field: "status",
+                    source: ParseError::new(format!("must be one of {}", STATUSES.join(", "))),
+                });
+            }
+            Some(upper)
+        }
+    };
+    let receiver = params
+        .non_empty("receiverId")
+        .map(ReceiverId::parse)
+        .transpose()
+        .map_err(Error::invalid("receiverId"))?;
+    let start = number(&params, "start", 1, u32::MAX)?;
+    let num = number(&params, "num", 100, MAX_NUM)?;
+    let (jobs, total) = app.jobs(&caller, status, receiver, start - 1, num).await?;
+    let shown = jobs.len() as u64;
+    let next = u64::from(start) + shown;
+    let next_start = if next <= total && shown > 0 {
+        next as i64
+    } else {
+        -1
+    };
+    let b = base(&app);
+    let mut page = Page::new("Jobs").form(
+        Form::get("Filter", format!("{b}/jobs"))
+            .select(
+                "status",
+                "Status",
+                params.get("status").unwrap_or(""),
+                &[
+                    "",
+                    "SUBMITTED",
+                    "EXECUTING",
+                    "COMPLETED",
+                    "FAILED",
+                    "CANCELLED",
+                ],
+            )
+            .field(
+                FieldKind::Text,
+                "receiverId",
+                "Receiver id",
+                params.get("receiverId").unwrap_or(""),
+            )
+            .field(FieldKind::Text, "num", "Jobs per page", num.to_string()),
+    );
+    for job in &jobs {
+        page = page.link(
+            format!("{} {} {}", job.id, job.kind, job.status),
+            format!("{b}/jobs/{}", job.id),
+        );
+    }
+    if next_start > 0 {
+        page = page.link(
+            "Next page",
+            format!("{b}/jobs?start={next_start}&num={num}"),
+        );
+    }
+    Ok(Reply::new(
+        json!({
+            "jobs": jobs.iter().map(summary).collect::<Vec<_>>(),
+            "total": total,
+            "start": start,
+            "num": shown,
+            "nextStart": next_start,
+        }),
+        page,
+    ))
+}
+
+async fn fetch(
+    State(app): State<Arc<App>>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+) -> Result<Reply> {
+    let job = app.job(&caller, &path_job(&id)?).await?;
+    Ok(Reply::new(detail(&app, &job), job_page(&app, &job)))
+}
+
+/// The executed notebook as an `.ipynb` file, whatever `f` says.
+async fn notebook(
+    State(app): State<Arc<App>>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+) -> Result<Response> {
+    let id = path_job(&id)?;
+    let bytes = app.job_notebook(&caller, &id).await?;
+    let mut response = bytes.into_response();
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("application/x-ipynb+json"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{id}.ipynb\"")) {
+        response.headers_mut().insert(CONTENT_DISPOSITION, v);
+    }
+    Ok(response)
+}
+
+async fn cancel(
+    State(app): State<Arc<App>>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+) -> Result<Reply> {
+    let id = path_job(&id)?;
+    app.cancel_job(&caller, &id).await?;
+    let job = app.job(&caller, &id).await?;
+    Ok(Reply::new(
+        json!({"status": "success"}),
+        job_page(&app, &job),
+    ))
+}
+
+async fn execute(
+    State(app): State<Arc<App>>,
+    Caller(caller): Caller,
+    params: Params,
+) -> Result<Reply> {
+    let flag = |field: &'static str| {
+        params
+            .non_empty(field)
+            .map(parse_flag)
+            .transpose()
+            .map_err(Error::invalid(field))
+            .map(|f| f.unwrap_or(false))
+    };
+    let request = ExecuteRequest {
+        item_id: ItemId::parse(params.get("itemId").unwrap_or(""))
+            .map_err(Error::invalid("itemId"))?,
+        parameters: Parameters::parse(params.get("notebookParameters").unwrap_or(""))
+            .map_err(Error::invalid("notebookParameters"))?,
+        timeout_minutes: params
+            .non_empty("executionTimeoutInMinutes")
+            .map(|t| {
+                t.trim()
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|m| (1..=10_080).contains(m))
+            })
+            .map(|m| {
+                m.ok_or(Error::Invalid {
+                    field: "executionTimeoutInMinutes",
+                    source: ParseError::new("must be a whole number of minutes from 1 to 10080"),
+                })
+            })
+            .transpose()?,
+        save_injected_parameters: flag("saveInjectedParameters")?,
+        update_portal_item: flag("updatePortalItem")?,
+    };
+    let id = app.execute_notebook(&caller, request).await?;
+    let job_url = format!("{}{}/jobs/{id}", app.settings.public_url, base(&app));
+    let job = app.job(&caller, &id).await?;
+    Ok(Reply::new(
+        json!({"status": "success", "jobId": id.to_string(), "jobUrl": job_url}),
+        job_page(&app, &job),
+    ))
+}

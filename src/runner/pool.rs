@@ -1,0 +1,125 @@
+//! The warm pool: kernels started ahead of time, each used for exactly one
+//! run. A checkout takes a ready kernel (or starts one when none is ready)
+//! and wakes the filler, which starts a replacement at once. Idle kernels
+//! that died or grew old are replaced.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use super::kernel::{Kernel, KernelError};
+
+/// Idle kernels older than this are replaced by fresh ones.
+const MAX_IDLE_AGE: Duration = Duration::from_secs(15 * 60);
+/// How often idle kernels are checked.
+const HEALTH_EVERY: Duration = Duration::from_secs(30);
+
+pub struct Pool {
+    python: PathBuf,
+    base: PathBuf,
+    size: usize,
+    ready: Mutex<Vec<Kernel>>,
+    wake: Notify,
+}
+
+impl Pool {
+    /// A pool keeping `size` kernels ready; kernels live in `base`.
+    pub fn new(python: PathBuf, base: PathBuf, size: usize) -> Arc<Self> {
+        Arc::new(Self {
+            python,
+            base,
+            size,
+            ready: Mutex::new(Vec::new()),
+            wake: Notify::new(),
+        })
+    }
+
+    pub fn available(&self) -> usize {
+        self.ready.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
+    fn take(&self) -> Option<Kernel> {
+        self.ready.lock().unwrap_or_else(|p| p.into_inner()).pop()
+    }
+
+    /// A kernel for one run: a warm one when there is one.
+    pub async fn checkout(&self) -> Result<Kernel, KernelError> {
+        self.wake.notify_one();
+        while let Some(mut kernel) = self.take() {
+            if kernel.is_alive() && kernel.started.elapsed() < MAX_IDLE_AGE {
+                return Ok(kernel);
+            }
+            kernel.kill().await;
+        }
+        Kernel::start(&self.python, &self.base).await
+    }
+
+    /// Keeps the pool full until `shutdown`, then kills the idle kernels.
+    pub async fn fill(self: Arc<Self>, shutdown: CancellationToken) {
+        let mut failures = 0u32;
+        loop {
+            while self.available() < self.size && !shutdown.is_cancelled() {
+                match Kernel::start(&self.python, &self.base).await {
+                    Ok(kernel) => {
+                        failures = 0;
+                        self.ready
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .push(kernel);
+                    }
+                    Err(e) => {
+                        failures += 1;
+                        tracing::warn!("starting a warm kernel failed: {e}");
+                        let backoff = Duration::from_secs(u64::from(failures.min(6)) * 5);
+                        tokio::select! {
+                            _ = tokio::time::sleep(backoff) => {}
+                            _ = shutdown.cancelled() => {}
+                        }
+                    }
+                }
+            }
+            tokio::select! {
+                _ = self.wake.notified() => {}
+                _ = tokio::time::sleep(HEALTH_EVERY) => self.recycle().await,
+                _ = shutdown.cancelled() => {
+                    while let Some(mut kernel) = self.take() {
+                        kernel.kill().await;
+                    }
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Kills idle kernels that died or grew old; `fill` replaces them.
+    async fn recycle(&self) {
+        let stale: Vec<Kernel> = {
+            let mut ready = self.ready.lock().unwrap_or_else(|p| p.into_inner());
+            let (keep, stale) = std::mem::take(&mut *ready)
+                .into_iter()
+                .partition(|k: &Kernel| k.started.elapsed() < MAX_IDLE_AGE);
+            *ready = keep;
+            stale
+        };
+        let dead: Vec<Kernel> = {
+            let mut ready = self.ready.lock().unwrap_or_else(|p| p.into_inner());
+            let mut alive = Vec::new();
+            let mut dead = Vec::new();
+            for mut k in std::mem::take(&mut *ready) {
+                if k.is_alive() {
+                    alive.push(k);
+                } else {
+                    dead.push(k);
+                }
+            }
+            *ready = alive;
+            dead
+        };
+        for mut kernel in stale.into_iter().chain(dead) {
+            kernel.kill().await;
+        }
+    }
+}

@@ -1,0 +1,376 @@
+//! The worker: takes `SUBMITTED` jobs from the store (an atomic claim, so
+//! no job runs twice), runs each on a kernel from the pool within its time
+//! limit, and stores the executed notebook and the outcome.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{Map, Value};
+use tokio::sync::{Notify, Semaphore};
+use tokio_util::sync::CancellationToken;
+
+use super::execute::{run_notebook, RunEnd};
+use super::literal;
+use super::pool::Pool;
+use crate::domain::time::Millis;
+use crate::service::App;
+use crate::store::JobRecord;
+
+/// How long running notebooks may go on after SIGTERM before they are
+/// stopped and put back in the queue.
+pub const STOP_GRACE: Duration = Duration::from_secs(10);
+/// How often the queue is looked at when nothing wakes the worker.
+const POLL_EVERY: Duration = Duration::from_secs(2);
+
+/// The runs of this node: what wakes the worker, and how to stop a run.
+#[derive(Default)]
+pub struct Runs {
+    pub wake: Arc<Notify>,
+    running: Mutex<HashMap<uuid::Uuid, CancellationToken>>,
+    stopping: std::sync::atomic::AtomicBool,
+}
+
+impl Runs {
+    /// Stops a run on this node, if it is running here.
+    pub fn cancel(&self, job: &uuid::Uuid) {
+        if let Some(token) = self
+            .running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(job)
+        {
+            token.cancel();
+        }
+    }
+
+    fn register(&self, job: uuid::Uuid) -> CancellationToken {
+        let token = CancellationToken::new();
+        self.running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(job, token.clone());
+        token
+    }
+
+    fn unregister(&self, job: &uuid::Uuid) {
+        self.running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(job);
+    }
+
+    fn stop_all(&self) {
+        self.stopping
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        for token in self
+            .running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+        {
+            token.cancel();
+        }
+    }
+
+    fn is_stopping(&self) -> bool {
+        self.stopping.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// What one step of the worker did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Step {
+    Ran(uuid::Uuid),
+    Empty,
+}
+
+pub struct Worker {
+    app: Arc<App>,
+    pool: Arc<Pool>,
+    permits: Arc<Semaphore>,
+}
+
+impl Worker {
+    pub fn new(app: Arc<App>, pool: Arc<Pool>, max_concurrent: usize) -> Self {
+        Self {
+            app,
+            pool,
+            permits: Arc::new(Semaphore::new(max_concurrent.max(1))),
+        }
+    }
+
+    /// Claims one job and runs it to its end (for tests and tools).
+    pub async fn run_once(&self) -> anyhow::Result<Step> {
+        match self.app.store.claim_job(Millis::now()).await? {
+            Some(job) => {
+                let id = job.id;
+                run_job(&self.app, &self.pool, job).await;
+                Ok(Step::Ran(id))
+            }
+            None => Ok(Step::Empty),
+        }
+    }
+
+    /// Runs jobs until `shutdown`; then gives running notebooks
+    /// [`STOP_GRACE`] and puts the rest back in the queue.
+    pub async fn run(self, shutdown: CancellationToken) {
+        let mut tasks = tokio::task::JoinSet::new();
+        loop {
+            let permit = tokio::select! {
+                p = self.permits.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
+                _ = shutdown.cancelled() => break,
+            };
+            let claimed = self.app.store.claim_job(Millis::now()).await;
+            match claimed {
+                Ok(Some(job)) => {
+                    let (app, pool) = (self.app.clone(), self.pool.clone());
+                    tasks.spawn(async move {
+                        run_job(&app, &pool, job).await;
+                        drop(permit);
+                    });
+                }
+                Ok(None) => {
+                    drop(permit);
+                    tokio::select! {
+                        _ = self.app.runs.wake.notified() => {}
+                        _ = tokio::time::sleep(POLL_EVERY) => {}
+                        _ = shutdown.cancelled() => break,
+                    }
+                }
+                Err(e) => {
+                    drop(permit);
+                    tracing::warn!("claiming a job failed: {e}");
+                    tokio::time::sleep(POLL_EVERY).await;
+                }
+            }
+            while tasks.try_join_next().is_some() {}
+        }
+        if !tasks.is_empty() {
+            tracing::info!(
+                "waiting up to {STOP_GRACE:?} for {} running notebooks",
+                tasks.len()
+            );
+            let drained = tokio::time::timeout(STOP_GRACE, async {
+                while tasks.join_next().await.is_some() {}
+            })
+            .await;
+            if drained.is_err() {
+                self.app.runs.stop_all();
+                while tasks.join_next().await.is_some() {}
+            }
+        }
+    }
+}
+
+/// The payload as the notebook sees it: JSON objects and arrays as such
+/// (also a form's `payload` field), anything else as text.
+fn webhook_payload(body: &[u8], headers: &Map<String, Value>) -> Value {
+    let structured = |v: Value| (v.is_object() || v.is_array()).then_some(v);
+    if let Some(v) = serde_json::from_slice(body).ok().and_then(structured) {
+        return v;
+    }
+    let is_form = headers
+        .get("content-type")
+        .and_then(Value::as_str)
+        .is_some_and(|t| {
+            t.to_ascii_lowercase()
+                .starts_with("application/x-www-form-urlencoded")
+        });
+    if is_form {
+        if let Some((_, payload)) = form_urlencoded::parse(body).find(|(k, _)| k == "payload") {
+            return serde_json::from_str(&payload)
+                .ok()
+                .and_then(structured)
+                .unwrap_or_else(|| Value::String(payload.into_owned()));
+        }
+    }
+    Value::String(String::from_utf8_lossy(body).into_owned())
+}
+
+/// Everything a run needs before it can start, or why it cannot.
+struct Prepared {
+    notebook: Value,
+    parameters: Map<String, Value>,
+    setup: String,
+}
+
+async fn prepare(app: &App, job: &JobRecord, timeout: Duration) -> Result<Prepared, String> {
+    let internal = |e: crate::store::StoreError| format!("the run could not be prepared: {e}");
+    let data = app
+        .store
+        .item_data(&job.item_id)
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| format!("The notebook item '{}' no longer exists.", job.item_id))?;
+    let notebook: Value = serde_json::from_slice(&data)
+        .map_err(|e| format!("The notebook item is not valid JSON: {e}"))?;
+    let mut parameters: Map<String, Value> =
+        serde_json::from_str(&job.parameters).unwrap_or_default();
+    let mut api_token = None;
+    if let Some(event_id) = &job.event_id {
+        let event = app
+            .store
+            .event(event_id)
+            .await
+            .map_err(internal)?
+            .ok_or("The webhook event of this job is gone.")?;
+        let headers: Map<String, Value> = serde_json::from_str(&event.headers).unwrap_or_default();
+        parameters.insert(
+            "webhookPayload".into(),
+            webhook_payload(&event.body, &headers),
+        );
+        parameters.insert("webhookHeaders".into(), Value::Object(headers));
+        if let Some(receiver) = &job.receiver_id {
+            if let Ok(Some(r)) = app.event_receiver(&receiver.to_string()).await {
+                api_token = r.api_token.as_ref().map(|t| t.expose().clone());
+            }
+        }
+    }
+    let token = match api_token {
+        Some(t) => t,
+        None => app
+            .issue_run_token(&job.username, timeout + Duration::from_secs(600))
+            .await
+            .map_err(|e| format!("no token could be issued for the run: {e}"))?,
+    };
+    let s = &app.settings;
+    let mut setup = String::from("import os as __hookbook_os\n");
+    for (name, value) in [
+        ("HOOKBOOK_URL", format!("{}/{}", s.public_url, s.context)),
+        ("HOOKBOOK_TOKEN", token),
+    ] {
+        setup.push_str("__hookbook_os.environ[");
+        literal::string(name, &mut setup);
+        setup.push_str("] = ");
+        literal::string(&value, &mut setup);
+        setup.push('\n');
+    }
+    setup.push_str("del __hookbook_os\n");
+    Ok(Prepared {
+        notebook,
+        parameters,
+        setup,
+    })
+}
+
+/// Runs one claimed job to its end and stores what happened.
+pub async fn run_job(app: &App, pool: &Pool, job: JobRecord) {
+    let cancel = app.runs.register(job.id);
+    let minutes = job.timeout_minutes.filter(|m| *m > 0).map(|m| m as u64);
+    let timeout = minutes.map_or(app.run_settings.default_timeout, |m| {
+        Duration::from_secs(m * 60)
+    });
+    let (status, messages, notebook) = match prepare(app, &job, timeout).await {
+        Err(message) => ("FAILED", vec![message], None),
+        Ok(p) => match pool.checkout().await {
+            Err(e) => (
+                "FAILED",
+                vec![format!("No kernel could be started for the run: {e}")],
+                None,
+            ),
+            Ok(mut kernel) => {
+                app.metrics.run_started(Millis::now().0 - job.submitted.0);
+                let deadline = Instant::now() + timeout;
+                let (executed, end) = run_notebook(
+                    &mut kernel,
+                    p.notebook,
+                    &p.parameters,
+                    &p.setup,
+                    deadline,
+                    &cancel,
+                )
+                .await;
+                match end {
+                    RunEnd::Completed | RunEnd::Failed(_) => {
+                        tokio::spawn(kernel.shutdown());
+                    }
+                    _ => kernel.kill().await,
+                }
+                let bytes = serde_json::to_vec_pretty(&executed).ok();
+                let (status, message) = match end {
+                    RunEnd::Completed => ("COMPLETED", "The notebook ran to its end.".to_string()),
+                    RunEnd::Failed(e) => ("FAILED", e),
+                    RunEnd::TimedOut => (
+                        "FAILED",
+                        format!(
+                            "The run timed out after {} seconds and was stopped.",
+                            timeout.as_secs()
+                        ),
+                    ),
+                    RunEnd::Cancelled => ("CANCELLED", "The job was cancelled.".to_string()),
+                    RunEnd::KernelLost(e) => ("FAILED", format!("The kernel was lost: {e}")),
+                };
+                (status, vec![message], bytes)
+            }
+        },
+    };
+    app.runs.unregister(&job.id);
+    if status == "CANCELLED" && app.runs.is_stopping() {
+        if let Err(e) = app.store.requeue_job(&job.id).await {
+            tracing::warn!("putting job {} back in the queue failed: {e}", job.id);
+        }
+        return;
+    }
+    match app
+        .store
+        .finish_job(
+            &job.id,
+            status,
+            Millis::now(),
+            &messages,
+            notebook.as_deref(),
+        )
+        .await
+    {
+        Ok(true) => app.metrics.run_finished(status),
+        Ok(false) => {}
+        Err(e) => tracing::error!("storing the result of job {} failed: {e}", job.id),
+    }
+    let update_item = serde_json::from_str::<Value>(&job.inputs)
+        .ok()
+        .and_then(|v| v.get("updatePortalItem").and_then(Value::as_bool))
+        .unwrap_or(false);
+    if update_item && status == "COMPLETED" {
+        if let Some(bytes) = &notebook {
+            if let Err(e) = app
+                .store
+                .update_item(&job.item_id, None, Some(bytes), Millis::now())
+                .await
+            {
+                tracing::warn!(
+                    "updating item {} with the executed notebook failed: {e}",
+                    job.item_id
+                );
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn payloads_are_json_when_they_can_be_and_text_otherwise() {
+        let none = Map::new();
+        assert_eq!(webhook_payload(br#"{"a": 1}"#, &none), json!({"a": 1}));
+        assert_eq!(webhook_payload(b"[1]", &none), json!([1]));
+        assert_eq!(webhook_payload(b"5", &none), json!("5"));
+        assert_eq!(webhook_payload(b"hello", &none), json!("hello"));
+        let mut form = Map::new();
+        form.insert(
+            "content-type".into(),
+            json!("application/x-www-form-urlencoded"),
+        );
+        assert_eq!(
+            webhook_payload(b"payload=%7B%22a%22%3A1%7D&x=1", &form),
+            json!({"a": 1})
+        );
+        assert_eq!(
+            webhook_payload(b"payload=plain+text", &form),
+            json!("plain text")
+        );
+    }
+}

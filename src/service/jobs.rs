@@ -1,0 +1,150 @@
+//! Jobs: listing, reading, cancelling, `executeNotebook`, and the token a
+//! run acts with.
+
+use std::time::Duration;
+
+use crate::domain::ids::{ItemId, ReceiverId};
+use crate::domain::receiver::Parameters;
+use crate::domain::time::Millis;
+use crate::domain::user::{User, Username};
+use crate::error::{Error, Result};
+use crate::security::token::Token;
+use crate::store::{JobFilter, JobRecord, NewJob, TokenRecord};
+
+use super::{require_author, require_manager, App};
+
+/// What `executeNotebook` asks for, parsed.
+#[derive(Debug)]
+pub struct ExecuteRequest {
+    pub item_id: ItemId,
+    pub parameters: Parameters,
+    pub timeout_minutes: Option<i64>,
+    pub save_injected_parameters: bool,
+    pub update_portal_item: bool,
+}
+
+fn not_found(id: &str) -> Error {
+    Error::NotFound(format!("Job '{id}' does not exist."))
+}
+
+impl App {
+    pub async fn job(&self, caller: &User, id: &uuid::Uuid) -> Result<JobRecord> {
+        let job = self
+            .store
+            .job(id)
+            .await?
+            .ok_or_else(|| not_found(&id.to_string()))?;
+        require_manager(caller, &job.username)?;
+        Ok(job)
+    }
+
+    /// A page of jobs, newest first; users other than administrators see
+    /// only their own.
+    pub async fn jobs(
+        &self,
+        caller: &User,
+        status: Option<String>,
+        receiver_id: Option<ReceiverId>,
+        offset: u32,
+        limit: u32,
+    ) -> Result<(Vec<JobRecord>, u64)> {
+        require_author(caller)?;
+        let filter = JobFilter {
+            status,
+            receiver_id,
+            username: (!caller.is_admin()).then(|| caller.username.clone()),
+            offset,
+            limit,
+        };
+        Ok(self.store.jobs(&filter).await?)
+    }
+
+    pub async fn job_notebook(&self, caller: &User, id: &uuid::Uuid) -> Result<Vec<u8>> {
+        self.job(caller, id).await?;
+        self.store
+            .job_notebook(id)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("Job '{id}' has no executed notebook yet.")))
+    }
+
+    /// Cancels a waiting or running job; a finished one is left as it is.
+    pub async fn cancel_job(&self, caller: &User, id: &uuid::Uuid) -> Result<()> {
+        let job = self.job(caller, id).await?;
+        match self.store.cancel_job(id, Millis::now()).await? {
+            Some(before) if before == "EXECUTING" => self.runs.cancel(id),
+            Some(_) => {}
+            None => {
+                return Err(Error::Invalid {
+                    field: "jobId",
+                    source: crate::domain::ParseError::new(format!(
+                        "the job is already {}",
+                        job.status
+                    )),
+                })
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn execute_notebook(
+        &self,
+        caller: &User,
+        request: ExecuteRequest,
+    ) -> Result<uuid::Uuid> {
+        require_author(caller)?;
+        let item = self
+            .store
+            .item(&request.item_id)
+            .await?
+            .ok_or_else(|| Error::Invalid {
+                field: "itemId",
+                source: crate::domain::ParseError::new(format!(
+                    "the notebook item '{}' does not exist",
+                    request.item_id
+                )),
+            })?;
+        require_manager(caller, &item.owner).map_err(|_| Error::Invalid {
+            field: "itemId",
+            source: crate::domain::ParseError::new(format!(
+                "you may not run the notebook item '{}'",
+                request.item_id
+            )),
+        })?;
+        let id = uuid::Uuid::now_v7();
+        let inputs = serde_json::json!({
+            "itemId": request.item_id.as_str(),
+            "notebookParameters": request.parameters.values(),
+            "executionTimeoutInMinutes": request.timeout_minutes,
+            "saveInjectedParameters": request.save_injected_parameters,
+            "updatePortalItem": request.update_portal_item,
+        });
+        self.store
+            .add_job(&NewJob {
+                id,
+                item_id: request.item_id,
+                username: caller.username.clone(),
+                parameters: request.parameters.to_json(),
+                timeout_minutes: request.timeout_minutes,
+                inputs: inputs.to_string(),
+                submitted: Millis::now(),
+            })
+            .await?;
+        self.runs.wake.notify_one();
+        Ok(id)
+    }
+
+    /// A token of `username` lasting `lifetime`, for a run's `HOOKBOOK_TOKEN`.
+    pub async fn issue_run_token(&self, username: &Username, lifetime: Duration) -> Result<String> {
+        let token = Token::generate();
+        let now = Millis::now();
+        self.store
+            .add_token(&TokenRecord {
+                hash: token.hash(),
+                username: username.clone(),
+                created: now,
+                expires: now.plus(lifetime),
+            })
+            .await?;
+        Ok(token.expose().to_string())
+    }
+}
