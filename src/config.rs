@@ -123,10 +123,10 @@ pub struct ServeArgs {
     #[arg(long, env = "HOOKBOOK_MAX_PAYLOAD_BYTES", default_value_t = 1024 * 1024,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub max_payload_bytes: u64,
-    /// Minutes a run may take when it does not set its own limit.
-    #[arg(long, env = "HOOKBOOK_EXECUTION_TIMEOUT_MINUTES", default_value_t = 60,
-          value_parser = clap::value_parser!(u64).range(1..=10_080))]
-    pub execution_timeout_minutes: u64,
+    /// Minutes a run may take when it does not set its own limit (decimals
+    /// allowed, from 0.01 to 10080).
+    #[arg(long, env = "HOOKBOOK_EXECUTION_TIMEOUT_MINUTES", default_value_t = 60.0, value_parser = parse_minutes)]
+    pub execution_timeout_minutes: f64,
     /// Hours a replaced receiver secret keeps verifying.
     #[arg(long, env = "HOOKBOOK_SECRET_GRACE_HOURS", default_value_t = 24)]
     pub secret_grace_hours: u64,
@@ -181,6 +181,13 @@ fn parse_public_url(input: &str) -> Result<String, String> {
         return Err("the public URL must be a base URL such as https://hooks.example.com".into());
     }
     Ok(trimmed.to_string())
+}
+
+fn parse_minutes(input: &str) -> Result<f64, String> {
+    match input.trim().parse::<f64>() {
+        Ok(m) if (0.01..=10_080.0).contains(&m) => Ok(m),
+        _ => Err("must be a number of minutes from 0.01 to 10080".into()),
+    }
 }
 
 fn parse_sensitive(input: &str) -> Result<Sensitive<String>, String> {

@@ -112,7 +112,7 @@ impl Application {
             max_queue_depth: args.max_queue_depth,
         };
         let run_settings = RunSettings {
-            default_timeout: Duration::from_secs(args.execution_timeout_minutes * 60),
+            default_timeout: Duration::from_secs_f64(args.execution_timeout_minutes * 60.0),
         };
         let (requeued, failed) = store.recover_jobs(Millis::now(), NODE_LOST).await?;
         if requeued + failed > 0 {

@@ -1,0 +1,438 @@
+//! Notebook runs end to end on a real ipykernel: a signed webhook runs the
+//! receiver's notebook with its payload, headers and parameters; failures,
+//! time limits, cancellation, executeNotebook, and recovery after a crash.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use common::{spawn_app_in, TestApp, RECEIVERS, SECRET};
+use hmac::{Hmac, Mac};
+use serde_json::{json, Value};
+use sha2::Sha256;
+
+const JOBS: &str = "/notebooks/admin/notebooks/jobs";
+
+fn notebook(cells: &[&str]) -> String {
+    let mut all = vec![
+        json!({"cell_type": "code", "id": "p", "metadata": {"tags": ["parameters"]}, "source": "layer = 'default'", "outputs": [], "execution_count": null}),
+    ];
+    for (i, c) in cells.iter().enumerate() {
+        all.push(json!({"cell_type": "code", "id": format!("c{i}"), "metadata": {}, "source": c, "outputs": [], "execution_count": null}));
+    }
+    json!({"cells": all, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}).to_string()
+}
+
+fn sign(body: &[u8]) -> String {
+    let mut m = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
+    m.update(body);
+    format!(
+        "sha256={}",
+        base64::engine::general_purpose::STANDARD.encode(m.finalize().into_bytes())
+    )
+}
+
+struct Setup {
+    app: TestApp,
+    token: String,
+    url: String,
+}
+
+async fn setup(cells: &[&str], extra: &[&str]) -> Setup {
+    let mut flags = vec!["--max-concurrent-runs", "1"];
+    flags.extend_from_slice(extra);
+    let app = spawn_app_in(tempfile::tempdir().unwrap(), &flags).await;
+    app.add_user("admin", "administrator", &[]).await;
+    let token = app.token("admin").await;
+    let r = app
+        .post_form(
+            "/notebooks/sharing/rest/content/users/admin/addItem",
+            Some(&token),
+            &[("title", "run"), ("text", &notebook(cells))],
+        )
+        .await;
+    let item = r.json["id"].as_str().unwrap().to_string();
+    let r = app
+        .create_receiver(
+            &token,
+            &[
+                ("name", "r"),
+                ("itemId", &item),
+                ("secret", SECRET),
+                ("signatureHeaders", "x-esrihook-signature"),
+                (
+                    "parameters",
+                    r#"{"layer": "roads", "limit": 1.0, "flag": null}"#,
+                ),
+            ],
+        )
+        .await;
+    let url = r.json["webhookReceiver"]["url"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    Setup { app, token, url }
+}
+
+async fn deliver(s: &Setup, body: &str, content_type: &str) -> String {
+    let r = s
+        .app
+        .client
+        .post(&s.url)
+        .header("x-esrihook-signature", sign(body.as_bytes()))
+        .header("content-type", content_type)
+        .header("x-custom", "yes")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    r.json::<Value>().await.unwrap()["jobId"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// Waits (bounded) until the job reaches a final state.
+async fn finished(s: &Setup, job: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let j = s
+            .app
+            .get(&format!("{JOBS}/{job}"), Some(&s.token))
+            .await
+            .json;
+        if ["COMPLETED", "FAILED", "CANCELLED"].contains(&j["status"].as_str().unwrap_or("")) {
+            return j;
+        }
+        assert!(Instant::now() < deadline, "job {job} never finished: {j}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn executed(s: &Setup, job: &str) -> Value {
+    let r = s
+        .app
+        .client
+        .get(s.app.url(&format!("{JOBS}/{job}/notebook")))
+        .query(&[("token", &s.token)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    r.json().await.unwrap()
+}
+
+fn stdout(nb: &Value, cell: usize) -> String {
+    nb["cells"][cell]["outputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["output_type"] == "stream")
+        .map(|o| o["text"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_webhook_runs_the_notebook_with_payload_headers_and_parameters() {
+    let s = setup(
+        &[
+            "print(layer, limit, flag, type(webhookPayload).__name__, webhookPayload['events'][0]['when'])",
+            "print(sorted(k for k in webhookHeaders if k.startswith('x-')), 'authorization' in webhookHeaders)",
+            "import os; print(os.environ['HOOKBOOK_URL'].endswith('/notebooks'), len(os.environ['HOOKBOOK_TOKEN']) > 20)",
+        ],
+        &[],
+    )
+    .await;
+    let body = r#"{"events": [{"when": 1741189389713, "ok": true, "none": null}]}"#;
+    let job = deliver(&s, body, "application/json").await;
+    let j = finished(&s, &job).await;
+    assert_eq!(j["status"], "COMPLETED", "{j}");
+    assert_eq!(j["type"], "webhook");
+    assert!(j["startTime"].as_i64() >= j["submitted"].as_i64());
+    assert!(j["endTime"].as_i64() >= j["startTime"].as_i64());
+    assert!(j["results"]["notebookUrl"]
+        .as_str()
+        .unwrap()
+        .ends_with(&format!("/jobs/{job}/notebook")));
+    let nb = executed(&s, &job).await;
+    assert_eq!(nb["cells"][1]["metadata"]["tags"][0], "injected-parameters");
+    assert_eq!(stdout(&nb, 2), "roads 1.0 None dict 1741189389713\n");
+    assert_eq!(
+        stdout(&nb, 3),
+        "['x-custom'] False\n",
+        "signature headers are not passed"
+    );
+    assert_eq!(stdout(&nb, 4), "True True\n");
+    assert_eq!(nb["metadata"]["papermill"]["exception"], false);
+    common::assert_valid_notebook(&nb);
+}
+
+#[tokio::test]
+async fn form_and_plain_text_payloads_reach_the_notebook() {
+    let s = setup(&["print(repr(webhookPayload))"], &[]).await;
+    let form: String = form_urlencoded::Serializer::new(String::new())
+        .append_pair("payload", r#"{"a": [1, 2.5]}"#)
+        .finish();
+    let job = deliver(&s, &form, "application/x-www-form-urlencoded").await;
+    assert_eq!(finished(&s, &job).await["status"], "COMPLETED");
+    assert_eq!(stdout(&executed(&s, &job).await, 2), "{'a': [1, 2.5]}\n");
+    let job = deliver(&s, "just text", "text/plain").await;
+    assert_eq!(finished(&s, &job).await["status"], "COMPLETED");
+    assert_eq!(stdout(&executed(&s, &job).await, 2), "'just text'\n");
+}
+
+#[tokio::test]
+async fn an_error_fails_the_job_with_the_exception_and_stops_the_run() {
+    let s = setup(&["raise KeyError('missing-layer')", "print('never')"], &[]).await;
+    let job = deliver(&s, "{}", "application/json").await;
+    let j = finished(&s, &job).await;
+    assert_eq!(j["status"], "FAILED");
+    let message = j["messages"][0].as_str().unwrap();
+    assert!(
+        message.contains("KeyError") && message.contains("missing-layer"),
+        "{message}"
+    );
+    let nb = executed(&s, &job).await;
+    common::assert_valid_notebook(&nb);
+    let statuses: Vec<&str> = nb["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["metadata"]["papermill"]["status"].as_str().unwrap_or("-"))
+        .collect();
+    assert_eq!(statuses.last(), Some(&"pending"), "{statuses:?}");
+}
+
+#[tokio::test]
+async fn a_run_past_its_time_limit_is_failed_and_its_processes_killed() {
+    let pids = tempfile::tempdir().unwrap();
+    let pid_file = pids.path().join("child.pid");
+    let code = format!(
+        "import subprocess, time\nchild = subprocess.Popen(['sleep', '300'])\nopen({:?}, 'w').write(str(child.pid))\ntime.sleep(120)",
+        pid_file.display().to_string()
+    );
+    let s = setup(&[&code], &["--execution-timeout-minutes", "0.03"]).await;
+    let job = deliver(&s, "{}", "application/json").await;
+    let j = finished(&s, &job).await;
+    assert_eq!(j["status"], "FAILED");
+    assert!(
+        j["messages"][0].as_str().unwrap().contains("timed out"),
+        "{j}"
+    );
+    let pid = std::fs::read_to_string(&pid_file).expect("the notebook started its child");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::path::Path::new(&format!("/proc/{}", pid.trim())).exists() {
+        assert!(
+            Instant::now() < deadline,
+            "the notebook's child process outlived the time limit"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    common::assert_valid_notebook(&executed(&s, &job).await);
+}
+
+#[tokio::test]
+async fn execute_notebook_records_its_inputs_and_a_running_job_can_be_cancelled() {
+    let s = setup(&["import time; time.sleep(120)"], &[]).await;
+    let item = s
+        .app
+        .get(
+            "/notebooks/sharing/rest/content/users/admin",
+            Some(&s.token),
+        )
+        .await
+        .json["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = s
+        .app
+        .post_form(
+            "/notebooks/admin/notebooks/executeNotebook",
+            Some(&s.token),
+            &[
+                ("itemId", &item),
+                ("notebookParameters", r#"{"layer": "x"}"#),
+                ("executionTimeoutInMinutes", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    let job = r.json["jobId"].as_str().unwrap().to_string();
+    assert!(r.json["jobUrl"].as_str().unwrap().ends_with(&job));
+    let j = s
+        .app
+        .get(&format!("{JOBS}/{job}"), Some(&s.token))
+        .await
+        .json;
+    assert_eq!(j["type"], "executeNotebook");
+    assert_eq!(j["inputs"]["executionTimeoutInMinutes"], 1);
+    // Cancel it while it sleeps.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while s
+        .app
+        .get(&format!("{JOBS}/{job}"), Some(&s.token))
+        .await
+        .json["status"]
+        != "EXECUTING"
+    {
+        assert!(Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let c = s
+        .app
+        .post_form(&format!("{JOBS}/{job}/cancel"), Some(&s.token), &[])
+        .await;
+    assert_eq!(c.json, json!({"status": "success"}));
+    let j = finished(&s, &job).await;
+    assert_eq!(j["status"], "CANCELLED");
+    let again = s
+        .app
+        .post_form(&format!("{JOBS}/{job}/cancel"), Some(&s.token), &[])
+        .await;
+    assert_eq!(again.status, 400, "a finished job cannot be cancelled");
+}
+
+#[tokio::test]
+async fn the_jobs_list_pages_filters_and_shows_users_only_their_own() {
+    let s = setup(&["print(1)"], &[]).await;
+    let mut jobs = Vec::new();
+    for i in 0..3 {
+        jobs.push(deliver(&s, &format!("{{\"n\": {i}}}"), "application/json").await);
+    }
+    for j in &jobs {
+        finished(&s, j).await;
+    }
+    let page = s
+        .app
+        .get(&format!("{JOBS}?num=2"), Some(&s.token))
+        .await
+        .json;
+    assert_eq!(page["total"], 3);
+    assert_eq!(page["num"], 2);
+    assert_eq!(page["start"], 1);
+    assert_eq!(page["nextStart"], 3);
+    assert_eq!(page["jobs"][0]["jobId"], jobs[2].as_str(), "newest first");
+    let mut keys: Vec<_> = page["jobs"][0]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            "endTime",
+            "itemId",
+            "jobId",
+            "receiverId",
+            "startTime",
+            "status",
+            "submitted",
+            "type",
+            "username"
+        ]
+    );
+    let last = s
+        .app
+        .get(&format!("{JOBS}?start=3&num=2"), Some(&s.token))
+        .await
+        .json;
+    assert_eq!(last["nextStart"], -1);
+    let done = s
+        .app
+        .get(&format!("{JOBS}?status=completed"), Some(&s.token))
+        .await
+        .json;
+    assert_eq!(done["total"], 3);
+    let bad = s
+        .app
+        .get(&format!("{JOBS}?status=DONE"), Some(&s.token))
+        .await;
+    assert_eq!(bad.status, 400);
+    s.app
+        .add_user("alice", "user", &["notebooks:create", "notebooks:webhooks"])
+        .await;
+    let alice = s.app.token("alice").await;
+    assert_eq!(s.app.get(JOBS, Some(&alice)).await.json["total"], 0);
+    assert_eq!(
+        s.app
+            .get(&format!("{JOBS}/{}", jobs[0]), Some(&alice))
+            .await
+            .status,
+        403
+    );
+    assert_eq!(
+        s.app
+            .get(&format!("{JOBS}/not-a-job"), Some(&s.token))
+            .await
+            .status,
+        404
+    );
+    let _ = RECEIVERS;
+}
+
+#[tokio::test]
+async fn jobs_left_executing_by_a_killed_server_are_finished_honestly_after_restart() {
+    use hookbook::domain::time::Millis;
+    let s = setup(&["print('ran')"], &[]).await;
+    let dir = s.app.stop().await;
+    let store = hookbook::store::open(&hookbook::store::DatabaseUrl::Sqlite(
+        dir.path().join("hookbook.db"),
+    ))
+    .await
+    .unwrap();
+    let user = hookbook::domain::user::Username::parse("admin").unwrap();
+    let item = store.items_of(&user).await.unwrap()[0].id.clone();
+    let add = |id| hookbook::store::NewJob {
+        id,
+        item_id: item.clone(),
+        username: user.clone(),
+        parameters: "{}".into(),
+        timeout_minutes: None,
+        inputs: "{}".into(),
+        submitted: Millis::now(),
+    };
+    // Job A was lost twice (claimed, recovered, claimed again); job B once.
+    let (a, b) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+    store.add_job(&add(a)).await.unwrap();
+    assert_eq!(store.claim_job(Millis::now()).await.unwrap().unwrap().id, a);
+    assert_eq!(
+        store.recover_jobs(Millis::now(), "lost").await.unwrap(),
+        (1, 0)
+    );
+    assert_eq!(
+        store
+            .claim_job(Millis::now())
+            .await
+            .unwrap()
+            .unwrap()
+            .attempts,
+        2
+    );
+    store.add_job(&add(b)).await.unwrap();
+    assert_eq!(store.claim_job(Millis::now()).await.unwrap().unwrap().id, b);
+    drop(store);
+
+    let app = spawn_app_in(dir, &["--max-concurrent-runs", "1"]).await;
+    let token = app.token("admin").await;
+    let s = Setup {
+        app,
+        token,
+        url: String::new(),
+    };
+    let ja = finished(&s, &a.to_string()).await;
+    assert_eq!(ja["status"], "FAILED");
+    assert!(ja["messages"][0].as_str().unwrap().contains("node"), "{ja}");
+    let jb = finished(&s, &b.to_string()).await;
+    assert_eq!(jb["status"], "COMPLETED", "queued again once and run: {jb}");
+    let executing = s
+        .app
+        .get(&format!("{JOBS}?status=EXECUTING"), Some(&s.token))
+        .await
+        .json;
+    assert_eq!(executing["total"], 0);
+}
