@@ -54,7 +54,6 @@ async fn a_notebook_runs_with_papermill_metadata_and_stops_at_the_first_error() 
         &mut kernel,
         nb,
         &params,
-        "",
         Instant::now() + Duration::from_secs(60),
         &CancellationToken::new(),
     )
@@ -83,7 +82,6 @@ async fn a_run_past_its_deadline_ends_as_timed_out() {
         &mut kernel,
         nb,
         &Map::new(),
-        "",
         Instant::now() + Duration::from_millis(800),
         &CancellationToken::new(),
     )

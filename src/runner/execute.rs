@@ -93,45 +93,59 @@ fn marker(id: &str, html: String) -> Value {
     json!({"cell_type": "markdown", "id": id, "metadata": {"tags": [ERROR_TAG]}, "source": html})
 }
 
-/// Runs `nb` on `kernel`; `setup` runs first, silently (working directory,
-/// environment). Returns the executed notebook and how the run ended.
+/// Runs `nb` on `kernel`. Returns the executed notebook and how the run
+/// ended.
 pub async fn run_notebook(
     kernel: &mut Kernel,
     mut nb: Value,
     parameters: &Map<String, Value>,
-    setup: &str,
     deadline: Instant,
     cancel: &CancellationToken,
 ) -> (Value, RunEnd) {
     prepare(&mut nb, parameters);
     let started = Instant::now();
-    let mut end = match step(kernel, setup, true, deadline, cancel).await {
-        Ok(execution) => match execution.error {
-            Some((ename, evalue, _)) => {
-                RunEnd::KernelLost(format!("preparing the run failed: {ename}: {evalue}"))
-            }
-            None => RunEnd::Completed,
-        },
-        Err(e) => e,
-    };
+    // Every request is sent up front and the kernel runs them in order;
+    // waiting for each reply before sending the next would add a round
+    // trip per cell. After an error the kernel aborts the rest.
     let count = nb["cells"].as_array().map_or(0, Vec::len);
+    let codes: Vec<Option<String>> = (0..count)
+        .map(|i| {
+            let cell = &nb["cells"][i];
+            (cell["cell_type"] == "code").then(|| source_text(cell))
+        })
+        .collect();
+    let submitted = bounded(deadline, cancel, async {
+        let mut ids = Vec::with_capacity(count);
+        for code in &codes {
+            ids.push(match code {
+                Some(code) if !code.trim().is_empty() => Some(kernel.submit(code, false).await?),
+                _ => None,
+            });
+        }
+        Ok(ids)
+    })
+    .await;
+    let ids = match submitted {
+        Ok(ids) => ids,
+        Err(end) => return finish(nb, end, started, None),
+    };
+    let mut end = RunEnd::Completed;
     let mut failed_at = None;
-    for index in 0..count {
+    for (index, id) in ids.iter().enumerate() {
         if end != RunEnd::Completed {
             break;
         }
-        let cell = &mut nb["cells"][index];
-        if cell["cell_type"] != "code" {
+        if codes[index].is_none() {
             continue;
         }
-        let code = source_text(cell);
         let cell_start = Instant::now();
-        cell["metadata"]["papermill"]["status"] = json!("running");
-        cell["metadata"]["papermill"]["start_time"] = json!(now_text());
-        let result = if code.trim().is_empty() {
-            Ok(None)
-        } else {
-            step(kernel, &code, false, deadline, cancel).await.map(Some)
+        nb["cells"][index]["metadata"]["papermill"]["status"] = json!("running");
+        nb["cells"][index]["metadata"]["papermill"]["start_time"] = json!(now_text());
+        let result = match id {
+            None => Ok(None),
+            Some(id) => bounded(deadline, cancel, kernel.collect(id))
+                .await
+                .map(Some),
         };
         let cell = &mut nb["cells"][index];
         cell["metadata"]["papermill"]["end_time"] = json!(now_text());
@@ -167,6 +181,16 @@ pub async fn run_notebook(
             }
         }
     }
+    finish(nb, end, started, failed_at)
+}
+
+/// Adds papermill's error markers and the notebook's final metadata.
+fn finish(
+    mut nb: Value,
+    end: RunEnd,
+    started: Instant,
+    failed_at: Option<(usize, Option<i64>)>,
+) -> (Value, RunEnd) {
     if let Some((index, count)) = failed_at {
         let label = count.map_or_else(|| " ".to_string(), |n| n.to_string());
         let cells = nb["cells"]
@@ -194,16 +218,14 @@ pub async fn run_notebook(
     (nb, end)
 }
 
-/// One cell, bounded by the deadline and by cancellation.
-async fn step(
-    kernel: &mut Kernel,
-    code: &str,
-    silent: bool,
+/// Talking to the kernel, bounded by the deadline and by cancellation.
+async fn bounded<T>(
     deadline: Instant,
     cancel: &CancellationToken,
-) -> Result<super::kernel::Execution, RunEnd> {
+    work: impl std::future::Future<Output = Result<T, KernelError>>,
+) -> Result<T, RunEnd> {
     tokio::select! {
-        result = kernel.execute(code, silent) => result.map_err(|e: KernelError| RunEnd::KernelLost(e.to_string())),
+        result = work => result.map_err(|e| RunEnd::KernelLost(e.to_string())),
         _ = tokio::time::sleep_until(deadline.into()) => Err(RunEnd::TimedOut),
         _ = cancel.cancelled() => Err(RunEnd::Cancelled),
     }

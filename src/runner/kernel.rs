@@ -20,6 +20,30 @@ use super::outputs::Outputs;
 /// How long a kernel may take to start and answer `kernel_info`.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// Run at warm-up: before the first cell of the run, IPython reads the
+/// run's environment (`HOOKBOOK_URL`, `HOOKBOOK_TOKEN`) from a file the
+/// server writes into the kernel's private directory, then forgets the hook.
+/// A warm kernel is started before its run is known, and this costs the run
+/// no extra execution.
+const WARM_UP: &str = "\
+def __hookbook_install():
+    import json, os
+    shell = get_ipython()
+    path = os.path.join(os.environ['JUPYTER_RUNTIME_DIR'], 'run-env.json')
+    def load(*_):
+        try:
+            with open(path) as f:
+                values = json.load(f)
+        except FileNotFoundError:
+            return
+        os.remove(path)
+        os.environ.update(values)
+        shell.events.unregister('pre_run_cell', load)
+    shell.events.register('pre_run_cell', load)
+__hookbook_install()
+del __hookbook_install
+";
+
 /// Limits each kernel sets on itself before ipykernel starts: open files,
 /// file size (1 GiB) and no core dumps.
 const BOOTSTRAP: &str = "\
@@ -113,6 +137,9 @@ impl Kernel {
             .arg(BOOTSTRAP)
             .arg("-f")
             .arg(&file)
+            // A kernel lives for one run: keeping IPython's history database
+            // would only cost time on every cell.
+            .arg("--HistoryManager.enabled=False")
             .current_dir(&work)
             .env_clear()
             .env("PATH", "/usr/local/bin:/usr/bin:/bin")
@@ -180,13 +207,23 @@ impl Kernel {
             started: Instant::now(),
         };
         let request: JupyterMessage = KernelInfoRequest {}.into();
+        let request = request.with_session(&kernel.session);
+        // A first, silent execution pays IPython's one-time costs here, in
+        // the pool, rather than in the first cell of a run.
         let ready = async {
             kernel.shell.send(request).await.map_err(protocol)?;
             loop {
                 let reply = kernel.shell.read().await.map_err(protocol)?;
                 if matches!(reply.content, JupyterMessageContent::KernelInfoReply(_)) {
-                    return Ok::<_, KernelError>(());
+                    break;
                 }
+            }
+            let warm = kernel.execute(WARM_UP, true).await?;
+            match warm.error {
+                Some((ename, evalue, _)) => Err(KernelError::Protocol(format!(
+                    "warming up failed: {ename}: {evalue}"
+                ))),
+                None => Ok(()),
             }
         };
         match tokio::time::timeout(START_TIMEOUT, ready).await {
@@ -202,6 +239,23 @@ impl Kernel {
         }
     }
 
+    /// Hands the run's environment variables to the kernel; they are set
+    /// just before its first cell runs (see [`WARM_UP`]).
+    pub fn provide_env(&self, values: &serde_json::Map<String, Value>) -> std::io::Result<()> {
+        let path = self.dir.join("run-env.json");
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt as _;
+            options.mode(0o600);
+        }
+        use std::io::Write as _;
+        options
+            .open(path)?
+            .write_all(Value::Object(values.clone()).to_string().as_bytes())
+    }
+
     /// The kernel's working directory, fresh for its one run.
     pub fn work_dir(&self) -> PathBuf {
         self.dir.join("work")
@@ -215,6 +269,14 @@ impl Kernel {
     /// Runs `code` and gathers its outputs by parent message id. Dropping
     /// the future abandons the cell; the kernel must then be killed.
     pub async fn execute(&mut self, code: &str, silent: bool) -> Result<Execution, KernelError> {
+        let id = self.submit(code, silent).await?;
+        self.collect(&id).await
+    }
+
+    /// Sends an `execute_request` and returns its message id. Requests are
+    /// run in the order sent; after an error the kernel aborts the ones
+    /// still queued (`stop_on_error`), as papermill's run would stop.
+    pub async fn submit(&mut self, code: &str, silent: bool) -> Result<String, KernelError> {
         let mut request = ExecuteRequest::new(code.to_string());
         request.silent = silent;
         request.store_history = !silent;
@@ -223,6 +285,13 @@ impl Kernel {
         let message = message.with_session(&self.session);
         let id = message.header.msg_id.clone();
         self.shell.send(message).await.map_err(protocol)?;
+        Ok(id)
+    }
+
+    /// Gathers the outputs and the reply of the request `id`; requests must
+    /// be collected in the order they were submitted.
+    pub async fn collect(&mut self, id: &str) -> Result<Execution, KernelError> {
+        let id = id.to_string();
         let mut outputs = Outputs::default();
         let mut error = None;
         loop {

@@ -11,7 +11,6 @@ use tokio::sync::{Notify, Semaphore};
 use tokio_util::sync::CancellationToken;
 
 use super::execute::{run_notebook, RunEnd};
-use super::literal;
 use super::pool::Pool;
 use crate::domain::time::Millis;
 use crate::service::App;
@@ -192,7 +191,7 @@ fn webhook_payload(body: &[u8], headers: &Map<String, Value>) -> Value {
 struct Prepared {
     notebook: Value,
     parameters: Map<String, Value>,
-    setup: String,
+    env: Map<String, Value>,
 }
 
 async fn prepare(app: &App, job: &JobRecord, timeout: Duration) -> Result<Prepared, String> {
@@ -235,22 +234,16 @@ async fn prepare(app: &App, job: &JobRecord, timeout: Duration) -> Result<Prepar
             .map_err(|e| format!("no token could be issued for the run: {e}"))?,
     };
     let s = &app.settings;
-    let mut setup = String::from("import os as __hookbook_os\n");
-    for (name, value) in [
-        ("HOOKBOOK_URL", format!("{}/{}", s.public_url, s.context)),
-        ("HOOKBOOK_TOKEN", token),
-    ] {
-        setup.push_str("__hookbook_os.environ[");
-        literal::string(name, &mut setup);
-        setup.push_str("] = ");
-        literal::string(&value, &mut setup);
-        setup.push('\n');
-    }
-    setup.push_str("del __hookbook_os\n");
+    let mut env = Map::new();
+    env.insert(
+        "HOOKBOOK_URL".into(),
+        Value::String(format!("{}/{}", s.public_url, s.context)),
+    );
+    env.insert("HOOKBOOK_TOKEN".into(), Value::String(token));
     Ok(Prepared {
         notebook,
         parameters,
-        setup,
+        env,
     })
 }
 
@@ -272,22 +265,27 @@ pub async fn run_job(app: &App, pool: &Pool, job: JobRecord) {
             Ok(mut kernel) => {
                 app.metrics.run_started(Millis::now().0 - job.submitted.0);
                 let deadline = Instant::now() + timeout;
-                let (executed, end) = run_notebook(
-                    &mut kernel,
-                    p.notebook,
-                    &p.parameters,
-                    &p.setup,
-                    deadline,
-                    &cancel,
-                )
-                .await;
+                let (executed, end) = match kernel.provide_env(&p.env) {
+                    Ok(()) => {
+                        run_notebook(&mut kernel, p.notebook, &p.parameters, deadline, &cancel)
+                            .await
+                    }
+                    Err(e) => (
+                        Value::Null,
+                        RunEnd::KernelLost(format!(
+                            "the run's environment could not be written: {e}"
+                        )),
+                    ),
+                };
                 match end {
                     RunEnd::Completed | RunEnd::Failed(_) => {
                         tokio::spawn(kernel.shutdown());
                     }
                     _ => kernel.kill().await,
                 }
-                let bytes = serde_json::to_vec_pretty(&executed).ok();
+                let bytes = (!executed.is_null())
+                    .then(|| serde_json::to_vec_pretty(&executed).ok())
+                    .flatten();
                 let (status, message) = match end {
                     RunEnd::Completed => ("COMPLETED", "The notebook ran to its end.".to_string()),
                     RunEnd::Failed(e) => ("FAILED", e),
