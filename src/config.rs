@@ -127,6 +127,10 @@ pub struct ServeArgs {
     /// allowed, from 0.01 to 10080).
     #[arg(long, env = "HOOKBOOK_EXECUTION_TIMEOUT_MINUTES", default_value_t = 60.0, value_parser = parse_minutes)]
     pub execution_timeout_minutes: f64,
+    /// Days finished jobs (with their events and executed notebooks) are kept.
+    #[arg(long, env = "HOOKBOOK_JOB_RETENTION_DAYS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..=3650))]
+    pub job_retention_days: u64,
     /// Hours a replaced receiver secret keeps verifying.
     #[arg(long, env = "HOOKBOOK_SECRET_GRACE_HOURS", default_value_t = 24)]
     pub secret_grace_hours: u64,

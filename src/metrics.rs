@@ -116,10 +116,14 @@ impl Metrics {
         self.runs.get_or_create(&RunLabels { status }).inc();
     }
 
-    /// Gauges read at scrape time.
-    pub fn set_gauges(&self, queue_depth: i64, warm_kernels: i64) {
-        self.queue_depth.set(queue_depth);
-        self.warm_kernels.set(warm_kernels);
+    pub fn set_queue_depth(&self, waiting: u64) {
+        self.queue_depth
+            .set(i64::try_from(waiting).unwrap_or(i64::MAX));
+    }
+
+    /// The gauge the warm pool keeps up to date.
+    pub fn warm_kernels(&self) -> Gauge {
+        self.warm_kernels.clone()
     }
 
     /// The text exposition of every metric.

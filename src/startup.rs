@@ -113,6 +113,7 @@ impl Application {
         };
         let run_settings = RunSettings {
             default_timeout: Duration::from_secs_f64(args.execution_timeout_minutes * 60.0),
+            retention: Duration::from_secs(args.job_retention_days * 86_400),
         };
         let (requeued, failed) = store.recover_jobs(Millis::now(), NODE_LOST).await?;
         if requeued + failed > 0 {
@@ -145,11 +146,18 @@ impl Application {
             std::fs::create_dir_all(&kernels)
                 .with_context(|| format!("cannot create {}", kernels.display()))?;
             let size = args.max_concurrent_runs as usize;
-            Some((Pool::new(python, kernels, size), size))
+            Some((python, kernels, size))
         };
+        let app = Arc::new(App::new(store, vault, settings, intake, run_settings));
+        let runs = runs.map(|(python, kernels, size)| {
+            (
+                Pool::new(python, kernels, size, app.metrics.warm_kernels()),
+                size,
+            )
+        });
         Ok(Self {
             listener,
-            app: Arc::new(App::new(store, vault, settings, intake, run_settings)),
+            app,
             runs,
         })
     }
@@ -199,7 +207,8 @@ fn prepare_data_dir(dir: &Path) -> anyhow::Result<()> {
 const DELIVERY_LOG_DAYS: u64 = 7;
 const DELIVERY_LOG_LINES: u32 = 1000;
 
-/// Hourly: removes expired tokens and old delivery-log lines.
+/// Hourly: removes expired tokens, old delivery-log lines and finished jobs
+/// past their retention.
 async fn upkeep(app: Arc<App>, shutdown: CancellationToken) {
     let mut every = tokio::time::interval(Duration::from_secs(3600));
     loop {
@@ -215,6 +224,12 @@ async fn upkeep(app: Arc<App>, shutdown: CancellationToken) {
                 let before = Millis(now.0 - (DELIVERY_LOG_DAYS * 86_400_000) as i64);
                 if let Err(e) = app.store.prune_deliveries(before, DELIVERY_LOG_LINES).await {
                     tracing::warn!("pruning the delivery log failed: {e}");
+                }
+                let retention = i64::try_from(app.run_settings.retention.as_millis()).unwrap_or(i64::MAX);
+                match app.store.prune_jobs(Millis(now.0.saturating_sub(retention))).await {
+                    Ok(n) if n > 0 => tracing::info!("removed {n} finished jobs past their retention"),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!("pruning finished jobs failed: {e}"),
                 }
             }
         }

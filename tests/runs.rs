@@ -436,3 +436,59 @@ async fn jobs_left_executing_by_a_killed_server_are_finished_honestly_after_rest
         .json;
     assert_eq!(executing["total"], 0);
 }
+
+#[tokio::test]
+async fn metrics_show_runs_queue_depth_and_warm_kernels() {
+    let s = setup(&["print(1)"], &[]).await;
+    let job = deliver(&s, "{}", "application/json").await;
+    finished(&s, &job).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let text = s
+            .app
+            .client
+            .get(s.app.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let ok = text.contains(r#"hookbook_runs_total{status="COMPLETED"} 1"#)
+            && text.contains("hookbook_queue_depth 0")
+            && text.contains("hookbook_warm_kernels 1")
+            && text.contains("hookbook_run_start_seconds_count 1");
+        if ok {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "metrics never showed the run and a refilled pool: {text}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn finished_jobs_are_pruned_with_their_events() {
+    use hookbook::domain::time::Millis;
+    let s = setup(&["print(1)"], &[]).await;
+    let job = deliver(&s, "{}", "application/json").await;
+    finished(&s, &job).await;
+    let dir = s.app.stop().await;
+    let store = hookbook::store::open(&hookbook::store::DatabaseUrl::Sqlite(
+        dir.path().join("hookbook.db"),
+    ))
+    .await
+    .unwrap();
+    let id = uuid::Uuid::parse_str(&job).unwrap();
+    let event = store.job(&id).await.unwrap().unwrap().event_id.unwrap();
+    assert_eq!(
+        store.prune_jobs(Millis(0)).await.unwrap(),
+        0,
+        "nothing ended before the epoch"
+    );
+    assert_eq!(store.prune_jobs(Millis(i64::MAX)).await.unwrap(), 1);
+    assert!(store.job(&id).await.unwrap().is_none());
+    assert!(store.event(&event).await.unwrap().is_none());
+}

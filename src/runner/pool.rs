@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use prometheus_client::metrics::gauge::Gauge;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -23,26 +24,42 @@ pub struct Pool {
     size: usize,
     ready: Mutex<Vec<Kernel>>,
     wake: Notify,
+    gauge: Gauge,
 }
 
 impl Pool {
     /// A pool keeping `size` kernels ready; kernels live in `base`.
-    pub fn new(python: PathBuf, base: PathBuf, size: usize) -> Arc<Self> {
+    /// `gauge` is kept at the number of ready kernels.
+    pub fn new(python: PathBuf, base: PathBuf, size: usize, gauge: Gauge) -> Arc<Self> {
         Arc::new(Self {
             python,
             base,
             size,
             ready: Mutex::new(Vec::new()),
             wake: Notify::new(),
+            gauge,
         })
     }
 
+    fn ready(&self) -> std::sync::MutexGuard<'_, Vec<Kernel>> {
+        self.ready.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     pub fn available(&self) -> usize {
-        self.ready.lock().unwrap_or_else(|p| p.into_inner()).len()
+        self.ready().len()
     }
 
     fn take(&self) -> Option<Kernel> {
-        self.ready.lock().unwrap_or_else(|p| p.into_inner()).pop()
+        let mut ready = self.ready();
+        let kernel = ready.pop();
+        self.gauge.set(ready.len() as i64);
+        kernel
+    }
+
+    fn put(&self, kernel: Kernel) {
+        let mut ready = self.ready();
+        ready.push(kernel);
+        self.gauge.set(ready.len() as i64);
     }
 
     /// A kernel for one run: a warm one when there is one.
@@ -65,10 +82,7 @@ impl Pool {
                 match Kernel::start(&self.python, &self.base).await {
                     Ok(kernel) => {
                         failures = 0;
-                        self.ready
-                            .lock()
-                            .unwrap_or_else(|p| p.into_inner())
-                            .push(kernel);
+                        self.put(kernel);
                     }
                     Err(e) => {
                         failures += 1;
@@ -97,7 +111,7 @@ impl Pool {
     /// Kills idle kernels that died or grew old; `fill` replaces them.
     async fn recycle(&self) {
         let stale: Vec<Kernel> = {
-            let mut ready = self.ready.lock().unwrap_or_else(|p| p.into_inner());
+            let mut ready = self.ready();
             let (keep, stale) = std::mem::take(&mut *ready)
                 .into_iter()
                 .partition(|k: &Kernel| k.started.elapsed() < MAX_IDLE_AGE);
@@ -105,7 +119,7 @@ impl Pool {
             stale
         };
         let dead: Vec<Kernel> = {
-            let mut ready = self.ready.lock().unwrap_or_else(|p| p.into_inner());
+            let mut ready = self.ready();
             let mut alive = Vec::new();
             let mut dead = Vec::new();
             for mut k in std::mem::take(&mut *ready) {
@@ -116,6 +130,7 @@ impl Pool {
                 }
             }
             *ready = alive;
+            self.gauge.set(ready.len() as i64);
             dead
         };
         for mut kernel in stale.into_iter().chain(dead) {

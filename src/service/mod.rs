@@ -51,6 +51,8 @@ pub struct App {
 pub struct RunSettings {
     /// The time limit of a run that does not set its own.
     pub default_timeout: Duration,
+    /// How long finished jobs are kept.
+    pub retention: Duration,
 }
 
 /// The state of event intake on this node.

@@ -315,6 +315,8 @@ pub trait IntakeStore: Send + Sync {
     ) -> StoreResult<Vec<DeliveryRecord>>;
     /// Drops lines older than `before`, and all but the newest `keep` of each receiver.
     async fn prune_deliveries(&self, before: Millis, keep: u32) -> StoreResult<u64>;
+    /// How many jobs are waiting to run.
+    async fn queue_depth(&self) -> StoreResult<u64>;
     /// How many jobs of a receiver exist (all states).
     async fn count_jobs(&self, receiver_id: &ReceiverId) -> StoreResult<u64>;
 }

@@ -77,6 +77,14 @@ impl IntakeStore for SqliteStore {
         Ok(old.rows_affected() + excess.rows_affected())
     }
 
+    async fn queue_depth(&self) -> StoreResult<u64> {
+        let n: i64 = sqlx::query("SELECT waiting FROM queue_depth WHERE id = 1")
+            .fetch_one(&self.pool)
+            .await?
+            .get("waiting");
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
     async fn count_jobs(&self, receiver_id: &ReceiverId) -> StoreResult<u64> {
         let n: i64 = sqlx::query("SELECT count(*) AS n FROM jobs WHERE receiver_id = ?")
             .bind(receiver_id.to_string())
