@@ -127,6 +127,13 @@ pub struct ServeArgs {
     /// allowed, from 0.01 to 10080).
     #[arg(long, env = "HOOKBOOK_EXECUTION_TIMEOUT_MINUTES", default_value_t = 60.0, value_parser = parse_minutes)]
     pub execution_timeout_minutes: f64,
+    /// Runs of one receiver at once; 0 (default) is no limit.
+    #[arg(long, env = "HOOKBOOK_MAX_RUNS_PER_RECEIVER", default_value_t = 0)]
+    pub max_runs_per_receiver: u32,
+    /// Seconds running notebooks may go on after SIGTERM before they are
+    /// stopped and put back in the queue.
+    #[arg(long, env = "HOOKBOOK_STOP_GRACE_SECONDS", default_value_t = 10)]
+    pub stop_grace_seconds: u64,
     /// Days finished jobs (with their events and executed notebooks) are kept.
     #[arg(long, env = "HOOKBOOK_JOB_RETENTION_DAYS", default_value_t = 30,
           value_parser = clap::value_parser!(u64).range(1..=3650))]

@@ -114,6 +114,8 @@ impl Application {
         let run_settings = RunSettings {
             default_timeout: Duration::from_secs_f64(args.execution_timeout_minutes * 60.0),
             retention: Duration::from_secs(args.job_retention_days * 86_400),
+            per_receiver: args.max_runs_per_receiver,
+            stop_grace: Duration::from_secs(args.stop_grace_seconds),
         };
         let (requeued, failed) = store.recover_jobs(Millis::now(), NODE_LOST).await?;
         if requeued + failed > 0 {

@@ -40,7 +40,11 @@ struct Setup {
 }
 
 async fn setup(cells: &[&str], extra: &[&str]) -> Setup {
-    let mut flags = vec!["--max-concurrent-runs", "1"];
+    let mut flags = if extra.contains(&"--max-concurrent-runs") {
+        vec![]
+    } else {
+        vec!["--max-concurrent-runs", "1"]
+    };
     flags.extend_from_slice(extra);
     let app = spawn_app_in(tempfile::tempdir().unwrap(), &flags).await;
     app.add_user("admin", "administrator", &[]).await;
@@ -399,14 +403,17 @@ async fn jobs_left_executing_by_a_killed_server_are_finished_honestly_after_rest
     // Job A was lost twice (claimed, recovered, claimed again); job B once.
     let (a, b) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
     store.add_job(&add(a)).await.unwrap();
-    assert_eq!(store.claim_job(Millis::now()).await.unwrap().unwrap().id, a);
+    assert_eq!(
+        store.claim_job(Millis::now(), 0).await.unwrap().unwrap().id,
+        a
+    );
     assert_eq!(
         store.recover_jobs(Millis::now(), "lost").await.unwrap(),
         (1, 0)
     );
     assert_eq!(
         store
-            .claim_job(Millis::now())
+            .claim_job(Millis::now(), 0)
             .await
             .unwrap()
             .unwrap()
@@ -414,7 +421,10 @@ async fn jobs_left_executing_by_a_killed_server_are_finished_honestly_after_rest
         2
     );
     store.add_job(&add(b)).await.unwrap();
-    assert_eq!(store.claim_job(Millis::now()).await.unwrap().unwrap().id, b);
+    assert_eq!(
+        store.claim_job(Millis::now(), 0).await.unwrap().unwrap().id,
+        b
+    );
     drop(store);
 
     let app = spawn_app_in(dir, &["--max-concurrent-runs", "1"]).await;
@@ -491,4 +501,73 @@ async fn finished_jobs_are_pruned_with_their_events() {
     assert_eq!(store.prune_jobs(Millis(i64::MAX)).await.unwrap(), 1);
     assert!(store.job(&id).await.unwrap().is_none());
     assert!(store.event(&event).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn a_receiver_limit_keeps_its_runs_one_at_a_time() {
+    let s = setup(
+        &["import time\nstart = time.time()\ntime.sleep(0.4)\nprint(start, time.time())"],
+        // Two runs at once are allowed on the node, one per receiver.
+        &["--max-concurrent-runs", "2", "--max-runs-per-receiver", "1"],
+    )
+    .await;
+    let (a, b) = (
+        deliver(&s, "{}", "application/json").await,
+        deliver(&s, "[]", "application/json").await,
+    );
+    let mut spans = Vec::new();
+    for job in [&a, &b] {
+        assert_eq!(finished(&s, job).await["status"], "COMPLETED");
+        let text = stdout(&executed(&s, job).await, 2);
+        let times: Vec<f64> = text
+            .split_whitespace()
+            .map(|t| t.parse().unwrap())
+            .collect();
+        spans.push((times[0], times[1]));
+    }
+    spans.sort_by(|x, y| x.0.total_cmp(&y.0));
+    assert!(
+        spans[1].0 >= spans[0].1,
+        "the two runs overlapped: {spans:?}"
+    );
+}
+
+#[tokio::test]
+async fn sigterm_puts_a_run_that_outlives_the_grace_period_back_in_the_queue() {
+    let s = setup(
+        &["import time; time.sleep(60)"],
+        &["--stop-grace-seconds", "1"],
+    )
+    .await;
+    let job = deliver(&s, "{}", "application/json").await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while s
+        .app
+        .get(&format!("{JOBS}/{job}"), Some(&s.token))
+        .await
+        .json["status"]
+        != "EXECUTING"
+    {
+        assert!(Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let dir = s.app.stop().await;
+    let store = hookbook::store::open(&hookbook::store::DatabaseUrl::Sqlite(
+        dir.path().join("hookbook.db"),
+    ))
+    .await
+    .unwrap();
+    let record = store
+        .job(&uuid::Uuid::parse_str(&job).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        record.status, "SUBMITTED",
+        "stopped and queued again, not lost"
+    );
+    assert_eq!(
+        record.attempts, 0,
+        "a graceful stop does not count as a lost node"
+    );
 }

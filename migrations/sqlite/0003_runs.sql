@@ -5,5 +5,6 @@ ALTER TABLE jobs ADD COLUMN timeout_minutes INTEGER;
 ALTER TABLE jobs ADD COLUMN inputs TEXT NOT NULL DEFAULT '{}';
 ALTER TABLE jobs ADD COLUMN notebook BLOB;
 CREATE INDEX jobs_by_receiver ON jobs (receiver_id, submitted);
+CREATE INDEX jobs_by_receiver_status ON jobs (receiver_id, status);
 CREATE INDEX jobs_by_user ON jobs (username, submitted);
 CREATE INDEX jobs_by_end ON jobs (end_time);

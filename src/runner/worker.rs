@@ -16,9 +16,6 @@ use crate::domain::time::Millis;
 use crate::service::App;
 use crate::store::JobRecord;
 
-/// How long running notebooks may go on after SIGTERM before they are
-/// stopped and put back in the queue.
-pub const STOP_GRACE: Duration = Duration::from_secs(10);
 /// How often the queue is looked at when nothing wakes the worker.
 const POLL_EVERY: Duration = Duration::from_secs(2);
 
@@ -101,7 +98,12 @@ impl Worker {
 
     /// Claims one job and runs it to its end (for tests and tools).
     pub async fn run_once(&self) -> anyhow::Result<Step> {
-        match self.app.store.claim_job(Millis::now()).await? {
+        match self
+            .app
+            .store
+            .claim_job(Millis::now(), self.app.run_settings.per_receiver)
+            .await?
+        {
             Some(job) => {
                 let id = job.id;
                 run_job(&self.app, &self.pool, job).await;
@@ -111,8 +113,8 @@ impl Worker {
         }
     }
 
-    /// Runs jobs until `shutdown`; then gives running notebooks
-    /// [`STOP_GRACE`] and puts the rest back in the queue.
+    /// Runs jobs until `shutdown`; then gives running notebooks the stop
+    /// grace period and puts the rest back in the queue.
     pub async fn run(self, shutdown: CancellationToken) {
         let mut tasks = tokio::task::JoinSet::new();
         loop {
@@ -120,7 +122,11 @@ impl Worker {
                 p = self.permits.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
                 _ = shutdown.cancelled() => break,
             };
-            let claimed = self.app.store.claim_job(Millis::now()).await;
+            let claimed = self
+                .app
+                .store
+                .claim_job(Millis::now(), self.app.run_settings.per_receiver)
+                .await;
             match claimed {
                 Ok(Some(job)) => {
                     let (app, pool) = (self.app.clone(), self.pool.clone());
@@ -146,14 +152,14 @@ impl Worker {
             while tasks.try_join_next().is_some() {}
         }
         if !tasks.is_empty() {
+            let grace = self.app.run_settings.stop_grace;
             tracing::info!(
-                "waiting up to {STOP_GRACE:?} for {} running notebooks",
+                "waiting up to {grace:?} for {} running notebooks",
                 tasks.len()
             );
-            let drained = tokio::time::timeout(STOP_GRACE, async {
-                while tasks.join_next().await.is_some() {}
-            })
-            .await;
+            let drained =
+                tokio::time::timeout(grace, async { while tasks.join_next().await.is_some() {} })
+                    .await;
             if drained.is_err() {
                 self.app.runs.stop_all();
                 while tasks.join_next().await.is_some() {}

@@ -53,6 +53,10 @@ pub struct RunSettings {
     pub default_timeout: Duration,
     /// How long finished jobs are kept.
     pub retention: Duration,
+    /// Runs of one receiver at once on the database; 0 is no limit.
+    pub per_receiver: u32,
+    /// How long running notebooks may go on after SIGTERM.
+    pub stop_grace: Duration,
 }
 
 /// The state of event intake on this node.

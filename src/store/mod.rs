@@ -268,8 +268,9 @@ pub trait JobStore: Send + Sync {
     /// Newest first, and how many match in all.
     async fn jobs(&self, filter: &JobFilter) -> StoreResult<(Vec<JobRecord>, u64)>;
     /// Takes the oldest `SUBMITTED` job and marks it `EXECUTING`, atomically:
-    /// two claims never get the same job.
-    async fn claim_job(&self, now: Millis) -> StoreResult<Option<JobRecord>>;
+    /// two claims never get the same job. With `per_receiver > 0`, jobs of
+    /// a receiver that already has that many `EXECUTING` are passed over.
+    async fn claim_job(&self, now: Millis, per_receiver: u32) -> StoreResult<Option<JobRecord>>;
     /// Ends an `EXECUTING` job; false when it is no longer executing (it
     /// was cancelled meanwhile).
     async fn finish_job(

@@ -105,16 +105,20 @@ impl JobStore for SqliteStore {
         ))
     }
 
-    async fn claim_job(&self, now: Millis) -> StoreResult<Option<JobRecord>> {
+    async fn claim_job(&self, now: Millis, per_receiver: u32) -> StoreResult<Option<JobRecord>> {
         // One statement: SQLite runs it under its write lock, so two
         // claimers can never take the same row.
         let sql = format!(
-            "UPDATE jobs SET status = 'EXECUTING', start_time = ?, attempts = attempts + 1 \
-             WHERE id = (SELECT id FROM jobs WHERE status = 'SUBMITTED' ORDER BY submitted, id LIMIT 1) \
+            "UPDATE jobs SET status = 'EXECUTING', start_time = ?1, attempts = attempts + 1 \
+             WHERE id = (SELECT j.id FROM jobs j WHERE j.status = 'SUBMITTED' \
+                 AND (?2 = 0 OR j.receiver_id IS NULL OR (SELECT count(*) FROM jobs r \
+                      WHERE r.receiver_id = j.receiver_id AND r.status = 'EXECUTING') < ?2) \
+                 ORDER BY j.submitted, j.id LIMIT 1) \
              RETURNING {COLUMNS}"
         );
         let row = sqlx::query(&sql)
             .bind(now.0)
+            .bind(per_receiver)
             .fetch_optional(&self.pool)
             .await?;
         row.as_ref().map(job).transpose()
