@@ -277,9 +277,18 @@ impl Kernel {
     /// run in the order sent; after an error the kernel aborts the ones
     /// still queued (`stop_on_error`), as papermill's run would stop.
     pub async fn submit(&mut self, code: &str, silent: bool) -> Result<String, KernelError> {
+        self.submit_with(code, silent, !silent).await
+    }
+
+    async fn submit_with(
+        &mut self,
+        code: &str,
+        silent: bool,
+        store_history: bool,
+    ) -> Result<String, KernelError> {
         let mut request = ExecuteRequest::new(code.to_string());
         request.silent = silent;
-        request.store_history = !silent;
+        request.store_history = store_history;
         request.stop_on_error = true;
         let message: JupyterMessage = request.into();
         let message = message.with_session(&self.session);
