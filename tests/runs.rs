@@ -6,11 +6,9 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
+use common::events::esri;
 use common::{spawn_app_in, TestApp, RECEIVERS, SECRET};
-use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
-use sha2::Sha256;
 
 const JOBS: &str = "/notebooks/admin/notebooks/jobs";
 
@@ -22,15 +20,6 @@ fn notebook(cells: &[&str]) -> String {
         all.push(json!({"cell_type": "code", "id": format!("c{i}"), "metadata": {}, "source": c, "outputs": [], "execution_count": null}));
     }
     json!({"cells": all, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}).to_string()
-}
-
-fn sign(body: &[u8]) -> String {
-    let mut m = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
-    m.update(body);
-    format!(
-        "sha256={}",
-        base64::engine::general_purpose::STANDARD.encode(m.finalize().into_bytes())
-    )
 }
 
 struct Setup {
@@ -84,7 +73,7 @@ async fn deliver(s: &Setup, body: &str, content_type: &str) -> String {
         .app
         .client
         .post(&s.url)
-        .header("x-esrihook-signature", sign(body.as_bytes()))
+        .header("x-esrihook-signature", esri(body.as_bytes()))
         .header("content-type", content_type)
         .header("x-custom", "yes")
         .body(body.to_string())

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod events;
+
 use clap::Parser as _;
 use hookbook::config::{Cli, Command, UserCommand};
 use hookbook::domain::user::Password;
