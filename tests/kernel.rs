@@ -91,3 +91,39 @@ async fn a_run_past_its_deadline_ends_as_timed_out() {
     kernel.kill().await;
     assert_eq!(std::fs::read_dir(base.path()).unwrap().count(), 0);
 }
+
+#[tokio::test]
+async fn a_relative_kernels_directory_works() {
+    let relative =
+        std::path::PathBuf::from(format!("target/kernels-{}", uuid::Uuid::new_v4().simple()));
+    let mut kernel = Kernel::start(&common::python(), &relative)
+        .await
+        .expect("starts from a relative path");
+    assert!(kernel.execute("1", false).await.unwrap().error.is_none());
+    kernel.shutdown().await;
+    std::fs::remove_dir_all(&relative).unwrap();
+}
+
+#[tokio::test]
+async fn a_python_without_ipykernel_fails_fast_with_a_clear_error() {
+    let base = tempfile::tempdir().unwrap();
+    // An interpreter that cannot start ipykernel exits at once.
+    let fake = base.path().join("python");
+    std::fs::write(
+        &fake,
+        "#!/bin/sh\necho 'No module named ipykernel' >&2\nexit 1\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let started = Instant::now();
+    let error = match Kernel::start(&fake, &base.path().join("kernels")).await {
+        Ok(_) => panic!("a kernel started without ipykernel"),
+        Err(e) => e.to_string(),
+    };
+    assert!(error.contains("exited"), "{error}");
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "it did not wait for the start timeout"
+    );
+}

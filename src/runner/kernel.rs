@@ -104,7 +104,12 @@ impl Kernel {
     /// answers `kernel_info`.
     pub async fn start(python: &Path, base: &Path) -> Result<Self, KernelError> {
         let id = uuid::Uuid::new_v4().simple().to_string();
-        let dir = base.join(&id[..16]);
+        // Absolute: the kernel runs in its own working directory, so every
+        // path it is given (connection file, sockets) must not be relative.
+        std::fs::create_dir_all(base).map_err(KernelError::Dir)?;
+        let dir = std::fs::canonicalize(base)
+            .map_err(KernelError::Dir)?
+            .join(&id[..16]);
         let work = dir.join("work");
         std::fs::create_dir_all(&work).map_err(KernelError::Dir)?;
         #[cfg(unix)]
@@ -152,7 +157,7 @@ impl Kernel {
             .stderr(Stdio::null())
             .process_group(0)
             .kill_on_drop(true);
-        let child = command.spawn().map_err(|source| KernelError::Spawn {
+        let mut child = command.spawn().map_err(|source| KernelError::Spawn {
             python: python.display().to_string(),
             source,
         })?;
@@ -163,6 +168,9 @@ impl Kernel {
             let shell_path = dir.join("ipc-1");
             while !shell_path.exists() || !dir.join("ipc-2").exists() || !dir.join("ipc-4").exists()
             {
+                if let Ok(Some(status)) = child.try_wait() {
+                    return Err(KernelError::Exited(status.to_string()));
+                }
                 tokio::time::sleep(Duration::from_millis(10)).await;
             }
             let identity =
