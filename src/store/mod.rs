@@ -318,8 +318,6 @@ pub trait IntakeStore: Send + Sync {
     async fn prune_deliveries(&self, before: Millis, keep: u32) -> StoreResult<u64>;
     /// How many jobs are waiting to run.
     async fn queue_depth(&self) -> StoreResult<u64>;
-    /// How many jobs of a receiver exist (all states).
-    async fn count_jobs(&self, receiver_id: &ReceiverId) -> StoreResult<u64>;
 }
 
 /// Everything hookbook keeps.

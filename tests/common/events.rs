@@ -3,7 +3,6 @@
 
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
-use hookbook::domain::ids::ReceiverId;
 use serde_json::Value;
 use sha2::Sha256;
 
@@ -88,16 +87,18 @@ pub async fn post(
     )
 }
 
+/// How many jobs a receiver has, as the jobs API counts them (asked as
+/// the administrator `with_receiver` creates).
 pub async fn jobs_of(app: &TestApp, id: &str) -> u64 {
-    let store = hookbook::store::open(&hookbook::store::DatabaseUrl::Sqlite(
-        app.dir.path().join("hookbook.db"),
-    ))
-    .await
-    .unwrap();
-    store
-        .count_jobs(&ReceiverId::parse(id).unwrap())
-        .await
-        .unwrap()
+    let token = app.token("admin").await;
+    let r = app
+        .get(
+            &format!("/notebooks/admin/notebooks/jobs?receiverId={id}&num=1"),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    r.json["total"].as_u64().expect("a total")
 }
 
 pub async fn deliveries(app: &TestApp, token: &str, id: &str) -> Vec<Value> {

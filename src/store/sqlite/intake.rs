@@ -84,13 +84,4 @@ impl IntakeStore for SqliteStore {
             .get("waiting");
         Ok(u64::try_from(n).unwrap_or(0))
     }
-
-    async fn count_jobs(&self, receiver_id: &ReceiverId) -> StoreResult<u64> {
-        let n: i64 = sqlx::query("SELECT count(*) AS n FROM jobs WHERE receiver_id = ?")
-            .bind(receiver_id.to_string())
-            .fetch_one(&self.pool)
-            .await?
-            .get("n");
-        Ok(u64::try_from(n).unwrap_or(0))
-    }
 }
