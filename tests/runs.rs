@@ -560,3 +560,44 @@ async fn sigterm_puts_a_run_that_outlives_the_grace_period_back_in_the_queue() {
         "a graceful stop does not count as a lost node"
     );
 }
+
+#[tokio::test]
+async fn a_run_sees_only_its_own_environment_a_fresh_directory_and_limits() {
+    let s = setup(
+        &[
+            "import os\nprint(sorted(os.environ))",
+            "import os\nprint(os.getcwd(), sorted(os.listdir('.')))",
+            "import resource\nprint(resource.getrlimit(resource.RLIMIT_NOFILE)[0], resource.getrlimit(resource.RLIMIT_FSIZE)[0], resource.getrlimit(resource.RLIMIT_CORE)[0])",
+        ],
+        &[],
+    )
+    .await;
+    let job = deliver(&s, "{}", "application/json").await;
+    assert_eq!(finished(&s, &job).await["status"], "COMPLETED");
+    let nb = executed(&s, &job).await;
+    let env = stdout(&nb, 2);
+    for name in ["HOOKBOOK_TOKEN", "HOOKBOOK_URL", "PATH", "HOME"] {
+        assert!(env.contains(&format!("'{name}'")), "{name} missing: {env}");
+    }
+    for secret in [
+        "HOOKBOOK_ENCRYPTION_KEY",
+        "HOOKBOOK_DATABASE_URL",
+        "HOOKBOOK_DATA_DIR",
+        "CARGO",
+    ] {
+        assert!(!env.contains(secret), "{secret} leaked into the run: {env}");
+    }
+    let dir = stdout(&nb, 3);
+    let (cwd, listing) = dir.trim().split_once(' ').unwrap();
+    assert_eq!(listing, "[]", "the working directory starts empty");
+    assert!(!cwd.contains("hookbook.db"));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::path::Path::new(cwd).exists() {
+        assert!(
+            Instant::now() < deadline,
+            "the run's working directory outlived the run"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(stdout(&nb, 4).trim(), format!("1024 {} 0", 1u64 << 30));
+}

@@ -151,6 +151,7 @@ impl Kernel {
             .env("HOME", &work)
             .env("LANG", "C.UTF-8")
             .env("JUPYTER_RUNTIME_DIR", &dir)
+            .env("IPYTHONDIR", dir.join("ipython"))
             .env("MPLBACKEND", "Agg")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
