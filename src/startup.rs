@@ -135,6 +135,17 @@ impl Application {
                         .context("preparing the kernel environment stopped")??
                 }
             };
+            // The kernel runs in its own working directory: a relative
+            // interpreter path would mean something else there. Absolute,
+            // but not resolved: a virtual environment's `python` is a
+            // symlink that must stay as it is to find its environment.
+            let python = if python.components().count() > 1 {
+                std::path::absolute(&python).with_context(|| {
+                    format!("cannot find the Python interpreter {}", python.display())
+                })?
+            } else {
+                python
+            };
             let check = python.clone();
             if !tokio::task::spawn_blocking(move || runner::setup::has_ipykernel(&check)).await? {
                 bail!(

@@ -180,3 +180,131 @@ async fn events_acknowledged_just_before_a_sigkill_are_there_after_restart() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+#[tokio::test]
+async fn relative_data_dir_and_python_paths_run_notebooks() {
+    // Kernels run in their own working directory, so every path the server
+    // was given relative to its own must still work.
+    let dir = tempfile::tempdir().unwrap();
+    let python = common::python();
+    let up = "../".repeat(dir.path().components().count() - 1);
+    let relative_python = format!(
+        "{up}{}",
+        python.display().to_string().trim_start_matches('/')
+    );
+    assert!(dir.path().join(&relative_python).exists());
+    let run = |args: &[&str], stdin: &[u8]| {
+        let mut child = Command::new(BIN)
+            .args(args)
+            .current_dir(dir.path())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        use std::io::Write as _;
+        child.stdin.take().unwrap().write_all(stdin).unwrap();
+        child
+    };
+    let added = run(
+        &[
+            "user",
+            "add",
+            "--data-dir",
+            "data",
+            "--username",
+            "admin",
+            "--role",
+            "administrator",
+            "--password-stdin",
+        ],
+        b"pw\n",
+    )
+    .wait()
+    .unwrap();
+    assert!(added.success());
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    let mut server = run(
+        &[
+            "serve",
+            "--listen",
+            &listen,
+            "--data-dir",
+            "data",
+            "--python",
+            &relative_python,
+            "--max-concurrent-runs",
+            "1",
+        ],
+        b"",
+    );
+    let base = format!("http://{listen}");
+    let client = reqwest::Client::new();
+    ready(&client, &base).await;
+    let token: serde_json::Value = client
+        .post(format!("{base}/notebooks/sharing/rest/generateToken"))
+        .form(&[("username", "admin"), ("password", "pw"), ("f", "json")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = token["token"].as_str().unwrap().to_string();
+    let item: serde_json::Value = client
+        .post(format!(
+            "{base}/notebooks/sharing/rest/content/users/admin/addItem"
+        ))
+        .form(&[
+            ("title", "t"),
+            ("text", common::NOTEBOOK),
+            ("f", "json"),
+            ("token", &token),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let job: serde_json::Value = client
+        .post(format!("{base}/notebooks/admin/notebooks/executeNotebook"))
+        .form(&[
+            ("itemId", item["id"].as_str().unwrap()),
+            ("f", "json"),
+            ("token", &token),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let job = job["jobId"].as_str().unwrap().to_string();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        let j: serde_json::Value = client
+            .get(format!("{base}/notebooks/admin/notebooks/jobs/{job}"))
+            .query(&[("f", "json"), ("token", &token)])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let status = j["status"].as_str().unwrap().to_string();
+        if status != "SUBMITTED" && status != "EXECUTING" {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the run never finished");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    server.kill().unwrap();
+    server.wait().unwrap();
+    assert_eq!(status, "COMPLETED");
+}
