@@ -13,6 +13,38 @@ use sha2::Sha256;
 
 const BIN: &str = env!("CARGO_BIN_EXE_hookbook");
 
+/// Signs in as `admin` (password `pw`) and adds `common::NOTEBOOK`; returns
+/// the token and the item id.
+async fn admin_with_notebook(client: &reqwest::Client, base: &str) -> (String, String) {
+    let token: serde_json::Value = client
+        .post(format!("{base}/notebooks/sharing/rest/generateToken"))
+        .form(&[("username", "admin"), ("password", "pw"), ("f", "json")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = token["token"].as_str().unwrap().to_string();
+    let item: serde_json::Value = client
+        .post(format!(
+            "{base}/notebooks/sharing/rest/content/users/admin/addItem"
+        ))
+        .form(&[
+            ("title", "t"),
+            ("text", common::NOTEBOOK),
+            ("f", "json"),
+            ("token", &token),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    (token, item["id"].as_str().unwrap().to_string())
+}
+
 fn start(dir: &std::path::Path) -> (std::process::Child, String) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -75,39 +107,14 @@ async fn events_acknowledged_just_before_a_sigkill_are_there_after_restart() {
     let (mut child, base) = start(dir.path());
     let client = reqwest::Client::new();
     ready(&client, &base).await;
-    let token: serde_json::Value = client
-        .post(format!("{base}/notebooks/sharing/rest/generateToken"))
-        .form(&[("username", "admin"), ("password", "pw"), ("f", "json")])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = token["token"].as_str().unwrap().to_string();
-    let item: serde_json::Value = client
-        .post(format!(
-            "{base}/notebooks/sharing/rest/content/users/admin/addItem"
-        ))
-        .form(&[
-            ("title", "t"),
-            ("text", common::NOTEBOOK),
-            ("f", "json"),
-            ("token", &token),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (token, item) = admin_with_notebook(&client, &base).await;
     let receiver: serde_json::Value = client
         .post(format!(
             "{base}/notebooks/admin/notebooks/webhookReceivers/create"
         ))
         .form(&[
             ("name", "r"),
-            ("itemId", item["id"].as_str().unwrap()),
+            ("itemId", item.as_str()),
             ("secret", common::SECRET),
             ("signatureHeaders", "x-esrihook-signature"),
             ("f", "json"),
@@ -246,39 +253,10 @@ async fn relative_data_dir_and_python_paths_run_notebooks() {
     let base = format!("http://{listen}");
     let client = reqwest::Client::new();
     ready(&client, &base).await;
-    let token: serde_json::Value = client
-        .post(format!("{base}/notebooks/sharing/rest/generateToken"))
-        .form(&[("username", "admin"), ("password", "pw"), ("f", "json")])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = token["token"].as_str().unwrap().to_string();
-    let item: serde_json::Value = client
-        .post(format!(
-            "{base}/notebooks/sharing/rest/content/users/admin/addItem"
-        ))
-        .form(&[
-            ("title", "t"),
-            ("text", common::NOTEBOOK),
-            ("f", "json"),
-            ("token", &token),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (token, item) = admin_with_notebook(&client, &base).await;
     let job: serde_json::Value = client
         .post(format!("{base}/notebooks/admin/notebooks/executeNotebook"))
-        .form(&[
-            ("itemId", item["id"].as_str().unwrap()),
-            ("f", "json"),
-            ("token", &token),
-        ])
+        .form(&[("itemId", item.as_str()), ("f", "json"), ("token", &token)])
         .send()
         .await
         .unwrap()
