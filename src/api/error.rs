@@ -20,16 +20,21 @@ pub struct Failure {
     pub retry_after: Option<u64>,
 }
 
+impl Failure {
+    /// `{"status": "error", "messages": [...], "code": N}`.
+    pub fn admin_body(&self) -> serde_json::Value {
+        let messages: Vec<&String> = std::iter::once(&self.message)
+            .chain(&self.details)
+            .collect();
+        serde_json::json!({"status": "error", "messages": messages, "code": self.code})
+    }
+}
+
 impl IntoResponse for Failure {
     fn into_response(self) -> Response {
         // The body is the admin shape; the negotiate layer re-renders it
         // for the sharing surface or as a page.
-        let body = serde_json::json!({
-            "status": "error",
-            "messages": std::iter::once(self.message.clone()).chain(self.details.iter().cloned()).collect::<Vec<_>>(),
-            "code": self.code,
-        });
-        let mut response = (self.status, axum::Json(body)).into_response();
+        let mut response = (self.status, axum::Json(self.admin_body())).into_response();
         if let Some(seconds) = self.retry_after {
             response
                 .headers_mut()

@@ -4,9 +4,7 @@
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
-use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
-use axum::http::HeaderValue;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 use serde_json::{json, Value};
@@ -190,28 +188,7 @@ async fn data(
     Path(id): Path<String>,
 ) -> Result<Response> {
     let (item, bytes) = app.item_data(&caller, &path_item(&id)?).await?;
-    let mut response = bytes.into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("application/x-ipynb+json"),
-    );
-    let safe: String = item
-        .title
-        .as_str()
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{safe}.ipynb\"")) {
-        headers.insert(CONTENT_DISPOSITION, value);
-    }
-    Ok(response)
+    Ok(super::ipynb_download(bytes, item.title.as_str()))
 }
 
 async fn update(

@@ -3,9 +3,7 @@
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
-use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
-use axum::http::HeaderValue;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 use serde_json::{json, Value};
@@ -200,15 +198,7 @@ async fn notebook(
 ) -> Result<Response> {
     let id = path_job(&id)?;
     let bytes = app.job_notebook(&caller, &id).await?;
-    let mut response = bytes.into_response();
-    response.headers_mut().insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("application/x-ipynb+json"),
-    );
-    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{id}.ipynb\"")) {
-        response.headers_mut().insert(CONTENT_DISPOSITION, v);
-    }
-    Ok(response)
+    Ok(super::ipynb_download(bytes, &id.to_string()))
 }
 
 async fn cancel(

@@ -266,11 +266,7 @@ fn render_failure(n: &Negotiation, format: Format, failure: Failure) -> Response
         );
     }
     let body = match n.surface {
-        Surface::Admin => serde_json::json!({
-            "status": "error",
-            "messages": std::iter::once(failure.message).chain(failure.details).collect::<Vec<_>>(),
-            "code": failure.code,
-        }),
+        Surface::Admin => failure.admin_body(),
         Surface::Sharing => serde_json::json!({
             "error": {"code": failure.code, "message": failure.message, "details": failure.details}
         }),

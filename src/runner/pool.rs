@@ -120,30 +120,22 @@ impl Pool {
 
     /// Kills idle kernels that died or grew old; `fill` replaces them.
     async fn recycle(&self) {
-        let stale: Vec<Kernel> = {
+        let retired: Vec<Kernel> = {
             let mut ready = self.ready();
-            let (keep, stale) = std::mem::take(&mut *ready)
-                .into_iter()
-                .partition(|k: &Kernel| k.started.elapsed() < MAX_IDLE_AGE);
-            *ready = keep;
-            stale
-        };
-        let dead: Vec<Kernel> = {
-            let mut ready = self.ready();
-            let mut alive = Vec::new();
-            let mut dead = Vec::new();
+            let mut keep = Vec::new();
+            let mut retired = Vec::new();
             for mut k in std::mem::take(&mut *ready) {
-                if k.is_alive() {
-                    alive.push(k);
+                if k.is_alive() && k.started.elapsed() < MAX_IDLE_AGE {
+                    keep.push(k);
                 } else {
-                    dead.push(k);
+                    retired.push(k);
                 }
             }
-            *ready = alive;
+            *ready = keep;
             self.gauge.set(ready.len() as i64);
-            dead
+            retired
         };
-        for mut kernel in stale.into_iter().chain(dead) {
+        for mut kernel in retired {
             kernel.kill().await;
         }
     }
