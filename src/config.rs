@@ -33,6 +33,31 @@ pub enum Command {
     /// Manage the Python kernel environment.
     #[command(subcommand)]
     Kernel(KernelCommand),
+    /// Create or update the database's tables, then exit.
+    Migrate(StorageArgs),
+    /// Copy an installation (users, items, receivers, jobs) into an empty database.
+    Copy(CopyArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CopyArgs {
+    /// The database to read: `sqlite://PATH` or `postgres://...`.
+    #[arg(long, value_parser = DatabaseUrl::parse)]
+    pub from: DatabaseUrl,
+    /// The database to fill; it must hold no users and no jobs.
+    #[arg(long, value_parser = DatabaseUrl::parse)]
+    pub to: DatabaseUrl,
+}
+
+/// What a node of a site does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Role {
+    /// The admin API, event intake and runs.
+    All,
+    /// The admin API and event intake; no runs.
+    Api,
+    /// Runs only; it serves `/healthz` and `/metrics`.
+    Worker,
 }
 
 #[derive(Debug, Subcommand)]
@@ -81,7 +106,8 @@ pub struct StorageArgs {
     /// Where local state lives (the database file and the encryption key).
     #[arg(long, env = "HOOKBOOK_DATA_DIR", default_value = "hookbook-data")]
     pub data_dir: PathBuf,
-    /// `sqlite://PATH`; by default a file `hookbook.db` in the data dir.
+    /// `sqlite://PATH` or `postgres://USER@HOST/DATABASE`; by default a
+    /// file `hookbook.db` in the data dir.
     #[arg(long, env = "HOOKBOOK_DATABASE_URL", value_parser = DatabaseUrl::parse)]
     pub database_url: Option<DatabaseUrl>,
 }
@@ -101,6 +127,14 @@ pub struct ServeArgs {
     /// Address to bind.
     #[arg(long, env = "HOOKBOOK_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
+    /// What this node does: `all`, `api` (admin API and intake) or `worker` (runs).
+    #[arg(long, env = "HOOKBOOK_ROLE", value_enum, default_value_t = Role::All)]
+    pub role: Role,
+    /// Seconds a running job's claim holds without renewal (renewed every
+    /// third of it); the jobs of a node silent for longer are taken over.
+    #[arg(long, env = "HOOKBOOK_JOB_LEASE_SECONDS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(3..=3600))]
+    pub job_lease_seconds: u64,
     /// Context path of every route.
     #[arg(long, env = "HOOKBOOK_CONTEXT", default_value = "notebooks", value_parser = parse_context)]
     pub context: String,

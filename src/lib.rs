@@ -2,6 +2,7 @@
 //! the ArcGIS Notebook Server admin API. See ARCHITECTURE.md for the map.
 
 pub mod api;
+pub mod cluster;
 pub mod config;
 pub mod domain;
 pub mod error;

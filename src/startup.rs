@@ -11,7 +11,11 @@ use anyhow::{bail, Context as _};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{Cli, Command, KernelCommand, ServeArgs, UserAddArgs, UserCommand};
+use crate::config::{
+    Cli, Command, CopyArgs, KernelCommand, Role as NodeRole, ServeArgs, StorageArgs, UserAddArgs,
+    UserCommand,
+};
+use crate::domain::ids::NodeId;
 use crate::domain::time::Millis;
 use crate::domain::user::{Password, Privilege, Role, User, Username};
 use crate::error::Error;
@@ -21,8 +25,8 @@ use crate::runner::worker::Worker;
 use crate::security::vault::Vault;
 use crate::service::RunSettings;
 use crate::service::{users, App, Settings};
-use crate::store::{self, StoreError};
-use crate::{api, runner, telemetry};
+use crate::store::{self, Orphans, StoreError};
+use crate::{api, cluster, runner, telemetry};
 
 /// Runs one command of the command line to completion.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
@@ -37,6 +41,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             runner::setup::setup(&storage.data_dir).map(drop)
         }
         Command::Send(args) => runtime.block_on(crate::send::send(args, &mut std::io::stdin())),
+        Command::Migrate(storage) => runtime.block_on(migrate(storage)),
+        Command::Copy(args) => runtime.block_on(copy(args)),
         Command::User(UserCommand::Add(args)) => {
             let password = read_password(&args, &mut std::io::stdin().lock())?;
             runtime.block_on(add_user(args, password))
@@ -82,12 +88,8 @@ pub struct Application {
     app: Arc<App>,
     /// The warm pool and how many runs at once, unless runs are off (0).
     runs: Option<(Arc<Pool>, usize)>,
+    role: NodeRole,
 }
-
-/// What a job left `EXECUTING` by a dead process is told when it is not
-/// tried again.
-const NODE_LOST: &str =
-    "The node running this job stopped before the run finished; it was not run again.";
 
 impl Application {
     pub async fn build(args: ServeArgs) -> anyhow::Result<Self> {
@@ -116,14 +118,25 @@ impl Application {
             retention: Duration::from_secs(args.job_retention_days * 86_400),
             per_receiver: args.max_runs_per_receiver,
             stop_grace: Duration::from_secs(args.stop_grace_seconds),
+            node: NodeId::generate(),
+            lease: Duration::from_secs(args.job_lease_seconds),
         };
-        let (requeued, failed) = store.recover_jobs(Millis::now(), NODE_LOST).await?;
+        // One process alone on the database: whatever it finds executing
+        // was left by a process that died. Shared: only expired leases.
+        let orphans = if store.single_node() {
+            Orphans::All
+        } else {
+            Orphans::Expired
+        };
+        let (requeued, failed) = store
+            .recover_jobs(Millis::now(), cluster::NODE_LOST, orphans)
+            .await?;
         if requeued + failed > 0 {
             tracing::warn!(
                 "{requeued} interrupted jobs were queued again and {failed} were failed"
             );
         }
-        let runs = if args.max_concurrent_runs == 0 {
+        let runs = if args.max_concurrent_runs == 0 || args.role == NodeRole::Api {
             None
         } else {
             let python = match args.python {
@@ -172,6 +185,7 @@ impl Application {
             listener,
             app,
             runs,
+            role: args.role,
         })
     }
 
@@ -186,17 +200,29 @@ impl Application {
     pub async fn run_until(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let s = &self.app.settings;
         tracing::info!(
-            "hookbook is listening on {}; admin directory: {}/{}/admin",
+            "hookbook is listening on {} as node {} ({:?}); admin directory: {}/{}/admin",
             self.local_addr(),
+            self.app.run_settings.node,
+            self.role,
             s.public_url,
             s.context
         );
         tokio::spawn(upkeep(self.app.clone(), shutdown.clone()));
+        let takes_events = self.role != NodeRole::Worker;
+        let presence = tokio::spawn(cluster::presence(
+            self.app.clone(),
+            takes_events,
+            shutdown.clone(),
+        ));
+        tokio::spawn(cluster::relay(self.app.clone(), shutdown.clone()));
         let worker = self.runs.as_ref().map(|(pool, size)| {
             tokio::spawn(pool.clone().fill(shutdown.clone()));
             tokio::spawn(Worker::new(self.app.clone(), pool.clone(), *size).run(shutdown.clone()))
         });
-        let router = api::app(self.app.clone());
+        let router = match self.role {
+            NodeRole::Worker => api::worker_app(self.app.clone()),
+            NodeRole::All | NodeRole::Api => api::app(self.app.clone()),
+        };
         axum::serve(self.listener, router)
             .with_graceful_shutdown(shutdown.clone().cancelled_owned())
             .await
@@ -204,6 +230,7 @@ impl Application {
         if let Some(worker) = worker {
             let _ = worker.await;
         }
+        let _ = presence.await;
         tracing::info!("stopped");
         Ok(())
     }
@@ -247,6 +274,39 @@ async fn upkeep(app: Arc<App>, shutdown: CancellationToken) {
             }
         }
     }
+}
+
+/// `hookbook migrate`: creates or updates the tables, then exits.
+async fn migrate(storage: StorageArgs) -> anyhow::Result<()> {
+    if let store::DatabaseUrl::Sqlite(_) = storage.database() {
+        prepare_data_dir(&storage.data_dir)?;
+    }
+    let url = storage.database();
+    store::open(&url).await?;
+    println!("the database {} is up to date", url.describe());
+    Ok(())
+}
+
+/// `hookbook copy`: moves an installation into an empty database.
+async fn copy(args: CopyArgs) -> anyhow::Result<()> {
+    let from = store::open(&args.from)
+        .await
+        .with_context(|| format!("cannot open {}", args.from.describe()))?;
+    let to = store::open(&args.to)
+        .await
+        .with_context(|| format!("cannot open {}", args.to.describe()))?;
+    let copied = store::copy::copy(from.as_ref(), to.as_ref()).await?;
+    println!(
+        "copied {} users, {} items, {} receivers and {} jobs from {} to {}; \
+         nodes using the copy need the same encryption key",
+        copied.users,
+        copied.items,
+        copied.receivers,
+        copied.jobs,
+        args.from.describe(),
+        args.to.describe()
+    );
+    Ok(())
 }
 
 /// Reads the first line of `input` as the password of `user add`.

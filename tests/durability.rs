@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
-use hookbook::store::DatabaseUrl;
 use sha2::Sha256;
 
 const BIN: &str = env!("CARGO_BIN_EXE_hookbook");
@@ -63,6 +62,7 @@ fn start(dir: &std::path::Path) -> (std::process::Child, String) {
             "--log",
             "warn",
         ])
+        .args(common::db::database_args(dir))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -94,6 +94,7 @@ async fn events_acknowledged_just_before_a_sigkill_are_there_after_restart() {
             "administrator",
             "--password-stdin",
         ])
+        .args(common::db::database_args(dir.path()))
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .spawn()
@@ -160,9 +161,7 @@ async fn events_acknowledged_just_before_a_sigkill_are_there_after_restart() {
     child.kill().unwrap();
     child.wait().unwrap();
 
-    let store = hookbook::store::open(&DatabaseUrl::Sqlite(dir.path().join("hookbook.db")))
-        .await
-        .unwrap();
+    let store = common::db::store(dir.path()).await;
     for job in &jobs {
         let record = store
             .job(job)

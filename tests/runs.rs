@@ -373,11 +373,7 @@ async fn jobs_left_executing_by_a_killed_server_are_finished_honestly_after_rest
     use hookbook::domain::time::Millis;
     let s = setup(&["print('ran')"], &[]).await;
     let dir = s.app.stop().await;
-    let store = hookbook::store::open(&hookbook::store::DatabaseUrl::Sqlite(
-        dir.path().join("hookbook.db"),
-    ))
-    .await
-    .unwrap();
+    let store = common::db::store(dir.path()).await;
     let user = hookbook::domain::user::Username::parse("admin").unwrap();
     let item = store.items_of(&user).await.unwrap()[0].id.clone();
     let add = |id| hookbook::store::NewJob {
@@ -390,19 +386,28 @@ async fn jobs_left_executing_by_a_killed_server_are_finished_honestly_after_rest
         submitted: Millis::now(),
     };
     // Job A was lost twice (claimed, recovered, claimed again); job B once.
+    // The leases of the dead node ended already, so that a restart takes
+    // the jobs over on either database.
+    let dead = hookbook::store::Lease {
+        node: hookbook::domain::ids::NodeId::generate(),
+        until: Millis(Millis::now().0 - 1),
+    };
     let (a, b) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
     store.add_job(&add(a)).await.unwrap();
     assert_eq!(
-        store.claim_job(Millis::now(), 0).await.unwrap().unwrap().id,
+        store.claim_job(Millis::now(), &dead, 0).await.unwrap().unwrap().id,
         a
     );
     assert_eq!(
-        store.recover_jobs(Millis::now(), "lost").await.unwrap(),
+        store
+            .recover_jobs(Millis::now(), "lost", hookbook::store::Orphans::Expired)
+            .await
+            .unwrap(),
         (1, 0)
     );
     assert_eq!(
         store
-            .claim_job(Millis::now(), 0)
+            .claim_job(Millis::now(), &dead, 0)
             .await
             .unwrap()
             .unwrap()
@@ -411,7 +416,7 @@ async fn jobs_left_executing_by_a_killed_server_are_finished_honestly_after_rest
     );
     store.add_job(&add(b)).await.unwrap();
     assert_eq!(
-        store.claim_job(Millis::now(), 0).await.unwrap().unwrap().id,
+        store.claim_job(Millis::now(), &dead, 0).await.unwrap().unwrap().id,
         b
     );
     drop(store);
@@ -475,11 +480,7 @@ async fn finished_jobs_are_pruned_with_their_events() {
     let job = deliver(&s, "{}", "application/json").await;
     finished(&s, &job).await;
     let dir = s.app.stop().await;
-    let store = hookbook::store::open(&hookbook::store::DatabaseUrl::Sqlite(
-        dir.path().join("hookbook.db"),
-    ))
-    .await
-    .unwrap();
+    let store = common::db::store(dir.path()).await;
     let id = uuid::Uuid::parse_str(&job).unwrap();
     let event = store.job(&id).await.unwrap().unwrap().event_id.unwrap();
     assert_eq!(
@@ -541,11 +542,7 @@ async fn sigterm_puts_a_run_that_outlives_the_grace_period_back_in_the_queue() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let dir = s.app.stop().await;
-    let store = hookbook::store::open(&hookbook::store::DatabaseUrl::Sqlite(
-        dir.path().join("hookbook.db"),
-    ))
-    .await
-    .unwrap();
+    let store = common::db::store(dir.path()).await;
     let record = store
         .job(&uuid::Uuid::parse_str(&job).unwrap())
         .await

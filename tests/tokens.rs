@@ -6,7 +6,7 @@ use common::{spawn_app, PASSWORD, RECEIVERS};
 use hookbook::domain::time::Millis;
 use hookbook::domain::user::Username;
 use hookbook::security::token::Token;
-use hookbook::store::{DatabaseUrl, TokenRecord};
+use hookbook::store::TokenRecord;
 
 #[tokio::test]
 async fn generate_token_answers_token_expires_and_ssl() {
@@ -139,9 +139,7 @@ async fn an_expired_token_is_498() {
     app.add_user("admin", "administrator", &[]).await;
     // A token that expired a minute ago, written where the server keeps
     // tokens: its own database file.
-    let store = hookbook::store::open(&DatabaseUrl::Sqlite(app.dir.path().join("hookbook.db")))
-        .await
-        .unwrap();
+    let store = common::db::store(app.dir.path()).await;
     let token = Token::generate();
     let now = Millis::now();
     store

@@ -56,6 +56,15 @@ pub fn app(state: Arc<App>) -> Router {
         .with_state(state)
 }
 
+/// A worker node's router: health and metrics only.
+pub fn worker_app(state: Arc<App>) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/metrics", get(metrics))
+        .fallback(unknown_resource)
+        .with_state(state)
+}
+
 /// Paths that name no resource get the admin error shape rather than an
 /// empty body.
 async fn unknown_resource(uri: axum::http::Uri) -> crate::error::Error {

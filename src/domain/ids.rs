@@ -62,6 +62,30 @@ impl fmt::Display for ReceiverId {
     }
 }
 
+/// One running hookbook process, as the job queue knows it: a fresh
+/// random id at every start, so a restarted node never holds the leases of
+/// its previous life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct NodeId(uuid::Uuid);
+
+impl NodeId {
+    pub fn generate() -> Self {
+        Self(uuid::Uuid::new_v4())
+    }
+
+    pub fn parse(input: &str) -> Result<Self, ParseError> {
+        uuid::Uuid::try_parse(input)
+            .map(Self)
+            .map_err(|_| ParseError::new("must be a node id (a UUID)"))
+    }
+}
+
+impl fmt::Display for NodeId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0.hyphenated())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

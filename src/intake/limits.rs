@@ -1,7 +1,11 @@
 //! The per-receiver rate limit: a fixed one-second window per receiver,
-//! kept in memory on this node.
+//! counted in memory on this node against this node's share of the limit.
+//! The share is the limit divided among the nodes taking events, which the
+//! database tells (`NodeStore::node_alive`), so a site as a whole never
+//! admits more than the limit.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;
 
 use crate::domain::ids::ReceiverId;
@@ -9,6 +13,7 @@ use crate::domain::time::Millis;
 
 pub struct RateLimiter {
     per_second: u32,
+    nodes: AtomicU32,
     windows: Mutex<HashMap<ReceiverId, (i64, u32)>>,
 }
 
@@ -17,8 +22,20 @@ impl RateLimiter {
     pub fn new(per_second: u32) -> Self {
         Self {
             per_second,
+            nodes: AtomicU32::new(1),
             windows: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// How many nodes take events (at least this one).
+    pub fn set_nodes(&self, nodes: u32) {
+        self.nodes.store(nodes.max(1), Ordering::Relaxed);
+    }
+
+    /// What this node may admit per receiver per second: its share of the
+    /// limit, rounded down but never below one.
+    fn share(&self) -> u32 {
+        (self.per_second / self.nodes.load(Ordering::Relaxed)).max(1)
     }
 
     /// Counts a delivery; false when the receiver is over its rate in the
@@ -36,7 +53,7 @@ impl RateLimiter {
         if entry.0 != second {
             *entry = (second, 0);
         }
-        if entry.1 >= self.per_second {
+        if entry.1 >= self.share() {
             return false;
         }
         entry.1 += 1;
@@ -58,5 +75,17 @@ mod tests {
         assert!(limiter.admit(b, Millis(1999)));
         assert!(limiter.admit(a, Millis(2000)));
         assert!(RateLimiter::new(0).admit(a, Millis(0)));
+    }
+
+    #[test]
+    fn nodes_share_the_limit() {
+        let limiter = RateLimiter::new(10);
+        limiter.set_nodes(3);
+        let a = ReceiverId::generate();
+        let admitted = (0..10).filter(|_| limiter.admit(a, Millis(5000))).count();
+        assert_eq!(admitted, 3);
+        limiter.set_nodes(0);
+        let admitted = (0..20).filter(|_| limiter.admit(a, Millis(6000))).count();
+        assert_eq!(admitted, 10);
     }
 }

@@ -14,63 +14,125 @@ use super::execute::{run_notebook, RunEnd};
 use super::pool::Pool;
 use crate::domain::time::Millis;
 use crate::service::App;
-use crate::store::JobRecord;
+use crate::store::{JobRecord, Lease};
 
 /// How often the queue is looked at when nothing wakes the worker.
 const POLL_EVERY: Duration = Duration::from_secs(2);
+
+/// A run on this node: how to stop it, and since when it is held.
+struct Running {
+    stop: CancellationToken,
+    since: Instant,
+    /// Its lease is lost: another node may take it over, so it is put back
+    /// in the queue rather than finished.
+    lost: bool,
+}
 
 /// The runs of this node: what wakes the worker, and how to stop a run.
 #[derive(Default)]
 pub struct Runs {
     pub wake: Arc<Notify>,
-    running: Mutex<HashMap<uuid::Uuid, CancellationToken>>,
+    running: Mutex<HashMap<uuid::Uuid, Running>>,
     stopping: std::sync::atomic::AtomicBool,
 }
 
 impl Runs {
+    fn running(&self) -> std::sync::MutexGuard<'_, HashMap<uuid::Uuid, Running>> {
+        self.running.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// Stops a run on this node, if it is running here.
     pub fn cancel(&self, job: &uuid::Uuid) {
-        if let Some(token) = self
-            .running
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(job)
-        {
-            token.cancel();
+        if let Some(run) = self.running().get(job) {
+            run.stop.cancel();
         }
     }
 
     fn register(&self, job: uuid::Uuid) -> CancellationToken {
-        let token = CancellationToken::new();
-        self.running
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(job, token.clone());
-        token
+        let stop = CancellationToken::new();
+        self.running().insert(
+            job,
+            Running {
+                stop: stop.clone(),
+                since: Instant::now(),
+                lost: false,
+            },
+        );
+        stop
     }
 
-    fn unregister(&self, job: &uuid::Uuid) {
-        self.running
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(job);
+    /// Forgets a run; true when its lease was lost.
+    fn unregister(&self, job: &uuid::Uuid) -> bool {
+        self.running().remove(job).is_some_and(|r| r.lost)
+    }
+
+    /// After a renewal that began at `asked` and returned `held`: runs
+    /// started before it that the database no longer gives this node were
+    /// cancelled elsewhere or taken over, and stop.
+    fn keep_only(&self, held: &[uuid::Uuid], asked: Instant) {
+        for (id, run) in self.running().iter() {
+            if run.since < asked && !held.contains(id) {
+                run.stop.cancel();
+            }
+        }
+    }
+
+    /// Renewals failed for as long as a lease lasts: every run stops and
+    /// goes back to the queue, since another node may take it over.
+    fn lose_all(&self) {
+        for run in self.running().values_mut() {
+            run.lost = true;
+            run.stop.cancel();
+        }
     }
 
     fn stop_all(&self) {
         self.stopping
             .store(true, std::sync::atomic::Ordering::SeqCst);
-        for token in self
-            .running
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .values()
-        {
-            token.cancel();
+        for run in self.running().values() {
+            run.stop.cancel();
         }
     }
 
     fn is_stopping(&self) -> bool {
         self.stopping.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// The lease a claim made now takes.
+fn lease(app: &App) -> Lease {
+    let millis = i64::try_from(app.run_settings.lease.as_millis()).unwrap_or(i64::MAX);
+    Lease {
+        node: app.run_settings.node,
+        until: Millis(Millis::now().0.saturating_add(millis)),
+    }
+}
+
+/// Renews the leases of this node's runs every third of the lease, until
+/// `stop`. Runs the database no longer gives this node stop; when renewals
+/// fail until the lease may have run out, all runs stop.
+async fn keep_leases(app: Arc<App>, stop: CancellationToken) {
+    let every = app.run_settings.lease / 3;
+    let mut held_until = Instant::now() + app.run_settings.lease;
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tokio::time::sleep(every) => {}
+        }
+        let asked = Instant::now();
+        match app.store.renew_leases(&lease(&app)).await {
+            Ok(held) => {
+                held_until = asked + app.run_settings.lease;
+                app.runs.keep_only(&held, asked);
+            }
+            Err(e) => {
+                tracing::warn!("renewing the leases of running jobs failed: {e}");
+                if Instant::now() + every >= held_until {
+                    tracing::error!("the leases of running jobs may have expired; stopping them");
+                    app.runs.lose_all();
+                }
+            }
+        }
     }
 }
 
@@ -101,7 +163,11 @@ impl Worker {
         match self
             .app
             .store
-            .claim_job(Millis::now(), self.app.run_settings.per_receiver)
+            .claim_job(
+                Millis::now(),
+                &lease(&self.app),
+                self.app.run_settings.per_receiver,
+            )
             .await?
         {
             Some(job) => {
@@ -116,6 +182,9 @@ impl Worker {
     /// Runs jobs until `shutdown`; then gives running notebooks the stop
     /// grace period and puts the rest back in the queue.
     pub async fn run(self, shutdown: CancellationToken) {
+        let leases = CancellationToken::new();
+        tokio::spawn(keep_leases(self.app.clone(), leases.clone()));
+        let _stop_leases = leases.drop_guard();
         let mut tasks = tokio::task::JoinSet::new();
         loop {
             let permit = tokio::select! {
@@ -125,7 +194,11 @@ impl Worker {
             let claimed = self
                 .app
                 .store
-                .claim_job(Millis::now(), self.app.run_settings.per_receiver)
+                .claim_job(
+                    Millis::now(),
+                    &lease(&self.app),
+                    self.app.run_settings.per_receiver,
+                )
                 .await;
             match claimed {
                 Ok(Some(job)) => {
@@ -309,9 +382,10 @@ pub async fn run_job(app: &App, pool: &Pool, job: JobRecord) {
             }
         },
     };
-    app.runs.unregister(&job.id);
-    if status == "CANCELLED" && app.runs.is_stopping() {
-        if let Err(e) = app.store.requeue_job(&job.id).await {
+    let lost = app.runs.unregister(&job.id);
+    if status == "CANCELLED" && (lost || app.runs.is_stopping()) {
+        let node = &app.run_settings.node;
+        if let Err(e) = app.store.requeue_job(node, &job.id).await {
             tracing::warn!("putting job {} back in the queue failed: {e}", job.id);
         }
         return;
@@ -319,6 +393,7 @@ pub async fn run_job(app: &App, pool: &Pool, job: JobRecord) {
     match app
         .store
         .finish_job(
+            &app.run_settings.node,
             &job.id,
             status,
             Millis::now(),

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::domain::access::{may_manage, Decision};
+use crate::domain::ids::NodeId;
 use crate::domain::user::{User, Username};
 use crate::error::{Error, Result};
 use crate::intake::cache::ReceiverCache;
@@ -57,6 +58,10 @@ pub struct RunSettings {
     pub per_receiver: u32,
     /// How long running notebooks may go on after SIGTERM.
     pub stop_grace: Duration,
+    /// This process, as the job queue knows it.
+    pub node: NodeId,
+    /// How long a claim holds without renewal; renewed every third of it.
+    pub lease: Duration,
 }
 
 /// The state of event intake on this node.

@@ -1,16 +1,22 @@
 //! Storage: the only place with SQL. The [`Store`] trait is what the rest of
-//! hookbook sees; `sqlite` is the embedded implementation.
+//! hookbook sees; `sqlite` is the embedded implementation, `postgres` the
+//! one several nodes share, and `copy` moves an installation between them.
 //!
 //! The trait is split by resource so that each implementation keeps one file
 //! per resource; [`Store`] is all of them together.
 
+pub mod copy;
+pub mod postgres;
+pub mod rows;
 pub mod sqlite;
 
 use std::sync::Arc;
 
+use std::str::FromStr as _;
+
 use async_trait::async_trait;
 
-use crate::domain::ids::{ItemId, ReceiverId};
+use crate::domain::ids::{ItemId, NodeId, ReceiverId};
 use crate::domain::notebook::ItemTitle;
 use crate::domain::time::Millis;
 use crate::domain::user::{User, Username};
@@ -41,6 +47,16 @@ impl From<sqlx::Error> for StoreError {
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
         StoreError::Database(Box::new(e))
+    }
+}
+
+/// Maps a unique-constraint failure to `Conflict(what)`.
+fn conflict_or(e: sqlx::Error, what: &str) -> StoreError {
+    match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => {
+            StoreError::Conflict(what.to_string())
+        }
+        _ => StoreError::from(e),
     }
 }
 
@@ -261,37 +277,132 @@ pub struct EventRecord {
     pub body: Vec<u8>,
 }
 
+/// The lease a claim takes on a job: the node running it, and until when
+/// the claim holds unless the node renews it.
+#[derive(Debug, Clone, Copy)]
+pub struct Lease {
+    pub node: NodeId,
+    pub until: Millis,
+}
+
+/// Which `EXECUTING` jobs `recover_jobs` takes over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Orphans {
+    /// Those whose lease has expired (several nodes share the database).
+    Expired,
+    /// All of them: this process is the only one using the database.
+    All,
+}
+
+/// What the database tells a node about the queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    /// New jobs are waiting.
+    Queued,
+    /// This job was cancelled; whichever node runs it stops it.
+    Cancelled(uuid::Uuid),
+}
+
+/// A stored event with everything needed to store it again elsewhere.
+#[derive(Debug, Clone)]
+pub struct StoredEvent {
+    pub id: uuid::Uuid,
+    pub receiver_id: ReceiverId,
+    pub delivery_id: Option<String>,
+    pub received: Millis,
+    pub headers: String,
+    pub body: Vec<u8>,
+}
+
 #[async_trait]
 pub trait JobStore: Send + Sync {
     async fn add_job(&self, job: &NewJob) -> StoreResult<()>;
     async fn job(&self, id: &uuid::Uuid) -> StoreResult<Option<JobRecord>>;
     /// Newest first, and how many match in all.
     async fn jobs(&self, filter: &JobFilter) -> StoreResult<(Vec<JobRecord>, u64)>;
-    /// Takes the oldest `SUBMITTED` job and marks it `EXECUTING`, atomically:
-    /// two claims never get the same job. With `per_receiver > 0`, jobs of
-    /// a receiver that already has that many `EXECUTING` are passed over.
-    async fn claim_job(&self, now: Millis, per_receiver: u32) -> StoreResult<Option<JobRecord>>;
-    /// Ends an `EXECUTING` job; false when it is no longer executing (it
-    /// was cancelled meanwhile).
+    /// Takes the oldest `SUBMITTED` job and marks it `EXECUTING` under
+    /// `lease`, atomically: two claims never get the same job. With
+    /// `per_receiver > 0`, jobs of a receiver that already has that many
+    /// `EXECUTING` are passed over.
+    async fn claim_job(
+        &self,
+        now: Millis,
+        lease: &Lease,
+        per_receiver: u32,
+    ) -> StoreResult<Option<JobRecord>>;
+    /// Extends the lease of every job `lease.node` is running; returns the
+    /// ids it still holds (a job missing was cancelled or taken over).
+    async fn renew_leases(&self, lease: &Lease) -> StoreResult<Vec<uuid::Uuid>>;
+    /// Ends a job `node` is running; false when it no longer holds it (the
+    /// job was cancelled meanwhile, or taken over after its lease expired).
     async fn finish_job(
         &self,
+        node: &NodeId,
         id: &uuid::Uuid,
         status: &str,
         end: Millis,
         messages: &[String],
         notebook: Option<&[u8]>,
     ) -> StoreResult<bool>;
-    /// Puts an `EXECUTING` job back in the queue (its node is stopping).
-    async fn requeue_job(&self, id: &uuid::Uuid) -> StoreResult<()>;
+    /// Puts a job `node` is running back in the queue (the node is stopping).
+    async fn requeue_job(&self, node: &NodeId, id: &uuid::Uuid) -> StoreResult<()>;
     /// Cancels a waiting or executing job; the status it had, if it could.
     async fn cancel_job(&self, id: &uuid::Uuid, now: Millis) -> StoreResult<Option<String>>;
     async fn job_notebook(&self, id: &uuid::Uuid) -> StoreResult<Option<Vec<u8>>>;
     async fn event(&self, id: &uuid::Uuid) -> StoreResult<Option<EventRecord>>;
-    /// Jobs left `EXECUTING` by a process that died: re-queued when they
-    /// were tried once, else failed with `message`. Returns (re-queued, failed).
-    async fn recover_jobs(&self, now: Millis, message: &str) -> StoreResult<(u64, u64)>;
+    /// Jobs left `EXECUTING` by a node that died: re-queued when they were
+    /// tried once, else failed with `message`. Returns (re-queued, failed).
+    async fn recover_jobs(
+        &self,
+        now: Millis,
+        message: &str,
+        which: Orphans,
+    ) -> StoreResult<(u64, u64)>;
     /// Deletes finished jobs (and their events) that ended before `before`.
     async fn prune_jobs(&self, before: Millis) -> StoreResult<u64>;
+    /// Forwards what other nodes tell through the database (new jobs,
+    /// cancellations) to `signals`, until it is closed. False when this
+    /// database has no such channel (one node: it tells itself).
+    async fn watch(&self, signals: tokio::sync::mpsc::Sender<Signal>) -> StoreResult<bool>;
+}
+
+/// The live nodes of a site, as they report themselves.
+#[async_trait]
+pub trait NodeStore: Send + Sync {
+    /// Records that `node`, taking events or not, is alive at `now`, and
+    /// returns how many nodes taking events were seen alive since `since`
+    /// (at least 1 when `takes_events`).
+    async fn node_alive(
+        &self,
+        node: &NodeId,
+        takes_events: bool,
+        now: Millis,
+        since: Millis,
+    ) -> StoreResult<u32>;
+    /// Forgets a node that stops cleanly.
+    async fn node_gone(&self, node: &NodeId) -> StoreResult<()>;
+}
+
+/// Reading and writing whole installations, for `hookbook copy`.
+#[async_trait]
+pub trait CopyStore: Send + Sync {
+    /// Every user, by name.
+    async fn all_users(&self) -> StoreResult<Vec<UserRecord>>;
+    /// One page of jobs, oldest first, after `after` (by id).
+    async fn jobs_after(
+        &self,
+        after: Option<uuid::Uuid>,
+        limit: u32,
+    ) -> StoreResult<Vec<JobRecord>>;
+    async fn stored_event(&self, id: &uuid::Uuid) -> StoreResult<Option<StoredEvent>>;
+    /// Stores a job exactly as given (with its event, first, when it has
+    /// one, and its executed notebook); an id already present is a `Conflict`.
+    async fn restore_job(
+        &self,
+        job: &JobRecord,
+        event: Option<&StoredEvent>,
+        notebook: Option<&[u8]>,
+    ) -> StoreResult<()>;
 }
 
 #[async_trait]
@@ -322,16 +433,19 @@ pub trait IntakeStore: Send + Sync {
 
 /// Everything hookbook keeps.
 pub trait Store:
-    UserStore + TokenStore + ItemStore + ReceiverStore + IntakeStore + JobStore
+    UserStore + TokenStore + ItemStore + ReceiverStore + IntakeStore + JobStore + NodeStore + CopyStore
 {
+    /// Whether one process alone uses this database (SQLite): then every
+    /// `EXECUTING` job found at start was left by a process that died.
+    fn single_node(&self) -> bool;
 }
-
-impl<T: UserStore + TokenStore + ItemStore + ReceiverStore + IntakeStore + JobStore> Store for T {}
 
 /// Where the database is: parsed from `--database-url`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DatabaseUrl {
     Sqlite(std::path::PathBuf),
+    /// A `postgres://` or `postgresql://` URL, kept as given.
+    Postgres(crate::domain::sensitive::Sensitive<String>),
 }
 
 impl DatabaseUrl {
@@ -342,12 +456,26 @@ impl DatabaseUrl {
             }
             Ok(Self::Sqlite(path.into()))
         } else if input.starts_with("postgres://") || input.starts_with("postgresql://") {
-            Err("PostgreSQL is not available in this version of hookbook; use sqlite://PATH".into())
+            sqlx::postgres::PgConnectOptions::from_str(input)
+                .map_err(|e| format!("is not a usable PostgreSQL URL: {e}"))?;
+            Ok(Self::Postgres(crate::domain::sensitive::Sensitive::new(
+                input.to_string(),
+            )))
         } else {
             Err(format!(
-                "'{}' is not a database URL: expected sqlite://PATH",
+                "'{}' is not a database URL: expected sqlite://PATH or postgres://USER@HOST/DATABASE",
                 input.escape_default()
             ))
+        }
+    }
+}
+
+impl DatabaseUrl {
+    /// The URL without a password, for messages.
+    pub fn describe(&self) -> String {
+        match self {
+            DatabaseUrl::Sqlite(path) => format!("sqlite://{}", path.display()),
+            DatabaseUrl::Postgres(url) => postgres::describe(url.expose()),
         }
     }
 }
@@ -356,5 +484,6 @@ impl DatabaseUrl {
 pub async fn open(url: &DatabaseUrl) -> anyhow::Result<Arc<dyn Store>> {
     match url {
         DatabaseUrl::Sqlite(path) => Ok(Arc::new(sqlite::SqliteStore::open(path).await?)),
+        DatabaseUrl::Postgres(url) => Ok(Arc::new(postgres::PgStore::open(url.expose()).await?)),
     }
 }

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod db;
 pub mod events;
 
 use clap::Parser as _;
@@ -54,6 +55,7 @@ pub async fn spawn_app_in(dir: TempDir, extra: &[&str]) -> TestApp {
         "--log".into(),
         "warn".into(),
     ];
+    argv.extend(db::database_args(dir.path()));
     // Runs are off unless a test asks for them (then with the test Python).
     if extra.contains(&"--max-concurrent-runs") {
         argv.push("--python".into());
@@ -119,6 +121,8 @@ impl TestApp {
             argv.push("--privilege");
             argv.push(p);
         }
+        let database = db::database_args(self.dir.path());
+        argv.extend(database.iter().map(String::as_str));
         let Command::User(UserCommand::Add(args)) = Cli::try_parse_from(argv).unwrap().command
         else {
             unreachable!()

@@ -2,32 +2,13 @@
 //! through the group-commit writer (`writer.rs`); reads use the pool.
 
 use async_trait::async_trait;
-use sqlx::sqlite::SqliteRow;
 use sqlx::Row as _;
 
 use super::SqliteStore;
 use crate::domain::ids::ReceiverId;
 use crate::domain::time::Millis;
-use crate::store::{
-    Acceptance, DeliveryOutcome, DeliveryRecord, IntakeStore, NewEvent, StoreError, StoreResult,
-};
-
-fn parse_uuid(text: &str) -> StoreResult<uuid::Uuid> {
-    uuid::Uuid::try_parse(text).map_err(|_| StoreError::Corrupt("job"))
-}
-
-fn delivery(row: &SqliteRow) -> StoreResult<DeliveryRecord> {
-    let corrupt = || StoreError::Corrupt("delivery");
-    let job: Option<String> = row.get("job_id");
-    Ok(DeliveryRecord {
-        receiver_id: ReceiverId::parse(row.get("receiver_id")).map_err(|_| corrupt())?,
-        time: Millis(row.get("time")),
-        outcome: DeliveryOutcome::parse(row.get("outcome")).ok_or_else(corrupt)?,
-        reason: row.get("reason"),
-        job_id: job.as_deref().map(parse_uuid).transpose()?,
-        size: row.get("size"),
-    })
-}
+use crate::store::rows::{DeliveryRow, DELIVERY_COLUMNS};
+use crate::store::{Acceptance, DeliveryRecord, IntakeStore, NewEvent, StoreResult};
 
 #[async_trait]
 impl IntakeStore for SqliteStore {
@@ -51,15 +32,17 @@ impl IntakeStore for SqliteStore {
         receiver_id: &ReceiverId,
         limit: u32,
     ) -> StoreResult<Vec<DeliveryRecord>> {
-        let rows = sqlx::query(
-            "SELECT receiver_id, time, outcome, reason, job_id, size FROM deliveries \
-             WHERE receiver_id = ? ORDER BY seq DESC LIMIT ?",
-        )
-        .bind(receiver_id.to_string())
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(delivery).collect()
+        let sql = format!(
+            "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE receiver_id = ? ORDER BY seq DESC LIMIT ?"
+        );
+        sqlx::query_as::<_, DeliveryRow>(&sql)
+            .bind(receiver_id.to_string())
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?
+            .into_iter()
+            .map(DeliveryRow::parse)
+            .collect()
     }
 
     async fn prune_deliveries(&self, before: Millis, keep: u32) -> StoreResult<u64> {

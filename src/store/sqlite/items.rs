@@ -1,7 +1,6 @@
 //! Notebook items in SQLite: the description and the file in one row.
 
 use async_trait::async_trait;
-use sqlx::sqlite::SqliteRow;
 use sqlx::Row as _;
 
 use super::{conflict_or, SqliteStore};
@@ -9,21 +8,10 @@ use crate::domain::ids::ItemId;
 use crate::domain::notebook::ItemTitle;
 use crate::domain::time::Millis;
 use crate::domain::user::Username;
-use crate::store::{ItemMeta, ItemStore, StoreError, StoreResult};
+use crate::store::rows::ItemRow;
+use crate::store::{ItemMeta, ItemStore, StoreResult};
 
 const META_COLUMNS: &str = "id, owner, title, created, modified, length(data) AS size";
-
-fn meta(row: &SqliteRow) -> StoreResult<ItemMeta> {
-    let corrupt = |_| StoreError::Corrupt("item");
-    Ok(ItemMeta {
-        id: ItemId::parse(row.get("id")).map_err(corrupt)?,
-        owner: Username::parse(row.get("owner")).map_err(corrupt)?,
-        title: ItemTitle::parse(row.get("title")).map_err(corrupt)?,
-        created: Millis(row.get("created")),
-        modified: Millis(row.get("modified")),
-        size: row.get("size"),
-    })
-}
 
 #[async_trait]
 impl ItemStore for SqliteStore {
@@ -45,11 +33,12 @@ impl ItemStore for SqliteStore {
 
     async fn item(&self, id: &ItemId) -> StoreResult<Option<ItemMeta>> {
         let sql = format!("SELECT {META_COLUMNS} FROM items WHERE id = ?");
-        let row = sqlx::query(&sql)
+        sqlx::query_as::<_, ItemRow>(&sql)
             .bind(id.as_str())
             .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(meta).transpose()
+            .await?
+            .map(ItemRow::parse)
+            .transpose()
     }
 
     async fn item_data(&self, id: &ItemId) -> StoreResult<Option<Vec<u8>>> {
@@ -89,10 +78,12 @@ impl ItemStore for SqliteStore {
 
     async fn items_of(&self, owner: &Username) -> StoreResult<Vec<ItemMeta>> {
         let sql = format!("SELECT {META_COLUMNS} FROM items WHERE owner = ? ORDER BY created, id");
-        let rows = sqlx::query(&sql)
+        sqlx::query_as::<_, ItemRow>(&sql)
             .bind(owner.as_str())
             .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(meta).collect()
+            .await?
+            .into_iter()
+            .map(ItemRow::parse)
+            .collect()
     }
 }

@@ -1,49 +1,19 @@
 //! Jobs in SQLite: the queue runs take work from, and their results.
 
 use async_trait::async_trait;
-use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row as _, Sqlite};
 
 use super::SqliteStore;
-use crate::domain::ids::{ItemId, ReceiverId};
+use crate::domain::ids::NodeId;
 use crate::domain::time::Millis;
-use crate::domain::user::Username;
-use crate::store::{EventRecord, JobFilter, JobRecord, JobStore, NewJob, StoreError, StoreResult};
+use crate::store::rows::{messages as stored_messages, JobRow, JOB_COLUMNS as COLUMNS};
+use crate::store::{
+    EventRecord, JobFilter, JobRecord, JobStore, Lease, NewJob, Orphans, Signal, StoreError,
+    StoreResult,
+};
 
-const COLUMNS: &str = "id, kind, status, item_id, receiver_id, event_id, username, parameters, submitted, \
-     start_time, end_time, messages, attempts, timeout_minutes, inputs, notebook IS NOT NULL AS has_notebook";
-
-fn uuid(text: &str) -> StoreResult<uuid::Uuid> {
-    uuid::Uuid::try_parse(text).map_err(|_| StoreError::Corrupt("job"))
-}
-
-fn job(row: &SqliteRow) -> StoreResult<JobRecord> {
-    let corrupt = |_| StoreError::Corrupt("job");
-    let receiver: Option<String> = row.get("receiver_id");
-    let event: Option<String> = row.get("event_id");
-    let messages: String = row.get("messages");
-    Ok(JobRecord {
-        id: uuid(row.get("id"))?,
-        kind: row.get("kind"),
-        status: row.get("status"),
-        item_id: ItemId::parse(row.get("item_id")).map_err(corrupt)?,
-        receiver_id: receiver
-            .as_deref()
-            .map(ReceiverId::parse)
-            .transpose()
-            .map_err(corrupt)?,
-        event_id: event.as_deref().map(uuid).transpose()?,
-        username: Username::parse(row.get("username")).map_err(corrupt)?,
-        parameters: row.get("parameters"),
-        submitted: Millis(row.get("submitted")),
-        start_time: row.get::<Option<i64>, _>("start_time").map(Millis),
-        end_time: row.get::<Option<i64>, _>("end_time").map(Millis),
-        messages: serde_json::from_str(&messages).map_err(|_| StoreError::Corrupt("job"))?,
-        attempts: row.get("attempts"),
-        timeout_minutes: row.get("timeout_minutes"),
-        inputs: row.get("inputs"),
-        has_notebook: row.get("has_notebook"),
-    })
+fn parse(rows: Vec<JobRow>) -> StoreResult<Vec<JobRecord>> {
+    rows.into_iter().map(JobRow::parse).collect()
 }
 
 #[async_trait]
@@ -67,11 +37,12 @@ impl JobStore for SqliteStore {
 
     async fn job(&self, id: &uuid::Uuid) -> StoreResult<Option<JobRecord>> {
         let sql = format!("SELECT {COLUMNS} FROM jobs WHERE id = ?");
-        let row = sqlx::query(&sql)
+        sqlx::query_as::<_, JobRow>(&sql)
             .bind(id.to_string())
             .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(job).transpose()
+            .await?
+            .map(JobRow::parse)
+            .transpose()
     }
 
     async fn jobs(&self, f: &JobFilter) -> StoreResult<(Vec<JobRecord>, u64)> {
@@ -98,62 +69,86 @@ impl JobStore for SqliteStore {
             .push_bind(f.limit)
             .push(" OFFSET ")
             .push_bind(f.offset);
-        let rows = list.build().fetch_all(&self.pool).await?;
+        let rows = list.build_query_as::<JobRow>().fetch_all(&self.pool).await?;
         Ok((
-            rows.iter().map(job).collect::<StoreResult<_>>()?,
+            parse(rows)?,
             u64::try_from(total).unwrap_or(0),
         ))
     }
 
-    async fn claim_job(&self, now: Millis, per_receiver: u32) -> StoreResult<Option<JobRecord>> {
+    async fn claim_job(
+        &self,
+        now: Millis,
+        lease: &Lease,
+        per_receiver: u32,
+    ) -> StoreResult<Option<JobRecord>> {
         // One statement: SQLite runs it under its write lock, so two
         // claimers can never take the same row.
         let sql = format!(
-            "UPDATE jobs SET status = 'EXECUTING', start_time = ?1, attempts = attempts + 1 \
+            "UPDATE jobs SET status = 'EXECUTING', start_time = ?1, attempts = attempts + 1, \
+             node = ?3, lease_until = ?4 \
              WHERE id = (SELECT j.id FROM jobs j WHERE j.status = 'SUBMITTED' \
                  AND (?2 = 0 OR j.receiver_id IS NULL OR (SELECT count(*) FROM jobs r \
                       WHERE r.receiver_id = j.receiver_id AND r.status = 'EXECUTING') < ?2) \
                  ORDER BY j.submitted, j.id LIMIT 1) \
              RETURNING {COLUMNS}"
         );
-        let row = sqlx::query(&sql)
+        sqlx::query_as::<_, JobRow>(&sql)
             .bind(now.0)
             .bind(per_receiver)
+            .bind(lease.node.to_string())
+            .bind(lease.until.0)
             .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(job).transpose()
+            .await?
+            .map(JobRow::parse)
+            .transpose()
+    }
+
+    async fn renew_leases(&self, lease: &Lease) -> StoreResult<Vec<uuid::Uuid>> {
+        let rows = sqlx::query(
+            "UPDATE jobs SET lease_until = ? WHERE node = ? AND status = 'EXECUTING' RETURNING id",
+        )
+        .bind(lease.until.0)
+        .bind(lease.node.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| uuid::Uuid::try_parse(r.get("id")).map_err(|_| StoreError::Corrupt("job")))
+            .collect()
     }
 
     async fn finish_job(
         &self,
+        node: &NodeId,
         id: &uuid::Uuid,
         status: &str,
         end: Millis,
         messages: &[String],
         notebook: Option<&[u8]>,
     ) -> StoreResult<bool> {
-        let messages =
-            serde_json::to_string(messages).map_err(|e| StoreError::Database(Box::new(e)))?;
+        let messages = stored_messages(messages);
         let done = sqlx::query(
             "UPDATE jobs SET status = ?, end_time = ?, messages = ?, notebook = coalesce(?, notebook) \
-             WHERE id = ? AND status = 'EXECUTING'",
+             WHERE id = ? AND status = 'EXECUTING' AND node = ?",
         )
         .bind(status)
         .bind(end.0)
         .bind(messages)
         .bind(notebook)
         .bind(id.to_string())
+        .bind(node.to_string())
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected() == 1)
     }
 
-    async fn requeue_job(&self, id: &uuid::Uuid) -> StoreResult<()> {
+    async fn requeue_job(&self, node: &NodeId, id: &uuid::Uuid) -> StoreResult<()> {
         sqlx::query(
-            "UPDATE jobs SET status = 'SUBMITTED', start_time = NULL, attempts = max(attempts - 1, 0) \
-             WHERE id = ? AND status = 'EXECUTING'",
+            "UPDATE jobs SET status = 'SUBMITTED', start_time = NULL, attempts = max(attempts - 1, 0), \
+             node = NULL, lease_until = NULL WHERE id = ? AND status = 'EXECUTING' AND node = ?",
         )
         .bind(id.to_string())
+        .bind(node.to_string())
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -169,9 +164,9 @@ impl JobStore for SqliteStore {
         let Some(before) = before.filter(|s| s == "SUBMITTED" || s == "EXECUTING") else {
             return Ok(None);
         };
-        sqlx::query("UPDATE jobs SET status = 'CANCELLED', end_time = ?, messages = json_array(?) WHERE id = ?")
+        sqlx::query("UPDATE jobs SET status = 'CANCELLED', end_time = ?, messages = ? WHERE id = ?")
             .bind(now.0)
-            .bind("The job was cancelled.")
+            .bind(stored_messages(&["The job was cancelled."]))
             .bind(id.to_string())
             .execute(&mut *tx)
             .await?;
@@ -198,23 +193,39 @@ impl JobStore for SqliteStore {
         }))
     }
 
-    async fn recover_jobs(&self, now: Millis, message: &str) -> StoreResult<(u64, u64)> {
-        let mut tx = self.pool.begin().await?;
-        let failed = sqlx::query(
-            "UPDATE jobs SET status = 'FAILED', end_time = ?, messages = json_array(?) \
-             WHERE status = 'EXECUTING' AND attempts >= 2",
-        )
+    async fn recover_jobs(
+        &self,
+        now: Millis,
+        message: &str,
+        which: Orphans,
+    ) -> StoreResult<(u64, u64)> {
+        let orphaned = match which {
+            Orphans::All => "status = 'EXECUTING'",
+            Orphans::Expired => "status = 'EXECUTING' AND coalesce(lease_until, 0) < ?",
+        };
+        let messages = stored_messages(&[message]);
+        let expired = which == Orphans::Expired;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let fail_sql = format!(
+            "UPDATE jobs SET status = 'FAILED', end_time = ?, messages = ?, node = NULL, \
+             lease_until = NULL WHERE {orphaned} AND attempts >= 2"
+        );
+        let mut fail = sqlx::query(&fail_sql)
         .bind(now.0)
-        .bind(message)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        let requeued = sqlx::query(
-            "UPDATE jobs SET status = 'SUBMITTED', start_time = NULL WHERE status = 'EXECUTING'",
-        )
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        .bind(messages);
+        if expired {
+            fail = fail.bind(now.0);
+        }
+        let failed = fail.execute(&mut *tx).await?.rows_affected();
+        let requeue_sql = format!(
+            "UPDATE jobs SET status = 'SUBMITTED', start_time = NULL, node = NULL, \
+             lease_until = NULL WHERE {orphaned}"
+        );
+        let mut requeue = sqlx::query(&requeue_sql);
+        if expired {
+            requeue = requeue.bind(now.0);
+        }
+        let requeued = requeue.execute(&mut *tx).await?.rows_affected();
         tx.commit().await?;
         Ok((requeued, failed))
     }
@@ -247,5 +258,9 @@ impl JobStore for SqliteStore {
         }
         tx.commit().await?;
         Ok(removed)
+    }
+
+    async fn watch(&self, _signals: tokio::sync::mpsc::Sender<Signal>) -> StoreResult<bool> {
+        Ok(false)
     }
 }

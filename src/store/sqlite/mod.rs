@@ -1,9 +1,11 @@
 //! The embedded SQLite store: one file in the data dir, WAL journal, full
 //! sync, migrations run at open.
 
+mod copy;
 mod intake;
 mod items;
 mod jobs;
+mod nodes;
 mod receivers;
 mod tokens;
 mod users;
@@ -17,7 +19,8 @@ use anyhow::Context as _;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
 
-use super::StoreError;
+use super::{Store, StoreError};
+pub(super) use super::conflict_or;
 
 /// The SQLite implementation of [`super::Store`].
 #[derive(Clone)]
@@ -54,12 +57,8 @@ impl SqliteStore {
     }
 }
 
-/// Maps a unique-constraint failure to `Conflict(what)`.
-fn conflict_or(e: sqlx::Error, what: &str) -> StoreError {
-    match &e {
-        sqlx::Error::Database(db) if db.is_unique_violation() => {
-            StoreError::Conflict(what.to_string())
-        }
-        _ => StoreError::from(e),
+impl Store for SqliteStore {
+    fn single_node(&self) -> bool {
+        true
     }
 }

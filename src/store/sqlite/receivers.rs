@@ -1,38 +1,12 @@
 //! Webhook receivers in SQLite; secrets arrive already sealed.
 
 use async_trait::async_trait;
-use sqlx::sqlite::SqliteRow;
-use sqlx::Row as _;
 
 use super::{conflict_or, SqliteStore};
-use crate::domain::ids::{ItemId, ReceiverId};
-use crate::domain::time::Millis;
+use crate::domain::ids::ReceiverId;
 use crate::domain::user::Username;
-use crate::store::{ReceiverRecord, ReceiverStore, StoreError, StoreResult};
-
-const COLUMNS: &str = "id, name, item_id, owner, signature_headers, disabled, secret, \
-     previous_secret, previous_secret_until, api_token, parameters, message, created, modified";
-
-fn record(row: &SqliteRow) -> StoreResult<ReceiverRecord> {
-    let corrupt = |_| StoreError::Corrupt("webhook receiver");
-    let previous: Option<Vec<u8>> = row.get("previous_secret");
-    let until: Option<i64> = row.get("previous_secret_until");
-    Ok(ReceiverRecord {
-        id: ReceiverId::parse(row.get("id")).map_err(corrupt)?,
-        name: row.get("name"),
-        item_id: ItemId::parse(row.get("item_id")).map_err(corrupt)?,
-        owner: Username::parse(row.get("owner")).map_err(corrupt)?,
-        signature_headers: row.get("signature_headers"),
-        disabled: row.get("disabled"),
-        secret: row.get("secret"),
-        previous_secret: previous.zip(until.map(Millis)),
-        api_token: row.get("api_token"),
-        parameters: row.get("parameters"),
-        message: row.get("message"),
-        created: Millis(row.get("created")),
-        modified: Millis(row.get("modified")),
-    })
-}
+use crate::store::rows::{ReceiverRow, RECEIVER_COLUMNS as COLUMNS};
+use crate::store::{ReceiverRecord, ReceiverStore, StoreResult};
 
 #[async_trait]
 impl ReceiverStore for SqliteStore {
@@ -63,11 +37,12 @@ impl ReceiverStore for SqliteStore {
 
     async fn receiver(&self, id: &ReceiverId) -> StoreResult<Option<ReceiverRecord>> {
         let sql = format!("SELECT {COLUMNS} FROM receivers WHERE id = ?");
-        let row = sqlx::query(&sql)
+        sqlx::query_as::<_, ReceiverRow>(&sql)
             .bind(id.to_string())
             .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(record).transpose()
+            .await?
+            .map(ReceiverRow::parse)
+            .transpose()
     }
 
     async fn receivers(&self, owner: Option<&Username>) -> StoreResult<Vec<ReceiverRecord>> {
@@ -75,12 +50,14 @@ impl ReceiverStore for SqliteStore {
             "SELECT {COLUMNS} FROM receivers WHERE (? IS NULL OR owner = ?) ORDER BY created, id"
         );
         let owner = owner.map(Username::as_str);
-        let rows = sqlx::query(&sql)
+        sqlx::query_as::<_, ReceiverRow>(&sql)
             .bind(owner)
             .bind(owner)
             .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(record).collect()
+            .await?
+            .into_iter()
+            .map(ReceiverRow::parse)
+            .collect()
     }
 
     async fn update_receiver(&self, r: &ReceiverRecord) -> StoreResult<bool> {

@@ -1,13 +1,12 @@
 //! Access tokens in SQLite, kept by hash.
 
 use async_trait::async_trait;
-use sqlx::Row as _;
 
 use super::SqliteStore;
 use crate::domain::time::Millis;
-use crate::domain::user::Username;
 use crate::security::token::TokenHash;
-use crate::store::{StoreError, StoreResult, TokenRecord, TokenStore};
+use crate::store::rows::TokenRow;
+use crate::store::{StoreResult, TokenRecord, TokenStore};
 
 #[async_trait]
 impl TokenStore for SqliteStore {
@@ -23,24 +22,13 @@ impl TokenStore for SqliteStore {
     }
 
     async fn token(&self, hash: &TokenHash) -> StoreResult<Option<TokenRecord>> {
-        let row = sqlx::query("SELECT hash, username, created, expires FROM tokens WHERE hash = ?")
-            .bind(&hash.0[..])
-            .fetch_optional(&self.pool)
-            .await?;
-        row.map(|row| {
-            let stored: Vec<u8> = row.get("hash");
-            Ok(TokenRecord {
-                hash: TokenHash(
-                    stored
-                        .try_into()
-                        .map_err(|_| StoreError::Corrupt("token"))?,
-                ),
-                username: Username::parse(row.get("username"))
-                    .map_err(|_| StoreError::Corrupt("token"))?,
-                created: Millis(row.get("created")),
-                expires: Millis(row.get("expires")),
-            })
-        })
+        sqlx::query_as::<_, TokenRow>(
+            "SELECT hash, username, created, expires FROM tokens WHERE hash = ?",
+        )
+        .bind(&hash.0[..])
+        .fetch_optional(&self.pool)
+        .await?
+        .map(TokenRow::parse)
         .transpose()
     }
 

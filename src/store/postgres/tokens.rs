@@ -1,0 +1,42 @@
+//! Access tokens in PostgreSQL, kept by hash.
+
+use async_trait::async_trait;
+
+use super::PgStore;
+use crate::domain::time::Millis;
+use crate::security::token::TokenHash;
+use crate::store::rows::TokenRow;
+use crate::store::{StoreResult, TokenRecord, TokenStore};
+
+#[async_trait]
+impl TokenStore for PgStore {
+    async fn add_token(&self, record: &TokenRecord) -> StoreResult<()> {
+        sqlx::query("INSERT INTO tokens (hash, username, created, expires) VALUES ($1, $2, $3, $4)")
+            .bind(&record.hash.0[..])
+            .bind(record.username.as_str())
+            .bind(record.created.0)
+            .bind(record.expires.0)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn token(&self, hash: &TokenHash) -> StoreResult<Option<TokenRecord>> {
+        sqlx::query_as::<_, TokenRow>(
+            "SELECT hash, username, created, expires FROM tokens WHERE hash = $1",
+        )
+        .bind(&hash.0[..])
+        .fetch_optional(&self.pool)
+        .await?
+        .map(TokenRow::parse)
+        .transpose()
+    }
+
+    async fn delete_expired_tokens(&self, now: Millis) -> StoreResult<u64> {
+        let done = sqlx::query("DELETE FROM tokens WHERE expires < $1")
+            .bind(now.0)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+}

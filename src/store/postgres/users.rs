@@ -1,0 +1,36 @@
+//! Users in PostgreSQL.
+
+use async_trait::async_trait;
+
+use super::{conflict_or, PgStore};
+use crate::domain::user::Username;
+use crate::store::rows::{privileges, UserRow, USER_COLUMNS};
+use crate::store::{StoreResult, UserRecord, UserStore};
+
+#[async_trait]
+impl UserStore for PgStore {
+    async fn add_user(&self, record: &UserRecord) -> StoreResult<()> {
+        sqlx::query(&format!(
+            "INSERT INTO users ({USER_COLUMNS}) VALUES ($1, $2, $3, $4, $5)"
+        ))
+        .bind(record.user.username.as_str())
+        .bind(&record.password_hash)
+        .bind(record.user.role.as_str())
+        .bind(privileges(&record.user))
+        .bind(record.created.0)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| conflict_or(e, &format!("user '{}'", record.user.username)))?;
+        Ok(())
+    }
+
+    async fn user(&self, username: &Username) -> StoreResult<Option<UserRecord>> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE username = $1");
+        sqlx::query_as::<_, UserRow>(&sql)
+            .bind(username.as_str())
+            .fetch_optional(&self.pool)
+            .await?
+            .map(UserRow::parse)
+            .transpose()
+    }
+}

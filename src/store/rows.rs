@@ -1,0 +1,274 @@
+//! Rows as both databases return them, and their parsing into records: one
+//! definition for SQLite and PostgreSQL. Columns hold text, integers, bytes
+//! and booleans only, so the same `FromRow` derive reads either.
+
+use crate::domain::ids::{ItemId, ReceiverId};
+use crate::domain::notebook::ItemTitle;
+use crate::domain::time::Millis;
+use crate::domain::user::{User, Username};
+use crate::security::token::TokenHash;
+use crate::store::{
+    DeliveryOutcome, DeliveryRecord, EventRecord, ItemMeta, JobRecord, ReceiverRecord,
+    StoreError, StoreResult, StoredEvent, TokenRecord, UserRecord,
+};
+
+pub const USER_COLUMNS: &str = "username, password_hash, role, privileges, created";
+
+#[derive(sqlx::FromRow)]
+pub struct UserRow {
+    username: String,
+    password_hash: String,
+    role: String,
+    privileges: String,
+    created: i64,
+}
+
+impl UserRow {
+    pub fn parse(self) -> StoreResult<UserRecord> {
+        let corrupt = |_| StoreError::Corrupt("user");
+        Ok(UserRecord {
+            user: User {
+                username: Username::parse(&self.username).map_err(corrupt)?,
+                role: self.role.parse().map_err(corrupt)?,
+                privileges: self
+                    .privileges
+                    .split(',')
+                    .filter(|p| !p.is_empty())
+                    .map(str::parse)
+                    .collect::<Result<_, _>>()
+                    .map_err(corrupt)?,
+            },
+            password_hash: self.password_hash,
+            created: Millis(self.created),
+        })
+    }
+}
+
+/// The stored form of a user's privileges.
+pub fn privileges(user: &User) -> String {
+    let held: Vec<&str> = user.privileges.iter().map(|p| p.as_str()).collect();
+    held.join(",")
+}
+
+#[derive(sqlx::FromRow)]
+pub struct TokenRow {
+    hash: Vec<u8>,
+    username: String,
+    created: i64,
+    expires: i64,
+}
+
+impl TokenRow {
+    pub fn parse(self) -> StoreResult<TokenRecord> {
+        let corrupt = || StoreError::Corrupt("token");
+        Ok(TokenRecord {
+            hash: TokenHash(self.hash.try_into().map_err(|_| corrupt())?),
+            username: Username::parse(&self.username).map_err(|_| corrupt())?,
+            created: Millis(self.created),
+            expires: Millis(self.expires),
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub struct ItemRow {
+    id: String,
+    owner: String,
+    title: String,
+    created: i64,
+    modified: i64,
+    size: i64,
+}
+
+impl ItemRow {
+    pub fn parse(self) -> StoreResult<ItemMeta> {
+        let corrupt = |_| StoreError::Corrupt("item");
+        Ok(ItemMeta {
+            id: ItemId::parse(&self.id).map_err(corrupt)?,
+            owner: Username::parse(&self.owner).map_err(corrupt)?,
+            title: ItemTitle::parse(&self.title).map_err(corrupt)?,
+            created: Millis(self.created),
+            modified: Millis(self.modified),
+            size: self.size,
+        })
+    }
+}
+
+pub const RECEIVER_COLUMNS: &str = "id, name, item_id, owner, signature_headers, disabled, secret, \
+     previous_secret, previous_secret_until, api_token, parameters, message, created, modified";
+
+#[derive(sqlx::FromRow)]
+pub struct ReceiverRow {
+    id: String,
+    name: String,
+    item_id: String,
+    owner: String,
+    signature_headers: String,
+    disabled: bool,
+    secret: Vec<u8>,
+    previous_secret: Option<Vec<u8>>,
+    previous_secret_until: Option<i64>,
+    api_token: Option<Vec<u8>>,
+    parameters: String,
+    message: String,
+    created: i64,
+    modified: i64,
+}
+
+impl ReceiverRow {
+    pub fn parse(self) -> StoreResult<ReceiverRecord> {
+        let corrupt = |_| StoreError::Corrupt("webhook receiver");
+        Ok(ReceiverRecord {
+            id: ReceiverId::parse(&self.id).map_err(corrupt)?,
+            name: self.name,
+            item_id: ItemId::parse(&self.item_id).map_err(corrupt)?,
+            owner: Username::parse(&self.owner).map_err(corrupt)?,
+            signature_headers: self.signature_headers,
+            disabled: self.disabled,
+            secret: self.secret,
+            previous_secret: self
+                .previous_secret
+                .zip(self.previous_secret_until.map(Millis)),
+            api_token: self.api_token,
+            parameters: self.parameters,
+            message: self.message,
+            created: Millis(self.created),
+            modified: Millis(self.modified),
+        })
+    }
+}
+
+fn uuid(text: &str, what: &'static str) -> StoreResult<uuid::Uuid> {
+    uuid::Uuid::try_parse(text).map_err(|_| StoreError::Corrupt(what))
+}
+
+/// A job's columns; `has_notebook` is computed, the notebook itself is
+/// read on its own.
+pub const JOB_COLUMNS: &str = "id, kind, status, item_id, receiver_id, event_id, username, \
+     parameters, submitted, start_time, end_time, messages, attempts, timeout_minutes, inputs, \
+     notebook IS NOT NULL AS has_notebook";
+
+#[derive(sqlx::FromRow)]
+pub struct JobRow {
+    id: String,
+    kind: String,
+    status: String,
+    item_id: String,
+    receiver_id: Option<String>,
+    event_id: Option<String>,
+    username: String,
+    parameters: String,
+    submitted: i64,
+    start_time: Option<i64>,
+    end_time: Option<i64>,
+    messages: String,
+    attempts: i64,
+    timeout_minutes: Option<i64>,
+    inputs: String,
+    has_notebook: bool,
+}
+
+impl JobRow {
+    pub fn parse(self) -> StoreResult<JobRecord> {
+        let corrupt = |_| StoreError::Corrupt("job");
+        Ok(JobRecord {
+            id: uuid(&self.id, "job")?,
+            kind: self.kind,
+            status: self.status,
+            item_id: ItemId::parse(&self.item_id).map_err(corrupt)?,
+            receiver_id: self
+                .receiver_id
+                .as_deref()
+                .map(ReceiverId::parse)
+                .transpose()
+                .map_err(corrupt)?,
+            event_id: self
+                .event_id
+                .as_deref()
+                .map(|e| uuid(e, "job"))
+                .transpose()?,
+            username: Username::parse(&self.username).map_err(corrupt)?,
+            parameters: self.parameters,
+            submitted: Millis(self.submitted),
+            start_time: self.start_time.map(Millis),
+            end_time: self.end_time.map(Millis),
+            messages: serde_json::from_str(&self.messages)
+                .map_err(|_| StoreError::Corrupt("job"))?,
+            attempts: self.attempts,
+            timeout_minutes: self.timeout_minutes,
+            inputs: self.inputs,
+            has_notebook: self.has_notebook,
+        })
+    }
+}
+
+/// A job's messages as stored: a JSON array of strings.
+pub fn messages(messages: &[impl AsRef<str>]) -> String {
+    let list: Vec<&str> = messages.iter().map(AsRef::as_ref).collect();
+    serde_json::Value::from(list).to_string()
+}
+
+pub const DELIVERY_COLUMNS: &str = "receiver_id, time, outcome, reason, job_id, size";
+
+#[derive(sqlx::FromRow)]
+pub struct DeliveryRow {
+    receiver_id: String,
+    time: i64,
+    outcome: String,
+    reason: String,
+    job_id: Option<String>,
+    size: i64,
+}
+
+impl DeliveryRow {
+    pub fn parse(self) -> StoreResult<DeliveryRecord> {
+        let corrupt = || StoreError::Corrupt("delivery");
+        Ok(DeliveryRecord {
+            receiver_id: ReceiverId::parse(&self.receiver_id).map_err(|_| corrupt())?,
+            time: Millis(self.time),
+            outcome: DeliveryOutcome::parse(&self.outcome).ok_or_else(corrupt)?,
+            reason: self.reason,
+            job_id: self
+                .job_id
+                .as_deref()
+                .map(|j| uuid(j, "delivery"))
+                .transpose()?,
+            size: self.size,
+        })
+    }
+}
+
+pub const EVENT_COLUMNS: &str = "id, receiver_id, delivery_id, received, headers, body";
+
+#[derive(sqlx::FromRow)]
+pub struct EventRow {
+    id: String,
+    receiver_id: String,
+    delivery_id: Option<String>,
+    received: i64,
+    headers: String,
+    body: Vec<u8>,
+}
+
+impl EventRow {
+    pub fn parse(self) -> StoreResult<StoredEvent> {
+        Ok(StoredEvent {
+            id: uuid(&self.id, "event")?,
+            receiver_id: ReceiverId::parse(&self.receiver_id)
+                .map_err(|_| StoreError::Corrupt("event"))?,
+            delivery_id: self.delivery_id,
+            received: Millis(self.received),
+            headers: self.headers,
+            body: self.body,
+        })
+    }
+}
+
+impl From<StoredEvent> for EventRecord {
+    fn from(e: StoredEvent) -> Self {
+        EventRecord {
+            headers: e.headers,
+            body: e.body,
+        }
+    }
+}

@@ -1,0 +1,99 @@
+//! Whole installations in and out of SQLite, for `hookbook copy`.
+
+use async_trait::async_trait;
+
+use super::{conflict_or, SqliteStore};
+use crate::store::rows::{
+    messages, EventRow, JobRow, UserRow, EVENT_COLUMNS, JOB_COLUMNS, USER_COLUMNS,
+};
+use crate::store::{CopyStore, JobRecord, StoreResult, StoredEvent, UserRecord};
+
+#[async_trait]
+impl CopyStore for SqliteStore {
+    async fn all_users(&self) -> StoreResult<Vec<UserRecord>> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users ORDER BY username");
+        sqlx::query_as::<_, UserRow>(&sql)
+            .fetch_all(&self.pool)
+            .await?
+            .into_iter()
+            .map(UserRow::parse)
+            .collect()
+    }
+
+    async fn jobs_after(
+        &self,
+        after: Option<uuid::Uuid>,
+        limit: u32,
+    ) -> StoreResult<Vec<JobRecord>> {
+        let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id > ? ORDER BY id LIMIT ?");
+        sqlx::query_as::<_, JobRow>(&sql)
+            .bind(after.map(|a| a.to_string()).unwrap_or_default())
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?
+            .into_iter()
+            .map(JobRow::parse)
+            .collect()
+    }
+
+    async fn stored_event(&self, id: &uuid::Uuid) -> StoreResult<Option<StoredEvent>> {
+        let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE id = ?");
+        sqlx::query_as::<_, EventRow>(&sql)
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?
+            .map(EventRow::parse)
+        .transpose()
+    }
+
+    async fn restore_job(
+        &self,
+        j: &JobRecord,
+        event: Option<&StoredEvent>,
+        notebook: Option<&[u8]>,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        if let Some(e) = event {
+            sqlx::query(
+                "INSERT INTO events (id, receiver_id, delivery_id, received, headers, body) \
+                 VALUES (?, ?, ?, ?, ?, ?)",
+            )
+            .bind(e.id.to_string())
+            .bind(e.receiver_id.to_string())
+            .bind(&e.delivery_id)
+            .bind(e.received.0)
+            .bind(&e.headers)
+            .bind(&e.body)
+            .execute(&mut *tx)
+            .await
+            .map_err(|err| conflict_or(err, &format!("event '{}'", e.id)))?;
+        }
+        let messages = messages(&j.messages);
+        sqlx::query(
+            "INSERT INTO jobs (id, kind, status, item_id, receiver_id, event_id, username, parameters, \
+             submitted, start_time, end_time, messages, attempts, timeout_minutes, inputs, notebook) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(j.id.to_string())
+        .bind(&j.kind)
+        .bind(&j.status)
+        .bind(j.item_id.as_str())
+        .bind(j.receiver_id.map(|r| r.to_string()))
+        .bind(j.event_id.map(|e| e.to_string()))
+        .bind(j.username.as_str())
+        .bind(&j.parameters)
+        .bind(j.submitted.0)
+        .bind(j.start_time.map(|t| t.0))
+        .bind(j.end_time.map(|t| t.0))
+        .bind(messages)
+        .bind(j.attempts)
+        .bind(j.timeout_minutes)
+        .bind(&j.inputs)
+        .bind(notebook)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| conflict_or(e, &format!("job '{}'", j.id)))?;
+        tx.commit().await?;
+        Ok(())
+    }
+}

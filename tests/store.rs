@@ -1,0 +1,434 @@
+//! The `Store` contract, on both databases in one run: a fresh SQLite file
+//! and a fresh PostgreSQL database per test. What the queue promises (one
+//! claim per job, leases, takeover once, late results refused), what intake
+//! promises (duplicates, the queue limit) and what nodes tell each other.
+
+mod common;
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hookbook::domain::ids::{ItemId, NodeId, ReceiverId};
+use hookbook::domain::time::Millis;
+use hookbook::domain::user::Username;
+use hookbook::store::{Acceptance, Lease, NewEvent, NewJob, Orphans, Signal, Store};
+
+/// Both stores, each fresh; the temporary dir keeps the SQLite file alive.
+async fn stores() -> Vec<(&'static str, Arc<dyn Store>, tempfile::TempDir)> {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = hookbook::store::open(
+        &hookbook::store::DatabaseUrl::parse(&format!(
+            "sqlite://{}",
+            dir.path().join("hookbook.db").display()
+        ))
+        .unwrap(),
+    )
+    .await
+    .unwrap();
+    let url = common::db::fresh_postgres();
+    let postgres = hookbook::store::open(&hookbook::store::DatabaseUrl::parse(&url).unwrap())
+        .await
+        .unwrap();
+    vec![
+        ("sqlite", sqlite, dir),
+        ("postgres", postgres, tempfile::tempdir().unwrap()),
+    ]
+}
+
+fn new_job(submitted: i64) -> NewJob {
+    NewJob {
+        id: uuid::Uuid::now_v7(),
+        item_id: ItemId::generate(),
+        username: Username::parse("alice").unwrap(),
+        parameters: "{}".into(),
+        timeout_minutes: None,
+        inputs: "{}".into(),
+        submitted: Millis(submitted),
+    }
+}
+
+fn event(receiver: ReceiverId, delivery: Option<&str>) -> NewEvent {
+    NewEvent {
+        event_id: uuid::Uuid::now_v7(),
+        job_id: uuid::Uuid::now_v7(),
+        receiver_id: receiver,
+        delivery_id: delivery.map(str::to_string),
+        received: Millis::now(),
+        headers: "{}".into(),
+        body: b"{}".to_vec(),
+        item_id: ItemId::generate(),
+        username: Username::parse("alice").unwrap(),
+        parameters: "{}".into(),
+    }
+}
+
+fn lease(node: NodeId, from_now_ms: i64) -> Lease {
+    Lease {
+        node,
+        until: Millis(Millis::now().0 + from_now_ms),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_claims_never_take_the_same_job() {
+    for (name, store, _dir) in stores().await {
+        for i in 0..60 {
+            store.add_job(&new_job(i)).await.unwrap();
+        }
+        let mut claimers = Vec::new();
+        for _ in 0..6 {
+            let store = store.clone();
+            claimers.push(tokio::spawn(async move {
+                let node = NodeId::generate();
+                let mut mine = Vec::new();
+                while let Some(job) = store
+                    .claim_job(Millis::now(), &lease(node, 60_000), 0)
+                    .await
+                    .unwrap()
+                {
+                    assert_eq!(job.status, "EXECUTING");
+                    mine.push(job.id);
+                }
+                mine
+            }));
+        }
+        let mut all = Vec::new();
+        for c in claimers {
+            all.extend(c.await.unwrap());
+        }
+        let unique: HashSet<_> = all.iter().collect();
+        assert_eq!(all.len(), 60, "{name}: every job claimed once");
+        assert_eq!(unique.len(), 60, "{name}: no job claimed twice");
+    }
+}
+
+#[tokio::test]
+async fn claims_take_the_oldest_job_first() {
+    for (name, store, _dir) in stores().await {
+        let (late, early) = (new_job(2_000), new_job(1_000));
+        store.add_job(&late).await.unwrap();
+        store.add_job(&early).await.unwrap();
+        let node = NodeId::generate();
+        let first = store
+            .claim_job(Millis::now(), &lease(node, 60_000), 0)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(first.id, early.id, "{name}");
+    }
+}
+
+#[tokio::test]
+async fn an_expired_lease_is_taken_over_once_then_the_job_fails() {
+    for (name, store, _dir) in stores().await {
+        let job = new_job(1);
+        store.add_job(&job).await.unwrap();
+        let (dead, alive) = (NodeId::generate(), NodeId::generate());
+        let claimed = store
+            .claim_job(Millis::now(), &lease(dead, -1), 0)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(claimed.attempts, 1);
+        assert_eq!(
+            store
+                .recover_jobs(Millis::now(), "lost", Orphans::Expired)
+                .await
+                .unwrap(),
+            (1, 0),
+            "{name}: queued again"
+        );
+        assert!(
+            !store
+                .finish_job(&dead, &job.id, "COMPLETED", Millis::now(), &[], None)
+                .await
+                .unwrap(),
+            "{name}: the dead node's late result is refused"
+        );
+        let again = store
+            .claim_job(Millis::now(), &lease(dead, -1), 0)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(again.attempts, 2, "{name}");
+        assert_eq!(
+            store
+                .recover_jobs(Millis::now(), "the node was lost", Orphans::Expired)
+                .await
+                .unwrap(),
+            (0, 1),
+            "{name}: failed the second time"
+        );
+        let failed = store.job(&job.id).await.unwrap().unwrap();
+        assert_eq!(failed.status, "FAILED", "{name}");
+        assert_eq!(failed.messages, vec!["the node was lost".to_string()]);
+        // A lease that holds is never taken over.
+        let held = new_job(2);
+        store.add_job(&held).await.unwrap();
+        store
+            .claim_job(Millis::now(), &lease(alive, 60_000), 0)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            store
+                .recover_jobs(Millis::now(), "lost", Orphans::Expired)
+                .await
+                .unwrap(),
+            (0, 0),
+            "{name}"
+        );
+        assert!(store
+            .finish_job(&alive, &held.id, "COMPLETED", Millis::now(), &[], None)
+            .await
+            .unwrap());
+    }
+}
+
+#[tokio::test]
+async fn renewals_extend_leases_and_tell_which_jobs_are_still_held() {
+    for (name, store, _dir) in stores().await {
+        let node = NodeId::generate();
+        let (a, b) = (new_job(1), new_job(2));
+        store.add_job(&a).await.unwrap();
+        store.add_job(&b).await.unwrap();
+        for _ in 0..2 {
+            store
+                .claim_job(Millis::now(), &lease(node, -1), 0)
+                .await
+                .unwrap()
+                .unwrap();
+        }
+        store.cancel_job(&b.id, Millis::now()).await.unwrap();
+        let held = store.renew_leases(&lease(node, 60_000)).await.unwrap();
+        assert_eq!(held, vec![a.id], "{name}: the cancelled job is not held");
+        assert_eq!(
+            store
+                .recover_jobs(Millis::now(), "lost", Orphans::Expired)
+                .await
+                .unwrap(),
+            (0, 0),
+            "{name}: the renewed lease holds"
+        );
+        let other = store
+            .renew_leases(&lease(NodeId::generate(), 60_000))
+            .await
+            .unwrap();
+        assert!(other.is_empty(), "{name}");
+    }
+}
+
+#[tokio::test]
+async fn a_requeued_job_waits_again_without_counting_as_an_attempt() {
+    for (name, store, _dir) in stores().await {
+        let node = NodeId::generate();
+        let job = new_job(1);
+        store.add_job(&job).await.unwrap();
+        store
+            .claim_job(Millis::now(), &lease(node, 60_000), 0)
+            .await
+            .unwrap();
+        store
+            .requeue_job(&NodeId::generate(), &job.id)
+            .await
+            .unwrap();
+        assert_eq!(
+            store.job(&job.id).await.unwrap().unwrap().status,
+            "EXECUTING",
+            "{name}: another node cannot put it back"
+        );
+        store.requeue_job(&node, &job.id).await.unwrap();
+        let back = store.job(&job.id).await.unwrap().unwrap();
+        assert_eq!((back.status.as_str(), back.attempts), ("SUBMITTED", 0));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_per_receiver_limit_holds_under_concurrent_claims() {
+    for (name, store, _dir) in stores().await {
+        let receiver = ReceiverId::generate();
+        let events: Vec<_> = (0..10).map(|_| event(receiver, None)).collect();
+        store.accept_events(events, 1000).await.unwrap();
+        let mut claimers = Vec::new();
+        for _ in 0..5 {
+            let store = store.clone();
+            claimers.push(tokio::spawn(async move {
+                store
+                    .claim_job(Millis::now(), &lease(NodeId::generate(), 60_000), 2)
+                    .await
+                    .unwrap()
+            }));
+        }
+        let mut claimed = 0;
+        for c in claimers {
+            claimed += usize::from(c.await.unwrap().is_some());
+        }
+        assert_eq!(claimed, 2, "{name}: two runs of one receiver at most");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn duplicates_are_caught_within_a_batch_across_batches_and_racing() {
+    for (name, store, _dir) in stores().await {
+        let receiver = ReceiverId::generate();
+        let answers = store
+            .accept_events(
+                vec![
+                    event(receiver, Some("d1")),
+                    event(receiver, Some("d1")),
+                    event(receiver, None),
+                    event(receiver, None),
+                ],
+                1000,
+            )
+            .await
+            .unwrap();
+        let Acceptance::Accepted { job_id: first } = answers[0] else {
+            panic!("{name}: {answers:?}")
+        };
+        assert_eq!(answers[1], Acceptance::Duplicate { job_id: first });
+        assert!(matches!(answers[2], Acceptance::Accepted { .. }));
+        assert!(matches!(answers[3], Acceptance::Accepted { .. }));
+        let later = store
+            .accept_events(vec![event(receiver, Some("d1"))], 1000)
+            .await
+            .unwrap();
+        assert_eq!(later, vec![Acceptance::Duplicate { job_id: first }]);
+        // The same id at another receiver is another delivery.
+        let elsewhere = store
+            .accept_events(vec![event(ReceiverId::generate(), Some("d1"))], 1000)
+            .await
+            .unwrap();
+        assert!(matches!(elsewhere[0], Acceptance::Accepted { .. }));
+        // Ten batches racing with one delivery id: one job.
+        let mut racers = Vec::new();
+        for _ in 0..10 {
+            let store = store.clone();
+            racers.push(tokio::spawn(async move {
+                store
+                    .accept_events(vec![event(receiver, Some("race"))], 1000)
+                    .await
+                    .unwrap()[0]
+            }));
+        }
+        let mut jobs = HashSet::new();
+        let mut accepted = 0;
+        for r in racers {
+            match r.await.unwrap() {
+                Acceptance::Accepted { job_id } => {
+                    accepted += 1;
+                    jobs.insert(job_id);
+                }
+                Acceptance::Duplicate { job_id } => {
+                    jobs.insert(job_id);
+                }
+                Acceptance::QueueFull => panic!("{name}: the queue is not full"),
+            }
+        }
+        assert_eq!((accepted, jobs.len()), (1, 1), "{name}");
+        assert_eq!(store.queue_depth().await.unwrap(), 5, "{name}");
+        let log = store.deliveries(&receiver, 100).await.unwrap();
+        assert_eq!(log.len(), 15, "{name}: one line per delivery");
+    }
+}
+
+#[tokio::test]
+async fn the_queue_limit_refuses_what_does_not_fit() {
+    for (name, store, _dir) in stores().await {
+        let receiver = ReceiverId::generate();
+        let answers = store
+            .accept_events((0..5).map(|_| event(receiver, None)).collect(), 3)
+            .await
+            .unwrap();
+        let full = answers
+            .iter()
+            .filter(|a| **a == Acceptance::QueueFull)
+            .count();
+        assert_eq!(full, 2, "{name}: {answers:?}");
+        assert_eq!(store.queue_depth().await.unwrap(), 3, "{name}");
+        let node = NodeId::generate();
+        store
+            .claim_job(Millis::now(), &lease(node, 60_000), 0)
+            .await
+            .unwrap()
+            .unwrap();
+        let more = store
+            .accept_events(vec![event(receiver, None)], 3)
+            .await
+            .unwrap();
+        assert!(matches!(more[0], Acceptance::Accepted { .. }), "{name}");
+    }
+}
+
+#[tokio::test]
+async fn nodes_count_those_taking_events_and_forget_those_gone() {
+    for (name, store, _dir) in stores().await {
+        let now = Millis::now();
+        let (api, worker) = (NodeId::generate(), NodeId::generate());
+        assert_eq!(
+            store.node_alive(&api, true, now, Millis(now.0 - 6000)).await.unwrap(),
+            1,
+            "{name}"
+        );
+        assert_eq!(
+            store
+                .node_alive(&worker, false, now, Millis(now.0 - 6000))
+                .await
+                .unwrap(),
+            1,
+            "{name}: a worker is not counted, the api node is"
+        );
+        let other = NodeId::generate();
+        assert_eq!(
+            store.node_alive(&other, true, now, Millis(now.0 - 6000)).await.unwrap(),
+            2,
+            "{name}"
+        );
+        // Seen too long ago: no longer counted.
+        let later = Millis(now.0 + 60_000);
+        assert_eq!(
+            store.node_alive(&other, true, later, Millis(later.0 - 6000)).await.unwrap(),
+            1,
+            "{name}"
+        );
+        store.node_gone(&other).await.unwrap();
+        assert_eq!(
+            store.node_alive(&api, true, later, Millis(later.0 - 6000)).await.unwrap(),
+            1,
+            "{name}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn postgres_tells_other_nodes_about_new_jobs_and_cancellations() {
+    for (name, store, _dir) in stores().await {
+        let (tx, mut rx) = tokio::sync::mpsc::channel(16);
+        let watching = store.watch(tx).await.unwrap();
+        assert_eq!(watching, name == "postgres", "{name}");
+        if !watching {
+            continue;
+        }
+        store
+            .accept_events(vec![event(ReceiverId::generate(), None)], 10)
+            .await
+            .unwrap();
+        assert_eq!(next(&mut rx).await, Signal::Queued);
+        let node = NodeId::generate();
+        let job = store
+            .claim_job(Millis::now(), &lease(node, 60_000), 0)
+            .await
+            .unwrap()
+            .unwrap();
+        store.cancel_job(&job.id, Millis::now()).await.unwrap();
+        assert_eq!(next(&mut rx).await, Signal::Cancelled(job.id));
+    }
+}
+
+async fn next(rx: &mut tokio::sync::mpsc::Receiver<Signal>) -> Signal {
+    tokio::time::timeout(Duration::from_secs(10), rx.recv())
+        .await
+        .expect("a signal within 10 s")
+        .unwrap()
+}
