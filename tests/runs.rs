@@ -395,7 +395,12 @@ async fn jobs_left_executing_by_a_killed_server_are_finished_honestly_after_rest
     let (a, b) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
     store.add_job(&add(a)).await.unwrap();
     assert_eq!(
-        store.claim_job(Millis::now(), &dead, 0).await.unwrap().unwrap().id,
+        store
+            .claim_job(Millis::now(), &dead, 0)
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
         a
     );
     assert_eq!(
@@ -416,7 +421,12 @@ async fn jobs_left_executing_by_a_killed_server_are_finished_honestly_after_rest
     );
     store.add_job(&add(b)).await.unwrap();
     assert_eq!(
-        store.claim_job(Millis::now(), &dead, 0).await.unwrap().unwrap().id,
+        store
+            .claim_job(Millis::now(), &dead, 0)
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
         b
     );
     drop(store);

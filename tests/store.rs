@@ -367,7 +367,10 @@ async fn nodes_count_those_taking_events_and_forget_those_gone() {
         let now = Millis::now();
         let (api, worker) = (NodeId::generate(), NodeId::generate());
         assert_eq!(
-            store.node_alive(&api, true, now, Millis(now.0 - 6000)).await.unwrap(),
+            store
+                .node_alive(&api, true, now, Millis(now.0 - 6000))
+                .await
+                .unwrap(),
             1,
             "{name}"
         );
@@ -381,20 +384,29 @@ async fn nodes_count_those_taking_events_and_forget_those_gone() {
         );
         let other = NodeId::generate();
         assert_eq!(
-            store.node_alive(&other, true, now, Millis(now.0 - 6000)).await.unwrap(),
+            store
+                .node_alive(&other, true, now, Millis(now.0 - 6000))
+                .await
+                .unwrap(),
             2,
             "{name}"
         );
         // Seen too long ago: no longer counted.
         let later = Millis(now.0 + 60_000);
         assert_eq!(
-            store.node_alive(&other, true, later, Millis(later.0 - 6000)).await.unwrap(),
+            store
+                .node_alive(&other, true, later, Millis(later.0 - 6000))
+                .await
+                .unwrap(),
             1,
             "{name}"
         );
         store.node_gone(&other).await.unwrap();
         assert_eq!(
-            store.node_alive(&api, true, later, Millis(later.0 - 6000)).await.unwrap(),
+            store
+                .node_alive(&api, true, later, Millis(later.0 - 6000))
+                .await
+                .unwrap(),
             1,
             "{name}"
         );

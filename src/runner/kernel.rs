@@ -44,14 +44,21 @@ __hookbook_install()
 del __hookbook_install
 ";
 
-/// Limits each kernel sets on itself before ipykernel starts: open files,
-/// file size (1 GiB) and no core dumps.
+/// What each kernel does before ipykernel starts: limits on open files,
+/// file size (1 GiB) and core dumps; and a watcher that kills the kernel's
+/// whole process group within half a second of hookbook's death (SIGKILL
+/// included), so that a run never outlives the lease of its node.
 const BOOTSTRAP: &str = "\
-import resource
+import os, resource, signal, threading, time
 for limit, value in ((resource.RLIMIT_NOFILE, 1024), (resource.RLIMIT_FSIZE, 1 << 30), (resource.RLIMIT_CORE, 0)):
     soft, hard = resource.getrlimit(limit)
     value = value if hard == resource.RLIM_INFINITY else min(value, hard)
     resource.setrlimit(limit, (value, value))
+def __hookbook_watch(parent=os.getppid()):
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os.killpg(0, signal.SIGKILL)
+threading.Thread(target=__hookbook_watch, name='hookbook-parent', daemon=True).start()
 from ipykernel import kernelapp
 kernelapp.launch_new_instance()
 ";

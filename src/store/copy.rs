@@ -25,7 +25,14 @@ pub struct Copied {
 /// need the same encryption key as those that used `from`.
 pub async fn copy(from: &dyn Store, to: &dyn Store) -> anyhow::Result<Copied> {
     let busy = !to.all_users().await?.is_empty()
-        || to.jobs(&JobFilter { limit: 1, ..JobFilter::default() }).await?.1 > 0;
+        || to
+            .jobs(&JobFilter {
+                limit: 1,
+                ..JobFilter::default()
+            })
+            .await?
+            .1
+            > 0;
     if busy {
         bail!("the destination database already holds users or jobs; copy into an empty one");
     }

@@ -8,8 +8,8 @@ use crate::domain::time::Millis;
 use crate::domain::user::{User, Username};
 use crate::security::token::TokenHash;
 use crate::store::{
-    DeliveryOutcome, DeliveryRecord, EventRecord, ItemMeta, JobRecord, ReceiverRecord,
-    StoreError, StoreResult, StoredEvent, TokenRecord, UserRecord,
+    DeliveryOutcome, DeliveryRecord, EventRecord, ItemMeta, JobRecord, ReceiverRecord, StoreError,
+    StoreResult, StoredEvent, TokenRecord, UserRecord,
 };
 
 pub const USER_COLUMNS: &str = "username, password_hash, role, privileges, created";
@@ -94,7 +94,8 @@ impl ItemRow {
     }
 }
 
-pub const RECEIVER_COLUMNS: &str = "id, name, item_id, owner, signature_headers, disabled, secret, \
+pub const RECEIVER_COLUMNS: &str =
+    "id, name, item_id, owner, signature_headers, disabled, secret, \
      previous_secret, previous_secret_until, api_token, parameters, message, created, modified";
 
 #[derive(sqlx::FromRow)]

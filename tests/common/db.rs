@@ -100,7 +100,9 @@ pub async fn everything_stored(dir: &Path) -> Vec<u8> {
         return bytes;
     }
     use sqlx::Connection as _;
-    let mut conn = sqlx::PgConnection::connect(&database_url(dir)).await.unwrap();
+    let mut conn = sqlx::PgConnection::connect(&database_url(dir))
+        .await
+        .unwrap();
     let tables: Vec<String> = sqlx::query_scalar(
         "SELECT tablename::text FROM pg_tables WHERE schemaname = current_schema()",
     )

@@ -33,7 +33,10 @@ async fn waiting(conn: &mut PgConnection) -> StoreResult<u64> {
 }
 
 /// The first job of each (receiver, delivery id) already stored.
-async fn first_jobs(conn: &mut PgConnection, keys: &[Key]) -> StoreResult<HashMap<Key, uuid::Uuid>> {
+async fn first_jobs(
+    conn: &mut PgConnection,
+    keys: &[Key],
+) -> StoreResult<HashMap<Key, uuid::Uuid>> {
     if keys.is_empty() {
         return Ok(HashMap::new());
     }
@@ -221,7 +224,9 @@ impl IntakeStore for PgStore {
             .zip(&answers)
             .map(|(e, answer)| {
                 let (outcome, job_id, reason) = match *answer {
-                    Acceptance::Accepted { job_id } => (DeliveryOutcome::Accepted, Some(job_id), ""),
+                    Acceptance::Accepted { job_id } => {
+                        (DeliveryOutcome::Accepted, Some(job_id), "")
+                    }
                     Acceptance::Duplicate { job_id } => {
                         (DeliveryOutcome::Duplicate, Some(job_id), "")
                     }

@@ -76,8 +76,7 @@ impl ItemStore for PgStore {
     }
 
     async fn items_of(&self, owner: &Username) -> StoreResult<Vec<ItemMeta>> {
-        let sql =
-            format!("SELECT {META_COLUMNS} FROM items WHERE owner = $1 ORDER BY created, id");
+        let sql = format!("SELECT {META_COLUMNS} FROM items WHERE owner = $1 ORDER BY created, id");
         sqlx::query_as::<_, ItemRow>(&sql)
             .bind(owner.as_str())
             .fetch_all(&self.pool)

@@ -102,7 +102,10 @@ impl JobStore for PgStore {
             .push_bind(i64::from(f.limit))
             .push(" OFFSET ")
             .push_bind(i64::from(f.offset));
-        let rows = list.build_query_as::<JobRow>().fetch_all(&self.pool).await?;
+        let rows = list
+            .build_query_as::<JobRow>()
+            .fetch_all(&self.pool)
+            .await?;
         Ok((parse(rows)?, count(total)))
     }
 
@@ -201,12 +204,14 @@ impl JobStore for PgStore {
         let Some(before) = before.filter(|s| s == "SUBMITTED" || s == "EXECUTING") else {
             return Ok(None);
         };
-        sqlx::query("UPDATE jobs SET status = 'CANCELLED', end_time = $1, messages = $2 WHERE id = $3")
-            .bind(now.0)
-            .bind(stored_messages(&["The job was cancelled."]))
-            .bind(id.to_string())
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "UPDATE jobs SET status = 'CANCELLED', end_time = $1, messages = $2 WHERE id = $3",
+        )
+        .bind(now.0)
+        .bind(stored_messages(&["The job was cancelled."]))
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await?;
         if before == "EXECUTING" {
             self.notify(&mut *tx, &format!("cancel:{id}")).await?;
         }

@@ -11,13 +11,15 @@ use crate::store::{StoreResult, TokenRecord, TokenStore};
 #[async_trait]
 impl TokenStore for PgStore {
     async fn add_token(&self, record: &TokenRecord) -> StoreResult<()> {
-        sqlx::query("INSERT INTO tokens (hash, username, created, expires) VALUES ($1, $2, $3, $4)")
-            .bind(&record.hash.0[..])
-            .bind(record.username.as_str())
-            .bind(record.created.0)
-            .bind(record.expires.0)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "INSERT INTO tokens (hash, username, created, expires) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(&record.hash.0[..])
+        .bind(record.username.as_str())
+        .bind(record.created.0)
+        .bind(record.expires.0)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 

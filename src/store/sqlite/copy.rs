@@ -43,7 +43,7 @@ impl CopyStore for SqliteStore {
             .fetch_optional(&self.pool)
             .await?
             .map(EventRow::parse)
-        .transpose()
+            .transpose()
     }
 
     async fn restore_job(

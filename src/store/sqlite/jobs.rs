@@ -69,11 +69,11 @@ impl JobStore for SqliteStore {
             .push_bind(f.limit)
             .push(" OFFSET ")
             .push_bind(f.offset);
-        let rows = list.build_query_as::<JobRow>().fetch_all(&self.pool).await?;
-        Ok((
-            parse(rows)?,
-            u64::try_from(total).unwrap_or(0),
-        ))
+        let rows = list
+            .build_query_as::<JobRow>()
+            .fetch_all(&self.pool)
+            .await?;
+        Ok((parse(rows)?, u64::try_from(total).unwrap_or(0)))
     }
 
     async fn claim_job(
@@ -164,12 +164,14 @@ impl JobStore for SqliteStore {
         let Some(before) = before.filter(|s| s == "SUBMITTED" || s == "EXECUTING") else {
             return Ok(None);
         };
-        sqlx::query("UPDATE jobs SET status = 'CANCELLED', end_time = ?, messages = ? WHERE id = ?")
-            .bind(now.0)
-            .bind(stored_messages(&["The job was cancelled."]))
-            .bind(id.to_string())
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "UPDATE jobs SET status = 'CANCELLED', end_time = ?, messages = ? WHERE id = ?",
+        )
+        .bind(now.0)
+        .bind(stored_messages(&["The job was cancelled."]))
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(Some(before))
     }
@@ -210,9 +212,7 @@ impl JobStore for SqliteStore {
             "UPDATE jobs SET status = 'FAILED', end_time = ?, messages = ?, node = NULL, \
              lease_until = NULL WHERE {orphaned} AND attempts >= 2"
         );
-        let mut fail = sqlx::query(&fail_sql)
-        .bind(now.0)
-        .bind(messages);
+        let mut fail = sqlx::query(&fail_sql).bind(now.0).bind(messages);
         if expired {
             fail = fail.bind(now.0);
         }

@@ -19,8 +19,8 @@ use anyhow::Context as _;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
 
-use super::{Store, StoreError};
 pub(super) use super::conflict_or;
+use super::{Store, StoreError};
 
 /// The SQLite implementation of [`super::Store`].
 #[derive(Clone)]

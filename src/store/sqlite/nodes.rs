@@ -26,12 +26,15 @@ impl NodeStore for SqliteStore {
         .bind(now.0)
         .execute(&self.pool)
         .await?;
-        let n: i64 = sqlx::query("SELECT count(*) AS n FROM nodes WHERE takes_events AND seen >= ?")
-            .bind(since.0)
-            .fetch_one(&self.pool)
-            .await?
-            .get("n");
-        Ok(u32::try_from(n).unwrap_or(u32::MAX).max(u32::from(takes_events)))
+        let n: i64 =
+            sqlx::query("SELECT count(*) AS n FROM nodes WHERE takes_events AND seen >= ?")
+                .bind(since.0)
+                .fetch_one(&self.pool)
+                .await?
+                .get("n");
+        Ok(u32::try_from(n)
+            .unwrap_or(u32::MAX)
+            .max(u32::from(takes_events)))
     }
 
     async fn node_gone(&self, node: &NodeId) -> StoreResult<()> {

@@ -1,0 +1,338 @@
+//! Several `hookbook serve` processes on one PostgreSQL database: events
+//! sent to all of them, one node killed with SIGKILL while runs are in
+//! flight. Every acknowledged event keeps exactly one job, every job ends,
+//! and no notebook runs twice at the same time: each run leaves ticks in an
+//! evidence file, tagged with its kernel's process id.
+
+mod common;
+
+use std::collections::{BTreeMap, HashSet};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_hookbook");
+const PASSWORD: &str = "multi node pw";
+const JOBS: &str = "/notebooks/admin/notebooks/jobs";
+
+/// Ticks 30 times, 0.1 s apart (3 s: as long as a lease), each a line `n pid time`.
+fn notebook(evidence: &str) -> String {
+    let tick = format!(
+        "import os, time\nfor _ in range(30):\n    with open({evidence:?}, 'a') as f:\n        f.write(f\"{{webhookPayload['n']}} {{os.getpid()}} {{time.time()}}\\n\")\n    time.sleep(0.1)"
+    );
+    serde_json::json!({
+        "cells": [
+            {"cell_type": "code", "id": "p", "metadata": {"tags": ["parameters"]}, "source": "webhookPayload = {}", "outputs": [], "execution_count": null},
+            {"cell_type": "code", "id": "t", "metadata": {}, "source": tick, "outputs": [], "execution_count": null}
+        ],
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+        "nbformat": 4,
+        "nbformat_minor": 5
+    })
+    .to_string()
+}
+
+struct Node {
+    child: Child,
+    base: String,
+    _dir: tempfile::TempDir,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn start_node(database: &str, key: &str, lease: &str) -> Node {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let child = Command::new(BIN)
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .args(["--database-url", database, "--encryption-key", key])
+        .args(["--data-dir", dir.path().to_str().unwrap()])
+        .args(["--python", common::python().to_str().unwrap()])
+        .args(["--max-concurrent-runs", "2", "--job-lease-seconds", lease])
+        .args(["--log", "warn"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    Node {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+        _dir: dir,
+    }
+}
+
+async fn ready(client: &reqwest::Client, node: &Node) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while client
+        .get(format!("{}/healthz", node.base))
+        .send()
+        .await
+        .is_err()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "node {} never started",
+            node.base
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn add_admin(database: &str) {
+    use std::io::Write as _;
+    let mut child = Command::new(BIN)
+        .args(["user", "add", "--database-url", database])
+        .args([
+            "--username",
+            "admin",
+            "--role",
+            "administrator",
+            "--password-stdin",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{PASSWORD}").unwrap();
+    assert!(child.wait().unwrap().success());
+}
+
+async fn form(client: &reqwest::Client, url: String, fields: &[(&str, &str)]) -> Value {
+    let r = client.post(url).form(fields).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    r.json().await.unwrap()
+}
+
+fn sign(body: &[u8]) -> String {
+    let m = common::events::mac(common::SECRET.as_bytes(), &[body]);
+    format!(
+        "sha256={}",
+        base64::engine::general_purpose::STANDARD.encode(m)
+    )
+}
+
+/// Lines `n pid time` of the evidence file, as runs: per event number, per
+/// kernel, the first and last tick and how many.
+fn runs(evidence: &std::path::Path) -> BTreeMap<u64, BTreeMap<u64, (f64, f64, u32)>> {
+    let text = std::fs::read_to_string(evidence).unwrap_or_default();
+    let mut runs: BTreeMap<u64, BTreeMap<u64, (f64, f64, u32)>> = BTreeMap::new();
+    for line in text.lines() {
+        let mut parts = line.split_whitespace();
+        let (Some(n), Some(pid), Some(t)) = (parts.next(), parts.next(), parts.next()) else {
+            continue;
+        };
+        let (n, pid, t): (u64, u64, f64) =
+            (n.parse().unwrap(), pid.parse().unwrap(), t.parse().unwrap());
+        let run = runs.entry(n).or_default().entry(pid).or_insert((t, t, 0));
+        run.0 = run.0.min(t);
+        run.1 = run.1.max(t);
+        run.2 += 1;
+    }
+    runs
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn three_nodes_lose_one_and_every_acknowledged_event_runs_once_at_a_time() {
+    let database = common::db::fresh_postgres();
+    let key = base64::engine::general_purpose::STANDARD.encode(rand_key());
+    let evidence_dir = tempfile::tempdir().unwrap();
+    let evidence = evidence_dir.path().join("ticks.txt");
+    add_admin(&database);
+    let mut nodes: Vec<Node> = (0..3).map(|_| start_node(&database, &key, "3")).collect();
+    let client = reqwest::Client::new();
+    for node in &nodes {
+        ready(&client, node).await;
+    }
+    let first = nodes[0].base.clone();
+    let token = form(
+        &client,
+        format!("{first}/notebooks/sharing/rest/generateToken"),
+        &[("username", "admin"), ("password", PASSWORD), ("f", "json")],
+    )
+    .await["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let item = form(
+        &client,
+        format!("{first}/notebooks/sharing/rest/content/users/admin/addItem"),
+        &[
+            ("title", "ticks"),
+            ("text", &notebook(evidence.to_str().unwrap())),
+            ("token", &token),
+            ("f", "json"),
+        ],
+    )
+    .await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let receiver = form(
+        &client,
+        format!("{first}/notebooks/admin/notebooks/webhookReceivers/create"),
+        &[
+            ("name", "ticks"),
+            ("itemId", &item),
+            ("secret", common::SECRET),
+            ("signatureHeaders", "x-esrihook-signature"),
+            ("token", &token),
+            ("f", "json"),
+        ],
+    )
+    .await;
+    let id = receiver["webhookReceiver"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let path = format!("/notebooks/rest/events/webhooks/{id}");
+
+    // 30 events, round robin over the three nodes, all at once.
+    let mut sends = Vec::new();
+    for n in 0..30u64 {
+        let url = format!("{}{path}", nodes[n as usize % 3].base);
+        let client = client.clone();
+        sends.push(tokio::spawn(async move {
+            let body = format!(r#"{{"n": {n}}}"#);
+            let r = client
+                .post(url)
+                .header("x-esrihook-signature", sign(body.as_bytes()))
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200, "every node accepts");
+            let v: Value = r.json().await.unwrap();
+            (n, v["jobId"].as_str().unwrap().to_string())
+        }));
+    }
+    let mut acknowledged = BTreeMap::new();
+    for s in sends {
+        let (n, job) = s.await.unwrap();
+        acknowledged.insert(n, job);
+    }
+    // Runs take 3 s each, six at a time: kill the second node mid-way.
+    tokio::time::sleep(Duration::from_millis(4000)).await;
+    let executing_before = jobs(&client, &first, &token, &id).await;
+    assert!(
+        executing_before.iter().any(|j| j["status"] == "EXECUTING"),
+        "runs are in flight when the node dies"
+    );
+    nodes[1].child.kill().unwrap();
+    nodes[1].child.wait().unwrap();
+
+    let deadline = Instant::now() + Duration::from_secs(180);
+    let all = loop {
+        let all = jobs(&client, &first, &token, &id).await;
+        let done = all.iter().all(|j| {
+            ["COMPLETED", "FAILED", "CANCELLED"].contains(&j["status"].as_str().unwrap_or(""))
+        });
+        if done && all.len() >= acknowledged.len() {
+            break all;
+        }
+        assert!(Instant::now() < deadline, "jobs never finished: {all:?}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    for node in nodes.iter_mut() {
+        let _ = node.child.kill();
+        let _ = node.child.wait();
+    }
+
+    // Exactly one job per acknowledged event.
+    let stored: HashSet<String> = all
+        .iter()
+        .map(|j| j["jobId"].as_str().unwrap().to_string())
+        .collect();
+    let sent: HashSet<String> = acknowledged.values().cloned().collect();
+    assert_eq!(
+        all.len(),
+        acknowledged.len(),
+        "one job per acknowledged event"
+    );
+    assert_eq!(stored, sent);
+    // Every job finished; a job lost twice may fail, saying so.
+    for j in &all {
+        match j["status"].as_str().unwrap() {
+            "COMPLETED" => {}
+            "FAILED" => {
+                let job = j["jobId"].as_str().unwrap();
+                let detail: Value = client
+                    .get(format!("{first}{JOBS}/{job}"))
+                    .query(&[("f", "json"), ("token", &token)])
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                let message = detail["messages"][0].as_str().unwrap_or("");
+                assert!(message.contains("node was lost"), "{detail}");
+            }
+            other => panic!("job ended {other}: {j}"),
+        }
+    }
+    // No event's notebook ran twice at once; each completed event has a
+    // whole run of 30 ticks.
+    let runs = runs(&evidence);
+    let mut interrupted = 0;
+    for (n, by_kernel) in &runs {
+        let mut spans: Vec<_> = by_kernel.values().collect();
+        spans.sort_by(|a, b| a.0.total_cmp(&b.0));
+        for pair in spans.windows(2) {
+            assert!(
+                pair[0].1 < pair[1].0,
+                "event {n} ran on two kernels at once: {by_kernel:?}"
+            );
+        }
+        interrupted += spans.iter().filter(|s| s.2 < 30).count();
+        let job = &acknowledged[n];
+        let status = all.iter().find(|j| j["jobId"] == job.as_str()).unwrap()["status"].clone();
+        if status == "COMPLETED" {
+            assert!(spans.iter().any(|s| s.2 == 30), "event {n}: {by_kernel:?}");
+        }
+    }
+    assert_eq!(runs.len(), 30, "every event's notebook ran");
+    assert!(
+        interrupted > 0,
+        "the killed node was running notebooks, which stopped with it"
+    );
+}
+
+fn rand_key() -> [u8; 32] {
+    let mut key = [0u8; 32];
+    for (i, b) in uuid::Uuid::new_v4()
+        .as_bytes()
+        .iter()
+        .chain(uuid::Uuid::new_v4().as_bytes())
+        .enumerate()
+    {
+        key[i] = *b;
+    }
+    key
+}
+
+async fn jobs(client: &reqwest::Client, base: &str, token: &str, receiver: &str) -> Vec<Value> {
+    let r: Value = client
+        .get(format!("{base}{JOBS}"))
+        .query(&[
+            ("f", "json"),
+            ("token", token),
+            ("receiverId", receiver),
+            ("num", "100"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    r["jobs"].as_array().cloned().unwrap_or_default()
+}
