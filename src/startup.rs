@@ -243,6 +243,14 @@ fn prepare_data_dir(dir: &Path) -> anyhow::Result<()> {
         .with_context(|| format!("cannot use the data dir {}", dir.display()))
 }
 
+/// Creates the data dir when the database lives in it (no `--database-url`).
+fn prepare_storage(storage: &StorageArgs) -> anyhow::Result<()> {
+    match storage.database_url {
+        None => prepare_data_dir(&storage.data_dir),
+        Some(_) => Ok(()),
+    }
+}
+
 /// How long delivery-log lines are kept, and how many per receiver at most.
 const DELIVERY_LOG_DAYS: u64 = 7;
 const DELIVERY_LOG_LINES: u32 = 1000;
@@ -278,9 +286,7 @@ async fn upkeep(app: Arc<App>, shutdown: CancellationToken) {
 
 /// `hookbook migrate`: creates or updates the tables, then exits.
 async fn migrate(storage: StorageArgs) -> anyhow::Result<()> {
-    if let store::DatabaseUrl::Sqlite(_) = storage.database() {
-        prepare_data_dir(&storage.data_dir)?;
-    }
+    prepare_storage(&storage)?;
     let url = storage.database();
     store::open(&url).await?;
     println!("the database {} is up to date", url.describe());
@@ -338,7 +344,7 @@ pub async fn add_user(args: UserAddArgs, password: Password) -> anyhow::Result<(
         .map_err(|e| anyhow::anyhow!("--privilege: {e}"))?;
     privileges.sort();
     privileges.dedup();
-    prepare_data_dir(&args.storage.data_dir)?;
+    prepare_storage(&args.storage)?;
     let store = store::open(&args.storage.database()).await?;
     let user = User {
         username: username.clone(),

@@ -7,14 +7,13 @@
 mod common;
 
 use std::collections::{BTreeMap, HashSet};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_hookbook");
-const PASSWORD: &str = "multi node pw";
+use common::nodes::{add_admin, form, ready, start_node, Node, PASSWORD};
+
 const JOBS: &str = "/notebooks/admin/notebooks/jobs";
 
 /// Ticks 30 times, 0.1 s apart (3 s: as long as a lease), each a line `n pid time`.
@@ -32,83 +31,6 @@ fn notebook(evidence: &str) -> String {
         "nbformat_minor": 5
     })
     .to_string()
-}
-
-struct Node {
-    child: Child,
-    base: String,
-    _dir: tempfile::TempDir,
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn start_node(database: &str, key: &str, lease: &str) -> Node {
-    let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let child = Command::new(BIN)
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .args(["--database-url", database, "--encryption-key", key])
-        .args(["--data-dir", dir.path().to_str().unwrap()])
-        .args(["--python", common::python().to_str().unwrap()])
-        .args(["--max-concurrent-runs", "2", "--job-lease-seconds", lease])
-        .args(["--log", "warn"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    Node {
-        child,
-        base: format!("http://127.0.0.1:{port}"),
-        _dir: dir,
-    }
-}
-
-async fn ready(client: &reqwest::Client, node: &Node) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while client
-        .get(format!("{}/healthz", node.base))
-        .send()
-        .await
-        .is_err()
-    {
-        assert!(
-            Instant::now() < deadline,
-            "node {} never started",
-            node.base
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-fn add_admin(database: &str) {
-    use std::io::Write as _;
-    let mut child = Command::new(BIN)
-        .args(["user", "add", "--database-url", database])
-        .args([
-            "--username",
-            "admin",
-            "--role",
-            "administrator",
-            "--password-stdin",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    writeln!(child.stdin.take().unwrap(), "{PASSWORD}").unwrap();
-    assert!(child.wait().unwrap().success());
-}
-
-async fn form(client: &reqwest::Client, url: String, fields: &[(&str, &str)]) -> Value {
-    let r = client.post(url).form(fields).send().await.unwrap();
-    assert_eq!(r.status(), 200);
-    r.json().await.unwrap()
 }
 
 fn sign(body: &[u8]) -> String {
@@ -142,11 +64,14 @@ fn runs(evidence: &std::path::Path) -> BTreeMap<u64, BTreeMap<u64, (f64, f64, u3
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn three_nodes_lose_one_and_every_acknowledged_event_runs_once_at_a_time() {
     let database = common::db::fresh_postgres();
-    let key = base64::engine::general_purpose::STANDARD.encode(rand_key());
+    let key = common::nodes::key();
     let evidence_dir = tempfile::tempdir().unwrap();
     let evidence = evidence_dir.path().join("ticks.txt");
     add_admin(&database);
-    let mut nodes: Vec<Node> = (0..3).map(|_| start_node(&database, &key, "3")).collect();
+    let flags = ["--max-concurrent-runs", "2", "--job-lease-seconds", "3"];
+    let mut nodes: Vec<Node> = (0..3)
+        .map(|_| start_node(&database, &key, &flags))
+        .collect();
     let client = reqwest::Client::new();
     for node in &nodes {
         ready(&client, node).await;
@@ -304,19 +229,6 @@ async fn three_nodes_lose_one_and_every_acknowledged_event_runs_once_at_a_time()
         interrupted > 0,
         "the killed node was running notebooks, which stopped with it"
     );
-}
-
-fn rand_key() -> [u8; 32] {
-    let mut key = [0u8; 32];
-    for (i, b) in uuid::Uuid::new_v4()
-        .as_bytes()
-        .iter()
-        .chain(uuid::Uuid::new_v4().as_bytes())
-        .enumerate()
-    {
-        key[i] = *b;
-    }
-    key
 }
 
 async fn jobs(client: &reqwest::Client, base: &str, token: &str, receiver: &str) -> Vec<Value> {

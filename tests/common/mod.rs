@@ -5,6 +5,7 @@
 
 pub mod db;
 pub mod events;
+pub mod nodes;
 
 use clap::Parser as _;
 use hookbook::config::{Cli, Command, UserCommand};

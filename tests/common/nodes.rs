@@ -1,0 +1,120 @@
+//! Whole `hookbook serve` processes for tests of a site: several nodes on
+//! one database, started and killed like real ones.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use serde_json::Value;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_hookbook");
+pub const PASSWORD: &str = "multi node pw";
+
+pub struct Node {
+    pub child: Child,
+    pub base: String,
+    pub dir: tempfile::TempDir,
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A random encryption key, as every node of a site shares one.
+pub fn key() -> String {
+    let mut key = Vec::with_capacity(32);
+    key.extend_from_slice(uuid::Uuid::new_v4().as_bytes());
+    key.extend_from_slice(uuid::Uuid::new_v4().as_bytes());
+    base64::engine::general_purpose::STANDARD.encode(key)
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts a node on `database` with its own data dir; runs use the test
+/// Python when `flags` ask for them.
+pub fn start_node(database: &str, key: &str, flags: &[&str]) -> Node {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let child = Command::new(BIN)
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .args(["--database-url", database, "--encryption-key", key])
+        .args(["--data-dir", dir.path().to_str().unwrap()])
+        .args(["--python", super::python().to_str().unwrap()])
+        .args(["--log", "warn"])
+        .args(flags)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    Node {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+        dir,
+    }
+}
+
+pub async fn ready(client: &reqwest::Client, node: &Node) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while client
+        .get(format!("{}/healthz", node.base))
+        .send()
+        .await
+        .is_err()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "node {} never started",
+            node.base
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// `hookbook user add` of an administrator `admin` with [`PASSWORD`].
+pub fn add_admin(database: &str) {
+    use std::io::Write as _;
+    let mut child = Command::new(BIN)
+        .args(["user", "add", "--database-url", database])
+        .args([
+            "--username",
+            "admin",
+            "--role",
+            "administrator",
+            "--password-stdin",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{PASSWORD}").unwrap();
+    assert!(child.wait().unwrap().success());
+}
+
+/// Posts a form and expects 200 with JSON.
+pub async fn form(client: &reqwest::Client, url: String, fields: &[(&str, &str)]) -> Value {
+    let r = client.post(url).form(fields).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    r.json().await.unwrap()
+}
+
+/// Signs in as `admin` on `base`.
+pub async fn admin_token(client: &reqwest::Client, base: &str) -> String {
+    form(
+        client,
+        format!("{base}/notebooks/sharing/rest/generateToken"),
+        &[("username", "admin"), ("password", PASSWORD), ("f", "json")],
+    )
+    .await["token"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
