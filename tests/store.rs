@@ -444,3 +444,48 @@ async fn next(rx: &mut tokio::sync::mpsc::Receiver<Signal>) -> Signal {
         .expect("a signal within 10 s")
         .unwrap()
 }
+
+#[tokio::test]
+async fn the_queue_depth_follows_every_change_of_state() {
+    for (name, store, _dir) in stores().await {
+        let depth = || async { store.queue_depth().await.unwrap() };
+        let node = NodeId::generate();
+        let jobs: Vec<_> = (0..4).map(new_job).collect();
+        for j in &jobs {
+            store.add_job(j).await.unwrap();
+        }
+        assert_eq!(depth().await, 4, "{name}: added");
+        let claimed = store
+            .claim_job(Millis::now(), &lease(node, -1), 0)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(depth().await, 3, "{name}: claimed");
+        store.requeue_job(&node, &claimed.id).await.unwrap();
+        assert_eq!(depth().await, 4, "{name}: requeued");
+        store.cancel_job(&jobs[3].id, Millis::now()).await.unwrap();
+        assert_eq!(depth().await, 3, "{name}: a waiting job cancelled");
+        store
+            .claim_job(Millis::now(), &lease(node, -1), 0)
+            .await
+            .unwrap()
+            .unwrap();
+        store
+            .recover_jobs(Millis::now(), "lost", Orphans::Expired)
+            .await
+            .unwrap();
+        assert_eq!(depth().await, 3, "{name}: taken over");
+        let done = store
+            .claim_job(Millis::now(), &lease(node, 60_000), 0)
+            .await
+            .unwrap()
+            .unwrap();
+        store
+            .finish_job(&node, &done.id, "COMPLETED", Millis::now(), &[], None)
+            .await
+            .unwrap();
+        assert_eq!(depth().await, 2, "{name}: finished");
+        store.prune_jobs(Millis(i64::MAX)).await.unwrap();
+        assert_eq!(depth().await, 2, "{name}: pruning keeps waiting jobs");
+    }
+}

@@ -25,8 +25,9 @@ const QUEUE_LOCK: i64 = 0x686f_6f6b_0002;
 
 type Key = (String, String);
 
+/// The waiting jobs, from the trigger-kept slots (committed changes only).
 async fn waiting(conn: &mut PgConnection) -> StoreResult<u64> {
-    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM jobs WHERE status = 'SUBMITTED'")
+    let n: i64 = sqlx::query_scalar("SELECT coalesce(sum(waiting), 0)::bigint FROM queue_depth")
         .fetch_one(conn)
         .await?;
     Ok(count(n))
@@ -135,6 +136,9 @@ impl PgStore {
         if fresh.is_empty() {
             return Ok(answers);
         }
+        // Inserted in key order: two nodes inserting overlapping delivery
+        // ids then wait on each other in one order, never in a cycle.
+        fresh.sort_by(|&a, &b| key(&events[a]).cmp(&key(&events[b])));
         let pick = |f: &dyn Fn(&NewEvent) -> String| -> Vec<String> {
             fresh.iter().map(|&i| f(&events[i])).collect()
         };
