@@ -249,6 +249,39 @@ async fn two_nodes_share_one_rate_limit() {
     assert_eq!(limited, 30);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_share_one_queue_limit() {
+    let database = common::db::fresh_postgres();
+    let key = common::nodes::key();
+    add_admin(&database);
+    let client = reqwest::Client::new();
+    let flags = ["--role", "api", "--max-queue-depth", "7"];
+    let nodes = [
+        start_node(&database, &key, &flags),
+        start_node(&database, &key, &flags),
+    ];
+    for node in &nodes {
+        ready(&client, node).await;
+    }
+    let token = admin_token(&client, &nodes[0].base).await;
+    let path = receiver(&client, &nodes[0].base, &token, "print(1)").await;
+    let mut sends = Vec::new();
+    for i in 0..20 {
+        let url = format!("{}{path}", nodes[i % 2].base);
+        let client = client.clone();
+        sends.push(tokio::spawn(async move {
+            send(&client, &url, &format!(r#"{{"i": {i}}}"#)).await.0
+        }));
+    }
+    let mut statuses = Vec::new();
+    for s in sends {
+        statuses.push(s.await.unwrap());
+    }
+    let accepted = statuses.iter().filter(|s| **s == 200).count();
+    let full = statuses.iter().filter(|s| **s == 503).count();
+    assert_eq!((accepted, full), (7, 13), "{statuses:?}");
+}
+
 #[tokio::test]
 async fn migrate_creates_the_tables_and_can_run_again() {
     let database = common::db::fresh_postgres();
