@@ -89,15 +89,27 @@ pub async fn store(dir: &Path) -> Arc<dyn Store> {
 /// for what must never be stored in the clear.
 pub async fn everything_stored(dir: &Path) -> Vec<u8> {
     if !on_postgres() {
-        let mut bytes = Vec::new();
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            let name = path.file_name().unwrap().to_string_lossy().into_owned();
-            if name.starts_with("hookbook.db") {
-                bytes.extend(std::fs::read(&path).unwrap());
+        // A stopping server's last connection may still fold the log into
+        // the database and remove it: read again until no file vanished.
+        'again: for _ in 0..50 {
+            let mut bytes = Vec::new();
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                let name = path.file_name().unwrap().to_string_lossy().into_owned();
+                if name.starts_with("hookbook.db") {
+                    match std::fs::read(&path) {
+                        Ok(b) => bytes.extend(b),
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                            std::thread::sleep(std::time::Duration::from_millis(100));
+                            continue 'again;
+                        }
+                        Err(e) => panic!("cannot read {}: {e}", path.display()),
+                    }
+                }
             }
+            return bytes;
         }
-        return bytes;
+        panic!("the database files of {} kept changing", dir.display());
     }
     use sqlx::Connection as _;
     let mut conn = sqlx::PgConnection::connect(&database_url(dir))
