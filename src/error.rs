@@ -16,6 +16,9 @@ pub enum Error {
     /// The caller is known but may not do this.
     #[error("You do not have permissions to access this resource or perform this operation.")]
     Forbidden,
+    /// A form posted with a session cookie lacks the session's CSRF token.
+    #[error("The form's CSRF token is missing or does not match your session; reload the page and try again.")]
+    BadCsrf,
     /// The named resource does not exist; the text says which.
     #[error("{0}")]
     NotFound(String),

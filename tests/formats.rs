@@ -161,8 +161,8 @@ async fn errors_come_in_the_format_asked_for() {
     let body = html.text().await.unwrap();
     assert!(body.contains("Token Required."));
     assert!(
-        body.contains("generateToken"),
-        "an HTML 401 offers a way to sign in"
+        body.contains("/notebooks/signin?next=%2Fnotebooks%2Fadmin%2Fnotebooks%2FwebhookReceivers"),
+        "an HTML 401 offers a way to sign in and back: {body}"
     );
 }
 

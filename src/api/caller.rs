@@ -1,16 +1,22 @@
 //! Who is calling: the token from the `token` field, `X-Esri-Authorization`
-//! or `Authorization`, resolved to a user.
+//! or `Authorization`, or else the session cookie of the pages, resolved to
+//! a user. A request that changes something on the strength of the cookie
+//! alone must carry the session's CSRF token.
 
 use std::sync::Arc;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, Method};
 
 use super::negotiate::Params;
 use crate::domain::user::User;
 use crate::error::Error;
+use crate::security::token::Token;
 use crate::service::App;
+
+/// The cookie that holds a session of the pages.
+pub const SESSION_COOKIE: &str = "hookbook_session";
 
 /// The authenticated user of a request.
 pub struct Caller(pub User);
@@ -31,6 +37,19 @@ pub fn token_of<'a>(params: Option<&'a Params>, headers: &'a HeaderMap) -> Optio
     })
 }
 
+/// The session token in the request's cookies, if any.
+pub fn session_of(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|pair| {
+            let (name, value) = pair.trim().split_once('=')?;
+            (name == SESSION_COOKIE && !value.is_empty()).then_some(value)
+        })
+}
+
 impl FromRequestParts<Arc<App>> for Caller {
     type Rejection = Error;
 
@@ -38,7 +57,36 @@ impl FromRequestParts<Arc<App>> for Caller {
         parts: &mut Parts,
         app: &Arc<App>,
     ) -> Result<Self, Self::Rejection> {
-        let token = token_of(parts.extensions.get::<Params>(), &parts.headers);
-        app.authenticate(token).await.map(Caller)
+        let params = parts.extensions.get::<Params>();
+        if let Some(token) = token_of(params, &parts.headers) {
+            return app.authenticate(Some(token)).await.map(Caller);
+        }
+        let Some(session) = session_of(&parts.headers) else {
+            return Err(Error::TokenRequired);
+        };
+        let reads_only = parts.method == Method::GET || parts.method == Method::HEAD;
+        let given = params.and_then(|p| p.get("csrf")).unwrap_or("");
+        if !reads_only && !Token::from_client(session).csrf_matches(given) {
+            return Err(Error::BadCsrf);
+        }
+        app.authenticate(Some(session)).await.map(Caller)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_session_cookie_is_found_among_others() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            axum::http::header::COOKIE,
+            "a=1; hookbook_session=abc; b=2".parse().unwrap(),
+        );
+        assert_eq!(session_of(&headers), Some("abc"));
+        headers.insert(axum::http::header::COOKIE, "hookbook_session=".parse().unwrap());
+        assert_eq!(session_of(&headers), None);
+        assert_eq!(session_of(&HeaderMap::new()), None);
     }
 }

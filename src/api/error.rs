@@ -49,7 +49,7 @@ impl From<Error> for Failure {
     fn from(error: Error) -> Self {
         let (status, details) = match &error {
             Error::TokenRequired | Error::InvalidToken => (StatusCode::UNAUTHORIZED, vec![]),
-            Error::Forbidden => (StatusCode::FORBIDDEN, vec![]),
+            Error::Forbidden | Error::BadCsrf => (StatusCode::FORBIDDEN, vec![]),
             Error::NotFound(_) => (StatusCode::NOT_FOUND, vec![]),
             Error::Invalid { .. } => (StatusCode::BAD_REQUEST, vec![]),
             Error::Refused(refusal) => (

@@ -18,7 +18,7 @@ use crate::domain::ParseError;
 use crate::error::{Error, Result};
 use crate::service::App;
 use crate::store::ItemMeta;
-use crate::ui::{FieldKind, Form, Page};
+use crate::ui::{when, Block, Cell, FieldKind, Form, Page};
 
 pub fn routes() -> Router<Arc<App>> {
     Router::new()
@@ -83,7 +83,7 @@ fn notebook_param(params: &Params) -> Result<Option<(NotebookFile, Option<String
 
 fn folder_page(app: &App, username: &Username) -> Page {
     let c = &app.settings.context;
-    Page::new(format!("Content of {username}")).form(
+    Page::new(format!("Notebooks of {username}")).form(
         Form::post(
             "Add item",
             format!("/{c}/sharing/rest/content/users/{username}/addItem"),
@@ -127,13 +127,34 @@ async fn list(
     let username = path_user(&username)?;
     let items = app.items_of(&caller, &username).await?;
     let c = &app.settings.context;
-    let mut page = folder_page(&app, &username);
-    for item in &items {
-        page = page.link(
-            item.title.as_str(),
-            format!("/{c}/sharing/rest/content/items/{}", item.id),
-        );
-    }
+    let rows = items
+        .iter()
+        .map(|item| {
+            vec![
+                Cell::link(
+                    item.title.as_str(),
+                    format!("/{c}/sharing/rest/content/items/{}", item.id),
+                ),
+                Cell::text(item.id.as_str()),
+                Cell::text(when(item.modified.0)),
+                Cell::text(item.size.to_string()),
+                Cell::link(
+                    "download",
+                    format!("/{c}/sharing/rest/content/items/{}/data", item.id),
+                ),
+            ]
+        })
+        .collect();
+    let page = folder_page(&app, &username)
+        .without_value()
+        .block(Block::Table {
+            heading: String::new(),
+            columns: ["Title", "Item id", "Modified", "Bytes", "File"]
+                .map(String::from)
+                .to_vec(),
+            rows,
+            empty: "No notebooks yet: add one below.".into(),
+        });
     Ok(Reply::new(
         json!({"username": username.as_str(), "items": items.iter().map(item_out).collect::<Vec<_>>()}),
         page,

@@ -17,7 +17,7 @@ use crate::error::{Error, Result};
 use crate::service::jobs::ExecuteRequest;
 use crate::service::App;
 use crate::store::JobRecord;
-use crate::ui::{FieldKind, Form, Page};
+use crate::ui::{notebook_cells, when, Block, Cell, FieldKind, Form, Page};
 
 const STATUSES: [&str; 5] = ["SUBMITTED", "EXECUTING", "COMPLETED", "FAILED", "CANCELLED"];
 const MAX_NUM: u32 = 10_000;
@@ -73,14 +73,55 @@ fn path_job(text: &str) -> Result<uuid::Uuid> {
         .map_err(|_| Error::NotFound(format!("Job '{}' does not exist.", text.escape_default())))
 }
 
-fn job_page(app: &App, job: &JobRecord) -> Page {
+/// Seconds between reloads of a page showing a job that is not over.
+const LIVE_REFRESH: u32 = 2;
+
+fn is_running(job: &JobRecord) -> bool {
+    job.status == "SUBMITTED" || job.status == "EXECUTING"
+}
+
+fn job_page(app: &App, job: &JobRecord, notebook: Option<&Value>) -> Page {
     let b = base(app);
-    let mut page = Page::new(format!("Job {}", job.id)).link("All jobs", format!("{b}/jobs"));
-    if job.has_notebook {
-        page = page.link("Executed notebook", format!("{b}/jobs/{}/notebook", job.id));
+    let mut timing = vec![format!("Submitted {}", when(job.submitted.0))];
+    if let Some(start) = job.start_time {
+        timing.push(format!("Started {}", when(start.0)));
     }
-    if job.status == "SUBMITTED" || job.status == "EXECUTING" {
-        page = page.form(Form::post("Cancel", format!("{b}/jobs/{}/cancel", job.id)));
+    if let (Some(start), Some(end)) = (job.start_time, job.end_time) {
+        timing.push(format!(
+            "Ended {} ({:.2} s)",
+            when(end.0),
+            (end.0 - start.0) as f64 / 1000.0
+        ));
+    }
+    let mut page = Page::new(format!("Job {} · {}", job.id, job.status))
+        .block(Block::Messages {
+            heading: "Status".into(),
+            lines: std::iter::once(job.status.clone())
+                .chain(job.messages.iter().cloned())
+                .collect(),
+        })
+        .block(Block::Messages {
+            heading: "Timing".into(),
+            lines: timing,
+        })
+        .link("All jobs", format!("{b}/jobs"));
+    if let Some(receiver) = job.receiver_id {
+        page = page.link("Its receiver", format!("{b}/webhookReceivers/{receiver}"));
+    }
+    if let Some(notebook) = notebook {
+        page = page
+            .block(Block::Notebook {
+                cells: notebook_cells(notebook),
+            })
+            .link(
+                "Download the executed notebook (.ipynb)",
+                format!("{b}/jobs/{}/notebook", job.id),
+            );
+    }
+    if is_running(job) {
+        page = page
+            .refresh_every(LIVE_REFRESH)
+            .form(Form::post("Cancel", format!("{b}/jobs/{}/cancel", job.id)));
     }
     page
 }
@@ -134,40 +175,81 @@ async fn list(
         -1
     };
     let b = base(&app);
-    let mut page = Page::new("Jobs").form(
-        Form::get("Filter", format!("{b}/jobs"))
-            .select(
-                "status",
-                "Status",
-                params.get("status").unwrap_or(""),
-                &[
-                    "",
-                    "SUBMITTED",
-                    "EXECUTING",
-                    "COMPLETED",
-                    "FAILED",
-                    "CANCELLED",
-                ],
-            )
-            .field(
-                FieldKind::Text,
-                "receiverId",
-                "Receiver id",
-                params.get("receiverId").unwrap_or(""),
-            )
-            .field(FieldKind::Text, "num", "Jobs per page", num.to_string()),
-    );
-    for job in &jobs {
-        page = page.link(
-            format!("{} {} {}", job.id, job.kind, job.status),
-            format!("{b}/jobs/{}", job.id),
-        );
-    }
-    if next_start > 0 {
-        page = page.link(
-            "Next page",
-            format!("{b}/jobs?start={next_start}&num={num}"),
-        );
+    let filter = |start: u64| {
+        let mut query = form_urlencoded::Serializer::new(String::new());
+        for key in ["status", "receiverId"] {
+            if let Some(v) = params.non_empty(key) {
+                query.append_pair(key, v);
+            }
+        }
+        query.append_pair("start", &start.to_string());
+        query.append_pair("num", &num.to_string());
+        format!("{b}/jobs?{}", query.finish())
+    };
+    let rows: Vec<Vec<Cell>> = jobs
+        .iter()
+        .map(|job| {
+            vec![
+                Cell::link(job.id.to_string(), format!("{b}/jobs/{}", job.id)),
+                Cell::text(job.status.clone()).class(job.status.clone()),
+                Cell::text(job.kind.clone()),
+                job.receiver_id.map_or(Cell::text(""), |r| {
+                    Cell::link("receiver", format!("{b}/webhookReceivers/{r}"))
+                }),
+                Cell::text(when(job.submitted.0)),
+                Cell::text(match (job.start_time, job.end_time) {
+                    (Some(s), Some(e)) => format!("{:.2} s", (e.0 - s.0) as f64 / 1000.0),
+                    (Some(_), None) => "running".into(),
+                    _ => String::new(),
+                }),
+            ]
+        })
+        .collect();
+    let first = u64::from(start);
+    let mut page = Page::new("Jobs")
+        .without_value()
+        .form(
+            Form::get("Filter", format!("{b}/jobs"))
+                .select(
+                    "status",
+                    "Status",
+                    params.get("status").unwrap_or(""),
+                    &[
+                        "",
+                        "SUBMITTED",
+                        "EXECUTING",
+                        "COMPLETED",
+                        "FAILED",
+                        "CANCELLED",
+                    ],
+                )
+                .field(
+                    FieldKind::Text,
+                    "receiverId",
+                    "Receiver id",
+                    params.get("receiverId").unwrap_or(""),
+                )
+                .field(FieldKind::Text, "num", "Jobs per page", num.to_string()),
+        )
+        .block(Block::Table {
+            heading: String::new(),
+            columns: ["Job", "Status", "Type", "Receiver", "Submitted", "Run time"]
+                .map(String::from)
+                .to_vec(),
+            rows,
+            empty: "No jobs match.".into(),
+        })
+        .block(Block::Pager {
+            summary: if shown == 0 {
+                format!("none of {total}")
+            } else {
+                format!("{first} to {} of {total}", first + shown - 1)
+            },
+            previous: (first > 1).then(|| filter(first.saturating_sub(u64::from(num)).max(1))),
+            next: (next_start > 0).then(|| filter(next_start as u64)),
+        });
+    if jobs.iter().any(is_running) {
+        page = page.refresh_every(LIVE_REFRESH);
     }
     Ok(Reply::new(
         json!({
@@ -187,7 +269,16 @@ async fn fetch(
     Path(id): Path<String>,
 ) -> Result<Reply> {
     let job = app.job(&caller, &path_job(&id)?).await?;
-    Ok(Reply::new(detail(&app, &job), job_page(&app, &job)))
+    let notebook = if job.has_notebook {
+        let bytes = app.job_notebook(&caller, &job.id).await?;
+        serde_json::from_slice::<Value>(&bytes).ok()
+    } else {
+        None
+    };
+    Ok(Reply::new(
+        detail(&app, &job),
+        job_page(&app, &job, notebook.as_ref()),
+    ))
 }
 
 /// The executed notebook as an `.ipynb` file, whatever `f` says.
@@ -211,7 +302,7 @@ async fn cancel(
     let job = app.job(&caller, &id).await?;
     Ok(Reply::new(
         json!({"status": "success"}),
-        job_page(&app, &job),
+        job_page(&app, &job, None),
     ))
 }
 
@@ -256,6 +347,6 @@ async fn execute(
     let job = app.job(&caller, &id).await?;
     Ok(Reply::new(
         json!({"status": "success", "jobId": id.to_string(), "jobUrl": job_url}),
-        job_page(&app, &job),
+        job_page(&app, &job, None),
     ))
 }

@@ -11,6 +11,7 @@ mod items;
 mod jobs;
 mod negotiate;
 mod receivers;
+mod session;
 mod tokens;
 
 use std::sync::Arc;
@@ -26,12 +27,13 @@ pub use negotiate::{Format, Surface};
 /// The whole router; tests can call it without a socket.
 pub fn app(state: Arc<App>) -> Router {
     let context = format!("/{}", state.settings.context);
-    let sign_in: Arc<str> = format!("{context}/sharing/rest/generateToken").into();
+    let sign_in: Arc<str> = format!("{context}/signin").into();
     let layer = |surface| {
         axum::middleware::from_fn_with_state(
             Negotiation {
                 surface,
                 sign_in: sign_in.clone(),
+                context: state.settings.context.clone().into(),
             },
             negotiate::negotiate,
         )
@@ -43,6 +45,7 @@ pub fn app(state: Arc<App>) -> Router {
     let sharing = directory::sharing_routes()
         .merge(tokens::routes())
         .merge(items::routes())
+        .merge(session::routes())
         .layer(layer(Surface::Sharing));
     let contextual = Router::new()
         .merge(admin)

@@ -18,6 +18,7 @@ use super::error::Failure;
 use crate::domain::notebook::MAX_NOTEBOOK_BYTES;
 use crate::domain::ParseError;
 use crate::error::Error;
+use crate::security::token::Token;
 use crate::ui;
 
 /// The largest admin or sharing request body: a notebook and its fields.
@@ -128,29 +129,47 @@ impl IntoResponse for Reply {
 pub struct Negotiation {
     pub surface: Surface,
     pub sign_in: Arc<str>,
+    pub context: Arc<str>,
 }
 
 pub async fn negotiate(State(n): State<Negotiation>, request: Request, next: Next) -> Response {
     let (mut parts, body) = request.into_parts();
     let params = match read_params(&parts, body).await {
         Ok(params) => params,
-        Err(error) => return render_failure(&n, Format::Json, Failure::from(error)),
+        Err(error) => {
+            let chrome = ui::Chrome {
+                context: n.context.to_string(),
+                auth: ui::PageAuth::Anonymous,
+            };
+            let path = parts.uri.path().to_string();
+            return render_failure(&n, Format::Json, Failure::from(error), &chrome, &path);
+        }
     };
     let format = params.format;
-    let token = params
-        .get("token")
-        .filter(|t| !t.is_empty())
-        .map(str::to_string);
+    let auth = match params.get("token").filter(|t| !t.is_empty()) {
+        Some(token) => ui::PageAuth::Token(token.to_string()),
+        None => match super::caller::session_of(&parts.headers) {
+            Some(session) => ui::PageAuth::Session {
+                csrf: Token::from_client(session).csrf(),
+            },
+            None => ui::PageAuth::Anonymous,
+        },
+    };
+    let chrome = ui::Chrome {
+        context: n.context.to_string(),
+        auth,
+    };
+    let path = parts.uri.path().to_string();
     parts.extensions.insert(params);
     let mut response = next.run(Request::from_parts(parts, Body::empty())).await;
     response
         .headers_mut()
         .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     if let Some(reply) = response.extensions_mut().remove::<Reply>() {
-        return render_reply(format, token.as_deref(), reply);
+        return render_reply(format, &chrome, reply);
     }
     if let Some(failure) = response.extensions_mut().remove::<Failure>() {
-        return render_failure(&n, format, failure);
+        return render_failure(&n, format, failure, &chrome, &path);
     }
     response
 }
@@ -241,7 +260,7 @@ async fn read_multipart(
     Ok(())
 }
 
-fn render_reply(format: Format, token: Option<&str>, reply: Reply) -> Response {
+fn render_reply(format: Format, chrome: &ui::Chrome, reply: Reply) -> Response {
     match format {
         Format::Json => json_response(StatusCode::OK, reply.value.to_string()),
         Format::Pjson => json_response(
@@ -250,19 +269,33 @@ fn render_reply(format: Format, token: Option<&str>, reply: Reply) -> Response {
         ),
         Format::Html => html_response(
             StatusCode::OK,
-            ui::render_page(&reply.page, &reply.value, token),
+            ui::render_page(&reply.page, &reply.value, chrome),
         ),
     }
 }
 
-fn render_failure(n: &Negotiation, format: Format, failure: Failure) -> Response {
+fn render_failure(
+    n: &Negotiation,
+    format: Format,
+    failure: Failure,
+    chrome: &ui::Chrome,
+    path: &str,
+) -> Response {
     if format == Format::Html {
         let mut messages = vec![failure.message.clone()];
         messages.extend(failure.details.iter().cloned());
-        let sign_in = (failure.status == StatusCode::UNAUTHORIZED).then_some(&*n.sign_in);
+        let next: String = form_urlencoded::byte_serialize(path.as_bytes()).collect();
+        let sign_in = (failure.status == StatusCode::UNAUTHORIZED)
+            .then(|| format!("{}?next={next}", n.sign_in));
         return html_response(
             failure.status,
-            ui::render_error(failure.status.as_u16(), failure.code, &messages, sign_in),
+            ui::render_error(
+                failure.status.as_u16(),
+                failure.code,
+                &messages,
+                sign_in.as_deref(),
+                chrome,
+            ),
         );
     }
     let body = match n.surface {

@@ -20,7 +20,11 @@ use crate::security::token::Token;
 use crate::service::deliveries::{DEFAULT_DELIVERIES, MAX_DELIVERIES};
 use crate::service::receivers::{NewReceiver, ReceiverChanges};
 use crate::service::App;
-use crate::ui::{FieldKind, Form, Page};
+use crate::store::DeliveryRecord;
+use crate::ui::{shell_quote, when, Block, Cell, FieldKind, Form, Page};
+
+/// Delivery-log lines a receiver's page shows.
+const RECENT: u32 = 20;
 
 pub fn routes() -> Router<Arc<App>> {
     let root = "/admin/notebooks/webhookReceivers";
@@ -89,10 +93,33 @@ fn root(app: &App) -> String {
 
 fn list_page(app: &App, receivers: &[Receiver]) -> Page {
     let root = root(app);
-    let mut page = Page::new("Webhook receivers");
-    for r in receivers {
-        page = page.link(r.name.as_str(), format!("{root}/{}", r.id));
-    }
+    let c = &app.settings.context;
+    let rows = receivers
+        .iter()
+        .map(|r| {
+            let state = if r.disabled { "disabled" } else { "enabled" };
+            vec![
+                Cell::link(r.name.as_str(), format!("{root}/{}", r.id)),
+                Cell::link(
+                    r.item_id.as_str(),
+                    format!("/{c}/sharing/rest/content/items/{}", r.item_id),
+                ),
+                Cell::text(state).class(if r.disabled { "rejected" } else { "accepted" }),
+                Cell::text(r.owner.as_str()),
+                Cell::link("jobs", format!("/{c}/admin/notebooks/jobs?receiverId={}", r.id)),
+            ]
+        })
+        .collect();
+    let page = Page::new("Webhook receivers")
+        .without_value()
+        .block(Block::Table {
+            heading: String::new(),
+            columns: ["Name", "Notebook item", "State", "Owner", "Jobs"]
+                .map(String::from)
+                .to_vec(),
+            rows,
+            empty: "No webhook receivers yet: create one below.".into(),
+        });
     page.form(
         Form::post("Create", format!("{root}/create"))
             .field(FieldKind::Text, "name", "Name", "")
@@ -119,11 +146,97 @@ fn list_page(app: &App, receivers: &[Receiver]) -> Page {
     )
 }
 
-fn receiver_page(app: &App, r: &Receiver) -> Page {
+/// How to send a signed test event to `r`, with `hookbook send` and, for
+/// the schemes a shell can sign, with curl and openssl.
+fn send_commands(url: &str, r: &Receiver) -> Vec<Block> {
+    let header = r
+        .signature_headers
+        .joined()
+        .split(',')
+        .next()
+        .unwrap_or("x-esrihook-signature")
+        .trim()
+        .to_string();
+    let (scheme, rename) = match header.as_str() {
+        "x-hub-signature-256" => ("github", false),
+        "webhook-signature" => ("standard", false),
+        "x-esrihook-signature" => ("esri", false),
+        _ => ("esri", true),
+    };
+    let secret = shell_quote(r.secret.expose());
+    let body = r#"{"hello": "world"}"#;
+    let mut send = format!(
+        "hookbook send {} --secret {secret} --scheme {scheme} --data {}",
+        shell_quote(url),
+        shell_quote(body)
+    );
+    if rename {
+        send.push_str(&format!(" --header {}", shell_quote(&header)));
+    }
+    let mut blocks = vec![Block::Code {
+        label: "Send a signed test event".into(),
+        text: send,
+    }];
+    let digest = match scheme {
+        "github" => Some("openssl dgst -sha256 -hmac \"$secret\" -r | cut -d' ' -f1"),
+        "esri" => Some("openssl dgst -sha256 -hmac \"$secret\" -binary | base64"),
+        _ => None,
+    };
+    if let Some(digest) = digest {
+        blocks.push(Block::Code {
+            label: "The same with curl".into(),
+            text: format!(
+                "secret={secret}\nbody={}\nsig=$(printf %s \"$body\" | {digest})\n\
+                 curl -X POST {} -H 'Content-Type: application/json' \\\n  -H \"{header}: sha256=$sig\" --data-binary \"$body\"",
+                shell_quote(body),
+                shell_quote(url)
+            ),
+        });
+    }
+    blocks
+}
+
+fn receiver_page(app: &App, r: &Receiver, log: &[DeliveryRecord]) -> Page {
     let base = format!("{}/{}", root(app), r.id);
-    Page::new(r.name.as_str().to_string())
-        .link("All webhook receivers", root(app))
-        .link("Delivery log", format!("{base}/deliveries"))
+    let c = &app.settings.context;
+    let url = ReceiverOut::new(app, r).url;
+    let jobs = format!("/{c}/admin/notebooks/jobs");
+    let rows = log
+        .iter()
+        .map(|d| {
+            vec![
+                Cell::text(when(d.time.0)),
+                Cell::text(d.outcome.as_str()).class(d.outcome.as_str()),
+                Cell::text(d.reason.clone()),
+                d.job_id.map_or(Cell::text(""), |j| {
+                    Cell::link(j.to_string(), format!("{jobs}/{j}"))
+                }),
+                Cell::text(d.size.to_string()),
+            ]
+        })
+        .collect();
+    let mut page = Page::new(r.name.as_str().to_string()).block(Block::Copy {
+        label: if r.disabled {
+            "Receiver URL (disabled: deliveries are refused)".into()
+        } else {
+            "Receiver URL".into()
+        },
+        text: url.clone(),
+    });
+    for block in send_commands(&url, r) {
+        page = page.block(block);
+    }
+    page.block(Block::Table {
+        heading: "Latest deliveries, newest first".into(),
+        columns: ["Time", "Outcome", "Reason", "Job", "Bytes"]
+            .map(String::from)
+            .to_vec(),
+        rows,
+        empty: "No deliveries yet.".into(),
+    })
+    .link("All webhook receivers", root(app))
+    .link("Delivery log", format!("{base}/deliveries"))
+    .link("Jobs of this receiver", format!("{jobs}?receiverId={}", r.id))
         .form(
             Form::post("Update", format!("{base}/update"))
                 .field(FieldKind::Text, "name", "Name", r.name.as_str())
@@ -217,7 +330,7 @@ async fn create(
     let receiver = app.create_receiver(&caller, new).await?;
     Ok(Reply::new(
         json!({"webhookReceiver": ReceiverOut::value(&app, &receiver), "status": "success"}),
-        receiver_page(&app, &receiver),
+        receiver_page(&app, &receiver, &[]),
     ))
 }
 
@@ -227,9 +340,10 @@ async fn fetch(
     Path(id): Path<String>,
 ) -> Result<Reply> {
     let receiver = app.receiver(&caller, &path_id(&id)?).await?;
+    let log = app.deliveries(&caller, &receiver.id, RECENT).await?;
     Ok(Reply::new(
         ReceiverOut::value(&app, &receiver),
-        receiver_page(&app, &receiver),
+        receiver_page(&app, &receiver, &log),
     ))
 }
 
@@ -276,9 +390,10 @@ async fn update(
             .map_err(Error::invalid("disabled"))?,
     };
     let receiver = app.update_receiver(&caller, &id, changes).await?;
+    let log = app.deliveries(&caller, &id, RECENT).await?;
     Ok(Reply::new(
         json!({"webhookReceiver": ReceiverOut::value(&app, &receiver), "status": "success"}),
-        receiver_page(&app, &receiver),
+        receiver_page(&app, &receiver, &log),
     ))
 }
 
@@ -308,7 +423,8 @@ async fn validate(
         json!({"success": "false", "id": id.to_string(), "messages": validation.problems})
     };
     let receiver = app.receiver(&caller, &id).await?;
-    Ok(Reply::new(value, receiver_page(&app, &receiver)))
+    let log = app.deliveries(&caller, &id, RECENT).await?;
+    Ok(Reply::new(value, receiver_page(&app, &receiver, &log)))
 }
 
 async fn set_disabled(
@@ -320,9 +436,10 @@ async fn set_disabled(
     let id = path_id(id)?;
     app.set_receiver_disabled(caller, &id, disabled).await?;
     let receiver = app.receiver(caller, &id).await?;
+    let log = app.deliveries(caller, &id, RECENT).await?;
     Ok(Reply::new(
         json!({"status": "success"}),
-        receiver_page(app, &receiver),
+        receiver_page(app, &receiver, &log),
     ))
 }
 
@@ -378,8 +495,6 @@ async fn deliveries(
         })
         .collect();
     let receiver = app.receiver(&caller, &id).await?;
-    Ok(Reply::new(
-        json!({"deliveries": out}),
-        receiver_page(&app, &receiver),
-    ))
+    let page = receiver_page(&app, &receiver, &lines).without_value();
+    Ok(Reply::new(json!({"deliveries": out}), page))
 }

@@ -38,6 +38,19 @@ impl Token {
     pub fn hash(&self) -> TokenHash {
         TokenHash(Sha256::digest(self.expose().as_bytes()).into())
     }
+
+    /// The CSRF token of a session held in a cookie: derived from the
+    /// session token, so it needs no storage, and useless without it.
+    pub fn csrf(&self) -> String {
+        let digest = Sha256::digest(format!("hookbook csrf\0{}", self.expose()).as_bytes());
+        hex::encode(&digest[..16])
+    }
+
+    /// Whether `given` is this session's CSRF token, in constant time.
+    pub fn csrf_matches(&self, given: &str) -> bool {
+        let expected = self.csrf();
+        expected.len() == given.len() && bool::from(expected.as_bytes().ct_eq(given.as_bytes()))
+    }
 }
 
 impl TokenHash {
@@ -58,6 +71,9 @@ mod tests {
         assert_ne!(a.expose(), b.expose());
         assert_eq!(a.expose().len(), 43);
         assert!(a.hash().matches(&Token::from_client(a.expose()).hash()));
+        assert!(a.csrf_matches(&a.csrf()));
+        assert!(!a.csrf_matches(&b.csrf()));
+        assert!(!a.csrf_matches(""));
         assert!(!a.hash().matches(&b.hash()));
     }
 }

@@ -13,6 +13,8 @@ use super::App;
 
 /// Token lifetime when `expiration` is not given, in minutes.
 pub const DEFAULT_TOKEN_MINUTES: u64 = 60;
+/// How long a session of the pages lasts, in minutes.
+pub const SESSION_MINUTES: u64 = 8 * 60;
 /// The longest lifetime a token can be asked for: 14 days, in minutes.
 pub const MAX_TOKEN_MINUTES: u64 = 14 * 24 * 60;
 
@@ -75,6 +77,11 @@ impl App {
             return Ok(None);
         }
         Ok(self.store.user(&record.username).await?.map(|r| r.user))
+    }
+
+    /// Ends a session: its token stops working at once.
+    pub async fn sign_out(&self, token: &Token) -> Result<()> {
+        Ok(self.store.delete_token(&token.hash()).await?)
     }
 
     /// The caller of a request: no token is `TokenRequired`, a bad one

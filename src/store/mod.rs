@@ -119,6 +119,8 @@ pub trait TokenStore: Send + Sync {
     async fn add_token(&self, record: &TokenRecord) -> StoreResult<()>;
     /// The token with this hash, expired or not.
     async fn token(&self, hash: &TokenHash) -> StoreResult<Option<TokenRecord>>;
+    /// Forgets one token (a session signed out).
+    async fn delete_token(&self, hash: &TokenHash) -> StoreResult<()>;
     /// Removes tokens that expired before `now`; returns how many.
     async fn delete_expired_tokens(&self, now: Millis) -> StoreResult<u64>;
 }

@@ -6,7 +6,7 @@ use minijinja::{context, Environment};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::page::{Field, FieldKind, Page};
+use super::page::{Block, Field, FieldKind, Link, Page};
 
 fn templates() -> &'static Environment<'static> {
     static ENV: OnceLock<Environment<'static>> = OnceLock::new();
@@ -99,6 +99,24 @@ fn scalar(value: &Value) -> String {
     }
 }
 
+/// How the reader of a page is signed in, which decides what its links
+/// and forms carry.
+#[derive(Debug, Clone)]
+pub enum PageAuth {
+    Anonymous,
+    /// A token in the URL or form, ArcGIS style: links and forms carry it.
+    Token(String),
+    /// A session cookie: forms carry its CSRF token, links nothing.
+    Session { csrf: String },
+}
+
+/// What surrounds every page: the context path and the reader's sign-in.
+#[derive(Debug, Clone)]
+pub struct Chrome {
+    pub context: String,
+    pub auth: PageAuth,
+}
+
 /// Appends the session's token to a link so that browsing keeps it.
 fn with_token(href: &str, token: Option<&str>) -> String {
     match token {
@@ -111,17 +129,40 @@ fn with_token(href: &str, token: Option<&str>) -> String {
     }
 }
 
-/// Renders a resource page. Forms carry the token and `f=html` as hidden
-/// fields so that their answers are pages too.
-pub fn render_page(page: &Page, value: &Value, token: Option<&str>) -> String {
+/// Renders a resource page. Forms carry `f=html` and the reader's token or
+/// CSRF token as hidden fields, so that their answers are pages too.
+pub fn render_page(page: &Page, value: &Value, chrome: &Chrome) -> String {
     let mut page = page.clone();
+    let token = match &chrome.auth {
+        PageAuth::Token(t) => Some(t.as_str()),
+        _ => None,
+    };
     for link in &mut page.links {
         link.href = with_token(&link.href, token);
     }
     for form in &mut page.forms {
         form.fields.push(hidden("f", "html"));
-        if let Some(t) = token {
-            form.fields.push(hidden("token", t));
+        match &chrome.auth {
+            PageAuth::Token(t) => form.fields.push(hidden("token", t)),
+            PageAuth::Session { csrf } => form.fields.push(hidden("csrf", csrf)),
+            PageAuth::Anonymous => {}
+        }
+    }
+    for block in &mut page.blocks {
+        match block {
+            Block::Table { rows, .. } => {
+                for cell in rows.iter_mut().flatten() {
+                    if let Some(href) = &mut cell.href {
+                        *href = with_token(href, token);
+                    }
+                }
+            }
+            Block::Pager { previous, next, .. } => {
+                for href in [previous, next].into_iter().flatten() {
+                    *href = with_token(href, token);
+                }
+            }
+            _ => {}
         }
     }
     let json_link = with_token("?f=pjson", token);
@@ -129,12 +170,47 @@ pub fn render_page(page: &Page, value: &Value, token: Option<&str>) -> String {
         "resource.html",
         context! {
             title => page.title,
-            sections => sections(value),
+            sections => if page.show_value { sections(value) } else { Vec::new() },
             links => page.links,
             forms => page.forms,
+            blocks => page.blocks,
+            refresh => page.refresh,
             json_link => json_link,
+            nav => nav(chrome),
         },
     )
+}
+
+/// The links at the top of every page, and the sign-in or sign-out.
+fn nav(chrome: &Chrome) -> minijinja::Value {
+    let c = &chrome.context;
+    let token = match &chrome.auth {
+        PageAuth::Token(t) => Some(t.as_str()),
+        _ => None,
+    };
+    let links: Vec<Link> = [
+        ("Receivers", format!("/{c}/admin/notebooks/webhookReceivers")),
+        ("Notebooks", format!("/{c}/content")),
+        ("Jobs", format!("/{c}/admin/notebooks/jobs")),
+        ("Run a notebook", format!("/{c}/admin/notebooks")),
+    ]
+    .into_iter()
+    .map(|(label, href)| Link {
+        label: label.into(),
+        href: with_token(&href, token),
+    })
+    .collect();
+    let (signed_in, csrf) = match &chrome.auth {
+        PageAuth::Anonymous => (false, None),
+        PageAuth::Token(_) => (true, None),
+        PageAuth::Session { csrf } => (true, Some(csrf.clone())),
+    };
+    context! {
+        links => if signed_in { links } else { Vec::new() },
+        sign_in => (!signed_in).then(|| format!("/{c}/signin")),
+        sign_out => csrf.as_ref().map(|_| format!("/{c}/signout")),
+        csrf => csrf,
+    }
 }
 
 fn hidden(name: &str, value: &str) -> Field {
@@ -148,7 +224,13 @@ fn hidden(name: &str, value: &str) -> Field {
 }
 
 /// Renders an error page with the status and messages of the JSON answer.
-pub fn render_error(status: u16, code: u16, messages: &[String], sign_in: Option<&str>) -> String {
+pub fn render_error(
+    status: u16,
+    code: u16,
+    messages: &[String],
+    sign_in: Option<&str>,
+    chrome: &Chrome,
+) -> String {
     render(
         "error.html",
         context! {
@@ -157,6 +239,7 @@ pub fn render_error(status: u16, code: u16, messages: &[String], sign_in: Option
             code => code,
             messages => messages,
             sign_in => sign_in,
+            nav => nav(chrome),
         },
     )
 }
@@ -187,9 +270,13 @@ mod tests {
         let html = render_page(
             &page,
             &serde_json::json!({"name": "<script>alert(1)</script>"}),
-            Some("a\"b"),
+            &Chrome {
+                context: "notebooks".into(),
+                auth: PageAuth::Token("a\"b".into()),
+            },
         );
-        assert!(!html.contains("<script>"), "{html}");
+        assert!(!html.contains("<script>alert"), "{html}");
+        assert!(!html.contains("\"><script>"), "{html}");
         assert!(html.contains("&lt;script&gt;alert(1)&lt;&#x2f;script&gt;"));
         assert!(html.contains("&lt;b&gt;t&lt;&#x2f;b&gt;"));
     }

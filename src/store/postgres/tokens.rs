@@ -34,6 +34,14 @@ impl TokenStore for PgStore {
         .transpose()
     }
 
+    async fn delete_token(&self, hash: &TokenHash) -> StoreResult<()> {
+        sqlx::query("DELETE FROM tokens WHERE hash = $1")
+            .bind(&hash.0[..])
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     async fn delete_expired_tokens(&self, now: Millis) -> StoreResult<u64> {
         let done = sqlx::query("DELETE FROM tokens WHERE expires < $1")
             .bind(now.0)

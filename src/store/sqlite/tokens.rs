@@ -32,6 +32,14 @@ impl TokenStore for SqliteStore {
         .transpose()
     }
 
+    async fn delete_token(&self, hash: &TokenHash) -> StoreResult<()> {
+        sqlx::query("DELETE FROM tokens WHERE hash = ?")
+            .bind(&hash.0[..])
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     async fn delete_expired_tokens(&self, now: Millis) -> StoreResult<u64> {
         let done = sqlx::query("DELETE FROM tokens WHERE expires < ?")
             .bind(now.0)

@@ -1,0 +1,114 @@
+//! Sessions of the pages: sign in with a user name and password for a
+//! cookie (`HttpOnly`, `SameSite=Strict`, eight hours), sign out, and a
+//! shortcut to the caller's own notebooks.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::header::{LOCATION, SET_COOKIE};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use serde_json::json;
+
+use super::caller::{session_of, Caller, SESSION_COOKIE};
+use super::negotiate::{Params, Reply};
+use crate::error::{Error, Result};
+use crate::security::token::Token;
+use crate::service::auth::SESSION_MINUTES;
+use crate::service::App;
+use crate::ui::{FieldKind, Form, Page};
+
+pub fn routes() -> Router<Arc<App>> {
+    Router::new()
+        .route("/signin", get(sign_in_page).post(sign_in))
+        .route("/signout", post(sign_out))
+        .route("/content", get(my_content))
+}
+
+/// Where to go after signing in: a path of this server, never elsewhere.
+fn next_page(app: &App, params: &Params) -> String {
+    let home = format!("/{}/admin/notebooks/webhookReceivers", app.settings.context);
+    params
+        .non_empty("next")
+        .filter(|n| {
+            n.starts_with(&format!("/{}/", app.settings.context))
+                && !n.starts_with("//")
+                && !n.contains(['\\', '\r', '\n'])
+        })
+        .map_or(home, str::to_string)
+}
+
+fn cookie(app: &App, value: &str, max_age: u64) -> Result<HeaderValue> {
+    let secure = if app.settings.public_url.starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    };
+    HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}={value}; Path=/{}; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}",
+        app.settings.context
+    ))
+    .map_err(|e| Error::Internal(anyhow::anyhow!("a session cookie is not a header: {e}")))
+}
+
+fn see_other(location: &str, cookie: HeaderValue) -> Result<Response> {
+    let location = HeaderValue::from_str(location)
+        .map_err(|e| Error::Internal(anyhow::anyhow!("a redirect is not a header: {e}")))?;
+    Ok((
+        StatusCode::SEE_OTHER,
+        [(LOCATION, location), (SET_COOKIE, cookie)],
+    )
+        .into_response())
+}
+
+async fn sign_in_page(State(app): State<Arc<App>>, params: Params) -> Reply {
+    let next = next_page(&app, &params);
+    Reply::new(
+        json!({"operation": "signin", "methods": ["POST"], "parameters": ["username", "password", "next"]}),
+        Page::new("Sign in").form(
+            Form::post("Sign in", format!("/{}/signin", app.settings.context))
+                .field(FieldKind::Text, "username", "Username", "")
+                .field(FieldKind::Password, "password", "Password", "")
+                .field(FieldKind::Hidden, "next", "", next),
+        ),
+    )
+}
+
+async fn sign_in(State(app): State<Arc<App>>, params: Params) -> Result<Response> {
+    let issued = app
+        .generate_token(
+            params.get("username").unwrap_or(""),
+            params.get("password").unwrap_or(""),
+            Some(SESSION_MINUTES),
+        )
+        .await?;
+    let value = cookie(&app, issued.token.expose(), SESSION_MINUTES * 60)?;
+    see_other(&next_page(&app, &params), value)
+}
+
+async fn sign_out(
+    State(app): State<Arc<App>>,
+    Caller(_): Caller,
+    headers: HeaderMap,
+) -> Result<Response> {
+    if let Some(session) = session_of(&headers) {
+        app.sign_out(&Token::from_client(session)).await?;
+    }
+    see_other(
+        &format!("/{}/signin", app.settings.context),
+        cookie(&app, "", 0)?,
+    )
+}
+
+/// The caller's own notebook items.
+async fn my_content(State(app): State<Arc<App>>, Caller(caller): Caller) -> Result<Response> {
+    let location = format!(
+        "/{}/sharing/rest/content/users/{}",
+        app.settings.context, caller.username
+    );
+    let location = HeaderValue::from_str(&location)
+        .map_err(|e| Error::Internal(anyhow::anyhow!("a redirect is not a header: {e}")))?;
+    Ok((StatusCode::SEE_OTHER, [(LOCATION, location)]).into_response())
+}

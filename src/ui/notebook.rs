@@ -1,0 +1,226 @@
+//! An executed notebook made readable: code cells with their outputs
+//! (streams, results, errors without terminal colours, images as data
+//! URLs, HTML sanitized), Markdown rendered and sanitized. Nothing a
+//! notebook holds can run script in the page or fetch from elsewhere.
+
+use serde::Serialize;
+use serde_json::Value;
+
+/// A cell as the page shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct NotebookCell {
+    /// `code`, `markdown` or `raw`.
+    pub kind: String,
+    pub source: String,
+    pub execution_count: Option<i64>,
+    /// Markdown as sanitized HTML.
+    pub html: Option<String>,
+    pub outputs: Vec<Output>,
+}
+
+/// One output of a code cell.
+#[derive(Debug, Clone, Serialize)]
+pub struct Output {
+    /// `text`, `error`, `image` or `html`.
+    pub kind: &'static str,
+    /// Text, or sanitized HTML for `html`, or a data URL for `image`.
+    pub content: String,
+    /// `stderr` for error streams; empty otherwise.
+    pub stream: String,
+}
+
+/// nbformat's multiline strings: a string or a list of strings.
+fn text(value: Option<&Value>) -> String {
+    match value {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Array(parts)) => parts.iter().filter_map(Value::as_str).collect(),
+        _ => String::new(),
+    }
+}
+
+/// Removes terminal colour codes (`ESC [ ... letter`), as in tracebacks.
+fn strip_ansi(input: &str) -> String {
+    let mut out = String::with_capacity(input.len());
+    let mut chars = input.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' && chars.peek() == Some(&'[') {
+            chars.next();
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// HTML from a notebook, with scripts, styles, event handlers, frames and
+/// remote resources removed (ammonia's defaults, which allow no `style`,
+/// no `script` and only http(s)/mailto links).
+fn sanitize(html: &str) -> String {
+    ammonia::Builder::default()
+        .url_schemes(["http", "https", "mailto"].into())
+        .rm_tags(["img"])
+        .clean(html)
+        .to_string()
+}
+
+fn markdown(source: &str) -> String {
+    let parser = pulldown_cmark::Parser::new_ext(source, pulldown_cmark::Options::ENABLE_TABLES);
+    let mut html = String::new();
+    pulldown_cmark::html::push_html(&mut html, parser);
+    sanitize(&html)
+}
+
+/// An image output as a data URL, if its data is plain base64.
+fn image(mime: &str, data: &str) -> Option<String> {
+    let data: String = data.chars().filter(|c| !c.is_whitespace()).collect();
+    let valid = !data.is_empty()
+        && data
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+/=".contains(&b));
+    valid.then(|| format!("data:{mime};base64,{data}"))
+}
+
+/// The richest output of a display bundle that the page can show safely.
+fn bundle(data: &serde_json::Map<String, Value>) -> Option<Output> {
+    for mime in ["image/png", "image/jpeg", "image/gif"] {
+        if let Some(url) = data
+            .get(mime)
+            .and_then(|d| image(mime, &text(Some(d))))
+        {
+            return Some(Output {
+                kind: "image",
+                content: url,
+                stream: String::new(),
+            });
+        }
+    }
+    if let Some(html) = data.get("text/html") {
+        return Some(Output {
+            kind: "html",
+            content: sanitize(&text(Some(html))),
+            stream: String::new(),
+        });
+    }
+    ["text/markdown", "text/plain", "application/json"]
+        .iter()
+        .find_map(|mime| data.get(*mime))
+        .map(|v| Output {
+            kind: "text",
+            content: match v {
+                Value::Object(_) => serde_json::to_string_pretty(v).unwrap_or_default(),
+                other => text(Some(other)),
+            },
+            stream: String::new(),
+        })
+}
+
+fn output(value: &Value) -> Option<Output> {
+    match value.get("output_type").and_then(Value::as_str)? {
+        "stream" => Some(Output {
+            kind: "text",
+            content: strip_ansi(&text(value.get("text"))),
+            stream: value
+                .get("name")
+                .and_then(Value::as_str)
+                .filter(|n| *n == "stderr")
+                .unwrap_or("")
+                .to_string(),
+        }),
+        "error" => {
+            let traceback: Vec<String> = value
+                .get("traceback")
+                .and_then(Value::as_array)
+                .map(|lines| {
+                    lines
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .map(strip_ansi)
+                        .collect()
+                })
+                .unwrap_or_default();
+            let summary = format!(
+                "{}: {}",
+                text(value.get("ename")),
+                text(value.get("evalue"))
+            );
+            Some(Output {
+                kind: "error",
+                content: if traceback.is_empty() {
+                    summary
+                } else {
+                    traceback.join("\n")
+                },
+                stream: String::new(),
+            })
+        }
+        "execute_result" | "display_data" => bundle(value.get("data")?.as_object()?),
+        _ => None,
+    }
+}
+
+/// The cells of an nbformat v4 notebook, ready for the page.
+pub fn notebook_cells(notebook: &Value) -> Vec<NotebookCell> {
+    let Some(cells) = notebook.get("cells").and_then(Value::as_array) else {
+        return Vec::new();
+    };
+    cells
+        .iter()
+        .map(|cell| {
+            let kind = cell
+                .get("cell_type")
+                .and_then(Value::as_str)
+                .unwrap_or("raw")
+                .to_string();
+            let source = text(cell.get("source"));
+            NotebookCell {
+                html: (kind == "markdown").then(|| markdown(&source)),
+                execution_count: cell.get("execution_count").and_then(Value::as_i64),
+                outputs: cell
+                    .get("outputs")
+                    .and_then(Value::as_array)
+                    .map(|o| o.iter().filter_map(output).collect())
+                    .unwrap_or_default(),
+                kind,
+                source,
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn outputs_become_text_errors_images_and_safe_html() {
+        let nb = json!({"cells": [
+            {"cell_type": "markdown", "source": ["# Title\n", "<script>alert(1)</script>\n\n", "*x*"]},
+            {"cell_type": "code", "execution_count": 3, "source": "print(1)", "outputs": [
+                {"output_type": "stream", "name": "stdout", "text": ["1\n"]},
+                {"output_type": "error", "ename": "ValueError", "evalue": "bad", "traceback": ["\u{1b}[0;31mValueError\u{1b}[0m: bad"]},
+                {"output_type": "display_data", "data": {"image/png": "iVBORw0KGgo=\n", "text/plain": "<Figure>"}},
+                {"output_type": "execute_result", "data": {"text/html": "<b onclick=\"x()\">hi</b><script>steal()</script><img src=\"http://evil/x.png\"><iframe src=\"x\"></iframe>"}},
+                {"output_type": "display_data", "data": {"image/png": "\"><script>"}}
+            ]}
+        ]});
+        let cells = notebook_cells(&nb);
+        let md = cells[0].html.as_deref().unwrap();
+        assert!(md.contains("<h1>Title</h1>") && md.contains("<em>x</em>"), "{md}");
+        assert!(!md.contains("<script"), "{md}");
+        let out = &cells[1].outputs;
+        assert_eq!((out[0].kind, out[0].content.as_str()), ("text", "1\n"));
+        assert_eq!((out[1].kind, out[1].content.as_str()), ("error", "ValueError: bad"));
+        assert_eq!(out[2].content, "data:image/png;base64,iVBORw0KGgo=");
+        assert_eq!(out[3].kind, "html");
+        assert_eq!(out[3].content, "<b>hi</b>");
+        // Image data that is not base64 falls back to its text, if any.
+        assert_eq!(out.len(), 4, "{out:?}");
+        assert_eq!(cells[1].execution_count, Some(3));
+    }
+}
