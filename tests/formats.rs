@@ -161,7 +161,7 @@ async fn errors_come_in_the_format_asked_for() {
     let body = html.text().await.unwrap();
     assert!(body.contains("Token Required."));
     assert!(
-        body.contains("/notebooks/signin?next=%2Fnotebooks%2Fadmin%2Fnotebooks%2FwebhookReceivers"),
+        body.contains("signin?next=%2Fnotebooks%2Fadmin%2Fnotebooks%2FwebhookReceivers"),
         "an HTML 401 offers a way to sign in and back: {body}"
     );
 }

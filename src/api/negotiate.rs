@@ -141,7 +141,7 @@ pub async fn negotiate(State(n): State<Negotiation>, request: Request, next: Nex
                 context: n.context.to_string(),
                 auth: ui::PageAuth::Anonymous,
             };
-            let path = parts.uri.path().to_string();
+            let path = original_path(&parts);
             return render_failure(&n, Format::Json, Failure::from(error), &chrome, &path);
         }
     };
@@ -159,7 +159,7 @@ pub async fn negotiate(State(n): State<Negotiation>, request: Request, next: Nex
         context: n.context.to_string(),
         auth,
     };
-    let path = parts.uri.path().to_string();
+    let path = original_path(&parts);
     parts.extensions.insert(params);
     let mut response = next.run(Request::from_parts(parts, Body::empty())).await;
     response
@@ -172,6 +172,16 @@ pub async fn negotiate(State(n): State<Negotiation>, request: Request, next: Nex
         return render_failure(&n, format, failure, &chrome, &path);
     }
     response
+}
+
+/// The path as the client sent it (nested routers see it without the
+/// context path).
+fn original_path(parts: &Parts) -> String {
+    parts
+        .extensions
+        .get::<axum::extract::OriginalUri>()
+        .map_or(parts.uri.path(), |u| u.path())
+        .to_string()
 }
 
 async fn read_params(parts: &Parts, body: Body) -> Result<Params, Error> {
