@@ -64,13 +64,21 @@ async fn signing_in_sets_a_strict_http_only_cookie_that_expires() {
         "back to where the sign-in was asked for"
     );
     let set = r.headers()["set-cookie"].to_str().unwrap();
-    for attribute in ["HttpOnly", "SameSite=Strict", "Max-Age=28800", "Path=/notebooks"] {
+    for attribute in [
+        "HttpOnly",
+        "SameSite=Strict",
+        "Max-Age=28800",
+        "Path=/notebooks",
+    ] {
         assert!(set.contains(attribute), "{attribute} missing: {set}");
     }
     let (status, html) = page(&session(&r), &app.url(RECEIVERS)).await;
     assert_eq!(status, 200);
     assert!(html.contains("Sign out"), "{html}");
-    assert!(!html.contains("token="), "no token in the links of a session");
+    assert!(
+        !html.contains("token="),
+        "no token in the links of a session"
+    );
 
     let wrong = browser()
         .post(app.url("/notebooks/signin"))
@@ -86,7 +94,12 @@ async fn signing_in_sets_a_strict_http_only_cookie_that_expires() {
 async fn a_sign_in_never_sends_the_browser_elsewhere() {
     let app = spawn_app().await;
     app.add_user("admin", "administrator", &[]).await;
-    for next in ["https://evil.example/", "//evil.example/x", "/other/path", ""] {
+    for next in [
+        "https://evil.example/",
+        "//evil.example/x",
+        "/other/path",
+        "",
+    ] {
         let r = sign_in(&app, "admin", next).await;
         assert_eq!(
             r.headers()["location"],
@@ -175,7 +188,12 @@ async fn pages_keep_the_api_privileges() {
     let alice = session(&sign_in(&app, "alice", "").await);
     let (status, html) = page(&alice, &app.url(&format!("{RECEIVERS}/{receiver}"))).await;
     assert_eq!(status, 200);
-    for expected in ["Receiver URL", "hookbook send", "curl -X POST", "No deliveries yet."] {
+    for expected in [
+        "Receiver URL",
+        "hookbook send",
+        "curl -X POST",
+        "No deliveries yet.",
+    ] {
         assert!(html.contains(expected), "{expected} missing");
     }
     let _ = cast.admin;

@@ -85,7 +85,10 @@ mod tests {
             "a=1; hookbook_session=abc; b=2".parse().unwrap(),
         );
         assert_eq!(session_of(&headers), Some("abc"));
-        headers.insert(axum::http::header::COOKIE, "hookbook_session=".parse().unwrap());
+        headers.insert(
+            axum::http::header::COOKIE,
+            "hookbook_session=".parse().unwrap(),
+        );
         assert_eq!(session_of(&headers), None);
         assert_eq!(session_of(&HeaderMap::new()), None);
     }

@@ -106,7 +106,10 @@ fn list_page(app: &App, receivers: &[Receiver]) -> Page {
                 ),
                 Cell::text(state).class(if r.disabled { "rejected" } else { "accepted" }),
                 Cell::text(r.owner.as_str()),
-                Cell::link("jobs", format!("/{c}/admin/notebooks/jobs?receiverId={}", r.id)),
+                Cell::link(
+                    "jobs",
+                    format!("/{c}/admin/notebooks/jobs?receiverId={}", r.id),
+                ),
             ]
         })
         .collect();
@@ -236,54 +239,57 @@ fn receiver_page(app: &App, r: &Receiver, log: &[DeliveryRecord]) -> Page {
     })
     .link("All webhook receivers", root(app))
     .link("Delivery log", format!("{base}/deliveries"))
-    .link("Jobs of this receiver", format!("{jobs}?receiverId={}", r.id))
-        .form(
-            Form::post("Update", format!("{base}/update"))
-                .field(FieldKind::Text, "name", "Name", r.name.as_str())
-                .field(
-                    FieldKind::Text,
-                    "itemId",
-                    "Notebook item id",
-                    r.item_id.as_str(),
-                )
-                .field(
-                    FieldKind::Password,
-                    "secret",
-                    "New secret (leave empty to keep)",
-                    "",
-                )
-                .field(
-                    FieldKind::Text,
-                    "signatureHeaders",
-                    "Signature headers",
-                    r.signature_headers.joined(),
-                )
-                .field(
-                    FieldKind::Password,
-                    "apiToken",
-                    "New API token (leave empty to keep)",
-                    "",
-                )
-                .field(
-                    FieldKind::Textarea,
-                    "parameters",
-                    "Parameters (a JSON object)",
-                    r.parameters.to_json(),
-                )
-                .select(
-                    "disabled",
-                    "Disabled",
-                    if r.disabled { "true" } else { "false" },
-                    &["false", "true"],
-                ),
-        )
-        .form(Form::post("Validate", format!("{base}/validate")))
-        .form(if r.disabled {
-            Form::post("Enable", format!("{base}/enable"))
-        } else {
-            Form::post("Disable", format!("{base}/disable"))
-        })
-        .form(Form::post("Delete", format!("{base}/delete")))
+    .link(
+        "Jobs of this receiver",
+        format!("{jobs}?receiverId={}", r.id),
+    )
+    .form(
+        Form::post("Update", format!("{base}/update"))
+            .field(FieldKind::Text, "name", "Name", r.name.as_str())
+            .field(
+                FieldKind::Text,
+                "itemId",
+                "Notebook item id",
+                r.item_id.as_str(),
+            )
+            .field(
+                FieldKind::Password,
+                "secret",
+                "New secret (leave empty to keep)",
+                "",
+            )
+            .field(
+                FieldKind::Text,
+                "signatureHeaders",
+                "Signature headers",
+                r.signature_headers.joined(),
+            )
+            .field(
+                FieldKind::Password,
+                "apiToken",
+                "New API token (leave empty to keep)",
+                "",
+            )
+            .field(
+                FieldKind::Textarea,
+                "parameters",
+                "Parameters (a JSON object)",
+                r.parameters.to_json(),
+            )
+            .select(
+                "disabled",
+                "Disabled",
+                if r.disabled { "true" } else { "false" },
+                &["false", "true"],
+            ),
+    )
+    .form(Form::post("Validate", format!("{base}/validate")))
+    .form(if r.disabled {
+        Form::post("Enable", format!("{base}/enable"))
+    } else {
+        Form::post("Disable", format!("{base}/disable"))
+    })
+    .form(Form::post("Delete", format!("{base}/delete")))
 }
 
 /// An unparseable id in a path names no receiver.

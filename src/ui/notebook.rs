@@ -88,10 +88,7 @@ fn image(mime: &str, data: &str) -> Option<String> {
 /// The richest output of a display bundle that the page can show safely.
 fn bundle(data: &serde_json::Map<String, Value>) -> Option<Output> {
     for mime in ["image/png", "image/jpeg", "image/gif"] {
-        if let Some(url) = data
-            .get(mime)
-            .and_then(|d| image(mime, &text(Some(d))))
-        {
+        if let Some(url) = data.get(mime).and_then(|d| image(mime, &text(Some(d)))) {
             return Some(Output {
                 kind: "image",
                 content: url,
@@ -211,11 +208,17 @@ mod tests {
         ]});
         let cells = notebook_cells(&nb);
         let md = cells[0].html.as_deref().unwrap();
-        assert!(md.contains("<h1>Title</h1>") && md.contains("<em>x</em>"), "{md}");
+        assert!(
+            md.contains("<h1>Title</h1>") && md.contains("<em>x</em>"),
+            "{md}"
+        );
         assert!(!md.contains("<script"), "{md}");
         let out = &cells[1].outputs;
         assert_eq!((out[0].kind, out[0].content.as_str()), ("text", "1\n"));
-        assert_eq!((out[1].kind, out[1].content.as_str()), ("error", "ValueError: bad"));
+        assert_eq!(
+            (out[1].kind, out[1].content.as_str()),
+            ("error", "ValueError: bad")
+        );
         assert_eq!(out[2].content, "data:image/png;base64,iVBORw0KGgo=");
         assert_eq!(out[3].kind, "html");
         assert_eq!(out[3].content, "<b>hi</b>");

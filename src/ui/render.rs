@@ -107,7 +107,9 @@ pub enum PageAuth {
     /// A token in the URL or form, ArcGIS style: links and forms carry it.
     Token(String),
     /// A session cookie: forms carry its CSRF token, links nothing.
-    Session { csrf: String },
+    Session {
+        csrf: String,
+    },
 }
 
 /// What surrounds every page: the context path and the reader's sign-in.
@@ -189,7 +191,10 @@ fn nav(chrome: &Chrome) -> minijinja::Value {
         _ => None,
     };
     let links: Vec<Link> = [
-        ("Receivers", format!("/{c}/admin/notebooks/webhookReceivers")),
+        (
+            "Receivers",
+            format!("/{c}/admin/notebooks/webhookReceivers"),
+        ),
         ("Notebooks", format!("/{c}/content")),
         ("Jobs", format!("/{c}/admin/notebooks/jobs")),
         ("Run a notebook", format!("/{c}/admin/notebooks")),
