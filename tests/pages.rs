@@ -198,3 +198,53 @@ async fn pages_keep_the_api_privileges() {
     }
     let _ = cast.admin;
 }
+
+#[tokio::test]
+async fn a_jobs_page_shows_at_most_500_jobs_and_pages_through_the_rest() {
+    use hookbook::domain::ids::{ItemId, ReceiverId};
+    use hookbook::domain::time::Millis;
+    use hookbook::domain::user::Username;
+    let app = spawn_app().await;
+    app.add_user("admin", "administrator", &[]).await;
+    let store = common::db::store(app.dir.path()).await;
+    let receiver = ReceiverId::generate();
+    let events = (0..620)
+        .map(|_| hookbook::store::NewEvent {
+            event_id: uuid::Uuid::now_v7(),
+            job_id: uuid::Uuid::now_v7(),
+            receiver_id: receiver,
+            delivery_id: None,
+            received: Millis::now(),
+            headers: "{}".into(),
+            body: b"{}".to_vec(),
+            item_id: ItemId::generate(),
+            username: Username::parse("admin").unwrap(),
+            parameters: "{}".into(),
+        })
+        .collect();
+    store.accept_events(events, 10_000).await.unwrap();
+    let cookie = session(&sign_in(&app, "admin", "").await);
+    let (status, html) = page(
+        &cookie,
+        &app.url("/notebooks/admin/notebooks/jobs?num=10000"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(html.matches("<td class=\"SUBMITTED\">").count(), 500);
+    assert!(
+        html.contains("1 to 500 of 620"),
+        "the pager tells where we are"
+    );
+    assert!(html.contains("rel=\"next\""));
+    let json = app
+        .get(
+            "/notebooks/admin/notebooks/jobs?num=10000",
+            Some(&app.token("admin").await),
+        )
+        .await;
+    assert_eq!(
+        json.json["jobs"].as_array().unwrap().len(),
+        620,
+        "JSON is not capped at 500"
+    );
+}

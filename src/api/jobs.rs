@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 
 use super::caller::Caller;
 use super::negotiate::{Params, Reply};
+use super::Format;
 use crate::domain::ids::{ItemId, ReceiverId};
 use crate::domain::receiver::{parse_flag, Parameters};
 use crate::domain::ParseError;
@@ -21,6 +22,8 @@ use crate::ui::{notebook_cells, when, Block, Cell, FieldKind, Form, Page};
 
 const STATUSES: [&str; 5] = ["SUBMITTED", "EXECUTING", "COMPLETED", "FAILED", "CANCELLED"];
 const MAX_NUM: u32 = 10_000;
+/// The most jobs one page shows.
+const PAGE_MAX: u32 = 500;
 
 pub fn routes() -> Router<Arc<App>> {
     Router::new()
@@ -165,7 +168,14 @@ async fn list(
         .transpose()
         .map_err(Error::invalid("receiverId"))?;
     let start = number(&params, "start", 1, u32::MAX)?;
+    // A page shows at most PAGE_MAX jobs, whatever `num` asks, so that it
+    // stays quick to render; JSON answers go up to MAX_NUM.
     let num = number(&params, "num", 100, MAX_NUM)?;
+    let num = if params.format() == Format::Html {
+        num.min(PAGE_MAX)
+    } else {
+        num
+    };
     let (jobs, total) = app.jobs(&caller, status, receiver, start - 1, num).await?;
     let shown = jobs.len() as u64;
     let next = u64::from(start) + shown;

@@ -69,6 +69,11 @@ pub struct Params {
 }
 
 impl Params {
+    /// The answer's format (`f`).
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
     pub fn get(&self, name: &str) -> Option<&str> {
         self.fields
             .iter()
