@@ -221,6 +221,13 @@ async fn two_nodes_share_one_rate_limit() {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap();
     tokio::time::sleep(Duration::from_millis(1000 - u64::from(now.subsec_millis()))).await;
+    let second = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+    };
+    let first_second = second();
     let mut sends = Vec::new();
     for i in 0..40 {
         let url = format!("{}{path}", nodes[i % 2].base);
@@ -233,20 +240,22 @@ async fn two_nodes_share_one_rate_limit() {
         }));
     }
     let mut accepted = [0, 0];
-    let mut limited = 0;
     for s in sends {
         match s.await.unwrap() {
             (node, 200) => accepted[node] += 1,
-            (_, 429) => limited += 1,
+            (_, 429) => {}
             (_, other) => panic!("unexpected status {other}"),
         }
     }
-    assert_eq!(
-        accepted,
-        [5, 5],
-        "each node admits its half of 10 per second"
-    );
-    assert_eq!(limited, 30);
+    // On a loaded machine the burst may spill into the next second, where
+    // each node may admit its share again.
+    let seconds = second() - first_second + 1;
+    for (node, n) in accepted.iter().enumerate() {
+        assert!(
+            *n >= 5 && *n as u64 <= 5 * seconds,
+            "node {node} admitted {n} in {seconds} s: each node's share is 5 of 10 per second"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

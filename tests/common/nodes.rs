@@ -43,11 +43,23 @@ fn free_port() -> u16 {
 /// Python when `flags` ask for them.
 pub fn start_node(database: &str, key: &str, flags: &[&str]) -> Node {
     let dir = tempfile::tempdir().unwrap();
+    let (child, base) = serve(dir.path(), database, key, flags);
+    Node { child, base, dir }
+}
+
+/// `hookbook serve` on `data_dir` (which outlives it); returns the process
+/// and its base URL.
+pub fn serve(
+    data_dir: &std::path::Path,
+    database: &str,
+    key: &str,
+    flags: &[&str],
+) -> (Child, String) {
     let port = free_port();
     let child = Command::new(BIN)
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
         .args(["--database-url", database, "--encryption-key", key])
-        .args(["--data-dir", dir.path().to_str().unwrap()])
+        .args(["--data-dir", data_dir.to_str().unwrap()])
         .args(["--python", super::python().to_str().unwrap()])
         .args(["--log", "warn"])
         .args(flags)
@@ -55,10 +67,15 @@ pub fn start_node(database: &str, key: &str, flags: &[&str]) -> Node {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    Node {
-        child,
-        base: format!("http://127.0.0.1:{port}"),
-        dir,
+    (child, format!("http://127.0.0.1:{port}"))
+}
+
+/// Waits (bounded) until `base` answers `/healthz`.
+pub async fn ready_at(client: &reqwest::Client, base: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while client.get(format!("{base}/healthz")).send().await.is_err() {
+        assert!(Instant::now() < deadline, "{base} never started");
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
