@@ -14,6 +14,9 @@ use hookbook::store::TokenRecord;
 
 const CALLERS: [&str; 6] = ["anonymous", "expired", "carol", "bob", "alice", "admin"];
 
+/// A route, its form fields, and the status each caller should get.
+type Row<'a> = (&'a str, String, Vec<(&'a str, &'a str)>, [u16; 6]);
+
 struct World {
     item: String,
     receiver: String,
@@ -100,7 +103,7 @@ async fn every_route_answers_each_kind_of_caller_as_it_should() {
         ("signatureHeaders", "x-esrihook-signature"),
     ];
     // (method, path, fields, [anonymous, expired, carol, bob, alice, admin])
-    let rows: Vec<(&str, String, Vec<(&str, &str)>, [u16; 6])> = vec![
+    let rows: Vec<Row> = vec![
         (
             "GET",
             "/notebooks/admin".into(),
