@@ -10,6 +10,7 @@ mod events;
 mod items;
 mod jobs;
 mod negotiate;
+mod openapi;
 mod receivers;
 mod session;
 mod tokens;
@@ -50,7 +51,8 @@ pub fn app(state: Arc<App>) -> Router {
     let contextual = Router::new()
         .merge(admin)
         .merge(sharing)
-        .merge(events::routes());
+        .merge(events::routes())
+        .merge(openapi::routes());
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(metrics))
