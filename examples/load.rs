@@ -20,11 +20,17 @@ struct Args {
     /// `Name: value`, repeatable.
     #[arg(long = "header")]
     headers: Vec<String>,
-    #[arg(long)]
+    #[arg(long, default_value = "")]
     body: String,
     /// A label printed with the results.
     #[arg(long, default_value = "load")]
     label: String,
+    /// The status every answer must have (any 2xx when not given).
+    #[arg(long)]
+    expect: Option<u16>,
+    /// Send this many bytes of `x` instead of `--body`.
+    #[arg(long)]
+    body_bytes: Option<usize>,
 }
 
 #[tokio::main]
@@ -42,6 +48,11 @@ async fn main() {
             v.trim().parse().unwrap(),
         );
     }
+    let body = match args.body_bytes {
+        Some(n) => "x".repeat(n),
+        None => args.body.clone(),
+    };
+    let expect = args.expect;
     let latencies = Arc::new(Mutex::new(Vec::new()));
     let failures = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let total = u64::from(args.rate) * args.seconds;
@@ -55,12 +66,16 @@ async fn main() {
             client.clone(),
             args.url.clone(),
             headers.clone(),
-            args.body.clone(),
+            body.clone(),
         );
         let (latencies, failures) = (latencies.clone(), failures.clone());
         tasks.push(tokio::spawn(async move {
             let ok = match client.post(&url).headers(headers).body(body).send().await {
-                Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
+                Ok(r) => {
+                    let status = r.status();
+                    let wanted = expect.map_or(status.is_success(), |e| status.as_u16() == e);
+                    wanted && r.bytes().await.is_ok()
+                }
                 Err(_) => false,
             };
             if ok {
