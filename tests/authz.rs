@@ -265,3 +265,38 @@ async fn every_route_answers_each_kind_of_caller_as_it_should() {
         wrong.join("\n")
     );
 }
+
+#[tokio::test]
+async fn only_the_user_or_an_administrator_revokes_tokens() {
+    let app = spawn_app().await;
+    let cast = app.cast().await;
+    let path = "/notebooks/sharing/rest/community/users/alice/revokeTokens";
+    assert_eq!(call(&app, "POST", path, None, &[]).await, 401);
+    assert_eq!(call(&app, "POST", path, Some(&cast.bob), &[]).await, 403);
+    assert_eq!(call(&app, "POST", path, Some(&cast.carol), &[]).await, 403);
+    assert_eq!(call(&app, "POST", path, Some(&cast.alice), &[]).await, 200);
+    assert_eq!(
+        call(
+            &app,
+            "GET",
+            "/notebooks/admin/notebooks/jobs",
+            Some(&cast.alice),
+            &[]
+        )
+        .await,
+        401,
+        "alice's own token went with the others"
+    );
+    assert_eq!(call(&app, "POST", path, Some(&cast.admin), &[]).await, 200);
+    assert_eq!(
+        call(
+            &app,
+            "POST",
+            "/notebooks/sharing/rest/community/users/nobody/revokeTokens",
+            Some(&cast.admin),
+            &[]
+        )
+        .await,
+        404
+    );
+}

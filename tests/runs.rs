@@ -608,3 +608,65 @@ async fn a_run_sees_only_its_own_environment_a_fresh_directory_and_limits() {
     }
     assert_eq!(stdout(&nb, 4).trim(), format!("1024 {} 0", 1u64 << 30));
 }
+
+#[tokio::test]
+async fn revoking_the_owners_tokens_stops_its_receivers_until_they_are_updated() {
+    let s = setup(&["print('ran')"], &[]).await;
+    let id = s.url.rsplit('/').next().unwrap().to_string();
+    let ran = deliver(&s, "{}", "application/json").await;
+    assert_eq!(finished(&s, &ran).await["status"], "COMPLETED");
+    let r = s
+        .app
+        .post_form(
+            "/notebooks/sharing/rest/community/users/admin/revokeTokens",
+            Some(&s.token),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    assert!(r.json["revoked"].as_u64().unwrap() >= 1);
+    // The revoked token no longer works; a new sign-in does.
+    assert_eq!(s.app.get(JOBS, Some(&s.token)).await.status, 401);
+    let token = s.app.token("admin").await;
+    let s = Setup { token, ..s };
+    tokio::time::sleep(Duration::from_millis(1100)).await; // the receiver cache
+    let stopped = deliver(&s, "{}", "application/json").await;
+    let job = finished(&s, &stopped).await;
+    assert_eq!(job["status"], "FAILED", "{job}");
+    assert!(
+        job["messages"][0]
+            .as_str()
+            .unwrap()
+            .contains("were revoked"),
+        "{job}"
+    );
+    let validation = s
+        .app
+        .get(&format!("{RECEIVERS}/{id}/validate"), Some(&s.token))
+        .await;
+    assert_eq!(validation.json["success"], "false", "{}", validation.json);
+    assert!(validation.json["messages"][0]
+        .as_str()
+        .unwrap()
+        .contains("were revoked"));
+    // Updating the receiver confirms it: it runs again.
+    let r = s
+        .app
+        .post_form(
+            &format!("{RECEIVERS}/{id}/update"),
+            Some(&s.token),
+            &[("name", "confirmed")],
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let again = deliver(&s, "{}", "application/json").await;
+    assert_eq!(finished(&s, &again).await["status"], "COMPLETED");
+    assert_eq!(
+        s.app
+            .get(&format!("{RECEIVERS}/{id}/validate"), Some(&s.token))
+            .await
+            .json["success"],
+        "true"
+    );
+}

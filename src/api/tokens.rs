@@ -2,19 +2,46 @@
 
 use std::sync::Arc;
 
-use axum::extract::State;
-use axum::routing::get;
+use axum::extract::{Path, State};
+use axum::routing::{get, post};
 use axum::Router;
 use serde_json::json;
 
+use super::caller::Caller;
 use super::negotiate::{Params, Reply};
+use crate::domain::user::Username;
 use crate::domain::ParseError;
 use crate::error::{Error, Result};
 use crate::service::App;
 use crate::ui::{FieldKind, Form, Page};
 
 pub fn routes() -> Router<Arc<App>> {
-    Router::new().route("/sharing/rest/generateToken", get(describe).post(generate))
+    Router::new()
+        .route("/sharing/rest/generateToken", get(describe).post(generate))
+        .route(
+            "/sharing/rest/community/users/{username}/revokeTokens",
+            post(revoke),
+        )
+}
+
+/// Revokes every token of a user (the user or an administrator); the
+/// user's receivers stop running until they are updated.
+async fn revoke(
+    State(app): State<Arc<App>>,
+    Caller(caller): Caller,
+    Path(username): Path<String>,
+) -> Result<Reply> {
+    let username = Username::parse(&username).map_err(|_| {
+        Error::NotFound(format!(
+            "User '{}' does not exist.",
+            username.escape_default()
+        ))
+    })?;
+    let revoked = app.revoke_tokens(&caller, &username).await?;
+    Ok(Reply::new(
+        json!({"success": true, "username": username.as_str(), "revoked": revoked}),
+        Page::new(format!("Tokens of {username} revoked")),
+    ))
 }
 
 fn sign_in_form(app: &App) -> Form {

@@ -301,6 +301,13 @@ async fn prepare(app: &App, job: &JobRecord, timeout: Duration) -> Result<Prepar
         parameters.insert("webhookHeaders".into(), Value::Object(headers));
         if let Some(receiver) = &job.receiver_id {
             if let Ok(Some(r)) = app.event_receiver(&receiver.to_string()).await {
+                if let Some(why) = app
+                    .run_blocker(&r)
+                    .await
+                    .map_err(|e| format!("the run could not be prepared: {e}"))?
+                {
+                    return Err(why);
+                }
                 api_token = r.api_token.as_ref().map(|t| t.expose().clone());
             }
         }

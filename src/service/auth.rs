@@ -79,6 +79,20 @@ impl App {
         Ok(self.store.user(&record.username).await?.map(|r| r.user))
     }
 
+    /// Revokes every token of `username` (sessions, API tokens, receivers'
+    /// api tokens of that user): the user themself or an administrator.
+    /// The user's receivers do not run again until they are updated.
+    /// Returns how many tokens there were.
+    pub async fn revoke_tokens(&self, caller: &User, username: &Username) -> Result<u64> {
+        if !caller.is_admin() && &caller.username != username {
+            return Err(Error::Forbidden);
+        }
+        self.store
+            .revoke_tokens(username, Millis::now())
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("User '{username}' does not exist.")))
+    }
+
     /// Ends a session: its token stops working at once.
     pub async fn sign_out(&self, token: &Token) -> Result<()> {
         Ok(self.store.delete_token(&token.hash()).await?)

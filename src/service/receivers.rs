@@ -201,10 +201,45 @@ impl App {
                 Err(other) => return Err(other),
             }
         }
+        if let Some(owner) = self.store.user(&receiver.owner).await? {
+            if owner.tokens_revoked.is_some_and(|t| t > receiver.modified) {
+                if let Some(why) = self.run_blocker(&receiver).await? {
+                    problems.push(why);
+                }
+            }
+        }
         if receiver.disabled {
             problems.push("The webhook receiver is disabled.".to_string());
         }
         Ok(Validation { problems })
+    }
+
+    /// Why the receiver may not run now, if it may not: its owner's tokens
+    /// were revoked after it was last updated, or its api token no longer
+    /// works.
+    pub async fn run_blocker(&self, receiver: &Receiver) -> Result<Option<String>> {
+        if let Some(owner) = self.store.user(&receiver.owner).await? {
+            if let Some(revoked) = owner.tokens_revoked.filter(|t| *t > receiver.modified) {
+                return Ok(Some(format!(
+                    "The tokens of '{}' were revoked at {}; the webhook receiver runs again once it is updated.",
+                    receiver.owner,
+                    crate::ui::when(revoked.0)
+                )));
+            }
+        }
+        if let Some(token) = &receiver.api_token {
+            if self
+                .user_of_token(&Token::from_client(token.expose()))
+                .await?
+                .is_none()
+            {
+                return Ok(Some(
+                    "The webhook receiver's api token is invalid, expired or revoked; update the receiver with a new one."
+                        .into(),
+                ));
+            }
+        }
+        Ok(None)
     }
 
     /// The item must exist and the caller must be allowed to use it.

@@ -17,6 +17,7 @@ pub async fn add_user(store: &dyn Store, user: User, password: Password) -> Resu
             user,
             password_hash,
             created: Millis::now(),
+            tokens_revoked: None,
         })
         .await?;
     Ok(())

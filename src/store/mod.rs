@@ -67,6 +67,8 @@ pub struct UserRecord {
     /// An Argon2 PHC string.
     pub password_hash: String,
     pub created: Millis,
+    /// When the user's tokens were last revoked.
+    pub tokens_revoked: Option<Millis>,
 }
 
 /// An issued access token, stored by its hash.
@@ -121,6 +123,9 @@ pub trait TokenStore: Send + Sync {
     async fn token(&self, hash: &TokenHash) -> StoreResult<Option<TokenRecord>>;
     /// Forgets one token (a session signed out).
     async fn delete_token(&self, hash: &TokenHash) -> StoreResult<()>;
+    /// Deletes every token of a user and records when; returns how many
+    /// tokens there were, or `None` when there is no such user.
+    async fn revoke_tokens(&self, username: &Username, now: Millis) -> StoreResult<Option<u64>>;
     /// Removes tokens that expired before `now`; returns how many.
     async fn delete_expired_tokens(&self, now: Millis) -> StoreResult<u64>;
 }

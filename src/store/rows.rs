@@ -12,7 +12,7 @@ use crate::store::{
     StoreResult, StoredEvent, TokenRecord, UserRecord,
 };
 
-pub const USER_COLUMNS: &str = "username, password_hash, role, privileges, created";
+pub const USER_COLUMNS: &str = "username, password_hash, role, privileges, created, tokens_revoked";
 
 #[derive(sqlx::FromRow)]
 pub struct UserRow {
@@ -21,6 +21,7 @@ pub struct UserRow {
     role: String,
     privileges: String,
     created: i64,
+    tokens_revoked: Option<i64>,
 }
 
 impl UserRow {
@@ -40,6 +41,7 @@ impl UserRow {
             },
             password_hash: self.password_hash,
             created: Millis(self.created),
+            tokens_revoked: self.tokens_revoked.map(Millis),
         })
     }
 }

@@ -4,6 +4,7 @@ use async_trait::async_trait;
 
 use super::PgStore;
 use crate::domain::time::Millis;
+use crate::domain::user::Username;
 use crate::security::token::TokenHash;
 use crate::store::rows::TokenRow;
 use crate::store::{StoreResult, TokenRecord, TokenStore};
@@ -40,6 +41,24 @@ impl TokenStore for PgStore {
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+
+    async fn revoke_tokens(&self, username: &Username, now: Millis) -> StoreResult<Option<u64>> {
+        let mut tx = self.pool.begin().await?;
+        let marked = sqlx::query("UPDATE users SET tokens_revoked = $1 WHERE username = $2")
+            .bind(now.0)
+            .bind(username.as_str())
+            .execute(&mut *tx)
+            .await?;
+        if marked.rows_affected() == 0 {
+            return Ok(None);
+        }
+        let deleted = sqlx::query("DELETE FROM tokens WHERE username = $1")
+            .bind(username.as_str())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Some(deleted.rows_affected()))
     }
 
     async fn delete_expired_tokens(&self, now: Millis) -> StoreResult<u64> {

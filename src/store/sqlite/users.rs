@@ -11,13 +11,14 @@ use crate::store::{StoreResult, UserRecord, UserStore};
 impl UserStore for SqliteStore {
     async fn add_user(&self, record: &UserRecord) -> StoreResult<()> {
         sqlx::query(&format!(
-            "INSERT INTO users ({USER_COLUMNS}) VALUES (?, ?, ?, ?, ?)"
+            "INSERT INTO users ({USER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)"
         ))
         .bind(record.user.username.as_str())
         .bind(&record.password_hash)
         .bind(record.user.role.as_str())
         .bind(privileges(&record.user))
         .bind(record.created.0)
+        .bind(record.tokens_revoked.map(|t| t.0))
         .execute(&self.pool)
         .await
         .map_err(|e| conflict_or(e, &format!("user '{}'", record.user.username)))?;
