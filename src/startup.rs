@@ -52,6 +52,12 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     telemetry::init(&args.log);
+    // Not dumpable: another process of the same user (a notebook's, say)
+    // cannot read this one's memory, environment or open files in /proc.
+    #[cfg(target_os = "linux")]
+    if let Err(e) = nix::sys::prctl::set_dumpable(false) {
+        tracing::warn!("cannot make the server undumpable: {e}");
+    }
     let application = Application::build(args).await?;
     let shutdown = CancellationToken::new();
     tokio::spawn(stop_on_signal(shutdown.clone()));
@@ -166,11 +172,17 @@ impl Application {
                     python.display()
                 );
             }
-            let kernels = data_dir.join("kernels");
+            let kernels = kernels_dir(&data_dir)?;
             // Whatever a killed process left behind (sockets, work dirs) goes.
             let _ = std::fs::remove_dir_all(&kernels);
             std::fs::create_dir_all(&kernels)
                 .with_context(|| format!("cannot create {}", kernels.display()))?;
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt as _;
+                std::fs::set_permissions(&kernels, std::fs::Permissions::from_mode(0o700))
+                    .with_context(|| format!("cannot protect {}", kernels.display()))?;
+            }
             let size = args.max_concurrent_runs as usize;
             Some((python, kernels, size))
         };
@@ -234,6 +246,18 @@ impl Application {
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+/// Where this data dir's kernels live: outside the data dir (a run's
+/// working directory must not lead to the key or the database by walking
+/// up), in the temporary directory, one per data dir so that a restart
+/// finds what a killed process left.
+fn kernels_dir(data_dir: &Path) -> anyhow::Result<std::path::PathBuf> {
+    use sha2::Digest as _;
+    let absolute = std::path::absolute(data_dir)
+        .with_context(|| format!("cannot resolve {}", data_dir.display()))?;
+    let digest = sha2::Sha256::digest(absolute.as_os_str().as_encoded_bytes());
+    Ok(std::env::temp_dir().join(format!("hookbook-kernels-{}", hex::encode(&digest[..8]))))
 }
 
 /// Creates the data dir if needed and checks that it can be read.

@@ -670,3 +670,26 @@ async fn revoking_the_owners_tokens_stops_its_receivers_until_they_are_updated()
         "true"
     );
 }
+
+#[tokio::test]
+async fn a_run_cannot_find_the_key_or_the_database_from_its_directory_or_environment() {
+    let s = setup(
+        &[
+            "import os\nfound = []\nd = os.getcwd()\nfor _ in range(20):\n    try:\n        found += [os.path.join(d, n) for n in os.listdir(d) if n in ('encryption.key', 'hookbook.db', 'test-database-url')]\n    except OSError:\n        pass\n    d = os.path.dirname(d)\nprint('found', found)",
+            "import os\nprint('env', [k for k, v in os.environ.items() if 'encryption' in v or '.db' in v or 'postgres' in v or 'KEY' in k])",
+        ],
+        &[],
+    )
+    .await;
+    let job = deliver(&s, "{}", "application/json").await;
+    assert_eq!(finished(&s, &job).await["status"], "COMPLETED");
+    let nb = executed(&s, &job).await;
+    assert_eq!(
+        stdout(&nb, 2).trim(),
+        "found []",
+        "walking up from the run's directory"
+    );
+    assert_eq!(stdout(&nb, 3).trim(), "env []", "the run's environment");
+    // The server's files are where the run could not look.
+    assert!(s.app.dir.path().join("encryption.key").exists());
+}
