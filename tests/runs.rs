@@ -693,3 +693,31 @@ async fn a_run_cannot_find_the_key_or_the_database_from_its_directory_or_environ
     // The server's files are where the run could not look.
     assert!(s.app.dir.path().join("encryption.key").exists());
 }
+
+#[tokio::test]
+async fn a_run_that_opens_thousands_of_files_or_writes_past_a_gibibyte_is_stopped_at_its_limits() {
+    let s = setup(
+        &[
+            "import os\nfiles = []\ntry:\n    for i in range(5000):\n        files.append(open(f'f{i}', 'w'))\n    print('opened', len(files))\nexcept OSError as e:\n    print('stopped after', len(files), e.strerror)\nfor f in files:\n    f.close()",
+            "chunk = b'x' * (64 << 20)\nwritten = 0\ntry:\n    with open('big', 'wb') as f:\n        for _ in range(20):\n            f.write(chunk)\n            f.flush()\n            written += len(chunk)\n    print('wrote', written)\nexcept OSError as e:\n    print('stopped at', written >> 20, 'MiB:', e.strerror)\nimport os\nos.remove('big')",
+        ],
+        &[],
+    )
+    .await;
+    let job = deliver(&s, "{}", "application/json").await;
+    assert_eq!(finished(&s, &job).await["status"], "COMPLETED");
+    let nb = executed(&s, &job).await;
+    let files = stdout(&nb, 2);
+    assert!(
+        files.starts_with("stopped after") && files.contains("Too many open files"),
+        "{files}"
+    );
+    let big = stdout(&nb, 3);
+    assert!(
+        big.starts_with("stopped at 1024 MiB") && big.contains("File too large"),
+        "{big}"
+    );
+    // The server is unharmed: the next delivery runs.
+    let next = deliver(&s, "{}", "application/json").await;
+    assert_eq!(finished(&s, &next).await["status"], "COMPLETED");
+}
