@@ -161,6 +161,10 @@ pub struct ServeArgs {
     /// allowed, from 0.01 to 10080).
     #[arg(long, env = "HOOKBOOK_EXECUTION_TIMEOUT_MINUTES", default_value_t = 60.0, value_parser = parse_minutes)]
     pub execution_timeout_minutes: f64,
+    /// Processes and threads one run may have at once (its kernel's cgroup
+    /// `pids.max`, where the machine allows cgroups); 0 is no limit.
+    #[arg(long, env = "HOOKBOOK_MAX_RUN_PROCESSES", default_value_t = 256)]
+    pub max_run_processes: u32,
     /// Runs of one receiver at once; 0 (default) is no limit.
     #[arg(long, env = "HOOKBOOK_MAX_RUNS_PER_RECEIVER", default_value_t = 0)]
     pub max_runs_per_receiver: u32,

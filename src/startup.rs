@@ -183,13 +183,25 @@ impl Application {
                 std::fs::set_permissions(&kernels, std::fs::Permissions::from_mode(0o700))
                     .with_context(|| format!("cannot protect {}", kernels.display()))?;
             }
+            let cgroups = match args.max_run_processes {
+                0 => None,
+                limit => match runner::cgroup::Cgroups::prepare(&kernel_tag(&data_dir)?, limit) {
+                    Ok(c) => Some(c),
+                    Err(why) => {
+                        tracing::warn!(
+                            "runs have no process limit: no cgroup could be made ({why})"
+                        );
+                        None
+                    }
+                },
+            };
             let size = args.max_concurrent_runs as usize;
-            Some((python, kernels, size))
+            Some((python, kernels, cgroups, size))
         };
         let app = Arc::new(App::new(store, vault, settings, intake, run_settings));
-        let runs = runs.map(|(python, kernels, size)| {
+        let runs = runs.map(|(python, kernels, cgroups, size)| {
             (
-                Pool::new(python, kernels, size, app.metrics.warm_kernels()),
+                Pool::new(python, kernels, cgroups, size, app.metrics.warm_kernels()),
                 size,
             )
         });
@@ -242,6 +254,9 @@ impl Application {
         if let Some(worker) = worker {
             let _ = worker.await;
         }
+        if let Some((pool, _)) = &self.runs {
+            pool.close().await;
+        }
         let _ = presence.await;
         tracing::info!("stopped");
         Ok(())
@@ -253,11 +268,16 @@ impl Application {
 /// up), in the temporary directory, one per data dir so that a restart
 /// finds what a killed process left.
 fn kernels_dir(data_dir: &Path) -> anyhow::Result<std::path::PathBuf> {
+    Ok(std::env::temp_dir().join(format!("hookbook-kernels-{}", kernel_tag(data_dir)?)))
+}
+
+/// A short name for this data dir's kernels (directories, cgroups).
+fn kernel_tag(data_dir: &Path) -> anyhow::Result<String> {
     use sha2::Digest as _;
     let absolute = std::path::absolute(data_dir)
         .with_context(|| format!("cannot resolve {}", data_dir.display()))?;
     let digest = sha2::Sha256::digest(absolute.as_os_str().as_encoded_bytes());
-    Ok(std::env::temp_dir().join(format!("hookbook-kernels-{}", hex::encode(&digest[..8]))))
+    Ok(hex::encode(&digest[..8]))
 }
 
 /// Creates the data dir if needed and checks that it can be read.

@@ -721,3 +721,45 @@ async fn a_run_that_opens_thousands_of_files_or_writes_past_a_gibibyte_is_stoppe
     let next = deliver(&s, "{}", "application/json").await;
     assert_eq!(finished(&s, &next).await["status"], "COMPLETED");
 }
+
+#[tokio::test]
+async fn a_run_that_forks_without_end_stops_at_its_process_limit_and_leaves_nothing_behind() {
+    let s = setup(
+        &[
+            // At most 2,000 forks, so that a missing limit cannot take the machine.
+            "import os, signal, time\nchildren = []\ntry:\n    for _ in range(2000):\n        pid = os.fork()\n        if pid == 0:\n            time.sleep(300)\n            os._exit(0)\n        children.append(pid)\n    print('forked', len(children))\nexcept OSError as e:\n    print('stopped after', len(children), e.strerror)\nfor pid in children:\n    os.kill(pid, signal.SIGKILL)\n    os.waitpid(pid, 0)",
+            // A child that leaves the kernel's process group.
+            "import subprocess\np = subprocess.Popen(['sleep', '300'], start_new_session=True)\nprint('escaped', p.pid)",
+        ],
+        &["--max-concurrent-runs", "1", "--max-run-processes", "64"],
+    )
+    .await;
+    let job = deliver(&s, "{}", "application/json").await;
+    let ended = finished(&s, &job).await;
+    assert_eq!(ended["status"], "COMPLETED", "{ended}");
+    let nb = executed(&s, &job).await;
+    let forks = stdout(&nb, 2);
+    let stopped: u32 = forks
+        .strip_prefix("stopped after ")
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no limit stopped the forks: {forks}"));
+    assert!(stopped < 64, "{forks}");
+    let escaped: u32 = stdout(&nb, 3)
+        .trim()
+        .strip_prefix("escaped ")
+        .unwrap()
+        .parse()
+        .unwrap();
+    // Everything the run started is gone once it ends.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::path::Path::new(&format!("/proc/{escaped}")).exists() {
+        assert!(
+            Instant::now() < deadline,
+            "process {escaped} outlived its run"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let next = deliver(&s, "{}", "application/json").await;
+    assert_eq!(finished(&s, &next).await["status"], "COMPLETED");
+}

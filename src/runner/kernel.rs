@@ -73,6 +73,8 @@ pub enum KernelError {
     },
     #[error("cannot prepare the kernel's directory: {0}")]
     Dir(#[source] std::io::Error),
+    #[error("cannot put the kernel in its cgroup: {0}")]
+    Limit(#[source] std::io::Error),
     #[error("the kernel did not become ready within {0:?}")]
     StartTimeout(Duration),
     #[error("the kernel exited ({0})")]
@@ -103,6 +105,8 @@ pub struct Kernel {
     shell: ClientShellConnection,
     iopub: ClientIoPubConnection,
     control: ClientControlConnection,
+    /// The kernel's cgroup, when runs have a process limit.
+    group: Option<super::cgroup::Group>,
     pub started: Instant,
 }
 
@@ -110,6 +114,16 @@ impl Kernel {
     /// Starts a kernel in a new directory under `base` and waits until it
     /// answers `kernel_info`.
     pub async fn start(python: &Path, base: &Path) -> Result<Self, KernelError> {
+        Self::start_limited(python, base, None).await
+    }
+
+    /// Like [`Kernel::start`], with the kernel in a cgroup of its own under
+    /// `cgroups` when given.
+    pub async fn start_limited(
+        python: &Path,
+        base: &Path,
+        cgroups: Option<&super::cgroup::Cgroups>,
+    ) -> Result<Self, KernelError> {
         let id = uuid::Uuid::new_v4().simple().to_string();
         // Absolute: the kernel runs in its own working directory, so every
         // path it is given (connection file, sockets) must not be relative.
@@ -170,6 +184,14 @@ impl Kernel {
             source,
         })?;
         let pid = child.id().map(|p| p as i32).unwrap_or(0);
+        let group = match cgroups.map(|c| c.join(&id[..16], pid)).transpose() {
+            Ok(group) => group,
+            Err(e) => {
+                kill_group(pid);
+                let _ = std::fs::remove_dir_all(&dir);
+                return Err(KernelError::Limit(e));
+            }
+        };
         let session = uuid::Uuid::new_v4().to_string();
         let connect = async {
             // The sockets appear when ipykernel has bound them.
@@ -203,11 +225,17 @@ impl Kernel {
             Ok(Ok(sockets)) => sockets,
             Ok(Err(e)) => {
                 kill_group(pid);
+                if let Some(group) = group {
+                    group.end().await;
+                }
                 let _ = std::fs::remove_dir_all(&dir);
                 return Err(e);
             }
             Err(_) => {
                 kill_group(pid);
+                if let Some(group) = group {
+                    group.end().await;
+                }
                 let _ = std::fs::remove_dir_all(&dir);
                 return Err(KernelError::StartTimeout(START_TIMEOUT));
             }
@@ -220,6 +248,7 @@ impl Kernel {
             shell,
             iopub,
             control,
+            group,
             started: Instant::now(),
         };
         let request: JupyterMessage = KernelInfoRequest {}.into();
@@ -392,6 +421,9 @@ impl Kernel {
     pub async fn kill(&mut self) {
         kill_group(self.pid);
         let _ = self.child.kill().await;
+        if let Some(group) = self.group.take() {
+            group.end().await;
+        }
         let _ = tokio::fs::remove_dir_all(&self.dir).await;
     }
 }

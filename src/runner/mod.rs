@@ -3,6 +3,7 @@
 //! execution (`inject`, `literal`, `execute`, `outputs`), and the worker
 //! that takes jobs from the store and runs them (`worker`).
 
+pub mod cgroup;
 pub mod execute;
 pub mod inject;
 pub mod kernel;

@@ -23,6 +23,7 @@ const HEALTH_EVERY: Duration = Duration::from_secs(30);
 pub struct Pool {
     python: PathBuf,
     base: PathBuf,
+    cgroups: Option<super::cgroup::Cgroups>,
     size: usize,
     ready: Mutex<Vec<Kernel>>,
     wake: Notify,
@@ -32,15 +33,30 @@ pub struct Pool {
 impl Pool {
     /// A pool keeping `size` kernels ready; kernels live in `base`.
     /// `gauge` is kept at the number of ready kernels.
-    pub fn new(python: PathBuf, base: PathBuf, size: usize, gauge: Gauge) -> Arc<Self> {
+    pub fn new(
+        python: PathBuf,
+        base: PathBuf,
+        cgroups: Option<super::cgroup::Cgroups>,
+        size: usize,
+        gauge: Gauge,
+    ) -> Arc<Self> {
         Arc::new(Self {
             python,
             base,
+            cgroups,
             size,
             ready: Mutex::new(Vec::new()),
             wake: Notify::new(),
             gauge,
         })
+    }
+
+    /// Gives back what the pool holds outside its kernels (the cgroup
+    /// directory), once no kernel runs any more.
+    pub async fn close(&self) {
+        if let Some(cgroups) = &self.cgroups {
+            cgroups.remove().await;
+        }
     }
 
     fn ready(&self) -> std::sync::MutexGuard<'_, Vec<Kernel>> {
@@ -73,7 +89,7 @@ impl Pool {
             }
             kernel.kill().await;
         }
-        Kernel::start(&self.python, &self.base).await
+        Kernel::start_limited(&self.python, &self.base, self.cgroups.as_ref()).await
     }
 
     /// Keeps the pool full until `shutdown`, then kills the idle kernels.
@@ -81,7 +97,7 @@ impl Pool {
         let mut failures = 0u32;
         loop {
             while self.available() < self.size && !shutdown.is_cancelled() {
-                match Kernel::start(&self.python, &self.base).await {
+                match Kernel::start_limited(&self.python, &self.base, self.cgroups.as_ref()).await {
                     Ok(kernel) => {
                         failures = 0;
                         self.put(kernel);

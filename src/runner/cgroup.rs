@@ -1,0 +1,165 @@
+//! A process limit per run: each kernel in a cgroup of its own with
+//! `pids.max`, where the machine lets hookbook make cgroups (cgroup v1's
+//! `pids` hierarchy, or cgroup v2 with the `pids` controller). A notebook
+//! that forks without end stops at the limit instead of exhausting the
+//! machine, and ending a run kills every process in its cgroup, also those
+//! that left the kernel's process group.
+
+use std::path::{Path, PathBuf};
+
+/// The cgroup directory under which this server makes one per kernel.
+#[derive(Debug, Clone)]
+pub struct Cgroups {
+    base: PathBuf,
+    pids_max: u32,
+    /// cgroup v2: the directory must hand the controller down.
+    v2: bool,
+}
+
+/// One kernel's cgroup.
+#[derive(Debug)]
+pub struct Group {
+    dir: PathBuf,
+}
+
+/// The writable `pids` hierarchies to try, in order.
+fn hierarchies() -> Vec<PathBuf> {
+    let v2 = PathBuf::from("/sys/fs/cgroup");
+    let mut found = Vec::new();
+    if std::fs::read_to_string(v2.join("cgroup.controllers"))
+        .is_ok_and(|c| c.split_whitespace().any(|c| c == "pids"))
+    {
+        found.push(v2.clone());
+    }
+    if v2.join("pids/tasks").exists() {
+        found.push(v2.join("pids"));
+    }
+    found
+}
+
+impl Cgroups {
+    /// Makes `hookbook-<tag>` in the first writable `pids` hierarchy, after
+    /// sweeping what servers that died left there; why not, when none is.
+    pub fn prepare(tag: &str, pids_max: u32) -> Result<Self, String> {
+        let mut reasons = Vec::new();
+        for root in hierarchies() {
+            let base = root.join(format!("hookbook-{tag}"));
+            let v2 = !root.ends_with("pids");
+            if v2 {
+                // Children of the root get `pids.max` only when the root
+                // hands the controller down.
+                let _ = std::fs::write(root.join("cgroup.subtree_control"), "+pids");
+            }
+            sweep(&root);
+            match std::fs::create_dir_all(&base) {
+                Ok(()) => {
+                    if v2 {
+                        if let Err(e) = std::fs::write(base.join("cgroup.subtree_control"), "+pids")
+                        {
+                            reasons.push(format!("{}: {e}", base.display()));
+                            continue;
+                        }
+                    }
+                    return Ok(Self { base, pids_max, v2 });
+                }
+                Err(e) => reasons.push(format!("{}: {e}", base.display())),
+            }
+        }
+        if reasons.is_empty() {
+            reasons.push("no cgroup hierarchy with the pids controller is mounted".into());
+        }
+        Err(reasons.join("; "))
+    }
+
+    /// Removes this server's cgroup directory once its kernels are gone
+    /// (waiting up to a second for the last ones to be removed).
+    pub async fn remove(&self) {
+        for _ in 0..50 {
+            if std::fs::remove_dir(&self.base).is_ok() || !self.base.exists() {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Puts process `pid` (a kernel just started) in a new cgroup `name`
+    /// limited to `pids_max` processes and threads. Tried twice: another
+    /// server's sweep may remove a cgroup in the moment before it holds a
+    /// process.
+    pub fn join(&self, name: &str, pid: i32) -> std::io::Result<Group> {
+        self.try_join(name, pid)
+            .or_else(|_| self.try_join(name, pid))
+    }
+
+    fn try_join(&self, name: &str, pid: i32) -> std::io::Result<Group> {
+        if !self.base.exists() {
+            // Swept by another server starting: made again.
+            std::fs::create_dir_all(&self.base)?;
+            if self.v2 {
+                std::fs::write(self.base.join("cgroup.subtree_control"), "+pids")?;
+            }
+        }
+        let dir = self.base.join(name);
+        std::fs::create_dir_all(&dir)?;
+        let group = Group { dir };
+        std::fs::write(group.dir.join("pids.max"), self.pids_max.to_string())?;
+        std::fs::write(group.dir.join("cgroup.procs"), pid.to_string())?;
+        Ok(group)
+    }
+}
+
+/// Removes the cgroups that servers which died left under `root`: kernel
+/// cgroups whose processes are all gone, then `hookbook-*` directories left
+/// empty. A live server's empty directory may go too; `join` makes it again.
+fn sweep(root: &Path) {
+    let Ok(servers) = std::fs::read_dir(root) else {
+        return;
+    };
+    for server in servers.flatten() {
+        let path = server.path();
+        let ours = path
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("hookbook-"));
+        if !ours || !path.is_dir() {
+            continue;
+        }
+        if let Ok(kernels) = std::fs::read_dir(&path) {
+            for kernel in kernels.flatten() {
+                let empty = std::fs::read_to_string(kernel.path().join("cgroup.procs"))
+                    .is_ok_and(|p| p.trim().is_empty());
+                if kernel.path().is_dir() && empty {
+                    let _ = std::fs::remove_dir(kernel.path());
+                }
+            }
+        }
+        let _ = std::fs::remove_dir(&path);
+    }
+}
+
+/// Sends SIGKILL to every process in the cgroup at `dir`.
+fn kill_all(dir: &Path) {
+    let Ok(procs) = std::fs::read_to_string(dir.join("cgroup.procs")) else {
+        return;
+    };
+    for pid in procs.lines().filter_map(|l| l.trim().parse::<i32>().ok()) {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+    }
+}
+
+impl Group {
+    /// Kills every process left in the cgroup and removes it (a cgroup can
+    /// be removed once its processes are gone).
+    pub async fn end(self) {
+        for _ in 0..50 {
+            kill_all(&self.dir);
+            if std::fs::remove_dir(&self.dir).is_ok() || !self.dir.exists() {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        tracing::warn!("the cgroup {} could not be removed", self.dir.display());
+    }
+}
