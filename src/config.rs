@@ -165,6 +165,10 @@ pub struct ServeArgs {
     /// `pids.max`, where the machine allows cgroups); 0 is no limit.
     #[arg(long, env = "HOOKBOOK_MAX_RUN_PROCESSES", default_value_t = 256)]
     pub max_run_processes: u32,
+    /// Megabytes a run may write to its working directory before it is
+    /// stopped; 0 is no limit.
+    #[arg(long, env = "HOOKBOOK_MAX_RUN_DISK_MB", default_value_t = 1024)]
+    pub max_run_disk_mb: u64,
     /// Runs of one receiver at once; 0 (default) is no limit.
     #[arg(long, env = "HOOKBOOK_MAX_RUNS_PER_RECEIVER", default_value_t = 0)]
     pub max_runs_per_receiver: u32,

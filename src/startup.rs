@@ -126,6 +126,7 @@ impl Application {
             stop_grace: Duration::from_secs(args.stop_grace_seconds),
             node: NodeId::generate(),
             lease: Duration::from_secs(args.job_lease_seconds),
+            max_disk_bytes: args.max_run_disk_mb.saturating_mul(1 << 20),
         };
         // One process alone on the database: whatever it finds executing
         // was left by a process that died. Shared: only expired leases.

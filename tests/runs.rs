@@ -763,3 +763,28 @@ async fn a_run_that_forks_without_end_stops_at_its_process_limit_and_leaves_noth
     let next = deliver(&s, "{}", "application/json").await;
     assert_eq!(finished(&s, &next).await["status"], "COMPLETED");
 }
+
+#[tokio::test]
+async fn a_run_that_fills_its_working_directory_is_stopped_at_its_disk_budget() {
+    let s = setup(
+        &["import time\nchunk = b'x' * (16 << 20)\nfor i in range(40):\n    with open(f'part{i}', 'wb') as f:\n        f.write(chunk)\n    time.sleep(0.05)\nprint('wrote everything')"],
+        &["--max-concurrent-runs", "1", "--max-run-disk-mb", "100"],
+    )
+    .await;
+    let job = deliver(&s, "{}", "application/json").await;
+    let ended = finished(&s, &job).await;
+    assert_eq!(ended["status"], "FAILED", "{ended}");
+    assert!(
+        ended["messages"][0]
+            .as_str()
+            .unwrap()
+            .contains("more than 100 MB"),
+        "{ended}"
+    );
+    let next = deliver(&s, "{}", "application/json").await;
+    assert_eq!(
+        finished(&s, &next).await["status"],
+        "FAILED",
+        "the next run is measured afresh"
+    );
+}

@@ -241,6 +241,56 @@ impl Worker {
     }
 }
 
+/// Whether the run was stopped from outside (cancel, time limit of the
+/// server, disk), so that its kernel is killed rather than asked to stop.
+fn kernel_was_stopped(cancel: &CancellationToken) -> bool {
+    cancel.is_cancelled()
+}
+
+/// How often a run's working directory is measured.
+const DISK_CHECK_EVERY: Duration = Duration::from_millis(250);
+
+/// Measures `dir` until the run ends; past `limit` bytes, marks `over` and
+/// stops the run.
+async fn watch_disk(
+    dir: std::path::PathBuf,
+    limit: u64,
+    stop: CancellationToken,
+    over: Arc<std::sync::atomic::AtomicBool>,
+) {
+    loop {
+        tokio::time::sleep(DISK_CHECK_EVERY).await;
+        let measured = dir.clone();
+        let used = tokio::task::spawn_blocking(move || disk_usage(&measured))
+            .await
+            .unwrap_or(0);
+        if used > limit {
+            over.store(true, std::sync::atomic::Ordering::SeqCst);
+            stop.cancel();
+            return;
+        }
+    }
+}
+
+/// Bytes of the regular files under `dir` (not following links).
+fn disk_usage(dir: &std::path::Path) -> u64 {
+    let mut total = 0;
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(d) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            match entry.metadata() {
+                Ok(m) if m.is_dir() => pending.push(entry.path()),
+                Ok(m) if m.is_file() => total += m.len(),
+                _ => {}
+            }
+        }
+    }
+    total
+}
+
 /// The payload as the notebook sees it: JSON objects and arrays as such
 /// (also a form's `payload` field), anything else as text.
 fn webhook_payload(body: &[u8], headers: &Map<String, Value>) -> Value {
@@ -351,6 +401,15 @@ pub async fn run_job(app: &App, pool: &Pool, job: JobRecord) {
             Ok(mut kernel) => {
                 app.metrics.run_started(Millis::now().0 - job.submitted.0);
                 let deadline = Instant::now() + timeout;
+                let over_disk = Arc::new(std::sync::atomic::AtomicBool::new(false));
+                let disk_watch = (app.run_settings.max_disk_bytes > 0).then(|| {
+                    tokio::spawn(watch_disk(
+                        kernel.work_dir(),
+                        app.run_settings.max_disk_bytes,
+                        cancel.clone(),
+                        over_disk.clone(),
+                    ))
+                });
                 let (executed, end) = match kernel.provide_env(&p.env) {
                     Ok(()) => {
                         run_notebook(&mut kernel, p.notebook, &p.parameters, deadline, &cancel)
@@ -363,8 +422,19 @@ pub async fn run_job(app: &App, pool: &Pool, job: JobRecord) {
                         )),
                     ),
                 };
+                if let Some(watch) = disk_watch {
+                    watch.abort();
+                }
+                let end = if over_disk.load(std::sync::atomic::Ordering::SeqCst) {
+                    RunEnd::Failed(format!(
+                        "The run wrote more than {} MB to its working directory and was stopped.",
+                        app.run_settings.max_disk_bytes >> 20
+                    ))
+                } else {
+                    end
+                };
                 match end {
-                    RunEnd::Completed | RunEnd::Failed(_) => {
+                    RunEnd::Completed | RunEnd::Failed(_) if !kernel_was_stopped(&cancel) => {
                         tokio::spawn(kernel.shutdown());
                     }
                     _ => kernel.kill().await,

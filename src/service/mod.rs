@@ -62,6 +62,8 @@ pub struct RunSettings {
     pub node: NodeId,
     /// How long a claim holds without renewal; renewed every third of it.
     pub lease: Duration,
+    /// Bytes a run may write to its working directory; 0 is no limit.
+    pub max_disk_bytes: u64,
 }
 
 /// The state of event intake on this node.
