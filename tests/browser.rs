@@ -103,6 +103,16 @@ async fn submit(c: &Client, form_css: &str) {
         .unwrap();
 }
 
+/// Follows the link with this text.
+async fn click_link(c: &Client, text: &str) {
+    c.find(Locator::LinkText(text))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
 /// The page's text; empty while a new page is replacing the old one.
 async fn body_text(c: &Client) -> String {
     match c.find(Locator::Css("body")).await {
@@ -185,12 +195,7 @@ async fn a_person_runs_a_notebook_from_a_webhook_without_curl() {
     .await
     .unwrap();
     assert!(body_text(&c).await.contains("Token Required."));
-    c.find(Locator::LinkText("Sign in"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_link(&c, "Sign in").await;
     fill(&c, "input[name=username]", "admin").await;
     fill(&c, "input[name=password]", common::PASSWORD).await;
     shoot(&c, "sign-in.png").await;
@@ -204,12 +209,7 @@ async fn a_person_runs_a_notebook_from_a_webhook_without_curl() {
         .ends_with("/webhookReceivers"));
 
     // Upload the notebook from the Notebooks page.
-    c.find(Locator::LinkText("Notebooks"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_link(&c, "Notebooks").await;
     fill(
         &c,
         "form[action$='/addItem'] input[name=title]",
@@ -224,12 +224,7 @@ async fn a_person_runs_a_notebook_from_a_webhook_without_curl() {
         .unwrap();
     submit(&c, "form[action$='/addItem']").await;
     wait_for_text(&c, "Download the notebook", false).await;
-    c.find(Locator::LinkText("Notebooks"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_link(&c, "Notebooks").await;
     wait_for_text(&c, "Daily report", false).await;
     shoot(&c, "notebooks.png").await;
     let item = c
@@ -242,12 +237,7 @@ async fn a_person_runs_a_notebook_from_a_webhook_without_curl() {
     assert_eq!(item.len(), 32, "an item id: {item}");
 
     // Create a receiver for it.
-    c.find(Locator::LinkText("Receivers"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_link(&c, "Receivers").await;
     fill(
         &c,
         "form[action$='/create'] input[name=name]",
@@ -283,12 +273,7 @@ async fn a_person_runs_a_notebook_from_a_webhook_without_curl() {
 
     // A signed webhook arrives; the jobs page follows it to the end.
     assert_eq!(deliver(&url, r#"{"count": 42}"#).await, 200);
-    c.find(Locator::LinkText("Jobs"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_link(&c, "Jobs").await;
     wait_for_text(&c, "COMPLETED", false).await;
     shoot(&c, "jobs.png").await;
     c.find(Locator::Css("main table tbody tr td:first-child a"))
@@ -338,12 +323,7 @@ async fn a_person_runs_a_notebook_from_a_webhook_without_curl() {
     shoot(&c, "executed-notebook.png").await;
 
     // Disable the receiver: the next delivery is refused, and its log says so.
-    c.find(Locator::LinkText("Its receiver"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_link(&c, "Its receiver").await;
     submit(&c, "form[action$='/disable']").await;
     wait_for_text(&c, "disabled: deliveries are refused", false).await;
     assert_eq!(deliver(&url, r#"{"count": 43}"#).await, 403);

@@ -18,7 +18,7 @@ use crate::domain::ParseError;
 use crate::error::{Error, Result};
 use crate::service::App;
 use crate::store::ItemMeta;
-use crate::ui::{when, Block, Cell, FieldKind, Form, Page};
+use crate::ui::{Block, Cell, FieldKind, Form, Page};
 
 pub fn routes() -> Router<Arc<App>> {
     Router::new()
@@ -136,7 +136,7 @@ async fn list(
                     format!("/{c}/sharing/rest/content/items/{}", item.id),
                 ),
                 Cell::text(item.id.as_str()),
-                Cell::text(when(item.modified.0)),
+                Cell::text(item.modified.utc()),
                 Cell::text(item.size.to_string()),
                 Cell::link(
                     "download",

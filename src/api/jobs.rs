@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::service::jobs::ExecuteRequest;
 use crate::service::App;
 use crate::store::JobRecord;
-use crate::ui::{notebook_cells, when, Block, Cell, FieldKind, Form, Page};
+use crate::ui::{notebook_cells, Block, Cell, FieldKind, Form, Page};
 
 const STATUSES: [&str; 5] = ["SUBMITTED", "EXECUTING", "COMPLETED", "FAILED", "CANCELLED"];
 const MAX_NUM: u32 = 10_000;
@@ -85,14 +85,14 @@ fn is_running(job: &JobRecord) -> bool {
 
 fn job_page(app: &App, job: &JobRecord, notebook: Option<&Value>) -> Page {
     let b = base(app);
-    let mut timing = vec![format!("Submitted {}", when(job.submitted.0))];
+    let mut timing = vec![format!("Submitted {}", job.submitted.utc())];
     if let Some(start) = job.start_time {
-        timing.push(format!("Started {}", when(start.0)));
+        timing.push(format!("Started {}", start.utc()));
     }
     if let (Some(start), Some(end)) = (job.start_time, job.end_time) {
         timing.push(format!(
             "Ended {} ({:.2} s)",
-            when(end.0),
+            end.utc(),
             (end.0 - start.0) as f64 / 1000.0
         ));
     }
@@ -206,7 +206,7 @@ async fn list(
                 job.receiver_id.map_or(Cell::text(""), |r| {
                     Cell::link("receiver", format!("{b}/webhookReceivers/{r}"))
                 }),
-                Cell::text(when(job.submitted.0)),
+                Cell::text(job.submitted.utc()),
                 Cell::text(match (job.start_time, job.end_time) {
                     (Some(s), Some(e)) => format!("{:.2} s", (e.0 - s.0) as f64 / 1000.0),
                     (Some(_), None) => "running".into(),

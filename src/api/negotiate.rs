@@ -137,44 +137,63 @@ pub struct Negotiation {
     pub context: Arc<str>,
 }
 
+/// How an answer is written: JSON, or a page with what only pages need
+/// (gathered only when a page is asked for).
+enum Answer {
+    Json,
+    Pjson,
+    Page {
+        chrome: ui::Chrome,
+        /// The path asked for, for a sign-in link back to it.
+        path: String,
+    },
+}
+
+impl Answer {
+    fn new(n: &Negotiation, params: &Params, parts: &Parts) -> Self {
+        match params.format {
+            Format::Json => Answer::Json,
+            Format::Pjson => Answer::Pjson,
+            Format::Html => {
+                let token = params.get("token").filter(|t| !t.is_empty());
+                let auth = match token {
+                    Some(token) => ui::PageAuth::Token(token.to_string()),
+                    None => match super::caller::session_of(&parts.headers) {
+                        Some(session) => ui::PageAuth::Session {
+                            csrf: Token::from_client(session).csrf(),
+                        },
+                        None => ui::PageAuth::Anonymous,
+                    },
+                };
+                Answer::Page {
+                    chrome: ui::Chrome {
+                        context: n.context.to_string(),
+                        auth,
+                    },
+                    path: original_path(parts),
+                }
+            }
+        }
+    }
+}
+
 pub async fn negotiate(State(n): State<Negotiation>, request: Request, next: Next) -> Response {
     let (mut parts, body) = request.into_parts();
     let params = match read_params(&parts, body).await {
         Ok(params) => params,
-        Err(error) => {
-            let chrome = ui::Chrome {
-                context: n.context.to_string(),
-                auth: ui::PageAuth::Anonymous,
-            };
-            let path = original_path(&parts);
-            return render_failure(&n, Format::Json, Failure::from(error), &chrome, &path);
-        }
+        Err(error) => return render_failure(&n, &Answer::Json, Failure::from(error)),
     };
-    let format = params.format;
-    let auth = match params.get("token").filter(|t| !t.is_empty()) {
-        Some(token) => ui::PageAuth::Token(token.to_string()),
-        None => match super::caller::session_of(&parts.headers) {
-            Some(session) => ui::PageAuth::Session {
-                csrf: Token::from_client(session).csrf(),
-            },
-            None => ui::PageAuth::Anonymous,
-        },
-    };
-    let chrome = ui::Chrome {
-        context: n.context.to_string(),
-        auth,
-    };
-    let path = original_path(&parts);
+    let answer = Answer::new(&n, &params, &parts);
     parts.extensions.insert(params);
     let mut response = next.run(Request::from_parts(parts, Body::empty())).await;
     response
         .headers_mut()
         .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     if let Some(reply) = response.extensions_mut().remove::<Reply>() {
-        return render_reply(format, &chrome, reply);
+        return render_reply(&answer, reply);
     }
     if let Some(failure) = response.extensions_mut().remove::<Failure>() {
-        return render_failure(&n, format, failure, &chrome, &path);
+        return render_failure(&n, &answer, failure);
     }
     response
 }
@@ -275,28 +294,22 @@ async fn read_multipart(
     Ok(())
 }
 
-fn render_reply(format: Format, chrome: &ui::Chrome, reply: Reply) -> Response {
-    match format {
-        Format::Json => json_response(StatusCode::OK, reply.value.to_string()),
-        Format::Pjson => json_response(
+fn render_reply(answer: &Answer, reply: Reply) -> Response {
+    match answer {
+        Answer::Json => json_response(StatusCode::OK, reply.value.to_string()),
+        Answer::Pjson => json_response(
             StatusCode::OK,
             serde_json::to_string_pretty(&reply.value).unwrap_or_default(),
         ),
-        Format::Html => html_response(
+        Answer::Page { chrome, .. } => html_response(
             StatusCode::OK,
             ui::render_page(&reply.page, &reply.value, chrome),
         ),
     }
 }
 
-fn render_failure(
-    n: &Negotiation,
-    format: Format,
-    failure: Failure,
-    chrome: &ui::Chrome,
-    path: &str,
-) -> Response {
-    if format == Format::Html {
+fn render_failure(n: &Negotiation, answer: &Answer, failure: Failure) -> Response {
+    if let Answer::Page { chrome, path } = answer {
         let mut messages = vec![failure.message.clone()];
         messages.extend(failure.details.iter().cloned());
         let next: String = form_urlencoded::byte_serialize(path.as_bytes()).collect();
@@ -319,7 +332,7 @@ fn render_failure(
             "error": {"code": failure.code, "message": failure.message, "details": failure.details}
         }),
     };
-    let text = if format == Format::Pjson {
+    let text = if matches!(answer, Answer::Pjson) {
         serde_json::to_string_pretty(&body).unwrap_or_default()
     } else {
         body.to_string()

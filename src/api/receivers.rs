@@ -21,7 +21,7 @@ use crate::service::deliveries::{DEFAULT_DELIVERIES, MAX_DELIVERIES};
 use crate::service::receivers::{NewReceiver, ReceiverChanges};
 use crate::service::App;
 use crate::store::DeliveryRecord;
-use crate::ui::{shell_quote, when, Block, Cell, FieldKind, Form, Page};
+use crate::ui::{shell_quote, Block, Cell, FieldKind, Form, Page};
 
 /// Delivery-log lines a receiver's page shows.
 const RECENT: u32 = 20;
@@ -208,7 +208,7 @@ fn receiver_page(app: &App, r: &Receiver, log: &[DeliveryRecord]) -> Page {
         .iter()
         .map(|d| {
             vec![
-                Cell::text(when(d.time.0)),
+                Cell::text(d.time.utc()),
                 Cell::text(d.outcome.as_str()).class(d.outcome.as_str()),
                 Cell::text(d.reason.clone()),
                 d.job_id.map_or(Cell::text(""), |j| {

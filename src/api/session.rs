@@ -53,14 +53,15 @@ fn cookie(app: &App, value: &str, max_age: u64) -> Result<HeaderValue> {
     .map_err(|e| Error::Internal(anyhow::anyhow!("a session cookie is not a header: {e}")))
 }
 
-fn see_other(location: &str, cookie: HeaderValue) -> Result<Response> {
+/// A 303 to `location`, setting `cookie` when given.
+fn see_other(location: &str, cookie: Option<HeaderValue>) -> Result<Response> {
     let location = HeaderValue::from_str(location)
         .map_err(|e| Error::Internal(anyhow::anyhow!("a redirect is not a header: {e}")))?;
-    Ok((
-        StatusCode::SEE_OTHER,
-        [(LOCATION, location), (SET_COOKIE, cookie)],
-    )
-        .into_response())
+    let mut response = (StatusCode::SEE_OTHER, [(LOCATION, location)]).into_response();
+    if let Some(cookie) = cookie {
+        response.headers_mut().insert(SET_COOKIE, cookie);
+    }
+    Ok(response)
 }
 
 async fn sign_in_page(State(app): State<Arc<App>>, params: Params) -> Reply {
@@ -85,7 +86,7 @@ async fn sign_in(State(app): State<Arc<App>>, params: Params) -> Result<Response
         )
         .await?;
     let value = cookie(&app, issued.token.expose(), SESSION_MINUTES * 60)?;
-    see_other(&next_page(&app, &params), value)
+    see_other(&next_page(&app, &params), Some(value))
 }
 
 async fn sign_out(
@@ -98,17 +99,17 @@ async fn sign_out(
     }
     see_other(
         &format!("/{}/signin", app.settings.context),
-        cookie(&app, "", 0)?,
+        Some(cookie(&app, "", 0)?),
     )
 }
 
 /// The caller's own notebook items.
 async fn my_content(State(app): State<Arc<App>>, Caller(caller): Caller) -> Result<Response> {
-    let location = format!(
-        "/{}/sharing/rest/content/users/{}",
-        app.settings.context, caller.username
-    );
-    let location = HeaderValue::from_str(&location)
-        .map_err(|e| Error::Internal(anyhow::anyhow!("a redirect is not a header: {e}")))?;
-    Ok((StatusCode::SEE_OTHER, [(LOCATION, location)]).into_response())
+    see_other(
+        &format!(
+            "/{}/sharing/rest/content/users/{}",
+            app.settings.context, caller.username
+        ),
+        None,
+    )
 }

@@ -7,6 +7,13 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 pub struct Millis(pub i64);
 
 impl Millis {
+    /// The time as people read it: UTC, to the second.
+    pub fn utc(self) -> String {
+        chrono::DateTime::from_timestamp_millis(self.0)
+            .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+            .unwrap_or_default()
+    }
+
     pub fn now() -> Self {
         let since = SystemTime::now()
             .duration_since(UNIX_EPOCH)

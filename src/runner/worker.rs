@@ -241,12 +241,6 @@ impl Worker {
     }
 }
 
-/// Whether the run was stopped from outside (cancel, time limit of the
-/// server, disk), so that its kernel is killed rather than asked to stop.
-fn kernel_was_stopped(cancel: &CancellationToken) -> bool {
-    cancel.is_cancelled()
-}
-
 /// How often a run's working directory is measured.
 const DISK_CHECK_EVERY: Duration = Duration::from_millis(250);
 
@@ -433,8 +427,10 @@ pub async fn run_job(app: &App, pool: &Pool, job: JobRecord) {
                 } else {
                     end
                 };
+                // A run stopped from outside (cancel, disk) has its kernel
+                // killed rather than asked to stop.
                 match end {
-                    RunEnd::Completed | RunEnd::Failed(_) if !kernel_was_stopped(&cancel) => {
+                    RunEnd::Completed | RunEnd::Failed(_) if !cancel.is_cancelled() => {
                         tokio::spawn(kernel.shutdown());
                     }
                     _ => kernel.kill().await,

@@ -187,11 +187,15 @@ impl App {
         }
         match self.store.user(&receiver.owner).await? {
             None => problems.push(format!("The owner '{}' no longer exists.", receiver.owner)),
-            Some(owner) if !owner.user.may_author() => problems.push(format!(
-                "The owner '{}' no longer holds the privileges to run notebooks.",
-                receiver.owner
-            )),
-            Some(_) => {}
+            Some(owner) => {
+                if !owner.user.may_author() {
+                    problems.push(format!(
+                        "The owner '{}' no longer holds the privileges to run notebooks.",
+                        receiver.owner
+                    ));
+                }
+                problems.extend(revoked_since(&receiver, &owner));
+            }
         }
         if let Some(token) = &receiver.api_token {
             let token = Token::from_client(token.expose());
@@ -199,13 +203,6 @@ impl App {
                 Ok(()) => {}
                 Err(Error::Invalid { source, .. }) => problems.push(format!("apiToken: {source}")),
                 Err(other) => return Err(other),
-            }
-        }
-        if let Some(owner) = self.store.user(&receiver.owner).await? {
-            if owner.tokens_revoked.is_some_and(|t| t > receiver.modified) {
-                if let Some(why) = self.run_blocker(&receiver).await? {
-                    problems.push(why);
-                }
             }
         }
         if receiver.disabled {
@@ -219,12 +216,8 @@ impl App {
     /// works.
     pub async fn run_blocker(&self, receiver: &Receiver) -> Result<Option<String>> {
         if let Some(owner) = self.store.user(&receiver.owner).await? {
-            if let Some(revoked) = owner.tokens_revoked.filter(|t| *t > receiver.modified) {
-                return Ok(Some(format!(
-                    "The tokens of '{}' were revoked at {}; the webhook receiver runs again once it is updated.",
-                    receiver.owner,
-                    crate::ui::when(revoked.0)
-                )));
+            if let Some(why) = revoked_since(receiver, &owner) {
+                return Ok(Some(why));
             }
         }
         if let Some(token) = &receiver.api_token {
@@ -353,4 +346,15 @@ impl App {
             modified: r.modified,
         })
     }
+}
+
+/// Why `receiver` may not run when its owner's tokens were revoked after it
+/// was last updated.
+fn revoked_since(receiver: &Receiver, owner: &crate::store::UserRecord) -> Option<String> {
+    let revoked = owner.tokens_revoked.filter(|t| *t > receiver.modified)?;
+    Some(format!(
+        "The tokens of '{}' were revoked at {}; the webhook receiver runs again once it is updated.",
+        receiver.owner,
+        revoked.utc()
+    ))
 }

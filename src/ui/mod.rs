@@ -10,13 +10,6 @@ pub use notebook::{notebook_cells, NotebookCell};
 pub use page::{Block, Cell, Field, FieldKind, Form, Link, Page};
 pub use render::{render_error, render_page, Chrome, PageAuth};
 
-/// A time as pages show it: UTC, to the second.
-pub fn when(millis: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(millis)
-        .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
-        .unwrap_or_default()
-}
-
 /// Text quoted for a POSIX shell: single quotes, with `'` written `'\''`.
 pub fn shell_quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', r"'\''"))
@@ -26,7 +19,10 @@ pub fn shell_quote(text: &str) -> String {
 mod tests {
     #[test]
     fn times_and_shell_quotes() {
-        assert_eq!(super::when(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(
+            crate::domain::time::Millis(0).utc(),
+            "1970-01-01 00:00:00 UTC"
+        );
         assert_eq!(super::shell_quote("it's"), r"'it'\''s'");
     }
 }

@@ -119,6 +119,16 @@ pub struct Chrome {
     pub auth: PageAuth,
 }
 
+impl Chrome {
+    /// The token links and forms carry (ArcGIS style), if any.
+    fn token(&self) -> Option<&str> {
+        match &self.auth {
+            PageAuth::Token(t) => Some(t),
+            _ => None,
+        }
+    }
+}
+
 /// Appends the session's token to a link so that browsing keeps it.
 fn with_token(href: &str, token: Option<&str>) -> String {
     match token {
@@ -135,10 +145,7 @@ fn with_token(href: &str, token: Option<&str>) -> String {
 /// CSRF token as hidden fields, so that their answers are pages too.
 pub fn render_page(page: &Page, value: &Value, chrome: &Chrome) -> String {
     let mut page = page.clone();
-    let token = match &chrome.auth {
-        PageAuth::Token(t) => Some(t.as_str()),
-        _ => None,
-    };
+    let token = chrome.token();
     for link in &mut page.links {
         link.href = with_token(&link.href, token);
     }
@@ -186,10 +193,7 @@ pub fn render_page(page: &Page, value: &Value, chrome: &Chrome) -> String {
 /// The links at the top of every page, and the sign-in or sign-out.
 fn nav(chrome: &Chrome) -> minijinja::Value {
     let c = &chrome.context;
-    let token = match &chrome.auth {
-        PageAuth::Token(t) => Some(t.as_str()),
-        _ => None,
-    };
+    let token = chrome.token();
     let links: Vec<Link> = [
         (
             "Receivers",

@@ -60,6 +60,11 @@ async fn first_jobs(
         .collect()
 }
 
+/// One column of the batch, for `unnest`: `f` of the events at `at`.
+fn column<'e, T>(events: &'e [NewEvent], at: &[usize], f: impl Fn(&'e NewEvent) -> T) -> Vec<T> {
+    at.iter().map(|&i| f(&events[i])).collect()
+}
+
 fn key(e: &NewEvent) -> Option<Key> {
     e.delivery_id
         .as_ref()
@@ -139,18 +144,12 @@ impl PgStore {
         // Inserted in key order: two nodes inserting overlapping delivery
         // ids then wait on each other in one order, never in a cycle.
         fresh.sort_by(|&a, &b| key(&events[a]).cmp(&key(&events[b])));
-        let pick = |f: &dyn Fn(&NewEvent) -> String| -> Vec<String> {
-            fresh.iter().map(|&i| f(&events[i])).collect()
-        };
-        let ids = pick(&|e| e.event_id.to_string());
-        let receivers = pick(&|e| e.receiver_id.to_string());
-        let deliveries: Vec<Option<&str>> = fresh
-            .iter()
-            .map(|&i| events[i].delivery_id.as_deref())
-            .collect();
-        let received: Vec<i64> = fresh.iter().map(|&i| events[i].received.0).collect();
-        let headers = pick(&|e| e.headers.clone());
-        let bodies: Vec<&[u8]> = fresh.iter().map(|&i| events[i].body.as_slice()).collect();
+        let ids = column(events, &fresh, |e| e.event_id.to_string());
+        let receivers = column(events, &fresh, |e| e.receiver_id.to_string());
+        let deliveries = column(events, &fresh, |e| e.delivery_id.as_deref());
+        let received = column(events, &fresh, |e| e.received.0);
+        let headers = column(events, &fresh, |e| e.headers.as_str());
+        let bodies = column(events, &fresh, |e| e.body.as_slice());
         let stored: HashSet<String> = sqlx::query_scalar(
             "INSERT INTO events (id, receiver_id, delivery_id, received, headers, body) \
              SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::bytea[]) \
@@ -189,22 +188,19 @@ impl PgStore {
             .filter(|&i| matches!(answers[i], Acceptance::Accepted { .. }))
             .collect();
         if !accepted.is_empty() {
-            let col = |f: &dyn Fn(&NewEvent) -> String| -> Vec<String> {
-                accepted.iter().map(|&i| f(&events[i])).collect()
-            };
-            let submitted: Vec<i64> = accepted.iter().map(|&i| events[i].received.0).collect();
+            let submitted = column(events, &accepted, |e| e.received.0);
             sqlx::query(
                 "INSERT INTO jobs (id, kind, status, item_id, receiver_id, event_id, username, parameters, submitted) \
                  SELECT id, 'webhook', 'SUBMITTED', item, receiver, event, username, parameters, submitted \
                  FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[]) \
                      AS t(id, item, receiver, event, username, parameters, submitted)",
             )
-            .bind(col(&|e| e.job_id.to_string()))
-            .bind(col(&|e| e.item_id.as_str().to_string()))
-            .bind(col(&|e| e.receiver_id.to_string()))
-            .bind(col(&|e| e.event_id.to_string()))
-            .bind(col(&|e| e.username.as_str().to_string()))
-            .bind(col(&|e| e.parameters.clone()))
+            .bind(column(events, &accepted, |e| e.job_id.to_string()))
+            .bind(column(events, &accepted, |e| e.item_id.as_str()))
+            .bind(column(events, &accepted, |e| e.receiver_id.to_string()))
+            .bind(column(events, &accepted, |e| e.event_id.to_string()))
+            .bind(column(events, &accepted, |e| e.username.as_str()))
+            .bind(column(events, &accepted, |e| e.parameters.as_str()))
             .bind(&submitted)
             .execute(&mut **tx)
             .await?;
