@@ -42,7 +42,10 @@ pub async fn presence(app: Arc<App>, takes_events: bool, shutdown: CancellationT
             .node_alive(&node, takes_events, now, Millis(now.0 - window))
             .await
         {
-            Ok(nodes) => app.intake.limiter.set_nodes(nodes),
+            Ok(nodes) => {
+                app.intake.limiter.set_nodes(nodes);
+                app.metrics.set_nodes_taking_events(nodes);
+            }
             Err(e) => tracing::warn!("reporting this node alive failed: {e}"),
         }
         if last_takeover.elapsed() >= takeover_every {

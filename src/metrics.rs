@@ -31,6 +31,7 @@ pub struct Metrics {
     run_start: Histogram,
     queue_depth: Gauge,
     warm_kernels: Gauge,
+    nodes: Gauge,
 }
 
 impl Default for Metrics {
@@ -79,6 +80,12 @@ impl Metrics {
             "Kernels started and ready for a run on this node",
             warm_kernels.clone(),
         );
+        let nodes = Gauge::default();
+        registry.register(
+            "hookbook_nodes_taking_events",
+            "Live nodes taking events, among which the per-receiver rate limit is shared",
+            nodes.clone(),
+        );
         Self {
             registry,
             deliveries,
@@ -87,6 +94,7 @@ impl Metrics {
             run_start,
             queue_depth,
             warm_kernels,
+            nodes,
         }
     }
 
@@ -119,6 +127,10 @@ impl Metrics {
     pub fn set_queue_depth(&self, waiting: u64) {
         self.queue_depth
             .set(i64::try_from(waiting).unwrap_or(i64::MAX));
+    }
+
+    pub fn set_nodes_taking_events(&self, nodes: u32) {
+        self.nodes.set(i64::from(nodes));
     }
 
     /// The gauge the warm pool keeps up to date.

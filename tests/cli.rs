@@ -1,8 +1,12 @@
 //! The `hookbook` binary as a user runs it: flags, one-line errors, user
 //! creation, and a graceful stop on SIGTERM.
 
+mod common;
+
 use std::io::Write as _;
 use std::process::{Command, Stdio};
+
+use common::process::Process;
 use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_hookbook");
@@ -211,24 +215,24 @@ fn user_add_creates_users_once_and_refuses_bad_input() {
 }
 
 /// Starts `hookbook serve` on a free port and waits for /healthz.
-fn start_server(dir: &std::path::Path) -> (std::process::Child, String) {
+fn start_server(dir: &std::path::Path) -> (Process, String) {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     drop(listener);
-    let child = Command::new(BIN)
-        .args([
-            "serve",
-            "--max-concurrent-runs",
-            "0",
-            "--listen",
-            &addr.to_string(),
-            "--data-dir",
-            dir.to_str().unwrap(),
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = Process::spawn(
+        Command::new(BIN)
+            .args([
+                "serve",
+                "--max-concurrent-runs",
+                "0",
+                "--listen",
+                &addr.to_string(),
+                "--data-dir",
+                dir.to_str().unwrap(),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped()),
+    );
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         if let Ok(mut s) = std::net::TcpStream::connect(addr) {
@@ -251,12 +255,8 @@ fn start_server(dir: &std::path::Path) -> (std::process::Child, String) {
 fn sigterm_stops_the_server_gracefully_with_exit_code_0() {
     let dir = tempfile::tempdir().unwrap();
     let (child, _) = start_server(dir.path());
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let out = child.wait_with_output().unwrap();
+    child.terminate();
+    let out = child.wait_with_output();
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -290,8 +290,7 @@ fn user_add_works_while_the_server_runs_and_the_key_file_is_private() {
         .permissions()
         .mode();
     assert_eq!(mode & 0o777, 0o600);
-    child.kill().unwrap();
-    child.wait().unwrap();
+    child.kill();
 }
 
 #[tokio::test]
@@ -317,22 +316,22 @@ async fn secrets_tokens_and_passwords_never_reach_the_log() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     drop(listener);
-    let child = Command::new(BIN)
-        .args([
-            "serve",
-            "--max-concurrent-runs",
-            "0",
-            "--listen",
-            &addr.to_string(),
-            "--data-dir",
-            d,
-            "--log",
-            "trace",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = Process::spawn(
+        Command::new(BIN)
+            .args([
+                "serve",
+                "--max-concurrent-runs",
+                "0",
+                "--listen",
+                &addr.to_string(),
+                "--data-dir",
+                d,
+                "--log",
+                "trace",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped()),
+    );
     let client = reqwest::Client::new();
     let base = format!("http://{addr}/notebooks");
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -386,11 +385,8 @@ async fn secrets_tokens_and_passwords_never_reach_the_log() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    child.terminate();
+    let out = child.wait_with_output();
     let log = String::from_utf8_lossy(&out.stderr);
     assert!(log.contains("listening"), "the log was captured: {log}");
     for needle in [secret, token.as_str(), password] {

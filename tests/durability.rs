@@ -7,6 +7,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
+use common::process::Process;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
@@ -44,29 +45,29 @@ async fn admin_with_notebook(client: &reqwest::Client, base: &str) -> (String, S
     (token, item["id"].as_str().unwrap().to_string())
 }
 
-fn start(dir: &std::path::Path) -> (std::process::Child, String) {
+fn start(dir: &std::path::Path) -> (Process, String) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
-    let child = Command::new(BIN)
-        .args([
-            "serve",
-            "--max-concurrent-runs",
-            "0",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--data-dir",
-            dir.to_str().unwrap(),
-            "--log",
-            "warn",
-        ])
-        .args(common::db::database_args(dir))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let child = Process::spawn(
+        Command::new(BIN)
+            .args([
+                "serve",
+                "--max-concurrent-runs",
+                "0",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--data-dir",
+                dir.to_str().unwrap(),
+                "--log",
+                "warn",
+            ])
+            .args(common::db::database_args(dir))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    );
     (child, format!("http://127.0.0.1:{port}"))
 }
 
@@ -158,8 +159,7 @@ async fn events_acknowledged_just_before_a_sigkill_are_there_after_restart() {
     for t in tasks {
         jobs.push(t.await.unwrap());
     }
-    child.kill().unwrap();
-    child.wait().unwrap();
+    child.kill();
 
     let store = common::db::store(dir.path()).await;
     for job in &jobs {
@@ -183,8 +183,7 @@ async fn events_acknowledged_just_before_a_sigkill_are_there_after_restart() {
         .await
         .unwrap();
     assert_eq!(again.status(), 200);
-    child.kill().unwrap();
-    child.wait().unwrap();
+    child.kill();
 }
 
 #[tokio::test]
@@ -200,14 +199,14 @@ async fn relative_data_dir_and_python_paths_run_notebooks() {
     );
     assert!(dir.path().join(&relative_python).exists());
     let run = |args: &[&str], stdin: &[u8]| {
-        let mut child = Command::new(BIN)
-            .args(args)
-            .current_dir(dir.path())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = Process::spawn(
+            Command::new(BIN)
+                .args(args)
+                .current_dir(dir.path())
+                .stdin(Stdio::piped())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null()),
+        );
         use std::io::Write as _;
         child.stdin.take().unwrap().write_all(stdin).unwrap();
         child
@@ -226,8 +225,7 @@ async fn relative_data_dir_and_python_paths_run_notebooks() {
         ],
         b"pw\n",
     )
-    .wait()
-    .unwrap();
+    .wait();
     assert!(added.success());
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -281,7 +279,6 @@ async fn relative_data_dir_and_python_paths_run_notebooks() {
         assert!(Instant::now() < deadline, "the run never finished");
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
-    server.kill().unwrap();
-    server.wait().unwrap();
+    server.kill();
     assert_eq!(status, "COMPLETED");
 }

@@ -466,21 +466,33 @@ async fn over_the_rate_a_receiver_answers_429_with_retry_after() {
     let sig = esri(BODY.as_bytes());
     let mut statuses = Vec::new();
     let mut retry = None;
-    for _ in 0..10 {
+    // Until the first refusal: on a slow machine the deliveries may spread
+    // over several seconds, each of which admits 3 again.
+    let second = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+    };
+    let first_second = second();
+    while retry.is_none() {
+        assert!(statuses.len() < 1000, "never refused: {statuses:?}");
         let (status, headers, _) = post(&app, &url, &[("x-esrihook-signature", &sig)], BODY).await;
+        assert!(status == 200 || status == 429, "{status}");
         if status == 429 {
             retry = headers
                 .get("retry-after")
                 .map(|v| v.to_str().unwrap().to_string());
+            assert!(retry.is_some(), "a 429 says when to retry");
         }
         statuses.push(status);
     }
+    let seconds = second() - first_second + 1;
     let accepted = statuses.iter().filter(|s| **s == 200).count() as u64;
-    assert!(statuses.contains(&429), "{statuses:?}");
     assert!(retry.is_some_and(|r| r.parse::<u64>().is_ok()));
     assert!(
-        (3..=6).contains(&accepted),
-        "at most 3 per second: {statuses:?}"
+        accepted >= 3 && accepted <= 3 * seconds,
+        "at most 3 per second ({seconds} s): {statuses:?}"
     );
     assert_eq!(jobs_of(&app, &id).await, accepted);
 }

@@ -76,7 +76,7 @@ async fn a_notebook_runs_with_papermill_metadata_and_stops_at_the_first_error() 
 async fn a_run_past_its_deadline_ends_as_timed_out() {
     let base = tempfile::tempdir().unwrap();
     let mut kernel = Kernel::start(&common::python(), base.path()).await.unwrap();
-    let nb = json!({"cells": [{"cell_type": "code", "metadata": {}, "source": "import time\ntime.sleep(30)", "outputs": [], "execution_count": null}], "metadata": {}, "nbformat": 4, "nbformat_minor": 5});
+    let nb = json!({"cells": [{"cell_type": "code", "metadata": {}, "source": "import time\ntime.sleep(600)", "outputs": [], "execution_count": null}], "metadata": {}, "nbformat": 4, "nbformat_minor": 5});
     let start = Instant::now();
     let (_, end) = run_notebook(
         &mut kernel,
@@ -87,7 +87,8 @@ async fn a_run_past_its_deadline_ends_as_timed_out() {
     )
     .await;
     assert_eq!(end, RunEnd::TimedOut);
-    assert!(start.elapsed() < Duration::from_secs(20));
+    // Ended at its deadline, not by waiting for the ten-minute cell.
+    assert!(start.elapsed() < Duration::from_secs(300));
     kernel.kill().await;
     assert_eq!(std::fs::read_dir(base.path()).unwrap().count(), 0);
 }
@@ -116,14 +117,11 @@ async fn a_python_without_ipykernel_fails_fast_with_a_clear_error() {
     .unwrap();
     use std::os::unix::fs::PermissionsExt as _;
     std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let started = Instant::now();
     let error = match Kernel::start(&fake, &base.path().join("kernels")).await {
         Ok(_) => panic!("a kernel started without ipykernel"),
         Err(e) => e.to_string(),
     };
+    // Found by the process's exit, not by the start timeout running out.
     assert!(error.contains("exited"), "{error}");
-    assert!(
-        started.elapsed() < Duration::from_secs(20),
-        "it did not wait for the start timeout"
-    );
+    assert!(!error.contains("did not become ready"), "{error}");
 }

@@ -10,6 +10,8 @@ use std::collections::{BTreeMap, HashSet};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
 use serde_json::Value;
 
 use common::nodes::{add_admin, form, ready, start_node, Node, PASSWORD};
@@ -144,15 +146,42 @@ async fn three_nodes_lose_one_and_every_acknowledged_event_runs_once_at_a_time()
         let (n, job) = s.await.unwrap();
         acknowledged.insert(n, job);
     }
-    // Runs take 3 s each, six at a time: kill the second node mid-way.
-    tokio::time::sleep(Duration::from_millis(4000)).await;
-    let executing_before = jobs(&client, &first, &token, &id).await;
-    assert!(
-        executing_before.iter().any(|j| j["status"] == "EXECUTING"),
-        "runs are in flight when the node dies"
-    );
-    nodes[1].child.kill().unwrap();
-    nodes[1].child.wait().unwrap();
+    // Runs take 3 s each, six at a time: kill the second node mid-way
+    // through one of its runs. Wait until one of its kernels has ticked
+    // (a tick from a process whose parent is that node), freeze that kernel
+    // so it cannot finish meanwhile, kill the node, then let the kernel go
+    // on: it must notice its node's death and stop, unfinished.
+    let victim = nodes[1].child.id();
+    let deadline = Instant::now() + Duration::from_secs(300);
+    let frozen = loop {
+        let mid_run = runs(&evidence).values().find_map(|by_kernel| {
+            by_kernel.iter().find_map(|(pid, span)| {
+                let pid = i32::try_from(*pid).ok()?;
+                (span.2 < 30 && common::process::parent_of(pid) == Some(victim)).then_some(pid)
+            })
+        });
+        if let Some(pid) = mid_run {
+            let pid = Pid::from_raw(pid);
+            kill(pid, Signal::SIGSTOP).unwrap();
+            let ticks = runs(&evidence)
+                .values()
+                .find_map(|k| k.get(&(pid.as_raw() as u64)).map(|s| s.2))
+                .unwrap_or(0);
+            if ticks < 30 {
+                break pid;
+            }
+            // It finished between the two reads: pick another.
+            kill(pid, Signal::SIGCONT).unwrap();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "node 1 never ran a notebook: {:?}",
+            runs(&evidence)
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    nodes[1].child.kill();
+    kill(frozen, Signal::SIGCONT).unwrap();
 
     let deadline = Instant::now() + Duration::from_secs(180);
     let all = loop {
@@ -166,10 +195,7 @@ async fn three_nodes_lose_one_and_every_acknowledged_event_runs_once_at_a_time()
         assert!(Instant::now() < deadline, "jobs never finished: {all:?}");
         tokio::time::sleep(Duration::from_millis(250)).await;
     };
-    for node in nodes.iter_mut() {
-        let _ = node.child.kill();
-        let _ = node.child.wait();
-    }
+    drop(nodes);
 
     // Exactly one job per acknowledged event.
     let stored: HashSet<String> = all
@@ -228,6 +254,13 @@ async fn three_nodes_lose_one_and_every_acknowledged_event_runs_once_at_a_time()
     assert!(
         interrupted > 0,
         "the killed node was running notebooks, which stopped with it"
+    );
+    let frozen_ticks = runs
+        .values()
+        .find_map(|k| k.get(&(frozen.as_raw() as u64)).map(|s| s.2));
+    assert!(
+        frozen_ticks.is_some_and(|t| t < 30),
+        "the run on the killed node stopped unfinished: {frozen_ticks:?} ticks"
     );
 }
 

@@ -25,18 +25,18 @@ async fn no_log_line_or_answer_holds_a_secret_that_was_used() {
         .local_addr()
         .unwrap()
         .port();
-    let mut child = Command::new(BIN)
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .args(["--database-url", &database])
-        .args(["--data-dir", dir.path().to_str().unwrap()])
-        .args(["--python", common::python().to_str().unwrap()])
-        .args(["--max-concurrent-runs", "1", "--log", "trace"])
-        .stdout(Stdio::from(std::fs::File::create(&log).unwrap()))
-        .stderr(Stdio::from(
-            std::fs::OpenOptions::new().append(true).open(&log).unwrap(),
-        ))
-        .spawn()
-        .unwrap();
+    let mut child = common::process::Process::spawn(
+        Command::new(BIN)
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .args(["--database-url", &database])
+            .args(["--data-dir", dir.path().to_str().unwrap()])
+            .args(["--python", common::python().to_str().unwrap()])
+            .args(["--max-concurrent-runs", "1", "--log", "trace"])
+            .stdout(Stdio::from(std::fs::File::create(&log).unwrap()))
+            .stderr(Stdio::from(
+                std::fs::OpenOptions::new().append(true).open(&log).unwrap(),
+            )),
+    );
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -216,8 +216,7 @@ async fn no_log_line_or_answer_holds_a_secret_that_was_used() {
             record(text);
         }
     }
-    child.kill().unwrap();
-    child.wait().unwrap();
+    child.kill();
     let logged = std::fs::read_to_string(&log).unwrap();
     assert!(
         logged.lines().count() > 20,

@@ -126,7 +126,7 @@ async fn an_api_node_takes_events_a_worker_runs_them_and_a_cancel_reaches_the_wo
     let token = admin_token(&client, &api.base).await;
     let evidence = api.dir.path().join("ticks");
     let code = format!(
-        "import time\nif webhookPayload.get('long'):\n    for _ in range(600):\n        open({:?}, 'a').write('tick\\n')\n        time.sleep(0.05)\nprint('ran')",
+        "import os, time\nif webhookPayload.get('long'):\n    for _ in range(600):\n        open({:?}, 'a').write(f'{{os.getpid()}}\\n')\n        time.sleep(0.05)\nprint('ran')",
         evidence.to_str().unwrap()
     );
     let path = receiver(&client, &api.base, &token, &code).await;
@@ -134,7 +134,6 @@ async fn an_api_node_takes_events_a_worker_runs_them_and_a_cancel_reaches_the_wo
     assert_eq!(status, 200);
     let first = answer["jobId"].as_str().unwrap().to_string();
     // No node runs jobs yet.
-    tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(
         job(&client, &api.base, &token, &first).await["status"],
         "SUBMITTED"
@@ -172,11 +171,15 @@ async fn an_api_node_takes_events_a_worker_runs_them_and_a_cancel_reaches_the_wo
     let (_, answer) = send(&client, &format!("{}{path}", api.base), r#"{"long": 1}"#).await;
     let long = answer["jobId"].as_str().unwrap().to_string();
     wait_status(&client, &api.base, &token, &long, "EXECUTING").await;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::fs::read_to_string(&evidence).unwrap_or_default().len() < 20 {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let kernel = loop {
+        let text = std::fs::read_to_string(&evidence).unwrap_or_default();
+        if let Some(pid) = text.lines().next().filter(|_| text.ends_with('\n')) {
+            break pid.trim().to_string();
+        }
         assert!(Instant::now() < deadline, "the long run never ticked");
         tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    };
     let cancelled = form(
         &client,
         format!("{}{JOBS}/{long}/cancel", api.base),
@@ -184,17 +187,33 @@ async fn an_api_node_takes_events_a_worker_runs_them_and_a_cancel_reaches_the_wo
     )
     .await;
     assert_eq!(cancelled["status"], "success", "{cancelled}");
-    tokio::time::sleep(Duration::from_millis(1000)).await;
-    let ticks = std::fs::read_to_string(&evidence).unwrap().len();
-    tokio::time::sleep(Duration::from_millis(1000)).await;
-    assert_eq!(
-        std::fs::read_to_string(&evidence).unwrap().len(),
-        ticks,
-        "the run on the worker stopped"
+    wait_status(&client, &api.base, &token, &long, "CANCELLED").await;
+    // The kernel that ran it is gone, so nothing ticks any more.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while std::path::Path::new(&format!("/proc/{kernel}")).exists() {
+        assert!(
+            Instant::now() < deadline,
+            "the run on the worker (kernel {kernel}) never stopped"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let ticks = std::fs::read_to_string(&evidence).unwrap();
+    assert!(
+        ticks.lines().count() < 600,
+        "the run was stopped, not finished"
     );
-    assert_eq!(
-        job(&client, &api.base, &token, &long).await["status"],
-        "CANCELLED"
+    // The api node ran nothing: every run was the worker's.
+    let api_metrics = client
+        .get(format!("{}/metrics", api.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !api_metrics.contains("hookbook_runs_total{"),
+        "{api_metrics}"
     );
 }
 
@@ -215,7 +234,28 @@ async fn two_nodes_share_one_rate_limit() {
     let token = admin_token(&client, &nodes[0].base).await;
     let path = receiver(&client, &nodes[0].base, &token, "print(1)").await;
     // Both nodes have reported themselves (every 2 s) and learnt of each other.
-    tokio::time::sleep(Duration::from_millis(4500)).await;
+    for node in &nodes {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let text = client
+                .get(format!("{}/metrics", node.base))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            if text.contains("hookbook_nodes_taking_events 2") {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} never learnt of the other node: {text}",
+                node.base
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
     // A burst of 20 deliveries per node, early in one second.
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

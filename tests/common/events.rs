@@ -111,12 +111,16 @@ pub async fn deliveries(app: &TestApp, token: &str, id: &str) -> Vec<Value> {
 }
 
 pub async fn wait_for_log(app: &TestApp, token: &str, id: &str, n: usize) -> Vec<Value> {
-    for _ in 0..100 {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
         let log = deliveries(app, token, id).await;
         if log.len() >= n {
             return log;
         }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the delivery log never reached {n} lines: {log:?}"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
-    panic!("the delivery log never reached {n} lines");
 }

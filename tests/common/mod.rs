@@ -6,6 +6,7 @@
 pub mod db;
 pub mod events;
 pub mod nodes;
+pub mod process;
 
 use clap::Parser as _;
 use hookbook::config::{Cli, Command, UserCommand};

@@ -1,7 +1,7 @@
 //! Whole `hookbook serve` processes for tests of a site: several nodes on
 //! one database, started and killed like real ones.
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
@@ -10,17 +10,14 @@ use serde_json::Value;
 pub const BIN: &str = env!("CARGO_BIN_EXE_hookbook");
 pub const PASSWORD: &str = "multi node pw";
 
+use super::process::Process;
+
+/// A node: its process (killed with its kernels when the node is dropped)
+/// and its data dir.
 pub struct Node {
-    pub child: Child,
+    pub child: Process,
     pub base: String,
     pub dir: tempfile::TempDir,
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// A random encryption key, as every node of a site shares one.
@@ -54,19 +51,19 @@ pub fn serve(
     database: &str,
     key: &str,
     flags: &[&str],
-) -> (Child, String) {
+) -> (Process, String) {
     let port = free_port();
-    let child = Command::new(BIN)
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .args(["--database-url", database, "--encryption-key", key])
-        .args(["--data-dir", data_dir.to_str().unwrap()])
-        .args(["--python", super::python().to_str().unwrap()])
-        .args(["--log", "warn"])
-        .args(flags)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let child = Process::spawn(
+        Command::new(BIN)
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .args(["--database-url", database, "--encryption-key", key])
+            .args(["--data-dir", data_dir.to_str().unwrap()])
+            .args(["--python", super::python().to_str().unwrap()])
+            .args(["--log", "warn"])
+            .args(flags)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    );
     (child, format!("http://127.0.0.1:{port}"))
 }
 

@@ -1,0 +1,98 @@
+//! A child process that dies with its test: on drop (a panic included) it
+//! and the process groups of its own children (a server's kernels) are
+//! killed and reaped, so no server or kernel outlives the test that
+//! started it.
+
+use std::ops::{Deref, DerefMut};
+use std::process::{Child, Command, ExitStatus, Output};
+
+use nix::sys::signal::{kill, killpg, Signal};
+use nix::unistd::Pid;
+
+pub struct Process(Option<Child>);
+
+impl Process {
+    /// Spawns `command`; panics, naming it, when it cannot start.
+    pub fn spawn(command: &mut Command) -> Self {
+        let child = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {command:?}: {e}"));
+        Self(Some(child))
+    }
+
+    /// SIGKILL, as a crash would: only the process itself, not its
+    /// children (a server's kernels must notice on their own). Reaped.
+    pub fn kill(&mut self) {
+        if let Some(child) = self.0.as_mut() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// SIGTERM, the graceful stop.
+    pub fn terminate(&self) {
+        let _ = kill(Pid::from_raw(self.id() as i32), Signal::SIGTERM);
+    }
+
+    /// Waits for the process to end and gathers its piped output.
+    pub fn wait_with_output(mut self) -> Output {
+        self.0
+            .take()
+            .expect("a process")
+            .wait_with_output()
+            .expect("the process's output")
+    }
+
+    pub fn wait(&mut self) -> ExitStatus {
+        self.0.as_mut().expect("a process").wait().expect("waited")
+    }
+}
+
+impl Deref for Process {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        self.0.as_ref().expect("a process")
+    }
+}
+
+impl DerefMut for Process {
+    fn deref_mut(&mut self) -> &mut Child {
+        self.0.as_mut().expect("a process")
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let Some(mut child) = self.0.take() else {
+            return;
+        };
+        // The children first: once their parent is gone they are harder
+        // to find. Each kernel leads a process group of its own.
+        for pid in children_of(child.id()) {
+            let _ = killpg(Pid::from_raw(pid), Signal::SIGKILL);
+            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
+
+/// The processes whose parent is `parent`, read from `/proc`.
+pub fn children_of(parent: u32) -> Vec<i32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| parent_of(*pid) == Some(parent))
+        .collect()
+}
+
+/// The parent of `pid`, from `/proc/<pid>/stat` (the field after the
+/// command name, which may itself hold spaces and parentheses).
+pub fn parent_of(pid: i32) -> Option<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &stat[stat.rfind(')')? + 1..];
+    rest.split_whitespace().nth(1)?.parse().ok()
+}
