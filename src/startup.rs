@@ -174,7 +174,9 @@ impl Application {
                 );
             }
             let kernels = kernels_dir(&data_dir)?;
-            // Whatever a killed process left behind (sockets, work dirs) goes.
+            // Whatever a killed server left behind (kernels still running,
+            // sockets, work dirs) goes.
+            runner::kernel::kill_leftovers(&kernels);
             let _ = std::fs::remove_dir_all(&kernels);
             std::fs::create_dir_all(&kernels)
                 .with_context(|| format!("cannot create {}", kernels.display()))?;

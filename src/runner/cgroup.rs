@@ -50,7 +50,7 @@ impl Cgroups {
                 // hands the controller down.
                 let _ = std::fs::write(root.join("cgroup.subtree_control"), "+pids");
             }
-            sweep(&root);
+            sweep(&root, &base);
             match std::fs::create_dir_all(&base) {
                 Ok(()) => {
                     if v2 {
@@ -111,7 +111,9 @@ impl Cgroups {
 /// Removes the cgroups that servers which died left under `root`: kernel
 /// cgroups whose processes are all gone, then `hookbook-*` directories left
 /// empty. A live server's empty directory may go too; `join` makes it again.
-fn sweep(root: &Path) {
+/// Under `mine` (the directory of this data dir's kernels, left by an
+/// earlier server of the same data dir) every process is killed first.
+fn sweep(root: &Path, mine: &Path) {
     let Ok(servers) = std::fs::read_dir(root) else {
         return;
     };
@@ -125,6 +127,10 @@ fn sweep(root: &Path) {
         }
         if let Ok(kernels) = std::fs::read_dir(&path) {
             for kernel in kernels.flatten() {
+                if path == mine && kernel.path().is_dir() {
+                    kill_all(&kernel.path());
+                    wait_empty(&kernel.path());
+                }
                 let empty = std::fs::read_to_string(kernel.path().join("cgroup.procs"))
                     .is_ok_and(|p| p.trim().is_empty());
                 if kernel.path().is_dir() && empty {
@@ -133,6 +139,18 @@ fn sweep(root: &Path) {
             }
         }
         let _ = std::fs::remove_dir(&path);
+    }
+}
+
+/// Waits (up to a second) until the cgroup at `dir` holds no process.
+fn wait_empty(dir: &Path) {
+    for _ in 0..50 {
+        let empty =
+            std::fs::read_to_string(dir.join("cgroup.procs")).map_or(true, |p| p.trim().is_empty());
+        if empty {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }
 

@@ -47,18 +47,26 @@ del __hookbook_install
 /// What each kernel does before ipykernel starts: limits on open files,
 /// file size (1 GiB) and core dumps; and a watcher that kills the kernel's
 /// whole process group within half a second of hookbook's death (SIGKILL
-/// included), so that a run never outlives the lease of its node.
+/// included), so that a run never outlives the lease of its node. The
+/// server's pid comes from the server (`HOOKBOOK_SERVER_PID`), not from
+/// `getppid()` at start: a server that died before the kernel got that far
+/// would otherwise be mistaken for init, and the kernel would live on. The
+/// first check runs before ipykernel is even imported.
 const BOOTSTRAP: &str = "\
 import os, resource, signal, threading, time
+__hookbook_server = int(os.environ.pop('HOOKBOOK_SERVER_PID', '0'))
+if os.getppid() != __hookbook_server:
+    os.killpg(0, signal.SIGKILL)
 for limit, value in ((resource.RLIMIT_NOFILE, 1024), (resource.RLIMIT_FSIZE, 1 << 30), (resource.RLIMIT_CORE, 0)):
     soft, hard = resource.getrlimit(limit)
     value = value if hard == resource.RLIM_INFINITY else min(value, hard)
     resource.setrlimit(limit, (value, value))
-def __hookbook_watch(parent=os.getppid()):
+def __hookbook_watch(parent=__hookbook_server):
     while os.getppid() == parent:
         time.sleep(0.5)
     os.killpg(0, signal.SIGKILL)
 threading.Thread(target=__hookbook_watch, name='hookbook-parent', daemon=True).start()
+del __hookbook_server
 from ipykernel import kernelapp
 kernelapp.launch_new_instance()
 ";
@@ -174,6 +182,7 @@ impl Kernel {
             .env("JUPYTER_RUNTIME_DIR", &dir)
             .env("IPYTHONDIR", dir.join("ipython"))
             .env("MPLBACKEND", "Agg")
+            .env("HOOKBOOK_SERVER_PID", std::process::id().to_string())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -425,6 +434,36 @@ impl Kernel {
             group.end().await;
         }
         let _ = tokio::fs::remove_dir_all(&self.dir).await;
+    }
+}
+
+/// Kills what a previous server with the same kernels directory left
+/// running: every process whose working directory is under `base` (each
+/// kernel works in a directory of its own there), with its process group.
+/// Called at start, before the directory is emptied.
+pub fn kill_leftovers(base: &Path) {
+    let Ok(base) = std::fs::canonicalize(base) else {
+        return;
+    };
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return;
+    };
+    let me = std::process::id() as i32;
+    for pid in entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+    {
+        let Ok(cwd) = std::fs::read_link(format!("/proc/{pid}/cwd")) else {
+            continue;
+        };
+        if pid != me && cwd.starts_with(&base) {
+            tracing::warn!("killing process {pid}, left running by an earlier server");
+            kill_group(pid);
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
     }
 }
 

@@ -57,6 +57,8 @@ impl Pool {
         if let Some(cgroups) = &self.cgroups {
             cgroups.remove().await;
         }
+        // Empty once every kernel was killed; left when one is not.
+        let _ = std::fs::remove_dir(&self.base);
     }
 
     fn ready(&self) -> std::sync::MutexGuard<'_, Vec<Kernel>> {
