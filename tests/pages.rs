@@ -248,3 +248,49 @@ async fn a_jobs_page_shows_at_most_500_jobs_and_pages_through_the_rest() {
         "JSON is not capped at 500"
     );
 }
+
+/// Every `id="..."` of a page: valid HTML ids have no whitespace and are
+/// unique.
+fn assert_valid_ids(html: &str) {
+    let mut seen = std::collections::HashSet::new();
+    for part in html.split(" id=\"").skip(1) {
+        let id = part.split('"').next().unwrap();
+        assert!(
+            !id.is_empty() && !id.contains(char::is_whitespace),
+            "invalid id {id:?}"
+        );
+        assert!(seen.insert(id.to_string()), "id {id:?} twice");
+    }
+}
+
+#[tokio::test]
+async fn the_sign_in_page_is_a_form_for_people_with_valid_element_ids() {
+    let app = spawn_app().await;
+    let cast = app.cast().await;
+    let r = browser()
+        .get(app.url("/notebooks/signin"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let html = r.text().await.unwrap();
+    assert!(html.contains(r#"name="username""#), "{html}");
+    assert!(html.contains(r#"type="password""#), "{html}");
+    // The resource's raw fields belong on the JSON answer, not the page.
+    assert!(!html.contains(r#"class="fields""#), "{html}");
+    assert!(!html.contains("methods"), "{html}");
+    assert_valid_ids(&html);
+    let json = app.get("/notebooks/signin", None).await;
+    assert_eq!(json.json["operation"], "signin");
+    // A page with several forms keeps its ids valid and distinct too.
+    let item = app.add_item(&cast.admin, "admin").await;
+    let receiver = app.receiver_on(&cast.admin, &item).await;
+    let (status, html) = page(
+        "",
+        &app.url(&format!("{RECEIVERS}/{receiver}?token={}", cast.admin)),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(html.matches("<form").count() >= 2, "{html}");
+    assert_valid_ids(&html);
+}

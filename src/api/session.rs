@@ -68,7 +68,7 @@ async fn sign_in_page(State(app): State<Arc<App>>, params: Params) -> Reply {
     let next = next_page(&app, &params);
     Reply::new(
         json!({"operation": "signin", "methods": ["POST"], "parameters": ["username", "password", "next"]}),
-        Page::new("Sign in").form(
+        Page::new("Sign in").without_value().form(
             Form::post("Sign in", format!("/{}/signin", app.settings.context))
                 .field(FieldKind::Text, "username", "Username", "")
                 .field(FieldKind::Password, "password", "Password", "")
