@@ -34,9 +34,19 @@ pub enum Command {
     #[command(subcommand)]
     Kernel(KernelCommand),
     /// Create or update the database's tables, then exit.
-    Migrate(StorageArgs),
+    Migrate(MigrateArgs),
     /// Copy an installation (users, items, receivers, jobs) into an empty database.
     Copy(CopyArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct MigrateArgs {
+    #[command(flatten)]
+    pub storage: StorageArgs,
+    /// The site's encryption key, checked against the database when given
+    /// (or when the data dir holds a key file).
+    #[arg(long, env = "HOOKBOOK_ENCRYPTION_KEY", hide_env_values = true, value_parser = parse_sensitive)]
+    pub encryption_key: Option<Sensitive<String>>,
 }
 
 #[derive(Debug, Clone, Args)]

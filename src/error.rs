@@ -19,6 +19,9 @@ pub enum Error {
     /// A form posted with a session cookie lacks the session's CSRF token.
     #[error("The form's CSRF token is missing or does not match your session; reload the page and try again.")]
     BadCsrf,
+    /// A sign-in posted from another site's page (login CSRF).
+    #[error("A sign-in must come from this server's own pages; this one came from another site ({origin}).")]
+    CrossSiteSignIn { origin: String },
     /// The named resource does not exist; the text says which.
     #[error("{0}")]
     NotFound(String),
@@ -29,6 +32,14 @@ pub enum Error {
         #[source]
         source: ParseError,
     },
+    /// A request body past the size read from anyone came before its
+    /// caller was known.
+    #[error("Token Required: a request body over {limit} bytes is read only from a known caller; send the token in the Authorization header (or, in a multipart body, in a field before the file).")]
+    LargeBodyNeedsCaller { limit: usize },
+    /// Too many password checks for one user or from one address, or too
+    /// many at once.
+    #[error("Too many sign-in attempts; retry in {retry_after_secs} seconds.")]
+    Throttled { retry_after_secs: u64 },
     /// `generateToken` with a wrong user name or password.
     #[error("Unable to generate token.")]
     BadCredentials,

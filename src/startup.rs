@@ -12,8 +12,8 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{
-    Cli, Command, CopyArgs, KernelCommand, Role as NodeRole, ServeArgs, StorageArgs, UserAddArgs,
-    UserCommand,
+    Cli, Command, CopyArgs, KernelCommand, MigrateArgs, Role as NodeRole, ServeArgs, StorageArgs,
+    UserAddArgs, UserCommand,
 };
 use crate::domain::ids::NodeId;
 use crate::domain::time::Millis;
@@ -41,7 +41,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             runner::setup::setup(&storage.data_dir).map(drop)
         }
         Command::Send(args) => runtime.block_on(crate::send::send(args, &mut std::io::stdin())),
-        Command::Migrate(storage) => runtime.block_on(migrate(storage)),
+        Command::Migrate(args) => runtime.block_on(migrate(args)),
         Command::Copy(args) => runtime.block_on(copy(args)),
         Command::User(UserCommand::Add(args)) => {
             let password = read_password(&args, &mut std::io::stdin().lock())?;
@@ -103,6 +103,13 @@ impl Application {
         prepare_data_dir(&data_dir)?;
         let vault = Vault::load(args.encryption_key.as_ref(), &data_dir)?;
         let store = store::open(&args.storage.database()).await?;
+        require_site_key(
+            store.as_ref(),
+            &vault,
+            args.encryption_key.is_some(),
+            &data_dir,
+        )
+        .await?;
         let listener = TcpListener::bind(args.listen)
             .await
             .with_context(|| format!("cannot listen on {}", args.listen))?;
@@ -243,19 +250,27 @@ impl Application {
         ));
         tokio::spawn(cluster::relay(self.app.clone(), shutdown.clone()));
         let worker = self.runs.as_ref().map(|(pool, size)| {
-            tokio::spawn(pool.clone().fill(shutdown.clone()));
-            tokio::spawn(Worker::new(self.app.clone(), pool.clone(), *size).run(shutdown.clone()))
+            (
+                tokio::spawn(pool.clone().fill(shutdown.clone())),
+                tokio::spawn(
+                    Worker::new(self.app.clone(), pool.clone(), *size).run(shutdown.clone()),
+                ),
+            )
         });
         let router = match self.role {
             NodeRole::Worker => api::worker_app(self.app.clone()),
             NodeRole::All | NodeRole::Api => api::app(self.app.clone()),
         };
-        axum::serve(self.listener, router)
-            .with_graceful_shutdown(shutdown.clone().cancelled_owned())
-            .await
-            .context("the server stopped with an error")?;
-        if let Some(worker) = worker {
+        axum::serve(
+            self.listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+        .await
+        .context("the server stopped with an error")?;
+        if let Some((filler, worker)) = worker {
             let _ = worker.await;
+            let _ = filler.await;
         }
         if let Some((pool, _)) = &self.runs {
             pool.close().await;
@@ -300,7 +315,6 @@ fn prepare_storage(storage: &StorageArgs) -> anyhow::Result<()> {
 
 /// How long delivery-log lines are kept, and how many per receiver at most.
 const DELIVERY_LOG_DAYS: u64 = 7;
-const DELIVERY_LOG_LINES: u32 = 1000;
 
 /// Hourly: removes expired tokens, old delivery-log lines and finished jobs
 /// past their retention.
@@ -317,7 +331,7 @@ async fn upkeep(app: Arc<App>, shutdown: CancellationToken) {
                     Err(e) => tracing::warn!("removing expired tokens failed: {e}"),
                 }
                 let before = Millis(now.0 - (DELIVERY_LOG_DAYS * 86_400_000) as i64);
-                if let Err(e) = app.store.prune_deliveries(before, DELIVERY_LOG_LINES).await {
+                if let Err(e) = app.store.prune_deliveries(before, crate::intake::DELIVERY_LOG_LINES).await {
                     tracing::warn!("pruning the delivery log failed: {e}");
                 }
                 let retention = i64::try_from(app.run_settings.retention.as_millis()).unwrap_or(i64::MAX);
@@ -331,13 +345,52 @@ async fn upkeep(app: Arc<App>, shutdown: CancellationToken) {
     }
 }
 
-/// `hookbook migrate`: creates or updates the tables, then exits.
-async fn migrate(storage: StorageArgs) -> anyhow::Result<()> {
+/// `hookbook migrate`: creates or updates the tables, then exits; with a
+/// key (given, or the data dir's key file), checks it is the site's.
+async fn migrate(args: MigrateArgs) -> anyhow::Result<()> {
+    let storage = args.storage;
     prepare_storage(&storage)?;
     let url = storage.database();
-    store::open(&url).await?;
+    let store = store::open(&url).await?;
+    let key_file = storage.data_dir.join(crate::security::vault::KEY_FILE);
+    if args.encryption_key.is_some() || key_file.exists() {
+        let vault = Vault::load(args.encryption_key.as_ref(), &storage.data_dir)?;
+        require_site_key(
+            store.as_ref(),
+            &vault,
+            args.encryption_key.is_some(),
+            &storage.data_dir,
+        )
+        .await?;
+    }
     println!("the database {} is up to date", url.describe());
     Ok(())
+}
+
+/// Stops the start when the key is not the one the site's secrets were
+/// sealed with, naming the key and what to do.
+async fn require_site_key(
+    store: &dyn store::Store,
+    vault: &Vault,
+    configured: bool,
+    data_dir: &Path,
+) -> anyhow::Result<()> {
+    use crate::service::site::{check_key, KeyCheck};
+    if check_key(store, vault).await? == KeyCheck::Matches {
+        return Ok(());
+    }
+    let which = if configured {
+        "the encryption key given by --encryption-key (HOOKBOOK_ENCRYPTION_KEY)".to_string()
+    } else {
+        format!(
+            "the encryption key in {}",
+            data_dir.join(crate::security::vault::KEY_FILE).display()
+        )
+    };
+    bail!(
+        "{which} cannot open this site's secrets: every node of a site needs the key the site \
+         was created with (copy that encryption.key, or set HOOKBOOK_ENCRYPTION_KEY to it)"
+    )
 }
 
 /// `hookbook copy`: moves an installation into an empty database.

@@ -393,3 +393,36 @@ async fn secrets_tokens_and_passwords_never_reach_the_log() {
         assert!(!log.contains(needle), "a secret value appears in the log");
     }
 }
+
+#[test]
+fn a_data_dir_whose_key_was_replaced_refuses_to_start_naming_the_key_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, _) = start_server(dir.path());
+    child.kill();
+    let key_file = dir.path().join("encryption.key");
+    std::fs::remove_file(&key_file).unwrap();
+    // The next start makes a new key file, which cannot open the site.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    let out = Process::spawn(
+        Command::new(BIN)
+            .args([
+                "serve",
+                "--max-concurrent-runs",
+                "0",
+                "--listen",
+                &addr.to_string(),
+            ])
+            .args(["--data-dir", dir.path().to_str().unwrap()])
+            .env_remove("HOOKBOOK_ENCRYPTION_KEY")
+            .env_remove("HOOKBOOK_DATABASE_URL")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped()),
+    )
+    .wait_with_output();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cannot open this site's secrets"), "{err}");
+    assert!(err.contains(&key_file.display().to_string()), "{err}");
+}

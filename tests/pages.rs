@@ -217,6 +217,7 @@ async fn a_jobs_page_shows_at_most_500_jobs_and_pages_through_the_rest() {
             received: Millis::now(),
             headers: "{}".into(),
             body: b"{}".to_vec(),
+            signed: hookbook::domain::event::SignedPart::Body,
             item_id: ItemId::generate(),
             username: Username::parse("admin").unwrap(),
             parameters: "{}".into(),
@@ -293,4 +294,40 @@ async fn the_sign_in_page_is_a_form_for_people_with_valid_element_ids() {
     assert_eq!(status, 200);
     assert!(html.matches("<form").count() >= 2, "{html}");
     assert_valid_ids(&html);
+}
+
+#[tokio::test]
+async fn a_sign_in_posted_from_another_site_is_refused() {
+    let app = spawn_app().await;
+    app.add_user("alice", "user", &[]).await;
+    let post = |origin: Option<&'static str>, referer: Option<&'static str>| {
+        let mut request = browser()
+            .post(app.url("/notebooks/signin"))
+            .form(&[("username", "alice"), ("password", PASSWORD)]);
+        if let Some(o) = origin {
+            request = request.header("origin", o);
+        }
+        if let Some(r) = referer {
+            request = request.header("referer", r);
+        }
+        request.send()
+    };
+    // A form on an attacker's page: the browser names that page.
+    for (origin, referer) in [
+        (Some("https://evil.example"), None),
+        (Some("null"), None),
+        (None, Some("https://evil.example/login-csrf.html")),
+    ] {
+        let r = post(origin, referer).await.unwrap();
+        assert_eq!(r.status(), 403, "{origin:?} {referer:?}");
+        assert!(r.headers().get("set-cookie").is_none());
+    }
+    // This server's own page, and a client that names no page (curl).
+    let own = app.base.clone();
+    let own: &'static str = Box::leak(own.into_boxed_str());
+    for (origin, referer) in [(Some(own), None), (None, None)] {
+        let r = post(origin, referer).await.unwrap();
+        assert_eq!(r.status(), 303, "{origin:?}");
+        assert!(r.headers().get("set-cookie").is_some());
+    }
 }

@@ -296,7 +296,8 @@ async fn standard_webhooks_secrets_and_valid_api_tokens_are_accepted() {
         r.json["webhookReceiver"]["secret"],
         "whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYX"
     );
-    // An administrator's token may run anyone's item.
+    // An administrator's token would lend alice's notebook rights she
+    // lacks: refused, naming the field.
     let r = app
         .create_receiver(
             &cast.alice,
@@ -309,7 +310,8 @@ async fn standard_webhooks_secrets_and_valid_api_tokens_are_accepted() {
             ],
         )
         .await;
-    assert_eq!(r.status, 200, "{}", r.json);
+    assert_eq!(r.status, 400, "{}", r.json);
+    assert!(r.json.to_string().contains("apiToken"), "{}", r.json);
 }
 
 #[tokio::test]

@@ -177,6 +177,34 @@ async fn form_and_plain_text_payloads_reach_the_notebook() {
 }
 
 #[tokio::test]
+async fn a_form_signed_over_its_payload_field_runs_with_that_field_alone() {
+    let s = setup(&["import json; print(json.dumps(webhookPayload))"], &[]).await;
+    // A genuine payload and its signature, captured; the attacker wraps
+    // the payload field in a JSON body of their own.
+    let genuine = r#"{"action": "update"}"#;
+    let encoded: String = form_urlencoded::byte_serialize(genuine.as_bytes()).collect();
+    let body = format!(r#"{{"action":"delete_everything","pad":"&payload={encoded}&"}}"#);
+    let r = s
+        .app
+        .client
+        .post(&s.url)
+        .header("x-esrihook-signature", esri(genuine.as_bytes()))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let job = r.json::<Value>().await.unwrap()["jobId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(finished(&s, &job).await["status"], "COMPLETED");
+    let nb = executed(&s, &job).await;
+    assert_eq!(stdout(&nb, 2), "{\"action\": \"update\"}\n");
+}
+
+#[tokio::test]
 async fn an_error_fails_the_job_with_the_exception_and_stops_the_run() {
     let s = setup(&["raise KeyError('missing-layer')", "print('never')"], &[]).await;
     let job = deliver(&s, "{}", "application/json").await;

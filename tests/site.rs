@@ -337,6 +337,8 @@ async fn migrate_creates_the_tables_and_can_run_again() {
     for _ in 0..2 {
         let out = Command::new(BIN)
             .args(["migrate", "--database-url", &database])
+            .current_dir(tempfile::tempdir().unwrap().path())
+            .env_remove("HOOKBOOK_ENCRYPTION_KEY")
             .output()
             .unwrap();
         assert!(
@@ -471,4 +473,89 @@ async fn copy_moves_a_sqlite_installation_to_postgres_with_nothing_lost() {
     assert_eq!(status, 200, "{answer}");
     let id = answer["jobId"].as_str().unwrap().to_string();
     wait_status(&client, &new.base, &token, &id, "COMPLETED").await;
+}
+
+/// Waits (bounded) for a process that must end by itself; its exit and
+/// standard error.
+fn ends_by_itself(mut process: common::process::Process) -> (bool, String) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        if let Some(status) = process.try_wait().unwrap() {
+            let mut err = String::new();
+            use std::io::Read as _;
+            process
+                .stderr
+                .take()
+                .unwrap()
+                .read_to_string(&mut err)
+                .unwrap();
+            return (status.success(), err);
+        }
+        assert!(Instant::now() < deadline, "it never stopped by itself");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_or_migrate_with_another_key_refuses_to_start_naming_the_key() {
+    let database = common::db::fresh_postgres();
+    let key = common::nodes::key();
+    add_admin(&database);
+    let client = reqwest::Client::new();
+    let node = start_node(&database, &key, &["--max-concurrent-runs", "0"]);
+    ready(&client, &node).await;
+    let other = common::nodes::key();
+    let dir = tempfile::tempdir().unwrap();
+    let wrong = common::process::Process::spawn(
+        Command::new(BIN)
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--max-concurrent-runs",
+                "0",
+            ])
+            .args([
+                "--database-url",
+                &database,
+                "--encryption-key",
+                &other,
+                "--log",
+                "warn",
+            ])
+            .args(["--data-dir", dir.path().to_str().unwrap()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped()),
+    );
+    let (ok, err) = ends_by_itself(wrong);
+    assert!(!ok);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("--encryption-key"), "{err}");
+    assert!(err.contains("cannot open this site's secrets"), "{err}");
+    for (given, works) in [(&other, false), (&key, true)] {
+        let out = Command::new(BIN)
+            .args([
+                "migrate",
+                "--database-url",
+                &database,
+                "--encryption-key",
+                given,
+            ])
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.success(),
+            works,
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // The node with the site's key is unaffected.
+    let health = client
+        .get(format!("{}/healthz", node.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
 }

@@ -9,6 +9,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
+use hookbook::domain::event::SignedPart;
 use hookbook::domain::ids::{ItemId, NodeId, ReceiverId};
 use hookbook::domain::time::Millis;
 use hookbook::domain::user::Username;
@@ -57,6 +58,7 @@ fn event(receiver: ReceiverId, delivery: Option<&str>) -> NewEvent {
         received: Millis::now(),
         headers: "{}".into(),
         body: b"{}".to_vec(),
+        signed: SignedPart::Body,
         item_id: ItemId::generate(),
         username: Username::parse("alice").unwrap(),
         parameters: "{}".into(),
@@ -100,6 +102,28 @@ async fn concurrent_claims_never_take_the_same_job() {
         let unique: HashSet<_> = all.iter().collect();
         assert_eq!(all.len(), 60, "{name}: every job claimed once");
         assert_eq!(unique.len(), 60, "{name}: no job claimed twice");
+    }
+}
+
+#[tokio::test]
+async fn an_event_keeps_which_part_its_signature_covered() {
+    for (name, store, _dir) in stores().await {
+        let receiver = ReceiverId::generate();
+        let mut events = Vec::new();
+        for signed in [SignedPart::Body, SignedPart::PayloadField] {
+            events.push(NewEvent {
+                signed,
+                ..event(receiver, None)
+            });
+        }
+        let ids: Vec<_> = events.iter().map(|e| e.event_id).collect();
+        store.accept_events(events, 100).await.unwrap();
+        let read = |id| {
+            let store = store.clone();
+            async move { store.event(&id).await.unwrap().unwrap().signed }
+        };
+        assert_eq!(read(ids[0]).await, SignedPart::Body, "{name}");
+        assert_eq!(read(ids[1]).await, SignedPart::PayloadField, "{name}");
     }
 }
 

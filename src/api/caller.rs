@@ -21,20 +21,40 @@ pub const SESSION_COOKIE: &str = "hookbook_session";
 /// The authenticated user of a request.
 pub struct Caller(pub User);
 
+/// The client's address: the TCP peer (behind a proxy, the proxy's; a
+/// forwarded-for header is not trusted).
+pub struct ClientAddress(pub Option<std::net::IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddress(
+            parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|c| c.0.ip()),
+        ))
+    }
+}
+
 /// The token a request carries, in the order ArcGIS looks for it.
 pub fn token_of<'a>(params: Option<&'a Params>, headers: &'a HeaderMap) -> Option<&'a str> {
     let field = params
         .and_then(|p| p.get("token"))
         .filter(|t| !t.is_empty());
-    field.or_else(|| {
-        ["x-esri-authorization", "authorization"]
-            .iter()
-            .find_map(|name| {
-                let value = headers.get(*name)?.to_str().ok()?.trim();
-                let (scheme, token) = value.split_once(' ')?;
-                scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-            })
-    })
+    field.or_else(|| header_token(headers))
+}
+
+/// A bearer token in `X-Esri-Authorization` or `Authorization`.
+pub fn header_token(headers: &HeaderMap) -> Option<&str> {
+    ["x-esri-authorization", "authorization"]
+        .iter()
+        .find_map(|name| {
+            let value = headers.get(*name)?.to_str().ok()?.trim();
+            let (scheme, token) = value.split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+        })
 }
 
 /// The session token in the request's cookies, if any.

@@ -48,8 +48,13 @@ impl IntoResponse for Failure {
 impl From<Error> for Failure {
     fn from(error: Error) -> Self {
         let (status, details) = match &error {
-            Error::TokenRequired | Error::InvalidToken => (StatusCode::UNAUTHORIZED, vec![]),
-            Error::Forbidden | Error::BadCsrf => (StatusCode::FORBIDDEN, vec![]),
+            Error::TokenRequired | Error::InvalidToken | Error::LargeBodyNeedsCaller { .. } => {
+                (StatusCode::UNAUTHORIZED, vec![])
+            }
+            Error::Throttled { .. } => (StatusCode::TOO_MANY_REQUESTS, vec![]),
+            Error::Forbidden | Error::BadCsrf | Error::CrossSiteSignIn { .. } => {
+                (StatusCode::FORBIDDEN, vec![])
+            }
             Error::NotFound(_) => (StatusCode::NOT_FOUND, vec![]),
             Error::Invalid { .. } => (StatusCode::BAD_REQUEST, vec![]),
             Error::Refused(refusal) => (
@@ -81,12 +86,13 @@ impl From<Error> for Failure {
             }
         };
         let code = match &error {
-            Error::TokenRequired => 499,
+            Error::TokenRequired | Error::LargeBodyNeedsCaller { .. } => 499,
             Error::InvalidToken => 498,
             _ => status.as_u16(),
         };
         let retry_after = match &error {
             Error::Refused(refusal) => refusal.retry_after(),
+            Error::Throttled { retry_after_secs } => Some(*retry_after_secs),
             _ => None,
         };
         Failure {

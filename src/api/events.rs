@@ -5,23 +5,26 @@
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{Path, Request, State};
 use axum::http::header::CONTENT_LENGTH;
 use axum::routing::post;
 use axum::{Json, Router};
-use base64::Engine as _;
 use futures_util::StreamExt as _;
-use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::domain::ParseError;
 use crate::error::{Error, Result};
-use crate::intake::signature::sign;
-use crate::intake::{Gate, Incoming, Refusal};
+use crate::intake::{Gate, Incoming};
 use crate::service::App;
 
+/// Only `POST`: there is no CRC challenge (an answer computed with the
+/// secret over text the caller chose would sign forged deliveries); any
+/// other method answers as an unknown resource does.
 pub fn routes() -> Router<Arc<App>> {
-    Router::new().route("/rest/events/webhooks/{id}", post(receive).get(challenge))
+    Router::new().route(
+        "/rest/events/webhooks/{id}",
+        post(receive).fallback(super::unknown_resource),
+    )
 }
 
 async fn receive(
@@ -69,31 +72,4 @@ async fn read_body(app: &App, gate: &Gate, body: Body) -> Result<Vec<u8>> {
         bytes.extend_from_slice(&chunk);
     }
     Ok(bytes)
-}
-
-#[derive(Deserialize)]
-struct Challenge {
-    crc_token: Option<String>,
-}
-
-/// The CRC challenge: proves to a sender that this receiver holds the secret.
-async fn challenge(
-    State(app): State<Arc<App>>,
-    Path(id): Path<String>,
-    Query(query): Query<Challenge>,
-) -> Result<Json<Value>> {
-    let token = query
-        .crc_token
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| Error::missing("crc_token"))?;
-    let receiver = app
-        .event_receiver(&id)
-        .await?
-        .ok_or(Error::Refused(Refusal::UnknownReceiver))?;
-    if receiver.disabled {
-        return Err(Error::Refused(Refusal::Disabled));
-    }
-    let mac = sign(&receiver.secret.key(), &[token.as_bytes()]);
-    let encoded = base64::engine::general_purpose::STANDARD.encode(mac);
-    Ok(Json(json!({"response_token": format!("sha256={encoded}")})))
 }

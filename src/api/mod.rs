@@ -32,6 +32,7 @@ pub fn app(state: Arc<App>) -> Router {
     let layer = |surface| {
         axum::middleware::from_fn_with_state(
             Negotiation {
+                app: state.clone(),
                 surface,
                 sign_in: sign_in.clone(),
                 context: state.settings.context.clone().into(),
@@ -72,7 +73,7 @@ pub fn worker_app(state: Arc<App>) -> Router {
 
 /// Paths that name no resource get the admin error shape rather than an
 /// empty body.
-async fn unknown_resource(uri: axum::http::Uri) -> crate::error::Error {
+pub(super) async fn unknown_resource(uri: axum::http::Uri) -> crate::error::Error {
     crate::error::Error::NotFound(format!(
         "'{}' is not a resource of this server.",
         uri.path()

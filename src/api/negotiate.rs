@@ -9,9 +9,10 @@ use axum::body::{Body, Bytes};
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::{HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt as _;
 use serde_json::Value;
 
 use super::error::Failure;
@@ -23,6 +24,9 @@ use crate::ui;
 
 /// The largest admin or sharing request body: a notebook and its fields.
 const MAX_FORM_BYTES: usize = MAX_NOTEBOOK_BYTES + 64 * 1024;
+/// Bodies up to this size are read before the caller is known; larger
+/// ones only from a caller whose token checked out.
+const SMALL_BODY: usize = 64 * 1024;
 
 /// Which API a route belongs to; each has its own error shape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,9 +133,11 @@ impl IntoResponse for Reply {
     }
 }
 
-/// The state of the layer: its surface and where people sign in.
-#[derive(Debug, Clone)]
+/// The state of the layer: its surface, where people sign in, and the
+/// application (to know the caller of a large body).
+#[derive(Clone)]
 pub struct Negotiation {
+    pub app: Arc<crate::service::App>,
     pub surface: Surface,
     pub sign_in: Arc<str>,
     pub context: Arc<str>,
@@ -179,7 +185,7 @@ impl Answer {
 
 pub async fn negotiate(State(n): State<Negotiation>, request: Request, next: Next) -> Response {
     let (mut parts, body) = request.into_parts();
-    let params = match read_params(&parts, body).await {
+    let params = match read_params(&n, &parts, body).await {
         Ok(params) => params,
         Err(error) => return render_failure(&n, &Answer::Json, Failure::from(error)),
     };
@@ -208,7 +214,7 @@ fn original_path(parts: &Parts) -> String {
         .to_string()
 }
 
-async fn read_params(parts: &Parts, body: Body) -> Result<Params, Error> {
+async fn read_params(n: &Negotiation, parts: &Parts, body: Body) -> Result<Params, Error> {
     let mut fields: Vec<(String, String)> = parts
         .uri
         .query()
@@ -221,24 +227,25 @@ async fn read_params(parts: &Parts, body: Body) -> Result<Params, Error> {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_string();
-    let bytes = axum::body::to_bytes(body, MAX_FORM_BYTES)
-        .await
-        .map_err(|_| Error::Invalid {
-            field: "body",
-            source: ParseError::new(format!(
-                "the request is larger than {MAX_FORM_BYTES} bytes or was cut off"
-            )),
-        })?;
     let essence = content_type
         .split(';')
         .next()
         .unwrap_or("")
         .trim()
         .to_ascii_lowercase();
-    if essence == "application/x-www-form-urlencoded" {
-        fields.extend(form_urlencoded::parse(&bytes).into_owned());
-    } else if essence == "multipart/form-data" {
-        read_multipart(&content_type, bytes, &mut fields, &mut files).await?;
+    let mut gate = SizeGate {
+        negotiation: n,
+        parts,
+        query_fields: fields.len(),
+        known: false,
+    };
+    if essence == "multipart/form-data" {
+        read_multipart(&content_type, body, &mut gate, &mut fields, &mut files).await?;
+    } else {
+        let bytes = read_body(body, &mut gate, &fields).await?;
+        if essence == "application/x-www-form-urlencoded" {
+            fields.extend(form_urlencoded::parse(&bytes).into_owned());
+        }
     }
     let format = Format::parse(
         fields
@@ -255,9 +262,84 @@ async fn read_params(parts: &Parts, body: Body) -> Result<Params, Error> {
     })
 }
 
+/// Lets a body grow past [`SMALL_BODY`] only once its caller is known, and
+/// never past [`MAX_FORM_BYTES`]: an unknown client can make the server
+/// read and parse little.
+struct SizeGate<'a> {
+    negotiation: &'a Negotiation,
+    parts: &'a Parts,
+    /// How many of the fields came from the query string.
+    query_fields: usize,
+    known: bool,
+}
+
+impl SizeGate<'_> {
+    /// Checks that `total` bytes may be read, given the body fields read so
+    /// far (a token field before a file counts).
+    async fn allow(&mut self, total: usize, fields: &[(String, String)]) -> Result<(), Error> {
+        if total > MAX_FORM_BYTES {
+            return Err(Error::Invalid {
+                field: "body",
+                source: ParseError::new(format!(
+                    "the request is larger than {MAX_FORM_BYTES} bytes"
+                )),
+            });
+        }
+        if total <= SMALL_BODY || self.known {
+            return Ok(());
+        }
+        // A token in the body itself (read before this point), else one in
+        // a header or a session cookie; a query-string token counts only
+        // on the reading methods.
+        let body_token = fields[self.query_fields..]
+            .iter()
+            .rev()
+            .find(|(k, _)| k == "token")
+            .map(|(_, v)| v.as_str())
+            .filter(|t| !t.is_empty());
+        let reads = matches!(self.parts.method, Method::GET | Method::HEAD);
+        let query_token = fields[..self.query_fields]
+            .iter()
+            .rev()
+            .find(|(k, _)| k == "token" && reads)
+            .map(|(_, v)| v.as_str())
+            .filter(|t| !t.is_empty());
+        let token = body_token
+            .or(query_token)
+            .or_else(|| super::caller::header_token(&self.parts.headers))
+            .or_else(|| super::caller::session_of(&self.parts.headers));
+        let Some(token) = token else {
+            return Err(Error::LargeBodyNeedsCaller { limit: SMALL_BODY });
+        };
+        self.negotiation.app.authenticate(Some(token)).await?;
+        self.known = true;
+        Ok(())
+    }
+}
+
+/// The whole body, read chunk by chunk through the gate.
+async fn read_body(
+    body: Body,
+    gate: &mut SizeGate<'_>,
+    fields: &[(String, String)],
+) -> Result<Vec<u8>, Error> {
+    let mut stream = body.into_data_stream();
+    let mut bytes = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|_| Error::Invalid {
+            field: "body",
+            source: ParseError::new("the request body could not be read to its end"),
+        })?;
+        gate.allow(bytes.len() + chunk.len(), fields).await?;
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes)
+}
+
 async fn read_multipart(
     content_type: &str,
-    bytes: Bytes,
+    body: Body,
+    gate: &mut SizeGate<'_>,
     fields: &mut Vec<(String, String)>,
     files: &mut Vec<(String, Upload)>,
 ) -> Result<(), Error> {
@@ -266,22 +348,27 @@ async fn read_multipart(
         source: ParseError::new(format!("the multipart body is malformed: {e}")),
     };
     let boundary = multer::parse_boundary(content_type).map_err(malformed)?;
-    let stream = futures_util::stream::once(async move { Ok::<Bytes, std::io::Error>(bytes) });
-    let mut multipart = multer::Multipart::new(stream, boundary);
-    while let Some(field) = multipart.next_field().await.map_err(malformed)? {
+    let mut multipart = multer::Multipart::new(body.into_data_stream(), boundary);
+    let mut total = 0usize;
+    while let Some(mut field) = multipart.next_field().await.map_err(malformed)? {
         let name = field.name().unwrap_or("").to_string();
         let filename = field.file_name().map(str::to_string);
-        let data = field.bytes().await.map_err(malformed)?;
+        let mut data = Vec::new();
+        while let Some(chunk) = field.chunk().await.map_err(malformed)? {
+            total += chunk.len();
+            gate.allow(total, fields).await?;
+            data.extend_from_slice(&chunk);
+        }
         if filename.is_some() || name == "file" {
             files.push((
                 name,
                 Upload {
                     filename,
-                    bytes: data,
+                    bytes: Bytes::from(data),
                 },
             ));
         } else {
-            let text = String::from_utf8(data.to_vec()).map_err(|_| Error::Invalid {
+            let text = String::from_utf8(data).map_err(|_| Error::Invalid {
                 field: "body",
                 source: ParseError::new(format!(
                     "the field '{}' is not UTF-8 text",
@@ -309,6 +396,17 @@ fn render_reply(answer: &Answer, reply: Reply) -> Response {
 }
 
 fn render_failure(n: &Negotiation, answer: &Answer, failure: Failure) -> Response {
+    let retry_after = failure.retry_after;
+    let mut response = render_failure_body(n, answer, failure);
+    if let Some(seconds) = retry_after {
+        response
+            .headers_mut()
+            .insert(axum::http::header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
+    response
+}
+
+fn render_failure_body(n: &Negotiation, answer: &Answer, failure: Failure) -> Response {
     if let Answer::Page { chrome, path } = answer {
         let mut messages = vec![failure.message.clone()];
         messages.extend(failure.details.iter().cloned());

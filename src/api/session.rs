@@ -12,7 +12,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde_json::json;
 
-use super::caller::{session_of, Caller, SESSION_COOKIE};
+use super::caller::{session_of, Caller, ClientAddress, SESSION_COOKIE};
 use super::negotiate::{Params, Reply};
 use crate::error::{Error, Result};
 use crate::security::token::Token;
@@ -77,12 +77,53 @@ async fn sign_in_page(State(app): State<Arc<App>>, params: Params) -> Reply {
     )
 }
 
-async fn sign_in(State(app): State<Arc<App>>, params: Params) -> Result<Response> {
+/// A browser names the page a form was posted from (`Origin`, else
+/// `Referer`): a sign-in is refused unless that is this server (its public
+/// URL or the host it was reached at), so another site cannot sign a
+/// victim's browser in to the attacker's account. Clients that name no
+/// page (curl, scripts) are not browsers and may sign in.
+fn check_same_origin(app: &App, headers: &HeaderMap) -> Result<()> {
+    let named = headers
+        .get(axum::http::header::ORIGIN)
+        .or_else(|| headers.get(axum::http::header::REFERER))
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    let Some(named) = named else {
+        return Ok(());
+    };
+    let authority = |url: &str| -> Option<String> {
+        let rest = url
+            .strip_prefix("https://")
+            .or_else(|| url.strip_prefix("http://"))?;
+        let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+        Some(rest[..end].to_ascii_lowercase())
+    };
+    let from = authority(&named);
+    let ours = [
+        authority(&app.settings.public_url),
+        headers
+            .get(axum::http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .map(str::to_ascii_lowercase),
+    ];
+    if from.is_some() && ours.iter().any(|o| o.is_some() && *o == from) {
+        return Ok(());
+    }
+    Err(Error::CrossSiteSignIn { origin: named })
+}
+
+async fn sign_in(
+    State(app): State<Arc<App>>,
+    ClientAddress(from): ClientAddress,
+    headers: HeaderMap,
+    params: Params,
+) -> Result<Response> {
+    check_same_origin(&app, &headers)?;
     let issued = app
         .generate_token(
             params.get("username").unwrap_or(""),
             params.get("password").unwrap_or(""),
             Some(SESSION_MINUTES),
+            from,
         )
         .await?;
     let value = cookie(&app, issued.token.expose(), SESSION_MINUTES * 60)?;

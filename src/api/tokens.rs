@@ -7,7 +7,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde_json::json;
 
-use super::caller::Caller;
+use super::caller::{Caller, ClientAddress};
 use super::negotiate::{Params, Reply};
 use crate::domain::user::Username;
 use crate::domain::ParseError;
@@ -63,7 +63,11 @@ async fn describe(State(app): State<Arc<App>>) -> Reply {
     )
 }
 
-async fn generate(State(app): State<Arc<App>>, params: Params) -> Result<Reply> {
+async fn generate(
+    State(app): State<Arc<App>>,
+    ClientAddress(from): ClientAddress,
+    params: Params,
+) -> Result<Reply> {
     let minutes = match params.non_empty("expiration") {
         None => None,
         Some(text) => Some(
@@ -82,6 +86,7 @@ async fn generate(State(app): State<Arc<App>>, params: Params) -> Result<Reply> 
             params.get("username").unwrap_or(""),
             params.get("password").unwrap_or(""),
             minutes,
+            from,
         )
         .await?;
     let c = &app.settings.context;

@@ -5,6 +5,7 @@
 //! checks it again.
 
 pub mod access;
+pub mod event;
 pub mod ids;
 pub mod notebook;
 pub mod receiver;

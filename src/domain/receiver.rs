@@ -84,6 +84,12 @@ impl Secret {
         self.0.expose()
     }
 
+    /// A Standard Webhooks (`whsec_`) secret, which signs only the
+    /// Standard Webhooks way.
+    pub fn is_standard(&self) -> bool {
+        self.expose().starts_with(STANDARD_PREFIX)
+    }
+
     /// The HMAC key: the decoded bytes of a `whsec_` secret, else the
     /// secret's own bytes.
     pub fn key(&self) -> Vec<u8> {

@@ -3,11 +3,20 @@
 //! durable. While one batch syncs, the next gathers, so a sync per request
 //! is never the bottleneck.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot, Notify};
 
+use crate::domain::ids::ReceiverId;
 use crate::store::{Acceptance, DeliveryRecord, NewEvent, Store};
+
+use super::DELIVERY_LOG_LINES;
+
+/// A receiver's delivery log is trimmed back to `DELIVERY_LOG_LINES` after
+/// this many new lines, so it never holds more than their sum, however
+/// fast lines come (a flood of forgeries included).
+const TRIM_EVERY: u32 = 100;
 
 /// Most events in one transaction.
 const MAX_BATCH: usize = 512;
@@ -57,6 +66,7 @@ async fn run(
     accepted: Arc<Notify>,
 ) {
     let mut work = Vec::with_capacity(MAX_BATCH);
+    let mut since_trim: HashMap<ReceiverId, u32> = HashMap::new();
     while rx.recv_many(&mut work, MAX_BATCH).await > 0 {
         let mut events = Vec::new();
         let mut replies = Vec::new();
@@ -64,10 +74,14 @@ async fn run(
         for w in work.drain(..) {
             match w {
                 Work::Accept(event, reply) => {
+                    *since_trim.entry(event.receiver_id).or_default() += 1;
                     events.push(event);
                     replies.push(reply);
                 }
-                Work::Log(line) => logs.push(line),
+                Work::Log(line) => {
+                    *since_trim.entry(line.receiver_id).or_default() += 1;
+                    logs.push(line);
+                }
             }
         }
         if !events.is_empty() {
@@ -94,6 +108,22 @@ async fn run(
         }
         if let Err(e) = store.log_deliveries(&logs).await {
             tracing::warn!(error = %crate::error::chain(&e), "writing {} delivery-log lines failed", logs.len());
+        }
+        let due: Vec<ReceiverId> = since_trim
+            .iter()
+            .filter(|(_, n)| **n >= TRIM_EVERY)
+            .map(|(r, _)| *r)
+            .collect();
+        for receiver in due {
+            since_trim.remove(&receiver);
+            if let Err(e) = store.trim_deliveries(&receiver, DELIVERY_LOG_LINES).await {
+                tracing::warn!(error = %crate::error::chain(&e), "trimming a delivery log failed");
+            }
+        }
+        if since_trim.len() > 100_000 {
+            // Receivers that went quiet: their logs are within a trim of
+            // the bound, and the hourly prune finishes the job.
+            since_trim.clear();
         }
     }
 }

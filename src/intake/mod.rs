@@ -71,6 +71,13 @@ impl Refusal {
     }
 }
 
+/// The most lines a receiver's delivery log keeps (give or take one trim).
+pub const DELIVERY_LOG_LINES: u32 = 1000;
+
+/// Refusals per receiver per second (on each node) that are written to
+/// the receiver's delivery log; the rest are only counted in the metrics.
+pub const LOGGED_REFUSALS_PER_SECOND: u32 = 10;
+
 /// Limits fixed at start.
 #[derive(Debug, Clone)]
 pub struct IntakeSettings {

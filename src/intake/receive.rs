@@ -1,6 +1,8 @@
-//! The steps of one delivery: open (receiver, state, rate, declared size),
-//! then deliver (signature on the exact bytes, durable acceptance). Every
-//! refusal is counted, logged for the receiver, and creates nothing.
+//! The steps of one delivery: open (receiver, state, declared size), then
+//! deliver (signature on the exact bytes, the receiver's rate, durable
+//! acceptance). The rate counts verified deliveries only, so forgeries
+//! cannot use it up. Every refusal is counted, logged for the receiver
+//! within its own budget, and creates nothing.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -12,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::service::App;
 use crate::store::{Acceptance, DeliveryOutcome, DeliveryRecord, NewEvent};
 
-use super::signature::{self, Delivery, Verdict};
+use super::signature::{self, Delivery, Key, Verdict};
 use super::Refusal;
 
 /// Headers that never reach the notebook or the database.
@@ -78,15 +80,6 @@ impl App {
         if receiver.disabled {
             return Err(self.refuse(Some(id), Refusal::Disabled, size));
         }
-        if !self.intake.limiter.admit(id, Millis::now()) {
-            return Err(self.refuse(
-                Some(id),
-                Refusal::RateLimited {
-                    retry_after_secs: 1,
-                },
-                size,
-            ));
-        }
         let limit = self.intake.settings.max_payload_bytes;
         if declared_length.is_some_and(|n| n > limit) {
             return Err(self.refuse(Some(id), Refusal::TooLarge { limit }, size));
@@ -106,10 +99,14 @@ impl App {
         let now = Millis::now();
         let size = incoming.body.len() as u64;
         let form = form_fields(&incoming);
-        let mut keys = vec![receiver.secret.key()];
+        let key = |secret: &crate::domain::receiver::Secret| Key {
+            bytes: secret.key(),
+            standard_only: secret.is_standard(),
+        };
+        let mut keys = vec![key(&receiver.secret)];
         if let Some((previous, until)) = &receiver.previous_secret {
             if *until > now {
-                keys.push(previous.key());
+                keys.push(key(previous));
             }
         }
         let verdict = signature::verify(
@@ -122,8 +119,8 @@ impl App {
                 now_secs: now.0.div_euclid(1000),
             },
         );
-        match verdict {
-            Verdict::Valid => {}
+        let verified = match verdict {
+            Verdict::Valid(verified) => verified,
             Verdict::NoSignature => {
                 return Err(self.refuse(Some(receiver.id), Refusal::NoSignature, size))
             }
@@ -133,6 +130,15 @@ impl App {
             Verdict::StaleTimestamp => {
                 return Err(self.refuse(Some(receiver.id), Refusal::StaleTimestamp, size))
             }
+        };
+        if !self.intake.limiter.admit(receiver.id, Millis::now()) {
+            return Err(self.refuse(
+                Some(receiver.id),
+                Refusal::RateLimited {
+                    retry_after_secs: 1,
+                },
+                size,
+            ));
         }
         let header = |name: &str| {
             incoming
@@ -143,7 +149,11 @@ impl App {
                 .map(|v| v.trim().to_string())
                 .filter(|v| !v.is_empty())
         };
-        let delivery_id = header("webhook-id").or_else(|| header("x-github-delivery"));
+        // A Standard Webhooks delivery is known by the id its signature
+        // covered; others by the id their sender gives.
+        let delivery_id = verified
+            .standard_id
+            .or_else(|| header("webhook-id").or_else(|| header("x-github-delivery")));
         // Time-ordered ids keep the indexes' inserts at their right edge, so
         // a batch dirties a few pages rather than one per index per event.
         let event = NewEvent {
@@ -154,6 +164,7 @@ impl App {
             received: now,
             headers: kept_headers(&incoming.headers, receiver.signature_headers.names()),
             body: incoming.body,
+            signed: verified.signed,
             item_id: receiver.item_id.clone(),
             username: receiver.owner.clone(),
             parameters: receiver.parameters.to_json(),
@@ -201,7 +212,8 @@ impl App {
     fn refuse(&self, receiver: Option<ReceiverId>, refusal: Refusal, size: u64) -> Error {
         self.metrics
             .delivery(DeliveryOutcome::Rejected, refusal.reason());
-        if let Some(receiver_id) = receiver {
+        let logged = receiver.filter(|r| self.intake.logged_refusals.admit(*r, Millis::now()));
+        if let Some(receiver_id) = logged {
             self.intake.committer.log(DeliveryRecord {
                 receiver_id,
                 time: Millis::now(),

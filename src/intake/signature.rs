@@ -2,13 +2,19 @@
 //! or hex (optionally `sha256=` and percent-encoded), Standard Webhooks `v1`
 //! lists with their timestamp window, and form bodies that carry the
 //! signature in a field and sign either the body or its `payload` field.
-//! Every comparison is constant-time (`Mac::verify_slice`).
+//! Verification says which part was signed, so that a run receives that
+//! part and nothing else. A `webhook-signature` (header or field, or any
+//! `v1,` value) is only ever checked the Standard Webhooks way, and a
+//! `whsec_` key verifies nothing else. Every comparison is constant-time
+//! (`Mac::verify_slice`).
 
 use base64::alphabet;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
+
+use crate::domain::event::SignedPart;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -17,10 +23,26 @@ pub const STANDARD_HEADER: &str = "webhook-signature";
 /// How far a Standard Webhooks timestamp may be from now, in seconds.
 pub const TIMESTAMP_TOLERANCE_SECS: i64 = 5 * 60;
 
+/// A key a delivery may be signed with.
+#[derive(Clone)]
+pub struct Key {
+    pub bytes: Vec<u8>,
+    /// A Standard Webhooks (`whsec_`) key: only Standard signatures count.
+    pub standard_only: bool,
+}
+
+/// What a valid signature covered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    pub signed: SignedPart,
+    /// The `webhook-id` a Standard Webhooks signature covered.
+    pub standard_id: Option<String>,
+}
+
 /// What verification concluded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
-    Valid,
+    Valid(Verified),
     /// None of the receiver's signature headers (or form fields) was there.
     NoSignature,
     /// A signature was there but matched no key.
@@ -35,7 +57,8 @@ pub struct Delivery<'a> {
     /// Header names lowercased, values as sent, in order.
     pub headers: &'a [(String, Vec<u8>)],
     pub body: &'a [u8],
-    /// Fields of a form-encoded body, decoded; empty for other bodies.
+    /// Fields of a form-encoded body, decoded, in order; empty for other
+    /// bodies.
     pub form: &'a [(String, String)],
     /// Seconds since the epoch, for the Standard Webhooks window.
     pub now_secs: i64,
@@ -49,6 +72,14 @@ impl Delivery<'_> {
             .map(|(_, v)| v.as_slice())
     }
 
+    fn field(&self, name: &str) -> Option<&[u8]> {
+        self.form
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_bytes())
+    }
+
+    /// The first `payload` field, as `domain::event::payload_field` reads it.
     fn payload(&self) -> Option<&[u8]> {
         self.form
             .iter()
@@ -57,9 +88,14 @@ impl Delivery<'_> {
     }
 }
 
+/// A value that must be checked the Standard Webhooks way.
+fn is_standard(name: &str, value: &str) -> bool {
+    name.eq_ignore_ascii_case(STANDARD_HEADER) || value.trim_start().starts_with("v1,")
+}
+
 /// Checks `delivery` against each key (the current secret first, then a
 /// previous one in its grace period), looking in `signature_headers`.
-pub fn verify(keys: &[Vec<u8>], signature_headers: &[String], delivery: &Delivery<'_>) -> Verdict {
+pub fn verify(keys: &[Key], signature_headers: &[String], delivery: &Delivery<'_>) -> Verdict {
     let mut seen = false;
     let mut stale = false;
     for name in signature_headers {
@@ -68,22 +104,62 @@ pub fn verify(keys: &[Vec<u8>], signature_headers: &[String], delivery: &Deliver
             let Ok(text) = std::str::from_utf8(value) else {
                 continue;
             };
-            if name == STANDARD_HEADER || text.trim_start().starts_with("v1,") {
-                match verify_standard(keys, text, delivery) {
-                    Verdict::Valid => return Verdict::Valid,
-                    Verdict::StaleTimestamp => stale = true,
-                    _ => {}
+            if is_standard(name, text) {
+                // A header signature covers the body, with the headers' id
+                // and timestamp.
+                let id = delivery.header("webhook-id");
+                let timestamp = delivery.header("webhook-timestamp");
+                let verdict = verify_standard(
+                    keys,
+                    text,
+                    id,
+                    timestamp,
+                    Some(delivery.body),
+                    SignedPart::Body,
+                    delivery.now_secs,
+                );
+                if let Some(valid) = settled(verdict, &mut stale) {
+                    return valid;
                 }
-            } else if verify_plain(keys, text, delivery) {
-                return Verdict::Valid;
+            } else if let Some(signed) = verify_plain(keys, text, delivery, true) {
+                return Verdict::Valid(Verified {
+                    signed,
+                    standard_id: None,
+                });
             }
         }
         for (field, value) in delivery.form {
-            if field.eq_ignore_ascii_case(name) {
-                seen = true;
-                if verify_plain(keys, value, delivery) {
-                    return Verdict::Valid;
+            if !field.eq_ignore_ascii_case(name) {
+                continue;
+            }
+            seen = true;
+            if is_standard(field, value) {
+                // A field cannot sign the body that holds it: it signs the
+                // payload field, with the id and timestamp of the headers
+                // or of fields of the same names.
+                let id = delivery
+                    .header("webhook-id")
+                    .or_else(|| delivery.field("webhook-id"));
+                let timestamp = delivery
+                    .header("webhook-timestamp")
+                    .or_else(|| delivery.field("webhook-timestamp"));
+                let verdict = verify_standard(
+                    keys,
+                    value,
+                    id,
+                    timestamp,
+                    delivery.payload(),
+                    SignedPart::PayloadField,
+                    delivery.now_secs,
+                );
+                if let Some(valid) = settled(verdict, &mut stale) {
+                    return valid;
                 }
+            } else if let Some(signed) = verify_plain(keys, value, delivery, false) {
+                return Verdict::Valid(Verified {
+                    signed,
+                    standard_id: None,
+                });
             }
         }
     }
@@ -96,27 +172,61 @@ pub fn verify(keys: &[Vec<u8>], signature_headers: &[String], delivery: &Deliver
     }
 }
 
-/// An HMAC of the body, or of the form's `payload` field when there is one.
-fn verify_plain(keys: &[Vec<u8>], text: &str, delivery: &Delivery<'_>) -> bool {
-    let Some(signature) = decode_signature(text) else {
-        return false;
-    };
-    let messages = std::iter::once(delivery.body).chain(delivery.payload());
-    let mut matched = false;
-    for message in messages {
-        for key in keys {
-            // Evaluate every combination, so timing says nothing about which matched.
-            matched |= mac_matches(key, &[message], &signature);
+/// A Standard verdict that ends the search (valid), or notes a stale one.
+fn settled(verdict: Verdict, stale: &mut bool) -> Option<Verdict> {
+    match verdict {
+        Verdict::Valid(v) => Some(Verdict::Valid(v)),
+        Verdict::StaleTimestamp => {
+            *stale = true;
+            None
         }
+        _ => None,
     }
-    matched
 }
 
-fn verify_standard(keys: &[Vec<u8>], text: &str, delivery: &Delivery<'_>) -> Verdict {
-    let (Some(id), Some(timestamp)) = (
-        delivery.header("webhook-id"),
-        delivery.header("webhook-timestamp"),
-    ) else {
+/// An HMAC of the body (when the signature is not itself part of it), or
+/// of the form's `payload` field, under a key that is not Standard-only.
+/// Returns what it covered.
+fn verify_plain(
+    keys: &[Key],
+    text: &str,
+    delivery: &Delivery<'_>,
+    may_cover_body: bool,
+) -> Option<SignedPart> {
+    let signature = decode_signature(text)?;
+    let mut body = false;
+    let mut payload = false;
+    // Evaluate every combination, so timing says nothing about which matched.
+    for key in keys.iter().filter(|k| !k.standard_only) {
+        body |= may_cover_body && mac_matches(&key.bytes, &[delivery.body], &signature);
+        if let Some(p) = delivery.payload() {
+            payload |= mac_matches(&key.bytes, &[p], &signature);
+        }
+    }
+    if body {
+        Some(SignedPart::Body)
+    } else if payload {
+        Some(SignedPart::PayloadField)
+    } else {
+        None
+    }
+}
+
+/// A Standard Webhooks `v1,` list over `{id}.{timestamp}.{content}`, and
+/// the timestamp within the window.
+fn verify_standard(
+    keys: &[Key],
+    text: &str,
+    id: Option<&[u8]>,
+    timestamp: Option<&[u8]>,
+    content: Option<&[u8]>,
+    signed: SignedPart,
+    now_secs: i64,
+) -> Verdict {
+    let (Some(id), Some(timestamp), Some(content)) = (id, timestamp, content) else {
+        return Verdict::Invalid;
+    };
+    let Ok(id_text) = std::str::from_utf8(id) else {
         return Verdict::Invalid;
     };
     let mut matched = false;
@@ -128,7 +238,11 @@ fn verify_standard(keys: &[Vec<u8>], text: &str, delivery: &Delivery<'_>) -> Ver
             continue;
         };
         for key in keys {
-            matched |= mac_matches(key, &[id, b".", timestamp, b".", delivery.body], &signature);
+            matched |= mac_matches(
+                &key.bytes,
+                &[id, b".", timestamp, b".", content],
+                &signature,
+            );
         }
     }
     if !matched {
@@ -137,9 +251,12 @@ fn verify_standard(keys: &[Vec<u8>], text: &str, delivery: &Delivery<'_>) -> Ver
     let within = std::str::from_utf8(timestamp)
         .ok()
         .and_then(|t| t.trim().parse::<i64>().ok())
-        .is_some_and(|t| (delivery.now_secs - t).abs() <= TIMESTAMP_TOLERANCE_SECS);
+        .is_some_and(|t| (now_secs - t).abs() <= TIMESTAMP_TOLERANCE_SECS);
     if within {
-        Verdict::Valid
+        Verdict::Valid(Verified {
+            signed,
+            standard_id: Some(id_text.trim().to_string()),
+        })
     } else {
         Verdict::StaleTimestamp
     }
@@ -205,6 +322,20 @@ mod tests {
     const SECRET: &[u8] = b"9f8b47c2e4a748d3b58e2a17ad8f2e4b";
     const BODY: &[u8] = br#"{"serviceType":"FeatureServer","name":"Posting","events":[{"eventType":"FeaturesUpdated","when":1741189389713}]}"#;
 
+    fn plain(bytes: &[u8]) -> Key {
+        Key {
+            bytes: bytes.to_vec(),
+            standard_only: false,
+        }
+    }
+
+    fn valid(signed: SignedPart) -> Verdict {
+        Verdict::Valid(Verified {
+            signed,
+            standard_id: None,
+        })
+    }
+
     fn check(headers: &[(&str, &str)], body: &[u8], form: &[(&str, &str)], now: i64) -> Verdict {
         let headers: Vec<(String, Vec<u8>)> = headers
             .iter()
@@ -220,7 +351,7 @@ mod tests {
             STANDARD_HEADER.to_string(),
         ];
         verify(
-            &[SECRET.to_vec()],
+            &[plain(SECRET)],
             &names,
             &Delivery {
                 headers: &headers,
@@ -285,7 +416,7 @@ mod tests {
     fn a_signature_over_other_bytes_is_invalid() {
         let mac = base64::engine::general_purpose::STANDARD.encode(sign(SECRET, &[BODY]));
         let header = [("x-esrihook-signature", mac.as_str())];
-        assert_eq!(check(&header, BODY, &[], 0), Verdict::Valid);
+        assert_eq!(check(&header, BODY, &[], 0), valid(SignedPart::Body));
         assert_eq!(
             check(&header, &BODY[..BODY.len() - 1], &[], 0),
             Verdict::Invalid
@@ -303,11 +434,11 @@ mod tests {
             ("payload", payload.as_str()),
             ("X-EsriHook-Signature", mac.as_str()),
         ];
-        assert_eq!(check(&[], body, &form, 0), Verdict::Valid);
+        assert_eq!(check(&[], body, &form, 0), valid(SignedPart::PayloadField));
         // The same signature in a header also covers the payload field.
         assert_eq!(
             check(&[("x-esrihook-signature", &mac)], body, &form[..1], 0),
-            Verdict::Valid
+            valid(SignedPart::PayloadField)
         );
         let wrong = [("payload", "{}"), ("x-esrihook-signature", mac.as_str())];
         assert_eq!(check(&[], body, &wrong, 0), Verdict::Invalid);
@@ -327,6 +458,10 @@ mod tests {
         .map(|(n, v)| (n.to_string(), v.as_bytes().to_vec()))
         .collect();
         let names = [STANDARD_HEADER.to_string()];
+        let key = Key {
+            bytes: key,
+            standard_only: true,
+        };
         let at = |now| {
             verify(
                 std::slice::from_ref(&key),
@@ -339,9 +474,13 @@ mod tests {
                 },
             )
         };
-        assert_eq!(at(1000), Verdict::Valid);
-        assert_eq!(at(1300), Verdict::Valid);
-        assert_eq!(at(700), Verdict::Valid);
+        let ok = Verdict::Valid(Verified {
+            signed: SignedPart::Body,
+            standard_id: Some("msg_1".into()),
+        });
+        assert_eq!(at(1000), ok);
+        assert_eq!(at(1300), ok);
+        assert_eq!(at(700), ok);
         assert_eq!(at(1301), Verdict::StaleTimestamp);
         assert_eq!(at(699), Verdict::StaleTimestamp);
     }
@@ -361,8 +500,97 @@ mod tests {
             form: &[],
             now_secs: 0,
         };
-        assert_eq!(verify(&[SECRET.to_vec()], &names, &d), Verdict::Invalid);
-        assert_eq!(verify(&[SECRET.to_vec(), old], &names, &d), Verdict::Valid);
+        assert_eq!(verify(&[plain(SECRET)], &names, &d), Verdict::Invalid);
+        assert_eq!(
+            verify(&[plain(SECRET), plain(&old)], &names, &d),
+            valid(SignedPart::Body)
+        );
+    }
+
+    #[test]
+    fn a_standard_signature_in_a_form_field_is_checked_the_standard_way() {
+        let key = plain(SECRET);
+        let signed = |parts: &[&[u8]]| {
+            format!(
+                "v1,{}",
+                base64::engine::general_purpose::STANDARD.encode(sign(SECRET, parts))
+            )
+        };
+        let names = [STANDARD_HEADER.to_string()];
+        // A day-old Standard delivery replayed as a form, its signed
+        // content as the payload: no plain HMAC path accepts it.
+        let content = "msg_1.1000.{}";
+        let sig = signed(&[content.as_bytes()]);
+        let form = vec![
+            ("webhook-signature".to_string(), sig),
+            ("payload".to_string(), content.to_string()),
+        ];
+        let d = Delivery {
+            headers: &[],
+            body: b"webhook-signature=...&payload=...",
+            form: &form,
+            now_secs: 1000 + 86_400,
+        };
+        assert_eq!(
+            verify(std::slice::from_ref(&key), &names, &d),
+            Verdict::Invalid
+        );
+        // Signed the Standard way over the payload field, with the id and
+        // timestamp given: valid within the window, stale outside it.
+        let headers = vec![
+            ("webhook-id".to_string(), b"msg_1".to_vec()),
+            ("webhook-timestamp".to_string(), b"1000".to_vec()),
+        ];
+        let form = vec![
+            ("webhook-signature".to_string(), signed(&[b"msg_1.1000.{}"])),
+            ("payload".to_string(), "{}".to_string()),
+        ];
+        let at = |now| {
+            verify(
+                std::slice::from_ref(&key),
+                &names,
+                &Delivery {
+                    headers: &headers,
+                    body: b"...",
+                    form: &form,
+                    now_secs: now,
+                },
+            )
+        };
+        assert_eq!(
+            at(1000),
+            Verdict::Valid(Verified {
+                signed: SignedPart::PayloadField,
+                standard_id: Some("msg_1".into()),
+            })
+        );
+        assert_eq!(at(1000 + 86_400), Verdict::StaleTimestamp);
+    }
+
+    #[test]
+    fn a_whsec_key_accepts_only_standard_signatures() {
+        let key = Key {
+            bytes: SECRET.to_vec(),
+            standard_only: true,
+        };
+        let mac = base64::engine::general_purpose::STANDARD.encode(sign(SECRET, &[BODY]));
+        let headers = vec![("x-esrihook-signature".to_string(), mac.into_bytes())];
+        let d = Delivery {
+            headers: &headers,
+            body: BODY,
+            form: &[],
+            now_secs: 0,
+        };
+        let names = ["x-esrihook-signature".to_string()];
+        assert_eq!(
+            verify(std::slice::from_ref(&key), &names, &d),
+            Verdict::Invalid
+        );
+        assert_eq!(
+            verify(&[key, plain(SECRET)], &names, &d),
+            valid(SignedPart::Body),
+            "a plain previous secret still verifies plain signatures"
+        );
     }
 
     proptest! {
@@ -384,8 +612,8 @@ mod tests {
                 ("webhook-timestamp".to_string(), ts.into_bytes()),
             ];
             let names = ["x-esrihook-signature".to_string(), STANDARD_HEADER.to_string()];
-            let verdict = verify(&[SECRET.to_vec()], &names, &Delivery { headers: &headers, body: &body, form: &[], now_secs: 0 });
-            prop_assert_ne!(verdict, Verdict::Valid);
+            let verdict = verify(&[plain(SECRET)], &names, &Delivery { headers: &headers, body: &body, form: &[], now_secs: 0 });
+            prop_assert!(!matches!(verdict, Verdict::Valid(_)));
         }
 
         #[test]
@@ -395,7 +623,7 @@ mod tests {
             let text = if prefixed { format!("sha256={text}") } else { text };
             let headers = vec![("x-esrihook-signature".to_string(), text.into_bytes())];
             let names = ["x-esrihook-signature".to_string()];
-            prop_assert_eq!(verify(&[SECRET.to_vec()], &names, &Delivery { headers: &headers, body: &body, form: &[], now_secs: 0 }), Verdict::Valid);
+            prop_assert_eq!(verify(&[plain(SECRET)], &names, &Delivery { headers: &headers, body: &body, form: &[], now_secs: 0 }), valid(SignedPart::Body));
         }
     }
 }

@@ -57,8 +57,15 @@ impl Pool {
         if let Some(cgroups) = &self.cgroups {
             cgroups.remove().await;
         }
-        // Empty once every kernel was killed; left when one is not.
-        let _ = std::fs::remove_dir(&self.base);
+        // Empty once every kernel is gone (the last shutdowns may still be
+        // removing their directories); left when one is not.
+        for _ in 0..100 {
+            if std::fs::remove_dir(&self.base).is_ok() || !self.base.exists() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        tracing::warn!("{} was not empty after the last run", self.base.display());
     }
 
     fn ready(&self) -> std::sync::MutexGuard<'_, Vec<Kernel>> {

@@ -285,36 +285,13 @@ fn disk_usage(dir: &std::path::Path) -> u64 {
     total
 }
 
-/// The payload as the notebook sees it: JSON objects and arrays as such
-/// (also a form's `payload` field), anything else as text.
-fn webhook_payload(body: &[u8], headers: &Map<String, Value>) -> Value {
-    let structured = |v: Value| (v.is_object() || v.is_array()).then_some(v);
-    if let Some(v) = serde_json::from_slice(body).ok().and_then(structured) {
-        return v;
-    }
-    let is_form = headers
-        .get("content-type")
-        .and_then(Value::as_str)
-        .is_some_and(|t| {
-            t.to_ascii_lowercase()
-                .starts_with("application/x-www-form-urlencoded")
-        });
-    if is_form {
-        if let Some((_, payload)) = form_urlencoded::parse(body).find(|(k, _)| k == "payload") {
-            return serde_json::from_str(&payload)
-                .ok()
-                .and_then(structured)
-                .unwrap_or_else(|| Value::String(payload.into_owned()));
-        }
-    }
-    Value::String(String::from_utf8_lossy(body).into_owned())
-}
-
 /// Everything a run needs before it can start, or why it cannot.
 struct Prepared {
     notebook: Value,
     parameters: Map<String, Value>,
     env: Map<String, Value>,
+    /// The token issued for this run, ended when the run ends.
+    run_token: Option<crate::security::token::Token>,
 }
 
 async fn prepare(app: &App, job: &JobRecord, timeout: Duration) -> Result<Prepared, String> {
@@ -329,6 +306,12 @@ async fn prepare(app: &App, job: &JobRecord, timeout: Duration) -> Result<Prepar
         .map_err(|e| format!("The notebook item is not valid JSON: {e}"))?;
     let mut parameters: Map<String, Value> =
         serde_json::from_str(&job.parameters).unwrap_or_default();
+    // The run acts as the notebook's owner, and not at all when a
+    // revocation came after the job was submitted.
+    let owner = app
+        .run_user(job)
+        .await
+        .map_err(|e| format!("the run could not be prepared: {e}"))??;
     let mut api_token = None;
     if let Some(event_id) = &job.event_id {
         let event = app
@@ -338,9 +321,16 @@ async fn prepare(app: &App, job: &JobRecord, timeout: Duration) -> Result<Prepar
             .map_err(internal)?
             .ok_or("The webhook event of this job is gone.")?;
         let headers: Map<String, Value> = serde_json::from_str(&event.headers).unwrap_or_default();
+        let is_form = headers
+            .get("content-type")
+            .and_then(Value::as_str)
+            .is_some_and(|t| {
+                t.to_ascii_lowercase()
+                    .starts_with("application/x-www-form-urlencoded")
+            });
         parameters.insert(
             "webhookPayload".into(),
-            webhook_payload(&event.body, &headers),
+            crate::domain::event::webhook_payload(&event.body, event.signed, is_form),
         );
         parameters.insert("webhookHeaders".into(), Value::Object(headers));
         if let Some(receiver) = &job.receiver_id {
@@ -356,12 +346,15 @@ async fn prepare(app: &App, job: &JobRecord, timeout: Duration) -> Result<Prepar
             }
         }
     }
-    let token = match api_token {
-        Some(t) => t,
-        None => app
-            .issue_run_token(&job.username, timeout + Duration::from_secs(600))
-            .await
-            .map_err(|e| format!("no token could be issued for the run: {e}"))?,
+    let (token, run_token) = match api_token {
+        Some(t) => (t, None),
+        None => {
+            let issued = app
+                .issue_run_token(&owner, timeout + Duration::from_secs(600))
+                .await
+                .map_err(|e| format!("no token could be issued for the run: {e}"))?;
+            (issued.expose().to_string(), Some(issued))
+        }
     };
     let s = &app.settings;
     let mut env = Map::new();
@@ -374,6 +367,7 @@ async fn prepare(app: &App, job: &JobRecord, timeout: Duration) -> Result<Prepar
         notebook,
         parameters,
         env,
+        run_token,
     })
 }
 
@@ -384,7 +378,14 @@ pub async fn run_job(app: &App, pool: &Pool, job: JobRecord) {
     let timeout = minutes.map_or(app.run_settings.default_timeout, |m| {
         Duration::from_secs(m * 60)
     });
-    let (status, messages, notebook) = match prepare(app, &job, timeout).await {
+    let (prepared, run_token) = match prepare(app, &job, timeout).await {
+        Ok(mut p) => {
+            let token = p.run_token.take();
+            (Ok(p), token)
+        }
+        Err(e) => (Err(e), None),
+    };
+    let (status, messages, notebook) = match prepared {
         Err(message) => ("FAILED", vec![message], None),
         Ok(p) => match pool.checkout().await {
             Err(e) => (
@@ -455,6 +456,13 @@ pub async fn run_job(app: &App, pool: &Pool, job: JobRecord) {
             }
         },
     };
+    // The run's token ends with the run (its expiry is only a backstop
+    // for a server that dies first).
+    if let Some(token) = run_token {
+        if let Err(e) = app.end_run_token(&token).await {
+            tracing::warn!("ending the token of job {}'s run failed: {e}", job.id);
+        }
+    }
     let lost = app.runs.unregister(&job.id);
     if status == "CANCELLED" && (lost || app.runs.is_stopping()) {
         let node = &app.run_settings.node;
@@ -496,33 +504,5 @@ pub async fn run_job(app: &App, pool: &Pool, job: JobRecord) {
                 );
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn payloads_are_json_when_they_can_be_and_text_otherwise() {
-        let none = Map::new();
-        assert_eq!(webhook_payload(br#"{"a": 1}"#, &none), json!({"a": 1}));
-        assert_eq!(webhook_payload(b"[1]", &none), json!([1]));
-        assert_eq!(webhook_payload(b"5", &none), json!("5"));
-        assert_eq!(webhook_payload(b"hello", &none), json!("hello"));
-        let mut form = Map::new();
-        form.insert(
-            "content-type".into(),
-            json!("application/x-www-form-urlencoded"),
-        );
-        assert_eq!(
-            webhook_payload(b"payload=%7B%22a%22%3A1%7D&x=1", &form),
-            json!({"a": 1})
-        );
-        assert_eq!(
-            webhook_payload(b"payload=plain+text", &form),
-            json!("plain text")
-        );
     }
 }

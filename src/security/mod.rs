@@ -2,5 +2,6 @@
 //! secrets at rest.
 
 pub mod password;
+pub mod throttle;
 pub mod token;
 pub mod vault;

@@ -28,17 +28,25 @@ pub struct Issued {
 impl App {
     /// Checks the credentials and issues a token lasting `minutes` (clamped
     /// to [`MAX_TOKEN_MINUTES`]). Unknown users cost the same time as wrong
-    /// passwords.
+    /// passwords. A name or an address over its budget of attempts is
+    /// refused before any hashing, and few checks run at once.
     pub async fn generate_token(
         &self,
         username: &str,
         password: &str,
         minutes: Option<u64>,
+        from: Option<std::net::IpAddr>,
     ) -> Result<Issued> {
+        let name = username;
+        self.sign_in
+            .attempt(name, from, Millis::now())
+            .map_err(|retry_after_secs| Error::Throttled { retry_after_secs })?;
         let (Ok(username), Ok(password)) = (Username::parse(username), Password::parse(password))
         else {
+            self.sign_in.failed(name, from, Millis::now());
             return Err(Error::BadCredentials);
         };
+        let turn = self.sign_in.turn().await;
         let record = self.store.user(&username).await?;
         let stored = record
             .as_ref()
@@ -47,9 +55,12 @@ impl App {
         let matches = tokio::task::spawn_blocking(move || password::verify(&password, &stored))
             .await
             .map_err(anyhow::Error::from)?;
+        drop(turn);
         let Some(record) = record.filter(|_| matches) else {
+            self.sign_in.failed(name, from, Millis::now());
             return Err(Error::BadCredentials);
         };
+        self.sign_in.succeeded(name);
         let minutes = minutes
             .unwrap_or(DEFAULT_TOKEN_MINUTES)
             .clamp(1, MAX_TOKEN_MINUTES);

@@ -133,8 +133,36 @@ impl App {
         Ok(id)
     }
 
-    /// A token of `username` lasting `lifetime`, for a run's `HOOKBOOK_TOKEN`.
-    pub async fn issue_run_token(&self, username: &Username, lifetime: Duration) -> Result<String> {
+    /// Whom a run of `job` acts as: the owner of the notebook item, never
+    /// the caller who submitted it (an administrator running a user's
+    /// notebook must not lend it an administrator's token, since the owner
+    /// can change the notebook's code at any time). `Err` with the reason
+    /// when the job may not run: a revocation of the owner's or the
+    /// submitter's tokens after the job was submitted covers it.
+    pub async fn run_user(&self, job: &JobRecord) -> Result<std::result::Result<Username, String>> {
+        let Some(item) = self.store.item(&job.item_id).await? else {
+            return Ok(Err(format!(
+                "The notebook item '{}' no longer exists.",
+                job.item_id
+            )));
+        };
+        for username in [&item.owner, &job.username] {
+            let Some(user) = self.store.user(username).await? else {
+                return Ok(Err(format!("The user '{username}' no longer exists.")));
+            };
+            if let Some(revoked) = user.tokens_revoked.filter(|t| *t >= job.submitted) {
+                return Ok(Err(format!(
+                    "The tokens of '{username}' were revoked at {}, after this job was submitted; it was not run.",
+                    revoked.utc()
+                )));
+            }
+        }
+        Ok(Ok(item.owner))
+    }
+
+    /// A token of `username` lasting at most `lifetime`, for a run's
+    /// `HOOKBOOK_TOKEN`; the run ends it with [`App::end_run_token`].
+    pub async fn issue_run_token(&self, username: &Username, lifetime: Duration) -> Result<Token> {
         let token = Token::generate();
         let now = Millis::now();
         self.store
@@ -145,6 +173,11 @@ impl App {
                 expires: now.plus(lifetime),
             })
             .await?;
-        Ok(token.expose().to_string())
+        Ok(token)
+    }
+
+    /// Ends a run's token: it stops working when its run ends.
+    pub async fn end_run_token(&self, token: &Token) -> Result<()> {
+        Ok(self.store.delete_token(&token.hash()).await?)
     }
 }

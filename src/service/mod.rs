@@ -7,6 +7,7 @@ pub mod deliveries;
 pub mod items;
 pub mod jobs;
 pub mod receivers;
+pub mod site;
 pub mod users;
 
 use std::sync::Arc;
@@ -45,6 +46,8 @@ pub struct App {
     pub metrics: Metrics,
     pub runs: Runs,
     pub run_settings: RunSettings,
+    /// Concurrency and per-name, per-address budgets of password checks.
+    pub sign_in: crate::security::throttle::SignInThrottle,
 }
 
 /// How runs are bounded, fixed at start.
@@ -70,7 +73,12 @@ pub struct RunSettings {
 pub struct Intake {
     pub settings: IntakeSettings,
     pub committer: Committer,
+    /// Verified deliveries per receiver per second.
     pub limiter: RateLimiter,
+    /// Refused deliveries that get a delivery-log line, per receiver per
+    /// second: their own budget, so forgeries neither use up the rate of
+    /// real deliveries nor flood the log.
+    pub logged_refusals: RateLimiter,
     pub receivers: ReceiverCache,
 }
 
@@ -95,11 +103,13 @@ impl App {
                 settings: intake,
                 committer,
                 limiter,
+                logged_refusals: RateLimiter::new(crate::intake::LOGGED_REFUSALS_PER_SECOND),
                 receivers: ReceiverCache::default(),
             },
             metrics: Metrics::new(),
             runs,
             run_settings,
+            sign_in: Default::default(),
         }
     }
 }

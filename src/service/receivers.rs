@@ -53,7 +53,7 @@ fn not_found(id: &ReceiverId) -> Error {
     Error::NotFound(format!("Webhook receiver '{id}' does not exist."))
 }
 
-fn sealed_context(id: &ReceiverId, field: &str) -> String {
+pub(crate) fn sealed_context(id: &ReceiverId, field: &str) -> String {
     format!("receiver:{id}:{field}")
 }
 
@@ -221,15 +221,21 @@ impl App {
             }
         }
         if let Some(token) = &receiver.api_token {
-            if self
-                .user_of_token(&Token::from_client(token.expose()))
-                .await?
-                .is_none()
-            {
+            let token = Token::from_client(token.expose());
+            if self.user_of_token(&token).await?.is_none() {
                 return Ok(Some(
                     "The webhook receiver's api token is invalid, expired or revoked; update the receiver with a new one."
                         .into(),
                 ));
+            }
+            match self.check_api_token(&token, &receiver.item_id).await {
+                Ok(()) => {}
+                Err(Error::Invalid { source, .. }) => {
+                    return Ok(Some(format!(
+                        "The webhook receiver's api token may not be used: {source}; update the receiver."
+                    )))
+                }
+                Err(other) => return Err(other),
             }
         }
         Ok(None)
@@ -254,7 +260,10 @@ impl App {
         Ok(())
     }
 
-    /// The token must be valid and its user allowed to run the item.
+    /// The token must be valid and lend a run no right that the item's
+    /// owner lacks: the owner's own token, or any token when the owner is
+    /// an administrator (who holds every right already). Whoever owns the
+    /// item can change its code, and so read whatever token it runs with.
     async fn check_api_token(&self, token: &Token, item_id: &ItemId) -> Result<()> {
         let invalid = |message: String| Error::Invalid {
             field: "apiToken",
@@ -263,11 +272,23 @@ impl App {
         let Some(user) = self.user_of_token(token).await? else {
             return Err(invalid("the token is invalid or has expired".into()));
         };
-        let allowed = match self.store.item(item_id).await? {
-            Some(item) => may_manage(&user, &item.owner) == Decision::Allowed,
-            None => user.may_author(),
+        let Some(item) = self.store.item(item_id).await? else {
+            return Err(invalid(format!(
+                "the notebook item '{item_id}' does not exist"
+            )));
         };
-        if !allowed {
+        let owner_is_admin = match self.store.user(&item.owner).await? {
+            Some(owner) => owner.user.is_admin(),
+            None => false,
+        };
+        if user.username != item.owner && !owner_is_admin {
+            return Err(invalid(format!(
+                "the token belongs to '{}', who has rights that the notebook item's owner '{}' \
+                 lacks; a run never acts with more rights than its notebook's owner (use a token of '{}')",
+                user.username, item.owner, item.owner
+            )));
+        }
+        if may_manage(&user, &item.owner) != Decision::Allowed {
             return Err(invalid(format!(
                 "the token's user '{}' may not run the notebook item '{item_id}'",
                 user.username

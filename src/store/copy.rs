@@ -41,6 +41,11 @@ pub async fn copy(from: &dyn Store, to: &dyn Store) -> anyhow::Result<Copied> {
         other => anyhow::Error::from(other),
     };
     let mut copied = Copied::default();
+    // The key check travels with the sealed secrets, so that nodes on the
+    // copy with another key refuse to start.
+    if let Some(check) = from.site_value(super::KEY_CHECK).await? {
+        to.put_site_value_once(super::KEY_CHECK, &check).await?;
+    }
     let users = from.all_users().await.context("cannot read the users")?;
     for user in &users {
         to.add_user(user).await.map_err(conflict)?;

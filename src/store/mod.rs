@@ -16,6 +16,7 @@ use std::str::FromStr as _;
 
 use async_trait::async_trait;
 
+use crate::domain::event::SignedPart;
 use crate::domain::ids::{ItemId, NodeId, ReceiverId};
 use crate::domain::notebook::ItemTitle;
 use crate::domain::time::Millis;
@@ -171,6 +172,8 @@ pub struct NewEvent {
     /// The non-secret headers, as a JSON object of lowercased names.
     pub headers: String,
     pub body: Vec<u8>,
+    /// What of the body the signature covered; a run receives only that.
+    pub signed: SignedPart,
     /// The receiver's item, owner and parameters when the event arrived.
     pub item_id: ItemId,
     pub username: Username,
@@ -282,6 +285,7 @@ pub struct EventRecord {
     /// The kept headers, a JSON object.
     pub headers: String,
     pub body: Vec<u8>,
+    pub signed: SignedPart,
 }
 
 /// The lease a claim takes on a job: the node running it, and until when
@@ -319,6 +323,7 @@ pub struct StoredEvent {
     pub received: Millis,
     pub headers: String,
     pub body: Vec<u8>,
+    pub signed: SignedPart,
 }
 
 #[async_trait]
@@ -434,13 +439,35 @@ pub trait IntakeStore: Send + Sync {
     ) -> StoreResult<Vec<DeliveryRecord>>;
     /// Drops lines older than `before`, and all but the newest `keep` of each receiver.
     async fn prune_deliveries(&self, before: Millis, keep: u32) -> StoreResult<u64>;
+    /// Drops all but the newest `keep` lines of one receiver's log.
+    async fn trim_deliveries(&self, receiver_id: &ReceiverId, keep: u32) -> StoreResult<u64>;
     /// How many jobs are waiting to run.
     async fn queue_depth(&self) -> StoreResult<u64>;
 }
 
 /// Everything hookbook keeps.
+/// The site value that holds the encryption key's check value.
+pub const KEY_CHECK: &str = "key_check";
+
+/// Values of the whole site, by name.
+#[async_trait]
+pub trait SiteStore: Send + Sync {
+    async fn site_value(&self, name: &str) -> StoreResult<Option<Vec<u8>>>;
+    /// Stores `value` under `name` unless a value is already there; either
+    /// way returns the value that is stored now (the first writer wins).
+    async fn put_site_value_once(&self, name: &str, value: &[u8]) -> StoreResult<Vec<u8>>;
+}
+
 pub trait Store:
-    UserStore + TokenStore + ItemStore + ReceiverStore + IntakeStore + JobStore + NodeStore + CopyStore
+    UserStore
+    + TokenStore
+    + ItemStore
+    + ReceiverStore
+    + IntakeStore
+    + JobStore
+    + NodeStore
+    + CopyStore
+    + SiteStore
 {
     /// Whether one process alone uses this database (SQLite): then every
     /// `EXECUTING` job found at start was left by a process that died.

@@ -2,6 +2,7 @@
 //! definition for SQLite and PostgreSQL. Columns hold text, integers, bytes
 //! and booleans only, so the same `FromRow` derive reads either.
 
+use crate::domain::event::SignedPart;
 use crate::domain::ids::{ItemId, ReceiverId};
 use crate::domain::notebook::ItemTitle;
 use crate::domain::time::Millis;
@@ -241,7 +242,7 @@ impl DeliveryRow {
     }
 }
 
-pub const EVENT_COLUMNS: &str = "id, receiver_id, delivery_id, received, headers, body";
+pub const EVENT_COLUMNS: &str = "id, receiver_id, delivery_id, received, headers, body, signed";
 
 #[derive(sqlx::FromRow)]
 pub struct EventRow {
@@ -251,6 +252,7 @@ pub struct EventRow {
     received: i64,
     headers: String,
     body: Vec<u8>,
+    signed: String,
 }
 
 impl EventRow {
@@ -263,6 +265,7 @@ impl EventRow {
             received: Millis(self.received),
             headers: self.headers,
             body: self.body,
+            signed: SignedPart::parse(&self.signed).ok_or(StoreError::Corrupt("event"))?,
         })
     }
 }
@@ -272,6 +275,7 @@ impl From<StoredEvent> for EventRecord {
         EventRecord {
             headers: e.headers,
             body: e.body,
+            signed: e.signed,
         }
     }
 }

@@ -55,7 +55,7 @@ impl CopyStore for PgStore {
         let mut tx = self.pool.begin().await?;
         if let Some(e) = event {
             sqlx::query(&format!(
-                "INSERT INTO events ({EVENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)"
+                "INSERT INTO events ({EVENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
             ))
             .bind(e.id.to_string())
             .bind(e.receiver_id.to_string())
@@ -63,6 +63,7 @@ impl CopyStore for PgStore {
             .bind(e.received.0)
             .bind(&e.headers)
             .bind(&e.body)
+            .bind(e.signed.as_str())
             .execute(&mut *tx)
             .await
             .map_err(|err| conflict_or(err, &format!("event '{}'", e.id)))?;

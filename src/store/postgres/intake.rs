@@ -150,9 +150,10 @@ impl PgStore {
         let received = column(events, &fresh, |e| e.received.0);
         let headers = column(events, &fresh, |e| e.headers.as_str());
         let bodies = column(events, &fresh, |e| e.body.as_slice());
+        let signed = column(events, &fresh, |e| e.signed.as_str());
         let stored: HashSet<String> = sqlx::query_scalar(
-            "INSERT INTO events (id, receiver_id, delivery_id, received, headers, body) \
-             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::bytea[]) \
+            "INSERT INTO events (id, receiver_id, delivery_id, received, headers, body, signed) \
+             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::bytea[], $7::text[]) \
              ON CONFLICT (receiver_id, delivery_id) DO NOTHING RETURNING id",
         )
         .bind(&ids)
@@ -161,6 +162,7 @@ impl PgStore {
         .bind(&received)
         .bind(&headers)
         .bind(&bodies)
+        .bind(&signed)
         .fetch_all(&mut **tx)
         .await?
         .into_iter()
@@ -286,6 +288,18 @@ impl IntakeStore for PgStore {
         .execute(&self.pool)
         .await?;
         Ok(old.rows_affected() + excess.rows_affected())
+    }
+
+    async fn trim_deliveries(&self, receiver_id: &ReceiverId, keep: u32) -> StoreResult<u64> {
+        let trimmed = sqlx::query(
+            "DELETE FROM deliveries WHERE receiver_id = $1 AND seq < (SELECT seq FROM deliveries \
+             WHERE receiver_id = $1 ORDER BY seq DESC LIMIT 1 OFFSET $2)",
+        )
+        .bind(receiver_id.to_string())
+        .bind(i64::from(keep.saturating_sub(1)))
+        .execute(&self.pool)
+        .await?;
+        Ok(trimmed.rows_affected())
     }
 
     async fn queue_depth(&self) -> StoreResult<u64> {

@@ -8,6 +8,7 @@ use sqlx::{Postgres, QueryBuilder};
 use tokio::sync::mpsc;
 
 use super::{count, PgStore, CHANNEL};
+use crate::domain::event::SignedPart;
 use crate::domain::ids::NodeId;
 use crate::domain::time::Millis;
 use crate::store::rows::{messages as stored_messages, JobRow, JOB_COLUMNS as COLUMNS};
@@ -229,12 +230,19 @@ impl JobStore for PgStore {
     }
 
     async fn event(&self, id: &uuid::Uuid) -> StoreResult<Option<EventRecord>> {
-        let row: Option<(String, Vec<u8>)> =
-            sqlx::query_as("SELECT headers, body FROM events WHERE id = $1")
+        let row: Option<(String, Vec<u8>, String)> =
+            sqlx::query_as("SELECT headers, body, signed FROM events WHERE id = $1")
                 .bind(id.to_string())
                 .fetch_optional(&self.pool)
                 .await?;
-        Ok(row.map(|(headers, body)| EventRecord { headers, body }))
+        row.map(|(headers, body, signed)| {
+            Ok(EventRecord {
+                headers,
+                body,
+                signed: SignedPart::parse(&signed).ok_or(StoreError::Corrupt("event"))?,
+            })
+        })
+        .transpose()
     }
 
     async fn recover_jobs(

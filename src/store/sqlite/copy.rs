@@ -55,8 +55,8 @@ impl CopyStore for SqliteStore {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         if let Some(e) = event {
             sqlx::query(
-                "INSERT INTO events (id, receiver_id, delivery_id, received, headers, body) \
-                 VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO events (id, receiver_id, delivery_id, received, headers, body, signed) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?)",
             )
             .bind(e.id.to_string())
             .bind(e.receiver_id.to_string())
@@ -64,6 +64,7 @@ impl CopyStore for SqliteStore {
             .bind(e.received.0)
             .bind(&e.headers)
             .bind(&e.body)
+            .bind(e.signed.as_str())
             .execute(&mut *tx)
             .await
             .map_err(|err| conflict_or(err, &format!("event '{}'", e.id)))?;

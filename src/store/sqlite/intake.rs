@@ -60,6 +60,19 @@ impl IntakeStore for SqliteStore {
         Ok(old.rows_affected() + excess.rows_affected())
     }
 
+    async fn trim_deliveries(&self, receiver_id: &ReceiverId, keep: u32) -> StoreResult<u64> {
+        let receiver = receiver_id.to_string();
+        let trimmed = sqlx::query(
+            "DELETE FROM deliveries WHERE receiver_id = ?1 AND seq < (SELECT seq FROM deliveries \
+             WHERE receiver_id = ?1 ORDER BY seq DESC LIMIT 1 OFFSET ?2)",
+        )
+        .bind(&receiver)
+        .bind(keep.saturating_sub(1))
+        .execute(&self.pool)
+        .await?;
+        Ok(trimmed.rows_affected())
+    }
+
     async fn queue_depth(&self) -> StoreResult<u64> {
         let n: i64 = sqlx::query("SELECT waiting FROM queue_depth WHERE id = 1")
             .fetch_one(&self.pool)

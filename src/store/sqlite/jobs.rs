@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use sqlx::{QueryBuilder, Row as _, Sqlite};
 
 use super::SqliteStore;
+use crate::domain::event::SignedPart;
 use crate::domain::ids::NodeId;
 use crate::domain::time::Millis;
 use crate::store::rows::{messages as stored_messages, JobRow, JOB_COLUMNS as COLUMNS};
@@ -185,14 +186,18 @@ impl JobStore for SqliteStore {
     }
 
     async fn event(&self, id: &uuid::Uuid) -> StoreResult<Option<EventRecord>> {
-        let row = sqlx::query("SELECT headers, body FROM events WHERE id = ?")
+        let row = sqlx::query("SELECT headers, body, signed FROM events WHERE id = ?")
             .bind(id.to_string())
             .fetch_optional(&self.pool)
             .await?;
-        Ok(row.map(|r| EventRecord {
-            headers: r.get("headers"),
-            body: r.get("body"),
-        }))
+        row.map(|r| {
+            Ok(EventRecord {
+                headers: r.get("headers"),
+                body: r.get("body"),
+                signed: SignedPart::parse(r.get("signed")).ok_or(StoreError::Corrupt("event"))?,
+            })
+        })
+        .transpose()
     }
 
     async fn recover_jobs(

@@ -7,6 +7,7 @@ mod items;
 mod jobs;
 mod nodes;
 mod receivers;
+mod site;
 mod tokens;
 mod users;
 mod writer;

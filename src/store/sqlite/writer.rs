@@ -161,8 +161,8 @@ fn accept(
              WHERE e.receiver_id = ?1 AND e.delivery_id = ?2",
         )?;
         let mut insert_event = tx.prepare_cached(
-            "INSERT INTO events (id, receiver_id, delivery_id, received, headers, body) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (receiver_id, delivery_id) DO NOTHING",
+            "INSERT INTO events (id, receiver_id, delivery_id, received, headers, body, signed) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (receiver_id, delivery_id) DO NOTHING",
         )?;
         let mut insert_job = tx.prepare_cached(
             "INSERT INTO jobs (id, kind, status, item_id, receiver_id, event_id, username, parameters, submitted) \
@@ -193,7 +193,8 @@ fn accept(
                         e.delivery_id,
                         e.received.0,
                         e.headers,
-                        e.body
+                        e.body,
+                        e.signed.as_str()
                     ])?;
                     if stored == 0 {
                         // Another writer stored the same delivery since we looked.
