@@ -10,6 +10,9 @@ pub enum Error {
     /// No token came with a request that needs one.
     #[error("Token Required.")]
     TokenRequired,
+    /// A change was asked for with its token only in the URL.
+    #[error("Token Required: on a POST the token belongs in the request body or in an Authorization header, never in the URL (where proxies, logs and browser history keep it).")]
+    TokenInUrl,
     /// A token came but is unknown, expired or belongs to no user.
     #[error("Invalid token.")]
     InvalidToken,

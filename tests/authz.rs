@@ -1,7 +1,8 @@
 //! The authorization matrix: every route of the admin and sharing APIs
-//! against six callers (anonymous, an expired token, a user without the
+//! against seven callers (anonymous, an expired token, a user without the
 //! privileges, a user with them on someone else's resource, the owner, an
-//! administrator), checking the HTTP status of each. Routes that destroy
+//! administrator, and an administrator whose token is in the URL, which a
+//! POST does not accept), checking the HTTP status of each. Routes that destroy
 //! get a fresh resource for each caller who may destroy it.
 
 mod common;
@@ -12,7 +13,25 @@ use hookbook::domain::user::Username;
 use hookbook::security::token::Token;
 use hookbook::store::TokenRecord;
 
-const CALLERS: [&str; 6] = ["anonymous", "expired", "carol", "bob", "alice", "admin"];
+const CALLERS: [&str; 7] = [
+    "anonymous",
+    "expired",
+    "carol",
+    "bob",
+    "alice",
+    "admin",
+    "admin, token in the URL",
+];
+
+/// The last column: an administrator's token in the query string works
+/// as the administrator's on GET, and is no credential on POST.
+fn expected_of(method: &str, row: &[u16; 6], caller: usize) -> u16 {
+    match caller {
+        6 if method == "GET" => row[5],
+        6 => 401,
+        i => row[i],
+    }
+}
 
 /// A route, its form fields, and the status each caller should get.
 type Row<'a> = (&'a str, String, Vec<(&'a str, &'a str)>, [u16; 6]);
@@ -49,19 +68,35 @@ async fn call(
     token: Option<&str>,
     fields: &[(&str, &str)],
 ) -> u16 {
+    call_as(app, method, path, token, false, fields).await
+}
+
+async fn call_as(
+    app: &TestApp,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    in_url: bool,
+    fields: &[(&str, &str)],
+) -> u16 {
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
     let mut form: Vec<(&str, &str)> = fields.to_vec();
     form.push(("f", "json"));
-    if let Some(t) = token {
+    if let (Some(t), false) = (token, in_url) {
         form.push(("token", t));
     }
+    let url_token: Vec<(&str, &str)> = token
+        .filter(|_| in_url)
+        .map(|t| ("token", t))
+        .into_iter()
+        .collect();
     let req = if method == "GET" {
-        client.get(app.url(path)).query(&form)
+        client.get(app.url(path)).query(&form).query(&url_token)
     } else {
-        client.post(app.url(path)).form(&form)
+        client.post(app.url(path)).query(&url_token).form(&form)
     };
     req.send().await.unwrap().status().as_u16()
 }
@@ -82,12 +117,13 @@ async fn every_route_answers_each_kind_of_caller_as_it_should() {
         })
         .await
         .unwrap();
-    let tokens: [Option<&str>; 6] = [
+    let tokens: [Option<&str>; 7] = [
         None,
         Some(expired.expose()),
         Some(&cast.carol),
         Some(&cast.bob),
         Some(&cast.alice),
+        Some(&cast.admin),
         Some(&cast.admin),
     ];
     let w = alices(&app, &cast.alice).await;
@@ -216,11 +252,12 @@ async fn every_route_answers_each_kind_of_caller_as_it_should() {
     let mut wrong = Vec::new();
     for (method, path, fields, expected) in &rows {
         for (i, token) in tokens.iter().enumerate() {
-            let got = call(&app, method, path, *token, fields).await;
-            if got != expected[i] {
+            let got = call_as(&app, method, path, *token, i == 6, fields).await;
+            let want = expected_of(method, expected, i);
+            if got != want {
                 wrong.push(format!(
-                    "{method} {path} as {}: {got}, expected {}",
-                    CALLERS[i], expected[i]
+                    "{method} {path} as {}: {got}, expected {want}",
+                    CALLERS[i]
                 ));
             }
         }
@@ -249,11 +286,12 @@ async fn every_route_answers_each_kind_of_caller_as_it_should() {
             ),
         ];
         for (path, expected) in &destroy {
-            let got = call(&app, "POST", path, *token, &[]).await;
-            if got != expected[i] {
+            let got = call_as(&app, "POST", path, *token, i == 6, &[]).await;
+            let want = expected_of("POST", expected, i);
+            if got != want {
                 wrong.push(format!(
-                    "POST {path} as {}: {got}, expected {}",
-                    CALLERS[i], expected[i]
+                    "POST {path} as {}: {got}, expected {want}",
+                    CALLERS[i]
                 ));
             }
         }

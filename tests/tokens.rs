@@ -164,3 +164,89 @@ async fn tokens_survive_a_restart() {
     let app = common::spawn_app_in(dir, &[]).await;
     assert_eq!(app.get(RECEIVERS, Some(&token)).await.status, 200);
 }
+
+#[tokio::test]
+async fn a_post_takes_its_token_from_the_body_or_a_header_never_from_the_url() {
+    let app = common::spawn_app().await;
+    let cast = app.cast().await;
+    let item = app.add_item(&cast.alice, "alice").await;
+    let client = reqwest::Client::new();
+    // One operation of each resource, each with fresh fields per attempt.
+    let operations: Vec<(&str, Box<dyn Fn(usize) -> Vec<(String, String)>>)> = vec![
+        (
+            "/notebooks/admin/notebooks/webhookReceivers/create",
+            Box::new(|n| {
+                vec![
+                    ("name".into(), format!("r{n}")),
+                    ("itemId".into(), item.clone()),
+                    ("secret".into(), common::SECRET.into()),
+                    ("signatureHeaders".into(), "x-sig".into()),
+                ]
+            }),
+        ),
+        (
+            "/notebooks/sharing/rest/content/users/alice/addItem",
+            Box::new(|n| {
+                vec![
+                    ("title".into(), format!("t{n}")),
+                    ("text".into(), common::NOTEBOOK.into()),
+                ]
+            }),
+        ),
+        (
+            "/notebooks/admin/notebooks/executeNotebook",
+            Box::new(|_| vec![("itemId".into(), item.clone())]),
+        ),
+        (
+            "/notebooks/sharing/rest/community/users/bob/revokeTokens",
+            Box::new(|_| vec![]),
+        ),
+    ];
+    for (path, fields) in &operations {
+        let url = app.url(path);
+        let post = |n: usize| {
+            let mut form = fields(n);
+            form.push(("f".into(), "json".into()));
+            client.post(&url).form(&form)
+        };
+        // The token only in the URL: no credential, saying where it goes.
+        let r = post(0)
+            .query(&[("token", &cast.alice)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401, "{path}");
+        let body: serde_json::Value = r.json().await.unwrap();
+        let text = body.to_string();
+        assert!(text.contains("499"), "{path}: {text}");
+        assert!(text.contains("request body"), "{path}: {text}");
+        // In the body, and in each header: accepted. (alice's revocation
+        // of bob's tokens is refused as forbidden, not as unauthenticated.)
+        let admin = if path.contains("revokeTokens") {
+            &cast.admin
+        } else {
+            &cast.alice
+        };
+        let mut form = fields(1);
+        form.push(("f".into(), "json".into()));
+        form.push(("token".into(), admin.clone()));
+        let r = client.post(&url).form(&form).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{path} with the token in the body");
+        for (n, header) in ["authorization", "x-esri-authorization"].iter().enumerate() {
+            let r = post(2 + n)
+                .header(*header, format!("Bearer {admin}"))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200, "{path} with the token in {header}");
+        }
+    }
+    // A GET still takes it from the URL, the ArcGIS way of linking.
+    let r = client
+        .get(app.url("/notebooks/admin/notebooks/webhookReceivers"))
+        .query(&[("token", cast.admin.as_str()), ("f", "json")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}

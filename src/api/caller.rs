@@ -38,10 +38,24 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
     }
 }
 
-/// The token a request carries, in the order ArcGIS looks for it.
-pub fn token_of<'a>(params: Option<&'a Params>, headers: &'a HeaderMap) -> Option<&'a str> {
+/// The token a request carries, in the order ArcGIS looks for it: a
+/// `token` field, then the headers. On a request that may change something
+/// (anything but GET and HEAD) only a body field counts: a token in a URL
+/// ends up in proxy logs, browser history and `Referer` headers.
+pub fn token_of<'a>(
+    params: Option<&'a Params>,
+    headers: &'a HeaderMap,
+    method: &Method,
+) -> Option<&'a str> {
+    let reads = *method == Method::GET || *method == Method::HEAD;
     let field = params
-        .and_then(|p| p.get("token"))
+        .and_then(|p| {
+            if reads {
+                p.get("token")
+            } else {
+                p.body_field("token")
+            }
+        })
         .filter(|t| !t.is_empty());
     field.or_else(|| header_token(headers))
 }
@@ -78,11 +92,18 @@ impl FromRequestParts<Arc<App>> for Caller {
         app: &Arc<App>,
     ) -> Result<Self, Self::Rejection> {
         let params = parts.extensions.get::<Params>();
-        if let Some(token) = token_of(params, &parts.headers) {
+        if let Some(token) = token_of(params, &parts.headers, &parts.method) {
             return app.authenticate(Some(token)).await.map(Caller);
         }
+        let in_url = params
+            .and_then(|p| p.query_field("token"))
+            .is_some_and(|t| !t.is_empty());
         let Some(session) = session_of(&parts.headers) else {
-            return Err(Error::TokenRequired);
+            return Err(if in_url {
+                Error::TokenInUrl
+            } else {
+                Error::TokenRequired
+            });
         };
         let reads_only = parts.method == Method::GET || parts.method == Method::HEAD;
         let given = params.and_then(|p| p.get("csrf")).unwrap_or("");

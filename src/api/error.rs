@@ -48,9 +48,10 @@ impl IntoResponse for Failure {
 impl From<Error> for Failure {
     fn from(error: Error) -> Self {
         let (status, details) = match &error {
-            Error::TokenRequired | Error::InvalidToken | Error::LargeBodyNeedsCaller { .. } => {
-                (StatusCode::UNAUTHORIZED, vec![])
-            }
+            Error::TokenRequired
+            | Error::InvalidToken
+            | Error::TokenInUrl
+            | Error::LargeBodyNeedsCaller { .. } => (StatusCode::UNAUTHORIZED, vec![]),
             Error::Throttled { .. } => (StatusCode::TOO_MANY_REQUESTS, vec![]),
             Error::Forbidden | Error::BadCsrf | Error::CrossSiteSignIn { .. } => {
                 (StatusCode::FORBIDDEN, vec![])
@@ -86,7 +87,7 @@ impl From<Error> for Failure {
             }
         };
         let code = match &error {
-            Error::TokenRequired | Error::LargeBodyNeedsCaller { .. } => 499,
+            Error::TokenRequired | Error::TokenInUrl | Error::LargeBodyNeedsCaller { .. } => 499,
             Error::InvalidToken => 498,
             _ => status.as_u16(),
         };

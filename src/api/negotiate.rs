@@ -68,6 +68,8 @@ pub struct Upload {
 #[derive(Debug, Clone)]
 pub struct Params {
     fields: Vec<(String, String)>,
+    /// How many of `fields` came from the query string (they come first).
+    query_fields: usize,
     files: Vec<(String, Upload)>,
     format: Format,
 }
@@ -89,6 +91,24 @@ impl Params {
     /// The field's value, or `None` when absent or empty.
     pub fn non_empty(&self, name: &str) -> Option<&str> {
         self.get(name).filter(|v| !v.trim().is_empty())
+    }
+
+    /// A field of the body only, never of the query string.
+    pub fn body_field(&self, name: &str) -> Option<&str> {
+        self.fields[self.query_fields..]
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// A field of the query string only.
+    pub fn query_field(&self, name: &str) -> Option<&str> {
+        self.fields[..self.query_fields]
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 
     pub fn file(&self, name: &str) -> Option<&Upload> {
@@ -256,6 +276,7 @@ async fn read_params(n: &Negotiation, parts: &Parts, body: Body) -> Result<Param
     )
     .map_err(Error::invalid("f"))?;
     Ok(Params {
+        query_fields: gate.query_fields,
         fields,
         files,
         format,
