@@ -165,6 +165,9 @@ async fn tokens_survive_a_restart() {
     assert_eq!(app.get(RECEIVERS, Some(&token)).await.status, 200);
 }
 
+/// The form fields of an operation's n-th attempt.
+type FieldsOf<'a> = Box<dyn Fn(usize) -> Vec<(String, String)> + 'a>;
+
 #[tokio::test]
 async fn a_post_takes_its_token_from_the_body_or_a_header_never_from_the_url() {
     let app = common::spawn_app().await;
@@ -172,7 +175,7 @@ async fn a_post_takes_its_token_from_the_body_or_a_header_never_from_the_url() {
     let item = app.add_item(&cast.alice, "alice").await;
     let client = reqwest::Client::new();
     // One operation of each resource, each with fresh fields per attempt.
-    let operations: Vec<(&str, Box<dyn Fn(usize) -> Vec<(String, String)>>)> = vec![
+    let operations: Vec<(&str, FieldsOf)> = vec![
         (
             "/notebooks/admin/notebooks/webhookReceivers/create",
             Box::new(|n| {
