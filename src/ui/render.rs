@@ -150,12 +150,14 @@ pub fn render_page(page: &Page, value: &Value, chrome: &Chrome) -> String {
         link.href = with_token(&link.href, token);
     }
     for form in &mut page.forms {
-        form.fields.push(hidden("f", "html"));
+        // First in the form, so that a browser sends them before any file:
+        // a large upload is read only once its caller is known.
         match &chrome.auth {
-            PageAuth::Token(t) => form.fields.push(hidden("token", t)),
-            PageAuth::Session { csrf } => form.fields.push(hidden("csrf", csrf)),
+            PageAuth::Token(t) => form.fields.insert(0, hidden("token", t)),
+            PageAuth::Session { csrf } => form.fields.insert(0, hidden("csrf", csrf)),
             PageAuth::Anonymous => {}
         }
+        form.fields.insert(0, hidden("f", "html"));
     }
     for block in &mut page.blocks {
         match block {
