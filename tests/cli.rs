@@ -405,7 +405,7 @@ fn a_data_dir_whose_key_was_replaced_refuses_to_start_naming_the_key_file() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     drop(listener);
-    let out = Process::spawn(
+    let mut server = Process::spawn(
         Command::new(BIN)
             .args([
                 "serve",
@@ -419,8 +419,18 @@ fn a_data_dir_whose_key_was_replaced_refuses_to_start_naming_the_key_file() {
             .env_remove("HOOKBOOK_DATABASE_URL")
             .stdout(Stdio::null())
             .stderr(Stdio::piped()),
-    )
-    .wait_with_output();
+    );
+    // It must stop by itself; a server that starts anyway fails the test
+    // (and is killed by the guard) rather than hanging it.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while server.try_wait().unwrap().is_none() {
+        assert!(
+            Instant::now() < deadline,
+            "the server started with a key that cannot open the site"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = server.wait_with_output();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("cannot open this site's secrets"), "{err}");
