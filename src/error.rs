@@ -1,8 +1,8 @@
 //! The one error type of every operation. `api` maps it to HTTP in one
 //! `match`; nothing here knows about HTTP.
 
+use crate::domain::refusal::Refusal;
 use crate::domain::ParseError;
-use crate::intake::Refusal;
 use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]

@@ -9,14 +9,12 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method};
 
+use super::credentials::{header_token, session_of};
 use super::negotiate::Params;
 use crate::domain::user::User;
 use crate::error::Error;
 use crate::security::token::Token;
 use crate::service::App;
-
-/// The cookie that holds a session of the pages.
-pub const SESSION_COOKIE: &str = "hookbook_session";
 
 /// The authenticated user of a request.
 pub struct Caller(pub User);
@@ -60,30 +58,6 @@ pub fn token_of<'a>(
     field.or_else(|| header_token(headers))
 }
 
-/// A bearer token in `X-Esri-Authorization` or `Authorization`.
-pub fn header_token(headers: &HeaderMap) -> Option<&str> {
-    ["x-esri-authorization", "authorization"]
-        .iter()
-        .find_map(|name| {
-            let value = headers.get(*name)?.to_str().ok()?.trim();
-            let (scheme, token) = value.split_once(' ')?;
-            scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-        })
-}
-
-/// The session token in the request's cookies, if any.
-pub fn session_of(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get_all(axum::http::header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|pair| {
-            let (name, value) = pair.trim().split_once('=')?;
-            (name == SESSION_COOKIE && !value.is_empty()).then_some(value)
-        })
-}
-
 impl FromRequestParts<Arc<App>> for Caller {
     type Rejection = Error;
 
@@ -111,26 +85,5 @@ impl FromRequestParts<Arc<App>> for Caller {
             return Err(Error::BadCsrf);
         }
         app.authenticate(Some(session)).await.map(Caller)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_session_cookie_is_found_among_others() {
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            axum::http::header::COOKIE,
-            "a=1; hookbook_session=abc; b=2".parse().unwrap(),
-        );
-        assert_eq!(session_of(&headers), Some("abc"));
-        headers.insert(
-            axum::http::header::COOKIE,
-            "hookbook_session=".parse().unwrap(),
-        );
-        assert_eq!(session_of(&headers), None);
-        assert_eq!(session_of(&HeaderMap::new()), None);
     }
 }

@@ -3,7 +3,7 @@
 use axum::http::header::RETRY_AFTER;
 use axum::http::{HeaderValue, StatusCode};
 
-use crate::intake::Refusal;
+use crate::domain::refusal::Refusal;
 use axum::response::{IntoResponse, Response};
 
 use crate::error::Error;

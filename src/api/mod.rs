@@ -4,6 +4,7 @@
 //! format layer turns into JSON or a page.
 
 mod caller;
+mod credentials;
 mod directory;
 mod error;
 mod events;

@@ -184,7 +184,7 @@ impl Answer {
                 let token = params.get("token").filter(|t| !t.is_empty());
                 let auth = match token {
                     Some(token) => ui::PageAuth::Token(token.to_string()),
-                    None => match super::caller::session_of(&parts.headers) {
+                    None => match super::credentials::session_of(&parts.headers) {
                         Some(session) => ui::PageAuth::Session {
                             csrf: Token::from_client(session).csrf(),
                         },
@@ -327,8 +327,8 @@ impl SizeGate<'_> {
             .filter(|t| !t.is_empty());
         let token = body_token
             .or(query_token)
-            .or_else(|| super::caller::header_token(&self.parts.headers))
-            .or_else(|| super::caller::session_of(&self.parts.headers));
+            .or_else(|| super::credentials::header_token(&self.parts.headers))
+            .or_else(|| super::credentials::session_of(&self.parts.headers));
         let Some(token) = token else {
             return Err(Error::LargeBodyNeedsCaller { limit: SMALL_BODY });
         };

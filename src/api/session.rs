@@ -12,7 +12,8 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde_json::json;
 
-use super::caller::{session_of, Caller, ClientAddress, SESSION_COOKIE};
+use super::caller::{Caller, ClientAddress};
+use super::credentials::{session_of, SESSION_COOKIE};
 use super::negotiate::{Params, Reply};
 use crate::error::{Error, Result};
 use crate::security::token::Token;

@@ -9,6 +9,7 @@ pub mod event;
 pub mod ids;
 pub mod notebook;
 pub mod receiver;
+pub mod refusal;
 pub mod sensitive;
 pub mod time;
 pub mod user;
