@@ -31,6 +31,15 @@ impl SignedPart {
     }
 }
 
+/// Whether a `Content-Type` value names a form-encoded body (its essence,
+/// parameters and case aside): the one test intake and runs share.
+pub fn is_form(content_type: &str) -> bool {
+    content_type.split(';').next().is_some_and(|t| {
+        t.trim()
+            .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+    })
+}
+
 /// The value of the first `payload` field of a form-encoded body: what a
 /// signature over the payload field covers, and what a run then receives.
 pub fn payload_field(body: &[u8]) -> Option<String> {

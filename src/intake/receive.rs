@@ -230,13 +230,7 @@ impl App {
 /// The fields of a form-encoded body; empty for any other body.
 fn form_fields(incoming: &Incoming) -> Vec<(String, String)> {
     let is_form = incoming.headers.iter().any(|(n, v)| {
-        n == "content-type"
-            && std::str::from_utf8(v).is_ok_and(|v| {
-                v.split(';').next().is_some_and(|t| {
-                    t.trim()
-                        .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-                })
-            })
+        n == "content-type" && std::str::from_utf8(v).is_ok_and(crate::domain::event::is_form)
     });
     if is_form {
         form_urlencoded::parse(&incoming.body)

@@ -324,10 +324,7 @@ async fn prepare(app: &App, job: &JobRecord, timeout: Duration) -> Result<Prepar
         let is_form = headers
             .get("content-type")
             .and_then(Value::as_str)
-            .is_some_and(|t| {
-                t.to_ascii_lowercase()
-                    .starts_with("application/x-www-form-urlencoded")
-            });
+            .is_some_and(crate::domain::event::is_form);
         parameters.insert(
             "webhookPayload".into(),
             crate::domain::event::webhook_payload(&event.body, event.signed, is_form),

@@ -46,17 +46,23 @@ impl Default for SignInThrottle {
     }
 }
 
-/// The count of `key`'s current window, starting a new one when the last
-/// has ended.
-fn current<K: std::hash::Hash + Eq + Clone>(
-    map: &mut HashMap<K, Window>,
+/// `key`'s window if it is still open: looking never stores anything, so
+/// attempts that are refused or succeed cost no memory.
+fn open_window<K: std::hash::Hash + Eq>(
+    map: &HashMap<K, Window>,
     key: &K,
     now: i64,
-) -> Window {
+) -> Option<Window> {
+    map.get(key).copied().filter(|w| now - w.start < WINDOW_MS)
+}
+
+/// Counts a failure in `key`'s window, starting a new one when the last
+/// has ended.
+fn count_failure<K: std::hash::Hash + Eq>(map: &mut HashMap<K, Window>, key: K, now: i64) {
     if map.len() > MAX_ENTRIES {
         map.retain(|_, w| now - w.start < WINDOW_MS);
     }
-    let window = map.entry(key.clone()).or_insert(Window {
+    let window = map.entry(key).or_insert(Window {
         start: now,
         count: 0,
     });
@@ -66,7 +72,7 @@ fn current<K: std::hash::Hash + Eq + Clone>(
             count: 0,
         };
     }
-    *window
+    window.count += 1;
 }
 
 fn retry_after(window: Window, now: i64) -> u64 {
@@ -80,18 +86,19 @@ impl SignInThrottle {
     /// [`SignInThrottle::succeeded`] after.
     pub fn attempt(&self, user: &str, address: Option<IpAddr>, now: Millis) -> Result<(), u64> {
         let now = now.0;
-        {
-            let mut users = self.users.lock().unwrap_or_else(|p| p.into_inner());
-            let window = current(&mut users, &user.to_ascii_lowercase(), now);
-            if window.count >= FAILURES_PER_USER {
-                return Err(retry_after(window, now));
+        let users = self.users.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(w) = open_window(&users, &user.to_ascii_lowercase(), now) {
+            if w.count >= FAILURES_PER_USER {
+                return Err(retry_after(w, now));
             }
         }
+        drop(users);
         if let Some(address) = address {
-            let mut addresses = self.addresses.lock().unwrap_or_else(|p| p.into_inner());
-            let window = current(&mut addresses, &address, now);
-            if window.count >= FAILURES_PER_ADDRESS {
-                return Err(retry_after(window, now));
+            let addresses = self.addresses.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(w) = open_window(&addresses, &address, now) {
+                if w.count >= FAILURES_PER_ADDRESS {
+                    return Err(retry_after(w, now));
+                }
             }
         }
         Ok(())
@@ -100,19 +107,12 @@ impl SignInThrottle {
     /// A wrong password (or an unknown user) counts against the name and
     /// the address.
     pub fn failed(&self, user: &str, address: Option<IpAddr>, now: Millis) {
-        let key = user.to_ascii_lowercase();
         let mut users = self.users.lock().unwrap_or_else(|p| p.into_inner());
-        current(&mut users, &key, now.0);
-        if let Some(w) = users.get_mut(&key) {
-            w.count += 1;
-        }
+        count_failure(&mut users, user.to_ascii_lowercase(), now.0);
         drop(users);
         if let Some(address) = address {
             let mut addresses = self.addresses.lock().unwrap_or_else(|p| p.into_inner());
-            current(&mut addresses, &address, now.0);
-            if let Some(w) = addresses.get_mut(&address) {
-                w.count += 1;
-            }
+            count_failure(&mut addresses, address, now.0);
         }
     }
 
