@@ -36,37 +36,8 @@ async fn deliveries_survive_sigkill_at_random_moments() {
     let (mut child, base) = serve(dir.path(), &database, &key, &["--max-concurrent-runs", "0"]);
     ready_at(&client, &base).await;
     let token = admin_token(&client, &base).await;
-    let item = form(
-        &client,
-        format!("{base}/notebooks/sharing/rest/content/users/admin/addItem"),
-        &[
-            ("title", "t"),
-            ("text", common::NOTEBOOK),
-            ("token", &token),
-            ("f", "json"),
-        ],
-    )
-    .await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let receiver = form(
-        &client,
-        format!("{base}/notebooks/admin/notebooks/webhookReceivers/create"),
-        &[
-            ("name", "crash"),
-            ("itemId", &item),
-            ("secret", common::SECRET),
-            ("signatureHeaders", "x-esrihook-signature"),
-            ("token", &token),
-            ("f", "json"),
-        ],
-    )
-    .await;
-    let receiver_id = receiver["webhookReceiver"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let (item, receiver_id) =
+        common::nodes::notebook_receiver(&client, &base, &token, "crash", common::NOTEBOOK).await;
     let path = format!("/notebooks/rest/events/webhooks/{receiver_id}");
 
     // n -> the job its 200 named.

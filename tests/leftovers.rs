@@ -9,7 +9,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::nodes::{add_admin, admin_token, form, ready_at, serve};
+use common::nodes::{add_admin, admin_token, ready_at, serve};
 use common::process::Process;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
@@ -81,37 +81,9 @@ async fn no_kernel_outlives_a_server_killed_at_any_moment() {
     ready_at(&client, &base).await;
     let token = admin_token(&client, &base).await;
     let notebook = common::NOTEBOOK.replace("print(x)", "import time\\ntime.sleep(2)");
-    let item = form(
-        &client,
-        format!("{base}/notebooks/sharing/rest/content/users/admin/addItem"),
-        &[
-            ("title", "slow"),
-            ("text", &notebook),
-            ("token", &token),
-            ("f", "json"),
-        ],
-    )
-    .await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let receiver = form(
-        &client,
-        format!("{base}/notebooks/admin/notebooks/webhookReceivers/create"),
-        &[
-            ("name", "slow"),
-            ("itemId", &item),
-            ("secret", common::SECRET),
-            ("signatureHeaders", "x-esrihook-signature"),
-            ("token", &token),
-            ("f", "json"),
-        ],
-    )
-    .await;
-    let path = format!(
-        "/notebooks/rest/events/webhooks/{}",
-        receiver["webhookReceiver"]["id"].as_str().unwrap()
-    );
+    let (_, receiver) =
+        common::nodes::notebook_receiver(&client, &base, &token, "slow", &notebook).await;
+    let path = format!("/notebooks/rest/events/webhooks/{receiver}");
     server.kill();
     wait_until("the first server's kernels died with it", || {
         kernels(&tag).is_empty()

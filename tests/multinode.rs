@@ -88,37 +88,14 @@ async fn three_nodes_lose_one_and_every_acknowledged_event_runs_once_at_a_time()
         .as_str()
         .unwrap()
         .to_string();
-    let item = form(
+    let (_, id) = common::nodes::notebook_receiver(
         &client,
-        format!("{first}/notebooks/sharing/rest/content/users/admin/addItem"),
-        &[
-            ("title", "ticks"),
-            ("text", &notebook(evidence.to_str().unwrap())),
-            ("token", &token),
-            ("f", "json"),
-        ],
-    )
-    .await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let receiver = form(
-        &client,
-        format!("{first}/notebooks/admin/notebooks/webhookReceivers/create"),
-        &[
-            ("name", "ticks"),
-            ("itemId", &item),
-            ("secret", common::SECRET),
-            ("signatureHeaders", "x-esrihook-signature"),
-            ("token", &token),
-            ("f", "json"),
-        ],
+        &first,
+        &token,
+        "ticks",
+        &notebook(evidence.to_str().unwrap()),
     )
     .await;
-    let id = receiver["webhookReceiver"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
     let path = format!("/notebooks/rest/events/webhooks/{id}");
 
     // 30 events, round robin over the three nodes, all at once.

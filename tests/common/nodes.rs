@@ -132,3 +132,47 @@ pub async fn admin_token(client: &reqwest::Client, base: &str) -> String {
         .unwrap()
         .to_string()
 }
+
+/// Adds `notebook` to admin's content as `name` and registers a receiver
+/// for it with `super::SECRET` and ArcGIS-style signatures; returns the
+/// item id and the receiver id.
+pub async fn notebook_receiver(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    name: &str,
+    notebook: &str,
+) -> (String, String) {
+    let item = form(
+        client,
+        format!("{base}/notebooks/sharing/rest/content/users/admin/addItem"),
+        &[
+            ("title", name),
+            ("text", notebook),
+            ("token", token),
+            ("f", "json"),
+        ],
+    )
+    .await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let receiver = form(
+        client,
+        format!("{base}/notebooks/admin/notebooks/webhookReceivers/create"),
+        &[
+            ("name", name),
+            ("itemId", &item),
+            ("secret", super::SECRET),
+            ("signatureHeaders", "x-esrihook-signature"),
+            ("token", token),
+            ("f", "json"),
+        ],
+    )
+    .await;
+    let id = receiver["webhookReceiver"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    (item, id)
+}
