@@ -10,9 +10,13 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use crate::domain::ids::NodeId;
 use crate::domain::time::Millis;
-use crate::service::App;
-use crate::store::{Orphans, Signal};
+use crate::error::chain;
+use crate::intake::Intake;
+use crate::metrics::Metrics;
+use crate::runner::runs::Runs;
+use crate::store::{Orphans, Signal, Store};
 
 /// How often a node reports itself alive; three missed reports and the
 /// others stop counting it.
@@ -22,13 +26,25 @@ const PRESENCE_EVERY: Duration = Duration::from_secs(2);
 pub const NODE_LOST: &str =
     "The node running this job was lost before the run finished; it was not run again.";
 
+/// What this node's presence works with.
+pub struct Presence {
+    pub store: Arc<dyn Store>,
+    pub node: NodeId,
+    /// How long a claim holds without renewal.
+    pub lease: Duration,
+    /// Whether this node takes events (and so a share of the rate limit).
+    pub takes_events: bool,
+    pub intake: Arc<Intake>,
+    pub metrics: Arc<Metrics>,
+}
+
 /// Reports this node alive and takes over expired leases, until `shutdown`;
 /// then says the node is gone.
-pub async fn presence(app: Arc<App>, takes_events: bool, shutdown: CancellationToken) {
-    let node = app.run_settings.node;
+pub async fn presence(p: Presence, shutdown: CancellationToken) {
+    let (store, node) = (&p.store, p.node);
     let window = i64::try_from((PRESENCE_EVERY * 3).as_millis()).unwrap_or(i64::MAX);
     // Expired leases are looked for twice per lease.
-    let takeover_every = (app.run_settings.lease / 2).max(PRESENCE_EVERY);
+    let takeover_every = (p.lease / 2).max(PRESENCE_EVERY);
     let mut last_takeover = tokio::time::Instant::now();
     let mut every = tokio::time::interval(PRESENCE_EVERY);
     loop {
@@ -37,21 +53,19 @@ pub async fn presence(app: Arc<App>, takes_events: bool, shutdown: CancellationT
             _ = every.tick() => {}
         }
         let now = Millis::now();
-        match app
-            .store
-            .node_alive(&node, takes_events, now, Millis(now.0 - window))
+        match store
+            .node_alive(&node, p.takes_events, now, Millis(now.0 - window))
             .await
         {
             Ok(nodes) => {
-                app.intake.limiter.set_nodes(nodes);
-                app.metrics.set_nodes_taking_events(nodes);
+                p.intake.set_nodes(nodes);
+                p.metrics.set_nodes_taking_events(nodes);
             }
-            Err(e) => tracing::warn!("reporting this node alive failed: {e}"),
+            Err(e) => tracing::warn!(error = %chain(&e), "reporting this node alive failed"),
         }
         if last_takeover.elapsed() >= takeover_every {
             last_takeover = tokio::time::Instant::now();
-            match app
-                .store
+            match store
                 .recover_jobs(Millis::now(), NODE_LOST, Orphans::Expired)
                 .await
             {
@@ -59,23 +73,25 @@ pub async fn presence(app: Arc<App>, takes_events: bool, shutdown: CancellationT
                 Ok((requeued, failed)) => tracing::warn!(
                     "took over the jobs of a lost node: {requeued} queued again, {failed} failed"
                 ),
-                Err(e) => tracing::warn!("looking for jobs of lost nodes failed: {e}"),
+                Err(e) => {
+                    tracing::warn!(error = %chain(&e), "looking for jobs of lost nodes failed")
+                }
             }
         }
     }
-    if let Err(e) = app.store.node_gone(&node).await {
-        tracing::warn!("removing this node from the node list failed: {e}");
+    if let Err(e) = store.node_gone(&node).await {
+        tracing::warn!(error = %chain(&e), "removing this node from the node list failed");
     }
 }
 
 /// Relays the database's signals to this node's worker until `shutdown`.
-pub async fn relay(app: Arc<App>, shutdown: CancellationToken) {
+pub async fn relay(store: Arc<dyn Store>, runs: Arc<Runs>, shutdown: CancellationToken) {
     let (tx, mut rx) = mpsc::channel(256);
-    match app.store.watch(tx).await {
+    match store.watch(tx).await {
         Ok(true) => {}
         Ok(false) => return,
         Err(e) => {
-            tracing::warn!("cannot listen to other nodes ({e}); new jobs are found by polling");
+            tracing::warn!(error = %chain(&e), "cannot listen to other nodes; new jobs are found by polling");
             return;
         }
     }
@@ -85,8 +101,8 @@ pub async fn relay(app: Arc<App>, shutdown: CancellationToken) {
             s = rx.recv() => match s { Some(s) => s, None => return },
         };
         match signal {
-            Signal::Queued => app.runs.wake.notify_one(),
-            Signal::Cancelled(job) => app.runs.cancel(&job),
+            Signal::Queued => runs.wake.notify_one(),
+            Signal::Cancelled(job) => runs.cancel(&job),
         }
     }
 }

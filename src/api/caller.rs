@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method};
 
@@ -58,13 +58,14 @@ pub fn token_of<'a>(
     field.or_else(|| header_token(headers))
 }
 
-impl FromRequestParts<Arc<App>> for Caller {
+impl<S: Send + Sync> FromRequestParts<S> for Caller
+where
+    Arc<App>: FromRef<S>,
+{
     type Rejection = Error;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        app: &Arc<App>,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let app = Arc::<App>::from_ref(state);
         let params = parts.extensions.get::<Params>();
         if let Some(token) = token_of(params, &parts.headers, &parts.method) {
             return app.authenticate(Some(token)).await.map(Caller);

@@ -17,14 +17,14 @@ use crate::ui::{FieldKind, Form, Page};
 /// The version of the ArcGIS API whose receivers hookbook speaks.
 pub const API_VERSION: &str = "11.4";
 
-pub fn admin_routes() -> Router<Arc<App>> {
+pub fn admin_routes() -> Router<super::Site> {
     Router::new()
         .route("/admin", get(admin_root))
         .route("/admin/", get(admin_root))
         .route("/admin/notebooks", get(notebooks_root))
 }
 
-pub fn sharing_routes() -> Router<Arc<App>> {
+pub fn sharing_routes() -> Router<super::Site> {
     Router::new().route("/sharing/rest", get(sharing_root))
 }
 

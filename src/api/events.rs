@@ -14,13 +14,13 @@ use serde_json::{json, Value};
 
 use crate::domain::ParseError;
 use crate::error::{Error, Result};
-use crate::intake::{Gate, Incoming};
+use crate::intake::{Gate, Incoming, Intake};
 use crate::service::App;
 
 /// Only `POST`: there is no CRC challenge (an answer computed with the
 /// secret over text the caller chose would sign forged deliveries); any
 /// other method answers as an unknown resource does.
-pub fn routes() -> Router<Arc<App>> {
+pub fn routes() -> Router<super::Site> {
     Router::new().route(
         "/rest/events/webhooks/{id}",
         post(receive).fallback(super::unknown_resource),
@@ -29,6 +29,7 @@ pub fn routes() -> Router<Arc<App>> {
 
 async fn receive(
     State(app): State<Arc<App>>,
+    State(intake): State<Arc<Intake>>,
     Path(id): Path<String>,
     request: Request,
 ) -> Result<Json<Value>> {
@@ -38,14 +39,14 @@ async fn receive(
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
-    let gate = app.open_delivery(&id, declared).await?;
-    let body = read_body(&app, &gate, body).await?;
+    let gate = intake.open_delivery(&id, declared).await?;
+    let body = read_body(&intake, &gate, body).await?;
     let headers = parts
         .headers
         .iter()
         .map(|(name, value)| (name.as_str().to_string(), value.as_bytes().to_vec()))
         .collect();
-    let delivered = app.deliver(gate, Incoming { headers, body }).await?;
+    let delivered = intake.deliver(gate, Incoming { headers, body }).await?;
     let s = &app.settings;
     Ok(Json(json!({
         "status": "success",
@@ -56,8 +57,8 @@ async fn receive(
 
 /// Reads the body, refusing as soon as it grows past the limit (chunked
 /// bodies have no length to check beforehand).
-async fn read_body(app: &App, gate: &Gate, body: Body) -> Result<Vec<u8>> {
-    let limit = gate.max_payload_bytes(app);
+async fn read_body(intake: &Intake, gate: &Gate, body: Body) -> Result<Vec<u8>> {
+    let limit = intake.max_payload_bytes();
     let mut stream = body.into_data_stream();
     let mut bytes = Vec::new();
     while let Some(chunk) = stream.next().await {
@@ -67,7 +68,7 @@ async fn read_body(app: &App, gate: &Gate, body: Body) -> Result<Vec<u8>> {
         })?;
         let size = (bytes.len() + chunk.len()) as u64;
         if size > limit {
-            return Err(app.refuse_too_large(gate, size));
+            return Err(intake.refuse_too_large(gate, size));
         }
         bytes.extend_from_slice(&chunk);
     }

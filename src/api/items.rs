@@ -20,7 +20,7 @@ use crate::service::App;
 use crate::store::ItemMeta;
 use crate::ui::{Block, Cell, FieldKind, Form, Page};
 
-pub fn routes() -> Router<Arc<App>> {
+pub fn routes() -> Router<super::Site> {
     Router::new()
         .route("/sharing/rest/content/users/{username}", get(list))
         .route("/sharing/rest/content/users/{username}/addItem", post(add))

@@ -25,7 +25,7 @@ const MAX_NUM: u32 = 10_000;
 /// The most jobs one page shows.
 const PAGE_MAX: u32 = 500;
 
-pub fn routes() -> Router<Arc<App>> {
+pub fn routes() -> Router<super::Site> {
     Router::new()
         .route("/admin/notebooks/jobs", get(list))
         .route("/admin/notebooks/jobs/{id}", get(fetch))

@@ -18,16 +18,39 @@ mod tokens;
 
 use std::sync::Arc;
 
+use axum::extract::FromRef;
 use axum::routing::get;
 use axum::Router;
 
+use crate::intake::Intake;
 use crate::service::App;
 
 use negotiate::Negotiation;
 pub use negotiate::{Format, Surface};
 
+/// What handlers work with: the administration, and intake for the events
+/// route. A handler names the part it needs (`State<Arc<App>>`).
+#[derive(Clone)]
+pub struct Site {
+    pub app: Arc<App>,
+    pub intake: Arc<Intake>,
+}
+
+impl FromRef<Site> for Arc<App> {
+    fn from_ref(site: &Site) -> Self {
+        site.app.clone()
+    }
+}
+
+impl FromRef<Site> for Arc<Intake> {
+    fn from_ref(site: &Site) -> Self {
+        site.intake.clone()
+    }
+}
+
 /// The whole router; tests can call it without a socket.
-pub fn app(state: Arc<App>) -> Router {
+pub fn app(site: Site) -> Router {
+    let state = site.app.clone();
     let context = format!("/{}", state.settings.context);
     let sign_in: Arc<str> = format!("{context}/signin").into();
     let layer = |surface| {
@@ -60,16 +83,16 @@ pub fn app(state: Arc<App>) -> Router {
         .route("/metrics", get(metrics))
         .nest(&context, contextual)
         .fallback(unknown_resource)
-        .with_state(state)
+        .with_state(site)
 }
 
 /// A worker node's router: health and metrics only.
-pub fn worker_app(state: Arc<App>) -> Router {
+pub fn worker_app(site: Site) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(metrics))
         .fallback(unknown_resource)
-        .with_state(state)
+        .with_state(site)
 }
 
 /// Paths that name no resource get the admin error shape rather than an

@@ -14,7 +14,7 @@ use crate::service::App;
 
 const DOCUMENT: &str = include_str!("openapi.json");
 
-pub fn routes() -> Router<Arc<App>> {
+pub fn routes() -> Router<super::Site> {
     Router::new().route("/openapi.json", get(describe))
 }
 

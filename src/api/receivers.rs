@@ -26,7 +26,7 @@ use crate::ui::{shell_quote, Block, Cell, FieldKind, Form, Page};
 /// Delivery-log lines a receiver's page shows.
 const RECENT: u32 = 20;
 
-pub fn routes() -> Router<Arc<App>> {
+pub fn routes() -> Router<super::Site> {
     let root = "/admin/notebooks/webhookReceivers";
     Router::new()
         .route(root, get(list))

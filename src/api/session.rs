@@ -21,7 +21,7 @@ use crate::service::auth::SESSION_MINUTES;
 use crate::service::App;
 use crate::ui::{FieldKind, Form, Page};
 
-pub fn routes() -> Router<Arc<App>> {
+pub fn routes() -> Router<super::Site> {
     Router::new()
         .route("/signin", get(sign_in_page).post(sign_in))
         .route("/signout", post(sign_out))

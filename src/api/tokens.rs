@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::service::App;
 use crate::ui::{FieldKind, Form, Page};
 
-pub fn routes() -> Router<Arc<App>> {
+pub fn routes() -> Router<super::Site> {
     Router::new()
         .route("/sharing/rest/generateToken", get(describe).post(generate))
         .route(

@@ -9,6 +9,9 @@ use std::time::{Duration, Instant};
 
 use crate::domain::ids::ReceiverId;
 use crate::domain::receiver::Receiver;
+use crate::security::vault::Vault;
+use crate::store::sealed::open_receiver;
+use crate::store::{Store, StoreResult};
 
 pub const RECEIVER_TTL: Duration = Duration::from_secs(1);
 const MAX_ENTRIES: usize = 10_000;
@@ -19,6 +22,25 @@ pub struct ReceiverCache {
 }
 
 impl ReceiverCache {
+    /// The receiver from the cache, or read from the store, opened and
+    /// cached; `None` when it does not exist.
+    pub async fn load(
+        &self,
+        store: &dyn Store,
+        vault: &Vault,
+        id: &ReceiverId,
+    ) -> StoreResult<Option<Arc<Receiver>>> {
+        if let Some(receiver) = self.get(id) {
+            return Ok(Some(receiver));
+        }
+        let Some(record) = store.receiver(id).await? else {
+            return Ok(None);
+        };
+        let receiver = Arc::new(open_receiver(vault, record)?);
+        self.put(receiver.clone());
+        Ok(Some(receiver))
+    }
+
     pub fn get(&self, id: &ReceiverId) -> Option<Arc<Receiver>> {
         let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         entries

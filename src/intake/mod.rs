@@ -9,8 +9,20 @@ pub mod limits;
 mod receive;
 pub mod signature;
 
+use std::sync::Arc;
+
+use tokio::sync::Notify;
+
+use crate::metrics::Metrics;
+use crate::security::vault::Vault;
+use crate::store::Store;
+
 pub use crate::domain::refusal::Refusal;
-pub use receive::{Gate, Incoming};
+pub use receive::{Delivered, Gate, Incoming};
+
+use cache::ReceiverCache;
+use committer::Committer;
+use limits::RateLimiter;
 
 /// The most lines a receiver's delivery log keeps (give or take one trim).
 pub const DELIVERY_LOG_LINES: u32 = 1000;
@@ -26,4 +38,58 @@ pub struct IntakeSettings {
     /// Deliveries per second per receiver; 0 is no limit.
     pub receiver_rate_limit: u32,
     pub max_queue_depth: u64,
+}
+
+/// Event intake on this node: what a delivery needs, owned here. The
+/// receiver cache is shared with the administration, which invalidates
+/// what it changes; the rate limiter's share is set by the cluster.
+pub struct Intake {
+    store: Arc<dyn Store>,
+    vault: Vault,
+    settings: IntakeSettings,
+    committer: Committer,
+    /// Verified deliveries per receiver per second.
+    limiter: RateLimiter,
+    /// Refused deliveries that get a delivery-log line, per receiver per
+    /// second: their own budget, so forgeries neither use up the rate of
+    /// real deliveries nor flood the log.
+    logged_refusals: RateLimiter,
+    receivers: Arc<ReceiverCache>,
+    metrics: Arc<Metrics>,
+}
+
+impl Intake {
+    /// Starts the group committer, so it must be called inside the async
+    /// runtime; `accepted` is notified after each batch that stored a job.
+    pub fn start(
+        store: Arc<dyn Store>,
+        vault: Vault,
+        settings: IntakeSettings,
+        receivers: Arc<ReceiverCache>,
+        metrics: Arc<Metrics>,
+        accepted: Arc<Notify>,
+    ) -> Self {
+        let committer = Committer::start(store.clone(), settings.max_queue_depth, accepted);
+        let limiter = RateLimiter::new(settings.receiver_rate_limit);
+        Self {
+            store,
+            vault,
+            settings,
+            committer,
+            limiter,
+            logged_refusals: RateLimiter::new(LOGGED_REFUSALS_PER_SECOND),
+            receivers,
+            metrics,
+        }
+    }
+
+    /// The largest body a delivery may have.
+    pub fn max_payload_bytes(&self) -> u64 {
+        self.settings.max_payload_bytes
+    }
+
+    /// How many nodes take events, so each admits its share of the rate.
+    pub fn set_nodes(&self, nodes: u32) {
+        self.limiter.set_nodes(nodes);
+    }
 }

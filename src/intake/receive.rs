@@ -11,11 +11,10 @@ use crate::domain::ids::ReceiverId;
 use crate::domain::receiver::Receiver;
 use crate::domain::time::Millis;
 use crate::error::{Error, Result};
-use crate::service::App;
 use crate::store::{Acceptance, DeliveryOutcome, DeliveryRecord, NewEvent};
 
-use super::signature::{self, Delivery, Key, Verdict};
-use super::Refusal;
+use super::signature::{self, Delivery, Key, Verdict, Verified};
+use super::{Intake, Refusal};
 
 /// Headers that never reach the notebook or the database.
 const PRIVATE_HEADERS: [&str; 4] = [
@@ -31,12 +30,6 @@ pub struct Gate {
     started: Instant,
 }
 
-impl Gate {
-    pub fn max_payload_bytes(&self, app: &App) -> u64 {
-        app.intake.settings.max_payload_bytes
-    }
-}
-
 /// A delivery as it came: header names lowercased, the body's exact bytes.
 pub struct Incoming {
     pub headers: Vec<(String, Vec<u8>)>,
@@ -50,29 +43,19 @@ pub struct Delivered {
     pub duplicate: bool,
 }
 
-impl App {
-    /// The receiver a delivery addresses, without any caller's privileges.
-    pub async fn event_receiver(&self, id: &str) -> Result<Option<Arc<Receiver>>> {
-        let Ok(id) = ReceiverId::parse(id) else {
-            return Ok(None);
-        };
-        if let Some(receiver) = self.intake.receivers.get(&id) {
-            return Ok(Some(receiver));
-        }
-        match self.store.receiver(&id).await? {
-            Some(record) => {
-                let receiver = Arc::new(self.unseal_receiver(record)?);
-                self.intake.receivers.put(receiver.clone());
-                Ok(Some(receiver))
-            }
-            None => Ok(None),
-        }
-    }
-
+impl Intake {
     /// Checks what can be checked before reading the body.
     pub async fn open_delivery(&self, id: &str, declared_length: Option<u64>) -> Result<Gate> {
         let started = Instant::now();
-        let Some(receiver) = self.event_receiver(id).await? else {
+        let receiver = match ReceiverId::parse(id) {
+            Ok(id) => {
+                self.receivers
+                    .load(self.store.as_ref(), &self.vault, &id)
+                    .await?
+            }
+            Err(_) => None,
+        };
+        let Some(receiver) = receiver else {
             return Err(self.refuse(None, Refusal::UnknownReceiver, 0));
         };
         let id = receiver.id;
@@ -80,7 +63,7 @@ impl App {
         if receiver.disabled {
             return Err(self.refuse(Some(id), Refusal::Disabled, size));
         }
-        let limit = self.intake.settings.max_payload_bytes;
+        let limit = self.settings.max_payload_bytes;
         if declared_length.is_some_and(|n| n > limit) {
             return Err(self.refuse(Some(id), Refusal::TooLarge { limit }, size));
         }
@@ -89,7 +72,7 @@ impl App {
 
     /// The body grew past the limit while being read.
     pub fn refuse_too_large(&self, gate: &Gate, size: u64) -> Error {
-        let limit = self.intake.settings.max_payload_bytes;
+        let limit = self.settings.max_payload_bytes;
         self.refuse(Some(gate.receiver.id), Refusal::TooLarge { limit }, size)
     }
 
@@ -98,79 +81,21 @@ impl App {
         let receiver = &gate.receiver;
         let now = Millis::now();
         let size = incoming.body.len() as u64;
-        let form = form_fields(&incoming);
-        let key = |secret: &crate::domain::receiver::Secret| Key {
-            bytes: secret.key(),
-            standard_only: secret.is_standard(),
-        };
-        let mut keys = vec![key(&receiver.secret)];
-        if let Some((previous, until)) = &receiver.previous_secret {
-            if *until > now {
-                keys.push(key(previous));
-            }
+        let verified = match verify(receiver, &incoming, now) {
+            Verdict::Valid(verified) => Ok(verified),
+            Verdict::NoSignature => Err(Refusal::NoSignature),
+            Verdict::Invalid => Err(Refusal::BadSignature),
+            Verdict::StaleTimestamp => Err(Refusal::StaleTimestamp),
         }
-        let verdict = signature::verify(
-            &keys,
-            receiver.signature_headers.names(),
-            &Delivery {
-                headers: &incoming.headers,
-                body: &incoming.body,
-                form: &form,
-                now_secs: now.0.div_euclid(1000),
-            },
-        );
-        let verified = match verdict {
-            Verdict::Valid(verified) => verified,
-            Verdict::NoSignature => {
-                return Err(self.refuse(Some(receiver.id), Refusal::NoSignature, size))
-            }
-            Verdict::Invalid => {
-                return Err(self.refuse(Some(receiver.id), Refusal::BadSignature, size))
-            }
-            Verdict::StaleTimestamp => {
-                return Err(self.refuse(Some(receiver.id), Refusal::StaleTimestamp, size))
-            }
-        };
-        if !self.intake.limiter.admit(receiver.id, Millis::now()) {
-            return Err(self.refuse(
-                Some(receiver.id),
-                Refusal::RateLimited {
-                    retry_after_secs: 1,
-                },
-                size,
-            ));
+        .map_err(|refusal| self.refuse(Some(receiver.id), refusal, size))?;
+        if !self.limiter.admit(receiver.id, Millis::now()) {
+            let refusal = Refusal::RateLimited {
+                retry_after_secs: 1,
+            };
+            return Err(self.refuse(Some(receiver.id), refusal, size));
         }
-        let header = |name: &str| {
-            incoming
-                .headers
-                .iter()
-                .find(|(n, _)| n == name)
-                .and_then(|(_, v)| std::str::from_utf8(v).ok())
-                .map(|v| v.trim().to_string())
-                .filter(|v| !v.is_empty())
-        };
-        // A Standard Webhooks delivery is known by the id its signature
-        // covered; others by the id their sender gives.
-        let delivery_id = verified
-            .standard_id
-            .or_else(|| header("webhook-id").or_else(|| header("x-github-delivery")));
-        // Time-ordered ids keep the indexes' inserts at their right edge, so
-        // a batch dirties a few pages rather than one per index per event.
-        let event = NewEvent {
-            event_id: uuid::Uuid::now_v7(),
-            job_id: uuid::Uuid::now_v7(),
-            receiver_id: receiver.id,
-            delivery_id,
-            received: now,
-            headers: kept_headers(&incoming.headers, receiver.signature_headers.names()),
-            body: incoming.body,
-            signed: verified.signed,
-            item_id: receiver.item_id.clone(),
-            username: receiver.owner.clone(),
-            parameters: receiver.parameters.to_json(),
-        };
+        let event = new_event(receiver, incoming, verified, now);
         let answer = self
-            .intake
             .committer
             .accept(event)
             .await
@@ -186,16 +111,12 @@ impl App {
             },
             Acceptance::QueueFull => {
                 // The committer already logged this line in its transaction.
-                self.metrics.delivery(
-                    DeliveryOutcome::Rejected,
-                    Refusal::QueueFull {
-                        retry_after_secs: 5,
-                    }
-                    .reason(),
-                );
-                return Err(Error::Refused(Refusal::QueueFull {
+                let refusal = Refusal::QueueFull {
                     retry_after_secs: 5,
-                }));
+                };
+                self.metrics
+                    .delivery(DeliveryOutcome::Rejected, refusal.reason());
+                return Err(Error::Refused(refusal));
             }
         };
         let outcome = if delivered.duplicate {
@@ -212,9 +133,9 @@ impl App {
     fn refuse(&self, receiver: Option<ReceiverId>, refusal: Refusal, size: u64) -> Error {
         self.metrics
             .delivery(DeliveryOutcome::Rejected, refusal.reason());
-        let logged = receiver.filter(|r| self.intake.logged_refusals.admit(*r, Millis::now()));
+        let logged = receiver.filter(|r| self.logged_refusals.admit(*r, Millis::now()));
         if let Some(receiver_id) = logged {
-            self.intake.committer.log(DeliveryRecord {
+            self.committer.log(DeliveryRecord {
                 receiver_id,
                 time: Millis::now(),
                 outcome: DeliveryOutcome::Rejected,
@@ -224,6 +145,65 @@ impl App {
             });
         }
         Error::Refused(refusal)
+    }
+}
+
+/// Checks the delivery's signature with the receiver's secret, and with
+/// its previous one while that is in its grace period.
+fn verify(receiver: &Receiver, incoming: &Incoming, now: Millis) -> Verdict {
+    let form = form_fields(incoming);
+    let key = |secret: &crate::domain::receiver::Secret| Key {
+        bytes: secret.key(),
+        standard_only: secret.is_standard(),
+    };
+    let mut keys = vec![key(&receiver.secret)];
+    if let Some((previous, until)) = &receiver.previous_secret {
+        if *until > now {
+            keys.push(key(previous));
+        }
+    }
+    signature::verify(
+        &keys,
+        receiver.signature_headers.names(),
+        &Delivery {
+            headers: &incoming.headers,
+            body: &incoming.body,
+            form: &form,
+            now_secs: now.0.div_euclid(1000),
+        },
+    )
+}
+
+/// The event and job a verified delivery becomes.
+fn new_event(receiver: &Receiver, incoming: Incoming, verified: Verified, now: Millis) -> NewEvent {
+    let header = |name: &str| {
+        incoming
+            .headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .and_then(|(_, v)| std::str::from_utf8(v).ok())
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    };
+    // A Standard Webhooks delivery is known by the id its signature
+    // covered; others by the id their sender gives.
+    let delivery_id = verified
+        .standard_id
+        .or_else(|| header("webhook-id").or_else(|| header("x-github-delivery")));
+    // Time-ordered ids keep the indexes' inserts at their right edge, so
+    // a batch dirties a few pages rather than one per index per event.
+    NewEvent {
+        event_id: uuid::Uuid::now_v7(),
+        job_id: uuid::Uuid::now_v7(),
+        receiver_id: receiver.id,
+        delivery_id,
+        received: now,
+        headers: kept_headers(&incoming.headers, receiver.signature_headers.names()),
+        body: incoming.body,
+        signed: verified.signed,
+        item_id: receiver.item_id.clone(),
+        username: receiver.owner.clone(),
+        parameters: receiver.parameters.to_json(),
     }
 }
 

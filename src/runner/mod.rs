@@ -1,14 +1,58 @@
 //! Notebook runs: a Jupyter client over ZeroMQ (`kernel`), a pool of warm
 //! single-use kernels (`pool`), papermill-compatible injection and
-//! execution (`inject`, `literal`, `execute`, `outputs`), and the worker
-//! that takes jobs from the store and runs them (`worker`).
+//! execution (`inject`, `literal`, `execute`, `outputs`), the runs of this
+//! node (`runs`), and the worker that takes jobs from the store and runs
+//! them (`worker`, `job`). What a run needs from the administration (whom
+//! it acts as, its token) it asks through [`rights::RunRights`].
 
 pub mod cgroup;
+mod disk;
 pub mod execute;
 pub mod inject;
+mod job;
 pub mod kernel;
 pub mod literal;
 pub mod outputs;
 pub mod pool;
+pub mod rights;
+pub mod runs;
 pub mod setup;
 pub mod worker;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::domain::ids::NodeId;
+use crate::metrics::Metrics;
+use crate::store::Store;
+
+/// How runs are bounded, fixed at start.
+#[derive(Debug, Clone)]
+pub struct RunSettings {
+    /// The time limit of a run that does not set its own.
+    pub default_timeout: Duration,
+    /// How long finished jobs are kept.
+    pub retention: Duration,
+    /// Runs of one receiver at once on the database; 0 is no limit.
+    pub per_receiver: u32,
+    /// How long running notebooks may go on after SIGTERM.
+    pub stop_grace: Duration,
+    /// This process, as the job queue knows it.
+    pub node: NodeId,
+    /// How long a claim holds without renewal; renewed every third of it.
+    pub lease: Duration,
+    /// Bytes a run may write to its working directory; 0 is no limit.
+    pub max_disk_bytes: u64,
+    /// What a run finds in `HOOKBOOK_URL`: this server's public URL and
+    /// context path.
+    pub hookbook_url: String,
+}
+
+/// What the runs of this node work with, built once by `startup`.
+pub struct Runner {
+    pub store: Arc<dyn Store>,
+    pub runs: Arc<runs::Runs>,
+    pub settings: RunSettings,
+    pub metrics: Arc<Metrics>,
+    pub rights: Arc<dyn rights::RunRights>,
+}

@@ -1,15 +1,12 @@
 //! Jobs: listing, reading, cancelling, `executeNotebook`, and the token a
 //! run acts with.
 
-use std::time::Duration;
-
 use crate::domain::ids::{ItemId, ReceiverId};
 use crate::domain::receiver::Parameters;
 use crate::domain::time::Millis;
-use crate::domain::user::{User, Username};
+use crate::domain::user::User;
 use crate::error::{Error, Result};
-use crate::security::token::Token;
-use crate::store::{JobFilter, JobRecord, NewJob, TokenRecord};
+use crate::store::{JobFilter, JobRecord, NewJob};
 
 use super::{require_author, require_manager, App};
 
@@ -131,53 +128,5 @@ impl App {
             .await?;
         self.runs.wake.notify_one();
         Ok(id)
-    }
-
-    /// Whom a run of `job` acts as: the owner of the notebook item, never
-    /// the caller who submitted it (an administrator running a user's
-    /// notebook must not lend it an administrator's token, since the owner
-    /// can change the notebook's code at any time). `Err` with the reason
-    /// when the job may not run: a revocation of the owner's or the
-    /// submitter's tokens after the job was submitted covers it.
-    pub async fn run_user(&self, job: &JobRecord) -> Result<std::result::Result<Username, String>> {
-        let Some(item) = self.store.item(&job.item_id).await? else {
-            return Ok(Err(format!(
-                "The notebook item '{}' no longer exists.",
-                job.item_id
-            )));
-        };
-        for username in [&item.owner, &job.username] {
-            let Some(user) = self.store.user(username).await? else {
-                return Ok(Err(format!("The user '{username}' no longer exists.")));
-            };
-            if let Some(revoked) = user.tokens_revoked.filter(|t| *t >= job.submitted) {
-                return Ok(Err(format!(
-                    "The tokens of '{username}' were revoked at {}, after this job was submitted; it was not run.",
-                    revoked.utc()
-                )));
-            }
-        }
-        Ok(Ok(item.owner))
-    }
-
-    /// A token of `username` lasting at most `lifetime`, for a run's
-    /// `HOOKBOOK_TOKEN`; the run ends it with [`App::end_run_token`].
-    pub async fn issue_run_token(&self, username: &Username, lifetime: Duration) -> Result<Token> {
-        let token = Token::generate();
-        let now = Millis::now();
-        self.store
-            .add_token(&TokenRecord {
-                hash: token.hash(),
-                username: username.clone(),
-                created: now,
-                expires: now.plus(lifetime),
-            })
-            .await?;
-        Ok(token)
-    }
-
-    /// Ends a run's token: it stops working when its run ends.
-    pub async fn end_run_token(&self, token: &Token) -> Result<()> {
-        Ok(self.store.delete_token(&token.hash()).await?)
     }
 }

@@ -7,6 +7,7 @@ pub mod deliveries;
 pub mod items;
 pub mod jobs;
 pub mod receivers;
+mod runs;
 pub mod site;
 pub mod users;
 
@@ -14,15 +15,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::domain::access::{may_manage, Decision};
-use crate::domain::ids::NodeId;
 use crate::domain::user::{User, Username};
 use crate::error::{Error, Result};
 use crate::intake::cache::ReceiverCache;
-use crate::intake::committer::Committer;
-use crate::intake::limits::RateLimiter;
-use crate::intake::IntakeSettings;
 use crate::metrics::Metrics;
-use crate::runner::worker::Runs;
+use crate::runner::runs::Runs;
+use crate::security::throttle::SignInThrottle;
 use crate::security::vault::Vault;
 use crate::store::Store;
 
@@ -37,79 +35,38 @@ pub struct Settings {
     pub secret_grace: Duration,
 }
 
-/// What every operation works with.
+/// The administration: users, tokens, items, receivers and jobs, as the
+/// API and the pages ask for them. It reaches intake only through the
+/// receiver cache (to invalidate what it changes) and the runner only
+/// through the runs of this node (to wake the worker, to stop a run).
 pub struct App {
     pub store: Arc<dyn Store>,
     pub vault: Vault,
     pub settings: Settings,
-    pub intake: Intake,
-    pub metrics: Metrics,
-    pub runs: Runs,
-    pub run_settings: RunSettings,
+    pub metrics: Arc<Metrics>,
     /// Concurrency and per-name, per-address budgets of password checks.
-    pub sign_in: crate::security::throttle::SignInThrottle,
-}
-
-/// How runs are bounded, fixed at start.
-#[derive(Debug, Clone)]
-pub struct RunSettings {
-    /// The time limit of a run that does not set its own.
-    pub default_timeout: Duration,
-    /// How long finished jobs are kept.
-    pub retention: Duration,
-    /// Runs of one receiver at once on the database; 0 is no limit.
-    pub per_receiver: u32,
-    /// How long running notebooks may go on after SIGTERM.
-    pub stop_grace: Duration,
-    /// This process, as the job queue knows it.
-    pub node: NodeId,
-    /// How long a claim holds without renewal; renewed every third of it.
-    pub lease: Duration,
-    /// Bytes a run may write to its working directory; 0 is no limit.
-    pub max_disk_bytes: u64,
-}
-
-/// The state of event intake on this node.
-pub struct Intake {
-    pub settings: IntakeSettings,
-    pub committer: Committer,
-    /// Verified deliveries per receiver per second.
-    pub limiter: RateLimiter,
-    /// Refused deliveries that get a delivery-log line, per receiver per
-    /// second: their own budget, so forgeries neither use up the rate of
-    /// real deliveries nor flood the log.
-    pub logged_refusals: RateLimiter,
-    pub receivers: ReceiverCache,
+    pub sign_in: SignInThrottle,
+    receivers: Arc<ReceiverCache>,
+    runs: Arc<Runs>,
 }
 
 impl App {
-    /// Builds the application and starts its group committer, so it must be
-    /// called inside the async runtime.
     pub fn new(
         store: Arc<dyn Store>,
         vault: Vault,
         settings: Settings,
-        intake: IntakeSettings,
-        run_settings: RunSettings,
+        metrics: Arc<Metrics>,
+        receivers: Arc<ReceiverCache>,
+        runs: Arc<Runs>,
     ) -> Self {
-        let runs = Runs::default();
-        let committer = Committer::start(store.clone(), intake.max_queue_depth, runs.wake.clone());
-        let limiter = RateLimiter::new(intake.receiver_rate_limit);
         Self {
             store,
             vault,
             settings,
-            intake: Intake {
-                settings: intake,
-                committer,
-                limiter,
-                logged_refusals: RateLimiter::new(crate::intake::LOGGED_REFUSALS_PER_SECOND),
-                receivers: ReceiverCache::default(),
-            },
-            metrics: Metrics::new(),
+            metrics,
+            sign_in: SignInThrottle::default(),
+            receivers,
             runs,
-            run_settings,
-            sign_in: Default::default(),
         }
     }
 }

@@ -13,8 +13,9 @@ use crate::domain::user::User;
 use crate::domain::ParseError;
 use crate::error::{Error, Result};
 use crate::security::token::Token;
-use crate::store::{ReceiverRecord, StoreError};
+use crate::store::sealed::{open_receiver, seal_receiver};
 
+use super::runs::revoked_since;
 use super::{require_author, require_manager, App};
 
 /// Default grace period for a replaced secret.
@@ -53,10 +54,6 @@ fn not_found(id: &ReceiverId) -> Error {
     Error::NotFound(format!("Webhook receiver '{id}' does not exist."))
 }
 
-pub(crate) fn sealed_context(id: &ReceiverId, field: &str) -> String {
-    format!("receiver:{id}:{field}")
-}
-
 impl App {
     pub async fn receivers(&self, caller: &User) -> Result<Vec<Receiver>> {
         require_author(caller)?;
@@ -64,7 +61,7 @@ impl App {
         let records = self.store.receivers(owner).await?;
         records
             .into_iter()
-            .map(|r| self.unseal_receiver(r))
+            .map(|r| Ok(open_receiver(&self.vault, r)?))
             .collect()
     }
 
@@ -75,7 +72,7 @@ impl App {
             .await?
             .ok_or_else(|| not_found(id))?;
         require_manager(caller, &record.owner)?;
-        self.unseal_receiver(record)
+        Ok(open_receiver(&self.vault, record)?)
     }
 
     pub async fn create_receiver(&self, caller: &User, new: NewReceiver) -> Result<Receiver> {
@@ -102,7 +99,9 @@ impl App {
             created: now,
             modified: now,
         };
-        self.store.add_receiver(&self.seal(&receiver)).await?;
+        self.store
+            .add_receiver(&seal_receiver(&self.vault, &receiver))
+            .await?;
         Ok(receiver)
     }
 
@@ -144,8 +143,12 @@ impl App {
             receiver.disabled = disabled;
         }
         receiver.modified = now;
-        self.intake.receivers.invalidate(id);
-        if !self.store.update_receiver(&self.seal(&receiver)).await? {
+        self.receivers.invalidate(id);
+        if !self
+            .store
+            .update_receiver(&seal_receiver(&self.vault, &receiver))
+            .await?
+        {
             return Err(not_found(id));
         }
         Ok(receiver)
@@ -166,7 +169,7 @@ impl App {
 
     pub async fn delete_receiver(&self, caller: &User, id: &ReceiverId) -> Result<()> {
         self.receiver(caller, id).await?;
-        self.intake.receivers.invalidate(id);
+        self.receivers.invalidate(id);
         if !self.store.delete_receiver(id).await? {
             return Err(not_found(id));
         }
@@ -211,36 +214,6 @@ impl App {
         Ok(Validation { problems })
     }
 
-    /// Why the receiver may not run now, if it may not: its owner's tokens
-    /// were revoked after it was last updated, or its api token no longer
-    /// works.
-    pub async fn run_blocker(&self, receiver: &Receiver) -> Result<Option<String>> {
-        if let Some(owner) = self.store.user(&receiver.owner).await? {
-            if let Some(why) = revoked_since(receiver, &owner) {
-                return Ok(Some(why));
-            }
-        }
-        if let Some(token) = &receiver.api_token {
-            let token = Token::from_client(token.expose());
-            if self.user_of_token(&token).await?.is_none() {
-                return Ok(Some(
-                    "The webhook receiver's api token is invalid, expired or revoked; update the receiver with a new one."
-                        .into(),
-                ));
-            }
-            match self.check_api_token(&token, &receiver.item_id).await {
-                Ok(()) => {}
-                Err(Error::Invalid { source, .. }) => {
-                    return Ok(Some(format!(
-                        "The webhook receiver's api token may not be used: {source}; update the receiver."
-                    )))
-                }
-                Err(other) => return Err(other),
-            }
-        }
-        Ok(None)
-    }
-
     /// The item must exist and the caller must be allowed to use it.
     async fn check_item_use(&self, caller: &User, item_id: &ItemId) -> Result<()> {
         let item = self
@@ -264,7 +237,7 @@ impl App {
     /// owner lacks: the owner's own token, or any token when the owner is
     /// an administrator (who holds every right already). Whoever owns the
     /// item can change its code, and so read whatever token it runs with.
-    async fn check_api_token(&self, token: &Token, item_id: &ItemId) -> Result<()> {
+    pub(super) async fn check_api_token(&self, token: &Token, item_id: &ItemId) -> Result<()> {
         let invalid = |message: String| Error::Invalid {
             field: "apiToken",
             source: ParseError::new(message),
@@ -296,86 +269,4 @@ impl App {
         }
         Ok(())
     }
-
-    fn seal(&self, r: &Receiver) -> ReceiverRecord {
-        let v = &self.vault;
-        ReceiverRecord {
-            id: r.id,
-            name: r.name.as_str().to_string(),
-            item_id: r.item_id.clone(),
-            owner: r.owner.clone(),
-            signature_headers: r.signature_headers.joined(),
-            disabled: r.disabled,
-            secret: v.seal(
-                r.secret.expose().as_bytes(),
-                &sealed_context(&r.id, "secret"),
-            ),
-            previous_secret: r.previous_secret.as_ref().map(|(s, until)| {
-                let sealed = v.seal(
-                    s.expose().as_bytes(),
-                    &sealed_context(&r.id, "previous_secret"),
-                );
-                (sealed, *until)
-            }),
-            api_token: r
-                .api_token
-                .as_ref()
-                .map(|t| v.seal(t.expose().as_bytes(), &sealed_context(&r.id, "api_token"))),
-            parameters: r.parameters.to_json(),
-            message: r.message.clone(),
-            created: r.created,
-            modified: r.modified,
-        }
-    }
-
-    /// Opens a stored receiver's sealed secrets.
-    pub(crate) fn unseal_receiver(&self, r: ReceiverRecord) -> Result<Receiver> {
-        let corrupt = || Error::Store(StoreError::Corrupt("webhook receiver"));
-        let open_text = |sealed: &[u8], field: &str| -> Result<String> {
-            let bytes = self
-                .vault
-                .open(sealed, &sealed_context(&r.id, field))
-                .map_err(anyhow::Error::from)?;
-            String::from_utf8(bytes).map_err(|_| corrupt())
-        };
-        let secret = Secret::parse(&open_text(&r.secret, "secret")?).map_err(|_| corrupt())?;
-        let previous_secret = match &r.previous_secret {
-            Some((sealed, until)) => Some((
-                Secret::parse(&open_text(sealed, "previous_secret")?).map_err(|_| corrupt())?,
-                *until,
-            )),
-            None => None,
-        };
-        let api_token = match &r.api_token {
-            Some(sealed) => Some(Sensitive::new(open_text(sealed, "api_token")?)),
-            None => None,
-        };
-        Ok(Receiver {
-            id: r.id,
-            name: ReceiverName::parse(&r.name).map_err(|_| corrupt())?,
-            item_id: r.item_id,
-            owner: r.owner,
-            signature_headers: SignatureHeaders::parse(&r.signature_headers)
-                .map_err(|_| corrupt())?,
-            disabled: r.disabled,
-            secret,
-            previous_secret,
-            api_token,
-            parameters: Parameters::parse(&r.parameters).map_err(|_| corrupt())?,
-            message: r.message,
-            created: r.created,
-            modified: r.modified,
-        })
-    }
-}
-
-/// Why `receiver` may not run when its owner's tokens were revoked after it
-/// was last updated.
-fn revoked_since(receiver: &Receiver, owner: &crate::store::UserRecord) -> Option<String> {
-    let revoked = owner.tokens_revoked.filter(|t| *t > receiver.modified)?;
-    Some(format!(
-        "The tokens of '{}' were revoked at {}; the webhook receiver runs again once it is updated.",
-        receiver.owner,
-        revoked.utc()
-    ))
 }

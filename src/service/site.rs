@@ -5,7 +5,7 @@
 use crate::security::vault::Vault;
 use crate::store::{Store, StoreError, KEY_CHECK};
 
-use super::receivers::sealed_context;
+use crate::store::sealed::sealed_context;
 
 const KEY_CHECK_TEXT: &[u8] = b"hookbook encryption key check 1";
 

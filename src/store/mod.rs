@@ -8,6 +8,7 @@
 pub mod copy;
 pub mod postgres;
 pub mod rows;
+pub mod sealed;
 pub mod sqlite;
 
 use std::sync::Arc;
@@ -31,6 +32,8 @@ pub enum StoreError {
     Conflict(String),
     #[error("a stored {0} could not be read back")]
     Corrupt(&'static str),
+    #[error("a stored {0}'s secrets could not be opened with this site's key")]
+    Sealed(&'static str),
     #[error("database failure")]
     Database(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("database migration failed")]

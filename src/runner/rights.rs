@@ -1,0 +1,33 @@
+//! What a run asks of the administration, which implements this trait:
+//! whom the run acts as, whether its receiver may run now, and a token of
+//! its own that ends with it.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::domain::ids::ReceiverId;
+use crate::domain::user::Username;
+use crate::error::Result;
+use crate::security::token::Token;
+use crate::store::JobRecord;
+
+/// The answer to "may this run go on?": `Err` says why not, in words the
+/// job's messages show.
+pub type Permission<T> = std::result::Result<T, String>;
+
+#[async_trait]
+pub trait RunRights: Send + Sync {
+    /// Whom a run of `job` acts as: the notebook item's owner.
+    async fn run_user(&self, job: &JobRecord) -> Result<Permission<Username>>;
+
+    /// The api token the receiver lends its runs (`None`: the run gets a
+    /// token of its own); a receiver that no longer exists lends none.
+    async fn receiver_token(&self, receiver: &ReceiverId) -> Result<Permission<Option<String>>>;
+
+    /// A token of `username` lasting at most `lifetime`.
+    async fn issue_run_token(&self, username: &Username, lifetime: Duration) -> Result<Token>;
+
+    /// Ends a run's token when its run ends.
+    async fn end_run_token(&self, token: &Token) -> Result<()>;
+}

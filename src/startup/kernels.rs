@@ -1,0 +1,116 @@
+//! What runs need before the server starts: a Python that can import
+//! `ipykernel`, a clean kernels directory outside the data dir, and the
+//! cgroups that bound a run's processes.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context as _};
+
+use crate::config::{Role as NodeRole, ServeArgs};
+use crate::runner;
+use crate::runner::cgroup::Cgroups;
+
+/// How runs are made on this node.
+pub struct Kernels {
+    pub python: PathBuf,
+    pub dir: PathBuf,
+    pub cgroups: Option<Cgroups>,
+    /// Runs at once.
+    pub size: usize,
+}
+
+/// The kernels of this node, or `None` when it runs nothing (runs off, or
+/// an api node).
+pub async fn prepare(args: &ServeArgs, data_dir: &Path) -> anyhow::Result<Option<Kernels>> {
+    if args.max_concurrent_runs == 0 || args.role == NodeRole::Api {
+        return Ok(None);
+    }
+    let python = find_python(args.python.clone(), data_dir).await?;
+    let dir = kernels_dir(data_dir)?;
+    let fresh = dir.clone();
+    tokio::task::spawn_blocking(move || fresh_dir(&fresh))
+        .await
+        .context("preparing the kernels directory stopped")??;
+    let cgroups = match args.max_run_processes {
+        0 => None,
+        limit => match Cgroups::prepare(&kernel_tag(data_dir)?, limit) {
+            Ok(c) => Some(c),
+            Err(why) => {
+                tracing::warn!("runs have no process limit: no cgroup could be made ({why})");
+                None
+            }
+        },
+    };
+    Ok(Some(Kernels {
+        python,
+        dir,
+        cgroups,
+        size: args.max_concurrent_runs as usize,
+    }))
+}
+
+/// The interpreter given, or the data dir's own environment (made when
+/// missing); it must import `ipykernel`.
+async fn find_python(given: Option<PathBuf>, data_dir: &Path) -> anyhow::Result<PathBuf> {
+    let python = match given {
+        Some(python) => python,
+        None => {
+            let dir = data_dir.to_path_buf();
+            tokio::task::spawn_blocking(move || runner::setup::setup(&dir))
+                .await
+                .context("preparing the kernel environment stopped")??
+        }
+    };
+    // The kernel runs in its own working directory: a relative interpreter
+    // path would mean something else there. Absolute, but not resolved: a
+    // virtual environment's `python` is a symlink that must stay as it is
+    // to find its environment.
+    let python = if python.components().count() > 1 {
+        std::path::absolute(&python)
+            .with_context(|| format!("cannot find the Python interpreter {}", python.display()))?
+    } else {
+        python
+    };
+    let check = python.clone();
+    if !tokio::task::spawn_blocking(move || runner::setup::has_ipykernel(&check)).await? {
+        bail!(
+            "{} cannot import ipykernel (install it, or run `hookbook kernel setup`)",
+            python.display()
+        );
+    }
+    Ok(python)
+}
+
+/// Empties the kernels directory: whatever a killed server left behind
+/// (kernels still running, sockets, work dirs) goes. Only this user may
+/// enter it.
+fn fresh_dir(kernels: &Path) -> anyhow::Result<()> {
+    runner::kernel::kill_leftovers(kernels);
+    let _ = std::fs::remove_dir_all(kernels);
+    std::fs::create_dir_all(kernels)
+        .with_context(|| format!("cannot create {}", kernels.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(kernels, std::fs::Permissions::from_mode(0o700))
+            .with_context(|| format!("cannot protect {}", kernels.display()))?;
+    }
+    Ok(())
+}
+
+/// Where this data dir's kernels live: outside the data dir (a run's
+/// working directory must not lead to the key or the database by walking
+/// up), in the temporary directory, one per data dir so that a restart
+/// finds what a killed process left.
+fn kernels_dir(data_dir: &Path) -> anyhow::Result<PathBuf> {
+    Ok(std::env::temp_dir().join(format!("hookbook-kernels-{}", kernel_tag(data_dir)?)))
+}
+
+/// A short name for this data dir's kernels (directories, cgroups).
+fn kernel_tag(data_dir: &Path) -> anyhow::Result<String> {
+    use sha2::Digest as _;
+    let absolute = std::path::absolute(data_dir)
+        .with_context(|| format!("cannot resolve {}", data_dir.display()))?;
+    let digest = sha2::Sha256::digest(absolute.as_os_str().as_encoded_bytes());
+    Ok(hex::encode(&digest[..8]))
+}

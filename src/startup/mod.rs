@@ -1,0 +1,336 @@
+//! Building and running hookbook: the data dir, the vault, the store, the
+//! listener, background upkeep, and the signals that stop it.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{
+    Cli, Command, KernelCommand, Role as NodeRole, ServeArgs, StorageArgs, UserCommand,
+};
+use crate::domain::ids::NodeId;
+use crate::domain::time::Millis;
+use crate::error::chain;
+use crate::intake::cache::ReceiverCache;
+use crate::intake::{Intake, IntakeSettings};
+use crate::metrics::Metrics;
+use crate::runner::pool::Pool;
+use crate::runner::runs::Runs;
+use crate::runner::worker::Worker;
+use crate::runner::{RunSettings, Runner};
+use crate::security::vault::Vault;
+use crate::service::{App, Settings};
+use crate::store::{self, Orphans, Store};
+use crate::{api, cluster, runner, telemetry};
+
+mod commands;
+mod kernels;
+
+pub use commands::{add_user, read_password};
+use commands::{copy, migrate, require_site_key};
+
+/// Runs one command of the command line to completion.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    match cli.command {
+        Command::Serve(args) => runtime.block_on(serve(args)),
+        Command::Kernel(KernelCommand::Setup(storage)) => {
+            prepare_data_dir(&storage.data_dir)?;
+            runner::setup::setup(&storage.data_dir).map(drop)
+        }
+        Command::Send(args) => runtime.block_on(crate::send::send(args, &mut std::io::stdin())),
+        Command::Migrate(args) => runtime.block_on(migrate(args)),
+        Command::Copy(args) => runtime.block_on(copy(args)),
+        Command::User(UserCommand::Add(args)) => {
+            let password = read_password(&args, &mut std::io::stdin().lock())?;
+            runtime.block_on(add_user(args, password))
+        }
+    }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    telemetry::init(&args.log);
+    // Not dumpable: another process of the same user (a notebook's, say)
+    // cannot read this one's memory, environment or open files in /proc.
+    #[cfg(target_os = "linux")]
+    if let Err(e) = nix::sys::prctl::set_dumpable(false) {
+        tracing::warn!("cannot make the server undumpable: {e}");
+    }
+    let application = Application::build(args).await?;
+    let shutdown = CancellationToken::new();
+    tokio::spawn(stop_on_signal(shutdown.clone()));
+    application.run_until(shutdown).await
+}
+
+/// Cancels `shutdown` on SIGTERM or Ctrl-C.
+async fn stop_on_signal(shutdown: CancellationToken) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(e) => {
+                tracing::warn!("cannot watch SIGTERM ({e}); only Ctrl-C stops the server");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+    tracing::info!("stopping: no new requests are taken");
+    shutdown.cancel();
+}
+
+/// A server that is bound and ready to run.
+pub struct Application {
+    listener: TcpListener,
+    store: Arc<dyn Store>,
+    app: Arc<App>,
+    intake: Arc<Intake>,
+    runner: Arc<Runner>,
+    /// The warm pool and how many runs at once, unless runs are off (0).
+    pool: Option<(Arc<Pool>, usize)>,
+    role: NodeRole,
+}
+
+impl Application {
+    /// Opens the site, binds the listener, prepares the kernels and wires
+    /// the parts: intake and the runner each own what they need; the
+    /// administration (`App`) reaches them only through the receiver cache
+    /// and the runs of this node, and the runner reaches it through
+    /// [`RunRights`](crate::runner::rights::RunRights).
+    pub async fn build(args: ServeArgs) -> anyhow::Result<Self> {
+        let data_dir = args.storage.data_dir.clone();
+        prepare_data_dir(&data_dir)?;
+        let vault = Vault::load(args.encryption_key.as_ref(), &data_dir)?;
+        let store = store::open(&args.storage.database()).await?;
+        require_site_key(
+            store.as_ref(),
+            &vault,
+            args.encryption_key.is_some(),
+            &data_dir,
+        )
+        .await?;
+        let listener = TcpListener::bind(args.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", args.listen))?;
+        let addr = listener
+            .local_addr()
+            .context("cannot read the bound address")?;
+        let settings = Settings {
+            public_url: args
+                .public_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{addr}")),
+            context: args.context.clone(),
+            secret_grace: Duration::from_secs(args.secret_grace_hours.saturating_mul(3600)),
+        };
+        recover_orphans(store.as_ref()).await?;
+        let kernels = kernels::prepare(&args, &data_dir).await?;
+        let metrics = Arc::new(Metrics::new());
+        let receivers = Arc::new(ReceiverCache::default());
+        let runs = Arc::new(Runs::default());
+        let intake = Arc::new(Intake::start(
+            store.clone(),
+            vault.clone(),
+            intake_settings(&args),
+            receivers.clone(),
+            metrics.clone(),
+            runs.wake.clone(),
+        ));
+        let run_settings = run_settings(&args, &settings);
+        let app = Arc::new(App::new(
+            store.clone(),
+            vault,
+            settings,
+            metrics.clone(),
+            receivers,
+            runs.clone(),
+        ));
+        let pool = kernels.map(|k| {
+            let pool = Pool::new(k.python, k.dir, k.cgroups, k.size, metrics.warm_kernels());
+            (pool, k.size)
+        });
+        let runner = Arc::new(Runner {
+            store: store.clone(),
+            runs,
+            settings: run_settings,
+            metrics,
+            rights: app.clone(),
+        });
+        Ok(Self {
+            listener,
+            store,
+            app,
+            intake,
+            runner,
+            pool,
+            role: args.role,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    /// Serves until `shutdown` is cancelled, then finishes the requests in
+    /// flight and returns.
+    pub async fn run_until(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let s = &self.app.settings;
+        tracing::info!(
+            "hookbook is listening on {} as node {} ({:?}); admin directory: {}/{}/admin",
+            self.local_addr(),
+            self.runner.settings.node,
+            self.role,
+            s.public_url,
+            s.context
+        );
+        let retention = self.runner.settings.retention;
+        tokio::spawn(upkeep(self.store.clone(), retention, shutdown.clone()));
+        let presence = tokio::spawn(cluster::presence(
+            cluster::Presence {
+                store: self.store.clone(),
+                node: self.runner.settings.node,
+                lease: self.runner.settings.lease,
+                takes_events: self.role != NodeRole::Worker,
+                intake: self.intake.clone(),
+                metrics: self.app.metrics.clone(),
+            },
+            shutdown.clone(),
+        ));
+        let runs = self.runner.runs.clone();
+        tokio::spawn(cluster::relay(self.store.clone(), runs, shutdown.clone()));
+        let worker = self.pool.as_ref().map(|(pool, size)| {
+            let worker = Worker::new(self.runner.clone(), pool.clone(), *size);
+            (
+                tokio::spawn(pool.clone().fill(shutdown.clone())),
+                tokio::spawn(worker.run(shutdown.clone())),
+            )
+        });
+        let site = api::Site {
+            app: self.app.clone(),
+            intake: self.intake.clone(),
+        };
+        let router = match self.role {
+            NodeRole::Worker => api::worker_app(site),
+            NodeRole::All | NodeRole::Api => api::app(site),
+        };
+        axum::serve(
+            self.listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+        .await
+        .context("the server stopped with an error")?;
+        if let Some((filler, worker)) = worker {
+            let _ = worker.await;
+            let _ = filler.await;
+        }
+        if let Some((pool, _)) = &self.pool {
+            pool.close().await;
+        }
+        let _ = presence.await;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+fn intake_settings(args: &ServeArgs) -> IntakeSettings {
+    IntakeSettings {
+        max_payload_bytes: args.max_payload_bytes,
+        receiver_rate_limit: args.receiver_rate_limit,
+        max_queue_depth: args.max_queue_depth,
+    }
+}
+
+fn run_settings(args: &ServeArgs, settings: &Settings) -> RunSettings {
+    RunSettings {
+        default_timeout: Duration::from_secs_f64(args.execution_timeout_minutes * 60.0),
+        retention: Duration::from_secs(args.job_retention_days * 86_400),
+        per_receiver: args.max_runs_per_receiver,
+        stop_grace: Duration::from_secs(args.stop_grace_seconds),
+        node: NodeId::generate(),
+        lease: Duration::from_secs(args.job_lease_seconds),
+        max_disk_bytes: args.max_run_disk_mb.saturating_mul(1 << 20),
+        hookbook_url: format!("{}/{}", settings.public_url, settings.context),
+    }
+}
+
+/// One process alone on the database: whatever it finds executing was
+/// left by a process that died. Shared: only expired leases.
+async fn recover_orphans(store: &dyn Store) -> anyhow::Result<()> {
+    let orphans = if store.single_node() {
+        Orphans::All
+    } else {
+        Orphans::Expired
+    };
+    let (requeued, failed) = store
+        .recover_jobs(Millis::now(), cluster::NODE_LOST, orphans)
+        .await?;
+    if requeued + failed > 0 {
+        tracing::warn!("{requeued} interrupted jobs were queued again and {failed} were failed");
+    }
+    Ok(())
+}
+
+/// Creates the data dir if needed and checks that it can be read.
+fn prepare_data_dir(dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir)
+        .and_then(|()| std::fs::read_dir(dir).map(drop))
+        .with_context(|| format!("cannot use the data dir {}", dir.display()))
+}
+
+/// Creates the data dir when the database lives in it (no `--database-url`).
+fn prepare_storage(storage: &StorageArgs) -> anyhow::Result<()> {
+    match storage.database_url {
+        None => prepare_data_dir(&storage.data_dir),
+        Some(_) => Ok(()),
+    }
+}
+
+/// How long delivery-log lines are kept, and how many per receiver at most.
+const DELIVERY_LOG_DAYS: u64 = 7;
+
+/// Hourly: removes expired tokens, old delivery-log lines and finished jobs
+/// past their retention.
+async fn upkeep(store: Arc<dyn Store>, retention: Duration, shutdown: CancellationToken) {
+    let mut every = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = every.tick() => {
+                let now = Millis::now();
+                match store.delete_expired_tokens(now).await {
+                    Ok(n) if n > 0 => tracing::info!("removed {n} expired tokens"),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %chain(&e), "removing expired tokens failed"),
+                }
+                let before = Millis(now.0 - (DELIVERY_LOG_DAYS * 86_400_000) as i64);
+                if let Err(e) = store.prune_deliveries(before, crate::intake::DELIVERY_LOG_LINES).await {
+                    tracing::warn!(error = %chain(&e), "pruning the delivery log failed");
+                }
+                let retention = i64::try_from(retention.as_millis()).unwrap_or(i64::MAX);
+                match store.prune_jobs(Millis(now.0.saturating_sub(retention))).await {
+                    Ok(n) if n > 0 => tracing::info!("removed {n} finished jobs past their retention"),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %chain(&e), "pruning finished jobs failed"),
+                }
+            }
+        }
+    }
+}

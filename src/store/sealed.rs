@@ -1,0 +1,76 @@
+//! Receivers on their way to and from the database: their secrets sealed
+//! by the vault, each bound to its receiver and field, and opened again.
+
+use crate::domain::ids::ReceiverId;
+use crate::domain::receiver::{Parameters, Receiver, ReceiverName, Secret, SignatureHeaders};
+use crate::domain::sensitive::Sensitive;
+use crate::security::vault::Vault;
+
+use super::{ReceiverRecord, StoreError, StoreResult};
+
+/// What a sealed field of a receiver is bound to: opening it as another
+/// receiver's, or as another field, fails.
+pub fn sealed_context(id: &ReceiverId, field: &str) -> String {
+    format!("receiver:{id}:{field}")
+}
+
+/// The receiver as it is stored, its secrets sealed.
+pub fn seal_receiver(vault: &Vault, r: &Receiver) -> ReceiverRecord {
+    let seal = |text: &str, field: &str| vault.seal(text.as_bytes(), &sealed_context(&r.id, field));
+    ReceiverRecord {
+        id: r.id,
+        name: r.name.as_str().to_string(),
+        item_id: r.item_id.clone(),
+        owner: r.owner.clone(),
+        signature_headers: r.signature_headers.joined(),
+        disabled: r.disabled,
+        secret: seal(r.secret.expose(), "secret"),
+        previous_secret: r
+            .previous_secret
+            .as_ref()
+            .map(|(s, until)| (seal(s.expose(), "previous_secret"), *until)),
+        api_token: r.api_token.as_ref().map(|t| seal(t.expose(), "api_token")),
+        parameters: r.parameters.to_json(),
+        message: r.message.clone(),
+        created: r.created,
+        modified: r.modified,
+    }
+}
+
+/// A stored receiver with its secrets opened.
+pub fn open_receiver(vault: &Vault, r: ReceiverRecord) -> StoreResult<Receiver> {
+    let corrupt = |_| StoreError::Corrupt("webhook receiver");
+    let open_text = |sealed: &[u8], field: &str| -> StoreResult<String> {
+        let bytes = vault
+            .open(sealed, &sealed_context(&r.id, field))
+            .map_err(|_| StoreError::Sealed("webhook receiver"))?;
+        String::from_utf8(bytes).map_err(|_| StoreError::Corrupt("webhook receiver"))
+    };
+    let secret = Secret::parse(&open_text(&r.secret, "secret")?).map_err(corrupt)?;
+    let previous_secret = match &r.previous_secret {
+        Some((sealed, until)) => Some((
+            Secret::parse(&open_text(sealed, "previous_secret")?).map_err(corrupt)?,
+            *until,
+        )),
+        None => None,
+    };
+    let api_token = match &r.api_token {
+        Some(sealed) => Some(Sensitive::new(open_text(sealed, "api_token")?)),
+        None => None,
+    };
+    Ok(Receiver {
+        id: r.id,
+        name: ReceiverName::parse(&r.name).map_err(corrupt)?,
+        item_id: r.item_id,
+        owner: r.owner,
+        signature_headers: SignatureHeaders::parse(&r.signature_headers).map_err(corrupt)?,
+        disabled: r.disabled,
+        secret,
+        previous_secret,
+        api_token,
+        parameters: Parameters::parse(&r.parameters).map_err(corrupt)?,
+        message: r.message,
+        created: r.created,
+        modified: r.modified,
+    })
+}
