@@ -149,19 +149,7 @@ async fn list(
     Caller(caller): Caller,
     params: Params,
 ) -> Result<Reply> {
-    let status = match params.non_empty("status") {
-        None => None,
-        Some(s) => {
-            let upper = s.trim().to_ascii_uppercase();
-            if !STATUSES.contains(&upper.as_str()) {
-                return Err(Error::Invalid {
-                    field: "status",
-                    source: ParseError::new(format!("must be one of {}", STATUSES.join(", "))),
-                });
-            }
-            Some(upper)
-        }
-    };
+    let status = status_filter(&params)?;
     let receiver = params
         .non_empty("receiverId")
         .map(ReceiverId::parse)
@@ -184,7 +172,81 @@ async fn list(
     } else {
         -1
     };
-    let b = base(&app);
+    let listing = Listing {
+        jobs: &jobs,
+        total,
+        start: u64::from(start),
+        num,
+        next_start,
+    };
+    let page = jobs_page(&base(&app), &params, &listing);
+    Ok(Reply::new(
+        json!({
+            "jobs": jobs.iter().map(summary).collect::<Vec<_>>(),
+            "total": total,
+            "start": start,
+            "num": shown,
+            "nextStart": next_start,
+        }),
+        page,
+    ))
+}
+
+/// The `status` filter, upper-cased, when given.
+fn status_filter(params: &Params) -> Result<Option<String>> {
+    let Some(s) = params.non_empty("status") else {
+        return Ok(None);
+    };
+    let upper = s.trim().to_ascii_uppercase();
+    if !STATUSES.contains(&upper.as_str()) {
+        return Err(Error::Invalid {
+            field: "status",
+            source: ParseError::new(format!("must be one of {}", STATUSES.join(", "))),
+        });
+    }
+    Ok(Some(upper))
+}
+
+/// One page of the job list.
+#[derive(Clone, Copy)]
+struct Listing<'a> {
+    jobs: &'a [JobRecord],
+    total: u64,
+    /// The position of the first job shown, from 1.
+    start: u64,
+    num: u32,
+    /// Where the next page starts, or -1.
+    next_start: i64,
+}
+
+/// A job as a row of the jobs table.
+fn job_row(b: &str, job: &JobRecord) -> Vec<Cell> {
+    vec![
+        Cell::link(job.id.to_string(), format!("{b}/jobs/{}", job.id)),
+        Cell::text(job.status.clone()).class(job.status.clone()),
+        Cell::text(job.kind.clone()),
+        job.receiver_id.map_or(Cell::text(""), |r| {
+            Cell::link("receiver", format!("{b}/webhookReceivers/{r}"))
+        }),
+        Cell::text(job.submitted.utc()),
+        Cell::text(match (job.start_time, job.end_time) {
+            (Some(s), Some(e)) => format!("{:.2} s", (e.0 - s.0) as f64 / 1000.0),
+            (Some(_), None) => "running".into(),
+            _ => String::new(),
+        }),
+    ]
+}
+
+/// The jobs page: the filter form, a table of the jobs, and a pager.
+fn jobs_page(b: &str, params: &Params, listing: &Listing<'_>) -> Page {
+    let Listing {
+        jobs,
+        total,
+        start: first,
+        num,
+        next_start,
+    } = *listing;
+    let shown = jobs.len() as u64;
     let filter = |start: u64| {
         let mut query = form_urlencoded::Serializer::new(String::new());
         for key in ["status", "receiverId"] {
@@ -196,26 +258,7 @@ async fn list(
         query.append_pair("num", &num.to_string());
         format!("{b}/jobs?{}", query.finish())
     };
-    let rows: Vec<Vec<Cell>> = jobs
-        .iter()
-        .map(|job| {
-            vec![
-                Cell::link(job.id.to_string(), format!("{b}/jobs/{}", job.id)),
-                Cell::text(job.status.clone()).class(job.status.clone()),
-                Cell::text(job.kind.clone()),
-                job.receiver_id.map_or(Cell::text(""), |r| {
-                    Cell::link("receiver", format!("{b}/webhookReceivers/{r}"))
-                }),
-                Cell::text(job.submitted.utc()),
-                Cell::text(match (job.start_time, job.end_time) {
-                    (Some(s), Some(e)) => format!("{:.2} s", (e.0 - s.0) as f64 / 1000.0),
-                    (Some(_), None) => "running".into(),
-                    _ => String::new(),
-                }),
-            ]
-        })
-        .collect();
-    let first = u64::from(start);
+    let rows = jobs.iter().map(|job| job_row(b, job)).collect();
     let mut page = Page::new("Jobs")
         .without_value()
         .form(
@@ -261,16 +304,7 @@ async fn list(
     if jobs.iter().any(is_running) {
         page = page.refresh_every(LIVE_REFRESH);
     }
-    Ok(Reply::new(
-        json!({
-            "jobs": jobs.iter().map(summary).collect::<Vec<_>>(),
-            "total": total,
-            "start": start,
-            "num": shown,
-            "nextStart": next_start,
-        }),
-        page,
-    ))
+    page
 }
 
 async fn fetch(

@@ -204,20 +204,7 @@ fn receiver_page(app: &App, r: &Receiver, log: &[DeliveryRecord]) -> Page {
     let c = &app.settings.context;
     let url = ReceiverOut::new(app, r).url;
     let jobs = format!("/{c}/admin/notebooks/jobs");
-    let rows = log
-        .iter()
-        .map(|d| {
-            vec![
-                Cell::text(d.time.utc()),
-                Cell::text(d.outcome.as_str()).class(d.outcome.as_str()),
-                Cell::text(d.reason.clone()),
-                d.job_id.map_or(Cell::text(""), |j| {
-                    Cell::link(j.to_string(), format!("{jobs}/{j}"))
-                }),
-                Cell::text(d.size.to_string()),
-            ]
-        })
-        .collect();
+    let rows = delivery_rows(log, &jobs);
     let mut page = Page::new(r.name.as_str().to_string()).block(Block::Copy {
         label: if r.disabled {
             "Receiver URL (disabled: deliveries are refused)".into()
@@ -243,46 +230,7 @@ fn receiver_page(app: &App, r: &Receiver, log: &[DeliveryRecord]) -> Page {
         "Jobs of this receiver",
         format!("{jobs}?receiverId={}", r.id),
     )
-    .form(
-        Form::post("Update", format!("{base}/update"))
-            .field(FieldKind::Text, "name", "Name", r.name.as_str())
-            .field(
-                FieldKind::Text,
-                "itemId",
-                "Notebook item id",
-                r.item_id.as_str(),
-            )
-            .field(
-                FieldKind::Password,
-                "secret",
-                "New secret (leave empty to keep)",
-                "",
-            )
-            .field(
-                FieldKind::Text,
-                "signatureHeaders",
-                "Signature headers",
-                r.signature_headers.joined(),
-            )
-            .field(
-                FieldKind::Password,
-                "apiToken",
-                "New API token (leave empty to keep)",
-                "",
-            )
-            .field(
-                FieldKind::Textarea,
-                "parameters",
-                "Parameters (a JSON object)",
-                r.parameters.to_json(),
-            )
-            .select(
-                "disabled",
-                "Disabled",
-                if r.disabled { "true" } else { "false" },
-                &["false", "true"],
-            ),
-    )
+    .form(update_form(&base, r))
     .form(Form::post("Validate", format!("{base}/validate")))
     .form(if r.disabled {
         Form::post("Enable", format!("{base}/enable"))
@@ -290,6 +238,66 @@ fn receiver_page(app: &App, r: &Receiver, log: &[DeliveryRecord]) -> Page {
         Form::post("Disable", format!("{base}/disable"))
     })
     .form(Form::post("Delete", format!("{base}/delete")))
+}
+
+/// The delivery log's lines as table rows, each job linked.
+fn delivery_rows(log: &[DeliveryRecord], jobs: &str) -> Vec<Vec<Cell>> {
+    log.iter()
+        .map(|d| {
+            vec![
+                Cell::text(d.time.utc()),
+                Cell::text(d.outcome.as_str()).class(d.outcome.as_str()),
+                Cell::text(d.reason.clone()),
+                d.job_id.map_or(Cell::text(""), |j| {
+                    Cell::link(j.to_string(), format!("{jobs}/{j}"))
+                }),
+                Cell::text(d.size.to_string()),
+            ]
+        })
+        .collect()
+}
+
+/// The form that updates a receiver, filled with its current values
+/// (secrets left empty: empty keeps them).
+fn update_form(base: &str, r: &Receiver) -> Form {
+    Form::post("Update", format!("{base}/update"))
+        .field(FieldKind::Text, "name", "Name", r.name.as_str())
+        .field(
+            FieldKind::Text,
+            "itemId",
+            "Notebook item id",
+            r.item_id.as_str(),
+        )
+        .field(
+            FieldKind::Password,
+            "secret",
+            "New secret (leave empty to keep)",
+            "",
+        )
+        .field(
+            FieldKind::Text,
+            "signatureHeaders",
+            "Signature headers",
+            r.signature_headers.joined(),
+        )
+        .field(
+            FieldKind::Password,
+            "apiToken",
+            "New API token (leave empty to keep)",
+            "",
+        )
+        .field(
+            FieldKind::Textarea,
+            "parameters",
+            "Parameters (a JSON object)",
+            r.parameters.to_json(),
+        )
+        .select(
+            "disabled",
+            "Disabled",
+            if r.disabled { "true" } else { "false" },
+            &["false", "true"],
+        )
 }
 
 /// An unparseable id in a path names no receiver.

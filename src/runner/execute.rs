@@ -9,7 +9,7 @@ use serde_json::{json, Map, Value};
 use tokio_util::sync::CancellationToken;
 
 use super::inject::inject;
-use super::kernel::{Kernel, KernelError};
+use super::kernel::{Execution, Kernel, KernelError};
 
 const ERROR_TAG: &str = "papermill-error-cell-tag";
 const ERROR_STYLE: &str =
@@ -132,9 +132,6 @@ pub async fn run_notebook(
     let mut end = RunEnd::Completed;
     let mut failed_at = None;
     for (index, id) in ids.iter().enumerate() {
-        if end != RunEnd::Completed {
-            break;
-        }
         if codes[index].is_none() {
             continue;
         }
@@ -147,41 +144,64 @@ pub async fn run_notebook(
                 .await
                 .map(Some),
         };
-        let cell = &mut nb["cells"][index];
-        cell["metadata"]["papermill"]["end_time"] = json!(now_text());
-        cell["metadata"]["papermill"]["duration"] = json!(cell_start.elapsed().as_secs_f64());
-        match result {
-            Ok(None) => cell["metadata"]["papermill"]["status"] = json!("completed"),
-            Ok(Some(execution)) => {
-                cell["outputs"] = Value::Array(execution.outputs);
-                cell["execution_count"] =
-                    execution.execution_count.map_or(Value::Null, Value::from);
-                match execution.error {
-                    Some((ename, evalue, _))
-                        if ename == "SystemExit"
-                            && matches!(evalue.as_str(), "" | "0" | "None") =>
-                    {
-                        cell["metadata"]["papermill"]["status"] = json!("completed");
-                        break;
-                    }
-                    Some((ename, evalue, _)) => {
-                        cell["metadata"]["papermill"]["status"] = json!("failed");
-                        cell["metadata"]["papermill"]["exception"] = json!(true);
-                        failed_at = Some((index, execution.execution_count));
-                        end = RunEnd::Failed(format!("{ename}: {evalue}"));
-                    }
-                    None => cell["metadata"]["papermill"]["status"] = json!("completed"),
-                }
-            }
-            Err(stop) => {
-                cell["metadata"]["papermill"]["status"] = json!("failed");
-                cell["metadata"]["papermill"]["exception"] = json!(true);
-                failed_at = Some((index, None));
+        match record_cell(&mut nb["cells"][index], result, cell_start) {
+            CellEnd::Next => {}
+            CellEnd::Exit => break,
+            CellEnd::Stop(stop, count) => {
+                failed_at = Some((index, count));
                 end = stop;
+                break;
             }
         }
     }
     finish(nb, end, started, failed_at)
+}
+
+/// What a cell's result means for the rest of the run.
+enum CellEnd {
+    Next,
+    /// `sys.exit()` with success: the run ends here, completed.
+    Exit,
+    /// The run ends here: how, and the cell's execution count.
+    Stop(RunEnd, Option<i64>),
+}
+
+/// Writes a cell's outputs and papermill metadata.
+fn record_cell(
+    cell: &mut Value,
+    result: Result<Option<Execution>, RunEnd>,
+    started: Instant,
+) -> CellEnd {
+    cell["metadata"]["papermill"]["end_time"] = json!(now_text());
+    cell["metadata"]["papermill"]["duration"] = json!(started.elapsed().as_secs_f64());
+    let (status, end) = match result {
+        Ok(None) => ("completed", CellEnd::Next),
+        Ok(Some(execution)) => {
+            cell["outputs"] = Value::Array(execution.outputs);
+            cell["execution_count"] = execution.execution_count.map_or(Value::Null, Value::from);
+            match execution.error {
+                Some((ename, evalue, _))
+                    if ename == "SystemExit" && matches!(evalue.as_str(), "" | "0" | "None") =>
+                {
+                    ("completed", CellEnd::Exit)
+                }
+                Some((ename, evalue, _)) => (
+                    "failed",
+                    CellEnd::Stop(
+                        RunEnd::Failed(format!("{ename}: {evalue}")),
+                        execution.execution_count,
+                    ),
+                ),
+                None => ("completed", CellEnd::Next),
+            }
+        }
+        Err(stop) => ("failed", CellEnd::Stop(stop, None)),
+    };
+    cell["metadata"]["papermill"]["status"] = json!(status);
+    if status == "failed" {
+        cell["metadata"]["papermill"]["exception"] = json!(true);
+    }
+    end
 }
 
 /// Adds papermill's error markers and the notebook's final metadata.

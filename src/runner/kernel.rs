@@ -132,122 +132,27 @@ impl Kernel {
         base: &Path,
         cgroups: Option<&super::cgroup::Cgroups>,
     ) -> Result<Self, KernelError> {
-        let id = uuid::Uuid::new_v4().simple().to_string();
-        // Absolute: the kernel runs in its own working directory, so every
-        // path it is given (connection file, sockets) must not be relative.
-        std::fs::create_dir_all(base).map_err(KernelError::Dir)?;
-        let dir = std::fs::canonicalize(base)
-            .map_err(KernelError::Dir)?
-            .join(&id[..16]);
-        let work = dir.join("work");
-        std::fs::create_dir_all(&work).map_err(KernelError::Dir)?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt as _;
-            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))
-                .map_err(KernelError::Dir)?;
-        }
-        let mut key = [0u8; 32];
-        rand::rngs::OsRng.fill_bytes(&mut key);
-        let info = ConnectionInfo {
-            ip: dir.join("ipc").display().to_string(),
-            transport: Transport::IPC,
-            shell_port: 1,
-            iopub_port: 2,
-            stdin_port: 3,
-            control_port: 4,
-            hb_port: 5,
-            key: hex::encode(key),
-            signature_scheme: "hmac-sha256".into(),
-            kernel_name: Some("python3".into()),
-        };
-        let file = dir.join("connection.json");
-        let text = serde_json::to_string(&info).map_err(protocol)?;
-        std::fs::write(&file, text).map_err(KernelError::Dir)?;
-
-        let mut command = tokio::process::Command::new(python);
-        command
-            .arg("-c")
-            .arg(BOOTSTRAP)
-            .arg("-f")
-            .arg(&file)
-            // A kernel lives for one run: keeping IPython's history database
-            // would only cost time on every cell.
-            .arg("--HistoryManager.enabled=False")
-            .current_dir(&work)
-            .env_clear()
-            .env("PATH", "/usr/local/bin:/usr/bin:/bin")
-            .env("HOME", &work)
-            .env("LANG", "C.UTF-8")
-            .env("JUPYTER_RUNTIME_DIR", &dir)
-            .env("IPYTHONDIR", dir.join("ipython"))
-            .env("MPLBACKEND", "Agg")
-            .env("HOOKBOOK_SERVER_PID", std::process::id().to_string())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .process_group(0)
-            .kill_on_drop(true);
-        let mut child = command.spawn().map_err(|source| KernelError::Spawn {
-            python: python.display().to_string(),
-            source,
-        })?;
+        let id = uuid::Uuid::new_v4().simple().to_string()[..16].to_string();
+        let (base_dir, name) = (base.to_path_buf(), id.clone());
+        let (dir, info, file) = tokio::task::spawn_blocking(move || prepare_dir(&base_dir, &name))
+            .await
+            .map_err(|e| KernelError::Dir(std::io::Error::other(e)))??;
+        let mut child = spawn(python, &dir, &file)?;
         let pid = child.id().map(|p| p as i32).unwrap_or(0);
-        let group = match cgroups.map(|c| c.join(&id[..16], pid)).transpose() {
+        // From here on, a failure kills what was started and removes the
+        // kernel's directory.
+        let group = match cgroups.map(|c| c.join(&id, pid)).transpose() {
             Ok(group) => group,
-            Err(e) => {
-                kill_group(pid);
-                let _ = std::fs::remove_dir_all(&dir);
-                return Err(KernelError::Limit(e));
-            }
+            Err(e) => return Err(abandon(pid, None, &dir, KernelError::Limit(e)).await),
         };
         let session = uuid::Uuid::new_v4().to_string();
-        let connect = async {
-            // The sockets appear when ipykernel has bound them.
-            let shell_path = dir.join("ipc-1");
-            while !shell_path.exists() || !dir.join("ipc-2").exists() || !dir.join("ipc-4").exists()
-            {
-                if let Ok(Some(status)) = child.try_wait() {
-                    return Err(KernelError::Exited(status.to_string()));
-                }
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
-            let identity =
-                jupyter_zmq_client::peer_identity_for_session(&session).map_err(protocol)?;
-            let mut iopub = jupyter_zmq_client::create_client_iopub_connection(&info, "", &session)
-                .await
-                .map_err(protocol)?;
-            let shell = jupyter_zmq_client::create_client_shell_connection_with_identity(
-                &info, &session, identity,
-            )
+        let connecting = connect(&mut child, &dir, &info, &session);
+        let sockets = tokio::time::timeout(START_TIMEOUT, connecting)
             .await
-            .map_err(protocol)?;
-            let control = jupyter_zmq_client::create_client_control_connection(&info, &session)
-                .await
-                .map_err(protocol)?;
-            jupyter_zmq_client::wait_for_iopub_welcome(&mut iopub, Duration::from_secs(10))
-                .await
-                .map_err(protocol)?;
-            Ok::<_, KernelError>((shell, iopub, control))
-        };
-        let (shell, iopub, control) = match tokio::time::timeout(START_TIMEOUT, connect).await {
-            Ok(Ok(sockets)) => sockets,
-            Ok(Err(e)) => {
-                kill_group(pid);
-                if let Some(group) = group {
-                    group.end().await;
-                }
-                let _ = std::fs::remove_dir_all(&dir);
-                return Err(e);
-            }
-            Err(_) => {
-                kill_group(pid);
-                if let Some(group) = group {
-                    group.end().await;
-                }
-                let _ = std::fs::remove_dir_all(&dir);
-                return Err(KernelError::StartTimeout(START_TIMEOUT));
-            }
+            .unwrap_or(Err(KernelError::StartTimeout(START_TIMEOUT)));
+        let (shell, iopub, control) = match sockets {
+            Ok(sockets) => sockets,
+            Err(e) => return Err(abandon(pid, group, &dir, e).await),
         };
         let mut kernel = Self {
             child,
@@ -260,36 +165,37 @@ impl Kernel {
             group,
             started: Instant::now(),
         };
-        let request: JupyterMessage = KernelInfoRequest {}.into();
-        let request = request.with_session(&kernel.session);
-        // A first, silent execution pays IPython's one-time costs here, in
-        // the pool, rather than in the first cell of a run.
-        let ready = async {
-            kernel.shell.send(request).await.map_err(protocol)?;
-            loop {
-                let reply = kernel.shell.read().await.map_err(protocol)?;
-                if matches!(reply.content, JupyterMessageContent::KernelInfoReply(_)) {
-                    break;
-                }
-            }
-            let warm = kernel.execute(WARM_UP, true).await?;
-            match warm.error {
-                Some((ename, evalue, _)) => Err(KernelError::Protocol(format!(
-                    "warming up failed: {ename}: {evalue}"
-                ))),
-                None => Ok(()),
-            }
-        };
-        match tokio::time::timeout(START_TIMEOUT, ready).await {
-            Ok(Ok(())) => Ok(kernel),
-            Ok(Err(e)) => {
+        let ready = tokio::time::timeout(START_TIMEOUT, kernel.ready())
+            .await
+            .unwrap_or(Err(KernelError::StartTimeout(START_TIMEOUT)));
+        match ready {
+            Ok(()) => Ok(kernel),
+            Err(e) => {
                 kernel.kill().await;
                 Err(e)
             }
-            Err(_) => {
-                kernel.kill().await;
-                Err(KernelError::StartTimeout(START_TIMEOUT))
+        }
+    }
+
+    /// Waits for `kernel_info`, then runs a first, silent execution that
+    /// pays IPython's one-time costs here, in the pool, rather than in the
+    /// first cell of a run.
+    async fn ready(&mut self) -> Result<(), KernelError> {
+        let request: JupyterMessage = KernelInfoRequest {}.into();
+        let request = request.with_session(&self.session);
+        self.shell.send(request).await.map_err(protocol)?;
+        loop {
+            let reply = self.shell.read().await.map_err(protocol)?;
+            if matches!(reply.content, JupyterMessageContent::KernelInfoReply(_)) {
+                break;
             }
+        }
+        let warm = self.execute(WARM_UP, true).await?;
+        match warm.error {
+            Some((ename, evalue, _)) => Err(KernelError::Protocol(format!(
+                "warming up failed: {ename}: {evalue}"
+            ))),
+            None => Ok(()),
         }
     }
 
@@ -465,6 +371,131 @@ pub fn kill_leftovers(base: &Path) {
             );
         }
     }
+}
+
+/// The sockets of a started kernel.
+type Sockets = (
+    ClientShellConnection,
+    ClientIoPubConnection,
+    ClientControlConnection,
+);
+
+/// Makes the kernel's private directory `base/name` (absolute: the kernel
+/// runs in its own working directory, so every path it is given must not
+/// be relative) with its `work` directory and connection file.
+fn prepare_dir(base: &Path, name: &str) -> Result<(PathBuf, ConnectionInfo, PathBuf), KernelError> {
+    std::fs::create_dir_all(base).map_err(KernelError::Dir)?;
+    let dir = std::fs::canonicalize(base)
+        .map_err(KernelError::Dir)?
+        .join(name);
+    std::fs::create_dir_all(dir.join("work")).map_err(KernelError::Dir)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))
+            .map_err(KernelError::Dir)?;
+    }
+    let mut key = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut key);
+    let info = ConnectionInfo {
+        ip: dir.join("ipc").display().to_string(),
+        transport: Transport::IPC,
+        shell_port: 1,
+        iopub_port: 2,
+        stdin_port: 3,
+        control_port: 4,
+        hb_port: 5,
+        key: hex::encode(key),
+        signature_scheme: "hmac-sha256".into(),
+        kernel_name: Some("python3".into()),
+    };
+    let file = dir.join("connection.json");
+    let text = serde_json::to_string(&info).map_err(protocol)?;
+    std::fs::write(&file, text).map_err(KernelError::Dir)?;
+    Ok((dir, info, file))
+}
+
+/// Launches `ipykernel` under [`BOOTSTRAP`] in its own process group, with
+/// a clean environment and `dir/work` as its working directory.
+fn spawn(python: &Path, dir: &Path, file: &Path) -> Result<tokio::process::Child, KernelError> {
+    let work = dir.join("work");
+    let mut command = tokio::process::Command::new(python);
+    command
+        .arg("-c")
+        .arg(BOOTSTRAP)
+        .arg("-f")
+        .arg(file)
+        // A kernel lives for one run: keeping IPython's history database
+        // would only cost time on every cell.
+        .arg("--HistoryManager.enabled=False")
+        .current_dir(&work)
+        .env_clear()
+        .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+        .env("HOME", &work)
+        .env("LANG", "C.UTF-8")
+        .env("JUPYTER_RUNTIME_DIR", dir)
+        .env("IPYTHONDIR", dir.join("ipython"))
+        .env("MPLBACKEND", "Agg")
+        .env("HOOKBOOK_SERVER_PID", std::process::id().to_string())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .kill_on_drop(true);
+    command.spawn().map_err(|source| KernelError::Spawn {
+        python: python.display().to_string(),
+        source,
+    })
+}
+
+/// Waits for the kernel's sockets to appear (ipykernel binds them), then
+/// connects shell, iopub and control and waits for iopub's welcome.
+async fn connect(
+    child: &mut tokio::process::Child,
+    dir: &Path,
+    info: &ConnectionInfo,
+    session: &str,
+) -> Result<Sockets, KernelError> {
+    while !["ipc-1", "ipc-2", "ipc-4"]
+        .iter()
+        .all(|socket| dir.join(socket).exists())
+    {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Err(KernelError::Exited(status.to_string()));
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let identity = jupyter_zmq_client::peer_identity_for_session(session).map_err(protocol)?;
+    let mut iopub = jupyter_zmq_client::create_client_iopub_connection(info, "", session)
+        .await
+        .map_err(protocol)?;
+    let shell =
+        jupyter_zmq_client::create_client_shell_connection_with_identity(info, session, identity)
+            .await
+            .map_err(protocol)?;
+    let control = jupyter_zmq_client::create_client_control_connection(info, session)
+        .await
+        .map_err(protocol)?;
+    jupyter_zmq_client::wait_for_iopub_welcome(&mut iopub, Duration::from_secs(10))
+        .await
+        .map_err(protocol)?;
+    Ok((shell, iopub, control))
+}
+
+/// Undoes a start that failed half-way: kills the kernel's process group,
+/// ends its cgroup and removes its directory; returns `error`.
+async fn abandon(
+    pid: i32,
+    group: Option<super::cgroup::Group>,
+    dir: &Path,
+    error: KernelError,
+) -> KernelError {
+    kill_group(pid);
+    if let Some(group) = group {
+        group.end().await;
+    }
+    let _ = tokio::fs::remove_dir_all(dir).await;
+    error
 }
 
 fn kill_group(pid: i32) {

@@ -117,56 +117,16 @@ impl PgStore {
                 .await?;
             depth = waiting(tx).await?;
         }
-        let mut room = max_queue_depth.saturating_sub(depth);
         let keys: Vec<Key> = events.iter().filter_map(key).collect();
-        let mut known = first_jobs(tx, &keys).await?;
-        let mut answers = Vec::with_capacity(events.len());
-        let mut fresh = Vec::new();
-        for (i, e) in events.iter().enumerate() {
-            let k = key(e);
-            if let Some(job_id) = k.as_ref().and_then(|k| known.get(k)) {
-                answers.push(Acceptance::Duplicate { job_id: *job_id });
-            } else if room == 0 {
-                answers.push(Acceptance::QueueFull);
-            } else {
-                room -= 1;
-                if let Some(k) = k {
-                    // A second copy later in this batch is its duplicate.
-                    known.insert(k, e.job_id);
-                }
-                answers.push(Acceptance::Accepted { job_id: e.job_id });
-                fresh.push(i);
-            }
-        }
+        let known = first_jobs(tx, &keys).await?;
+        let (mut answers, mut fresh) = decide(events, known, max_queue_depth.saturating_sub(depth));
         if fresh.is_empty() {
             return Ok(answers);
         }
         // Inserted in key order: two nodes inserting overlapping delivery
         // ids then wait on each other in one order, never in a cycle.
         fresh.sort_by(|&a, &b| key(&events[a]).cmp(&key(&events[b])));
-        let ids = column(events, &fresh, |e| e.event_id.to_string());
-        let receivers = column(events, &fresh, |e| e.receiver_id.to_string());
-        let deliveries = column(events, &fresh, |e| e.delivery_id.as_deref());
-        let received = column(events, &fresh, |e| e.received.0);
-        let headers = column(events, &fresh, |e| e.headers.as_str());
-        let bodies = column(events, &fresh, |e| e.body.as_slice());
-        let signed = column(events, &fresh, |e| e.signed.as_str());
-        let stored: HashSet<String> = sqlx::query_scalar(
-            "INSERT INTO events (id, receiver_id, delivery_id, received, headers, body, signed) \
-             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::bytea[], $7::text[]) \
-             ON CONFLICT (receiver_id, delivery_id) DO NOTHING RETURNING id",
-        )
-        .bind(&ids)
-        .bind(&receivers)
-        .bind(&deliveries)
-        .bind(&received)
-        .bind(&headers)
-        .bind(&bodies)
-        .bind(&signed)
-        .fetch_all(&mut **tx)
-        .await?
-        .into_iter()
-        .collect();
+        let stored = insert_events(tx, events, &fresh).await?;
         // Copies another node stored since we looked (it committed while
         // our insert waited on its row): duplicates of its job.
         let raced: Vec<usize> = fresh
@@ -190,26 +150,88 @@ impl PgStore {
             .filter(|&i| matches!(answers[i], Acceptance::Accepted { .. }))
             .collect();
         if !accepted.is_empty() {
-            let submitted = column(events, &accepted, |e| e.received.0);
-            sqlx::query(
-                "INSERT INTO jobs (id, kind, status, item_id, receiver_id, event_id, username, parameters, submitted) \
-                 SELECT id, 'webhook', 'SUBMITTED', item, receiver, event, username, parameters, submitted \
-                 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[]) \
-                     AS t(id, item, receiver, event, username, parameters, submitted)",
-            )
-            .bind(column(events, &accepted, |e| e.job_id.to_string()))
-            .bind(column(events, &accepted, |e| e.item_id.as_str()))
-            .bind(column(events, &accepted, |e| e.receiver_id.to_string()))
-            .bind(column(events, &accepted, |e| e.event_id.to_string()))
-            .bind(column(events, &accepted, |e| e.username.as_str()))
-            .bind(column(events, &accepted, |e| e.parameters.as_str()))
-            .bind(&submitted)
-            .execute(&mut **tx)
-            .await?;
+            insert_jobs(tx, events, &accepted).await?;
             self.notify(&mut **tx, "queued").await?;
         }
         Ok(answers)
     }
+}
+
+/// Each event's answer before anything is written: a duplicate of a known
+/// delivery (stored, or earlier in this batch), refused when `room` is
+/// used up, or accepted; and the indexes of the accepted ones.
+fn decide(
+    events: &[NewEvent],
+    mut known: HashMap<Key, uuid::Uuid>,
+    mut room: u64,
+) -> (Vec<Acceptance>, Vec<usize>) {
+    let mut answers = Vec::with_capacity(events.len());
+    let mut fresh = Vec::new();
+    for (i, e) in events.iter().enumerate() {
+        let k = key(e);
+        if let Some(job_id) = k.as_ref().and_then(|k| known.get(k)) {
+            answers.push(Acceptance::Duplicate { job_id: *job_id });
+        } else if room == 0 {
+            answers.push(Acceptance::QueueFull);
+        } else {
+            room -= 1;
+            if let Some(k) = k {
+                // A second copy later in this batch is its duplicate.
+                known.insert(k, e.job_id);
+            }
+            answers.push(Acceptance::Accepted { job_id: e.job_id });
+            fresh.push(i);
+        }
+    }
+    (answers, fresh)
+}
+
+/// Inserts the events at `fresh`; the ids of those stored (a delivery
+/// another node stored first is not).
+async fn insert_events(
+    tx: &mut sqlx::Transaction<'_, Postgres>,
+    events: &[NewEvent],
+    fresh: &[usize],
+) -> StoreResult<HashSet<String>> {
+    let stored: Vec<String> = sqlx::query_scalar(
+        "INSERT INTO events (id, receiver_id, delivery_id, received, headers, body, signed) \
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::bytea[], $7::text[]) \
+         ON CONFLICT (receiver_id, delivery_id) DO NOTHING RETURNING id",
+    )
+    .bind(column(events, fresh, |e| e.event_id.to_string()))
+    .bind(column(events, fresh, |e| e.receiver_id.to_string()))
+    .bind(column(events, fresh, |e| e.delivery_id.as_deref()))
+    .bind(column(events, fresh, |e| e.received.0))
+    .bind(column(events, fresh, |e| e.headers.as_str()))
+    .bind(column(events, fresh, |e| e.body.as_slice()))
+    .bind(column(events, fresh, |e| e.signed.as_str()))
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(stored.into_iter().collect())
+}
+
+/// Inserts the jobs of the events at `accepted`, queued.
+async fn insert_jobs(
+    tx: &mut sqlx::Transaction<'_, Postgres>,
+    events: &[NewEvent],
+    accepted: &[usize],
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO jobs (id, kind, status, item_id, receiver_id, event_id, username, parameters, submitted) \
+         SELECT id, 'webhook', 'SUBMITTED', item, receiver, event, username, parameters, submitted \
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[]) \
+             AS t(id, item, receiver, event, username, parameters, submitted)",
+    )
+    .bind(column(events, accepted, |e| e.job_id.to_string()))
+    .bind(column(events, accepted, |e| e.item_id.as_str()))
+    .bind(column(events, accepted, |e| e.receiver_id.to_string()))
+    .bind(column(events, accepted, |e| e.event_id.to_string()))
+    .bind(column(events, accepted, |e| e.username.as_str()))
+    .bind(column(events, accepted, |e| e.parameters.as_str()))
+    .bind(column(events, accepted, |e| e.received.0))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 #[async_trait]

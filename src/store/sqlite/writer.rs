@@ -155,95 +155,100 @@ fn accept(
     })?;
     let mut room = max_queue_depth.saturating_sub(u64::try_from(waiting).unwrap_or(0));
     let mut answers = Vec::with_capacity(events.len());
-    {
-        let mut first_job = tx.prepare_cached(
-            "SELECT j.id FROM events e JOIN jobs j ON j.event_id = e.id \
-             WHERE e.receiver_id = ?1 AND e.delivery_id = ?2",
+    for e in events {
+        let answer = accept_one(&tx, e, &mut room)?;
+        let (outcome, job_id, reason) = match answer {
+            Acceptance::Accepted { job_id } => (DeliveryOutcome::Accepted, Some(job_id), ""),
+            Acceptance::Duplicate { job_id } => (DeliveryOutcome::Duplicate, Some(job_id), ""),
+            Acceptance::QueueFull => (DeliveryOutcome::Rejected, None, "queue full"),
+        };
+        insert_line(
+            &tx,
+            &DeliveryRecord {
+                receiver_id: e.receiver_id,
+                time: e.received,
+                outcome,
+                reason: reason.to_string(),
+                job_id,
+                size: e.body.len() as i64,
+            },
         )?;
-        let mut insert_event = tx.prepare_cached(
-            "INSERT INTO events (id, receiver_id, delivery_id, received, headers, body, signed) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (receiver_id, delivery_id) DO NOTHING",
-        )?;
-        let mut insert_job = tx.prepare_cached(
-            "INSERT INTO jobs (id, kind, status, item_id, receiver_id, event_id, username, parameters, submitted) \
-             VALUES (?1, 'webhook', 'SUBMITTED', ?2, ?3, ?4, ?5, ?6, ?7)",
-        )?;
-        for e in events {
-            let receiver = e.receiver_id.to_string();
-            let mut duplicate_of = |delivery: &str| -> rusqlite::Result<Option<uuid::Uuid>> {
-                let id: Option<String> = first_job
-                    .query_row(params![receiver, delivery], |r| r.get(0))
-                    .optional()?;
-                Ok(id.and_then(|id| uuid::Uuid::try_parse(&id).ok()))
-            };
-            let answer = match e
-                .delivery_id
-                .as_deref()
-                .map(&mut duplicate_of)
-                .transpose()?
-                .flatten()
-            {
-                Some(job_id) => Acceptance::Duplicate { job_id },
-                None if room == 0 => Acceptance::QueueFull,
-                None => {
-                    let event_id = e.event_id.to_string();
-                    let stored = insert_event.execute(params![
-                        event_id,
-                        receiver,
-                        e.delivery_id,
-                        e.received.0,
-                        e.headers,
-                        e.body,
-                        e.signed.as_str()
-                    ])?;
-                    if stored == 0 {
-                        // Another writer stored the same delivery since we looked.
-                        match e
-                            .delivery_id
-                            .as_deref()
-                            .map(&mut duplicate_of)
-                            .transpose()?
-                            .flatten()
-                        {
-                            Some(job_id) => Acceptance::Duplicate { job_id },
-                            None => Acceptance::QueueFull,
-                        }
-                    } else {
-                        insert_job.execute(params![
-                            e.job_id.to_string(),
-                            e.item_id.as_str(),
-                            receiver,
-                            event_id,
-                            e.username.as_str(),
-                            e.parameters,
-                            e.received.0
-                        ])?;
-                        room -= 1;
-                        Acceptance::Accepted { job_id: e.job_id }
-                    }
-                }
-            };
-            let (outcome, job_id, reason) = match answer {
-                Acceptance::Accepted { job_id } => (DeliveryOutcome::Accepted, Some(job_id), ""),
-                Acceptance::Duplicate { job_id } => (DeliveryOutcome::Duplicate, Some(job_id), ""),
-                Acceptance::QueueFull => (DeliveryOutcome::Rejected, None, "queue full"),
-            };
-            insert_line(
-                &tx,
-                &DeliveryRecord {
-                    receiver_id: e.receiver_id,
-                    time: e.received,
-                    outcome,
-                    reason: reason.to_string(),
-                    job_id,
-                    size: e.body.len() as i64,
-                },
-            )?;
-            answers.push(answer);
-        }
+        answers.push(answer);
     }
     tx.commit()?;
     Ok(answers)
+}
+
+/// One event of a batch: a duplicate of a stored delivery, refused for a
+/// full queue, or stored with its job (taking one place of `room`).
+fn accept_one(
+    tx: &rusqlite::Transaction<'_>,
+    e: &NewEvent,
+    room: &mut u64,
+) -> rusqlite::Result<Acceptance> {
+    let receiver = e.receiver_id.to_string();
+    if let Some(job_id) = first_job(tx, &receiver, e.delivery_id.as_deref())? {
+        return Ok(Acceptance::Duplicate { job_id });
+    }
+    if *room == 0 {
+        return Ok(Acceptance::QueueFull);
+    }
+    let event_id = e.event_id.to_string();
+    let stored = tx
+        .prepare_cached(
+            "INSERT INTO events (id, receiver_id, delivery_id, received, headers, body, signed) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (receiver_id, delivery_id) DO NOTHING",
+        )?
+        .execute(params![
+            event_id,
+            receiver,
+            e.delivery_id,
+            e.received.0,
+            e.headers,
+            e.body,
+            e.signed.as_str()
+        ])?;
+    if stored == 0 {
+        // Another writer stored the same delivery since we looked.
+        return Ok(match first_job(tx, &receiver, e.delivery_id.as_deref())? {
+            Some(job_id) => Acceptance::Duplicate { job_id },
+            None => Acceptance::QueueFull,
+        });
+    }
+    tx.prepare_cached(
+        "INSERT INTO jobs (id, kind, status, item_id, receiver_id, event_id, username, parameters, submitted) \
+         VALUES (?1, 'webhook', 'SUBMITTED', ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(params![
+        e.job_id.to_string(),
+        e.item_id.as_str(),
+        receiver,
+        event_id,
+        e.username.as_str(),
+        e.parameters,
+        e.received.0
+    ])?;
+    *room -= 1;
+    Ok(Acceptance::Accepted { job_id: e.job_id })
+}
+
+/// The job of the delivery `delivery` of `receiver` already stored, if any.
+fn first_job(
+    tx: &rusqlite::Transaction<'_>,
+    receiver: &str,
+    delivery: Option<&str>,
+) -> rusqlite::Result<Option<uuid::Uuid>> {
+    let Some(delivery) = delivery else {
+        return Ok(None);
+    };
+    let id: Option<String> = tx
+        .prepare_cached(
+            "SELECT j.id FROM events e JOIN jobs j ON j.event_id = e.id \
+             WHERE e.receiver_id = ?1 AND e.delivery_id = ?2",
+        )?
+        .query_row(params![receiver, delivery], |r| r.get(0))
+        .optional()?;
+    Ok(id.and_then(|id| uuid::Uuid::try_parse(&id).ok()))
 }
 
 fn insert_line(tx: &rusqlite::Transaction<'_>, d: &DeliveryRecord) -> rusqlite::Result<()> {
