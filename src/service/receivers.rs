@@ -9,7 +9,7 @@ use crate::domain::ids::{ItemId, ReceiverId};
 use crate::domain::receiver::{Parameters, Receiver, ReceiverName, Secret, SignatureHeaders};
 use crate::domain::sensitive::Sensitive;
 use crate::domain::time::Millis;
-use crate::domain::user::User;
+use crate::domain::user::{User, Username};
 use crate::domain::ParseError;
 use crate::error::{Error, Result};
 use crate::security::token::Token;
@@ -20,6 +20,22 @@ use super::{require_author, require_manager, App};
 
 /// Default grace period for a replaced secret.
 pub const DEFAULT_SECRET_GRACE: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// Why a receiver's api token may not be used for its runs.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenProblem {
+    #[error("the token is invalid or has expired")]
+    Invalid,
+    #[error("the notebook item '{0}' does not exist")]
+    NoItem(ItemId),
+    #[error(
+        "the token belongs to '{holder}', who has rights that the notebook item's owner '{owner}' \
+         lacks; a run never acts with more rights than its notebook's owner (use a token of '{owner}')"
+    )]
+    NotTheOwners { holder: Username, owner: Username },
+    #[error("the token's user '{holder}' may not run the notebook item '{item}'")]
+    MayNotRun { holder: Username, item: ItemId },
+}
 
 /// The fields of `create`, parsed.
 #[derive(Debug)]
@@ -202,10 +218,8 @@ impl App {
         }
         if let Some(token) = &receiver.api_token {
             let token = Token::from_client(token.expose());
-            match self.check_api_token(&token, &receiver.item_id).await {
-                Ok(()) => {}
-                Err(Error::Invalid { source, .. }) => problems.push(format!("apiToken: {source}")),
-                Err(other) => return Err(other),
+            if let Some(problem) = self.api_token_problem(&token, &receiver.item_id).await? {
+                problems.push(format!("apiToken: {problem}"));
             }
         }
         if receiver.disabled {
@@ -237,36 +251,44 @@ impl App {
     /// owner lacks: the owner's own token, or any token when the owner is
     /// an administrator (who holds every right already). Whoever owns the
     /// item can change its code, and so read whatever token it runs with.
-    pub(super) async fn check_api_token(&self, token: &Token, item_id: &ItemId) -> Result<()> {
-        let invalid = |message: String| Error::Invalid {
-            field: "apiToken",
-            source: ParseError::new(message),
-        };
+    pub(super) async fn api_token_problem(
+        &self,
+        token: &Token,
+        item_id: &ItemId,
+    ) -> Result<Option<TokenProblem>> {
         let Some(user) = self.user_of_token(token).await? else {
-            return Err(invalid("the token is invalid or has expired".into()));
+            return Ok(Some(TokenProblem::Invalid));
         };
         let Some(item) = self.store.item(item_id).await? else {
-            return Err(invalid(format!(
-                "the notebook item '{item_id}' does not exist"
-            )));
+            return Ok(Some(TokenProblem::NoItem(item_id.clone())));
         };
         let owner_is_admin = match self.store.user(&item.owner).await? {
             Some(owner) => owner.user.is_admin(),
             None => false,
         };
         if user.username != item.owner && !owner_is_admin {
-            return Err(invalid(format!(
-                "the token belongs to '{}', who has rights that the notebook item's owner '{}' \
-                 lacks; a run never acts with more rights than its notebook's owner (use a token of '{}')",
-                user.username, item.owner, item.owner
-            )));
+            return Ok(Some(TokenProblem::NotTheOwners {
+                holder: user.username,
+                owner: item.owner,
+            }));
         }
         if may_manage(&user, &item.owner) != Decision::Allowed {
-            return Err(invalid(format!(
-                "the token's user '{}' may not run the notebook item '{item_id}'",
-                user.username
-            )));
+            return Ok(Some(TokenProblem::MayNotRun {
+                holder: user.username,
+                item: item_id.clone(),
+            }));
         }
-        Ok(())
+        Ok(None)
+    }
+
+    /// Refuses an api token with a problem, naming the field.
+    async fn check_api_token(&self, token: &Token, item_id: &ItemId) -> Result<()> {
+        match self.api_token_problem(token, item_id).await? {
+            None => Ok(()),
+            Some(problem) => Err(Error::Invalid {
+                field: "apiToken",
+                source: ParseError::new(problem.to_string()),
+            }),
+        }
     }
 }

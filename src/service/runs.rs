@@ -9,7 +9,7 @@ use crate::domain::ids::ReceiverId;
 use crate::domain::receiver::Receiver;
 use crate::domain::time::Millis;
 use crate::domain::user::Username;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::runner::rights::{Permission, RunRights};
 use crate::security::token::Token;
 use crate::store::{JobRecord, TokenRecord, UserRecord};
@@ -99,14 +99,10 @@ impl App {
                         .into(),
                 ));
             }
-            match self.check_api_token(&token, &receiver.item_id).await {
-                Ok(()) => {}
-                Err(Error::Invalid { source, .. }) => {
-                    return Ok(Some(format!(
-                        "The webhook receiver's api token may not be used: {source}; update the receiver."
-                    )))
-                }
-                Err(other) => return Err(other),
+            if let Some(problem) = self.api_token_problem(&token, &receiver.item_id).await? {
+                return Ok(Some(format!(
+                    "The webhook receiver's api token may not be used: {problem}; update the receiver."
+                )));
             }
         }
         Ok(None)
