@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::domain::ids::NodeId;
 use crate::domain::time::Millis;
-use crate::error::chain;
+use crate::telemetry::chain;
 use crate::intake::Intake;
 use crate::metrics::Metrics;
 use crate::runner::runs::Runs;

@@ -7,6 +7,7 @@
 pub mod access;
 pub mod event;
 pub mod ids;
+pub mod job;
 pub mod notebook;
 pub mod receiver;
 pub mod refusal;

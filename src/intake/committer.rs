@@ -99,7 +99,7 @@ async fn run(
                     }
                 }
                 Err(e) => {
-                    tracing::error!(error = %crate::error::chain(&e), "storing {count} events failed");
+                    tracing::error!(error = %crate::telemetry::chain(&e), "storing {count} events failed");
                     for reply in replies {
                         let _ = reply.send(None);
                     }
@@ -107,7 +107,7 @@ async fn run(
             }
         }
         if let Err(e) = store.log_deliveries(&logs).await {
-            tracing::warn!(error = %crate::error::chain(&e), "writing {} delivery-log lines failed", logs.len());
+            tracing::warn!(error = %crate::telemetry::chain(&e), "writing {} delivery-log lines failed", logs.len());
         }
         let due: Vec<ReceiverId> = since_trim
             .iter()
@@ -117,7 +117,7 @@ async fn run(
         for receiver in due {
             since_trim.remove(&receiver);
             if let Err(e) = store.trim_deliveries(&receiver, DELIVERY_LOG_LINES).await {
-                tracing::warn!(error = %crate::error::chain(&e), "trimming a delivery log failed");
+                tracing::warn!(error = %crate::telemetry::chain(&e), "trimming a delivery log failed");
             }
         }
         if since_trim.len() > 100_000 {

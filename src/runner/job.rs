@@ -15,7 +15,8 @@ use super::execute::{run_notebook, RunEnd};
 use super::pool::Pool;
 use super::Runner;
 use crate::domain::time::Millis;
-use crate::error::{chain, Error};
+use crate::error::Error;
+use crate::telemetry::chain;
 use crate::security::token::Token;
 use crate::store::{JobRecord, StoreError};
 

@@ -113,7 +113,7 @@ impl Pool {
                     }
                     Err(e) => {
                         failures += 1;
-                        tracing::warn!(error = %crate::error::chain(&e), "starting a warm kernel failed");
+                        tracing::warn!(error = %crate::telemetry::chain(&e), "starting a warm kernel failed");
                         let backoff = Duration::from_secs(u64::from(failures.min(6)) * 5);
                         tokio::select! {
                             _ = tokio::time::sleep(backoff) => {}

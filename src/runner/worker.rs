@@ -12,7 +12,7 @@ use super::job::run_job;
 use super::pool::Pool;
 use super::Runner;
 use crate::domain::time::Millis;
-use crate::error::chain;
+use crate::telemetry::chain;
 use crate::store::{JobRecord, Lease, StoreResult};
 
 /// How often the queue is looked at when nothing wakes the worker.

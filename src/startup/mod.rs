@@ -15,7 +15,7 @@ use crate::config::{
 };
 use crate::domain::ids::NodeId;
 use crate::domain::time::Millis;
-use crate::error::chain;
+use crate::telemetry::chain;
 use crate::intake::cache::ReceiverCache;
 use crate::intake::{Intake, IntakeSettings};
 use crate::metrics::Metrics;

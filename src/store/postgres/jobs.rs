@@ -321,7 +321,7 @@ impl JobStore for PgStore {
                         // was said meanwhile is lost, so look at the queue.
                         Ok(None) => Signal::Queued,
                         Err(e) => {
-                            tracing::warn!(error = %crate::error::chain(&e), "listening for other nodes failed");
+                            tracing::warn!(error = %crate::telemetry::chain(&e), "listening for other nodes failed");
                             tokio::time::sleep(RECONNECT).await;
                             continue;
                         }

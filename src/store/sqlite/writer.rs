@@ -74,7 +74,7 @@ impl Writer {
                     let done =
                         checkpoints.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
                     if let Err(e) = done {
-                        tracing::warn!(error = %crate::error::chain(&e), "a WAL checkpoint failed");
+                        tracing::warn!(error = %crate::telemetry::chain(&e), "a WAL checkpoint failed");
                     }
                 }
             })

@@ -1,0 +1,148 @@
+//! Jobs as the domain sees them: their status and kind (the words the
+//! ArcGIS jobs resource uses), and what `executeNotebook` asked for.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::ParseError;
+
+/// Where a job is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum JobStatus {
+    Submitted,
+    Executing,
+    Completed,
+    Failed,
+    Cancelled,
+}
+
+impl JobStatus {
+    pub const ALL: [JobStatus; 5] = [
+        JobStatus::Submitted,
+        JobStatus::Executing,
+        JobStatus::Completed,
+        JobStatus::Failed,
+        JobStatus::Cancelled,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Submitted => "SUBMITTED",
+            JobStatus::Executing => "EXECUTING",
+            JobStatus::Completed => "COMPLETED",
+            JobStatus::Failed => "FAILED",
+            JobStatus::Cancelled => "CANCELLED",
+        }
+    }
+
+    /// One of the five words, in any case.
+    pub fn parse(input: &str) -> Result<Self, ParseError> {
+        let upper = input.trim().to_ascii_uppercase();
+        Self::ALL
+            .into_iter()
+            .find(|s| s.as_str() == upper)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Self::ALL.iter().map(|s| s.as_str()).collect();
+                ParseError::new(format!("must be one of {}", names.join(", ")))
+            })
+    }
+
+    /// Waiting or running: not over yet.
+    pub fn is_live(self) -> bool {
+        matches!(self, JobStatus::Submitted | JobStatus::Executing)
+    }
+}
+
+impl fmt::Display for JobStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What made a job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum JobKind {
+    /// A delivery to a webhook receiver.
+    Webhook,
+    /// A call of `executeNotebook`.
+    ExecuteNotebook,
+}
+
+impl JobKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobKind::Webhook => "webhook",
+            JobKind::ExecuteNotebook => "executeNotebook",
+        }
+    }
+
+    pub fn parse(input: &str) -> Result<Self, ParseError> {
+        match input {
+            "webhook" => Ok(JobKind::Webhook),
+            "executeNotebook" => Ok(JobKind::ExecuteNotebook),
+            _ => Err(ParseError::new("must be webhook or executeNotebook")),
+        }
+    }
+}
+
+impl fmt::Display for JobKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What an `executeNotebook` job was asked with, under the names of its
+/// request; a webhook job has none of it (all defaults).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct JobInputs {
+    pub item_id: String,
+    pub notebook_parameters: Map<String, Value>,
+    pub execution_timeout_in_minutes: Option<i64>,
+    pub save_injected_parameters: bool,
+    /// Write the executed notebook back to its item when the run completes.
+    pub update_portal_item: bool,
+}
+
+impl JobInputs {
+    /// As stored: a JSON object.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|_| "{}".into())
+    }
+
+    /// From storage; what cannot be read is no inputs at all.
+    pub fn from_json(text: &str) -> Self {
+        serde_json::from_str(text).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_status_reads_in_any_case_and_prints_as_arcgis_does() {
+        for status in JobStatus::ALL {
+            let lower = status.as_str().to_ascii_lowercase();
+            assert_eq!(JobStatus::parse(&lower).unwrap(), status);
+        }
+        let refused = JobStatus::parse("DONE").unwrap_err().to_string();
+        assert!(refused.contains("SUBMITTED, EXECUTING, COMPLETED, FAILED, CANCELLED"));
+    }
+
+    #[test]
+    fn inputs_keep_the_request_names() {
+        let inputs = JobInputs {
+            item_id: "a".repeat(32),
+            update_portal_item: true,
+            ..Default::default()
+        };
+        let text = inputs.to_json();
+        assert!(text.contains("\"updatePortalItem\":true"), "{text}");
+        assert!(text.contains("\"executionTimeoutInMinutes\":null"), "{text}");
+        assert_eq!(JobInputs::from_json(&text), inputs);
+        assert_eq!(JobInputs::from_json("{}"), JobInputs::default());
+    }
+}
