@@ -10,6 +10,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
+use crate::domain::job::JobStatus;
 use crate::store::DeliveryOutcome;
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -115,12 +116,8 @@ impl Metrics {
         self.run_start.observe(waited_ms.max(0) as f64 / 1000.0);
     }
 
-    pub fn run_finished(&self, status: &str) {
-        let status = match status {
-            "COMPLETED" => "COMPLETED",
-            "FAILED" => "FAILED",
-            _ => "CANCELLED",
-        };
+    pub fn run_finished(&self, status: JobStatus) {
+        let status = status.as_str();
         self.runs.get_or_create(&RunLabels { status }).inc();
     }
 

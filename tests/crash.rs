@@ -14,6 +14,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::nodes::{add_admin, admin_token, form, ready_at, serve};
+use hookbook::domain::ids::JobId;
+use hookbook::domain::job::JobStatus;
 use rand::Rng as _;
 use serde_json::Value;
 
@@ -41,7 +43,7 @@ async fn deliveries_survive_sigkill_at_random_moments() {
     let path = format!("/notebooks/rest/events/webhooks/{receiver_id}");
 
     // n -> the job its 200 named.
-    let mut acknowledged: HashMap<u64, uuid::Uuid> = HashMap::new();
+    let mut acknowledged: HashMap<u64, JobId> = HashMap::new();
     let mut base = base;
     let mut round = 0;
     while round < ROUNDS || acknowledged.len() < 2000 {
@@ -73,7 +75,7 @@ async fn deliveries_survive_sigkill_at_random_moments() {
                     let Ok(v) = r.json::<Value>().await else {
                         break;
                     };
-                    let job = uuid::Uuid::parse_str(v["jobId"].as_str().unwrap()).unwrap();
+                    let job = JobId::parse(v["jobId"].as_str().unwrap()).unwrap();
                     answers.push((n, job));
                     counted.fetch_add(1, Ordering::Relaxed);
                 }
@@ -152,7 +154,7 @@ async fn deliveries_survive_sigkill_at_random_moments() {
         let waiting = store.queue_depth().await.unwrap();
         let (executing, _) = store
             .jobs(&hookbook::store::JobFilter {
-                status: Some("EXECUTING".into()),
+                status: Some(JobStatus::Executing),
                 limit: 1,
                 ..Default::default()
             })
@@ -166,7 +168,7 @@ async fn deliveries_survive_sigkill_at_random_moments() {
     }
     for job in acknowledged.values() {
         let record = store.job(job).await.unwrap().unwrap();
-        assert_eq!(record.status, "FAILED", "{record:?}");
+        assert_eq!(record.status, JobStatus::Failed, "{record:?}");
         assert!(
             record.messages[0].contains("no longer exists"),
             "{record:?}"

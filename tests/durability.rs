@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use common::process::Process;
 use hmac::{Hmac, Mac};
+use hookbook::domain::ids::JobId;
+use hookbook::domain::job::JobStatus;
 use sha2::Sha256;
 
 const BIN: &str = env!("CARGO_BIN_EXE_hookbook");
@@ -152,7 +154,7 @@ async fn events_acknowledged_just_before_a_sigkill_are_there_after_restart() {
                 .unwrap();
             assert_eq!(r.status(), 200);
             let v: serde_json::Value = r.json().await.unwrap();
-            uuid::Uuid::parse_str(v["jobId"].as_str().unwrap()).unwrap()
+            JobId::parse(v["jobId"].as_str().unwrap()).unwrap()
         }));
     }
     let mut jobs = Vec::new();
@@ -168,7 +170,7 @@ async fn events_acknowledged_just_before_a_sigkill_are_there_after_restart() {
             .await
             .unwrap()
             .expect("an acknowledged job survives SIGKILL");
-        assert_eq!(record.status, "SUBMITTED");
+        assert_eq!(record.status, JobStatus::Submitted);
         assert!(record.event_id.is_some());
     }
     drop(store);

@@ -201,7 +201,7 @@ async fn pages_keep_the_api_privileges() {
 
 #[tokio::test]
 async fn a_jobs_page_shows_at_most_500_jobs_and_pages_through_the_rest() {
-    use hookbook::domain::ids::{ItemId, ReceiverId};
+    use hookbook::domain::ids::{EventId, ItemId, JobId, ReceiverId};
     use hookbook::domain::time::Millis;
     use hookbook::domain::user::Username;
     let app = spawn_app().await;
@@ -210,8 +210,8 @@ async fn a_jobs_page_shows_at_most_500_jobs_and_pages_through_the_rest() {
     let receiver = ReceiverId::generate();
     let events = (0..620)
         .map(|_| hookbook::store::NewEvent {
-            event_id: uuid::Uuid::now_v7(),
-            job_id: uuid::Uuid::now_v7(),
+            event_id: EventId::generate(),
+            job_id: JobId::generate(),
             receiver_id: receiver,
             delivery_id: None,
             received: Millis::now(),

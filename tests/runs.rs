@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 
 use common::events::esri;
 use common::{spawn_app_in, TestApp, RECEIVERS, SECRET};
+use hookbook::domain::ids::JobId;
+use hookbook::domain::job::{JobInputs, JobStatus};
 use serde_json::{json, Value};
 
 const JOBS: &str = "/notebooks/admin/notebooks/jobs";
@@ -410,7 +412,7 @@ async fn jobs_left_executing_by_a_killed_server_are_finished_honestly_after_rest
         username: user.clone(),
         parameters: "{}".into(),
         timeout_minutes: None,
-        inputs: "{}".into(),
+        inputs: JobInputs::default(),
         submitted: Millis::now(),
     };
     // Job A was lost twice (claimed, recovered, claimed again); job B once.
@@ -420,7 +422,7 @@ async fn jobs_left_executing_by_a_killed_server_are_finished_honestly_after_rest
         node: hookbook::domain::ids::NodeId::generate(),
         until: Millis(Millis::now().0 - 1),
     };
-    let (a, b) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+    let (a, b) = (JobId::generate(), JobId::generate());
     store.add_job(&add(a)).await.unwrap();
     assert_eq!(
         store
@@ -519,7 +521,7 @@ async fn finished_jobs_are_pruned_with_their_events() {
     finished(&s, &job).await;
     let dir = s.app.stop().await;
     let store = common::db::store(dir.path()).await;
-    let id = uuid::Uuid::parse_str(&job).unwrap();
+    let id = JobId::parse(&job).unwrap();
     let event = store.job(&id).await.unwrap().unwrap().event_id.unwrap();
     assert_eq!(
         store.prune_jobs(Millis(0)).await.unwrap(),
@@ -582,12 +584,13 @@ async fn sigterm_puts_a_run_that_outlives_the_grace_period_back_in_the_queue() {
     let dir = s.app.stop().await;
     let store = common::db::store(dir.path()).await;
     let record = store
-        .job(&uuid::Uuid::parse_str(&job).unwrap())
+        .job(&JobId::parse(&job).unwrap())
         .await
         .unwrap()
         .unwrap();
     assert_eq!(
-        record.status, "SUBMITTED",
+        record.status,
+        JobStatus::Submitted,
         "stopped and queued again, not lost"
     );
     assert_eq!(

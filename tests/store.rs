@@ -10,7 +10,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hookbook::domain::event::SignedPart;
-use hookbook::domain::ids::{ItemId, NodeId, ReceiverId};
+use hookbook::domain::ids::{EventId, ItemId, JobId, NodeId, ReceiverId};
+use hookbook::domain::job::{JobInputs, JobStatus};
 use hookbook::domain::time::Millis;
 use hookbook::domain::user::Username;
 use hookbook::store::{Acceptance, Lease, NewEvent, NewJob, Orphans, Signal, Store};
@@ -39,20 +40,20 @@ async fn stores() -> Vec<(&'static str, Arc<dyn Store>, tempfile::TempDir)> {
 
 fn new_job(submitted: i64) -> NewJob {
     NewJob {
-        id: uuid::Uuid::now_v7(),
+        id: JobId::generate(),
         item_id: ItemId::generate(),
         username: Username::parse("alice").unwrap(),
         parameters: "{}".into(),
         timeout_minutes: None,
-        inputs: "{}".into(),
+        inputs: JobInputs::default(),
         submitted: Millis(submitted),
     }
 }
 
 fn event(receiver: ReceiverId, delivery: Option<&str>) -> NewEvent {
     NewEvent {
-        event_id: uuid::Uuid::now_v7(),
-        job_id: uuid::Uuid::now_v7(),
+        event_id: EventId::generate(),
+        job_id: JobId::generate(),
         receiver_id: receiver,
         delivery_id: delivery.map(str::to_string),
         received: Millis::now(),
@@ -89,7 +90,7 @@ async fn concurrent_claims_never_take_the_same_job() {
                     .await
                     .unwrap()
                 {
-                    assert_eq!(job.status, "EXECUTING");
+                    assert_eq!(job.status, JobStatus::Executing);
                     mine.push(job.id);
                 }
                 mine
@@ -165,7 +166,14 @@ async fn an_expired_lease_is_taken_over_once_then_the_job_fails() {
         );
         assert!(
             !store
-                .finish_job(&dead, &job.id, "COMPLETED", Millis::now(), &[], None)
+                .finish_job(
+                    &dead,
+                    &job.id,
+                    JobStatus::Completed,
+                    Millis::now(),
+                    &[],
+                    None
+                )
                 .await
                 .unwrap(),
             "{name}: the dead node's late result is refused"
@@ -185,7 +193,7 @@ async fn an_expired_lease_is_taken_over_once_then_the_job_fails() {
             "{name}: failed the second time"
         );
         let failed = store.job(&job.id).await.unwrap().unwrap();
-        assert_eq!(failed.status, "FAILED", "{name}");
+        assert_eq!(failed.status, JobStatus::Failed, "{name}");
         assert_eq!(failed.messages, vec!["the node was lost".to_string()]);
         // A lease that holds is never taken over.
         let held = new_job(2);
@@ -204,7 +212,14 @@ async fn an_expired_lease_is_taken_over_once_then_the_job_fails() {
             "{name}"
         );
         assert!(store
-            .finish_job(&alive, &held.id, "COMPLETED", Millis::now(), &[], None)
+            .finish_job(
+                &alive,
+                &held.id,
+                JobStatus::Completed,
+                Millis::now(),
+                &[],
+                None
+            )
             .await
             .unwrap());
     }
@@ -259,7 +274,7 @@ async fn a_requeued_job_waits_again_without_counting_as_an_attempt() {
             .unwrap();
         assert_eq!(
             store.job(&job.id).await.unwrap().unwrap().status,
-            "EXECUTING",
+            JobStatus::Executing,
             "{name}: another node cannot put it back"
         );
         store.requeue_job(&node, &job.id).await.unwrap();
@@ -505,7 +520,14 @@ async fn the_queue_depth_follows_every_change_of_state() {
             .unwrap()
             .unwrap();
         store
-            .finish_job(&node, &done.id, "COMPLETED", Millis::now(), &[], None)
+            .finish_job(
+                &node,
+                &done.id,
+                JobStatus::Completed,
+                Millis::now(),
+                &[],
+                None,
+            )
             .await
             .unwrap();
         assert_eq!(depth().await, 2, "{name}: finished");

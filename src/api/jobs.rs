@@ -11,7 +11,8 @@ use serde_json::{json, Value};
 use super::caller::Caller;
 use super::negotiate::{Params, Reply};
 use super::Format;
-use crate::domain::ids::{ItemId, ReceiverId};
+use crate::domain::ids::{ItemId, JobId, ReceiverId};
+use crate::domain::job::{JobKind, JobStatus};
 use crate::domain::receiver::{parse_flag, Parameters};
 use crate::domain::ParseError;
 use crate::error::{Error, Result};
@@ -20,7 +21,15 @@ use crate::service::App;
 use crate::store::JobRecord;
 use crate::ui::{notebook_cells, Block, Cell, FieldKind, Form, Page};
 
-const STATUSES: [&str; 5] = ["SUBMITTED", "EXECUTING", "COMPLETED", "FAILED", "CANCELLED"];
+/// The status filter's choices: any, or one status.
+const STATUS_CHOICES: [&str; 6] = [
+    "",
+    JobStatus::Submitted.as_str(),
+    JobStatus::Executing.as_str(),
+    JobStatus::Completed.as_str(),
+    JobStatus::Failed.as_str(),
+    JobStatus::Cancelled.as_str(),
+];
 const MAX_NUM: u32 = 10_000;
 /// The most jobs one page shows.
 const PAGE_MAX: u32 = 500;
@@ -41,8 +50,8 @@ fn base(app: &App) -> String {
 fn summary(job: &JobRecord) -> Value {
     json!({
         "jobId": job.id.to_string(),
-        "type": job.kind,
-        "status": job.status,
+        "type": job.kind.as_str(),
+        "status": job.status.as_str(),
         "itemId": job.item_id.as_str(),
         "receiverId": job.receiver_id.map(|r| r.to_string()),
         "username": job.username.as_str(),
@@ -54,11 +63,12 @@ fn summary(job: &JobRecord) -> Value {
 
 fn detail(app: &App, job: &JobRecord) -> Value {
     let mut v = summary(job);
-    let inputs: Value = serde_json::from_str(&job.inputs).unwrap_or_else(|_| json!({}));
-    let inputs = if job.kind == "webhook" {
-        json!({"itemId": job.item_id.as_str(), "receiverId": v["receiverId"], "parameters": serde_json::from_str::<Value>(&job.parameters).unwrap_or_default()})
-    } else {
-        inputs
+    let inputs = match (job.kind, &job.inputs) {
+        (JobKind::Webhook, _) => {
+            json!({"itemId": job.item_id.as_str(), "receiverId": v["receiverId"], "parameters": serde_json::from_str::<Value>(&job.parameters).unwrap_or_default()})
+        }
+        (JobKind::ExecuteNotebook, Some(inputs)) => json!(inputs),
+        (JobKind::ExecuteNotebook, None) => json!({}),
     };
     let results = if job.has_notebook {
         json!({"notebookUrl": format!("{}{}/jobs/{}/notebook", app.settings.public_url, base(app), job.id)})
@@ -71,8 +81,8 @@ fn detail(app: &App, job: &JobRecord) -> Value {
     v
 }
 
-fn path_job(text: &str) -> Result<uuid::Uuid> {
-    uuid::Uuid::try_parse(text)
+fn path_job(text: &str) -> Result<JobId> {
+    JobId::parse(text)
         .map_err(|_| Error::NotFound(format!("Job '{}' does not exist.", text.escape_default())))
 }
 
@@ -80,7 +90,7 @@ fn path_job(text: &str) -> Result<uuid::Uuid> {
 const LIVE_REFRESH: u32 = 2;
 
 fn is_running(job: &JobRecord) -> bool {
-    job.status == "SUBMITTED" || job.status == "EXECUTING"
+    job.status.is_live()
 }
 
 fn job_page(app: &App, job: &JobRecord, notebook: Option<&Value>) -> Page {
@@ -99,7 +109,7 @@ fn job_page(app: &App, job: &JobRecord, notebook: Option<&Value>) -> Page {
     let mut page = Page::new(format!("Job {} · {}", job.id, job.status))
         .block(Block::Messages {
             heading: "Status".into(),
-            lines: std::iter::once(job.status.clone())
+            lines: std::iter::once(job.status.to_string())
                 .chain(job.messages.iter().cloned())
                 .collect(),
         })
@@ -192,19 +202,13 @@ async fn list(
     ))
 }
 
-/// The `status` filter, upper-cased, when given.
-fn status_filter(params: &Params) -> Result<Option<String>> {
-    let Some(s) = params.non_empty("status") else {
-        return Ok(None);
-    };
-    let upper = s.trim().to_ascii_uppercase();
-    if !STATUSES.contains(&upper.as_str()) {
-        return Err(Error::Invalid {
-            field: "status",
-            source: ParseError::new(format!("must be one of {}", STATUSES.join(", "))),
-        });
-    }
-    Ok(Some(upper))
+/// The `status` filter, in any case, when given.
+fn status_filter(params: &Params) -> Result<Option<JobStatus>> {
+    params
+        .non_empty("status")
+        .map(JobStatus::parse)
+        .transpose()
+        .map_err(Error::invalid("status"))
 }
 
 /// One page of the job list.
@@ -223,8 +227,8 @@ struct Listing<'a> {
 fn job_row(b: &str, job: &JobRecord) -> Vec<Cell> {
     vec![
         Cell::link(job.id.to_string(), format!("{b}/jobs/{}", job.id)),
-        Cell::text(job.status.clone()).class(job.status.clone()),
-        Cell::text(job.kind.clone()),
+        Cell::text(job.status.as_str()).class(job.status.as_str()),
+        Cell::text(job.kind.as_str()),
         job.receiver_id.map_or(Cell::text(""), |r| {
             Cell::link("receiver", format!("{b}/webhookReceivers/{r}"))
         }),
@@ -267,14 +271,7 @@ fn jobs_page(b: &str, params: &Params, listing: &Listing<'_>) -> Page {
                     "status",
                     "Status",
                     params.get("status").unwrap_or(""),
-                    &[
-                        "",
-                        "SUBMITTED",
-                        "EXECUTING",
-                        "COMPLETED",
-                        "FAILED",
-                        "CANCELLED",
-                    ],
+                    &STATUS_CHOICES,
                 )
                 .field(
                     FieldKind::Text,

@@ -1,5 +1,5 @@
-//! Identifiers: notebook item ids (32 lowercase hex, like portal items) and
-//! receiver ids (UUIDs).
+//! Identifiers: notebook item ids (32 lowercase hex, like portal items),
+//! and receiver, job, event and node ids (UUIDs).
 
 use std::fmt;
 
@@ -86,6 +86,40 @@ impl fmt::Display for NodeId {
     }
 }
 
+/// A job id: a UUID, time-ordered (v7) when hookbook makes it, so that
+/// index inserts stay at the right edge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct JobId(uuid::Uuid);
+
+/// A stored webhook event's id: a UUID, time-ordered (v7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct EventId(uuid::Uuid);
+
+macro_rules! time_ordered_id {
+    ($name:ident, $what:literal) => {
+        impl $name {
+            pub fn generate() -> Self {
+                Self(uuid::Uuid::now_v7())
+            }
+
+            pub fn parse(input: &str) -> Result<Self, ParseError> {
+                uuid::Uuid::try_parse(input.trim())
+                    .map(Self)
+                    .map_err(|_| ParseError::new(concat!("must be ", $what, " (a UUID)")))
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}", self.0.hyphenated())
+            }
+        }
+    };
+}
+
+time_ordered_id!(JobId, "a job id");
+time_ordered_id!(EventId, "an event id");
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,6 +143,16 @@ mod tests {
     fn a_generated_item_id_parses() {
         let id = ItemId::generate();
         assert_eq!(ItemId::parse(id.as_str()).unwrap(), id);
+    }
+
+    #[test]
+    fn job_and_event_ids_round_trip_and_sort_by_creation() {
+        let (first, second) = (JobId::generate(), JobId::generate());
+        assert_eq!(JobId::parse(&first.to_string()).unwrap(), first);
+        assert!(first < second);
+        let event = EventId::generate();
+        assert_eq!(EventId::parse(&event.to_string()).unwrap(), event);
+        assert!(JobId::parse("job-1").is_err());
     }
 
     #[test]

@@ -27,7 +27,7 @@ impl JobStatus {
         JobStatus::Cancelled,
     ];
 
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             JobStatus::Submitted => "SUBMITTED",
             JobStatus::Executing => "EXECUTING",
@@ -112,9 +112,18 @@ impl JobInputs {
         serde_json::to_string(self).unwrap_or_else(|_| "{}".into())
     }
 
-    /// From storage; what cannot be read is no inputs at all.
-    pub fn from_json(text: &str) -> Self {
-        serde_json::from_str(text).unwrap_or_default()
+    /// From storage: `None` for a job without inputs (`{}`, a webhook
+    /// job's); fields that cannot be read take their defaults.
+    pub fn from_json(text: &str) -> Option<Self> {
+        match serde_json::from_str::<Map<String, Value>>(text) {
+            Ok(object) if !object.is_empty() => serde_json::from_value(Value::Object(object)).ok(),
+            _ => None,
+        }
+    }
+
+    /// As stored for a job that may have none.
+    pub fn stored(inputs: Option<&JobInputs>) -> String {
+        inputs.map_or_else(|| "{}".to_string(), JobInputs::to_json)
     }
 }
 
@@ -141,8 +150,12 @@ mod tests {
         };
         let text = inputs.to_json();
         assert!(text.contains("\"updatePortalItem\":true"), "{text}");
-        assert!(text.contains("\"executionTimeoutInMinutes\":null"), "{text}");
-        assert_eq!(JobInputs::from_json(&text), inputs);
-        assert_eq!(JobInputs::from_json("{}"), JobInputs::default());
+        assert!(
+            text.contains("\"executionTimeoutInMinutes\":null"),
+            "{text}"
+        );
+        assert_eq!(JobInputs::from_json(&text), Some(inputs));
+        assert_eq!(JobInputs::from_json("{}"), None);
+        assert_eq!(JobInputs::stored(None), "{}");
     }
 }

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::domain::ids::ReceiverId;
+use crate::domain::ids::{EventId, JobId, ReceiverId};
 use crate::domain::receiver::Receiver;
 use crate::domain::time::Millis;
 use crate::error::{Error, Result};
@@ -39,7 +39,7 @@ pub struct Incoming {
 /// What an accepted delivery answers.
 #[derive(Debug, Clone, Copy)]
 pub struct Delivered {
-    pub job_id: uuid::Uuid,
+    pub job_id: JobId,
     pub duplicate: bool,
 }
 
@@ -193,8 +193,8 @@ fn new_event(receiver: &Receiver, incoming: Incoming, verified: Verified, now: M
     // Time-ordered ids keep the indexes' inserts at their right edge, so
     // a batch dirties a few pages rather than one per index per event.
     NewEvent {
-        event_id: uuid::Uuid::now_v7(),
-        job_id: uuid::Uuid::now_v7(),
+        event_id: EventId::generate(),
+        job_id: JobId::generate(),
         receiver_id: receiver.id,
         delivery_id,
         received: now,

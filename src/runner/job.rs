@@ -14,11 +14,13 @@ use super::disk::watch_disk;
 use super::execute::{run_notebook, RunEnd};
 use super::pool::Pool;
 use super::Runner;
+use crate::domain::ids::EventId;
+use crate::domain::job::JobStatus;
 use crate::domain::time::Millis;
 use crate::error::Error;
-use crate::telemetry::chain;
 use crate::security::token::Token;
 use crate::store::{JobRecord, StoreError};
+use crate::telemetry::chain;
 
 /// How long a run's own token outlives its time limit, as a backstop for a
 /// server that dies before ending it.
@@ -61,7 +63,7 @@ struct Prepared {
 
 /// How a run ended, as the job records it.
 struct Outcome {
-    status: &'static str,
+    status: JobStatus,
     message: String,
     notebook: Option<Vec<u8>>,
 }
@@ -69,7 +71,7 @@ struct Outcome {
 impl Outcome {
     fn failed(message: String) -> Self {
         Outcome {
-            status: "FAILED",
+            status: JobStatus::Failed,
             message,
             notebook: None,
         }
@@ -168,7 +170,7 @@ async fn prepare(
 /// the run's parameters.
 async fn add_event(
     runner: &Runner,
-    event_id: &uuid::Uuid,
+    event_id: &EventId,
     parameters: &mut Map<String, Value>,
 ) -> Result<(), NotStarted> {
     let event = runner
@@ -249,19 +251,22 @@ async fn execute(
 }
 
 /// The job's status and message for how its run ended.
-fn conclude(end: RunEnd, timeout: Duration) -> (&'static str, String) {
+fn conclude(end: RunEnd, timeout: Duration) -> (JobStatus, String) {
     match end {
-        RunEnd::Completed => ("COMPLETED", "The notebook ran to its end.".to_string()),
-        RunEnd::Failed(e) => ("FAILED", e),
+        RunEnd::Completed => (
+            JobStatus::Completed,
+            "The notebook ran to its end.".to_string(),
+        ),
+        RunEnd::Failed(e) => (JobStatus::Failed, e),
         RunEnd::TimedOut => (
-            "FAILED",
+            JobStatus::Failed,
             format!(
                 "The run timed out after {} seconds and was stopped.",
                 timeout.as_secs()
             ),
         ),
-        RunEnd::Cancelled => ("CANCELLED", "The job was cancelled.".to_string()),
-        RunEnd::KernelLost(e) => ("FAILED", format!("The kernel was lost: {e}")),
+        RunEnd::Cancelled => (JobStatus::Cancelled, "The job was cancelled.".to_string()),
+        RunEnd::KernelLost(e) => (JobStatus::Failed, format!("The kernel was lost: {e}")),
     }
 }
 
@@ -270,7 +275,7 @@ fn conclude(end: RunEnd, timeout: Duration) -> (&'static str, String) {
 async fn record(runner: &Runner, job: &JobRecord, outcome: Outcome) {
     let node = &runner.settings.node;
     let lost = runner.runs.unregister(&job.id);
-    if outcome.status == "CANCELLED" && (lost || runner.runs.is_stopping()) {
+    if outcome.status == JobStatus::Cancelled && (lost || runner.runs.is_stopping()) {
         if let Err(e) = runner.store.requeue_job(node, &job.id).await {
             tracing::warn!(job = %job.id, error = %chain(&e), "putting a job back in the queue failed");
         }
@@ -296,11 +301,8 @@ async fn record(runner: &Runner, job: &JobRecord, outcome: Outcome) {
             tracing::error!(job = %job.id, error = %chain(&e), "storing a job's result failed")
         }
     }
-    let update_item = serde_json::from_str::<Value>(&job.inputs)
-        .ok()
-        .and_then(|v| v.get("updatePortalItem").and_then(Value::as_bool))
-        .unwrap_or(false);
-    if let (true, "COMPLETED", Some(bytes)) = (update_item, outcome.status, notebook) {
+    let update_item = job.inputs.as_ref().is_some_and(|i| i.update_portal_item);
+    if let (true, JobStatus::Completed, Some(bytes)) = (update_item, outcome.status, notebook) {
         if let Err(e) = runner
             .store
             .update_item(&job.item_id, None, Some(bytes), Millis::now())

@@ -7,6 +7,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use tokio::sync::Notify;
+
+use crate::domain::ids::JobId;
 use tokio_util::sync::CancellationToken;
 
 /// A run on this node: how to stop it, and since when it is held.
@@ -22,23 +24,23 @@ struct Running {
 #[derive(Default)]
 pub struct Runs {
     pub wake: Arc<Notify>,
-    running: Mutex<HashMap<uuid::Uuid, Running>>,
+    running: Mutex<HashMap<JobId, Running>>,
     stopping: AtomicBool,
 }
 
 impl Runs {
-    fn running(&self) -> std::sync::MutexGuard<'_, HashMap<uuid::Uuid, Running>> {
+    fn running(&self) -> std::sync::MutexGuard<'_, HashMap<JobId, Running>> {
         self.running.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Stops a run on this node, if it is running here.
-    pub fn cancel(&self, job: &uuid::Uuid) {
+    pub fn cancel(&self, job: &JobId) {
         if let Some(run) = self.running().get(job) {
             run.stop.cancel();
         }
     }
 
-    pub(super) fn register(&self, job: uuid::Uuid) -> CancellationToken {
+    pub(super) fn register(&self, job: JobId) -> CancellationToken {
         let stop = CancellationToken::new();
         self.running().insert(
             job,
@@ -52,14 +54,14 @@ impl Runs {
     }
 
     /// Forgets a run; true when its lease was lost.
-    pub(super) fn unregister(&self, job: &uuid::Uuid) -> bool {
+    pub(super) fn unregister(&self, job: &JobId) -> bool {
         self.running().remove(job).is_some_and(|r| r.lost)
     }
 
     /// After a renewal that began at `asked` and returned `held`: runs
     /// started before it that the database no longer gives this node were
     /// cancelled elsewhere or taken over, and stop.
-    pub(super) fn keep_only(&self, held: &[uuid::Uuid], asked: Instant) {
+    pub(super) fn keep_only(&self, held: &[JobId], asked: Instant) {
         for (id, run) in self.running().iter() {
             if run.since < asked && !held.contains(id) {
                 run.stop.cancel();

@@ -11,9 +11,10 @@ use tokio_util::sync::CancellationToken;
 use super::job::run_job;
 use super::pool::Pool;
 use super::Runner;
+use crate::domain::ids::JobId;
 use crate::domain::time::Millis;
-use crate::telemetry::chain;
 use crate::store::{JobRecord, Lease, StoreResult};
+use crate::telemetry::chain;
 
 /// How often the queue is looked at when nothing wakes the worker.
 const POLL_EVERY: Duration = Duration::from_secs(2);
@@ -58,7 +59,7 @@ async fn keep_leases(runner: Arc<Runner>, stop: CancellationToken) {
 /// What one step of the worker did.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Step {
-    Ran(uuid::Uuid),
+    Ran(JobId),
     Empty,
 }
 

@@ -1,7 +1,8 @@
 //! Jobs: listing, reading, cancelling, `executeNotebook`, and the token a
 //! run acts with.
 
-use crate::domain::ids::{ItemId, ReceiverId};
+use crate::domain::ids::{ItemId, JobId, ReceiverId};
+use crate::domain::job::{JobInputs, JobStatus};
 use crate::domain::receiver::Parameters;
 use crate::domain::time::Millis;
 use crate::domain::user::User;
@@ -25,7 +26,7 @@ fn not_found(id: &str) -> Error {
 }
 
 impl App {
-    pub async fn job(&self, caller: &User, id: &uuid::Uuid) -> Result<JobRecord> {
+    pub async fn job(&self, caller: &User, id: &JobId) -> Result<JobRecord> {
         let job = self
             .store
             .job(id)
@@ -40,7 +41,7 @@ impl App {
     pub async fn jobs(
         &self,
         caller: &User,
-        status: Option<String>,
+        status: Option<JobStatus>,
         receiver_id: Option<ReceiverId>,
         offset: u32,
         limit: u32,
@@ -56,7 +57,7 @@ impl App {
         Ok(self.store.jobs(&filter).await?)
     }
 
-    pub async fn job_notebook(&self, caller: &User, id: &uuid::Uuid) -> Result<Vec<u8>> {
+    pub async fn job_notebook(&self, caller: &User, id: &JobId) -> Result<Vec<u8>> {
         self.job(caller, id).await?;
         self.store
             .job_notebook(id)
@@ -65,10 +66,10 @@ impl App {
     }
 
     /// Cancels a waiting or running job; a finished one is left as it is.
-    pub async fn cancel_job(&self, caller: &User, id: &uuid::Uuid) -> Result<()> {
+    pub async fn cancel_job(&self, caller: &User, id: &JobId) -> Result<()> {
         let job = self.job(caller, id).await?;
         match self.store.cancel_job(id, Millis::now()).await? {
-            Some(before) if before == "EXECUTING" => self.runs.cancel(id),
+            Some(JobStatus::Executing) => self.runs.cancel(id),
             Some(_) => {}
             None => {
                 return Err(Error::Invalid {
@@ -83,11 +84,7 @@ impl App {
         Ok(())
     }
 
-    pub async fn execute_notebook(
-        &self,
-        caller: &User,
-        request: ExecuteRequest,
-    ) -> Result<uuid::Uuid> {
+    pub async fn execute_notebook(&self, caller: &User, request: ExecuteRequest) -> Result<JobId> {
         require_author(caller)?;
         let item = self
             .store
@@ -107,14 +104,14 @@ impl App {
                 request.item_id
             )),
         })?;
-        let id = uuid::Uuid::now_v7();
-        let inputs = serde_json::json!({
-            "itemId": request.item_id.as_str(),
-            "notebookParameters": request.parameters.values(),
-            "executionTimeoutInMinutes": request.timeout_minutes,
-            "saveInjectedParameters": request.save_injected_parameters,
-            "updatePortalItem": request.update_portal_item,
-        });
+        let id = JobId::generate();
+        let inputs = JobInputs {
+            item_id: request.item_id.to_string(),
+            notebook_parameters: request.parameters.values().clone(),
+            execution_timeout_in_minutes: request.timeout_minutes,
+            save_injected_parameters: request.save_injected_parameters,
+            update_portal_item: request.update_portal_item,
+        };
         self.store
             .add_job(&NewJob {
                 id,
@@ -122,7 +119,7 @@ impl App {
                 username: caller.username.clone(),
                 parameters: request.parameters.to_json(),
                 timeout_minutes: request.timeout_minutes,
-                inputs: inputs.to_string(),
+                inputs,
                 submitted: Millis::now(),
             })
             .await?;

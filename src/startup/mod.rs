@@ -15,7 +15,6 @@ use crate::config::{
 };
 use crate::domain::ids::NodeId;
 use crate::domain::time::Millis;
-use crate::telemetry::chain;
 use crate::intake::cache::ReceiverCache;
 use crate::intake::{Intake, IntakeSettings};
 use crate::metrics::Metrics;
@@ -26,6 +25,7 @@ use crate::runner::{RunSettings, Runner};
 use crate::security::vault::Vault;
 use crate::service::{App, Settings};
 use crate::store::{self, Orphans, Store};
+use crate::telemetry::chain;
 use crate::{api, cluster, runner, telemetry};
 
 mod commands;

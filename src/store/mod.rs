@@ -18,7 +18,8 @@ use std::str::FromStr as _;
 use async_trait::async_trait;
 
 use crate::domain::event::SignedPart;
-use crate::domain::ids::{ItemId, NodeId, ReceiverId};
+use crate::domain::ids::{EventId, ItemId, JobId, NodeId, ReceiverId};
+use crate::domain::job::{JobInputs, JobKind, JobStatus};
 use crate::domain::notebook::ItemTitle;
 use crate::domain::time::Millis;
 use crate::domain::user::{User, Username};
@@ -166,8 +167,8 @@ pub trait ReceiverStore: Send + Sync {
 /// An event to accept with its job, as the intake hands it over.
 #[derive(Debug, Clone)]
 pub struct NewEvent {
-    pub event_id: uuid::Uuid,
-    pub job_id: uuid::Uuid,
+    pub event_id: EventId,
+    pub job_id: JobId,
     pub receiver_id: ReceiverId,
     /// `webhook-id` or `X-GitHub-Delivery`, when the sender gave one.
     pub delivery_id: Option<String>,
@@ -187,11 +188,11 @@ pub struct NewEvent {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Acceptance {
     Accepted {
-        job_id: uuid::Uuid,
+        job_id: JobId,
     },
     /// The delivery id was seen before for this receiver: its first job.
     Duplicate {
-        job_id: uuid::Uuid,
+        job_id: JobId,
     },
     /// Too many jobs are waiting; nothing was stored.
     QueueFull,
@@ -205,7 +206,7 @@ pub struct DeliveryRecord {
     pub outcome: DeliveryOutcome,
     /// Why a delivery was refused; empty otherwise.
     pub reason: String,
-    pub job_id: Option<uuid::Uuid>,
+    pub job_id: Option<JobId>,
     pub size: i64,
 }
 
@@ -238,14 +239,12 @@ impl DeliveryOutcome {
 /// A job as stored.
 #[derive(Debug, Clone)]
 pub struct JobRecord {
-    pub id: uuid::Uuid,
-    /// `webhook` or `executeNotebook`.
-    pub kind: String,
-    /// `SUBMITTED`, `EXECUTING`, `COMPLETED`, `FAILED` or `CANCELLED`.
-    pub status: String,
+    pub id: JobId,
+    pub kind: JobKind,
+    pub status: JobStatus,
     pub item_id: ItemId,
     pub receiver_id: Option<ReceiverId>,
-    pub event_id: Option<uuid::Uuid>,
+    pub event_id: Option<EventId>,
     pub username: Username,
     /// The parameters to inject, a JSON object.
     pub parameters: String,
@@ -255,27 +254,27 @@ pub struct JobRecord {
     pub messages: Vec<String>,
     pub attempts: i64,
     pub timeout_minutes: Option<i64>,
-    /// What the job was asked with, a JSON object.
-    pub inputs: String,
+    /// What an `executeNotebook` job was asked with; a webhook job has none.
+    pub inputs: Option<JobInputs>,
     pub has_notebook: bool,
 }
 
 /// A job created by `executeNotebook`.
 #[derive(Debug, Clone)]
 pub struct NewJob {
-    pub id: uuid::Uuid,
+    pub id: JobId,
     pub item_id: ItemId,
     pub username: Username,
     pub parameters: String,
     pub timeout_minutes: Option<i64>,
-    pub inputs: String,
+    pub inputs: JobInputs,
     pub submitted: Millis,
 }
 
 /// Which jobs a list shows; `start` is 0-based here.
 #[derive(Debug, Clone, Default)]
 pub struct JobFilter {
-    pub status: Option<String>,
+    pub status: Option<JobStatus>,
     pub receiver_id: Option<ReceiverId>,
     pub username: Option<Username>,
     pub offset: u32,
@@ -314,13 +313,13 @@ pub enum Signal {
     /// New jobs are waiting.
     Queued,
     /// This job was cancelled; whichever node runs it stops it.
-    Cancelled(uuid::Uuid),
+    Cancelled(JobId),
 }
 
 /// A stored event with everything needed to store it again elsewhere.
 #[derive(Debug, Clone)]
 pub struct StoredEvent {
-    pub id: uuid::Uuid,
+    pub id: EventId,
     pub receiver_id: ReceiverId,
     pub delivery_id: Option<String>,
     pub received: Millis,
@@ -332,7 +331,7 @@ pub struct StoredEvent {
 #[async_trait]
 pub trait JobStore: Send + Sync {
     async fn add_job(&self, job: &NewJob) -> StoreResult<()>;
-    async fn job(&self, id: &uuid::Uuid) -> StoreResult<Option<JobRecord>>;
+    async fn job(&self, id: &JobId) -> StoreResult<Option<JobRecord>>;
     /// Newest first, and how many match in all.
     async fn jobs(&self, filter: &JobFilter) -> StoreResult<(Vec<JobRecord>, u64)>;
     /// Takes the oldest `SUBMITTED` job and marks it `EXECUTING` under
@@ -347,24 +346,24 @@ pub trait JobStore: Send + Sync {
     ) -> StoreResult<Option<JobRecord>>;
     /// Extends the lease of every job `lease.node` is running; returns the
     /// ids it still holds (a job missing was cancelled or taken over).
-    async fn renew_leases(&self, lease: &Lease) -> StoreResult<Vec<uuid::Uuid>>;
+    async fn renew_leases(&self, lease: &Lease) -> StoreResult<Vec<JobId>>;
     /// Ends a job `node` is running; false when it no longer holds it (the
     /// job was cancelled meanwhile, or taken over after its lease expired).
     async fn finish_job(
         &self,
         node: &NodeId,
-        id: &uuid::Uuid,
-        status: &str,
+        id: &JobId,
+        status: JobStatus,
         end: Millis,
         messages: &[String],
         notebook: Option<&[u8]>,
     ) -> StoreResult<bool>;
     /// Puts a job `node` is running back in the queue (the node is stopping).
-    async fn requeue_job(&self, node: &NodeId, id: &uuid::Uuid) -> StoreResult<()>;
+    async fn requeue_job(&self, node: &NodeId, id: &JobId) -> StoreResult<()>;
     /// Cancels a waiting or executing job; the status it had, if it could.
-    async fn cancel_job(&self, id: &uuid::Uuid, now: Millis) -> StoreResult<Option<String>>;
-    async fn job_notebook(&self, id: &uuid::Uuid) -> StoreResult<Option<Vec<u8>>>;
-    async fn event(&self, id: &uuid::Uuid) -> StoreResult<Option<EventRecord>>;
+    async fn cancel_job(&self, id: &JobId, now: Millis) -> StoreResult<Option<JobStatus>>;
+    async fn job_notebook(&self, id: &JobId) -> StoreResult<Option<Vec<u8>>>;
+    async fn event(&self, id: &EventId) -> StoreResult<Option<EventRecord>>;
     /// Jobs left `EXECUTING` by a node that died: re-queued when they were
     /// tried once, else failed with `message`. Returns (re-queued, failed).
     async fn recover_jobs(
@@ -404,12 +403,8 @@ pub trait CopyStore: Send + Sync {
     /// Every user, by name.
     async fn all_users(&self) -> StoreResult<Vec<UserRecord>>;
     /// One page of jobs, oldest first, after `after` (by id).
-    async fn jobs_after(
-        &self,
-        after: Option<uuid::Uuid>,
-        limit: u32,
-    ) -> StoreResult<Vec<JobRecord>>;
-    async fn stored_event(&self, id: &uuid::Uuid) -> StoreResult<Option<StoredEvent>>;
+    async fn jobs_after(&self, after: Option<JobId>, limit: u32) -> StoreResult<Vec<JobRecord>>;
+    async fn stored_event(&self, id: &EventId) -> StoreResult<Option<StoredEvent>>;
     /// Stores a job exactly as given (with its event, first, when it has
     /// one, and its executed notebook); an id already present is a `Conflict`.
     async fn restore_job(

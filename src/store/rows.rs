@@ -3,7 +3,8 @@
 //! and booleans only, so the same `FromRow` derive reads either.
 
 use crate::domain::event::SignedPart;
-use crate::domain::ids::{ItemId, ReceiverId};
+use crate::domain::ids::{EventId, ItemId, JobId, ReceiverId};
+use crate::domain::job::{JobInputs, JobKind, JobStatus};
 use crate::domain::notebook::ItemTitle;
 use crate::domain::time::Millis;
 use crate::domain::user::{User, Username};
@@ -142,10 +143,6 @@ impl ReceiverRow {
     }
 }
 
-fn uuid(text: &str, what: &'static str) -> StoreResult<uuid::Uuid> {
-    uuid::Uuid::try_parse(text).map_err(|_| StoreError::Corrupt(what))
-}
-
 /// A job's columns; `has_notebook` is computed, the notebook itself is
 /// read on its own.
 pub const JOB_COLUMNS: &str = "id, kind, status, item_id, receiver_id, event_id, username, \
@@ -176,9 +173,9 @@ impl JobRow {
     pub fn parse(self) -> StoreResult<JobRecord> {
         let corrupt = |_| StoreError::Corrupt("job");
         Ok(JobRecord {
-            id: uuid(&self.id, "job")?,
-            kind: self.kind,
-            status: self.status,
+            id: JobId::parse(&self.id).map_err(corrupt)?,
+            kind: JobKind::parse(&self.kind).map_err(corrupt)?,
+            status: JobStatus::parse(&self.status).map_err(corrupt)?,
             item_id: ItemId::parse(&self.item_id).map_err(corrupt)?,
             receiver_id: self
                 .receiver_id
@@ -189,8 +186,9 @@ impl JobRow {
             event_id: self
                 .event_id
                 .as_deref()
-                .map(|e| uuid(e, "job"))
-                .transpose()?,
+                .map(EventId::parse)
+                .transpose()
+                .map_err(corrupt)?,
             username: Username::parse(&self.username).map_err(corrupt)?,
             parameters: self.parameters,
             submitted: Millis(self.submitted),
@@ -200,7 +198,7 @@ impl JobRow {
                 .map_err(|_| StoreError::Corrupt("job"))?,
             attempts: self.attempts,
             timeout_minutes: self.timeout_minutes,
-            inputs: self.inputs,
+            inputs: JobInputs::from_json(&self.inputs),
             has_notebook: self.has_notebook,
         })
     }
@@ -235,8 +233,9 @@ impl DeliveryRow {
             job_id: self
                 .job_id
                 .as_deref()
-                .map(|j| uuid(j, "delivery"))
-                .transpose()?,
+                .map(JobId::parse)
+                .transpose()
+                .map_err(|_| corrupt())?,
             size: self.size,
         })
     }
@@ -258,7 +257,7 @@ pub struct EventRow {
 impl EventRow {
     pub fn parse(self) -> StoreResult<StoredEvent> {
         Ok(StoredEvent {
-            id: uuid(&self.id, "event")?,
+            id: EventId::parse(&self.id).map_err(|_| StoreError::Corrupt("event"))?,
             receiver_id: ReceiverId::parse(&self.receiver_id)
                 .map_err(|_| StoreError::Corrupt("event"))?,
             delivery_id: self.delivery_id,

@@ -3,6 +3,8 @@
 use async_trait::async_trait;
 
 use super::{conflict_or, PgStore};
+use crate::domain::ids::{EventId, JobId};
+use crate::domain::job::JobInputs;
 use crate::store::rows::{
     messages, EventRow, JobRow, UserRow, EVENT_COLUMNS, JOB_COLUMNS, USER_COLUMNS,
 };
@@ -20,11 +22,7 @@ impl CopyStore for PgStore {
             .collect()
     }
 
-    async fn jobs_after(
-        &self,
-        after: Option<uuid::Uuid>,
-        limit: u32,
-    ) -> StoreResult<Vec<JobRecord>> {
+    async fn jobs_after(&self, after: Option<JobId>, limit: u32) -> StoreResult<Vec<JobRecord>> {
         let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id > $1 ORDER BY id LIMIT $2");
         sqlx::query_as::<_, JobRow>(&sql)
             .bind(after.map(|a| a.to_string()).unwrap_or_default())
@@ -36,7 +34,7 @@ impl CopyStore for PgStore {
             .collect()
     }
 
-    async fn stored_event(&self, id: &uuid::Uuid) -> StoreResult<Option<StoredEvent>> {
+    async fn stored_event(&self, id: &EventId) -> StoreResult<Option<StoredEvent>> {
         let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE id = $1");
         sqlx::query_as::<_, EventRow>(&sql)
             .bind(id.to_string())
@@ -74,8 +72,8 @@ impl CopyStore for PgStore {
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
         )
         .bind(j.id.to_string())
-        .bind(&j.kind)
-        .bind(&j.status)
+        .bind(j.kind.as_str())
+        .bind(j.status.as_str())
         .bind(j.item_id.as_str())
         .bind(j.receiver_id.map(|r| r.to_string()))
         .bind(j.event_id.map(|e| e.to_string()))
@@ -87,7 +85,7 @@ impl CopyStore for PgStore {
         .bind(messages(&j.messages))
         .bind(j.attempts)
         .bind(j.timeout_minutes)
-        .bind(&j.inputs)
+        .bind(JobInputs::stored(j.inputs.as_ref()))
         .bind(notebook)
         .execute(&mut *tx)
         .await

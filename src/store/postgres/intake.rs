@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use sqlx::{PgConnection, Postgres};
 
 use super::{count, PgStore};
-use crate::domain::ids::ReceiverId;
+use crate::domain::ids::{JobId, ReceiverId};
 use crate::domain::time::Millis;
 use crate::store::rows::{DeliveryRow, DELIVERY_COLUMNS};
 use crate::store::{
@@ -34,10 +34,7 @@ async fn waiting(conn: &mut PgConnection) -> StoreResult<u64> {
 }
 
 /// The first job of each (receiver, delivery id) already stored.
-async fn first_jobs(
-    conn: &mut PgConnection,
-    keys: &[Key],
-) -> StoreResult<HashMap<Key, uuid::Uuid>> {
+async fn first_jobs(conn: &mut PgConnection, keys: &[Key]) -> StoreResult<HashMap<Key, JobId>> {
     if keys.is_empty() {
         return Ok(HashMap::new());
     }
@@ -54,7 +51,7 @@ async fn first_jobs(
     .await?;
     rows.into_iter()
         .map(|(r, d, j)| {
-            let j = uuid::Uuid::try_parse(&j).map_err(|_| StoreError::Corrupt("job"))?;
+            let j = JobId::parse(&j).map_err(|_| StoreError::Corrupt("job"))?;
             Ok(((r, d), j))
         })
         .collect()
@@ -162,7 +159,7 @@ impl PgStore {
 /// used up, or accepted; and the indexes of the accepted ones.
 fn decide(
     events: &[NewEvent],
-    mut known: HashMap<Key, uuid::Uuid>,
+    mut known: HashMap<Key, JobId>,
     mut room: u64,
 ) -> (Vec<Acceptance>, Vec<usize>) {
     let mut answers = Vec::with_capacity(events.len());

@@ -9,7 +9,8 @@ use tokio::sync::mpsc;
 
 use super::{count, PgStore, CHANNEL};
 use crate::domain::event::SignedPart;
-use crate::domain::ids::NodeId;
+use crate::domain::ids::{EventId, JobId, NodeId};
+use crate::domain::job::JobStatus;
 use crate::domain::time::Millis;
 use crate::store::rows::{messages as stored_messages, JobRow, JOB_COLUMNS as COLUMNS};
 use crate::store::{
@@ -28,8 +29,8 @@ fn parse(rows: Vec<JobRow>) -> StoreResult<Vec<JobRecord>> {
     rows.into_iter().map(JobRow::parse).collect()
 }
 
-fn job_id(text: &str) -> StoreResult<uuid::Uuid> {
-    uuid::Uuid::try_parse(text).map_err(|_| StoreError::Corrupt("job"))
+fn job_id(text: &str) -> StoreResult<JobId> {
+    JobId::parse(text).map_err(|_| StoreError::Corrupt("job"))
 }
 
 impl PgStore {
@@ -61,7 +62,7 @@ impl JobStore for PgStore {
         .bind(&j.parameters)
         .bind(j.submitted.0)
         .bind(j.timeout_minutes)
-        .bind(&j.inputs)
+        .bind(j.inputs.to_json())
         .execute(&mut *tx)
         .await?;
         self.notify(&mut *tx, "queued").await?;
@@ -69,7 +70,7 @@ impl JobStore for PgStore {
         Ok(())
     }
 
-    async fn job(&self, id: &uuid::Uuid) -> StoreResult<Option<JobRecord>> {
+    async fn job(&self, id: &JobId) -> StoreResult<Option<JobRecord>> {
         let sql = format!("SELECT {COLUMNS} FROM jobs WHERE id = $1");
         sqlx::query_as::<_, JobRow>(&sql)
             .bind(id.to_string())
@@ -83,7 +84,7 @@ impl JobStore for PgStore {
         let filtered = |q: &mut QueryBuilder<'_, Postgres>| {
             q.push(" WHERE TRUE");
             if let Some(status) = &f.status {
-                q.push(" AND status = ").push_bind(status.clone());
+                q.push(" AND status = ").push_bind(status.as_str());
             }
             if let Some(receiver) = &f.receiver_id {
                 q.push(" AND receiver_id = ")
@@ -143,7 +144,7 @@ impl JobStore for PgStore {
         row.map(JobRow::parse).transpose()
     }
 
-    async fn renew_leases(&self, lease: &Lease) -> StoreResult<Vec<uuid::Uuid>> {
+    async fn renew_leases(&self, lease: &Lease) -> StoreResult<Vec<JobId>> {
         let ids: Vec<String> = sqlx::query_scalar(
             "UPDATE jobs SET lease_until = $1 WHERE node = $2 AND status = 'EXECUTING' RETURNING id",
         )
@@ -157,8 +158,8 @@ impl JobStore for PgStore {
     async fn finish_job(
         &self,
         node: &NodeId,
-        id: &uuid::Uuid,
-        status: &str,
+        id: &JobId,
+        status: JobStatus,
         end: Millis,
         messages: &[String],
         notebook: Option<&[u8]>,
@@ -167,7 +168,7 @@ impl JobStore for PgStore {
             "UPDATE jobs SET status = $1, end_time = $2, messages = $3, notebook = coalesce($4, notebook) \
              WHERE id = $5 AND status = 'EXECUTING' AND node = $6",
         )
-        .bind(status)
+        .bind(status.as_str())
         .bind(end.0)
         .bind(stored_messages(messages))
         .bind(notebook)
@@ -178,7 +179,7 @@ impl JobStore for PgStore {
         Ok(done.rows_affected() == 1)
     }
 
-    async fn requeue_job(&self, node: &NodeId, id: &uuid::Uuid) -> StoreResult<()> {
+    async fn requeue_job(&self, node: &NodeId, id: &JobId) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
         let done = sqlx::query(
             "UPDATE jobs SET status = 'SUBMITTED', start_time = NULL, attempts = greatest(attempts - 1, 0), \
@@ -195,14 +196,17 @@ impl JobStore for PgStore {
         Ok(())
     }
 
-    async fn cancel_job(&self, id: &uuid::Uuid, now: Millis) -> StoreResult<Option<String>> {
+    async fn cancel_job(&self, id: &JobId, now: Millis) -> StoreResult<Option<JobStatus>> {
         let mut tx = self.pool.begin().await?;
         let before: Option<String> =
             sqlx::query_scalar("SELECT status FROM jobs WHERE id = $1 FOR UPDATE")
                 .bind(id.to_string())
                 .fetch_optional(&mut *tx)
                 .await?;
-        let Some(before) = before.filter(|s| s == "SUBMITTED" || s == "EXECUTING") else {
+        let before = before
+            .map(|s| JobStatus::parse(&s).map_err(|_| StoreError::Corrupt("job")))
+            .transpose()?;
+        let Some(before) = before.filter(|s| s.is_live()) else {
             return Ok(None);
         };
         sqlx::query(
@@ -213,14 +217,14 @@ impl JobStore for PgStore {
         .bind(id.to_string())
         .execute(&mut *tx)
         .await?;
-        if before == "EXECUTING" {
+        if before == JobStatus::Executing {
             self.notify(&mut *tx, &format!("cancel:{id}")).await?;
         }
         tx.commit().await?;
         Ok(Some(before))
     }
 
-    async fn job_notebook(&self, id: &uuid::Uuid) -> StoreResult<Option<Vec<u8>>> {
+    async fn job_notebook(&self, id: &JobId) -> StoreResult<Option<Vec<u8>>> {
         let notebook: Option<Option<Vec<u8>>> =
             sqlx::query_scalar("SELECT notebook FROM jobs WHERE id = $1")
                 .bind(id.to_string())
@@ -229,7 +233,7 @@ impl JobStore for PgStore {
         Ok(notebook.flatten())
     }
 
-    async fn event(&self, id: &uuid::Uuid) -> StoreResult<Option<EventRecord>> {
+    async fn event(&self, id: &EventId) -> StoreResult<Option<EventRecord>> {
         let row: Option<(String, Vec<u8>, String)> =
             sqlx::query_as("SELECT headers, body, signed FROM events WHERE id = $1")
                 .bind(id.to_string())
@@ -311,7 +315,7 @@ impl JobStore for PgStore {
                     _ = signals.closed() => return,
                     next = listener.try_recv() => match next {
                         Ok(Some(n)) => match n.payload().strip_prefix("cancel:") {
-                            Some(id) => match uuid::Uuid::try_parse(id) {
+                            Some(id) => match JobId::parse(id) {
                                 Ok(id) => Signal::Cancelled(id),
                                 Err(_) => continue,
                             },

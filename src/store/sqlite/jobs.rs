@@ -5,7 +5,8 @@ use sqlx::{QueryBuilder, Row as _, Sqlite};
 
 use super::SqliteStore;
 use crate::domain::event::SignedPart;
-use crate::domain::ids::NodeId;
+use crate::domain::ids::{EventId, JobId, NodeId};
+use crate::domain::job::JobStatus;
 use crate::domain::time::Millis;
 use crate::store::rows::{messages as stored_messages, JobRow, JOB_COLUMNS as COLUMNS};
 use crate::store::{
@@ -30,13 +31,13 @@ impl JobStore for SqliteStore {
         .bind(&j.parameters)
         .bind(j.submitted.0)
         .bind(j.timeout_minutes)
-        .bind(&j.inputs)
+        .bind(j.inputs.to_json())
         .execute(&self.pool)
         .await?;
         Ok(())
     }
 
-    async fn job(&self, id: &uuid::Uuid) -> StoreResult<Option<JobRecord>> {
+    async fn job(&self, id: &JobId) -> StoreResult<Option<JobRecord>> {
         let sql = format!("SELECT {COLUMNS} FROM jobs WHERE id = ?");
         sqlx::query_as::<_, JobRow>(&sql)
             .bind(id.to_string())
@@ -50,7 +51,7 @@ impl JobStore for SqliteStore {
         let filtered = |q: &mut QueryBuilder<'_, Sqlite>| {
             q.push(" WHERE 1 = 1");
             if let Some(status) = &f.status {
-                q.push(" AND status = ").push_bind(status.clone());
+                q.push(" AND status = ").push_bind(status.as_str());
             }
             if let Some(receiver) = &f.receiver_id {
                 q.push(" AND receiver_id = ")
@@ -105,7 +106,7 @@ impl JobStore for SqliteStore {
             .transpose()
     }
 
-    async fn renew_leases(&self, lease: &Lease) -> StoreResult<Vec<uuid::Uuid>> {
+    async fn renew_leases(&self, lease: &Lease) -> StoreResult<Vec<JobId>> {
         let rows = sqlx::query(
             "UPDATE jobs SET lease_until = ? WHERE node = ? AND status = 'EXECUTING' RETURNING id",
         )
@@ -114,15 +115,15 @@ impl JobStore for SqliteStore {
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
-            .map(|r| uuid::Uuid::try_parse(r.get("id")).map_err(|_| StoreError::Corrupt("job")))
+            .map(|r| JobId::parse(r.get("id")).map_err(|_| StoreError::Corrupt("job")))
             .collect()
     }
 
     async fn finish_job(
         &self,
         node: &NodeId,
-        id: &uuid::Uuid,
-        status: &str,
+        id: &JobId,
+        status: JobStatus,
         end: Millis,
         messages: &[String],
         notebook: Option<&[u8]>,
@@ -132,7 +133,7 @@ impl JobStore for SqliteStore {
             "UPDATE jobs SET status = ?, end_time = ?, messages = ?, notebook = coalesce(?, notebook) \
              WHERE id = ? AND status = 'EXECUTING' AND node = ?",
         )
-        .bind(status)
+        .bind(status.as_str())
         .bind(end.0)
         .bind(messages)
         .bind(notebook)
@@ -143,7 +144,7 @@ impl JobStore for SqliteStore {
         Ok(done.rows_affected() == 1)
     }
 
-    async fn requeue_job(&self, node: &NodeId, id: &uuid::Uuid) -> StoreResult<()> {
+    async fn requeue_job(&self, node: &NodeId, id: &JobId) -> StoreResult<()> {
         sqlx::query(
             "UPDATE jobs SET status = 'SUBMITTED', start_time = NULL, attempts = max(attempts - 1, 0), \
              node = NULL, lease_until = NULL WHERE id = ? AND status = 'EXECUTING' AND node = ?",
@@ -155,14 +156,17 @@ impl JobStore for SqliteStore {
         Ok(())
     }
 
-    async fn cancel_job(&self, id: &uuid::Uuid, now: Millis) -> StoreResult<Option<String>> {
+    async fn cancel_job(&self, id: &JobId, now: Millis) -> StoreResult<Option<JobStatus>> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let before: Option<String> = sqlx::query("SELECT status FROM jobs WHERE id = ?")
             .bind(id.to_string())
             .fetch_optional(&mut *tx)
             .await?
             .map(|r| r.get("status"));
-        let Some(before) = before.filter(|s| s == "SUBMITTED" || s == "EXECUTING") else {
+        let before = before
+            .map(|s| JobStatus::parse(&s).map_err(|_| StoreError::Corrupt("job")))
+            .transpose()?;
+        let Some(before) = before.filter(|s| s.is_live()) else {
             return Ok(None);
         };
         sqlx::query(
@@ -177,7 +181,7 @@ impl JobStore for SqliteStore {
         Ok(Some(before))
     }
 
-    async fn job_notebook(&self, id: &uuid::Uuid) -> StoreResult<Option<Vec<u8>>> {
+    async fn job_notebook(&self, id: &JobId) -> StoreResult<Option<Vec<u8>>> {
         let row = sqlx::query("SELECT notebook FROM jobs WHERE id = ?")
             .bind(id.to_string())
             .fetch_optional(&self.pool)
@@ -185,7 +189,7 @@ impl JobStore for SqliteStore {
         Ok(row.and_then(|r| r.get("notebook")))
     }
 
-    async fn event(&self, id: &uuid::Uuid) -> StoreResult<Option<EventRecord>> {
+    async fn event(&self, id: &EventId) -> StoreResult<Option<EventRecord>> {
         let row = sqlx::query("SELECT headers, body, signed FROM events WHERE id = ?")
             .bind(id.to_string())
             .fetch_optional(&self.pool)

@@ -13,6 +13,7 @@ use std::time::Duration;
 use rusqlite::{params, Connection, OptionalExtension as _, TransactionBehavior};
 use tokio::sync::oneshot;
 
+use crate::domain::ids::JobId;
 use crate::store::{
     Acceptance, DeliveryOutcome, DeliveryRecord, NewEvent, StoreError, StoreResult,
 };
@@ -237,7 +238,7 @@ fn first_job(
     tx: &rusqlite::Transaction<'_>,
     receiver: &str,
     delivery: Option<&str>,
-) -> rusqlite::Result<Option<uuid::Uuid>> {
+) -> rusqlite::Result<Option<JobId>> {
     let Some(delivery) = delivery else {
         return Ok(None);
     };
@@ -248,7 +249,7 @@ fn first_job(
         )?
         .query_row(params![receiver, delivery], |r| r.get(0))
         .optional()?;
-    Ok(id.and_then(|id| uuid::Uuid::try_parse(&id).ok()))
+    Ok(id.and_then(|id| JobId::parse(&id).ok()))
 }
 
 fn insert_line(tx: &rusqlite::Transaction<'_>, d: &DeliveryRecord) -> rusqlite::Result<()> {
