@@ -9,6 +9,7 @@ pub mod copy;
 pub mod postgres;
 pub mod rows;
 pub mod sealed;
+mod shared;
 pub mod sqlite;
 
 use std::sync::Arc;

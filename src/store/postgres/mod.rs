@@ -3,15 +3,9 @@
 //! queue takes jobs with `FOR UPDATE SKIP LOCKED`, and nodes tell each other
 //! about new jobs and cancellations with `NOTIFY`.
 
-mod copy;
 mod intake;
-mod items;
 mod jobs;
-mod nodes;
-mod receivers;
 mod site;
-mod tokens;
-mod users;
 
 use std::str::FromStr as _;
 use std::time::Duration;
@@ -20,7 +14,7 @@ use anyhow::Context as _;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 
-use super::{conflict_or, Store, StoreError};
+use super::{Store, StoreError};
 
 /// The channel nodes notify and listen on: `queued` or `cancel:<job id>`.
 const CHANNEL: &str = "hookbook";
@@ -51,6 +45,20 @@ impl PgStore {
             .map_err(StoreError::from)
             .with_context(|| format!("cannot migrate the database {shown}"))?;
         Ok(Self { pool })
+    }
+}
+
+super::shared::users::user_store!(PgStore);
+super::shared::tokens::token_store!(PgStore);
+super::shared::items::item_store!(PgStore);
+super::shared::receivers::receiver_store!(PgStore);
+super::shared::nodes::node_store!(PgStore);
+super::shared::copy::copy_store!(PgStore);
+
+impl PgStore {
+    /// A transaction that will write.
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
+        self.pool.begin().await
     }
 }
 

@@ -1,15 +1,9 @@
 //! The embedded SQLite store: one file in the data dir, WAL journal, full
 //! sync, migrations run at open.
 
-mod copy;
 mod intake;
-mod items;
 mod jobs;
-mod nodes;
-mod receivers;
 mod site;
-mod tokens;
-mod users;
 mod writer;
 
 use std::path::Path;
@@ -20,7 +14,6 @@ use anyhow::Context as _;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
 
-pub(super) use super::conflict_or;
 use super::{Store, StoreError};
 
 /// The SQLite implementation of [`super::Store`].
@@ -55,6 +48,20 @@ impl SqliteStore {
             pool,
             writer: Arc::new(writer),
         })
+    }
+}
+
+super::shared::users::user_store!(SqliteStore);
+super::shared::tokens::token_store!(SqliteStore);
+super::shared::items::item_store!(SqliteStore);
+super::shared::receivers::receiver_store!(SqliteStore);
+super::shared::nodes::node_store!(SqliteStore);
+super::shared::copy::copy_store!(SqliteStore);
+
+impl SqliteStore {
+    /// A transaction that will write.
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+        self.pool.begin_with("BEGIN IMMEDIATE").await
     }
 }
 

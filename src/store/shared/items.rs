@@ -1,0 +1,96 @@
+//! Notebook items: the description and the file in one row.
+
+/// Implements [`ItemStore`](crate::store::ItemStore) for a store with a
+/// `pool` field and a `begin_write` method.
+macro_rules! item_store {
+    ($store:ty) => {
+        const _: () = {
+            use async_trait::async_trait;
+            use $crate::domain::ids::ItemId;
+            use $crate::domain::notebook::ItemTitle;
+            use $crate::domain::time::Millis;
+            use $crate::domain::user::Username;
+            use $crate::store::rows::ItemRow;
+            use $crate::store::{ItemMeta, ItemStore, StoreResult};
+
+            const META_COLUMNS: &str =
+                "id, owner, title, created, modified, CAST(octet_length(data) AS BIGINT) AS size";
+
+            #[async_trait]
+            impl ItemStore for $store {
+                async fn add_item(&self, meta: &ItemMeta, data: &[u8]) -> StoreResult<()> {
+                    sqlx::query(
+                        "INSERT INTO items (id, owner, title, created, modified, data) VALUES ($1, $2, $3, $4, $5, $6)",
+                    )
+                    .bind(meta.id.as_str())
+                    .bind(meta.owner.as_str())
+                    .bind(meta.title.as_str())
+                    .bind(meta.created.0)
+                    .bind(meta.modified.0)
+                    .bind(data)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(|e| $crate::store::conflict_or(e, &format!("item '{}'", meta.id)))?;
+                    Ok(())
+                }
+
+                async fn item(&self, id: &ItemId) -> StoreResult<Option<ItemMeta>> {
+                    let sql = format!("SELECT {META_COLUMNS} FROM items WHERE id = $1");
+                    sqlx::query_as::<_, ItemRow>(&sql)
+                        .bind(id.as_str())
+                        .fetch_optional(&self.pool)
+                        .await?
+                        .map(ItemRow::parse)
+                        .transpose()
+                }
+
+                async fn item_data(&self, id: &ItemId) -> StoreResult<Option<Vec<u8>>> {
+                    Ok(sqlx::query_scalar("SELECT data FROM items WHERE id = $1")
+                        .bind(id.as_str())
+                        .fetch_optional(&self.pool)
+                        .await?)
+                }
+
+                async fn update_item(
+                    &self,
+                    id: &ItemId,
+                    title: Option<&ItemTitle>,
+                    data: Option<&[u8]>,
+                    modified: Millis,
+                ) -> StoreResult<bool> {
+                    let done = sqlx::query(
+                        "UPDATE items SET title = coalesce($1, title), data = coalesce($2, data), modified = $3 WHERE id = $4",
+                    )
+                    .bind(title.map(ItemTitle::as_str))
+                    .bind(data)
+                    .bind(modified.0)
+                    .bind(id.as_str())
+                    .execute(&self.pool)
+                    .await?;
+                    Ok(done.rows_affected() == 1)
+                }
+
+                async fn delete_item(&self, id: &ItemId) -> StoreResult<bool> {
+                    let done = sqlx::query("DELETE FROM items WHERE id = $1")
+                        .bind(id.as_str())
+                        .execute(&self.pool)
+                        .await?;
+                    Ok(done.rows_affected() == 1)
+                }
+
+                async fn items_of(&self, owner: &Username) -> StoreResult<Vec<ItemMeta>> {
+                    let sql = format!("SELECT {META_COLUMNS} FROM items WHERE owner = $1 ORDER BY created, id");
+                    sqlx::query_as::<_, ItemRow>(&sql)
+                        .bind(owner.as_str())
+                        .fetch_all(&self.pool)
+                        .await?
+                        .into_iter()
+                        .map(ItemRow::parse)
+                        .collect()
+                }
+            }
+        };
+    };
+}
+
+pub(crate) use item_store;

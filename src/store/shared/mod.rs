@@ -1,0 +1,14 @@
+//! The resources whose SQL is the same on both databases, written once:
+//! each file is a macro that implements one resource's trait for a store
+//! with a `pool` field and a `begin_write` method (a transaction that will
+//! write: `BEGIN IMMEDIATE` on SQLite). Numbered placeholders (`$1`) and
+//! the types and functions used here mean the same on SQLite and
+//! PostgreSQL. What really differs (claims, intake batches, notifications)
+//! stays in `sqlite/` and `postgres/`.
+
+pub mod copy;
+pub mod items;
+pub mod nodes;
+pub mod receivers;
+pub mod tokens;
+pub mod users;
