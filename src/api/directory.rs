@@ -29,56 +29,63 @@ pub fn sharing_routes() -> Router<super::Site> {
 }
 
 async fn admin_root(State(app): State<Arc<App>>, Caller(_): Caller) -> Result<Reply> {
-    let c = &app.settings.context;
+    let c = app.settings.context.clone();
     Ok(Reply::new(
         json!({"resources": ["notebooks"], "currentVersion": API_VERSION}),
-        Page::new("Administrator directory").link("notebooks", format!("/{c}/admin/notebooks")),
+        async move {
+            Ok(Page::new("Administrator directory")
+                .link("notebooks", format!("/{c}/admin/notebooks")))
+        },
     ))
 }
 
 async fn notebooks_root(State(app): State<Arc<App>>, Caller(_): Caller) -> Result<Reply> {
-    let c = &app.settings.context;
+    let c = app.settings.context.clone();
     Ok(Reply::new(
         json!({"resources": ["webhookReceivers", "jobs"], "operations": ["executeNotebook"]}),
-        Page::new("Notebooks")
-            .link(
-                "webhookReceivers",
-                format!("/{c}/admin/notebooks/webhookReceivers"),
-            )
-            .link("jobs", format!("/{c}/admin/notebooks/jobs"))
-            .form(
-                Form::post(
-                    "Execute notebook",
-                    format!("/{c}/admin/notebooks/executeNotebook"),
+        async move {
+            Ok(Page::new("Notebooks")
+                .link(
+                    "webhookReceivers",
+                    format!("/{c}/admin/notebooks/webhookReceivers"),
                 )
-                .field(FieldKind::Text, "itemId", "Notebook item id", "")
-                .field(
-                    FieldKind::Textarea,
-                    "notebookParameters",
-                    "Parameters (a JSON object)",
-                    "{}",
-                )
-                .field(
-                    FieldKind::Text,
-                    "executionTimeoutInMinutes",
-                    "Time limit (minutes)",
-                    "",
-                )
-                .select(
-                    "updatePortalItem",
-                    "Save the executed notebook to the item",
-                    "false",
-                    &["false", "true"],
-                ),
-            ),
+                .link("jobs", format!("/{c}/admin/notebooks/jobs"))
+                .form(
+                    Form::post(
+                        "Execute notebook",
+                        format!("/{c}/admin/notebooks/executeNotebook"),
+                    )
+                    .field(FieldKind::Text, "itemId", "Notebook item id", "")
+                    .field(
+                        FieldKind::Textarea,
+                        "notebookParameters",
+                        "Parameters (a JSON object)",
+                        "{}",
+                    )
+                    .field(
+                        FieldKind::Text,
+                        "executionTimeoutInMinutes",
+                        "Time limit (minutes)",
+                        "",
+                    )
+                    .select(
+                        "updatePortalItem",
+                        "Save the executed notebook to the item",
+                        "false",
+                        &["false", "true"],
+                    ),
+                ))
+        },
     ))
 }
 
 async fn sharing_root(State(app): State<Arc<App>>) -> Result<Reply> {
-    let c = &app.settings.context;
+    let c = app.settings.context.clone();
     Ok(Reply::new(
         json!({"currentVersion": API_VERSION}),
-        Page::new("Sharing directory")
-            .link("generateToken", format!("/{c}/sharing/rest/generateToken")),
+        async move {
+            Ok(Page::new("Sharing directory")
+                .link("generateToken", format!("/{c}/sharing/rest/generateToken")))
+        },
     ))
 }

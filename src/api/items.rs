@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 
 use super::caller::Caller;
 use super::negotiate::{Params, Reply};
+use super::path::Id;
 use crate::domain::ids::ItemId;
 use crate::domain::notebook::{ItemTitle, NotebookFile};
 use crate::domain::user::Username;
@@ -50,20 +51,6 @@ fn item_out(item: &ItemMeta) -> Value {
 }
 
 /// An unknown user name in a path is a missing folder, not a bad parameter.
-fn path_user(text: &str) -> Result<Username> {
-    Username::parse(text)
-        .map_err(|_| Error::NotFound(format!("User '{}' does not exist.", text.escape_default())))
-}
-
-fn path_item(text: &str) -> Result<ItemId> {
-    ItemId::parse(text).map_err(|_| {
-        Error::NotFound(format!(
-            "Item '{}' does not exist or is inaccessible.",
-            text.escape_default()
-        ))
-    })
-}
-
 /// The notebook from `file` (multipart) or `text`, if either is given.
 fn notebook_param(params: &Params) -> Result<Option<(NotebookFile, Option<String>)>> {
     if let Some(upload) = params.file("file") {
@@ -82,7 +69,7 @@ fn notebook_param(params: &Params) -> Result<Option<(NotebookFile, Option<String
 }
 
 fn folder_page(app: &App, username: &Username) -> Page {
-    let c = &app.settings.context;
+    let c = app.settings.context.clone();
     Page::new(format!("Notebooks of {username}")).form(
         Form::post(
             "Add item",
@@ -96,7 +83,7 @@ fn folder_page(app: &App, username: &Username) -> Page {
 }
 
 fn item_page(app: &App, item: &ItemMeta) -> Page {
-    let c = &app.settings.context;
+    let c = app.settings.context.clone();
     let base = format!(
         "/{c}/sharing/rest/content/users/{}/items/{}",
         item.owner, item.id
@@ -119,13 +106,8 @@ fn item_page(app: &App, item: &ItemMeta) -> Page {
         .form(Form::post("Delete", format!("{base}/delete")))
 }
 
-async fn list(
-    State(app): State<Arc<App>>,
-    Caller(caller): Caller,
-    Path(username): Path<String>,
-) -> Result<Reply> {
-    let username = path_user(&username)?;
-    let items = app.items_of(&caller, &username).await?;
+/// A user's items as a table, with the form that adds one.
+fn items_page(app: &App, username: &Username, items: &[ItemMeta]) -> Page {
     let c = &app.settings.context;
     let rows = items
         .iter()
@@ -145,7 +127,7 @@ async fn list(
             ]
         })
         .collect();
-    let page = folder_page(&app, &username)
+    folder_page(app, username)
         .without_value()
         .block(Block::Table {
             heading: String::new(),
@@ -154,20 +136,27 @@ async fn list(
                 .to_vec(),
             rows,
             empty: "No notebooks yet: add one below.".into(),
-        });
-    Ok(Reply::new(
-        json!({"username": username.as_str(), "items": items.iter().map(item_out).collect::<Vec<_>>()}),
-        page,
-    ))
+        })
+}
+
+async fn list(
+    State(app): State<Arc<App>>,
+    Caller(caller): Caller,
+    Id(username): Id<Username>,
+) -> Result<Reply> {
+    let items = app.items_of(&caller, &username).await?;
+    let value = json!({"username": username.as_str(), "items": items.iter().map(item_out).collect::<Vec<_>>()});
+    Ok(Reply::new(value, async move {
+        Ok(items_page(&app, &username, &items))
+    }))
 }
 
 async fn add(
     State(app): State<Arc<App>>,
     Caller(caller): Caller,
-    Path(username): Path<String>,
+    Id(username): Id<Username>,
     params: Params,
 ) -> Result<Reply> {
-    let username = path_user(&username)?;
     if let Some(kind) = params.non_empty("type") {
         if !kind.trim().eq_ignore_ascii_case("notebook") {
             return Err(Error::Invalid {
@@ -189,37 +178,38 @@ async fn add(
     let item = app.add_item(&caller, &username, title, file).await?;
     Ok(Reply::new(
         json!({"success": true, "id": item.id.as_str(), "folder": ""}),
-        item_page(&app, &item),
+        async move { Ok(item_page(&app, &item)) },
     ))
 }
 
 async fn describe(
     State(app): State<Arc<App>>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    Id(id): Id<ItemId>,
 ) -> Result<Reply> {
-    let item = app.item(&caller, &path_item(&id)?).await?;
-    Ok(Reply::new(item_out(&item), item_page(&app, &item)))
+    let item = app.item(&caller, &id).await?;
+    Ok(Reply::new(item_out(&item), async move {
+        Ok(item_page(&app, &item))
+    }))
 }
 
 /// The notebook file itself, whatever `f` says.
 async fn data(
     State(app): State<Arc<App>>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    Id(id): Id<ItemId>,
 ) -> Result<Response> {
-    let (item, bytes) = app.item_data(&caller, &path_item(&id)?).await?;
+    let (item, bytes) = app.item_data(&caller, &id).await?;
     Ok(super::ipynb_download(bytes, item.title.as_str()))
 }
 
 async fn update(
     State(app): State<Arc<App>>,
     Caller(caller): Caller,
-    Path((username, id)): Path<(String, String)>,
+    Id(username): Id<Username>,
+    Id(id): Id<ItemId>,
     params: Params,
 ) -> Result<Reply> {
-    let username = path_user(&username)?;
-    let id = path_item(&id)?;
     let title = params
         .non_empty("title")
         .map(ItemTitle::parse)
@@ -231,20 +221,19 @@ async fn update(
         .await?;
     Ok(Reply::new(
         json!({"success": true, "id": item.id.as_str()}),
-        item_page(&app, &item),
+        async move { Ok(item_page(&app, &item)) },
     ))
 }
 
 async fn delete(
     State(app): State<Arc<App>>,
     Caller(caller): Caller,
-    Path((username, id)): Path<(String, String)>,
+    Id(username): Id<Username>,
+    Id(id): Id<ItemId>,
 ) -> Result<Reply> {
-    let username = path_user(&username)?;
-    let id = path_item(&id)?;
     app.delete_item(&caller, &username, &id).await?;
     Ok(Reply::new(
         json!({"success": true, "itemId": id.as_str()}),
-        folder_page(&app, &username),
+        async move { Ok(folder_page(&app, &username)) },
     ))
 }

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 
 use super::caller::Caller;
 use super::negotiate::{Params, Reply};
+use super::path::Id;
 use super::Format;
 use crate::domain::ids::{ItemId, JobId, ReceiverId};
 use crate::domain::job::{JobKind, JobStatus};
@@ -79,11 +80,6 @@ fn detail(app: &App, job: &JobRecord) -> Value {
     v["inputs"] = inputs;
     v["results"] = results;
     v
-}
-
-fn path_job(text: &str) -> Result<JobId> {
-    JobId::parse(text)
-        .map_err(|_| Error::NotFound(format!("Job '{}' does not exist.", text.escape_default())))
 }
 
 /// Seconds between reloads of a page showing a job that is not over.
@@ -182,24 +178,23 @@ async fn list(
     } else {
         -1
     };
-    let listing = Listing {
-        jobs: &jobs,
-        total,
-        start: u64::from(start),
-        num,
-        next_start,
-    };
-    let page = jobs_page(&base(&app), &params, &listing);
-    Ok(Reply::new(
-        json!({
-            "jobs": jobs.iter().map(summary).collect::<Vec<_>>(),
-            "total": total,
-            "start": start,
-            "num": shown,
-            "nextStart": next_start,
-        }),
-        page,
-    ))
+    let value = json!({
+        "jobs": jobs.iter().map(summary).collect::<Vec<_>>(),
+        "total": total,
+        "start": start,
+        "num": shown,
+        "nextStart": next_start,
+    });
+    Ok(Reply::new(value, async move {
+        let listing = Listing {
+            jobs: &jobs,
+            total,
+            start: u64::from(start),
+            num,
+            next_start,
+        };
+        Ok(jobs_page(&base(&app), &params, &listing))
+    }))
 }
 
 /// The `status` filter, in any case, when given.
@@ -307,28 +302,26 @@ fn jobs_page(b: &str, params: &Params, listing: &Listing<'_>) -> Page {
 async fn fetch(
     State(app): State<Arc<App>>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    Id(id): Id<JobId>,
 ) -> Result<Reply> {
-    let job = app.job(&caller, &path_job(&id)?).await?;
-    let notebook = if job.has_notebook {
-        let bytes = app.job_notebook(&caller, &job.id).await?;
-        serde_json::from_slice::<Value>(&bytes).ok()
-    } else {
-        None
-    };
-    Ok(Reply::new(
-        detail(&app, &job),
-        job_page(&app, &job, notebook.as_ref()),
-    ))
+    let job = app.job(&caller, &id).await?;
+    Ok(Reply::new(detail(&app, &job), async move {
+        let notebook = if job.has_notebook {
+            let bytes = app.job_notebook(&caller, &job.id).await?;
+            serde_json::from_slice::<Value>(&bytes).ok()
+        } else {
+            None
+        };
+        Ok(job_page(&app, &job, notebook.as_ref()))
+    }))
 }
 
 /// The executed notebook as an `.ipynb` file, whatever `f` says.
 async fn notebook(
     State(app): State<Arc<App>>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    Id(id): Id<JobId>,
 ) -> Result<Response> {
-    let id = path_job(&id)?;
     let bytes = app.job_notebook(&caller, &id).await?;
     Ok(super::ipynb_download(bytes, &id.to_string()))
 }
@@ -336,15 +329,13 @@ async fn notebook(
 async fn cancel(
     State(app): State<Arc<App>>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    Id(id): Id<JobId>,
 ) -> Result<Reply> {
-    let id = path_job(&id)?;
     app.cancel_job(&caller, &id).await?;
-    let job = app.job(&caller, &id).await?;
-    Ok(Reply::new(
-        json!({"status": "success"}),
-        job_page(&app, &job, None),
-    ))
+    Ok(Reply::new(json!({"status": "success"}), async move {
+        let job = app.job(&caller, &id).await?;
+        Ok(job_page(&app, &job, None))
+    }))
 }
 
 async fn execute(
@@ -385,9 +376,9 @@ async fn execute(
     };
     let id = app.execute_notebook(&caller, request).await?;
     let job_url = format!("{}{}/jobs/{id}", app.settings.public_url, base(&app));
-    let job = app.job(&caller, &id).await?;
-    Ok(Reply::new(
-        json!({"status": "success", "jobId": id.to_string(), "jobUrl": job_url}),
-        job_page(&app, &job, None),
-    ))
+    let value = json!({"status": "success", "jobId": id.to_string(), "jobUrl": job_url});
+    Ok(Reply::new(value, async move {
+        let job = app.job(&caller, &id).await?;
+        Ok(job_page(&app, &job, None))
+    }))
 }

@@ -12,6 +12,7 @@ mod items;
 mod jobs;
 mod negotiate;
 mod openapi;
+mod path;
 mod receivers;
 mod session;
 mod tokens;

@@ -3,7 +3,9 @@
 //! renders each answer as compact JSON, indented JSON or an HTML page
 //! according to `f`, in the error shape of the surface.
 
-use std::sync::Arc;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
 
 use axum::body::{Body, Bytes};
 use axum::extract::{FromRequestParts, Request, State};
@@ -132,22 +134,45 @@ impl<S: Send + Sync> FromRequestParts<S> for Params {
     }
 }
 
-/// A successful answer: the resource and how to show it as a page.
-#[derive(Debug, Clone)]
+/// How a page is made: run only when a page is asked for (`f=html`), so
+/// JSON answers never pay for page-only queries or rendering.
+type PageBuild = Pin<Box<dyn Future<Output = Result<ui::Page, Error>> + Send>>;
+
+/// A successful answer: the resource, and how to make its page. Without
+/// the format layer it answers its JSON.
+#[derive(Clone)]
 pub struct Reply {
-    pub value: Value,
-    pub page: ui::Page,
+    value: Value,
+    page: Arc<Mutex<Option<PageBuild>>>,
 }
 
 impl Reply {
-    pub fn new(value: Value, page: ui::Page) -> Self {
-        Self { value, page }
+    /// `page` is awaited only when a page is asked for; it may read what
+    /// only the page shows.
+    pub fn new(
+        value: Value,
+        page: impl Future<Output = Result<ui::Page, Error>> + Send + 'static,
+    ) -> Self {
+        Self {
+            value,
+            page: Arc::new(Mutex::new(Some(Box::pin(page)))),
+        }
+    }
+
+    async fn page(&self) -> Result<ui::Page, Error> {
+        let build = self.page.lock().unwrap_or_else(|p| p.into_inner()).take();
+        match build {
+            Some(build) => build.await,
+            None => Err(Error::Internal(anyhow::anyhow!(
+                "a page was asked for twice"
+            ))),
+        }
     }
 }
 
 impl IntoResponse for Reply {
     fn into_response(self) -> Response {
-        let mut response = StatusCode::OK.into_response();
+        let mut response = json_response(StatusCode::OK, self.value.to_string());
         response.extensions_mut().insert(self);
         response
     }
@@ -216,7 +241,7 @@ pub async fn negotiate(State(n): State<Negotiation>, request: Request, next: Nex
         .headers_mut()
         .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     if let Some(reply) = response.extensions_mut().remove::<Reply>() {
-        return render_reply(&answer, reply);
+        return render_reply(&n, &answer, reply).await;
     }
     if let Some(failure) = response.extensions_mut().remove::<Failure>() {
         return render_failure(&n, &answer, failure);
@@ -402,17 +427,17 @@ async fn read_multipart(
     Ok(())
 }
 
-fn render_reply(answer: &Answer, reply: Reply) -> Response {
+async fn render_reply(n: &Negotiation, answer: &Answer, reply: Reply) -> Response {
     match answer {
         Answer::Json => json_response(StatusCode::OK, reply.value.to_string()),
         Answer::Pjson => json_response(
             StatusCode::OK,
             serde_json::to_string_pretty(&reply.value).unwrap_or_default(),
         ),
-        Answer::Page { chrome, .. } => html_response(
-            StatusCode::OK,
-            ui::render_page(&reply.page, &reply.value, chrome),
-        ),
+        Answer::Page { chrome, .. } => match reply.page().await {
+            Ok(page) => html_response(StatusCode::OK, ui::render_page(&page, &reply.value, chrome)),
+            Err(error) => render_failure(n, answer, Failure::from(error)),
+        },
     }
 }
 
@@ -481,4 +506,32 @@ fn html_response(status: StatusCode, body: String) -> Response {
         .headers_mut()
         .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn an_answer_is_its_json_and_its_page_is_made_only_when_asked() {
+        let built = Arc::new(AtomicBool::new(false));
+        let flag = built.clone();
+        let reply = Reply::new(serde_json::json!({"id": 1}), async move {
+            flag.store(true, Ordering::SeqCst);
+            Ok(ui::Page::new("a page"))
+        });
+        let response = reply.clone().into_response();
+        assert_eq!(response.status(), StatusCode::OK);
+        let body = axum::body::to_bytes(response.into_body(), 1 << 10)
+            .await
+            .unwrap();
+        assert_eq!(&body[..], br#"{"id":1}"#, "without the format layer: JSON");
+        assert!(!built.load(Ordering::SeqCst), "no page was asked for");
+        let page = reply.page().await.unwrap();
+        assert!(built.load(Ordering::SeqCst));
+        assert!(reply.page().await.is_err(), "a page is made once");
+        drop(page);
+    }
 }

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::routing::{get, post};
 use axum::Router;
 use serde::Serialize;
@@ -11,10 +11,12 @@ use serde_json::json;
 
 use super::caller::Caller;
 use super::negotiate::{Params, Reply};
+use super::path::Id;
 use crate::domain::ids::{ItemId, ReceiverId};
 use crate::domain::receiver::{
     parse_flag, Parameters, Receiver, ReceiverName, Secret, SignatureHeaders,
 };
+use crate::domain::user::User;
 use crate::error::{Error, Result};
 use crate::security::token::Token;
 use crate::service::deliveries::{DEFAULT_DELIVERIES, MAX_DELIVERIES};
@@ -300,16 +302,6 @@ fn update_form(base: &str, r: &Receiver) -> Form {
         )
 }
 
-/// An unparseable id in a path names no receiver.
-fn path_id(text: &str) -> Result<ReceiverId> {
-    ReceiverId::parse(text).map_err(|_| {
-        Error::NotFound(format!(
-            "Webhook receiver '{}' does not exist.",
-            text.escape_default()
-        ))
-    })
-}
-
 fn api_token(params: &Params) -> Option<Token> {
     params.non_empty("apiToken").map(Token::from_client)
 }
@@ -320,10 +312,9 @@ async fn list(State(app): State<Arc<App>>, Caller(caller): Caller) -> Result<Rep
         .iter()
         .map(|r| ReceiverOut::value(&app, r))
         .collect();
-    Ok(Reply::new(
-        json!({"webhookReceivers": out}),
-        list_page(&app, &receivers),
-    ))
+    Ok(Reply::new(json!({"webhookReceivers": out}), async move {
+        Ok(list_page(&app, &receivers))
+    }))
 }
 
 async fn create(
@@ -342,23 +333,24 @@ async fn create(
         parameters: Parameters::parse(field("parameters")).map_err(Error::invalid("parameters"))?,
     };
     let receiver = app.create_receiver(&caller, new).await?;
-    Ok(Reply::new(
-        json!({"webhookReceiver": ReceiverOut::value(&app, &receiver), "status": "success"}),
-        receiver_page(&app, &receiver, &[]),
-    ))
+    let value =
+        json!({"webhookReceiver": ReceiverOut::value(&app, &receiver), "status": "success"});
+    Ok(Reply::new(value, async move {
+        Ok(receiver_page(&app, &receiver, &[]))
+    }))
 }
 
 async fn fetch(
     State(app): State<Arc<App>>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    Id(id): Id<ReceiverId>,
 ) -> Result<Reply> {
-    let receiver = app.receiver(&caller, &path_id(&id)?).await?;
-    let log = app.deliveries(&caller, &receiver.id, RECENT).await?;
-    Ok(Reply::new(
-        ReceiverOut::value(&app, &receiver),
-        receiver_page(&app, &receiver, &log),
-    ))
+    let receiver = app.receiver(&caller, &id).await?;
+    let value = ReceiverOut::value(&app, &receiver);
+    Ok(Reply::new(value, async move {
+        let log = app.deliveries(&caller, &receiver.id, RECENT).await?;
+        Ok(receiver_page(&app, &receiver, &log))
+    }))
 }
 
 /// Fields left out or empty keep their value (a page's form sends every
@@ -366,10 +358,9 @@ async fn fetch(
 async fn update(
     State(app): State<Arc<App>>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    Id(id): Id<ReceiverId>,
     params: Params,
 ) -> Result<Reply> {
-    let id = path_id(&id)?;
     let changes = ReceiverChanges {
         name: params
             .non_empty("name")
@@ -404,83 +395,83 @@ async fn update(
             .map_err(Error::invalid("disabled"))?,
     };
     let receiver = app.update_receiver(&caller, &id, changes).await?;
-    let log = app.deliveries(&caller, &id, RECENT).await?;
-    Ok(Reply::new(
-        json!({"webhookReceiver": ReceiverOut::value(&app, &receiver), "status": "success"}),
-        receiver_page(&app, &receiver, &log),
-    ))
+    let value =
+        json!({"webhookReceiver": ReceiverOut::value(&app, &receiver), "status": "success"});
+    Ok(Reply::new(value, async move {
+        let log = app.deliveries(&caller, &id, RECENT).await?;
+        Ok(receiver_page(&app, &receiver, &log))
+    }))
 }
 
 async fn delete(
     State(app): State<Arc<App>>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    Id(id): Id<ReceiverId>,
 ) -> Result<Reply> {
-    app.delete_receiver(&caller, &path_id(&id)?).await?;
-    let receivers = app.receivers(&caller).await?;
-    Ok(Reply::new(
-        json!({"status": "success"}),
-        list_page(&app, &receivers),
-    ))
+    app.delete_receiver(&caller, &id).await?;
+    Ok(Reply::new(json!({"status": "success"}), async move {
+        let receivers = app.receivers(&caller).await?;
+        Ok(list_page(&app, &receivers))
+    }))
 }
 
 async fn validate(
     State(app): State<Arc<App>>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    Id(id): Id<ReceiverId>,
 ) -> Result<Reply> {
-    let id = path_id(&id)?;
     let validation = app.validate_receiver(&caller, &id).await?;
     let value = if validation.problems.is_empty() {
         json!({"success": "true", "id": id.to_string()})
     } else {
         json!({"success": "false", "id": id.to_string(), "messages": validation.problems})
     };
-    let receiver = app.receiver(&caller, &id).await?;
-    let log = app.deliveries(&caller, &id, RECENT).await?;
-    Ok(Reply::new(value, receiver_page(&app, &receiver, &log)))
+    Ok(Reply::new(value, receiver_page_of(app, caller, id)))
 }
 
 async fn set_disabled(
-    app: &App,
-    caller: &crate::domain::user::User,
-    id: &str,
+    app: Arc<App>,
+    caller: User,
+    id: ReceiverId,
     disabled: bool,
 ) -> Result<Reply> {
-    let id = path_id(id)?;
-    app.set_receiver_disabled(caller, &id, disabled).await?;
-    let receiver = app.receiver(caller, &id).await?;
-    let log = app.deliveries(caller, &id, RECENT).await?;
+    app.set_receiver_disabled(&caller, &id, disabled).await?;
     Ok(Reply::new(
         json!({"status": "success"}),
-        receiver_page(app, &receiver, &log),
+        receiver_page_of(app, caller, id),
     ))
+}
+
+/// A receiver's page with its latest deliveries, read for the page only.
+async fn receiver_page_of(app: Arc<App>, caller: User, id: ReceiverId) -> Result<Page> {
+    let receiver = app.receiver(&caller, &id).await?;
+    let log = app.deliveries(&caller, &id, RECENT).await?;
+    Ok(receiver_page(&app, &receiver, &log))
 }
 
 async fn enable(
     State(app): State<Arc<App>>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    Id(id): Id<ReceiverId>,
 ) -> Result<Reply> {
-    set_disabled(&app, &caller, &id, false).await
+    set_disabled(app, caller, id, false).await
 }
 
 async fn disable(
     State(app): State<Arc<App>>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    Id(id): Id<ReceiverId>,
 ) -> Result<Reply> {
-    set_disabled(&app, &caller, &id, true).await
+    set_disabled(app, caller, id, true).await
 }
 
 /// The receiver's delivery log, newest first (`num` lines, 100 by default).
 async fn deliveries(
     State(app): State<Arc<App>>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    Id(id): Id<ReceiverId>,
     params: Params,
 ) -> Result<Reply> {
-    let id = path_id(&id)?;
     let num = match params.non_empty("num") {
         None => DEFAULT_DELIVERIES,
         Some(text) => text
@@ -508,7 +499,8 @@ async fn deliveries(
             })
         })
         .collect();
-    let receiver = app.receiver(&caller, &id).await?;
-    let page = receiver_page(&app, &receiver, &lines).without_value();
-    Ok(Reply::new(json!({"deliveries": out}), page))
+    Ok(Reply::new(json!({"deliveries": out}), async move {
+        let receiver = app.receiver(&caller, &id).await?;
+        Ok(receiver_page(&app, &receiver, &lines).without_value())
+    }))
 }

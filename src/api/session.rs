@@ -69,12 +69,14 @@ async fn sign_in_page(State(app): State<Arc<App>>, params: Params) -> Reply {
     let next = next_page(&app, &params);
     Reply::new(
         json!({"operation": "signin", "methods": ["POST"], "parameters": ["username", "password", "next"]}),
-        Page::new("Sign in").without_value().form(
-            Form::post("Sign in", format!("/{}/signin", app.settings.context))
-                .field(FieldKind::Text, "username", "Username", "")
-                .field(FieldKind::Password, "password", "Password", "")
-                .field(FieldKind::Hidden, "next", "", next),
-        ),
+        async move {
+            Ok(Page::new("Sign in").without_value().form(
+                Form::post("Sign in", format!("/{}/signin", app.settings.context))
+                    .field(FieldKind::Text, "username", "Username", "")
+                    .field(FieldKind::Password, "password", "Password", "")
+                    .field(FieldKind::Hidden, "next", "", next),
+            ))
+        },
     )
 }
 

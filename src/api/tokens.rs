@@ -2,13 +2,14 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::routing::{get, post};
 use axum::Router;
 use serde_json::json;
 
 use super::caller::{Caller, ClientAddress};
 use super::negotiate::{Params, Reply};
+use super::path::Id;
 use crate::domain::user::Username;
 use crate::domain::ParseError;
 use crate::error::{Error, Result};
@@ -29,18 +30,12 @@ pub fn routes() -> Router<super::Site> {
 async fn revoke(
     State(app): State<Arc<App>>,
     Caller(caller): Caller,
-    Path(username): Path<String>,
+    Id(username): Id<Username>,
 ) -> Result<Reply> {
-    let username = Username::parse(&username).map_err(|_| {
-        Error::NotFound(format!(
-            "User '{}' does not exist.",
-            username.escape_default()
-        ))
-    })?;
     let revoked = app.revoke_tokens(&caller, &username).await?;
     Ok(Reply::new(
         json!({"success": true, "username": username.as_str(), "revoked": revoked}),
-        Page::new(format!("Tokens of {username} revoked")),
+        async move { Ok(Page::new(format!("Tokens of {username} revoked"))) },
     ))
 }
 
@@ -59,7 +54,7 @@ fn sign_in_form(app: &App) -> Form {
 async fn describe(State(app): State<Arc<App>>) -> Reply {
     Reply::new(
         json!({"operation": "generateToken", "methods": ["POST"], "parameters": ["username", "password", "expiration", "client", "f"]}),
-        Page::new("Generate token").form(sign_in_form(&app)),
+        async move { Ok(Page::new("Generate token").form(sign_in_form(&app))) },
     )
 }
 
@@ -89,19 +84,21 @@ async fn generate(
             from,
         )
         .await?;
-    let c = &app.settings.context;
+    let c = app.settings.context.clone();
     let token = issued.token.expose();
     let encoded: String = form_urlencoded::byte_serialize(token.as_bytes()).collect();
     Ok(Reply::new(
         json!({"token": token, "expires": issued.expires.0, "ssl": false}),
-        Page::new("Token")
-            .link(
-                "Administrator directory",
-                format!("/{c}/admin/notebooks?token={encoded}"),
-            )
-            .link(
-                "Webhook receivers",
-                format!("/{c}/admin/notebooks/webhookReceivers?token={encoded}"),
-            ),
+        async move {
+            Ok(Page::new("Token")
+                .link(
+                    "Administrator directory",
+                    format!("/{c}/admin/notebooks?token={encoded}"),
+                )
+                .link(
+                    "Webhook receivers",
+                    format!("/{c}/admin/notebooks/webhookReceivers?token={encoded}"),
+                ))
+        },
     ))
 }
