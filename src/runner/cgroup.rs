@@ -173,7 +173,7 @@ impl Group {
     pub async fn end(self) {
         for _ in 0..50 {
             kill_all(&self.dir);
-            if std::fs::remove_dir(&self.dir).is_ok() || !self.dir.exists() {
+            if tokio::fs::remove_dir(&self.dir).await.is_ok() || !self.dir.exists() {
                 return;
             }
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;

@@ -214,7 +214,7 @@ async fn execute(
         let (dir, stop, over) = (kernel.work_dir(), cancel.clone(), over_disk.clone());
         tokio::spawn(watch_disk(dir, limit, stop, over))
     });
-    let (executed, end) = match kernel.provide_env(&p.env) {
+    let (executed, end) = match kernel.provide_env(&p.env).await {
         Ok(()) => run_notebook(&mut kernel, p.notebook, &p.parameters, deadline, cancel).await,
         Err(e) => (
             Value::Null,

@@ -141,7 +141,16 @@ impl Kernel {
         let pid = child.id().map(|p| p as i32).unwrap_or(0);
         // From here on, a failure kills what was started and removes the
         // kernel's directory.
-        let group = match cgroups.map(|c| c.join(&id, pid)).transpose() {
+        let joined = match cgroups.cloned() {
+            Some(c) => {
+                let name = id.clone();
+                tokio::task::spawn_blocking(move || c.join(&name, pid).map(Some))
+                    .await
+                    .unwrap_or_else(|e| Err(std::io::Error::other(e)))
+            }
+            None => Ok(None),
+        };
+        let group = match joined {
             Ok(group) => group,
             Err(e) => return Err(abandon(pid, None, &dir, KernelError::Limit(e)).await),
         };
@@ -201,19 +210,21 @@ impl Kernel {
 
     /// Hands the run's environment variables to the kernel; they are set
     /// just before its first cell runs (see [`WARM_UP`]).
-    pub fn provide_env(&self, values: &serde_json::Map<String, Value>) -> std::io::Result<()> {
+    pub async fn provide_env(
+        &self,
+        values: &serde_json::Map<String, Value>,
+    ) -> std::io::Result<()> {
+        use tokio::io::AsyncWriteExt as _;
         let path = self.dir.join("run-env.json");
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt as _;
-            options.mode(0o600);
-        }
-        use std::io::Write as _;
-        options
-            .open(path)?
-            .write_all(Value::Object(values.clone()).to_string().as_bytes())
+        let mut file = tokio::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+            .await?;
+        file.write_all(Value::Object(values.clone()).to_string().as_bytes())
+            .await?;
+        file.flush().await
     }
 
     /// The kernel's working directory, fresh for its one run.

@@ -60,7 +60,7 @@ impl Pool {
         // Empty once every kernel is gone (the last shutdowns may still be
         // removing their directories); left when one is not.
         for _ in 0..100 {
-            if std::fs::remove_dir(&self.base).is_ok() || !self.base.exists() {
+            if tokio::fs::remove_dir(&self.base).await.is_ok() || !self.base.exists() {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
