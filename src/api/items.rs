@@ -19,7 +19,7 @@ use crate::domain::ParseError;
 use crate::error::{Error, Result};
 use crate::service::App;
 use crate::store::ItemMeta;
-use crate::ui::{Block, Cell, FieldKind, Form, Page};
+use crate::ui::pages::items::{folder_page, item_page, items_page};
 
 pub fn routes() -> Router<super::Site> {
     Router::new()
@@ -68,77 +68,6 @@ fn notebook_param(params: &Params) -> Result<Option<(NotebookFile, Option<String
     Ok(None)
 }
 
-fn folder_page(app: &App, username: &Username) -> Page {
-    let c = app.settings.context.clone();
-    Page::new(format!("Notebooks of {username}")).form(
-        Form::post(
-            "Add item",
-            format!("/{c}/sharing/rest/content/users/{username}/addItem"),
-        )
-        .multipart()
-        .field(FieldKind::Text, "title", "Title", "")
-        .field(FieldKind::Hidden, "type", "", "Notebook")
-        .field(FieldKind::File, "file", "Notebook file (.ipynb)", ""),
-    )
-}
-
-fn item_page(app: &App, item: &ItemMeta) -> Page {
-    let c = app.settings.context.clone();
-    let base = format!(
-        "/{c}/sharing/rest/content/users/{}/items/{}",
-        item.owner, item.id
-    );
-    Page::new(item.title.as_str().to_string())
-        .link(
-            "Download the notebook",
-            format!("/{c}/sharing/rest/content/items/{}/data", item.id),
-        )
-        .link(
-            "Content of the owner",
-            format!("/{c}/sharing/rest/content/users/{}", item.owner),
-        )
-        .form(
-            Form::post("Update", format!("{base}/update"))
-                .multipart()
-                .field(FieldKind::Text, "title", "Title", item.title.as_str())
-                .field(FieldKind::File, "file", "Replace the notebook file", ""),
-        )
-        .form(Form::post("Delete", format!("{base}/delete")))
-}
-
-/// A user's items as a table, with the form that adds one.
-fn items_page(app: &App, username: &Username, items: &[ItemMeta]) -> Page {
-    let c = &app.settings.context;
-    let rows = items
-        .iter()
-        .map(|item| {
-            vec![
-                Cell::link(
-                    item.title.as_str(),
-                    format!("/{c}/sharing/rest/content/items/{}", item.id),
-                ),
-                Cell::text(item.id.as_str()),
-                Cell::text(item.modified.utc()),
-                Cell::text(item.size.to_string()),
-                Cell::link(
-                    "download",
-                    format!("/{c}/sharing/rest/content/items/{}/data", item.id),
-                ),
-            ]
-        })
-        .collect();
-    folder_page(app, username)
-        .without_value()
-        .block(Block::Table {
-            heading: String::new(),
-            columns: ["Title", "Item id", "Modified", "Bytes", "File"]
-                .map(String::from)
-                .to_vec(),
-            rows,
-            empty: "No notebooks yet: add one below.".into(),
-        })
-}
-
 async fn list(
     State(app): State<Arc<App>>,
     Caller(caller): Caller,
@@ -147,7 +76,7 @@ async fn list(
     let items = app.items_of(&caller, &username).await?;
     let value = json!({"username": username.as_str(), "items": items.iter().map(item_out).collect::<Vec<_>>()});
     Ok(Reply::new(value, async move {
-        Ok(items_page(&app, &username, &items))
+        Ok(items_page(&super::urls(&app), &username, &items))
     }))
 }
 
@@ -178,7 +107,7 @@ async fn add(
     let item = app.add_item(&caller, &username, title, file).await?;
     Ok(Reply::new(
         json!({"success": true, "id": item.id.as_str(), "folder": ""}),
-        async move { Ok(item_page(&app, &item)) },
+        async move { Ok(item_page(&super::urls(&app), &item)) },
     ))
 }
 
@@ -189,7 +118,7 @@ async fn describe(
 ) -> Result<Reply> {
     let item = app.item(&caller, &id).await?;
     Ok(Reply::new(item_out(&item), async move {
-        Ok(item_page(&app, &item))
+        Ok(item_page(&super::urls(&app), &item))
     }))
 }
 
@@ -221,7 +150,7 @@ async fn update(
         .await?;
     Ok(Reply::new(
         json!({"success": true, "id": item.id.as_str()}),
-        async move { Ok(item_page(&app, &item)) },
+        async move { Ok(item_page(&super::urls(&app), &item)) },
     ))
 }
 
@@ -234,6 +163,6 @@ async fn delete(
     app.delete_item(&caller, &username, &id).await?;
     Ok(Reply::new(
         json!({"success": true, "itemId": id.as_str()}),
-        async move { Ok(folder_page(&app, &username)) },
+        async move { Ok(folder_page(&super::urls(&app), &username)) },
     ))
 }

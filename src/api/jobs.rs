@@ -20,17 +20,8 @@ use crate::error::{Error, Result};
 use crate::service::jobs::ExecuteRequest;
 use crate::service::App;
 use crate::store::JobRecord;
-use crate::ui::{notebook_cells, Block, Cell, FieldKind, Form, Page};
+use crate::ui::pages::jobs::{job_page, jobs_page, JobFilterValues, Listing};
 
-/// The status filter's choices: any, or one status.
-const STATUS_CHOICES: [&str; 6] = [
-    "",
-    JobStatus::Submitted.as_str(),
-    JobStatus::Executing.as_str(),
-    JobStatus::Completed.as_str(),
-    JobStatus::Failed.as_str(),
-    JobStatus::Cancelled.as_str(),
-];
 const MAX_NUM: u32 = 10_000;
 /// The most jobs one page shows.
 const PAGE_MAX: u32 = 500;
@@ -80,59 +71,6 @@ fn detail(app: &App, job: &JobRecord) -> Value {
     v["inputs"] = inputs;
     v["results"] = results;
     v
-}
-
-/// Seconds between reloads of a page showing a job that is not over.
-const LIVE_REFRESH: u32 = 2;
-
-fn is_running(job: &JobRecord) -> bool {
-    job.status.is_live()
-}
-
-fn job_page(app: &App, job: &JobRecord, notebook: Option<&Value>) -> Page {
-    let b = base(app);
-    let mut timing = vec![format!("Submitted {}", job.submitted.utc())];
-    if let Some(start) = job.start_time {
-        timing.push(format!("Started {}", start.utc()));
-    }
-    if let (Some(start), Some(end)) = (job.start_time, job.end_time) {
-        timing.push(format!(
-            "Ended {} ({:.2} s)",
-            end.utc(),
-            (end.0 - start.0) as f64 / 1000.0
-        ));
-    }
-    let mut page = Page::new(format!("Job {} · {}", job.id, job.status))
-        .block(Block::Messages {
-            heading: "Status".into(),
-            lines: std::iter::once(job.status.to_string())
-                .chain(job.messages.iter().cloned())
-                .collect(),
-        })
-        .block(Block::Messages {
-            heading: "Timing".into(),
-            lines: timing,
-        })
-        .link("All jobs", format!("{b}/jobs"));
-    if let Some(receiver) = job.receiver_id {
-        page = page.link("Its receiver", format!("{b}/webhookReceivers/{receiver}"));
-    }
-    if let Some(notebook) = notebook {
-        page = page
-            .block(Block::Notebook {
-                cells: notebook_cells(notebook),
-            })
-            .link(
-                "Download the executed notebook (.ipynb)",
-                format!("{b}/jobs/{}/notebook", job.id),
-            );
-    }
-    if is_running(job) {
-        page = page
-            .refresh_every(LIVE_REFRESH)
-            .form(Form::post("Cancel", format!("{b}/jobs/{}/cancel", job.id)));
-    }
-    page
 }
 
 fn number(params: &Params, field: &'static str, default: u32, max: u32) -> Result<u32> {
@@ -193,7 +131,11 @@ async fn list(
             num,
             next_start,
         };
-        Ok(jobs_page(&base(&app), &params, &listing))
+        let filter_values = JobFilterValues {
+            status: params.get("status").unwrap_or("").to_string(),
+            receiver_id: params.get("receiverId").unwrap_or("").to_string(),
+        };
+        Ok(jobs_page(&base(&app), &filter_values, &listing))
     }))
 }
 
@@ -204,99 +146,6 @@ fn status_filter(params: &Params) -> Result<Option<JobStatus>> {
         .map(JobStatus::parse)
         .transpose()
         .map_err(Error::invalid("status"))
-}
-
-/// One page of the job list.
-#[derive(Clone, Copy)]
-struct Listing<'a> {
-    jobs: &'a [JobRecord],
-    total: u64,
-    /// The position of the first job shown, from 1.
-    start: u64,
-    num: u32,
-    /// Where the next page starts, or -1.
-    next_start: i64,
-}
-
-/// A job as a row of the jobs table.
-fn job_row(b: &str, job: &JobRecord) -> Vec<Cell> {
-    vec![
-        Cell::link(job.id.to_string(), format!("{b}/jobs/{}", job.id)),
-        Cell::text(job.status.as_str()).class(job.status.as_str()),
-        Cell::text(job.kind.as_str()),
-        job.receiver_id.map_or(Cell::text(""), |r| {
-            Cell::link("receiver", format!("{b}/webhookReceivers/{r}"))
-        }),
-        Cell::text(job.submitted.utc()),
-        Cell::text(match (job.start_time, job.end_time) {
-            (Some(s), Some(e)) => format!("{:.2} s", (e.0 - s.0) as f64 / 1000.0),
-            (Some(_), None) => "running".into(),
-            _ => String::new(),
-        }),
-    ]
-}
-
-/// The jobs page: the filter form, a table of the jobs, and a pager.
-fn jobs_page(b: &str, params: &Params, listing: &Listing<'_>) -> Page {
-    let Listing {
-        jobs,
-        total,
-        start: first,
-        num,
-        next_start,
-    } = *listing;
-    let shown = jobs.len() as u64;
-    let filter = |start: u64| {
-        let mut query = form_urlencoded::Serializer::new(String::new());
-        for key in ["status", "receiverId"] {
-            if let Some(v) = params.non_empty(key) {
-                query.append_pair(key, v);
-            }
-        }
-        query.append_pair("start", &start.to_string());
-        query.append_pair("num", &num.to_string());
-        format!("{b}/jobs?{}", query.finish())
-    };
-    let rows = jobs.iter().map(|job| job_row(b, job)).collect();
-    let mut page = Page::new("Jobs")
-        .without_value()
-        .form(
-            Form::get("Filter", format!("{b}/jobs"))
-                .select(
-                    "status",
-                    "Status",
-                    params.get("status").unwrap_or(""),
-                    &STATUS_CHOICES,
-                )
-                .field(
-                    FieldKind::Text,
-                    "receiverId",
-                    "Receiver id",
-                    params.get("receiverId").unwrap_or(""),
-                )
-                .field(FieldKind::Text, "num", "Jobs per page", num.to_string()),
-        )
-        .block(Block::Table {
-            heading: String::new(),
-            columns: ["Job", "Status", "Type", "Receiver", "Submitted", "Run time"]
-                .map(String::from)
-                .to_vec(),
-            rows,
-            empty: "No jobs match.".into(),
-        })
-        .block(Block::Pager {
-            summary: if shown == 0 {
-                format!("none of {total}")
-            } else {
-                format!("{first} to {} of {total}", first + shown - 1)
-            },
-            previous: (first > 1).then(|| filter(first.saturating_sub(u64::from(num)).max(1))),
-            next: (next_start > 0).then(|| filter(next_start as u64)),
-        });
-    if jobs.iter().any(is_running) {
-        page = page.refresh_every(LIVE_REFRESH);
-    }
-    page
 }
 
 async fn fetch(
@@ -312,7 +161,7 @@ async fn fetch(
         } else {
             None
         };
-        Ok(job_page(&app, &job, notebook.as_ref()))
+        Ok(job_page(&super::urls(&app), &job, notebook.as_ref()))
     }))
 }
 
@@ -334,7 +183,7 @@ async fn cancel(
     app.cancel_job(&caller, &id).await?;
     Ok(Reply::new(json!({"status": "success"}), async move {
         let job = app.job(&caller, &id).await?;
-        Ok(job_page(&app, &job, None))
+        Ok(job_page(&super::urls(&app), &job, None))
     }))
 }
 
@@ -379,6 +228,6 @@ async fn execute(
     let value = json!({"status": "success", "jobId": id.to_string(), "jobUrl": job_url});
     Ok(Reply::new(value, async move {
         let job = app.job(&caller, &id).await?;
-        Ok(job_page(&app, &job, None))
+        Ok(job_page(&super::urls(&app), &job, None))
     }))
 }

@@ -96,6 +96,14 @@ pub fn worker_app(site: Site) -> Router {
         .with_state(site)
 }
 
+/// Where this server is, for the links of pages.
+fn urls(app: &App) -> crate::ui::Urls {
+    crate::ui::Urls {
+        context: app.settings.context.clone(),
+        public_url: app.settings.public_url.clone(),
+    }
+}
+
 /// Paths that name no resource get the admin error shape rather than an
 /// empty body.
 pub(super) async fn unknown_resource(uri: axum::http::Uri) -> crate::error::Error {

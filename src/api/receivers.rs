@@ -22,8 +22,8 @@ use crate::security::token::Token;
 use crate::service::deliveries::{DEFAULT_DELIVERIES, MAX_DELIVERIES};
 use crate::service::receivers::{NewReceiver, ReceiverChanges};
 use crate::service::App;
-use crate::store::DeliveryRecord;
-use crate::ui::{shell_quote, Block, Cell, FieldKind, Form, Page};
+use crate::ui::pages::receivers::{list_page, receiver_page};
+use crate::ui::Page;
 
 /// Delivery-log lines a receiver's page shows.
 const RECENT: u32 = 20;
@@ -89,219 +89,6 @@ impl ReceiverOut {
     }
 }
 
-fn root(app: &App) -> String {
-    format!("/{}/admin/notebooks/webhookReceivers", app.settings.context)
-}
-
-fn list_page(app: &App, receivers: &[Receiver]) -> Page {
-    let root = root(app);
-    let c = &app.settings.context;
-    let rows = receivers
-        .iter()
-        .map(|r| {
-            let state = if r.disabled { "disabled" } else { "enabled" };
-            vec![
-                Cell::link(r.name.as_str(), format!("{root}/{}", r.id)),
-                Cell::link(
-                    r.item_id.as_str(),
-                    format!("/{c}/sharing/rest/content/items/{}", r.item_id),
-                ),
-                Cell::text(state).class(if r.disabled { "rejected" } else { "accepted" }),
-                Cell::text(r.owner.as_str()),
-                Cell::link(
-                    "jobs",
-                    format!("/{c}/admin/notebooks/jobs?receiverId={}", r.id),
-                ),
-            ]
-        })
-        .collect();
-    let page = Page::new("Webhook receivers")
-        .without_value()
-        .block(Block::Table {
-            heading: String::new(),
-            columns: ["Name", "Notebook item", "State", "Owner", "Jobs"]
-                .map(String::from)
-                .to_vec(),
-            rows,
-            empty: "No webhook receivers yet: create one below.".into(),
-        });
-    page.form(
-        Form::post("Create", format!("{root}/create"))
-            .field(FieldKind::Text, "name", "Name", "")
-            .field(FieldKind::Text, "itemId", "Notebook item id", "")
-            .field(
-                FieldKind::Password,
-                "secret",
-                "Secret (32 characters, or whsec_ and 32 base64 characters)",
-                "",
-            )
-            .field(
-                FieldKind::Text,
-                "signatureHeaders",
-                "Signature headers (comma-separated)",
-                "x-esrihook-signature",
-            )
-            .field(FieldKind::Password, "apiToken", "API token (optional)", "")
-            .field(
-                FieldKind::Textarea,
-                "parameters",
-                "Parameters (a JSON object)",
-                "{}",
-            ),
-    )
-}
-
-/// How to send a signed test event to `r`, with `hookbook send` and, for
-/// the schemes a shell can sign, with curl and openssl.
-fn send_commands(url: &str, r: &Receiver) -> Vec<Block> {
-    let header = r
-        .signature_headers
-        .joined()
-        .split(',')
-        .next()
-        .unwrap_or("x-esrihook-signature")
-        .trim()
-        .to_string();
-    let (scheme, rename) = match header.as_str() {
-        "x-hub-signature-256" => ("github", false),
-        "webhook-signature" => ("standard", false),
-        "x-esrihook-signature" => ("esri", false),
-        _ => ("esri", true),
-    };
-    let secret = shell_quote(r.secret.expose());
-    let body = r#"{"hello": "world"}"#;
-    let mut send = format!(
-        "hookbook send {} --secret {secret} --scheme {scheme} --data {}",
-        shell_quote(url),
-        shell_quote(body)
-    );
-    if rename {
-        send.push_str(&format!(" --header {}", shell_quote(&header)));
-    }
-    let mut blocks = vec![Block::Code {
-        label: "Send a signed test event".into(),
-        text: send,
-    }];
-    let digest = match scheme {
-        "github" => Some("openssl dgst -sha256 -hmac \"$secret\" -r | cut -d' ' -f1"),
-        "esri" => Some("openssl dgst -sha256 -hmac \"$secret\" -binary | base64"),
-        _ => None,
-    };
-    if let Some(digest) = digest {
-        blocks.push(Block::Code {
-            label: "The same with curl".into(),
-            text: format!(
-                "secret={secret}\nbody={}\nsig=$(printf %s \"$body\" | {digest})\n\
-                 curl -X POST {} -H 'Content-Type: application/json' \\\n  -H \"{header}: sha256=$sig\" --data-binary \"$body\"",
-                shell_quote(body),
-                shell_quote(url)
-            ),
-        });
-    }
-    blocks
-}
-
-fn receiver_page(app: &App, r: &Receiver, log: &[DeliveryRecord]) -> Page {
-    let base = format!("{}/{}", root(app), r.id);
-    let c = &app.settings.context;
-    let url = ReceiverOut::new(app, r).url;
-    let jobs = format!("/{c}/admin/notebooks/jobs");
-    let rows = delivery_rows(log, &jobs);
-    let mut page = Page::new(r.name.as_str().to_string()).block(Block::Copy {
-        label: if r.disabled {
-            "Receiver URL (disabled: deliveries are refused)".into()
-        } else {
-            "Receiver URL".into()
-        },
-        text: url.clone(),
-    });
-    for block in send_commands(&url, r) {
-        page = page.block(block);
-    }
-    page.block(Block::Table {
-        heading: "Latest deliveries, newest first".into(),
-        columns: ["Time", "Outcome", "Reason", "Job", "Bytes"]
-            .map(String::from)
-            .to_vec(),
-        rows,
-        empty: "No deliveries yet.".into(),
-    })
-    .link("All webhook receivers", root(app))
-    .link("Delivery log", format!("{base}/deliveries"))
-    .link(
-        "Jobs of this receiver",
-        format!("{jobs}?receiverId={}", r.id),
-    )
-    .form(update_form(&base, r))
-    .form(Form::post("Validate", format!("{base}/validate")))
-    .form(if r.disabled {
-        Form::post("Enable", format!("{base}/enable"))
-    } else {
-        Form::post("Disable", format!("{base}/disable"))
-    })
-    .form(Form::post("Delete", format!("{base}/delete")))
-}
-
-/// The delivery log's lines as table rows, each job linked.
-fn delivery_rows(log: &[DeliveryRecord], jobs: &str) -> Vec<Vec<Cell>> {
-    log.iter()
-        .map(|d| {
-            vec![
-                Cell::text(d.time.utc()),
-                Cell::text(d.outcome.as_str()).class(d.outcome.as_str()),
-                Cell::text(d.reason.clone()),
-                d.job_id.map_or(Cell::text(""), |j| {
-                    Cell::link(j.to_string(), format!("{jobs}/{j}"))
-                }),
-                Cell::text(d.size.to_string()),
-            ]
-        })
-        .collect()
-}
-
-/// The form that updates a receiver, filled with its current values
-/// (secrets left empty: empty keeps them).
-fn update_form(base: &str, r: &Receiver) -> Form {
-    Form::post("Update", format!("{base}/update"))
-        .field(FieldKind::Text, "name", "Name", r.name.as_str())
-        .field(
-            FieldKind::Text,
-            "itemId",
-            "Notebook item id",
-            r.item_id.as_str(),
-        )
-        .field(
-            FieldKind::Password,
-            "secret",
-            "New secret (leave empty to keep)",
-            "",
-        )
-        .field(
-            FieldKind::Text,
-            "signatureHeaders",
-            "Signature headers",
-            r.signature_headers.joined(),
-        )
-        .field(
-            FieldKind::Password,
-            "apiToken",
-            "New API token (leave empty to keep)",
-            "",
-        )
-        .field(
-            FieldKind::Textarea,
-            "parameters",
-            "Parameters (a JSON object)",
-            r.parameters.to_json(),
-        )
-        .select(
-            "disabled",
-            "Disabled",
-            if r.disabled { "true" } else { "false" },
-            &["false", "true"],
-        )
-}
-
 fn api_token(params: &Params) -> Option<Token> {
     params.non_empty("apiToken").map(Token::from_client)
 }
@@ -313,7 +100,7 @@ async fn list(State(app): State<Arc<App>>, Caller(caller): Caller) -> Result<Rep
         .map(|r| ReceiverOut::value(&app, r))
         .collect();
     Ok(Reply::new(json!({"webhookReceivers": out}), async move {
-        Ok(list_page(&app, &receivers))
+        Ok(list_page(&super::urls(&app), &receivers))
     }))
 }
 
@@ -336,7 +123,7 @@ async fn create(
     let value =
         json!({"webhookReceiver": ReceiverOut::value(&app, &receiver), "status": "success"});
     Ok(Reply::new(value, async move {
-        Ok(receiver_page(&app, &receiver, &[]))
+        Ok(receiver_page(&super::urls(&app), &receiver, &[]))
     }))
 }
 
@@ -349,7 +136,7 @@ async fn fetch(
     let value = ReceiverOut::value(&app, &receiver);
     Ok(Reply::new(value, async move {
         let log = app.deliveries(&caller, &receiver.id, RECENT).await?;
-        Ok(receiver_page(&app, &receiver, &log))
+        Ok(receiver_page(&super::urls(&app), &receiver, &log))
     }))
 }
 
@@ -399,7 +186,7 @@ async fn update(
         json!({"webhookReceiver": ReceiverOut::value(&app, &receiver), "status": "success"});
     Ok(Reply::new(value, async move {
         let log = app.deliveries(&caller, &id, RECENT).await?;
-        Ok(receiver_page(&app, &receiver, &log))
+        Ok(receiver_page(&super::urls(&app), &receiver, &log))
     }))
 }
 
@@ -411,7 +198,7 @@ async fn delete(
     app.delete_receiver(&caller, &id).await?;
     Ok(Reply::new(json!({"status": "success"}), async move {
         let receivers = app.receivers(&caller).await?;
-        Ok(list_page(&app, &receivers))
+        Ok(list_page(&super::urls(&app), &receivers))
     }))
 }
 
@@ -446,7 +233,7 @@ async fn set_disabled(
 async fn receiver_page_of(app: Arc<App>, caller: User, id: ReceiverId) -> Result<Page> {
     let receiver = app.receiver(&caller, &id).await?;
     let log = app.deliveries(&caller, &id, RECENT).await?;
-    Ok(receiver_page(&app, &receiver, &log))
+    Ok(receiver_page(&super::urls(&app), &receiver, &log))
 }
 
 async fn enable(
@@ -501,6 +288,6 @@ async fn deliveries(
         .collect();
     Ok(Reply::new(json!({"deliveries": out}), async move {
         let receiver = app.receiver(&caller, &id).await?;
-        Ok(receiver_page(&app, &receiver, &lines).without_value())
+        Ok(receiver_page(&super::urls(&app), &receiver, &lines).without_value())
     }))
 }

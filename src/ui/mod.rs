@@ -4,10 +4,12 @@
 
 mod notebook;
 mod page;
+pub mod pages;
 mod render;
 
 pub use notebook::{notebook_cells, NotebookCell};
 pub use page::{Block, Cell, Field, FieldKind, Form, Link, Page};
+pub use pages::Urls;
 pub use render::{render_error, render_page, Chrome, PageAuth};
 
 /// Text quoted for a POSIX shell: single quotes, with `'` written `'\''`.
