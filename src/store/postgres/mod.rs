@@ -56,6 +56,9 @@ super::shared::nodes::node_store!(PgStore);
 super::shared::copy::copy_store!(PgStore);
 
 impl PgStore {
+    /// PostgreSQL has row locks and no single writer: no turn to wait for.
+    async fn write_turn(&self) {}
+
     /// A transaction that will write.
     async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
         self.pool.begin().await

@@ -1,7 +1,7 @@
 //! Whole installations in and out of a database, for `hookbook copy`.
 
 /// Implements [`CopyStore`](crate::store::CopyStore) for a store with a
-/// `pool` field and a `begin_write` method.
+/// `pool` field and `begin_write` and `write_turn` methods.
 macro_rules! copy_store {
     ($store:ty) => {
         const _: () = {
@@ -53,6 +53,8 @@ macro_rules! copy_store {
                     event: Option<&StoredEvent>,
                     notebook: Option<&[u8]>,
                 ) -> StoreResult<()> {
+
+                    let _turn = self.write_turn().await;
                     let mut tx = self.begin_write().await?;
                     if let Some(e) = event {
                         sqlx::query(&format!(

@@ -1,7 +1,7 @@
 //! Notebook items: the description and the file in one row.
 
 /// Implements [`ItemStore`](crate::store::ItemStore) for a store with a
-/// `pool` field and a `begin_write` method.
+/// `pool` field and `begin_write` and `write_turn` methods.
 macro_rules! item_store {
     ($store:ty) => {
         const _: () = {
@@ -19,6 +19,7 @@ macro_rules! item_store {
             #[async_trait]
             impl ItemStore for $store {
                 async fn add_item(&self, meta: &ItemMeta, data: &[u8]) -> StoreResult<()> {
+                    let _turn = self.write_turn().await;
                     sqlx::query(
                         "INSERT INTO items (id, owner, title, created, modified, data) VALUES ($1, $2, $3, $4, $5, $6)",
                     )
@@ -58,6 +59,8 @@ macro_rules! item_store {
                     data: Option<&[u8]>,
                     modified: Millis,
                 ) -> StoreResult<bool> {
+
+                    let _turn = self.write_turn().await;
                     let done = sqlx::query(
                         "UPDATE items SET title = coalesce($1, title), data = coalesce($2, data), modified = $3 WHERE id = $4",
                     )
@@ -71,6 +74,8 @@ macro_rules! item_store {
                 }
 
                 async fn delete_item(&self, id: &ItemId) -> StoreResult<bool> {
+
+                    let _turn = self.write_turn().await;
                     let done = sqlx::query("DELETE FROM items WHERE id = $1")
                         .bind(id.as_str())
                         .execute(&self.pool)

@@ -1,7 +1,9 @@
 //! The resources whose SQL is the same on both databases, written once:
 //! each file is a macro that implements one resource's trait for a store
-//! with a `pool` field and a `begin_write` method (a transaction that will
-//! write: `BEGIN IMMEDIATE` on SQLite). Numbered placeholders (`$1`) and
+//! with a `pool` field, a `begin_write` method (a transaction that will
+//! write: `BEGIN IMMEDIATE` on SQLite) and a `write_turn` method that every
+//! write awaits first (SQLite's fair queue of writers; nothing on
+//! PostgreSQL). Numbered placeholders (`$1`) and
 //! the types and functions used here mean the same on SQLite and
 //! PostgreSQL. What really differs (claims, intake batches, notifications)
 //! stays in `sqlite/` and `postgres/`.

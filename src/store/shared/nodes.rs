@@ -1,7 +1,7 @@
 //! Nodes that report themselves alive.
 
 /// Implements [`NodeStore`](crate::store::NodeStore) for a store with a
-/// `pool` field and a `begin_write` method.
+/// `pool` field and `begin_write` and `write_turn` methods.
 macro_rules! node_store {
     ($store:ty) => {
         const _: () = {
@@ -19,6 +19,7 @@ macro_rules! node_store {
                     now: Millis,
                     since: Millis,
                 ) -> StoreResult<u32> {
+                    let _turn = self.write_turn().await;
                     sqlx::query(
                         "INSERT INTO nodes (id, takes_events, seen) VALUES ($1, $2, $3) \
                          ON CONFLICT (id) DO UPDATE SET seen = $3",
@@ -45,6 +46,7 @@ macro_rules! node_store {
                 }
 
                 async fn node_gone(&self, node: &NodeId) -> StoreResult<()> {
+                    let _turn = self.write_turn().await;
                     sqlx::query("DELETE FROM nodes WHERE id = $1")
                         .bind(node.to_string())
                         .execute(&self.pool)

@@ -1,7 +1,7 @@
 //! Webhook receivers; secrets arrive already sealed.
 
 /// Implements [`ReceiverStore`](crate::store::ReceiverStore) for a store with a
-/// `pool` field and a `begin_write` method.
+/// `pool` field and `begin_write` and `write_turn` methods.
 macro_rules! receiver_store {
     ($store:ty) => {
         const _: () = {
@@ -14,6 +14,7 @@ macro_rules! receiver_store {
             #[async_trait]
             impl ReceiverStore for $store {
                 async fn add_receiver(&self, r: &ReceiverRecord) -> StoreResult<()> {
+                    let _turn = self.write_turn().await;
                     let sql = format!(
                         "INSERT INTO receivers ({COLUMNS}) \
                          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
@@ -63,6 +64,8 @@ macro_rules! receiver_store {
                 }
 
                 async fn update_receiver(&self, r: &ReceiverRecord) -> StoreResult<bool> {
+
+                    let _turn = self.write_turn().await;
                     let done = sqlx::query(
                         "UPDATE receivers SET name = $1, item_id = $2, signature_headers = $3, disabled = $4, \
                          secret = $5, previous_secret = $6, previous_secret_until = $7, api_token = $8, \
@@ -86,6 +89,8 @@ macro_rules! receiver_store {
                 }
 
                 async fn delete_receiver(&self, id: &ReceiverId) -> StoreResult<bool> {
+
+                    let _turn = self.write_turn().await;
                     let mut tx = self.begin_write().await?;
                     let done = sqlx::query("DELETE FROM receivers WHERE id = $1")
                         .bind(id.to_string())

@@ -1,7 +1,7 @@
 //! Access tokens, kept by hash.
 
 /// Implements [`TokenStore`](crate::store::TokenStore) for a store with a
-/// `pool` field and a `begin_write` method.
+/// `pool` field and `begin_write` and `write_turn` methods.
 macro_rules! token_store {
     ($store:ty) => {
         const _: () = {
@@ -15,6 +15,7 @@ macro_rules! token_store {
             #[async_trait]
             impl TokenStore for $store {
                 async fn add_token(&self, record: &TokenRecord) -> StoreResult<()> {
+                    let _turn = self.write_turn().await;
                     sqlx::query(
                         "INSERT INTO tokens (hash, username, created, expires) VALUES ($1, $2, $3, $4)",
                     )
@@ -39,6 +40,8 @@ macro_rules! token_store {
                 }
 
                 async fn delete_token(&self, hash: &TokenHash) -> StoreResult<()> {
+
+                    let _turn = self.write_turn().await;
                     sqlx::query("DELETE FROM tokens WHERE hash = $1")
                         .bind(&hash.0[..])
                         .execute(&self.pool)
@@ -47,6 +50,8 @@ macro_rules! token_store {
                 }
 
                 async fn revoke_tokens(&self, username: &Username, now: Millis) -> StoreResult<Option<u64>> {
+
+                    let _turn = self.write_turn().await;
                     let mut tx = self.begin_write().await?;
                     let marked = sqlx::query("UPDATE users SET tokens_revoked = $1 WHERE username = $2")
                         .bind(now.0)
@@ -65,6 +70,8 @@ macro_rules! token_store {
                 }
 
                 async fn delete_expired_tokens(&self, now: Millis) -> StoreResult<u64> {
+
+                    let _turn = self.write_turn().await;
                     let done = sqlx::query("DELETE FROM tokens WHERE expires < $1")
                         .bind(now.0)
                         .execute(&self.pool)

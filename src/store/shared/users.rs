@@ -1,7 +1,7 @@
 //! Users.
 
 /// Implements [`UserStore`](crate::store::UserStore) for a store with a
-/// `pool` field and a `begin_write` method.
+/// `pool` field and `begin_write` and `write_turn` methods.
 macro_rules! user_store {
     ($store:ty) => {
         const _: () = {
@@ -13,6 +13,7 @@ macro_rules! user_store {
             #[async_trait]
             impl UserStore for $store {
                 async fn add_user(&self, record: &UserRecord) -> StoreResult<()> {
+                    let _turn = self.write_turn().await;
                     sqlx::query(&format!(
                         "INSERT INTO users ({USER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)"
                     ))

@@ -17,10 +17,12 @@ impl IntakeStore for SqliteStore {
         events: Vec<NewEvent>,
         max_queue_depth: u64,
     ) -> StoreResult<Vec<Acceptance>> {
+        let _turn = self.write_turn().await;
         self.writer.accept(events, max_queue_depth).await
     }
 
     async fn log_deliveries(&self, records: &[DeliveryRecord]) -> StoreResult<()> {
+        let _turn = self.write_turn().await;
         if records.is_empty() {
             return Ok(());
         }
@@ -46,6 +48,7 @@ impl IntakeStore for SqliteStore {
     }
 
     async fn prune_deliveries(&self, before: Millis, keep: u32) -> StoreResult<u64> {
+        let _turn = self.write_turn().await;
         let old = sqlx::query("DELETE FROM deliveries WHERE time < ?")
             .bind(before.0)
             .execute(&self.pool)
@@ -61,6 +64,7 @@ impl IntakeStore for SqliteStore {
     }
 
     async fn trim_deliveries(&self, receiver_id: &ReceiverId, keep: u32) -> StoreResult<u64> {
+        let _turn = self.write_turn().await;
         let receiver = receiver_id.to_string();
         let trimmed = sqlx::query(
             "DELETE FROM deliveries WHERE receiver_id = ?1 AND seq < (SELECT seq FROM deliveries \

@@ -21,6 +21,7 @@ fn parse(rows: Vec<JobRow>) -> StoreResult<Vec<JobRecord>> {
 #[async_trait]
 impl JobStore for SqliteStore {
     async fn add_job(&self, j: &NewJob) -> StoreResult<()> {
+        let _turn = self.write_turn().await;
         sqlx::query(
             "INSERT INTO jobs (id, kind, status, item_id, username, parameters, submitted, timeout_minutes, inputs) \
              VALUES (?, 'executeNotebook', 'SUBMITTED', ?, ?, ?, ?, ?, ?)",
@@ -84,6 +85,7 @@ impl JobStore for SqliteStore {
         lease: &Lease,
         per_receiver: u32,
     ) -> StoreResult<Option<JobRecord>> {
+        let _turn = self.write_turn().await;
         // One statement: SQLite runs it under its write lock, so two
         // claimers can never take the same row.
         let sql = format!(
@@ -107,6 +109,7 @@ impl JobStore for SqliteStore {
     }
 
     async fn renew_leases(&self, lease: &Lease) -> StoreResult<Vec<JobId>> {
+        let _turn = self.write_turn().await;
         let rows = sqlx::query(
             "UPDATE jobs SET lease_until = ? WHERE node = ? AND status = 'EXECUTING' RETURNING id",
         )
@@ -128,6 +131,7 @@ impl JobStore for SqliteStore {
         messages: &[String],
         notebook: Option<&[u8]>,
     ) -> StoreResult<bool> {
+        let _turn = self.write_turn().await;
         let messages = stored_messages(messages);
         let done = sqlx::query(
             "UPDATE jobs SET status = ?, end_time = ?, messages = ?, notebook = coalesce(?, notebook) \
@@ -145,6 +149,7 @@ impl JobStore for SqliteStore {
     }
 
     async fn requeue_job(&self, node: &NodeId, id: &JobId) -> StoreResult<()> {
+        let _turn = self.write_turn().await;
         sqlx::query(
             "UPDATE jobs SET status = 'SUBMITTED', start_time = NULL, attempts = max(attempts - 1, 0), \
              node = NULL, lease_until = NULL WHERE id = ? AND status = 'EXECUTING' AND node = ?",
@@ -157,6 +162,7 @@ impl JobStore for SqliteStore {
     }
 
     async fn cancel_job(&self, id: &JobId, now: Millis) -> StoreResult<Option<JobStatus>> {
+        let _turn = self.write_turn().await;
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let before: Option<String> = sqlx::query("SELECT status FROM jobs WHERE id = ?")
             .bind(id.to_string())
@@ -210,6 +216,7 @@ impl JobStore for SqliteStore {
         message: &str,
         which: Orphans,
     ) -> StoreResult<(u64, u64)> {
+        let _turn = self.write_turn().await;
         let orphaned = match which {
             Orphans::All => "status = 'EXECUTING'",
             Orphans::Expired => "status = 'EXECUTING' AND coalesce(lease_until, 0) < ?",
@@ -240,6 +247,7 @@ impl JobStore for SqliteStore {
     }
 
     async fn prune_jobs(&self, before: Millis) -> StoreResult<u64> {
+        let _turn = self.write_turn().await;
         let finished = "status IN ('COMPLETED', 'FAILED', 'CANCELLED') AND end_time < ?";
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let events: Vec<String> = sqlx::query(&format!(

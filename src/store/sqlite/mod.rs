@@ -21,6 +21,12 @@ use super::{Store, StoreError};
 pub struct SqliteStore {
     pool: SqlitePool,
     writer: Arc<writer::Writer>,
+    /// Whose turn it is to write. SQLite has one writer at a time, and a
+    /// connection that finds the lock taken sleeps and retries: under a
+    /// flood of event batches a claim could sleep for seconds. Every write
+    /// takes this fair (first come, first served) turn instead, so claims,
+    /// finishes and lease renewals wait at most for the batch in progress.
+    turn: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl SqliteStore {
@@ -47,6 +53,7 @@ impl SqliteStore {
         Ok(Self {
             pool,
             writer: Arc::new(writer),
+            turn: Arc::default(),
         })
     }
 }
@@ -59,6 +66,11 @@ super::shared::nodes::node_store!(SqliteStore);
 super::shared::copy::copy_store!(SqliteStore);
 
 impl SqliteStore {
+    /// Waits for this store's turn to write (see `turn`).
+    async fn write_turn(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.turn.lock().await
+    }
+
     /// A transaction that will write.
     async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
         self.pool.begin_with("BEGIN IMMEDIATE").await
