@@ -77,6 +77,16 @@ pub enum KernelCommand {
 }
 
 /// Which sender to imitate.
+/// How kernels start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum KernelStart {
+    /// Forked from a fork server that has already loaded Python, ipykernel
+    /// and the preload list: tens of milliseconds; cold while it is down.
+    Fork,
+    /// A new Python process each time: most of a second of CPU.
+    Cold,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Scheme {
     /// ArcGIS: `x-esriHook-Signature: sha256=<base64>`.
@@ -154,6 +164,13 @@ pub struct ServeArgs {
     /// Interpreter with `ipykernel`, used for runs.
     #[arg(long, env = "HOOKBOOK_PYTHON")]
     pub python: Option<PathBuf>,
+    /// How kernels start.
+    #[arg(long, env = "HOOKBOOK_KERNEL_START", value_enum, default_value_t = KernelStart::Fork)]
+    pub kernel_start: KernelStart,
+    /// Modules the fork server imports before it forks kernels, so that
+    /// runs find them loaded (comma-separated, e.g. `pandas,numpy`).
+    #[arg(long, env = "HOOKBOOK_PRELOAD", value_delimiter = ',')]
+    pub preload: Vec<String>,
     /// Runs at once on this node; 0 accepts events but runs nothing.
     #[arg(long, env = "HOOKBOOK_MAX_CONCURRENT_RUNS", default_value_t = 2)]
     pub max_concurrent_runs: u32,

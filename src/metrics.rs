@@ -32,6 +32,9 @@ pub struct Metrics {
     run_start: Histogram,
     queue_depth: Gauge,
     warm_kernels: Gauge,
+    fork_server: Gauge,
+    /// Whether kernels are meant to be forked (`--kernel-start fork`).
+    forking: std::sync::atomic::AtomicBool,
     nodes: Gauge,
 }
 
@@ -81,6 +84,12 @@ impl Metrics {
             "Kernels started and ready for a run on this node",
             warm_kernels.clone(),
         );
+        let fork_server = Gauge::default();
+        registry.register(
+            "hookbook_fork_server_up",
+            "1 while kernels are forked from a fork server, 0 while they start cold",
+            fork_server.clone(),
+        );
         let nodes = Gauge::default();
         registry.register(
             "hookbook_nodes_taking_events",
@@ -95,6 +104,8 @@ impl Metrics {
             run_start,
             queue_depth,
             warm_kernels,
+            fork_server,
+            forking: Default::default(),
             nodes,
         }
     }
@@ -131,6 +142,19 @@ impl Metrics {
     }
 
     /// The gauge the warm pool keeps up to date.
+    /// The gauge a fork server keeps at 1 while it is up; asking for it
+    /// says that kernels are meant to be forked.
+    pub fn fork_server(&self) -> Gauge {
+        self.forking
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        self.fork_server.clone()
+    }
+
+    /// Kernels are meant to be forked, but the fork server is down.
+    pub fn kernels_start_cold(&self) -> bool {
+        self.forking.load(std::sync::atomic::Ordering::Relaxed) && self.fork_server.get() == 0
+    }
+
     pub fn warm_kernels(&self) -> Gauge {
         self.warm_kernels.clone()
     }

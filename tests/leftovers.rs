@@ -24,17 +24,19 @@ fn tag(data_dir: &std::path::Path) -> String {
     hex::encode(&digest[..8])
 }
 
-/// Live (not zombie) kernels of the data dir with `tag`: processes whose
-/// command line names its kernels directory.
+/// Kernels of the data dir with `tag`, and its fork server: processes
+/// working in its kernels directory (each kernel in a directory of its own
+/// there, the fork server in the directory itself), whether started cold
+/// or forked.
 fn kernels(tag: &str) -> Vec<i32> {
-    let needle = format!("hookbook-kernels-{tag}");
+    let base = std::env::temp_dir().join(format!("hookbook-kernels-{tag}"));
+    let base = std::fs::canonicalize(&base).unwrap_or(base);
     std::fs::read_dir("/proc")
         .unwrap()
         .flatten()
         .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
         .filter(|pid| {
-            std::fs::read(format!("/proc/{pid}/cmdline"))
-                .is_ok_and(|c| String::from_utf8_lossy(&c).contains(&needle))
+            std::fs::read_link(format!("/proc/{pid}/cwd")).is_ok_and(|cwd| cwd.starts_with(&base))
         })
         .collect()
 }
@@ -190,6 +192,24 @@ async fn no_kernel_outlives_a_server_killed_at_any_moment() {
     );
     for root in ["/sys/fs/cgroup", "/sys/fs/cgroup/pids"] {
         let cgroup = std::path::Path::new(root).join(format!("hookbook-{tag}"));
-        assert!(!cgroup.exists(), "{} was left", cgroup.display());
+        let inside = |dir: &std::path::Path| -> Vec<String> {
+            std::fs::read_dir(dir)
+                .map(|d| {
+                    d.flatten()
+                        .filter(|e| e.path().is_dir())
+                        .map(|e| {
+                            let procs = std::fs::read_to_string(e.path().join("cgroup.procs"));
+                            format!("{}: {:?}", e.path().display(), procs)
+                        })
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        assert!(
+            !cgroup.exists(),
+            "{} was left, holding {:?}",
+            cgroup.display(),
+            inside(&cgroup)
+        );
     }
 }

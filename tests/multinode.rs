@@ -125,7 +125,7 @@ async fn three_nodes_lose_one_and_every_acknowledged_event_runs_once_at_a_time()
     }
     // Runs take 3 s each, six at a time: kill the second node mid-way
     // through one of its runs. Wait until one of its kernels has ticked
-    // (a tick from a process whose parent is that node), freeze that kernel
+    // (a tick from a process descending from that node), freeze that kernel
     // so it cannot finish meanwhile, kill the node, then let the kernel go
     // on: it must notice its node's death and stop, unfinished.
     let victim = nodes[1].child.id();
@@ -134,7 +134,7 @@ async fn three_nodes_lose_one_and_every_acknowledged_event_runs_once_at_a_time()
         let mid_run = runs(&evidence).values().find_map(|by_kernel| {
             by_kernel.iter().find_map(|(pid, span)| {
                 let pid = i32::try_from(*pid).ok()?;
-                (span.2 < 30 && common::process::parent_of(pid) == Some(victim)).then_some(pid)
+                (span.2 < 30 && common::process::descends_from(pid, victim)).then_some(pid)
             })
         });
         if let Some(pid) = mid_run {

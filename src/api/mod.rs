@@ -80,7 +80,7 @@ pub fn app(site: Site) -> Router {
         .merge(events::routes())
         .merge(openapi::routes());
     Router::new()
-        .route("/healthz", get(|| async { "ok" }))
+        .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .nest(&context, contextual)
         .fallback(unknown_resource)
@@ -90,7 +90,7 @@ pub fn app(site: Site) -> Router {
 /// A worker node's router: health and metrics only.
 pub fn worker_app(site: Site) -> Router {
     Router::new()
-        .route("/healthz", get(|| async { "ok" }))
+        .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .fallback(unknown_resource)
         .with_state(site)
@@ -111,6 +111,16 @@ pub(super) async fn unknown_resource(uri: axum::http::Uri) -> crate::error::Erro
         "'{}' is not a resource of this server.",
         uri.path()
     ))
+}
+
+/// `ok` while the node serves; a second line says when kernels start cold
+/// because the fork server is down (runs still run, each a second slower).
+async fn healthz(axum::extract::State(app): axum::extract::State<Arc<App>>) -> String {
+    if app.metrics.kernels_start_cold() {
+        "ok\nkernels start cold: the fork server is down\n".into()
+    } else {
+        "ok\n".into()
+    }
 }
 
 /// Prometheus text exposition.

@@ -71,15 +71,26 @@ impl Cgroups {
         Err(reasons.join("; "))
     }
 
-    /// Removes this server's cgroup directory once its kernels are gone
-    /// (waiting up to a second for the last ones to be removed).
+    /// Removes this server's cgroup directory at stop, once no run is left:
+    /// a kernel group still there is emptied (its processes killed) and
+    /// removed first; tried for up to five seconds.
     pub async fn remove(&self) {
-        for _ in 0..50 {
-            if std::fs::remove_dir(&self.base).is_ok() || !self.base.exists() {
+        for _ in 0..250 {
+            // Kernels still ending (a shutdown in flight, or a kernel that
+            // died with the fork server) may hold their groups: whatever is
+            // left in them is killed, and the groups go first.
+            if let Ok(groups) = std::fs::read_dir(&self.base) {
+                for group in groups.flatten().filter(|e| e.path().is_dir()) {
+                    kill_all(&group.path());
+                    let _ = tokio::fs::remove_dir(group.path()).await;
+                }
+            }
+            if tokio::fs::remove_dir(&self.base).await.is_ok() || !self.base.exists() {
                 return;
             }
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
+        tracing::warn!("the cgroup {} could not be removed", self.base.display());
     }
 
     /// Puts process `pid` (a kernel just started) in a new cgroup `name`

@@ -15,7 +15,11 @@ use jupyter_zmq_client::{ClientControlConnection, ClientIoPubConnection, ClientS
 use rand::RngCore as _;
 use serde_json::Value;
 
+use super::error::protocol;
+pub use super::error::KernelError;
+use super::forkserver::{ForkRequest, ForkServer};
 use super::outputs::Outputs;
+use super::process::KernelProcess;
 
 /// How long a kernel may take to start and answer `kernel_info`.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
@@ -71,30 +75,6 @@ from ipykernel import kernelapp
 kernelapp.launch_new_instance()
 ";
 
-#[derive(Debug, thiserror::Error)]
-pub enum KernelError {
-    #[error("cannot start the Python kernel ({python}): {source}")]
-    Spawn {
-        python: String,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("cannot prepare the kernel's directory: {0}")]
-    Dir(#[source] std::io::Error),
-    #[error("cannot put the kernel in its cgroup: {0}")]
-    Limit(#[source] std::io::Error),
-    #[error("the kernel did not become ready within {0:?}")]
-    StartTimeout(Duration),
-    #[error("the kernel exited ({0})")]
-    Exited(String),
-    #[error("talking to the kernel failed: {0}")]
-    Protocol(String),
-}
-
-fn protocol(e: impl std::fmt::Display) -> KernelError {
-    KernelError::Protocol(e.to_string())
-}
-
 /// What one `execute_request` produced.
 #[derive(Debug)]
 pub struct Execution {
@@ -106,7 +86,7 @@ pub struct Execution {
 }
 
 pub struct Kernel {
-    child: tokio::process::Child,
+    child: KernelProcess,
     pid: i32,
     dir: PathBuf,
     session: String,
@@ -132,13 +112,46 @@ impl Kernel {
         base: &Path,
         cgroups: Option<&super::cgroup::Cgroups>,
     ) -> Result<Self, KernelError> {
+        Self::start_with(Launch::Cold(python), base, cgroups).await
+    }
+
+    /// Like [`Kernel::start_limited`], with the kernel forked by `fork`.
+    pub async fn start_forked(
+        fork: &ForkServer,
+        base: &Path,
+        cgroups: Option<&super::cgroup::Cgroups>,
+    ) -> Result<Self, KernelError> {
+        Self::start_with(Launch::Fork(fork), base, cgroups).await
+    }
+
+    async fn start_with(
+        launch: Launch<'_>,
+        base: &Path,
+        cgroups: Option<&super::cgroup::Cgroups>,
+    ) -> Result<Self, KernelError> {
         let id = uuid::Uuid::new_v4().simple().to_string()[..16].to_string();
         let (base_dir, name) = (base.to_path_buf(), id.clone());
         let (dir, info, file) = tokio::task::spawn_blocking(move || prepare_dir(&base_dir, &name))
             .await
             .map_err(|e| KernelError::Dir(std::io::Error::other(e)))??;
-        let mut child = spawn(python, &dir, &file)?;
-        let pid = child.id().map(|p| p as i32).unwrap_or(0);
+        let mut child = match launch {
+            Launch::Cold(python) => KernelProcess::Spawned(spawn(python, &dir, &file)?),
+            Launch::Fork(fork) => {
+                let request = ForkRequest {
+                    connection_file: &file,
+                    work: &dir.join("work"),
+                    env: kernel_env(&dir),
+                };
+                match fork.fork(&request).await {
+                    Ok(pid) => KernelProcess::Forked(pid),
+                    Err(e) => {
+                        let _ = tokio::fs::remove_dir_all(&dir).await;
+                        return Err(e);
+                    }
+                }
+            }
+        };
+        let pid = child.pid();
         // From here on, a failure kills what was started and removes the
         // kernel's directory.
         let joined = match cgroups.cloned() {
@@ -234,7 +247,7 @@ impl Kernel {
 
     /// Whether the process is still running.
     pub fn is_alive(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(None))
+        self.child.exited().is_none()
     }
 
     /// Runs `code` and gathers its outputs by parent message id. Dropping
@@ -346,7 +359,7 @@ impl Kernel {
     /// directory.
     pub async fn kill(&mut self) {
         kill_group(self.pid);
-        let _ = self.child.kill().await;
+        self.child.kill().await;
         if let Some(group) = self.group.take() {
             group.end().await;
         }
@@ -426,6 +439,28 @@ fn prepare_dir(base: &Path, name: &str) -> Result<(PathBuf, ConnectionInfo, Path
     Ok((dir, info, file))
 }
 
+/// How a kernel is started.
+enum Launch<'a> {
+    /// A new Python process under this interpreter.
+    Cold(&'a Path),
+    /// A child of the fork server.
+    Fork(&'a ForkServer),
+}
+
+/// A kernel's whole environment, however it starts: nothing of the
+/// server's.
+fn kernel_env(dir: &Path) -> serde_json::Map<String, Value> {
+    let text = |p: &Path| Value::String(p.display().to_string());
+    let mut env = serde_json::Map::new();
+    env.insert("PATH".into(), "/usr/local/bin:/usr/bin:/bin".into());
+    env.insert("HOME".into(), text(&dir.join("work")));
+    env.insert("LANG".into(), "C.UTF-8".into());
+    env.insert("JUPYTER_RUNTIME_DIR".into(), text(dir));
+    env.insert("IPYTHONDIR".into(), text(&dir.join("ipython")));
+    env.insert("MPLBACKEND".into(), "Agg".into());
+    env
+}
+
 /// Launches `ipykernel` under [`BOOTSTRAP`] in its own process group, with
 /// a clean environment and `dir/work` as its working directory.
 fn spawn(python: &Path, dir: &Path, file: &Path) -> Result<tokio::process::Child, KernelError> {
@@ -441,12 +476,11 @@ fn spawn(python: &Path, dir: &Path, file: &Path) -> Result<tokio::process::Child
         .arg("--HistoryManager.enabled=False")
         .current_dir(&work)
         .env_clear()
-        .env("PATH", "/usr/local/bin:/usr/bin:/bin")
-        .env("HOME", &work)
-        .env("LANG", "C.UTF-8")
-        .env("JUPYTER_RUNTIME_DIR", dir)
-        .env("IPYTHONDIR", dir.join("ipython"))
-        .env("MPLBACKEND", "Agg")
+        .envs(
+            kernel_env(dir)
+                .iter()
+                .map(|(k, v)| (k, v.as_str().unwrap_or(""))),
+        )
         .env("HOOKBOOK_SERVER_PID", std::process::id().to_string())
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -462,7 +496,7 @@ fn spawn(python: &Path, dir: &Path, file: &Path) -> Result<tokio::process::Child
 /// Waits for the kernel's sockets to appear (ipykernel binds them), then
 /// connects shell, iopub and control and waits for iopub's welcome.
 async fn connect(
-    child: &mut tokio::process::Child,
+    child: &mut KernelProcess,
     dir: &Path,
     info: &ConnectionInfo,
     session: &str,
@@ -471,8 +505,8 @@ async fn connect(
         .iter()
         .all(|socket| dir.join(socket).exists())
     {
-        if let Ok(Some(status)) = child.try_wait() {
-            return Err(KernelError::Exited(status.to_string()));
+        if let Some(status) = child.exited() {
+            return Err(KernelError::Exited(status));
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }

@@ -7,13 +7,16 @@
 
 pub mod cgroup;
 mod disk;
+mod error;
 pub mod execute;
+pub mod forkserver;
 pub mod inject;
 mod job;
 pub mod kernel;
 pub mod literal;
 pub mod outputs;
 pub mod pool;
+mod process;
 pub mod rights;
 pub mod runs;
 pub mod setup;

@@ -11,6 +11,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
+use super::forkserver::ForkServer;
 use super::kernel::{Kernel, KernelError};
 
 /// Idle kernels older than this are replaced by fresh ones.
@@ -22,6 +23,8 @@ const HEALTH_EVERY: Duration = Duration::from_secs(30);
 
 pub struct Pool {
     python: PathBuf,
+    /// Where kernels are forked from, unless they all start cold.
+    fork: Option<ForkServer>,
     base: PathBuf,
     cgroups: Option<super::cgroup::Cgroups>,
     size: usize,
@@ -35,6 +38,7 @@ impl Pool {
     /// `gauge` is kept at the number of ready kernels.
     pub fn new(
         python: PathBuf,
+        fork: Option<ForkServer>,
         base: PathBuf,
         cgroups: Option<super::cgroup::Cgroups>,
         size: usize,
@@ -42,6 +46,7 @@ impl Pool {
     ) -> Arc<Self> {
         Arc::new(Self {
             python,
+            fork,
             base,
             cgroups,
             size,
@@ -54,6 +59,9 @@ impl Pool {
     /// Gives back what the pool holds outside its kernels (the cgroup
     /// directory), once no kernel runs any more.
     pub async fn close(&self) {
+        if let Some(fork) = &self.fork {
+            fork.stop().await;
+        }
         if let Some(cgroups) = &self.cgroups {
             cgroups.remove().await;
         }
@@ -98,6 +106,21 @@ impl Pool {
             }
             kernel.kill().await;
         }
+        self.start_kernel().await
+    }
+
+    /// A new kernel: forked when there is a fork server and it answers,
+    /// else started cold.
+    async fn start_kernel(&self) -> Result<Kernel, KernelError> {
+        if let Some(fork) = &self.fork {
+            match Kernel::start_forked(fork, &self.base, self.cgroups.as_ref()).await {
+                Ok(kernel) => return Ok(kernel),
+                Err(e) => tracing::warn!(
+                    error = %crate::telemetry::chain(&e),
+                    "forking a kernel failed; this one starts cold"
+                ),
+            }
+        }
         Kernel::start_limited(&self.python, &self.base, self.cgroups.as_ref()).await
     }
 
@@ -106,7 +129,7 @@ impl Pool {
         let mut failures = 0u32;
         loop {
             while self.available() < self.size && !shutdown.is_cancelled() {
-                match Kernel::start_limited(&self.python, &self.base, self.cgroups.as_ref()).await {
+                match self.start_kernel().await {
                     Ok(kernel) => {
                         failures = 0;
                         self.put(kernel);

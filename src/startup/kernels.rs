@@ -6,13 +6,15 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _};
 
-use crate::config::{Role as NodeRole, ServeArgs};
+use crate::config::{KernelStart, Role as NodeRole, ServeArgs};
 use crate::runner;
 use crate::runner::cgroup::Cgroups;
 
 /// How runs are made on this node.
 pub struct Kernels {
     pub python: PathBuf,
+    /// Modules a fork server preloads, when kernels are forked.
+    pub fork: Option<Vec<String>>,
     pub dir: PathBuf,
     pub cgroups: Option<Cgroups>,
     /// Runs at once.
@@ -43,6 +45,7 @@ pub async fn prepare(args: &ServeArgs, data_dir: &Path) -> anyhow::Result<Option
     };
     Ok(Some(Kernels {
         python,
+        fork: (args.kernel_start == KernelStart::Fork).then(|| args.preload.clone()),
         dir,
         cgroups,
         size: args.max_concurrent_runs as usize,

@@ -18,6 +18,7 @@ use crate::domain::time::Millis;
 use crate::intake::cache::ReceiverCache;
 use crate::intake::{Intake, IntakeSettings};
 use crate::metrics::Metrics;
+use crate::runner::forkserver::ForkServer;
 use crate::runner::pool::Pool;
 use crate::runner::runs::Runs;
 use crate::runner::worker::Worker;
@@ -160,10 +161,7 @@ impl Application {
             receivers,
             runs.clone(),
         ));
-        let pool = kernels.map(|k| {
-            let pool = Pool::new(k.python, k.dir, k.cgroups, k.size, metrics.warm_kernels());
-            (pool, k.size)
-        });
+        let pool = kernels.map(|k| pool(k, &metrics));
         let runner = Arc::new(Runner {
             store: store.clone(),
             runs,
@@ -248,6 +246,28 @@ impl Application {
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+/// The warm pool of this node's kernels, forked from a fork server unless
+/// they start cold; and how many runs at once.
+fn pool(k: kernels::Kernels, metrics: &Metrics) -> (Arc<Pool>, usize) {
+    let fork = k.fork.map(|preload| {
+        ForkServer::new(
+            k.python.clone(),
+            k.dir.clone(),
+            preload,
+            metrics.fork_server(),
+        )
+    });
+    let pool = Pool::new(
+        k.python,
+        fork,
+        k.dir,
+        k.cgroups,
+        k.size,
+        metrics.warm_kernels(),
+    );
+    (pool, k.size)
 }
 
 fn intake_settings(args: &ServeArgs) -> IntakeSettings {

@@ -66,9 +66,10 @@ impl Drop for Process {
         let Some(mut child) = self.0.take() else {
             return;
         };
-        // The children first: once their parent is gone they are harder
-        // to find. Each kernel leads a process group of its own.
-        for pid in children_of(child.id()) {
+        // The descendants first: once their parent is gone they are harder
+        // to find. Each kernel (forked by the fork server, or started cold)
+        // leads a process group of its own.
+        for pid in descendants_of(child.id()) {
             let _ = killpg(Pid::from_raw(pid), Signal::SIGKILL);
             let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
         }
@@ -87,6 +88,32 @@ pub fn children_of(parent: u32) -> Vec<i32> {
         .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
         .filter(|pid| parent_of(*pid) == Some(parent))
         .collect()
+}
+
+/// The children of `parent`, their children, and so on.
+pub fn descendants_of(parent: u32) -> Vec<i32> {
+    let mut found = Vec::new();
+    let mut pending = vec![parent];
+    while let Some(p) = pending.pop() {
+        for child in children_of(p) {
+            found.push(child);
+            pending.push(child as u32);
+        }
+    }
+    found
+}
+
+/// Whether `pid` is a descendant of `ancestor`.
+pub fn descends_from(pid: i32, ancestor: u32) -> bool {
+    let mut at = pid;
+    for _ in 0..64 {
+        match parent_of(at) {
+            Some(p) if p == ancestor => return true,
+            Some(p) if p > 1 => at = p as i32,
+            _ => return false,
+        }
+    }
+    false
 }
 
 /// The parent of `pid`, from `/proc/<pid>/stat` (the field after the

@@ -1,0 +1,66 @@
+//! A kernel's process: started cold by hookbook (a child it reaps), or
+//! forked by the fork server (a process of the fork server's, which reaps
+//! it; hookbook watches its pid).
+
+use std::time::Duration;
+
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+
+pub enum KernelProcess {
+    Spawned(tokio::process::Child),
+    Forked(i32),
+}
+
+impl KernelProcess {
+    pub fn pid(&self) -> i32 {
+        match self {
+            KernelProcess::Spawned(child) => child.id().map_or(0, |p| p as i32),
+            KernelProcess::Forked(pid) => *pid,
+        }
+    }
+
+    /// How it ended, once it has.
+    pub fn exited(&mut self) -> Option<String> {
+        match self {
+            KernelProcess::Spawned(child) => match child.try_wait() {
+                Ok(Some(status)) => Some(status.to_string()),
+                Ok(None) => None,
+                Err(e) => Some(e.to_string()),
+            },
+            // The fork server reaps its children at once (it ignores
+            // SIGCHLD), so a forked kernel that ended is gone.
+            KernelProcess::Forked(pid) => match kill(Pid::from_raw(*pid), None) {
+                Ok(()) => None,
+                Err(_) => Some("it is gone".into()),
+            },
+        }
+    }
+
+    /// Waits until it has ended.
+    pub async fn wait(&mut self) {
+        match self {
+            KernelProcess::Spawned(child) => {
+                let _ = child.wait().await;
+            }
+            KernelProcess::Forked(_) => {
+                while self.exited().is_none() {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+            }
+        }
+    }
+
+    /// Kills it and waits until it has ended.
+    pub async fn kill(&mut self) {
+        match self {
+            KernelProcess::Spawned(child) => {
+                let _ = child.kill().await;
+            }
+            KernelProcess::Forked(pid) => {
+                let _ = kill(Pid::from_raw(*pid), Signal::SIGKILL);
+                let _ = tokio::time::timeout(Duration::from_secs(5), self.wait()).await;
+            }
+        }
+    }
+}
