@@ -1,21 +1,23 @@
-"""Webhook-to-first-cell latency and run throughput: hookbook's warm pool
-against papermill from the command line, in one run. Called by bench/runs.sh."""
-import base64, hashlib, hmac, json, os, statistics, subprocess, sys, tempfile, time, urllib.parse, urllib.request
+"""Notebook runs as senders see them, called by bench/runs.sh:
 
-base, token, url, secret, item_notebook, runs = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], int(sys.argv[6])
+    runs.py hookbook BASE TOKEN URL SECRET SERVER_PID SECONDS LABEL
+    runs.py papermill NOTEBOOK RUNS
+
+hookbook: (a) one delivery at a time, each sent as soon as the previous job
+ended (no other pause); (b) open-loop arrivals at 5 and at 10 deliveries a
+second for SECONDS each; (c) a burst of 100 deliveries; (d) memory of the
+warm kernels (proportional set size, so pages shared with the fork server
+count once). Latency is from just before the webhook is posted to the
+moment the notebook's first cell ran (it prints time.time()).
+papermill: the same notebook from the command line, one run after another.
+"""
+import base64, concurrent.futures, hashlib, hmac, json, os, subprocess, sys, tempfile, threading, time
+import urllib.parse, urllib.request
 
 
-def post(body: bytes) -> str:
-    sig = "sha256=" + base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
-    req = urllib.request.Request(url, data=body, headers={"x-esrihook-signature": sig, "content-type": "application/json"})
-    with urllib.request.urlopen(req) as r:
-        return json.load(r)["jobId"]
-
-
-def job(job_id: str) -> dict:
-    q = urllib.parse.urlencode({"f": "json", "token": token})
-    with urllib.request.urlopen(f"{base}/admin/notebooks/jobs/{job_id}?{q}") as r:
-        return json.load(r)
+def pct(values, p):
+    values = sorted(values)
+    return values[min(len(values) - 1, int(len(values) * p))]
 
 
 def first_cell_time(nb: dict) -> float:
@@ -28,70 +30,145 @@ def first_cell_time(nb: dict) -> float:
     raise SystemExit("no first-cell time in the executed notebook")
 
 
-def wait(job_id: str) -> dict:
-    while True:
-        j = job(job_id)
-        if j["status"] in ("COMPLETED", "FAILED", "CANCELLED"):
-            if j["status"] != "COMPLETED":
-                raise SystemExit(f"job {job_id} ended {j['status']}: {j['messages']}")
-            return j
-        time.sleep(0.05)  # the latency is read from the notebook, not from polling
+class Hookbook:
+    def __init__(self, base, token, url, secret):
+        self.base, self.token, self.url, self.secret = base, token, url, secret
+
+    def post(self, n) -> str:
+        body = json.dumps({"n": n}).encode()
+        sig = "sha256=" + base64.b64encode(hmac.new(self.secret.encode(), body, hashlib.sha256).digest()).decode()
+        req = urllib.request.Request(self.url, data=body, headers={"x-esrihook-signature": sig, "content-type": "application/json"})
+        with urllib.request.urlopen(req) as r:
+            return json.load(r)["jobId"]
+
+    def job(self, job_id) -> dict:
+        q = urllib.parse.urlencode({"f": "json", "token": self.token})
+        with urllib.request.urlopen(f"{self.base}/admin/notebooks/jobs/{job_id}?{q}") as r:
+            return json.load(r)
+
+    def wait(self, job_id) -> dict:
+        while True:
+            j = self.job(job_id)
+            if j["status"] in ("COMPLETED", "FAILED", "CANCELLED"):
+                if j["status"] != "COMPLETED":
+                    raise SystemExit(f"job {job_id} ended {j['status']}: {j['messages']}")
+                return j
+            time.sleep(0.005)
+
+    def first_cell(self, job_id) -> float:
+        q = urllib.parse.urlencode({"token": self.token})
+        with urllib.request.urlopen(f"{self.base}/admin/notebooks/jobs/{job_id}/notebook?{q}") as r:
+            return first_cell_time(json.load(r))
+
+    def finish(self, sent):
+        """Waits for every (sent time, job) and returns latencies in ms and
+        the time the last one ended."""
+        latencies, last_end = [], 0.0
+        for at, job_id in sent:
+            j = self.wait(job_id)
+            last_end = max(last_end, j["endTime"] / 1000)
+            latencies.append((self.first_cell(job_id) - at) * 1000)
+        return latencies, last_end
 
 
-def executed(job_id: str) -> dict:
-    q = urllib.parse.urlencode({"token": token})
-    with urllib.request.urlopen(f"{base}/admin/notebooks/jobs/{job_id}/notebook?{q}") as r:
-        return json.load(r)
+def open_loop(hb, rate, seconds):
+    """Posts at `rate` a second for `seconds`, each on time whatever the
+    answers before it; returns the (sent, job) pairs and the start."""
+    sent, lock = [], threading.Lock()
+    start = time.time() + 0.2
+    count = int(rate * seconds)
+
+    def one(i):
+        due = start + i / rate
+        time.sleep(max(0.0, due - time.time()))
+        at = time.time()
+        job_id = hb.post(i)
+        with lock:
+            sent.append((at, job_id))
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=64) as pool:
+        list(pool.map(one, range(count)))
+    return sent, start
 
 
-def pct(values, p):
-    values = sorted(values)
-    return values[min(len(values) - 1, int(len(values) * p))]
+def memory(server_pid):
+    """PSS in MiB of the fork server (if any) and of each warm kernel."""
+    def children(pid):
+        out = []
+        for p in os.listdir("/proc"):
+            if p.isdigit():
+                try:
+                    stat = open(f"/proc/{p}/stat").read()
+                except OSError:
+                    continue
+                if int(stat[stat.rfind(")") + 1:].split()[1]) == pid:
+                    out.append(int(p))
+        return out
+
+    def pss(pid):
+        for line in open(f"/proc/{pid}/smaps_rollup"):
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) / 1024
+        return 0.0
+
+    kids = children(server_pid)
+    forked = [k for k in kids if children(k)]
+    if forked:
+        return pss(forked[0]), [pss(k) for k in children(forked[0])]
+    return None, [pss(k) for k in kids]
 
 
-# (a) latency, one delivery at a time, giving the pool time to refill.
-hb = []
-for i in range(runs):
-    sent = time.time()
-    j = post(json.dumps({"n": i}).encode())
-    wait(j)
-    hb.append((first_cell_time(executed(j)) - sent) * 1000)
-    time.sleep(0.6)
-
-pm = []
-work = tempfile.mkdtemp()
-for i in range(max(10, runs // 5)):
-    out = os.path.join(work, "out.ipynb")
+def hookbook(base, token, url, secret, server_pid, seconds, label):
+    hb = Hookbook(base, token, url, secret)
+    print(f"== {label}")
+    # (a) one at a time, each as soon as the previous one ended.
+    sent = []
+    for i in range(40):
+        at = time.time()
+        job_id = hb.post(i)
+        hb.wait(job_id)
+        sent.append((at, job_id))
+    lat, _ = hb.finish(sent)
+    print(f"(a) one at a time, 40 deliveries: first cell p50 {pct(lat, .5):7.1f} ms  p99 {pct(lat, .99):7.1f} ms")
+    # (b) open loop at 5 and 10 a second.
+    for rate in (5, 10):
+        sent, start = open_loop(hb, rate, seconds)
+        lat, last_end = hb.finish(sent)
+        print(f"(b) {rate:2d} a second for {seconds} s: first cell p50 {pct(lat, .5):7.1f} ms  p99 {pct(lat, .99):7.1f} ms  "
+              f"completed {len(sent) / (last_end - start):5.2f} runs/s")
+    # (c) a burst of 100.
+    time.sleep(2)
     start = time.time()
-    subprocess.run(["papermill", "--log-level", "ERROR", item_notebook, out, "-p", "n", str(i)], check=True, capture_output=True)
-    pm.append((first_cell_time(json.load(open(out))) - start) * 1000)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=32) as pool:
+        ids = list(pool.map(hb.post, range(100)))
+    _, last_end = hb.finish([(start, j) for j in ids])
+    print(f"(c) a burst of 100 trivial deliveries: {100 / (last_end - start):5.2f} runs/s")
+    # (d) memory of the warm kernels, once the pool has refilled.
+    time.sleep(3)
+    server, kernels = memory(server_pid)
+    shown = ", ".join(f"{k:.1f}" for k in kernels)
+    fork = f"; fork server {server:.1f} MiB" if server is not None else ""
+    print(f"(d) warm kernels, PSS: {shown} MiB{fork}")
 
-print(f"== webhook (or papermill start) to first cell, ms ({runs} hookbook runs, {len(pm)} papermill runs)")
-print(f"{'':24} {'p50':>9} {'p99':>9}")
-print(f"{'hookbook warm pool':24} {pct(hb, .5):9.1f} {pct(hb, .99):9.1f}")
-print(f"{'papermill CLI':24} {pct(pm, .5):9.1f} {pct(pm, .99):9.1f}")
-print(f"ratio of p50: papermill / hookbook = {pct(pm, .5) / pct(hb, .5):.0f}x")
 
-# (b) throughput: a burst of trivial runs, against papermill back to back.
-burst = max(20, runs // 2)
-start = time.time()
-ids = [post(json.dumps({"burst": i}).encode()) for i in range(burst)]
-for j in ids:
-    wait(j)
-hb_rate = burst / (time.time() - start)
-n = 8
-start = time.time()
-for i in range(n):
-    subprocess.run(["papermill", "--log-level", "ERROR", item_notebook, os.path.join(work, "out.ipynb")], check=True, capture_output=True)
-pm_rate = n / (time.time() - start)
-print(f"== runs completed per second ({burst} hookbook runs in a burst, {n} papermill runs back to back)")
-print(f"{'hookbook warm pool':24} {hb_rate:9.2f}")
-print(f"{'papermill CLI':24} {pm_rate:9.2f}")
-print(f"ratio: hookbook / papermill = {hb_rate / pm_rate:.1f}x")
+def papermill(notebook, runs):
+    work = tempfile.mkdtemp()
+    lat = []
+    start_all = time.time()
+    for i in range(runs):
+        out = os.path.join(work, "out.ipynb")
+        start = time.time()
+        subprocess.run(["papermill", "--log-level", "ERROR", notebook, out, "-p", "n", str(i)], check=True, capture_output=True)
+        lat.append((first_cell_time(json.load(open(out))) - start) * 1000)
+    rate = runs / (time.time() - start_all)
+    print(f"== papermill CLI, {runs} runs one after another")
+    print(f"(a) start to first cell p50 {pct(lat, .5):7.1f} ms  p99 {pct(lat, .99):7.1f} ms;  {rate:5.2f} runs/s "
+          "(it cannot keep up with 5 a second, so (b) and (c) are this rate)")
 
-with urllib.request.urlopen(base.rsplit("/", 1)[0] + "/metrics") as r:
-    metrics = r.read().decode()
-vals = {l.split()[0]: float(l.split()[1]) for l in metrics.splitlines() if l.startswith("hookbook_run_start_seconds_")}
-if vals.get("hookbook_run_start_seconds_count"):
-    mean = vals["hookbook_run_start_seconds_sum"] / vals["hookbook_run_start_seconds_count"] * 1000
-    print(f"mean time from acceptance to a kernel in hand (hookbook_run_start_seconds): {mean:.1f} ms")
+
+if __name__ == "__main__":
+    if sys.argv[1] == "hookbook":
+        b, t, u, s, pid, secs, label = sys.argv[2:9]
+        hookbook(b, t, u, s, int(pid), int(secs), label)
+    else:
+        papermill(sys.argv[2], int(sys.argv[3]))
