@@ -16,7 +16,7 @@ use super::kernel::{Kernel, KernelError};
 
 /// Idle kernels older than this are replaced by fresh ones.
 const MAX_IDLE_AGE: Duration = Duration::from_secs(15 * 60);
-/// How long after a checkout the replacement kernel is started.
+/// How long after a checkout a replacement kernel is started cold.
 const REFILL_DELAY: Duration = Duration::from_millis(150);
 /// How often idle kernels are checked.
 const HEALTH_EVERY: Duration = Duration::from_secs(30);
@@ -147,12 +147,15 @@ impl Pool {
             }
             tokio::select! {
                 _ = self.wake.notified() => {
-                    // Starting Python takes a core for about 0.4 s; starting
-                    // the replacement a moment later leaves the first cells of
-                    // the run that just took a kernel the CPU it needs.
-                    tokio::select! {
-                        _ = tokio::time::sleep(REFILL_DELAY) => {}
-                        _ = shutdown.cancelled() => {}
+                    // Starting Python cold takes a core for about 0.4 s;
+                    // starting the replacement a moment later leaves the
+                    // first cells of the run that just took a kernel the CPU
+                    // it needs. A fork costs a tenth of that: at once.
+                    if self.fork.is_none() {
+                        tokio::select! {
+                            _ = tokio::time::sleep(REFILL_DELAY) => {}
+                            _ = shutdown.cancelled() => {}
+                        }
                     }
                 }
                 _ = tokio::time::sleep(HEALTH_EVERY) => self.recycle().await,
