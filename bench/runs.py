@@ -5,7 +5,8 @@
 
 hookbook: (a) one delivery at a time, each sent as soon as the previous job
 ended (no other pause); (b) open-loop arrivals at 5 and at 10 deliveries a
-second for SECONDS each; (c) a burst of 100 deliveries; (d) memory of the
+second for SECONDS each; (c) a burst of 100 deliveries, and (e) the same
+while intake takes 1,000 duplicate deliveries a second; (d) memory of the
 warm kernels (proportional set size, so pages shared with the fork server
 count once). Latency is from just before the webhook is posted to the
 moment the notebook's first cell ran (it prints time.time()).
@@ -143,6 +144,28 @@ def hookbook(base, token, url, secret, server_pid, seconds, label):
         ids = list(pool.map(hb.post, range(100)))
     _, last_end = hb.finish([(start, j) for j in ids])
     print(f"(c) a burst of 100 trivial deliveries: {100 / (last_end - start):5.2f} runs/s")
+    # (e) the same burst while intake takes a flood: 1,000 deliveries a
+    # second of one delivery id, each a synced duplicate (a delivery-log
+    # line), so the flood writes as intake does without adding runs.
+    time.sleep(2)
+    body = json.dumps({"flood": True}).encode()
+    sig = "sha256=" + base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+    load = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "target", "release", "examples", "load")
+    flood = subprocess.Popen(
+        [load, url, "--rate", "1000", "--seconds", "60", "--label", "flood", "--body", body.decode(),
+         "--header", f"x-esrihook-signature: {sig}", "--header", "x-github-delivery: flood",
+         "--header", "content-type: application/json"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(2)
+        start = time.time()
+        with concurrent.futures.ThreadPoolExecutor(max_workers=32) as pool:
+            ids = list(pool.map(hb.post, range(1000, 1100)))
+        _, last_end = hb.finish([(start, j) for j in ids])
+        print(f"(e) the same burst during 1,000 deliveries a second of intake: {100 / (last_end - start):5.2f} runs/s")
+    finally:
+        flood.kill()
+        flood.wait()
     # (d) memory of the warm kernels, once the pool has refilled.
     time.sleep(3)
     server, kernels = memory(server_pid)

@@ -819,3 +819,25 @@ async fn a_run_that_fills_its_working_directory_is_stopped_at_its_disk_budget() 
         "the next run is measured afresh"
     );
 }
+
+#[tokio::test]
+async fn a_run_whose_kernel_dies_fails_at_once_not_at_its_time_limit() {
+    // The default time limit is an hour: the job must end long before.
+    let s = setup(
+        &[
+            "print('before')",
+            "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)",
+            "print('never')",
+        ],
+        &[],
+    )
+    .await;
+    let job = deliver(&s, "{}", "application/json").await;
+    let ended = finished(&s, &job).await;
+    assert_eq!(ended["status"], "FAILED", "{ended}");
+    let messages = ended["messages"].to_string();
+    assert!(messages.contains("The kernel was lost"), "{messages}");
+    // The next run, on a kernel of its own, ends the same way: nothing hangs.
+    let s2 = deliver(&s, "{}", "application/json").await;
+    assert_eq!(finished(&s, &s2).await["status"], "FAILED");
+}

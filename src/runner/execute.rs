@@ -104,6 +104,11 @@ pub async fn run_notebook(
 ) -> (Value, RunEnd) {
     prepare(&mut nb, parameters);
     let started = Instant::now();
+    let stop = Stop {
+        deadline,
+        cancel,
+        pid: kernel.pid(),
+    };
     // Every request is sent up front and the kernel runs them in order;
     // waiting for each reply before sending the next would add a round
     // trip per cell. After an error the kernel aborts the rest.
@@ -114,7 +119,7 @@ pub async fn run_notebook(
             (cell["cell_type"] == "code").then(|| source_text(cell))
         })
         .collect();
-    let submitted = bounded(deadline, cancel, async {
+    let submitted = bounded(&stop, async {
         let mut ids = Vec::with_capacity(count);
         for code in &codes {
             ids.push(match code {
@@ -140,9 +145,7 @@ pub async fn run_notebook(
         nb["cells"][index]["metadata"]["papermill"]["start_time"] = json!(now_text());
         let result = match id {
             None => Ok(None),
-            Some(id) => bounded(deadline, cancel, kernel.collect(id))
-                .await
-                .map(Some),
+            Some(id) => bounded(&stop, kernel.collect(id)).await.map(Some),
         };
         match record_cell(&mut nb["cells"][index], result, cell_start) {
             CellEnd::Next => {}
@@ -240,15 +243,27 @@ fn finish(
 
 /// Talking to the kernel, bounded by the deadline and by cancellation.
 async fn bounded<T>(
-    deadline: Instant,
-    cancel: &CancellationToken,
+    stop: &Stop<'_>,
     work: impl std::future::Future<Output = Result<T, KernelError>>,
 ) -> Result<T, RunEnd> {
     tokio::select! {
         result = work => result.map_err(|e| RunEnd::KernelLost(e.to_string())),
-        _ = tokio::time::sleep_until(deadline.into()) => Err(RunEnd::TimedOut),
-        _ = cancel.cancelled() => Err(RunEnd::Cancelled),
+        _ = tokio::time::sleep_until(stop.deadline.into()) => Err(RunEnd::TimedOut),
+        _ = stop.cancel.cancelled() => Err(RunEnd::Cancelled),
+        // A kernel that dies says nothing on its sockets: its process is
+        // watched, so the run ends now rather than at its time limit.
+        _ = super::process::ended(stop.pid) => {
+            Err(RunEnd::KernelLost("the kernel's process ended".into()))
+        }
     }
+}
+
+/// What ends waiting on a kernel besides its answer.
+struct Stop<'a> {
+    deadline: Instant,
+    cancel: &'a CancellationToken,
+    /// The kernel's process.
+    pid: i32,
 }
 
 #[cfg(test)]

@@ -240,6 +240,11 @@ impl Kernel {
         file.flush().await
     }
 
+    /// The kernel's process id.
+    pub fn pid(&self) -> i32 {
+        self.pid
+    }
+
     /// The kernel's working directory, fresh for its one run.
     pub fn work_dir(&self) -> PathBuf {
         self.dir.join("work")

@@ -5,6 +5,26 @@
 use std::time::Duration;
 
 use nix::sys::signal::{kill, Signal};
+
+/// Whether process `pid` exists and has not ended: a zombie (ended, not
+/// yet reaped, as a kernel whose fork server died may be until init
+/// reaps it) counts as ended.
+pub fn is_running(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat
+            .rfind(')')
+            .and_then(|i| stat[i + 1..].split_whitespace().next())
+            .is_some_and(|state| state != "Z" && state != "X"),
+        Err(_) => false,
+    }
+}
+
+/// Returns once process `pid` has ended (polled: it may not be a child).
+pub async fn ended(pid: i32) {
+    while is_running(pid) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
 use nix::unistd::Pid;
 
 pub enum KernelProcess {
@@ -28,12 +48,7 @@ impl KernelProcess {
                 Ok(None) => None,
                 Err(e) => Some(e.to_string()),
             },
-            // The fork server reaps its children at once (it ignores
-            // SIGCHLD), so a forked kernel that ended is gone.
-            KernelProcess::Forked(pid) => match kill(Pid::from_raw(*pid), None) {
-                Ok(()) => None,
-                Err(_) => Some("it is gone".into()),
-            },
+            KernelProcess::Forked(pid) => (!is_running(*pid)).then(|| "it is gone".into()),
         }
     }
 
