@@ -1,6 +1,8 @@
 //! Prometheus metrics: deliveries by outcome and reason, and how long
 //! acceptance takes. Rendered in the text exposition format at `/metrics`.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -33,9 +35,36 @@ pub struct Metrics {
     queue_depth: Gauge,
     warm_kernels: Gauge,
     fork_server: Gauge,
-    /// Whether kernels are meant to be forked (`--kernel-start fork`).
-    forking: std::sync::atomic::AtomicBool,
+    /// Kernels are meant to be forked, but the fork server died or could
+    /// not start (not merely starting, or stopped with the server).
+    fork_down: Arc<AtomicBool>,
     nodes: Gauge,
+}
+
+/// What the fork server reports of itself: `hookbook_fork_server_up`, and
+/// whether kernels start cold because it is down.
+#[derive(Clone)]
+pub struct ForkHealth {
+    gauge: Gauge,
+    down: Arc<AtomicBool>,
+}
+
+impl ForkHealth {
+    pub fn up(&self) {
+        self.gauge.set(1);
+        self.down.store(false, Ordering::Relaxed);
+    }
+
+    /// It died or could not start: kernels start cold.
+    pub fn down(&self) {
+        self.gauge.set(0);
+        self.down.store(true, Ordering::Relaxed);
+    }
+
+    /// Stopped with the server.
+    pub fn stopped(&self) {
+        self.gauge.set(0);
+    }
 }
 
 impl Default for Metrics {
@@ -105,7 +134,7 @@ impl Metrics {
             queue_depth,
             warm_kernels,
             fork_server,
-            forking: Default::default(),
+            fork_down: Arc::default(),
             nodes,
         }
     }
@@ -142,17 +171,17 @@ impl Metrics {
     }
 
     /// The gauge the warm pool keeps up to date.
-    /// The gauge a fork server keeps at 1 while it is up; asking for it
-    /// says that kernels are meant to be forked.
-    pub fn fork_server(&self) -> Gauge {
-        self.forking
-            .store(true, std::sync::atomic::Ordering::Relaxed);
-        self.fork_server.clone()
+    /// What a fork server reports through.
+    pub fn fork_server(&self) -> ForkHealth {
+        ForkHealth {
+            gauge: self.fork_server.clone(),
+            down: self.fork_down.clone(),
+        }
     }
 
     /// Kernels are meant to be forked, but the fork server is down.
     pub fn kernels_start_cold(&self) -> bool {
-        self.forking.load(std::sync::atomic::Ordering::Relaxed) && self.fork_server.get() == 0
+        self.fork_down.load(Ordering::Relaxed)
     }
 
     pub fn warm_kernels(&self) -> Gauge {

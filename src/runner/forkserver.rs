@@ -11,13 +11,13 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use prometheus_client::metrics::gauge::Gauge;
 use serde_json::{json, Map, Value};
 use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader, Lines};
 use tokio::process::{Child, ChildStdin, ChildStdout};
 use tokio::sync::oneshot;
 
 use super::error::{protocol, KernelError};
+use crate::metrics::ForkHealth;
 
 /// How long the fork server may take to import everything and say so.
 const READY_TIMEOUT: Duration = Duration::from_secs(120);
@@ -121,29 +121,19 @@ pub struct ForkServer {
     dir: PathBuf,
     preload: Vec<String>,
     running: tokio::sync::Mutex<Option<Running>>,
-    /// 1 while a fork server is up, 0 while kernels start cold.
-    up: Gauge,
+    /// Says whether it is up, or down with kernels starting cold.
+    health: ForkHealth,
 }
 
 impl ForkServer {
-    pub fn new(python: PathBuf, dir: PathBuf, preload: Vec<String>, up: Gauge) -> Self {
+    pub fn new(python: PathBuf, dir: PathBuf, preload: Vec<String>, health: ForkHealth) -> Self {
         Self {
             python,
             dir,
             preload,
             running: tokio::sync::Mutex::new(None),
-            up,
+            health,
         }
-    }
-
-    /// Starts the fork server now rather than at the first fork.
-    pub async fn start(&self) -> Result<(), KernelError> {
-        let mut running = self.running.lock().await;
-        if running.is_none() {
-            *running = Some(self.launch().await?);
-            self.up.set(1);
-        }
-        Ok(())
     }
 
     /// Forks a kernel; the fork server is started again first when it is
@@ -162,10 +152,10 @@ impl ForkServer {
                 match self.launch().await {
                     Ok(r) => {
                         *running = Some(r);
-                        self.up.set(1);
+                        self.health.up();
                     }
                     Err(e) => {
-                        self.up.set(0);
+                        self.health.down();
                         return Err(e);
                     }
                 }
@@ -182,7 +172,7 @@ impl ForkServer {
             }
             tracing::warn!("the fork server failed; starting it again");
             *running = None;
-            self.up.set(0);
+            self.health.down();
         }
         Err(last.unwrap_or_else(|| KernelError::Protocol("the fork server failed".into())))
     }
@@ -190,7 +180,7 @@ impl ForkServer {
     /// Stops the fork server (its kernels die with it).
     pub async fn stop(&self) {
         *self.running.lock().await = None;
-        self.up.set(0);
+        self.health.stopped();
     }
 
     async fn launch(&self) -> Result<Running, KernelError> {
@@ -231,7 +221,7 @@ impl ForkServer {
         }
         tracing::info!(preload = ?self.preload, "the fork server is ready");
         let (stop, stopped) = oneshot::channel();
-        tokio::spawn(watch(child, stopped, self.up.clone()));
+        tokio::spawn(watch(child, stopped, self.health.clone()));
         Ok(Running {
             _stop: stop,
             stdin,
@@ -243,10 +233,10 @@ impl ForkServer {
 /// Until told to stop (then kills it), watches the fork server: when it
 /// dies on its own, kernels start cold until the next kernel starts it
 /// again, and the log and the gauge say so.
-async fn watch(mut child: Child, stopped: oneshot::Receiver<()>, up: Gauge) {
+async fn watch(mut child: Child, stopped: oneshot::Receiver<()>, health: ForkHealth) {
     tokio::select! {
         status = child.wait() => {
-            up.set(0);
+            health.down();
             let status = status.map_or_else(|e| e.to_string(), |s| s.to_string());
             tracing::warn!(%status, "the fork server exited; kernels start cold until it is started again");
         }
