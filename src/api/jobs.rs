@@ -35,10 +35,6 @@ pub fn routes() -> Router<super::Site> {
         .route("/admin/notebooks/executeNotebook", post(execute))
 }
 
-fn base(app: &App) -> String {
-    format!("/{}/admin/notebooks", app.settings.context)
-}
-
 fn summary(job: &JobRecord) -> Value {
     json!({
         "jobId": job.id.to_string(),
@@ -63,7 +59,7 @@ fn detail(app: &App, job: &JobRecord) -> Value {
         (JobKind::ExecuteNotebook, None) => json!({}),
     };
     let results = if job.has_notebook {
-        json!({"notebookUrl": format!("{}{}/jobs/{}/notebook", app.settings.public_url, base(app), job.id)})
+        json!({"notebookUrl": format!("{}{}/jobs/{}/notebook", app.settings.public_url, super::urls(app).notebooks(), job.id)})
     } else {
         json!({})
     };
@@ -135,7 +131,11 @@ async fn list(
             status: params.get("status").unwrap_or("").to_string(),
             receiver_id: params.get("receiverId").unwrap_or("").to_string(),
         };
-        Ok(jobs_page(&base(&app), &filter_values, &listing))
+        Ok(jobs_page(
+            &super::urls(&app).notebooks(),
+            &filter_values,
+            &listing,
+        ))
     }))
 }
 
@@ -224,7 +224,11 @@ async fn execute(
         update_portal_item: flag("updatePortalItem")?,
     };
     let id = app.execute_notebook(&caller, request).await?;
-    let job_url = format!("{}{}/jobs/{id}", app.settings.public_url, base(&app));
+    let job_url = format!(
+        "{}{}/jobs/{id}",
+        app.settings.public_url,
+        super::urls(&app).notebooks()
+    );
     let value = json!({"status": "success", "jobId": id.to_string(), "jobUrl": job_url});
     Ok(Reply::new(value, async move {
         let job = app.job(&caller, &id).await?;

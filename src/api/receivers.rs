@@ -77,10 +77,7 @@ impl ReceiverOut {
             parameters: r.parameters.to_json(),
             message: r.message.clone(),
             username: r.owner.as_str().to_string(),
-            url: format!(
-                "{}/{}/rest/events/webhooks/{}",
-                app.settings.public_url, app.settings.context, r.id
-            ),
+            url: super::urls(app).receiver_url(&r.id),
         }
     }
 

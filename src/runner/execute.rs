@@ -3,7 +3,7 @@
 //! papermill's metadata on the notebook and on each cell, and papermill's
 //! two error marker cells when a cell fails.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde_json::{json, Map, Value};
 use tokio_util::sync::CancellationToken;
@@ -252,7 +252,7 @@ async fn bounded<T>(
         _ = stop.cancel.cancelled() => Err(RunEnd::Cancelled),
         // A kernel that dies says nothing on its sockets: its process is
         // watched, so the run ends now rather than at its time limit.
-        _ = super::process::ended(stop.pid) => {
+        _ = super::process::ended(stop.pid, Duration::from_millis(100)) => {
             Err(RunEnd::KernelLost("the kernel's process ended".into()))
         }
     }

@@ -19,10 +19,11 @@ pub fn is_running(pid: i32) -> bool {
     }
 }
 
-/// Returns once process `pid` has ended (polled: it may not be a child).
-pub async fn ended(pid: i32) {
+/// Returns once process `pid` has ended, looking every `poll` (it may not
+/// be a child, so there is nothing to wait on).
+pub async fn ended(pid: i32, poll: Duration) {
     while is_running(pid) {
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::time::sleep(poll).await;
     }
 }
 use nix::unistd::Pid;
@@ -58,11 +59,7 @@ impl KernelProcess {
             KernelProcess::Spawned(child) => {
                 let _ = child.wait().await;
             }
-            KernelProcess::Forked(_) => {
-                while self.exited().is_none() {
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                }
-            }
+            KernelProcess::Forked(pid) => ended(*pid, Duration::from_millis(10)).await,
         }
     }
 
