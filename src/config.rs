@@ -76,7 +76,6 @@ pub enum KernelCommand {
     Setup(StorageArgs),
 }
 
-/// Which sender to imitate.
 /// How kernels start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum KernelStart {
@@ -87,6 +86,16 @@ pub enum KernelStart {
     Cold,
 }
 
+/// Whether runs reach the network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RunNetwork {
+    /// The host's network, as the server has it.
+    On,
+    /// No network at all.
+    None,
+}
+
+/// Which sender to imitate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Scheme {
     /// ArcGIS: `x-esriHook-Signature: sha256=<base64>`.
@@ -171,6 +180,16 @@ pub struct ServeArgs {
     /// runs find them loaded (comma-separated, e.g. `pandas,numpy`).
     #[arg(long, env = "HOOKBOOK_PRELOAD", value_delimiter = ',')]
     pub preload: Vec<String>,
+    /// Whether runs reach the network (`none`: each run in a network
+    /// namespace of its own, without even loopback).
+    #[arg(long, env = "HOOKBOOK_RUN_NETWORK", value_enum, default_value_t = RunNetwork::On)]
+    pub run_network: RunNetwork,
+    /// Run notebooks without a sandbox when none can be made here. Each run
+    /// can then read the data dir (key, database), reach other runs'
+    /// kernels, tokens and payloads, and signal the server. Without this
+    /// flag such a node accepts events but runs nothing.
+    #[arg(long, env = "HOOKBOOK_ALLOW_UNSANDBOXED_RUNS")]
+    pub allow_unsandboxed_runs: bool,
     /// Runs at once on this node; 0 accepts events but runs nothing.
     #[arg(long, env = "HOOKBOOK_MAX_CONCURRENT_RUNS", default_value_t = 2)]
     pub max_concurrent_runs: u32,

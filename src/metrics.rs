@@ -39,6 +39,9 @@ pub struct Metrics {
     /// not start (not merely starting, or stopped with the server).
     fork_down: Arc<AtomicBool>,
     nodes: Gauge,
+    sandboxed: Gauge,
+    /// Why this node's runs are not walled off, or not run at all.
+    walls: std::sync::OnceLock<String>,
 }
 
 /// What the fork server reports of itself: `hookbook_fork_server_up`, and
@@ -125,6 +128,12 @@ impl Metrics {
             "Live nodes taking events, among which the per-receiver rate limit is shared",
             nodes.clone(),
         );
+        let sandboxed = Gauge::default();
+        registry.register(
+            "hookbook_runs_sandboxed",
+            "1 when this node runs notebooks each in a sandbox of its own, 0 when it runs them without (or runs nothing)",
+            sandboxed.clone(),
+        );
         Self {
             registry,
             deliveries,
@@ -136,6 +145,8 @@ impl Metrics {
             fork_server,
             fork_down: Arc::default(),
             nodes,
+            sandboxed,
+            walls: std::sync::OnceLock::new(),
         }
     }
 
@@ -182,6 +193,20 @@ impl Metrics {
     /// Kernels are meant to be forked, but the fork server is down.
     pub fn kernels_start_cold(&self) -> bool {
         self.fork_down.load(Ordering::Relaxed)
+    }
+
+    /// Runs are made each in a sandbox of its own.
+    pub fn runs_sandboxed(&self) {
+        self.sandboxed.set(1);
+    }
+
+    /// Says (once, on `/healthz`) why runs are not walled off or not run.
+    pub fn set_walls_note(&self, note: String) {
+        let _ = self.walls.set(note);
+    }
+
+    pub fn walls_note(&self) -> Option<&str> {
+        self.walls.get().map(String::as_str)
     }
 
     pub fn warm_kernels(&self) -> Gauge {

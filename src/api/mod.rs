@@ -113,14 +113,20 @@ pub(super) async fn unknown_resource(uri: axum::http::Uri) -> crate::error::Erro
     ))
 }
 
-/// `ok` while the node serves; a second line says when kernels start cold
-/// because the fork server is down (runs still run, each a second slower).
+/// `ok` while the node serves; further lines say when runs are not walled
+/// off (or not run) because no sandbox can be made here, and when kernels
+/// start cold because the fork server is down (runs still run, each a
+/// second slower).
 async fn healthz(axum::extract::State(app): axum::extract::State<Arc<App>>) -> String {
-    if app.metrics.kernels_start_cold() {
-        "ok\nkernels start cold: the fork server is down\n".into()
-    } else {
-        "ok\n".into()
+    let mut answer = String::from("ok\n");
+    if let Some(note) = app.metrics.walls_note() {
+        answer.push_str(note);
+        answer.push('\n');
     }
+    if app.metrics.kernels_start_cold() {
+        answer.push_str("kernels start cold: the fork server is down\n");
+    }
+    answer
 }
 
 /// Prometheus text exposition.

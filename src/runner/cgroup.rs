@@ -93,16 +93,14 @@ impl Cgroups {
         tracing::warn!("the cgroup {} could not be removed", self.base.display());
     }
 
-    /// Puts process `pid` (a kernel just started) in a new cgroup `name`
-    /// limited to `pids_max` processes and threads. Tried twice: another
-    /// server's sweep may remove a cgroup in the moment before it holds a
-    /// process.
-    pub fn join(&self, name: &str, pid: i32) -> std::io::Result<Group> {
-        self.try_join(name, pid)
-            .or_else(|_| self.try_join(name, pid))
+    /// Makes a new cgroup `name` limited to `pids_max` processes and
+    /// threads, for a kernel about to start. Tried twice: another server's
+    /// sweep may remove a cgroup in the moment before it holds a process.
+    pub fn make(&self, name: &str) -> std::io::Result<Group> {
+        self.try_make(name).or_else(|_| self.try_make(name))
     }
 
-    fn try_join(&self, name: &str, pid: i32) -> std::io::Result<Group> {
+    fn try_make(&self, name: &str) -> std::io::Result<Group> {
         if !self.base.exists() {
             // Swept by another server starting: made again.
             std::fs::create_dir_all(&self.base)?;
@@ -114,7 +112,6 @@ impl Cgroups {
         std::fs::create_dir_all(&dir)?;
         let group = Group { dir };
         std::fs::write(group.dir.join("pids.max"), self.pids_max.to_string())?;
-        std::fs::write(group.dir.join("cgroup.procs"), pid.to_string())?;
         Ok(group)
     }
 }
@@ -179,6 +176,16 @@ fn kill_all(dir: &Path) {
 }
 
 impl Group {
+    /// The file a process writes its pid to, to join.
+    pub fn procs(&self) -> PathBuf {
+        self.dir.join("cgroup.procs")
+    }
+
+    /// Moves process `pid` into the group.
+    pub fn add(&self, pid: i32) -> std::io::Result<()> {
+        std::fs::write(self.procs(), pid.to_string())
+    }
+
     /// Kills every process left in the cgroup and removes it (a cgroup can
     /// be removed once its processes are gone).
     pub async fn end(self) {

@@ -24,13 +24,15 @@ const READY_TIMEOUT: Duration = Duration::from_secs(120);
 /// How long one fork may take to be answered.
 const FORK_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The fork server's program. It checks first that its parent is the
-/// server that started it (`HOOKBOOK_SERVER_PID`); a child sets its own
-/// process group, drops every inherited descriptor, enters its working
-/// directory with the environment it is given, sets the same limits as a
-/// cold kernel (open files, file size, no core dumps), starts a watcher
-/// that kills its process group once the fork server is gone, and only then
-/// becomes a kernel. `gc.freeze()` keeps the preloaded objects out of the
+/// The fork server's program (after [`super::sandbox::PYTHON`], which
+/// defines `sandbox`). It checks first that its parent is the server that
+/// started it (`HOOKBOOK_SERVER_PID`); a child sets its own process group,
+/// drops every inherited descriptor, takes the environment it is given and
+/// the same limits as a cold kernel (open files, file size, no core dumps);
+/// then, sandboxed, makes the sandbox and stays outside it as the kernel's
+/// keeper (see `sandbox.py`); else enters its working directory and starts
+/// a watcher that kills its process group once the fork server is gone.
+/// Only then does it become a kernel. `gc.freeze()` keeps the preloaded objects out of the
 /// collector, so that children do not write to (and so copy) the pages
 /// they share with the fork server.
 const FORK_SERVER: &str = r#"
@@ -70,11 +72,14 @@ def become_kernel(request):
     for fd in (0, 1, 2):
         os.dup2(null, fd)
     os.closerange(3, 65536)
-    os.chdir(request['work'])
     os.environ.clear()
     os.environ.update(request['env'])
     limits()
-    threading.Thread(target=watch, name='hookbook-parent', daemon=True).start()
+    if request.get('sandbox'):
+        sandbox(request['sandbox'], me)
+    else:
+        os.chdir(request['work'])
+        threading.Thread(target=watch, name='hookbook-parent', daemon=True).start()
     sys.argv = ['hookbook-kernel', '-f', request['connection_file'], '--HistoryManager.enabled=False']
     ipykernel.kernelapp.launch_new_instance()
 
@@ -99,12 +104,13 @@ for line in sys.stdin.buffer:
     answer({'pid': pid})
 "#;
 
-/// What a forked kernel gets: its connection file, working directory and
-/// whole environment.
+/// What a forked kernel gets: its connection file, working directory,
+/// whole environment and the sandbox it starts in (`sandbox.py`'s spec).
 pub struct ForkRequest<'a> {
     pub connection_file: &'a Path,
     pub work: &'a Path,
     pub env: Map<String, Value>,
+    pub sandbox: Option<Value>,
 }
 
 struct Running {
@@ -144,6 +150,7 @@ impl ForkServer {
             "connection_file": request.connection_file,
             "work": request.work,
             "env": request.env,
+            "sandbox": request.sandbox,
         })
         .to_string();
         let mut last = None;
@@ -186,7 +193,7 @@ impl ForkServer {
     async fn launch(&self) -> Result<Running, KernelError> {
         let mut child = tokio::process::Command::new(&self.python)
             .arg("-c")
-            .arg(FORK_SERVER)
+            .arg(format!("{}\n{FORK_SERVER}", super::sandbox::PYTHON))
             .current_dir(&self.dir)
             .env_clear()
             .env("PATH", "/usr/local/bin:/usr/bin:/bin")

@@ -20,6 +20,7 @@ pub use super::error::KernelError;
 use super::forkserver::{ForkRequest, ForkServer};
 use super::outputs::Outputs;
 use super::process::KernelProcess;
+use super::sandbox::{self, Owner, Walls};
 
 /// How long a kernel may take to start and answer `kernel_info`.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
@@ -48,16 +49,18 @@ __hookbook_install()
 del __hookbook_install
 ";
 
-/// What each kernel does before ipykernel starts: limits on open files,
-/// file size (1 GiB) and core dumps; and a watcher that kills the kernel's
-/// whole process group within half a second of hookbook's death (SIGKILL
-/// included), so that a run never outlives the lease of its node. The
-/// server's pid comes from the server (`HOOKBOOK_SERVER_PID`), not from
+/// What a kernel started cold does before ipykernel starts (after
+/// [`sandbox::PYTHON`], which defines `sandbox`): limits on open files, file
+/// size (1 GiB) and core dumps; then, sandboxed, the sandbox (the process
+/// stays outside as the kernel's keeper); else a watcher that kills the
+/// kernel's whole process group within half a second of hookbook's death
+/// (SIGKILL included), so that a run never outlives the lease of its node.
+/// The server's pid comes from the server (`HOOKBOOK_SERVER_PID`), not from
 /// `getppid()` at start: a server that died before the kernel got that far
 /// would otherwise be mistaken for init, and the kernel would live on. The
 /// first check runs before ipykernel is even imported.
-const BOOTSTRAP: &str = "\
-import os, resource, signal, threading, time
+const BOOTSTRAP: &str = "
+import json, os, resource, signal, threading, time
 __hookbook_server = int(os.environ.pop('HOOKBOOK_SERVER_PID', '0'))
 if os.getppid() != __hookbook_server:
     os.killpg(0, signal.SIGKILL)
@@ -69,8 +72,12 @@ def __hookbook_watch(parent=__hookbook_server):
     while os.getppid() == parent:
         time.sleep(0.5)
     os.killpg(0, signal.SIGKILL)
-threading.Thread(target=__hookbook_watch, name='hookbook-parent', daemon=True).start()
-del __hookbook_server
+__hookbook_walls = os.environ.pop('HOOKBOOK_SANDBOX', '')
+if __hookbook_walls:
+    sandbox(json.loads(__hookbook_walls), __hookbook_server)
+else:
+    threading.Thread(target=__hookbook_watch, name='hookbook-parent', daemon=True).start()
+del __hookbook_server, __hookbook_walls
 from ipykernel import kernelapp
 kernelapp.launch_new_instance()
 ";
@@ -95,78 +102,91 @@ pub struct Kernel {
     control: ClientControlConnection,
     /// The kernel's cgroup, when runs have a process limit.
     group: Option<super::cgroup::Group>,
+    /// The host ids it runs as, when not the server's.
+    owner: Owner,
     pub started: Instant,
 }
 
 impl Kernel {
-    /// Starts a kernel in a new directory under `base` and waits until it
-    /// answers `kernel_info`.
+    /// Starts a kernel in a new directory under `base`, without walls, and
+    /// waits until it answers `kernel_info`.
     pub async fn start(python: &Path, base: &Path) -> Result<Self, KernelError> {
-        Self::start_limited(python, base, None).await
+        Self::start_limited(python, base, &Walls::default()).await
     }
 
-    /// Like [`Kernel::start`], with the kernel in a cgroup of its own under
-    /// `cgroups` when given.
+    /// Like [`Kernel::start`], inside `walls`.
     pub async fn start_limited(
         python: &Path,
         base: &Path,
-        cgroups: Option<&super::cgroup::Cgroups>,
+        walls: &Walls,
     ) -> Result<Self, KernelError> {
-        Self::start_with(Launch::Cold(python), base, cgroups).await
+        Self::start_with(Launch::Cold(python), base, walls).await
     }
 
     /// Like [`Kernel::start_limited`], with the kernel forked by `fork`.
     pub async fn start_forked(
         fork: &ForkServer,
         base: &Path,
-        cgroups: Option<&super::cgroup::Cgroups>,
+        walls: &Walls,
     ) -> Result<Self, KernelError> {
-        Self::start_with(Launch::Fork(fork), base, cgroups).await
+        Self::start_with(Launch::Fork(fork), base, walls).await
     }
 
     async fn start_with(
         launch: Launch<'_>,
         base: &Path,
-        cgroups: Option<&super::cgroup::Cgroups>,
+        walls: &Walls,
     ) -> Result<Self, KernelError> {
         let id = uuid::Uuid::new_v4().simple().to_string()[..16].to_string();
-        let (base_dir, name) = (base.to_path_buf(), id.clone());
-        let (dir, info, file) = tokio::task::spawn_blocking(move || prepare_dir(&base_dir, &name))
+        let owner = walls.sandbox.as_ref().and_then(|s| s.next_owner());
+        let (base_dir, name, cgroups) = (base.to_path_buf(), id.clone(), walls.cgroups.clone());
+        let prepared = tokio::task::spawn_blocking(move || {
+            let (dir, info, file) = prepare_dir(&base_dir, &name, owner)?;
+            // The group exists before the kernel starts, so that it starts
+            // inside its limits (a sandboxed kernel joins it itself).
+            match cgroups.map(|c| c.make(&name)).transpose() {
+                Ok(group) => Ok((dir, info, file, group)),
+                Err(e) => {
+                    let _ = std::fs::remove_dir_all(&dir);
+                    Err(KernelError::Limit(e))
+                }
+            }
+        });
+        let (dir, info, file, group) = prepared
             .await
             .map_err(|e| KernelError::Dir(std::io::Error::other(e)))??;
-        let mut child = match launch {
-            Launch::Cold(python) => KernelProcess::Spawned(spawn(python, &dir, &file)?),
+        let walled = walls
+            .sandbox
+            .as_ref()
+            .map(|s| s.spec(&dir, owner, group.as_ref().map(|g| g.procs())));
+        let launched = match launch {
+            Launch::Cold(python) => {
+                spawn(python, &dir, &file, walled.as_ref()).map(KernelProcess::Spawned)
+            }
             Launch::Fork(fork) => {
                 let request = ForkRequest {
                     connection_file: &file,
                     work: &dir.join("work"),
                     env: kernel_env(&dir),
+                    sandbox: walled,
                 };
-                match fork.fork(&request).await {
-                    Ok(pid) => KernelProcess::Forked(pid),
-                    Err(e) => {
-                        let _ = tokio::fs::remove_dir_all(&dir).await;
-                        return Err(e);
-                    }
-                }
+                fork.fork(&request).await.map(KernelProcess::Forked)
             }
+        };
+        let mut child = match launched {
+            Ok(child) => child,
+            Err(e) => return Err(abandon(0, group, &dir, e).await),
         };
         let pid = child.pid();
         // From here on, a failure kills what was started and removes the
         // kernel's directory.
-        let joined = match cgroups.cloned() {
-            Some(c) => {
-                let name = id.clone();
-                tokio::task::spawn_blocking(move || c.join(&name, pid).map(Some))
-                    .await
-                    .unwrap_or_else(|e| Err(std::io::Error::other(e)))
-            }
-            None => Ok(None),
+        let joined = match &group {
+            Some(g) => g.add(pid),
+            None => Ok(()),
         };
-        let group = match joined {
-            Ok(group) => group,
-            Err(e) => return Err(abandon(pid, None, &dir, KernelError::Limit(e)).await),
-        };
+        if let Err(e) = joined {
+            return Err(abandon(pid, group, &dir, KernelError::Limit(e)).await);
+        }
         let session = uuid::Uuid::new_v4().to_string();
         let connecting = connect(&mut child, &dir, &info, &session);
         let sockets = tokio::time::timeout(START_TIMEOUT, connecting)
@@ -185,6 +205,7 @@ impl Kernel {
             iopub,
             control,
             group,
+            owner,
             started: Instant::now(),
         };
         let ready = tokio::time::timeout(START_TIMEOUT, kernel.ready())
@@ -235,6 +256,11 @@ impl Kernel {
             .mode(0o600)
             .open(path)
             .await?;
+        if let Some((uid, gid)) = self.owner {
+            let std = file.into_std().await;
+            std::os::unix::fs::fchown(&std, Some(uid), Some(gid))?;
+            file = tokio::fs::File::from_std(std);
+        }
         file.write_all(Value::Object(values.clone()).to_string().as_bytes())
             .await?;
         file.flush().await
@@ -412,7 +438,11 @@ type Sockets = (
 /// Makes the kernel's private directory `base/name` (absolute: the kernel
 /// runs in its own working directory, so every path it is given must not
 /// be relative) with its `work` directory and connection file.
-fn prepare_dir(base: &Path, name: &str) -> Result<(PathBuf, ConnectionInfo, PathBuf), KernelError> {
+fn prepare_dir(
+    base: &Path,
+    name: &str,
+    owner: Owner,
+) -> Result<(PathBuf, ConnectionInfo, PathBuf), KernelError> {
     std::fs::create_dir_all(base).map_err(KernelError::Dir)?;
     let dir = std::fs::canonicalize(base)
         .map_err(KernelError::Dir)?
@@ -441,6 +471,7 @@ fn prepare_dir(base: &Path, name: &str) -> Result<(PathBuf, ConnectionInfo, Path
     let file = dir.join("connection.json");
     let text = serde_json::to_string(&info).map_err(protocol)?;
     std::fs::write(&file, text).map_err(KernelError::Dir)?;
+    sandbox::chown_all(&dir, owner, &["work"]).map_err(KernelError::Dir)?;
     Ok((dir, info, file))
 }
 
@@ -467,13 +498,19 @@ fn kernel_env(dir: &Path) -> serde_json::Map<String, Value> {
 }
 
 /// Launches `ipykernel` under [`BOOTSTRAP`] in its own process group, with
-/// a clean environment and `dir/work` as its working directory.
-fn spawn(python: &Path, dir: &Path, file: &Path) -> Result<tokio::process::Child, KernelError> {
+/// a clean environment and `dir/work` as its working directory; in the
+/// sandbox `walled` describes, when given.
+fn spawn(
+    python: &Path,
+    dir: &Path,
+    file: &Path,
+    walled: Option<&Value>,
+) -> Result<tokio::process::Child, KernelError> {
     let work = dir.join("work");
     let mut command = tokio::process::Command::new(python);
     command
         .arg("-c")
-        .arg(BOOTSTRAP)
+        .arg(format!("{}\n{BOOTSTRAP}", sandbox::PYTHON))
         .arg("-f")
         .arg(file)
         // A kernel lives for one run: keeping IPython's history database
@@ -492,6 +529,9 @@ fn spawn(python: &Path, dir: &Path, file: &Path) -> Result<tokio::process::Child
         .stderr(Stdio::null())
         .process_group(0)
         .kill_on_drop(true);
+    if let Some(spec) = walled {
+        command.env("HOOKBOOK_SANDBOX", spec.to_string());
+    }
     command.spawn().map_err(|source| KernelError::Spawn {
         python: python.display().to_string(),
         source,

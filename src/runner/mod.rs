@@ -19,6 +19,7 @@ pub mod pool;
 mod process;
 pub mod rights;
 pub mod runs;
+pub mod sandbox;
 pub mod setup;
 pub mod worker;
 

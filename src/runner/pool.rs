@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::forkserver::ForkServer;
 use super::kernel::{Kernel, KernelError};
+use super::sandbox::Walls;
 
 /// Idle kernels older than this are replaced by fresh ones.
 const MAX_IDLE_AGE: Duration = Duration::from_secs(15 * 60);
@@ -26,7 +27,7 @@ pub struct Pool {
     /// Where kernels are forked from, unless they all start cold.
     fork: Option<ForkServer>,
     base: PathBuf,
-    cgroups: Option<super::cgroup::Cgroups>,
+    walls: Walls,
     size: usize,
     ready: Mutex<Vec<Kernel>>,
     wake: Notify,
@@ -34,13 +35,14 @@ pub struct Pool {
 }
 
 impl Pool {
-    /// A pool keeping `size` kernels ready; kernels live in `base`.
+    /// A pool keeping `size` kernels ready; kernels live in `base`, inside
+    /// `walls`.
     /// `gauge` is kept at the number of ready kernels.
     pub fn new(
         python: PathBuf,
         fork: Option<ForkServer>,
         base: PathBuf,
-        cgroups: Option<super::cgroup::Cgroups>,
+        walls: Walls,
         size: usize,
         gauge: Gauge,
     ) -> Arc<Self> {
@@ -48,7 +50,7 @@ impl Pool {
             python,
             fork,
             base,
-            cgroups,
+            walls,
             size,
             ready: Mutex::new(Vec::new()),
             wake: Notify::new(),
@@ -62,7 +64,7 @@ impl Pool {
         if let Some(fork) = &self.fork {
             fork.stop().await;
         }
-        if let Some(cgroups) = &self.cgroups {
+        if let Some(cgroups) = &self.walls.cgroups {
             cgroups.remove().await;
         }
         // Empty once every kernel is gone (the last shutdowns may still be
@@ -113,7 +115,7 @@ impl Pool {
     /// else started cold.
     async fn start_kernel(&self) -> Result<Kernel, KernelError> {
         if let Some(fork) = &self.fork {
-            match Kernel::start_forked(fork, &self.base, self.cgroups.as_ref()).await {
+            match Kernel::start_forked(fork, &self.base, &self.walls).await {
                 Ok(kernel) => return Ok(kernel),
                 Err(e) => tracing::warn!(
                     error = %crate::telemetry::chain(&e),
@@ -121,7 +123,7 @@ impl Pool {
                 ),
             }
         }
-        Kernel::start_limited(&self.python, &self.base, self.cgroups.as_ref()).await
+        Kernel::start_limited(&self.python, &self.base, &self.walls).await
     }
 
     /// Keeps the pool full until `shutdown`, then kills the idle kernels.

@@ -1,14 +1,17 @@
 //! What runs need before the server starts: a Python that can import
-//! `ipykernel`, a clean kernels directory outside the data dir, and the
-//! cgroups that bound a run's processes.
+//! `ipykernel`, a clean kernels directory outside the data dir, the
+//! cgroups that bound a run's processes, and a sandbox shown to work here
+//! (without one, runs are off unless `--allow-unsandboxed-runs`).
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _};
 
-use crate::config::{KernelStart, Role as NodeRole, ServeArgs};
+use crate::config::{KernelStart, Role as NodeRole, RunNetwork, ServeArgs};
+use crate::metrics::Metrics;
 use crate::runner;
 use crate::runner::cgroup::Cgroups;
+use crate::runner::sandbox::{Sandbox, Walls};
 
 /// How runs are made on this node.
 pub struct Kernels {
@@ -16,14 +19,18 @@ pub struct Kernels {
     /// Modules a fork server preloads, when kernels are forked.
     pub fork: Option<Vec<String>>,
     pub dir: PathBuf,
-    pub cgroups: Option<Cgroups>,
+    pub walls: Walls,
     /// Runs at once.
     pub size: usize,
 }
 
-/// The kernels of this node, or `None` when it runs nothing (runs off, or
-/// an api node).
-pub async fn prepare(args: &ServeArgs, data_dir: &Path) -> anyhow::Result<Option<Kernels>> {
+/// The kernels of this node, or `None` when it runs nothing (runs off, an
+/// api node, or no sandbox here and none given up explicitly).
+pub async fn prepare(
+    args: &ServeArgs,
+    data_dir: &Path,
+    metrics: &Metrics,
+) -> anyhow::Result<Option<Kernels>> {
     if args.max_concurrent_runs == 0 || args.role == NodeRole::Api {
         return Ok(None);
     }
@@ -43,11 +50,39 @@ pub async fn prepare(args: &ServeArgs, data_dir: &Path) -> anyhow::Result<Option
             }
         },
     };
+    let sandbox = Sandbox::new(
+        args.run_network == RunNetwork::On,
+        vec![std::path::absolute(data_dir)?, dir.clone()],
+        args.max_run_disk_mb.saturating_mul(1 << 20),
+    );
+    let sandbox = match sandbox.probe(&python, &dir).await {
+        Ok(()) => {
+            metrics.runs_sandboxed();
+            Some(sandbox)
+        }
+        Err(why) if args.allow_unsandboxed_runs => {
+            tracing::warn!("runs are NOT walled off (--allow-unsandboxed-runs): {why}");
+            metrics.set_walls_note(format!(
+                "runs are not walled off (--allow-unsandboxed-runs): {why}"
+            ));
+            None
+        }
+        Err(why) => {
+            tracing::error!(
+                "this node runs no notebook: {why}; events are accepted and wait. \
+                 Start with --allow-unsandboxed-runs to run them without a sandbox"
+            );
+            metrics.set_walls_note(format!(
+                "runs are off: {why} (--allow-unsandboxed-runs runs them without a sandbox)"
+            ));
+            return Ok(None);
+        }
+    };
     Ok(Some(Kernels {
         python,
         fork: (args.kernel_start == KernelStart::Fork).then(|| args.preload.clone()),
         dir,
-        cgroups,
+        walls: Walls { cgroups, sandbox },
         size: args.max_concurrent_runs as usize,
     }))
 }

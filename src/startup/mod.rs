@@ -140,8 +140,8 @@ impl Application {
             secret_grace: Duration::from_secs(args.secret_grace_hours.saturating_mul(3600)),
         };
         recover_orphans(store.as_ref()).await?;
-        let kernels = kernels::prepare(&args, &data_dir).await?;
         let metrics = Arc::new(Metrics::new());
+        let kernels = kernels::prepare(&args, &data_dir, &metrics).await?;
         let receivers = Arc::new(ReceiverCache::default());
         let runs = Arc::new(Runs::default());
         let intake = Arc::new(Intake::start(
@@ -263,7 +263,7 @@ fn pool(k: kernels::Kernels, metrics: &Metrics) -> (Arc<Pool>, usize) {
         k.python,
         fork,
         k.dir,
-        k.cgroups,
+        k.walls,
         k.size,
         metrics.warm_kernels(),
     );

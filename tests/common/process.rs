@@ -123,3 +123,32 @@ pub fn parent_of(pid: i32) -> Option<u32> {
     let rest = &stat[stat.rfind(')')? + 1..];
     rest.split_whitespace().nth(1)?.parse().ok()
 }
+
+/// The processes, seen from here, one of whose arguments is `argument`
+/// (a run's processes have pids of their own namespace inside the run).
+pub fn with_argument(argument: &str) -> Vec<i32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|c| c.split(|b| *b == 0).any(|a| a == argument.as_bytes()))
+        })
+        .collect()
+}
+
+/// Waits (up to `seconds`) until no process has `argument` among its
+/// arguments; false when one still has.
+pub async fn gone(argument: &str, seconds: u64) -> bool {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    while !with_argument(argument).is_empty() {
+        if std::time::Instant::now() > deadline {
+            return false;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    true
+}

@@ -1,0 +1,194 @@
+//! The sandbox each kernel starts in: user, mount, PID and IPC namespaces
+//! (and a network namespace with `--run-network none`), made by the
+//! kernel's own process from `sandbox.py` before it becomes a kernel,
+//! whether forked or started cold. This side decides the host ids a run
+//! gets, what no run may see, and checks at start that a sandbox can be
+//! made here.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+
+/// The Python half: `sandbox(spec, parent)`.
+pub const PYTHON: &str = include_str!("sandbox.py");
+
+/// When the server is root, each kernel runs as one of 65,536 host user
+/// and group ids from here up, used by no account.
+const RUN_IDS: u32 = 2_000_000_000;
+/// Where the run ids fall back to (`nobody`) when the server's own user
+/// namespace does not map the range above.
+const NOBODY: u32 = 65_534;
+
+/// How the sandboxes of this node are made.
+#[derive(Debug, Clone)]
+pub struct Sandbox {
+    /// Whether runs reach the network.
+    network: bool,
+    /// What no run may see: the data dir and the kernels directory.
+    hide: Vec<PathBuf>,
+    /// The size of a run's private `/tmp`.
+    tmp_bytes: u64,
+    /// Run ids when the server is root; `None`: the server's own.
+    ids: Option<RunIds>,
+}
+
+#[derive(Debug, Clone)]
+struct RunIds {
+    base: u32,
+    count: u32,
+    next: Arc<AtomicU32>,
+}
+
+/// The host ids one kernel runs as (`None`: the server's own).
+pub type Owner = Option<(u32, u32)>;
+
+impl Sandbox {
+    pub fn new(network: bool, hide: Vec<PathBuf>, tmp_bytes: u64) -> Self {
+        let ids = nix::unistd::geteuid().is_root().then(|| {
+            let (base, count) = if maps_range(RUN_IDS, 1 << 16) {
+                (RUN_IDS, 1 << 16)
+            } else {
+                (NOBODY, 1)
+            };
+            RunIds {
+                base,
+                count,
+                next: Arc::new(AtomicU32::new(0)),
+            }
+        });
+        Self {
+            network,
+            hide,
+            tmp_bytes: if tmp_bytes == 0 { 1 << 30 } else { tmp_bytes },
+            ids,
+        }
+    }
+
+    /// The host ids of the next kernel: a fresh one per kernel when the
+    /// server is root.
+    pub fn next_owner(&self) -> Owner {
+        self.ids.as_ref().map(|ids| {
+            let id = ids.base + ids.next.fetch_add(1, Ordering::Relaxed) % ids.count;
+            (id, id)
+        })
+    }
+
+    /// What `sandbox.py` is given for the kernel in `dir`.
+    pub fn spec(&self, dir: &Path, owner: Owner, cgroup: Option<PathBuf>) -> Value {
+        json!({
+            "dir": dir,
+            "work": dir.join("work"),
+            "uid": owner.map(|o| o.0),
+            "gid": owner.map(|o| o.1),
+            "network": self.network,
+            "tmp_bytes": self.tmp_bytes,
+            "cgroup": cgroup,
+            "hide": self.hide,
+        })
+    }
+
+    /// Makes one sandbox with `python` in a directory under `kernels` and
+    /// checks from inside that nothing hidden shows; why not, when it
+    /// cannot.
+    pub async fn probe(&self, python: &Path, kernels: &Path) -> Result<(), String> {
+        let dir = kernels.join("probe");
+        let owner = self.next_owner();
+        let made = std::fs::create_dir_all(dir.join("work"))
+            .and_then(|()| chown_all(&dir, owner, &["work"]));
+        if let Err(e) = made {
+            return Err(format!("cannot make {}: {e}", dir.display()));
+        }
+        let script = format!("{PYTHON}\n{PROBE}");
+        let output = tokio::process::Command::new(python)
+            .arg("-c")
+            .arg(script)
+            .current_dir(&dir)
+            .env_clear()
+            .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+            .env("HOOKBOOK_SERVER_PID", std::process::id().to_string())
+            .env("HOOKBOOK_SANDBOX", self.spec(&dir, owner, None).to_string())
+            .stdin(Stdio::null())
+            .process_group(0)
+            .kill_on_drop(true)
+            .output()
+            .await;
+        let _ = std::fs::remove_dir_all(&dir);
+        let output = output.map_err(|e| format!("cannot run {}: {e}", python.display()))?;
+        if output.status.success() && output.stdout == b"walled\n" {
+            return Ok(());
+        }
+        let said = String::from_utf8_lossy(&output.stderr);
+        let last = said.lines().rev().find(|l| !l.trim().is_empty());
+        Err(last
+            .unwrap_or("the sandbox test exited without a reason")
+            .trim()
+            .to_string())
+    }
+}
+
+/// Inside a new sandbox: nothing hidden may show but the probe's own
+/// directory.
+const PROBE: &str = r#"
+import json, os, sys
+spec = json.loads(os.environ.pop('HOOKBOOK_SANDBOX'))
+try:
+    sandbox(spec, int(os.environ.pop('HOOKBOOK_SERVER_PID')))
+except Exception as e:
+    print(f'no sandbox can be made here: {e}', file=sys.stderr)
+    os._exit(2)
+for hidden in spec['hide']:
+    if os.path.exists(hidden):
+        for name in os.listdir(hidden):
+            if os.path.join(hidden, name) != spec['dir']:
+                print(f'a run could see {os.path.join(hidden, name)}', file=sys.stderr)
+                os._exit(3)
+if os.getuid() == 0 or os.getpid() != 1:
+    print('the sandbox kept root or the PID namespace failed', file=sys.stderr)
+    os._exit(4)
+print('walled', flush=True)
+os._exit(0)
+"#;
+
+/// Gives `dir`, its files and the subdirectories named to the kernel's
+/// owner, when it has one.
+pub fn chown_all(dir: &Path, owner: Owner, subdirs: &[&str]) -> std::io::Result<()> {
+    let Some((uid, gid)) = owner else {
+        return Ok(());
+    };
+    std::os::unix::fs::chown(dir, Some(uid), Some(gid))?;
+    for entry in std::fs::read_dir(dir)?.flatten() {
+        let name = entry.file_name();
+        let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+        if !is_dir || subdirs.iter().any(|s| name == *s) {
+            std::os::unix::fs::chown(entry.path(), Some(uid), Some(gid))?;
+        }
+    }
+    Ok(())
+}
+
+/// Whether this process's user namespace maps the host-side ids
+/// `[first, first + count)` (a root server in a container may have fewer).
+fn maps_range(first: u32, count: u32) -> bool {
+    let Ok(map) = std::fs::read_to_string("/proc/self/uid_map") else {
+        return false;
+    };
+    map.lines().any(|line| {
+        let n: Vec<u64> = line
+            .split_whitespace()
+            .filter_map(|f| f.parse().ok())
+            .collect();
+        n.len() == 3
+            && n[0] <= u64::from(first)
+            && u64::from(first) + u64::from(count) <= n[0] + n[2]
+    })
+}
+
+/// What bounds every kernel of a pool: its cgroup and its sandbox.
+#[derive(Debug, Clone, Default)]
+pub struct Walls {
+    pub cgroups: Option<super::cgroup::Cgroups>,
+    pub sandbox: Option<Sandbox>,
+}
