@@ -139,22 +139,7 @@ impl Kernel {
     ) -> Result<Self, KernelError> {
         let id = uuid::Uuid::new_v4().simple().to_string()[..16].to_string();
         let owner = walls.sandbox.as_ref().and_then(|s| s.next_owner());
-        let (base_dir, name, cgroups) = (base.to_path_buf(), id.clone(), walls.cgroups.clone());
-        let prepared = tokio::task::spawn_blocking(move || {
-            let (dir, info, file) = prepare_dir(&base_dir, &name, owner)?;
-            // The group exists before the kernel starts, so that it starts
-            // inside its limits (a sandboxed kernel joins it itself).
-            match cgroups.map(|c| c.make(&name)).transpose() {
-                Ok(group) => Ok((dir, info, file, group)),
-                Err(e) => {
-                    let _ = std::fs::remove_dir_all(&dir);
-                    Err(KernelError::Limit(e))
-                }
-            }
-        });
-        let (dir, info, file, group) = prepared
-            .await
-            .map_err(|e| KernelError::Dir(std::io::Error::other(e)))??;
+        let (dir, info, file, group) = prepare(base, &id, owner, walls).await?;
         let walled = walls
             .sandbox
             .as_ref()
@@ -473,6 +458,39 @@ fn prepare_dir(
     std::fs::write(&file, text).map_err(KernelError::Dir)?;
     sandbox::chown_all(&dir, owner, &["work"]).map_err(KernelError::Dir)?;
     Ok((dir, info, file))
+}
+
+/// The kernel's directory (see [`prepare_dir`]) and its cgroup, made
+/// before it starts so that it starts inside its limits (a sandboxed
+/// kernel joins the group itself, before it forks the kernel).
+async fn prepare(
+    base: &Path,
+    name: &str,
+    owner: Owner,
+    walls: &Walls,
+) -> Result<
+    (
+        PathBuf,
+        ConnectionInfo,
+        PathBuf,
+        Option<super::cgroup::Group>,
+    ),
+    KernelError,
+> {
+    let (base, name, cgroups) = (base.to_path_buf(), name.to_string(), walls.cgroups.clone());
+    let prepared = tokio::task::spawn_blocking(move || {
+        let (dir, info, file) = prepare_dir(&base, &name, owner)?;
+        match cgroups.map(|c| c.make(&name)).transpose() {
+            Ok(group) => Ok((dir, info, file, group)),
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&dir);
+                Err(KernelError::Limit(e))
+            }
+        }
+    });
+    prepared
+        .await
+        .map_err(|e| KernelError::Dir(std::io::Error::other(e)))?
 }
 
 /// How a kernel is started.
