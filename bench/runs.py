@@ -93,7 +93,8 @@ def open_loop(hb, rate, seconds):
 
 
 def memory(server_pid):
-    """PSS in MiB of the fork server (if any) and of each warm kernel."""
+    """PSS in MiB of the fork server (if any) and of each warm kernel
+    with its keeper."""
     def children(pid):
         out = []
         for p in os.listdir("/proc"):
@@ -112,11 +113,19 @@ def memory(server_pid):
                 return int(line.split()[1]) / 1024
         return 0.0
 
+    def tree(pid):
+        """A warm kernel is its keeper (outside its sandbox) and the
+        kernel itself: both count."""
+        return pss(pid) + sum(tree(c) for c in children(pid))
+
+    def is_fork_server(pid):
+        return b"{'ready'" in open(f"/proc/{pid}/cmdline", "rb").read()
+
     kids = children(server_pid)
-    forked = [k for k in kids if children(k)]
-    if forked:
-        return pss(forked[0]), [pss(k) for k in children(forked[0])]
-    return None, [pss(k) for k in kids]
+    servers = [k for k in kids if is_fork_server(k)]
+    if servers:
+        return pss(servers[0]), [tree(k) for k in children(servers[0])]
+    return None, [tree(k) for k in kids]
 
 
 def hookbook(base, token, url, secret, server_pid, seconds, label):

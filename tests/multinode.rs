@@ -19,9 +19,10 @@ use common::nodes::{add_admin, form, ready, start_node, Node, PASSWORD};
 const JOBS: &str = "/notebooks/admin/notebooks/jobs";
 
 /// Ticks 30 times, 0.1 s apart (3 s: as long as a lease), each a line `n pid time`.
-fn notebook(evidence: &str) -> String {
+fn notebook(port: u16) -> String {
     let tick = format!(
-        "import os, time\nfor _ in range(30):\n    with open({evidence:?}, 'a') as f:\n        f.write(f\"{{webhookPayload['n']}} {{os.getpid()}} {{time.time()}}\\n\")\n    time.sleep(0.1)"
+        "{}import time\nfor _ in range(30):\n    evidence(f\"{{webhookPayload['n']}} KERNEL {{time.time()}}\")\n    time.sleep(0.1)",
+        common::evidence::sender(port)
     );
     serde_json::json!({
         "cells": [
@@ -69,6 +70,7 @@ async fn three_nodes_lose_one_and_every_acknowledged_event_runs_once_at_a_time()
     let key = common::nodes::key();
     let evidence_dir = tempfile::tempdir().unwrap();
     let evidence = evidence_dir.path().join("ticks.txt");
+    let collector = common::evidence::collect(&evidence);
     add_admin(&database);
     let flags = ["--max-concurrent-runs", "2", "--job-lease-seconds", "3"];
     let mut nodes: Vec<Node> = (0..3)
@@ -88,14 +90,9 @@ async fn three_nodes_lose_one_and_every_acknowledged_event_runs_once_at_a_time()
         .as_str()
         .unwrap()
         .to_string();
-    let (_, id) = common::nodes::notebook_receiver(
-        &client,
-        &first,
-        &token,
-        "ticks",
-        &notebook(evidence.to_str().unwrap()),
-    )
-    .await;
+    let (_, id) =
+        common::nodes::notebook_receiver(&client, &first, &token, "ticks", &notebook(collector))
+            .await;
     let path = format!("/notebooks/rest/events/webhooks/{id}");
 
     // 30 events, round robin over the three nodes, all at once.

@@ -125,9 +125,10 @@ async fn an_api_node_takes_events_a_worker_runs_them_and_a_cancel_reaches_the_wo
     ready(&client, &api).await;
     let token = admin_token(&client, &api.base).await;
     let evidence = api.dir.path().join("ticks");
+    let collector = common::evidence::collect(&evidence);
     let code = format!(
-        "import os, time\nif webhookPayload.get('long'):\n    for _ in range(600):\n        open({:?}, 'a').write(f'{{os.getpid()}}\\n')\n        time.sleep(0.05)\nprint('ran')",
-        evidence.to_str().unwrap()
+        "{}import time\nif webhookPayload.get('long'):\n    for _ in range(600):\n        evidence('KERNEL')\n        time.sleep(0.05)\nprint('ran')",
+        common::evidence::sender(collector)
     );
     let path = receiver(&client, &api.base, &token, &code).await;
     let (status, answer) = send(&client, &format!("{}{path}", api.base), "{}").await;

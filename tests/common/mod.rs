@@ -5,6 +5,7 @@
 
 pub mod db;
 pub mod events;
+pub mod evidence;
 pub mod nodes;
 pub mod process;
 
