@@ -490,3 +490,78 @@ async fn a_server_that_is_not_root_walls_its_runs_off_too() {
         "a process the attack left behind outlived its run"
     );
 }
+
+/// A kernel under `server` (a root server) and its keeper: PID 1 of its
+/// own namespace, with the run's uid, whose parent is outside.
+fn warm_kernel(server: u32) -> Option<(i32, u32)> {
+    common::process::descendants_of(server)
+        .into_iter()
+        .find_map(|pid| {
+            let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+            let nspid = status.lines().find(|l| l.starts_with("NSpid:"))?;
+            // Walled in to the end: it no longer has the server's uid.
+            let uid = status.lines().find(|l| l.starts_with("Uid:"))?;
+            let walled = uid.split_whitespace().nth(1) != Some("0");
+            let init = nspid.split_whitespace().count() > 2
+                && nspid.split_whitespace().last() == Some("1");
+            (walled && init)
+                .then(|| Some((pid, common::process::parent_of(pid)?)))
+                .flatten()
+        })
+}
+
+#[tokio::test]
+async fn a_kernel_dies_with_its_keeper() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}/hookbook.db", dir.path().display());
+    common::nodes::add_admin(&database);
+    let mut command = Command::new(common::nodes::BIN);
+    command
+        .args(["serve", "--data-dir", dir.path().to_str().unwrap()])
+        .args(["--database-url", &database]);
+    let python = common::python().display().to_string();
+    let (node, site) = served(
+        command,
+        &["--python", &python, "--max-concurrent-runs", "1"],
+    )
+    .await;
+    // Warm, in the pool: the server no longer watches it start (a start
+    // whose keeper dies is undone by the server itself).
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let (kernel, keeper) = loop {
+        let metrics = site
+            .client
+            .get(format!("{}/metrics", site.base))
+            .send()
+            .await;
+        let warm = match metrics {
+            Ok(r) => r
+                .text()
+                .await
+                .unwrap_or_default()
+                .contains("hookbook_warm_kernels 1"),
+            Err(_) => false,
+        };
+        if let Some(found) = warm_kernel(node.id()).filter(|_| warm) {
+            break found;
+        }
+        assert!(Instant::now() < deadline, "no warm kernel appeared");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    // Killed from outside (not by the server), the keeper takes its
+    // kernel with it.
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(keeper as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::fs::read_to_string(format!("/proc/{kernel}/stat"))
+        .is_ok_and(|s| !s[s.rfind(')').unwrap() + 1..].trim_start().starts_with('Z'))
+    {
+        assert!(
+            Instant::now() < deadline,
+            "kernel {kernel} outlived its keeper"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

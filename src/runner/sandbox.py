@@ -219,13 +219,14 @@ def sandbox(spec, parent):
         _keep(child, parent)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGCHLD])
     os.close(alive_w)
-    _prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: die with the keeper
-    if select.select([alive_r], [], [], 0)[0]:
-        os._exit(1)  # the keeper died before the line above took effect
-    os.close(alive_r)
     _mount('proc', f'{root}/proc', 'proc', _NOSUID | _NODEV | _NOEXEC)
     os.chdir(root)
     _pivot_root()
     _mount(None, '/', None, _REMOUNT | _RDONLY | _NOSUID | _NODEV)
     _become_run_user()
+    # After the ids changed: a change of ids clears the death signal.
+    _prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: die with the keeper
+    if select.select([alive_r], [], [], 0)[0]:
+        os._exit(1)  # the keeper died before the line above took effect
+    os.close(alive_r)
     os.chdir(spec['work'])

@@ -64,7 +64,9 @@ fn kernel_in(dir: &str) -> Option<i32> {
         std::fs::read_to_string(format!("/proc/{pid}/status")).is_ok_and(|s| {
             s.lines()
                 .find(|l| l.starts_with("NSpid:"))
-                .is_some_and(|l| l.split_whitespace().count() > 2 && l.ends_with(" 1"))
+                .is_some_and(|l| {
+                    l.split_whitespace().count() > 2 && l.split_whitespace().last() == Some("1")
+                })
         })
     };
     found.iter().find(init).or(found.first()).copied()
