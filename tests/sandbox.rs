@@ -160,7 +160,8 @@ impl Site {
 }
 
 /// What the attacker is told: the most an attacker could know.
-fn targets(data_dir: &std::path::Path, server_pid: u32, port: u16, victim_file: &str) -> Value {
+fn targets(data_dir: &std::path::Path, server_pid: u32, port: u16) -> Value {
+    let victim_file = format!("victim-{}", uuid::Uuid::new_v4().simple());
     let secret_files: Vec<String> = std::fs::read_dir(data_dir)
         .unwrap()
         .flatten()
@@ -219,7 +220,8 @@ fn assert_walled(found: &Value) {
 }
 
 /// The attack, with a victim running beside it; returns the findings.
-async fn attack(site: &Site, targets: &Value, victim_file: &str) -> Value {
+async fn attack(site: &Site, targets: &Value) -> Value {
+    let victim_file = targets["victim_file"].as_str().unwrap();
     let victim_url = site.receiver(VICTIM, targets).await;
     let attack_url = site.receiver(ATTACK, targets).await;
     let victim = site.deliver(&victim_url).await;
@@ -278,14 +280,8 @@ async fn in_process(flags: &[&str]) -> (common::TestApp, Site) {
 async fn a_run_reaches_no_other_run_nor_the_server_nor_its_data() {
     let (app, site) = in_process(&[]).await;
     assert_eq!(site.health().await, "ok\n");
-    let victim_file = format!("victim-{}", uuid::Uuid::new_v4().simple());
-    let targets = targets(
-        app.dir.path(),
-        std::process::id(),
-        port_of(&site.base),
-        &victim_file,
-    );
-    let found = attack(&site, &targets, &victim_file).await;
+    let targets = targets(app.dir.path(), std::process::id(), port_of(&site.base));
+    let found = attack(&site, &targets).await;
     assert_walled(&found);
     // Network stays on by default: notebooks call services.
     assert!(
@@ -301,13 +297,7 @@ async fn a_run_reaches_no_other_run_nor_the_server_nor_its_data() {
 #[tokio::test]
 async fn run_network_none_cuts_a_run_off_the_network() {
     let (app, site) = in_process(&["--run-network", "none"]).await;
-    let victim_file = format!("victim-{}", uuid::Uuid::new_v4().simple());
-    let targets = targets(
-        app.dir.path(),
-        std::process::id(),
-        port_of(&site.base),
-        &victim_file,
-    );
+    let targets = targets(app.dir.path(), std::process::id(), port_of(&site.base));
     let url = site.receiver(ATTACK, &targets).await;
     let found = site.findings(&site.deliver(&url).await).await;
     assert!(
@@ -392,9 +382,8 @@ async fn without_a_sandbox_runs_wait_unless_given_up_explicitly_and_then_the_att
     let health = site.health().await;
     assert!(health.contains("runs are not walled off"), "{health}");
     assert_eq!(site.finished(&job).await["status"], "COMPLETED");
-    let victim_file = format!("victim-{}", uuid::Uuid::new_v4().simple());
-    let targets = targets(&data, node.id(), port_of(&site.base), &victim_file);
-    let found = attack(&site, &targets, &victim_file).await;
+    let targets = targets(&data, node.id(), port_of(&site.base));
+    let found = attack(&site, &targets).await;
     assert_ne!(found["siblings"], json!([]), "{found}");
     assert_ne!(found["victim_files"], json!([]), "{found}");
     assert!(
@@ -473,7 +462,6 @@ async fn a_server_that_is_not_root_walls_its_runs_off_too() {
     )
     .await;
     assert_eq!(site.health().await, "ok\n");
-    let victim_file = format!("victim-{}", uuid::Uuid::new_v4().simple());
     let server = common::process::descendants_of(node.id())
         .into_iter()
         .chain([node.id() as i32])
@@ -482,8 +470,8 @@ async fn a_server_that_is_not_root_walls_its_runs_off_too() {
                 .is_ok_and(|c| c.starts_with(common::nodes::BIN.as_bytes()))
         })
         .expect("the server process");
-    let targets = targets(&data_dir, server as u32, port_of(&site.base), &victim_file);
-    let found = attack(&site, &targets, &victim_file).await;
+    let targets = targets(&data_dir, server as u32, port_of(&site.base));
+    let found = attack(&site, &targets).await;
     assert_walled(&found);
     assert!(
         common::process::gone("300.9191", 10).await,
