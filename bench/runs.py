@@ -119,7 +119,7 @@ def memory(server_pid):
         return pss(pid) + sum(tree(c) for c in children(pid))
 
     def is_fork_server(pid):
-        return b"{'ready'" in open(f"/proc/{pid}/cmdline", "rb").read()
+        return b"{'ready'" in open(f"/proc/{pid}/environ", "rb").read()
 
     kids = children(server_pid)
     servers = [k for k in kids if is_fork_server(k)]

@@ -193,9 +193,13 @@ impl ForkServer {
     async fn launch(&self) -> Result<Running, KernelError> {
         let mut child = tokio::process::Command::new(&self.python)
             .arg("-c")
-            .arg(format!("{}\n{FORK_SERVER}", super::sandbox::PYTHON))
+            .arg(super::sandbox::LAUNCH)
             .current_dir(&self.dir)
             .env_clear()
+            .env(
+                "HOOKBOOK_PROGRAM",
+                format!("{}\n{FORK_SERVER}", super::sandbox::PYTHON),
+            )
             .env("PATH", "/usr/local/bin:/usr/bin:/bin")
             .env("LANG", "C.UTF-8")
             .env("HOME", &self.dir)

@@ -528,7 +528,7 @@ fn spawn(
     let mut command = tokio::process::Command::new(python);
     command
         .arg("-c")
-        .arg(format!("{}\n{BOOTSTRAP}", sandbox::PYTHON))
+        .arg(sandbox::LAUNCH)
         .arg("-f")
         .arg(file)
         // A kernel lives for one run: keeping IPython's history database
@@ -542,6 +542,10 @@ fn spawn(
                 .map(|(k, v)| (k, v.as_str().unwrap_or(""))),
         )
         .env("HOOKBOOK_SERVER_PID", std::process::id().to_string())
+        .env(
+            "HOOKBOOK_PROGRAM",
+            format!("{}\n{BOOTSTRAP}", sandbox::PYTHON),
+        )
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())

@@ -15,6 +15,11 @@ use serde_json::{json, Value};
 /// The Python half: `sandbox(spec, parent)`.
 pub const PYTHON: &str = include_str!("sandbox.py");
 
+/// What `python -c` runs: the program in `HOOKBOOK_PROGRAM`, so that the
+/// command line stays short in `ps` and the program never lands in a file
+/// a run could see.
+pub const LAUNCH: &str = "import os; exec(os.environ.pop('HOOKBOOK_PROGRAM'))";
+
 /// When the server is root, each kernel runs as one of 65,536 host user
 /// and group ids from here up, used by no account.
 const RUN_IDS: u32 = 2_000_000_000;
@@ -101,12 +106,12 @@ impl Sandbox {
         if let Err(e) = made {
             return Err(format!("cannot make {}: {e}", dir.display()));
         }
-        let script = format!("{PYTHON}\n{PROBE}");
         let output = tokio::process::Command::new(python)
             .arg("-c")
-            .arg(script)
+            .arg(LAUNCH)
             .current_dir(&dir)
             .env_clear()
+            .env("HOOKBOOK_PROGRAM", format!("{PYTHON}\n{PROBE}"))
             .env("PATH", "/usr/local/bin:/usr/bin:/bin")
             .env("HOOKBOOK_SERVER_PID", std::process::id().to_string())
             .env("HOOKBOOK_SANDBOX", self.spec(&dir, owner, None).to_string())
