@@ -5,12 +5,12 @@
 # papermill running the same notebook from the command line. No pause is
 # arranged between deliveries other than their arrival schedule.
 #
-#   bench/runs.sh [SECONDS]   (each open-loop rate runs that long; default 30)
+#   bench/runs.sh [SECONDS]   (each open-loop rate runs that long; default 60)
 #
 # Installs papermill and ipykernel (pinned) into target/bench-python.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-secs=${1:-30}
+secs=${1:-60}
 venv=target/bench-python
 if ! "$venv/bin/python" -c 'import papermill, ipykernel' 2>/dev/null; then
     python3 -m venv "$venv"

@@ -82,6 +82,12 @@ from ipykernel import kernelapp
 kernelapp.launch_new_instance()
 ";
 
+/// How much lower a forked kernel's priority is while it starts and waits
+/// in the pool, so that runs in progress keep the CPU; a run's kernel gets
+/// the server's priority back at checkout ([`Kernel::hurry`]). Only a root
+/// server may give priority back, so only a root server lowers it.
+const WARMING_NICE: i32 = 10;
+
 /// What one `execute_request` produced.
 #[derive(Debug)]
 pub struct Execution {
@@ -154,6 +160,11 @@ impl Kernel {
                     work: &dir.join("work"),
                     env: kernel_env(&dir),
                     sandbox: walled,
+                    nice: if nix::unistd::geteuid().is_root() {
+                        WARMING_NICE
+                    } else {
+                        0
+                    },
                 };
                 fork.fork(&request).await.map(KernelProcess::Forked)
             }
@@ -249,6 +260,15 @@ impl Kernel {
         file.write_all(Value::Object(values.clone()).to_string().as_bytes())
             .await?;
         file.flush().await
+    }
+
+    /// Gives the kernel (its whole process group) the server's priority
+    /// back, for its run.
+    pub fn hurry(&self) {
+        let group = rustix::process::Pid::from_raw(self.pid);
+        if let Err(e) = rustix::process::setpriority_pgrp(group, 0) {
+            tracing::debug!("the kernel's priority stays: {e}");
+        }
     }
 
     /// The kernel's process id.
@@ -363,8 +383,11 @@ impl Kernel {
     }
 
     /// Asks the kernel to exit, then kills its whole process group, reaps
-    /// it and removes its directory (sockets included).
+    /// it and removes its directory (sockets included). Its run is over:
+    /// it exits at the lowest priority, behind the runs that go on.
     pub async fn shutdown(mut self) {
+        let group = rustix::process::Pid::from_raw(self.pid);
+        let _ = rustix::process::setpriority_pgrp(group, 19);
         let message: JupyterMessage = ShutdownRequest { restart: false }.into();
         let _ = self.control.send(message).await;
         let _ = tokio::time::timeout(Duration::from_millis(500), self.child.wait()).await;

@@ -104,11 +104,14 @@ impl Pool {
         self.wake.notify_one();
         while let Some(mut kernel) = self.take() {
             if kernel.is_alive() && kernel.started.elapsed() < MAX_IDLE_AGE {
+                kernel.hurry();
                 return Ok(kernel);
             }
             kernel.kill().await;
         }
-        self.start_kernel().await
+        let kernel = self.start_kernel().await?;
+        kernel.hurry();
+        Ok(kernel)
     }
 
     /// A new kernel: forked when there is a fork server and it answers,
@@ -131,19 +134,14 @@ impl Pool {
         let mut failures = 0u32;
         loop {
             while self.available() < self.size && !shutdown.is_cancelled() {
-                match self.start_kernel().await {
-                    Ok(kernel) => {
-                        failures = 0;
-                        self.put(kernel);
-                    }
-                    Err(e) => {
-                        failures += 1;
-                        tracing::warn!(error = %crate::telemetry::chain(&e), "starting a warm kernel failed");
-                        let backoff = Duration::from_secs(u64::from(failures.min(6)) * 5);
-                        tokio::select! {
-                            _ = tokio::time::sleep(backoff) => {}
-                            _ = shutdown.cancelled() => {}
-                        }
+                if self.clone().refill().await {
+                    failures = 0;
+                } else {
+                    failures += 1;
+                    let backoff = Duration::from_secs(u64::from(failures.min(6)) * 5);
+                    tokio::select! {
+                        _ = tokio::time::sleep(backoff) => {}
+                        _ = shutdown.cancelled() => {}
                     }
                 }
             }
@@ -169,6 +167,34 @@ impl Pool {
                 }
             }
         }
+    }
+
+    /// Starts every missing kernel at once (each one's start is mostly its
+    /// own process's work, which the other core can do meanwhile), and
+    /// puts each in the pool as soon as it is ready. False when one failed.
+    async fn refill(self: Arc<Self>) -> bool {
+        let mut starting = tokio::task::JoinSet::new();
+        for _ in self.available()..self.size {
+            let pool = self.clone();
+            starting.spawn(async move { pool.start_kernel().await });
+        }
+        let mut all = true;
+        // Awaited to the end, never dropped: a start abandoned half-way
+        // would leave its process behind.
+        while let Some(started) = starting.join_next().await {
+            match started {
+                Ok(Ok(kernel)) => self.put(kernel),
+                Ok(Err(e)) => {
+                    all = false;
+                    tracing::warn!(error = %crate::telemetry::chain(&e), "starting a warm kernel failed");
+                }
+                Err(e) => {
+                    all = false;
+                    tracing::warn!("starting a warm kernel stopped: {e}");
+                }
+            }
+        }
+        all
     }
 
     /// Kills idle kernels that died or grew old; `fill` replaces them.
