@@ -43,7 +43,7 @@ packages = next(p for p in sys.path if p.endswith('site-packages'))
 found['write_packages'] = attempt(lambda: os.close(os.open(packages, os.O_TMPFILE | os.O_WRONLY, 0o600)))
 found['write_interpreter'] = attempt(lambda: os.close(os.open(os.path.realpath(sys.executable), os.O_WRONLY | os.O_APPEND)))
 found['network'] = attempt(lambda: socket.create_connection(('127.0.0.1', server_port), timeout=5).close())
-subprocess.Popen(['sh', '-c', 'sleep 300.9191 &'], start_new_session=True).wait()
+subprocess.Popen(['sh', '-c', f'sleep {daemon} &'], start_new_session=True).wait()
 print(json.dumps(found))"#;
 
 /// A run that waits to be attacked: its files carry `victim_file`'s name.
@@ -178,7 +178,24 @@ fn targets(data_dir: &std::path::Path, server_pid: u32, port: u16) -> Value {
         "data_dir": data_dir,
         "secret_files": secret_files,
         "victim_file": victim_file,
+        // A daemon's unusual argument, found from outside.
+        "daemon": format!("300.{}", uuid::Uuid::new_v4().as_u128() % 1_000_000_000),
     })
+}
+
+/// Kills, when dropped, what has `argument` among its arguments: the
+/// daemon an attack leaves where no walls stop it.
+struct Daemons(String);
+
+impl Drop for Daemons {
+    fn drop(&mut self) {
+        for pid in common::process::with_argument(&self.0) {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+    }
 }
 
 /// Asserts that every attack failed.
@@ -220,7 +237,8 @@ fn assert_walled(found: &Value) {
 }
 
 /// The attack, with a victim running beside it; returns the findings.
-async fn attack(site: &Site, targets: &Value) -> Value {
+async fn attack(site: &Site, targets: &Value) -> (Value, Daemons) {
+    let daemons = Daemons(targets["daemon"].as_str().unwrap().to_string());
     let victim_file = targets["victim_file"].as_str().unwrap();
     let victim_url = site.receiver(VICTIM, targets).await;
     let attack_url = site.receiver(ATTACK, targets).await;
@@ -235,7 +253,7 @@ async fn attack(site: &Site, targets: &Value) -> Value {
     let found = site.findings(&job).await;
     site.form(&format!("{JOBS}/{victim}/cancel"), &[]).await;
     site.finished(&victim).await;
-    found
+    (found, daemons)
 }
 
 /// Whether a run's working directory holds `name` (kernels live in the
@@ -281,7 +299,7 @@ async fn a_run_reaches_no_other_run_nor_the_server_nor_its_data() {
     let (app, site) = in_process(&[]).await;
     assert_eq!(site.health().await, "ok\n");
     let targets = targets(app.dir.path(), std::process::id(), port_of(&site.base));
-    let found = attack(&site, &targets).await;
+    let (found, _daemons) = attack(&site, &targets).await;
     assert_walled(&found);
     // Network stays on by default: notebooks call services.
     assert!(
@@ -289,7 +307,7 @@ async fn a_run_reaches_no_other_run_nor_the_server_nor_its_data() {
         "{found}"
     );
     assert!(
-        common::process::gone("300.9191", 10).await,
+        common::process::gone(targets["daemon"].as_str().unwrap(), 10).await,
         "a process the attack left behind outlived its run"
     );
 }
@@ -383,7 +401,7 @@ async fn without_a_sandbox_runs_wait_unless_given_up_explicitly_and_then_the_att
     assert!(health.contains("runs are not walled off"), "{health}");
     assert_eq!(site.finished(&job).await["status"], "COMPLETED");
     let targets = targets(&data, node.id(), port_of(&site.base));
-    let found = attack(&site, &targets).await;
+    let (found, _daemons) = attack(&site, &targets).await;
     assert_ne!(found["siblings"], json!([]), "{found}");
     assert_ne!(found["victim_files"], json!([]), "{found}");
     assert!(
@@ -471,10 +489,10 @@ async fn a_server_that_is_not_root_walls_its_runs_off_too() {
         })
         .expect("the server process");
     let targets = targets(&data_dir, server as u32, port_of(&site.base));
-    let found = attack(&site, &targets).await;
+    let (found, _daemons) = attack(&site, &targets).await;
     assert_walled(&found);
     assert!(
-        common::process::gone("300.9191", 10).await,
+        common::process::gone(targets["daemon"].as_str().unwrap(), 10).await,
         "a process the attack left behind outlived its run"
     );
 }
