@@ -83,9 +83,10 @@ kernelapp.launch_new_instance()
 ";
 
 /// How much lower a forked kernel's priority is while it starts and waits
-/// in the pool, so that runs in progress keep the CPU; a run's kernel gets
-/// the server's priority back at checkout ([`Kernel::hurry`]). Only a root
-/// server may give priority back, so only a root server lowers it.
+/// in the pool behind others, so that runs in progress keep the CPU; a
+/// run's kernel gets the server's priority back at checkout
+/// ([`Kernel::hurry`]). Only a root server may give priority back, so only
+/// a root server lowers it.
 const WARMING_NICE: i32 = 10;
 
 /// What one `execute_request` produced.
@@ -129,13 +130,16 @@ impl Kernel {
         Self::start_with(Launch::Cold(python), base, walls).await
     }
 
-    /// Like [`Kernel::start_limited`], with the kernel forked by `fork`.
+    /// Like [`Kernel::start_limited`], with the kernel forked by `fork`;
+    /// at a lower priority while it starts when it is `spare` (a run waits
+    /// for it only when none is spare).
     pub async fn start_forked(
         fork: &ForkServer,
         base: &Path,
         walls: &Walls,
+        spare: bool,
     ) -> Result<Self, KernelError> {
-        Self::start_with(Launch::Fork(fork), base, walls).await
+        Self::start_with(Launch::Fork(fork, spare), base, walls).await
     }
 
     async fn start_with(
@@ -154,13 +158,13 @@ impl Kernel {
             Launch::Cold(python) => {
                 spawn(python, &dir, &file, walled.as_ref()).map(KernelProcess::Spawned)
             }
-            Launch::Fork(fork) => {
+            Launch::Fork(fork, spare) => {
                 let request = ForkRequest {
                     connection_file: &file,
                     work: &dir.join("work"),
                     env: kernel_env(&dir),
                     sandbox: walled,
-                    nice: if nix::unistd::geteuid().is_root() {
+                    nice: if spare && nix::unistd::geteuid().is_root() {
                         WARMING_NICE
                     } else {
                         0
@@ -520,8 +524,8 @@ async fn prepare(
 enum Launch<'a> {
     /// A new Python process under this interpreter.
     Cold(&'a Path),
-    /// A child of the fork server.
-    Fork(&'a ForkServer),
+    /// A child of the fork server, spare or awaited.
+    Fork(&'a ForkServer, bool),
 }
 
 /// A kernel's whole environment, however it starts: nothing of the

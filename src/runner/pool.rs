@@ -118,7 +118,9 @@ impl Pool {
     /// else started cold.
     async fn start_kernel(&self) -> Result<Kernel, KernelError> {
         if let Some(fork) = &self.fork {
-            match Kernel::start_forked(fork, &self.base, &self.walls).await {
+            // Spare while another is ready: then no run waits for it.
+            let spare = self.available() > 0;
+            match Kernel::start_forked(fork, &self.base, &self.walls, spare).await {
                 Ok(kernel) => return Ok(kernel),
                 Err(e) => tracing::warn!(
                     error = %crate::telemetry::chain(&e),
