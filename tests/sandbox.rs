@@ -328,10 +328,15 @@ async fn run_network_none_cuts_a_run_off_the_network() {
 /// A data dir inside the interpreter's environment: every run would read
 /// it, so no sandbox can be made for this server.
 fn interpreter_around(dir: &std::path::Path) -> std::path::PathBuf {
-    let venv = dir.join("venv");
+    environment_at(&dir.join("venv"))
+}
+
+/// A virtual environment at `venv` that imports the test Python's
+/// ipykernel; its interpreter.
+fn environment_at(venv: &std::path::Path) -> std::path::PathBuf {
     let made = Command::new(common::python())
         .args(["-m", "venv", "--without-pip"])
-        .arg(&venv)
+        .arg(venv)
         .status()
         .unwrap();
     assert!(made.success());
@@ -570,4 +575,37 @@ async fn a_kernel_dies_with_its_keeper() {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+#[tokio::test]
+async fn the_default_environment_inside_the_data_dir_runs_walled_and_shows_only_itself() {
+    // As `hookbook serve` makes it without --python: `<data>/python`.
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    environment_at(&data.join("python"));
+    let database = format!("sqlite://{}/hookbook.db", data.display());
+    common::nodes::add_admin(&database);
+    let mut command = Command::new(common::nodes::BIN);
+    command
+        .args(["serve", "--data-dir", data.to_str().unwrap()])
+        .args(["--database-url", &database]);
+    let (node, site) = served(command, &["--max-concurrent-runs", "2"]).await;
+    assert_eq!(site.health().await, "ok\n");
+    let targets = targets(&data, node.id(), port_of(&site.base));
+    let url = site.receiver(ATTACK, &targets).await;
+    let _daemons = Daemons(targets["daemon"].as_str().unwrap().to_string());
+    let found = site.findings(&site.deliver(&url).await).await;
+    // The data dir shows its interpreter, read-only, and nothing else.
+    assert_eq!(found["data_dir"], "ALLOWED: ['python']", "{found}");
+    for (path, v) in found["secrets"].as_object().unwrap() {
+        assert!(v.as_str().unwrap().starts_with("refused"), "{path}: {v}");
+    }
+    assert!(
+        found["write_packages"]
+            .as_str()
+            .unwrap()
+            .starts_with("refused"),
+        "{found}"
+    );
+    assert_eq!(found["siblings"], json!([]), "{found}");
 }

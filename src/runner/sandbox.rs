@@ -144,11 +144,15 @@ try:
 except Exception as e:
     print(f'no sandbox can be made here: {e}', file=sys.stderr)
     os._exit(2)
+# Shown on purpose: the run's own directory, and the interpreter (read-only)
+# when it lives inside the data dir, as `hookbook kernel setup` makes it.
+shown = [spec['dir'], sys.prefix, sys.base_prefix, sys.exec_prefix, *sys.path]
 for hidden in spec['hide']:
     if os.path.exists(hidden):
         for name in os.listdir(hidden):
-            if os.path.join(hidden, name) != spec['dir']:
-                print(f'a run could see {os.path.join(hidden, name)}', file=sys.stderr)
+            entry = os.path.join(hidden, name)
+            if not any(s == entry or s.startswith(entry + '/') for s in shown if s):
+                print(f'a run could see {entry}', file=sys.stderr)
                 os._exit(3)
 if os.getuid() == 0 or os.getpid() != 1:
     print('the sandbox kept root or the PID namespace failed', file=sys.stderr)
