@@ -32,6 +32,8 @@ pub struct Metrics {
     acceptance: Histogram,
     runs: Family<RunLabels, Counter>,
     run_start: Histogram,
+    commit_batch: Histogram,
+    commit_time: Histogram,
     queue_depth: Gauge,
     warm_kernels: Gauge,
     fork_server: Gauge,
@@ -92,6 +94,21 @@ impl Metrics {
             "Time from a delivery's arrival to its durable acceptance",
             acceptance.clone(),
         );
+        // Group commit: events per transaction (1 to 512) and the time of
+        // the transaction with its sync, so an operator sees how close the
+        // disk is to its limit.
+        let commit_batch = Histogram::new(exponential_buckets(1.0, 2.0, 10));
+        registry.register(
+            "hookbook_intake_batch_events",
+            "Events stored per group-commit transaction",
+            commit_batch.clone(),
+        );
+        let commit_time = Histogram::new(exponential_buckets(0.000_1, 2.0, 16));
+        registry.register(
+            "hookbook_intake_commit_seconds",
+            "Time of one group-commit transaction, its sync included",
+            commit_time.clone(),
+        );
         let runs = Family::<RunLabels, Counter>::default();
         registry.register(
             "hookbook_runs",
@@ -140,6 +157,8 @@ impl Metrics {
             acceptance,
             runs,
             run_start,
+            commit_batch,
+            commit_time,
             queue_depth,
             warm_kernels,
             fork_server,
@@ -161,6 +180,12 @@ impl Metrics {
 
     pub fn accepted_in(&self, elapsed: Duration) {
         self.acceptance.observe(elapsed.as_secs_f64());
+    }
+
+    /// One group commit of `events` events took `elapsed`.
+    pub fn batch_committed(&self, events: usize, elapsed: Duration) {
+        self.commit_batch.observe(events as f64);
+        self.commit_time.observe(elapsed.as_secs_f64());
     }
 
     pub fn run_started(&self, waited_ms: i64) {

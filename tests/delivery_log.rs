@@ -39,6 +39,13 @@ async fn metrics_count_deliveries_by_outcome_and_reason() {
         text.contains("hookbook_acceptance_seconds_count 1"),
         "{text}"
     );
+    // One accepted event, so one group commit of one event.
+    assert!(
+        text.contains("hookbook_intake_batch_events_count 1")
+            && text.contains("hookbook_intake_batch_events_sum 1.0")
+            && text.contains("hookbook_intake_commit_seconds_count 1"),
+        "{text}"
+    );
 }
 
 #[tokio::test]

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot, Notify};
 
 use crate::domain::ids::ReceiverId;
+use crate::metrics::Metrics;
 use crate::store::{Acceptance, DeliveryRecord, NewEvent, Store};
 
 use super::DELIVERY_LOG_LINES;
@@ -36,10 +37,16 @@ pub struct Committer {
 
 impl Committer {
     /// Starts the committer task; it ends when every handle is dropped.
-    /// `accepted` is notified after each batch that stored new jobs.
-    pub fn start(store: Arc<dyn Store>, max_queue_depth: u64, accepted: Arc<Notify>) -> Self {
+    /// `accepted` is notified after each batch that stored new jobs; each
+    /// batch's size and time go to `metrics`.
+    pub fn start(
+        store: Arc<dyn Store>,
+        max_queue_depth: u64,
+        accepted: Arc<Notify>,
+        metrics: Arc<Metrics>,
+    ) -> Self {
         let (tx, rx) = mpsc::channel(QUEUE);
-        tokio::spawn(run(store, rx, max_queue_depth, accepted));
+        tokio::spawn(run(store, rx, max_queue_depth, accepted, metrics));
         Self { tx }
     }
 
@@ -64,6 +71,7 @@ async fn run(
     mut rx: mpsc::Receiver<Work>,
     max_queue_depth: u64,
     accepted: Arc<Notify>,
+    metrics: Arc<Metrics>,
 ) {
     let mut work = Vec::with_capacity(MAX_BATCH);
     let mut since_trim: HashMap<ReceiverId, u32> = HashMap::new();
@@ -86,8 +94,10 @@ async fn run(
         }
         if !events.is_empty() {
             let count = events.len();
+            let started = std::time::Instant::now();
             match store.accept_events(events, max_queue_depth).await {
                 Ok(answers) => {
+                    metrics.batch_committed(count, started.elapsed());
                     if answers
                         .iter()
                         .any(|a| matches!(a, Acceptance::Accepted { .. }))

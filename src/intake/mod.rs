@@ -69,7 +69,12 @@ impl Intake {
         metrics: Arc<Metrics>,
         accepted: Arc<Notify>,
     ) -> Self {
-        let committer = Committer::start(store.clone(), settings.max_queue_depth, accepted);
+        let committer = Committer::start(
+            store.clone(),
+            settings.max_queue_depth,
+            accepted,
+            metrics.clone(),
+        );
         let limiter = RateLimiter::new(settings.receiver_rate_limit);
         Self {
             store,
