@@ -118,15 +118,20 @@ impl Pool {
     /// else started cold.
     async fn start_kernel(&self) -> Result<Kernel, KernelError> {
         if let Some(fork) = &self.fork {
-            // Spare while another is ready: then no run waits for it.
-            let spare = self.available() > 0;
-            match Kernel::start_forked(fork, &self.base, &self.walls, spare).await {
-                Ok(kernel) => return Ok(kernel),
-                Err(e) => tracing::warn!(
-                    error = %crate::telemetry::chain(&e),
-                    "forking a kernel failed; this one starts cold"
-                ),
+            // Twice: a kernel forked just before its fork server died dies
+            // with it, and the next fork starts the fork server again.
+            for attempt in 1..=2 {
+                // Spare while another is ready: then no run waits for it.
+                let spare = self.available() > 0;
+                match Kernel::start_forked(fork, &self.base, &self.walls, spare).await {
+                    Ok(kernel) => return Ok(kernel),
+                    Err(e) => tracing::warn!(
+                        error = %crate::telemetry::chain(&e),
+                        "forking a kernel failed (attempt {attempt} of 2)"
+                    ),
+                }
             }
+            tracing::warn!("forking failed twice; this kernel starts cold");
         }
         Kernel::start_limited(&self.python, &self.base, &self.walls).await
     }
