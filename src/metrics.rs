@@ -72,6 +72,31 @@ impl ForkHealth {
     }
 }
 
+/// Group commit: events per transaction (1 to 512) and the time of the
+/// transaction with its sync, so an operator sees how close the disk is to
+/// its limit.
+fn commit_histograms(registry: &mut Registry) -> (Histogram, Histogram) {
+    let batch = histogram(
+        registry,
+        "hookbook_intake_batch_events",
+        "Events stored per group-commit transaction",
+        Histogram::new(exponential_buckets(1.0, 2.0, 10)),
+    );
+    let time = histogram(
+        registry,
+        "hookbook_intake_commit_seconds",
+        "Time of one group-commit transaction, its sync included",
+        Histogram::new(exponential_buckets(0.000_1, 2.0, 16)),
+    );
+    (batch, time)
+}
+
+/// A histogram registered under `name`.
+fn histogram(registry: &mut Registry, name: &str, help: &str, buckets: Histogram) -> Histogram {
+    registry.register(name, help, buckets.clone());
+    buckets
+}
+
 impl Default for Metrics {
     fn default() -> Self {
         Self::new()
@@ -88,38 +113,24 @@ impl Metrics {
             deliveries.clone(),
         );
         // From 0.25 ms to about 4 s.
-        let acceptance = Histogram::new(exponential_buckets(0.000_25, 2.0, 15));
-        registry.register(
+        let acceptance = histogram(
+            &mut registry,
             "hookbook_acceptance_seconds",
             "Time from a delivery's arrival to its durable acceptance",
-            acceptance.clone(),
+            Histogram::new(exponential_buckets(0.000_25, 2.0, 15)),
         );
-        // Group commit: events per transaction (1 to 512) and the time of
-        // the transaction with its sync, so an operator sees how close the
-        // disk is to its limit.
-        let commit_batch = Histogram::new(exponential_buckets(1.0, 2.0, 10));
-        registry.register(
-            "hookbook_intake_batch_events",
-            "Events stored per group-commit transaction",
-            commit_batch.clone(),
-        );
-        let commit_time = Histogram::new(exponential_buckets(0.000_1, 2.0, 16));
-        registry.register(
-            "hookbook_intake_commit_seconds",
-            "Time of one group-commit transaction, its sync included",
-            commit_time.clone(),
-        );
+        let (commit_batch, commit_time) = commit_histograms(&mut registry);
         let runs = Family::<RunLabels, Counter>::default();
         registry.register(
             "hookbook_runs",
             "Finished notebook runs by final state",
             runs.clone(),
         );
-        let run_start = Histogram::new(exponential_buckets(0.001, 2.0, 16));
-        registry.register(
+        let run_start = histogram(
+            &mut registry,
             "hookbook_run_start_seconds",
             "Time from a job's acceptance to the start of its run on a kernel",
-            run_start.clone(),
+            Histogram::new(exponential_buckets(0.001, 2.0, 16)),
         );
         let queue_depth = Gauge::default();
         registry.register(
