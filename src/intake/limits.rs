@@ -47,10 +47,13 @@ impl RateLimiter {
         let second = now.0.div_euclid(1000);
         let mut windows = self.windows.lock().unwrap_or_else(|p| p.into_inner());
         if windows.len() > 100_000 {
-            windows.retain(|_, (s, _)| *s == second);
+            windows.retain(|_, (s, _)| *s >= second);
         }
         let entry = windows.entry(receiver).or_insert((second, 0));
-        if entry.0 != second {
+        // A caller that read the clock just before another caller who went
+        // on into the next second counts against that newer window: a
+        // window never goes back, so it is never counted from zero twice.
+        if second > entry.0 {
             *entry = (second, 0);
         }
         if entry.1 >= self.share() {
@@ -75,6 +78,16 @@ mod tests {
         assert!(limiter.admit(b, Millis(1999)));
         assert!(limiter.admit(a, Millis(2000)));
         assert!(RateLimiter::new(0).admit(a, Millis(0)));
+    }
+
+    #[test]
+    fn a_late_caller_from_the_previous_second_does_not_reopen_it() {
+        let limiter = RateLimiter::new(2);
+        let a = ReceiverId::generate();
+        assert!(limiter.admit(a, Millis(2000)));
+        assert!(limiter.admit(a, Millis(1999)));
+        assert!(!limiter.admit(a, Millis(1998)));
+        assert!(!limiter.admit(a, Millis(2001)));
     }
 
     #[test]
