@@ -82,7 +82,6 @@ async fn run(
         for w in work.drain(..) {
             match w {
                 Work::Accept(event, reply) => {
-                    *since_trim.entry(event.receiver_id).or_default() += 1;
                     events.push(event);
                     replies.push(reply);
                 }
@@ -94,10 +93,18 @@ async fn run(
         }
         if !events.is_empty() {
             let count = events.len();
+            let receivers: Vec<ReceiverId> = events.iter().map(|e| e.receiver_id).collect();
             let started = std::time::Instant::now();
             match store.accept_events(events, max_queue_depth).await {
                 Ok(answers) => {
                     metrics.batch_committed(count, started.elapsed());
+                    // Duplicates and refusals got a log line; an accepted
+                    // delivery's line is its job.
+                    for (receiver, answer) in receivers.iter().zip(&answers) {
+                        if !matches!(answer, Acceptance::Accepted { .. }) {
+                            *since_trim.entry(*receiver).or_default() += 1;
+                        }
+                    }
                     if answers
                         .iter()
                         .any(|a| matches!(a, Acceptance::Accepted { .. }))

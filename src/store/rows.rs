@@ -210,7 +210,24 @@ pub fn messages(messages: &[impl AsRef<str>]) -> String {
     serde_json::Value::from(list).to_string()
 }
 
-pub const DELIVERY_COLUMNS: &str = "receiver_id, time, outcome, reason, job_id, size";
+/// A receiver's delivery log, newest first: the lines of deliveries not
+/// accepted (refused, duplicates), and one per webhook job, which is what
+/// an accepted delivery became, so that acceptance writes no line of its
+/// own. `receiver` and `limit` are the two placeholders, and `length` the
+/// function giving a blob's size in bytes, in the database's spelling.
+pub fn delivery_log_sql(receiver: &str, limit: &str, length: &str) -> String {
+    format!(
+        "SELECT receiver_id, time, outcome, reason, job_id, size FROM ( \
+         SELECT * FROM (SELECT receiver_id, time, outcome, reason, job_id, size FROM deliveries \
+             WHERE receiver_id = {receiver} ORDER BY seq DESC LIMIT {limit}) AS lines \
+         UNION ALL \
+         SELECT * FROM (SELECT j.receiver_id, j.submitted AS time, 'accepted' AS outcome, '' AS reason, \
+             j.id AS job_id, {length}(e.body) AS size FROM jobs j JOIN events e ON e.id = j.event_id \
+             WHERE j.receiver_id = {receiver} AND j.kind = 'webhook' \
+             ORDER BY j.submitted DESC, j.id DESC LIMIT {limit}) AS accepted \
+         ) AS log ORDER BY time DESC LIMIT {limit}"
+    )
+}
 
 #[derive(sqlx::FromRow)]
 pub struct DeliveryRow {

@@ -11,7 +11,7 @@ use sqlx::{PgConnection, Postgres};
 use super::{count, PgStore};
 use crate::domain::ids::{JobId, ReceiverId};
 use crate::domain::time::Millis;
-use crate::store::rows::{DeliveryRow, DELIVERY_COLUMNS};
+use crate::store::rows::{delivery_log_sql, DeliveryRow};
 use crate::store::{
     Acceptance, DeliveryOutcome, DeliveryRecord, IntakeStore, NewEvent, StoreError, StoreResult,
 };
@@ -240,27 +240,26 @@ impl IntakeStore for PgStore {
     ) -> StoreResult<Vec<Acceptance>> {
         let mut tx = self.pool.begin().await?;
         let answers = self.accept_in(&mut tx, &events, max_queue_depth).await?;
+        // An accepted delivery's log line is its job; the others get one.
         let lines: Vec<DeliveryRecord> = events
             .iter()
             .zip(&answers)
-            .map(|(e, answer)| {
+            .filter_map(|(e, answer)| {
                 let (outcome, job_id, reason) = match *answer {
-                    Acceptance::Accepted { job_id } => {
-                        (DeliveryOutcome::Accepted, Some(job_id), "")
-                    }
+                    Acceptance::Accepted { .. } => return None,
                     Acceptance::Duplicate { job_id } => {
                         (DeliveryOutcome::Duplicate, Some(job_id), "")
                     }
                     Acceptance::QueueFull => (DeliveryOutcome::Rejected, None, "queue full"),
                 };
-                DeliveryRecord {
+                Some(DeliveryRecord {
                     receiver_id: e.receiver_id,
                     time: e.received,
                     outcome,
                     reason: reason.to_string(),
                     job_id,
                     size: e.body.len() as i64,
-                }
+                })
             })
             .collect();
         insert_lines(&mut tx, &lines).await?;
@@ -281,9 +280,7 @@ impl IntakeStore for PgStore {
         receiver_id: &ReceiverId,
         limit: u32,
     ) -> StoreResult<Vec<DeliveryRecord>> {
-        let sql = format!(
-            "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE receiver_id = $1 ORDER BY seq DESC LIMIT $2"
-        );
+        let sql = delivery_log_sql("$1", "$2", "octet_length");
         sqlx::query_as::<_, DeliveryRow>(&sql)
             .bind(receiver_id.to_string())
             .bind(i64::from(limit))

@@ -7,7 +7,7 @@ use sqlx::Row as _;
 use super::SqliteStore;
 use crate::domain::ids::ReceiverId;
 use crate::domain::time::Millis;
-use crate::store::rows::{DeliveryRow, DELIVERY_COLUMNS};
+use crate::store::rows::{delivery_log_sql, DeliveryRow};
 use crate::store::{Acceptance, DeliveryRecord, IntakeStore, NewEvent, StoreResult};
 
 #[async_trait]
@@ -22,10 +22,10 @@ impl IntakeStore for SqliteStore {
     }
 
     async fn log_deliveries(&self, records: &[DeliveryRecord]) -> StoreResult<()> {
-        let _turn = self.write_turn().await;
         if records.is_empty() {
             return Ok(());
         }
+        let _turn = self.write_turn().await;
         self.writer.log(records).await
     }
 
@@ -34,9 +34,7 @@ impl IntakeStore for SqliteStore {
         receiver_id: &ReceiverId,
         limit: u32,
     ) -> StoreResult<Vec<DeliveryRecord>> {
-        let sql = format!(
-            "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE receiver_id = ? ORDER BY seq DESC LIMIT ?"
-        );
+        let sql = delivery_log_sql("?1", "?2", "length");
         sqlx::query_as::<_, DeliveryRow>(&sql)
             .bind(receiver_id.to_string())
             .bind(limit)
@@ -49,6 +47,8 @@ impl IntakeStore for SqliteStore {
 
     async fn prune_deliveries(&self, before: Millis, keep: u32) -> StoreResult<u64> {
         let _turn = self.write_turn().await;
+        // No index on time: this reads the whole log, as the trim by count
+        // below does; neither runs more than hourly.
         let old = sqlx::query("DELETE FROM deliveries WHERE time < ?")
             .bind(before.0)
             .execute(&self.pool)
