@@ -54,6 +54,10 @@ impl Writer {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        // A statement that fires a trigger keeps a journal of the pages it
+        // changed, to undo itself alone; in a temporary file (the default)
+        // that was a file created, written and deleted in every commit.
+        conn.pragma_update(None, "temp_store", "MEMORY")?;
         // A second thread copies the log back into the database file
         // (PASSIVE: it never blocks the writer), so that the writer's own
         // automatic checkpoint, which lets the log restart from its
