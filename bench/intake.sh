@@ -171,7 +171,7 @@ row() {
 echo "== $(nproc) cores, each load ${secs} s; the load generator runs on the same cores; each load"
 echo "   starts once the machine is idle (at least 90% over half a second)"
 echo "   payload: ${#body} bytes of JSON signed with X-Hub-Signature-256"
-echo "   hookbook: SQLite, synchronous=FULL, every delivery stored (event, job, log line) before its 200"
+echo "   hookbook: SQLite, synchronous=FULL, every delivery stored (its event and its job, which is its line in the delivery log) before its 200"
 echo "   hookbook runs on: one-cell notebook per delivery, 2 at a time, kernels forked and sandboxed"
 echo "   webhook $(webhook -version 2>/dev/null | awk '{print $NF}'): payload-hmac-sha256 rule, runs /bin/true per delivery, stores nothing"
 printf '%-26s %-14s %10s %12s %8s %8s %8s\n' server load "req/s" "CPU µs/req" "p50 ms" "p99 ms" "max ms"

@@ -3,7 +3,8 @@
 # PostgreSQL, and two nodes sharing one PostgreSQL database, in one run, on
 # the same signed payload. Every acknowledged delivery is committed (and
 # synced) before its 200 in all three; runs are off so that only intake is
-# measured.
+# measured. With each rate, the CPU microseconds per accepted delivery of
+# the nodes and PostgreSQL's processes together (from /proc).
 #
 #   bench/nodes.sh [SECONDS] [POSTGRES_URL]
 #
@@ -53,11 +54,12 @@ wrk.headers["Content-Type"] = "application/json"
 wrk.headers["X-Hub-Signature-256"] = "$sig"
 LUA
 
+# Creates a database; sets $pg (its URL) and remembers it for cleanup.
 fresh_pg() {
     local name="hookbook_bench_$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')"
     psql -q -X "$server" -c "CREATE DATABASE $name" >/dev/null
     dbs+=("$name")
-    echo "${server%/*}/$name"
+    pg="${server%/*}/$name"
 }
 
 # start_nodes DATABASE_URL COUNT: starts COUNT nodes; sets $bases.
@@ -91,8 +93,21 @@ receiver_path() {
     echo "/${url#http*://*/}"
 }
 
+ticks=$(getconf CLK_TCK)
+# CPU ticks of the nodes and of PostgreSQL's processes (its backends for
+# the nodes' connections live through the measurement; a process that
+# ended in between is missed, so the PostgreSQL figure is a floor).
+cpu_ticks() {
+    local p total=0
+    for p in "${pids[@]}" $(pgrep -x postgres || true); do
+        [ -r "/proc/$p/stat" ] && total=$((total + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)))
+    done
+    echo "$total"
+}
+
 # measure DATABASE_URL NODES: prints accepted deliveries per second, all
-# nodes together (64 connections in all, split among them).
+# nodes together (64 connections in all, split among them), and the CPU
+# microseconds per accepted delivery of the nodes and PostgreSQL together.
 measure() {
     echo pw | $bin user add --database-url "$1" --data-dir "$work/admin" --username admin --role administrator --password-stdin >/dev/null
     start_nodes "$1" "$2"
@@ -102,7 +117,8 @@ measure() {
         code=$(curl -s -o /dev/null -w '%{http_code}' -H "X-Hub-Signature-256: $sig" -H 'Content-Type: application/json' --data-binary "$body" "$b$path")
         [ "$code" = 200 ] || { echo "bench: $b$path answered $code" >&2; exit 1; }
     done
-    local conns=$((64 / $2)) threads=$((2 / $2 > 0 ? 2 / $2 : 1))
+    local conns=$((64 / $2)) threads=$((2 / $2 > 0 ? 2 / $2 : 1)) before requests=0
+    before=$(cpu_ticks)
     for b in "${bases[@]}"; do
         i=$((i + 1))
         wrk -t"$threads" -c"$conns" -d"${secs}s" -s "$work/post.lua" "$b$path" > "$work/wrk-$i.out" &
@@ -112,19 +128,23 @@ measure() {
         out="$work/wrk-$j.out"
         if grep -q 'Non-2xx' "$out"; then echo "bench: error answers:" >&2; cat "$out" >&2; exit 1; fi
         total=$(awk -v t="$total" '/Requests\/sec/ { printf "%.0f", t + $2 }' "$out")
+        requests=$(awk -v t="$requests" '/requests in/ { print t + $1 }' "$out")
     done
+    local used=$(($(cpu_ticks) - before))
     stop_nodes
-    echo "$total"
+    awk -v r="$total" -v u="$used" -v n="$requests" -v t="$ticks" 'BEGIN { printf "%s %.1f\n", r, u / t * 1e6 / n }'
 }
 
 echo "== accepted deliveries per second, wrk for ${secs}s, 64 connections in all"
-sqlite_rate=$(measure "sqlite://$work/single.db" 1)
-pg1_rate=$(measure "$(fresh_pg)" 1)
-pg2_db=$(fresh_pg)
-pg2_rate=$(measure "$pg2_db" 2)
-jobs_pg2=$(psql -X -At "$pg2_db" -c "SELECT count(*) FROM jobs")
-printf '%-32s %10s\n' "setup" "accepted/s"
-printf '%-32s %10s\n' "1 node, SQLite" "$sqlite_rate" "1 node, PostgreSQL" "$pg1_rate" "2 nodes, one PostgreSQL" "$pg2_rate"
+read -r sqlite_rate sqlite_cpu < <(measure "sqlite://$work/single.db" 1)
+fresh_pg
+read -r pg1_rate pg1_cpu < <(measure "$pg" 1)
+fresh_pg
+read -r pg2_rate pg2_cpu < <(measure "$pg" 2)
+jobs_pg2=$(psql -X -At "$pg" -c "SELECT count(*) FROM jobs")
+printf '%-32s %10s %24s\n' "setup" "accepted/s" "CPU µs/delivery (+PG)"
+printf '%-32s %10s %24s\n' "1 node, SQLite" "$sqlite_rate" "$sqlite_cpu" "1 node, PostgreSQL" "$pg1_rate" "$pg1_cpu" \
+    "2 nodes, one PostgreSQL" "$pg2_rate" "$pg2_cpu"
 awk -v a="$pg2_rate" -v b="$pg1_rate" -v c="$sqlite_rate" \
     'BEGIN { printf "2 nodes / 1 node on PostgreSQL: %.2fx; 1 node PostgreSQL / SQLite: %.2fx\n", a / b, b / c }'
 echo "jobs stored by the two PostgreSQL nodes: $jobs_pg2"
