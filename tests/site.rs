@@ -383,6 +383,18 @@ async fn copy_moves_a_sqlite_installation_to_postgres_with_nothing_lost() {
     assert_eq!(status, 200);
     let ran = answer["jobId"].as_str().unwrap().to_string();
     wait_status(&client, &old.base, &token, &ran, "COMPLETED").await;
+    // A replay shares its original's event: both come along, linked.
+    let replayed: Value = client
+        .post(format!("{}{JOBS}/{ran}/replay", old.base))
+        .form(&[("f", "json"), ("token", &token)])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let replay = replayed["jobId"].as_str().expect("a replay").to_string();
+    wait_status(&client, &old.base, &token, &replay, "COMPLETED").await;
     let notebook_before = client
         .get(format!("{}{JOBS}/{ran}/notebook", old.base))
         .query(&[("token", &token)])
@@ -418,7 +430,7 @@ async fn copy_moves_a_sqlite_installation_to_postgres_with_nothing_lost() {
     );
     let said = String::from_utf8_lossy(&out.stdout);
     assert!(
-        said.contains("copied 1 users, 1 items, 1 receivers and 1 jobs"),
+        said.contains("copied 1 users, 1 items, 1 receivers and 2 jobs"),
         "{said}"
     );
     // Copying again into the now full database is refused, saying why.
@@ -455,6 +467,8 @@ async fn copy_moves_a_sqlite_installation_to_postgres_with_nothing_lost() {
     assert_eq!(strip(&receivers_before), strip(&receivers_after));
     let old_job = job(&client, &new.base, &token, &ran).await;
     assert_eq!(old_job["status"], "COMPLETED", "{old_job}");
+    let replay_job = job(&client, &new.base, &token, &replay).await;
+    assert_eq!(replay_job["replayOf"], ran.as_str(), "{replay_job}");
     let notebook_after = client
         .get(format!("{}{JOBS}/{ran}/notebook", new.base))
         .query(&[("token", &token)])

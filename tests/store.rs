@@ -14,7 +14,7 @@ use hookbook::domain::ids::{EventId, ItemId, JobId, NodeId, ReceiverId};
 use hookbook::domain::job::{JobInputs, JobStatus};
 use hookbook::domain::time::Millis;
 use hookbook::domain::user::Username;
-use hookbook::store::{Acceptance, Lease, NewEvent, NewJob, Orphans, Signal, Store};
+use hookbook::store::{Acceptance, Lease, NewEvent, NewJob, NewReplay, Orphans, Signal, Store};
 
 /// Both stores, each fresh; the temporary dir keeps the SQLite file alive.
 async fn stores() -> Vec<(&'static str, Arc<dyn Store>, tempfile::TempDir)> {
@@ -533,5 +533,51 @@ async fn the_queue_depth_follows_every_change_of_state() {
         assert_eq!(depth().await, 2, "{name}: finished");
         store.prune_jobs(Millis(i64::MAX)).await.unwrap();
         assert_eq!(depth().await, 2, "{name}: pruning keeps waiting jobs");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_replay_runs_its_originals_event_and_keeps_it_when_the_original_goes() {
+    for (name, store, _dir) in stores().await {
+        let receiver = ReceiverId::generate();
+        let e = event(receiver, Some("d-1"));
+        let (original, event_id) = (e.job_id, e.event_id);
+        store.accept_events(vec![e], 100).await.unwrap();
+        let replay = NewReplay {
+            id: JobId::generate(),
+            of: original,
+            item_id: ItemId::generate(),
+            username: Username::parse("bob").unwrap(),
+            parameters: r#"{"x": 1}"#.into(),
+            submitted: Millis::now(),
+        };
+        assert!(store.replay_job(&replay).await.unwrap(), "{name}");
+        let missing = NewReplay {
+            id: JobId::generate(),
+            of: JobId::generate(),
+            ..replay.clone()
+        };
+        assert!(!store.replay_job(&missing).await.unwrap(), "{name}");
+        let stored = store.job(&replay.id).await.unwrap().unwrap();
+        assert_eq!(stored.replay_of, Some(original), "{name}");
+        assert_eq!(stored.event_id, Some(event_id), "{name}");
+        assert_eq!(stored.receiver_id, Some(receiver), "{name}");
+        assert_eq!(stored.username.as_str(), "bob", "{name}");
+        assert_eq!(store.queue_depth().await.unwrap(), 2, "{name}");
+        // The same delivery again is still a duplicate of the original.
+        let again = store
+            .accept_events(vec![event(receiver, Some("d-1"))], 100)
+            .await
+            .unwrap();
+        assert!(
+            matches!(again[0], Acceptance::Duplicate { job_id } if job_id == original),
+            "{name}: {again:?}"
+        );
+        // The original ends and is pruned; the replay still has its event.
+        store.cancel_job(&original, Millis(1)).await.unwrap();
+        assert_eq!(store.prune_jobs(Millis(2)).await.unwrap(), 1, "{name}");
+        assert!(store.job(&original).await.unwrap().is_none(), "{name}");
+        let kept = store.event(&event_id).await.unwrap();
+        assert!(kept.is_some(), "{name}: the replay's event stays");
     }
 }

@@ -32,6 +32,7 @@ pub fn routes() -> Router<super::Site> {
         .route("/admin/notebooks/jobs/{id}", get(fetch))
         .route("/admin/notebooks/jobs/{id}/notebook", get(notebook))
         .route("/admin/notebooks/jobs/{id}/cancel", post(cancel))
+        .route("/admin/notebooks/jobs/{id}/replay", post(replay))
         .route("/admin/notebooks/executeNotebook", post(execute))
 }
 
@@ -66,6 +67,7 @@ fn detail(app: &App, job: &JobRecord) -> Value {
     v["messages"] = json!(job.messages);
     v["inputs"] = inputs;
     v["results"] = results;
+    v["replayOf"] = json!(job.replay_of.map(|r| r.to_string()));
     v
 }
 
@@ -187,6 +189,34 @@ async fn cancel(
     }))
 }
 
+/// Runs a webhook job's event again; answers with the new job, like
+/// `executeNotebook`, and the job it repeats.
+async fn replay(
+    State(app): State<Arc<App>>,
+    Caller(caller): Caller,
+    Id(id): Id<JobId>,
+) -> Result<Reply> {
+    let new = app.replay_job(&caller, &id).await?;
+    let value = json!({
+        "status": "success",
+        "jobId": new.to_string(),
+        "jobUrl": job_url(&app, &new),
+        "replayOf": id.to_string(),
+    });
+    Ok(Reply::new(value, async move {
+        let job = app.job(&caller, &new).await?;
+        Ok(job_page(&super::urls(&app), &job, None))
+    }))
+}
+
+fn job_url(app: &App, id: &JobId) -> String {
+    format!(
+        "{}{}/jobs/{id}",
+        app.settings.public_url,
+        super::urls(app).notebooks()
+    )
+}
+
 async fn execute(
     State(app): State<Arc<App>>,
     Caller(caller): Caller,
@@ -224,12 +254,7 @@ async fn execute(
         update_portal_item: flag("updatePortalItem")?,
     };
     let id = app.execute_notebook(&caller, request).await?;
-    let job_url = format!(
-        "{}{}/jobs/{id}",
-        app.settings.public_url,
-        super::urls(&app).notebooks()
-    );
-    let value = json!({"status": "success", "jobId": id.to_string(), "jobUrl": job_url});
+    let value = json!({"status": "success", "jobId": id.to_string(), "jobUrl": job_url(&app, &id)});
     Ok(Reply::new(value, async move {
         let job = app.job(&caller, &id).await?;
         Ok(job_page(&super::urls(&app), &job, None))

@@ -1,13 +1,13 @@
-//! Jobs: listing, reading, cancelling, `executeNotebook`, and the token a
-//! run acts with.
+//! Jobs: listing, reading, cancelling, `executeNotebook`, replays, and the
+//! token a run acts with.
 
 use crate::domain::ids::{ItemId, JobId, ReceiverId};
-use crate::domain::job::{JobInputs, JobStatus};
+use crate::domain::job::{JobInputs, JobKind, JobStatus};
 use crate::domain::receiver::Parameters;
 use crate::domain::time::Millis;
 use crate::domain::user::User;
 use crate::error::{Error, Result};
-use crate::store::{JobFilter, JobRecord, NewJob};
+use crate::store::{JobFilter, JobRecord, NewJob, NewReplay};
 
 use super::{require_author, require_manager, App};
 
@@ -82,6 +82,43 @@ impl App {
             }
         }
         Ok(())
+    }
+
+    /// Runs the event of a webhook job again, as a new job that names the
+    /// one it repeats, with the receiver's notebook, owner and parameters
+    /// as they are now. The receiver's owner and administrators may.
+    pub async fn replay_job(&self, caller: &User, id: &JobId) -> Result<JobId> {
+        let job = self.job(caller, id).await?;
+        let refuse = |why: &str| Error::Invalid {
+            field: "jobId",
+            source: crate::domain::ParseError::new(why),
+        };
+        let receiver_id = match (job.kind, job.receiver_id, job.event_id) {
+            (JobKind::Webhook, Some(receiver), Some(_)) => receiver,
+            _ => return Err(refuse("only a job a webhook made can be run again")),
+        };
+        let receiver = self
+            .store
+            .receiver(&receiver_id)
+            .await?
+            .ok_or_else(|| refuse("its webhook receiver no longer exists"))?;
+        require_manager(caller, &receiver.owner)?;
+        if receiver.disabled {
+            return Err(refuse("its webhook receiver is disabled"));
+        }
+        let replay = NewReplay {
+            id: JobId::generate(),
+            of: job.id,
+            item_id: receiver.item_id,
+            username: receiver.owner,
+            parameters: receiver.parameters,
+            submitted: Millis::now(),
+        };
+        if !self.store.replay_job(&replay).await? {
+            return Err(refuse("its event is no longer stored"));
+        }
+        self.runs.wake.notify_one();
+        Ok(replay.id)
     }
 
     pub async fn execute_notebook(&self, caller: &User, request: ExecuteRequest) -> Result<JobId> {

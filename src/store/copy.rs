@@ -66,14 +66,17 @@ pub async fn copy(from: &dyn Store, to: &dyn Store) -> anyhow::Result<Copied> {
         copied.receivers += 1;
     }
     let mut after = None;
+    // Jobs come oldest first, so an event comes with the first job that
+    // runs it; its replays find it there.
+    let mut events = std::collections::HashSet::new();
     loop {
         let page = from.jobs_after(after, PAGE).await?;
         let Some(last) = page.last() else { break };
         after = Some(last.id);
         for job in &page {
             let event = match &job.event_id {
-                Some(id) => from.stored_event(id).await?,
-                None => None,
+                Some(id) if events.insert(*id) => from.stored_event(id).await?,
+                _ => None,
             };
             let notebook = if job.has_notebook {
                 from.job_notebook(&job.id).await?

@@ -258,6 +258,8 @@ pub struct JobRecord {
     /// What an `executeNotebook` job was asked with; a webhook job has none.
     pub inputs: Option<JobInputs>,
     pub has_notebook: bool,
+    /// The job this one runs again (same event), when it is a replay.
+    pub replay_of: Option<JobId>,
 }
 
 /// A job created by `executeNotebook`.
@@ -269,6 +271,18 @@ pub struct NewJob {
     pub parameters: String,
     pub timeout_minutes: Option<i64>,
     pub inputs: JobInputs,
+    pub submitted: Millis,
+}
+
+/// A job that runs the event of job `of` again, as the receiver's notebook,
+/// owner and parameters now are.
+#[derive(Debug, Clone)]
+pub struct NewReplay {
+    pub id: JobId,
+    pub of: JobId,
+    pub item_id: ItemId,
+    pub username: Username,
+    pub parameters: String,
     pub submitted: Millis,
 }
 
@@ -332,6 +346,9 @@ pub struct StoredEvent {
 #[async_trait]
 pub trait JobStore: Send + Sync {
     async fn add_job(&self, job: &NewJob) -> StoreResult<()>;
+    /// Queues a replay of a webhook job; false when that job does not
+    /// exist or has no event.
+    async fn replay_job(&self, replay: &NewReplay) -> StoreResult<bool>;
     async fn job(&self, id: &JobId) -> StoreResult<Option<JobRecord>>;
     /// Newest first, and how many match in all.
     async fn jobs(&self, filter: &JobFilter) -> StoreResult<(Vec<JobRecord>, u64)>;

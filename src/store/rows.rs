@@ -147,7 +147,7 @@ impl ReceiverRow {
 /// read on its own.
 pub const JOB_COLUMNS: &str = "id, kind, status, item_id, receiver_id, event_id, username, \
      parameters, submitted, start_time, end_time, messages, attempts, timeout_minutes, inputs, \
-     notebook IS NOT NULL AS has_notebook";
+     notebook IS NOT NULL AS has_notebook, replay_of";
 
 #[derive(sqlx::FromRow)]
 pub struct JobRow {
@@ -167,6 +167,7 @@ pub struct JobRow {
     timeout_minutes: Option<i64>,
     inputs: String,
     has_notebook: bool,
+    replay_of: Option<String>,
 }
 
 impl JobRow {
@@ -200,6 +201,12 @@ impl JobRow {
             timeout_minutes: self.timeout_minutes,
             inputs: JobInputs::from_json(&self.inputs),
             has_notebook: self.has_notebook,
+            replay_of: self
+                .replay_of
+                .as_deref()
+                .map(JobId::parse)
+                .transpose()
+                .map_err(corrupt)?,
         })
     }
 }
@@ -211,8 +218,8 @@ pub fn messages(messages: &[impl AsRef<str>]) -> String {
 }
 
 /// A receiver's delivery log, newest first: the lines of deliveries not
-/// accepted (refused, duplicates), and one per webhook job, which is what
-/// an accepted delivery became, so that acceptance writes no line of its
+/// accepted (refused, duplicates), and one per webhook job other than a
+/// replay, which is what an accepted delivery became, so that acceptance writes no line of its
 /// own. `receiver` and `limit` are the two placeholders, and `length` the
 /// function giving a blob's size in bytes, in the database's spelling.
 pub fn delivery_log_sql(receiver: &str, limit: &str, length: &str) -> String {
@@ -223,7 +230,7 @@ pub fn delivery_log_sql(receiver: &str, limit: &str, length: &str) -> String {
          UNION ALL \
          SELECT * FROM (SELECT j.receiver_id, j.submitted AS time, 'accepted' AS outcome, '' AS reason, \
              j.id AS job_id, {length}(e.body) AS size FROM jobs j JOIN events e ON e.id = j.event_id \
-             WHERE j.receiver_id = {receiver} AND j.kind = 'webhook' \
+             WHERE j.receiver_id = {receiver} AND j.kind = 'webhook' AND j.replay_of IS NULL \
              ORDER BY j.submitted DESC, j.id DESC LIMIT {limit}) AS accepted \
          ) AS log ORDER BY time DESC LIMIT {limit}"
     )

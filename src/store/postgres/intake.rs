@@ -42,7 +42,7 @@ async fn first_jobs(conn: &mut PgConnection, keys: &[Key]) -> StoreResult<HashMa
         keys.iter().map(|(r, d)| (r.as_str(), d.as_str())).unzip();
     let rows: Vec<(String, String, String)> = sqlx::query_as(
         "SELECT e.receiver_id, e.delivery_id, j.id FROM events e JOIN jobs j ON j.event_id = e.id \
-         WHERE (e.receiver_id, e.delivery_id) IN \
+         WHERE j.replay_of IS NULL AND (e.receiver_id, e.delivery_id) IN \
              (SELECT * FROM unnest($1::text[], $2::text[]))",
     )
     .bind(&receivers)

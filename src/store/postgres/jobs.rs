@@ -14,8 +14,8 @@ use crate::domain::job::JobStatus;
 use crate::domain::time::Millis;
 use crate::store::rows::{messages as stored_messages, JobRow, JOB_COLUMNS as COLUMNS};
 use crate::store::{
-    EventRecord, JobFilter, JobRecord, JobStore, Lease, NewJob, Orphans, Signal, StoreError,
-    StoreResult,
+    EventRecord, JobFilter, JobRecord, JobStore, Lease, NewJob, NewReplay, Orphans, Signal,
+    StoreError, StoreResult,
 };
 
 /// The advisory lock that serialises claims while a per-receiver limit is
@@ -68,6 +68,28 @@ impl JobStore for PgStore {
         self.notify(&mut *tx, "queued").await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn replay_job(&self, r: &NewReplay) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
+        let added = sqlx::query(
+            "INSERT INTO jobs (id, kind, status, item_id, receiver_id, event_id, username, parameters, submitted, replay_of) \
+             SELECT $1, 'webhook', 'SUBMITTED', $2, receiver_id, event_id, $3, $4, $5, id FROM jobs \
+             WHERE id = $6 AND kind = 'webhook' AND event_id IS NOT NULL",
+        )
+        .bind(r.id.to_string())
+        .bind(r.item_id.as_str())
+        .bind(r.username.as_str())
+        .bind(&r.parameters)
+        .bind(r.submitted.0)
+        .bind(r.of.to_string())
+        .execute(&mut *tx)
+        .await?;
+        if added.rows_affected() == 1 {
+            self.notify(&mut *tx, "queued").await?;
+        }
+        tx.commit().await?;
+        Ok(added.rows_affected() == 1)
     }
 
     async fn job(&self, id: &JobId) -> StoreResult<Option<JobRecord>> {
@@ -298,10 +320,14 @@ impl JobStore for PgStore {
         .await?;
         let removed = events.len() as u64;
         let events: Vec<String> = events.into_iter().flatten().collect();
-        sqlx::query("DELETE FROM events WHERE id = ANY($1)")
-            .bind(&events)
-            .execute(&mut *tx)
-            .await?;
+        // An event another job still runs (a replay) stays.
+        sqlx::query(
+            "DELETE FROM events WHERE id = ANY($1) \
+             AND NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.event_id = events.id)",
+        )
+        .bind(&events)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(removed)
     }

@@ -10,8 +10,8 @@ use crate::domain::job::JobStatus;
 use crate::domain::time::Millis;
 use crate::store::rows::{messages as stored_messages, JobRow, JOB_COLUMNS as COLUMNS};
 use crate::store::{
-    EventRecord, JobFilter, JobRecord, JobStore, Lease, NewJob, Orphans, Signal, StoreError,
-    StoreResult,
+    EventRecord, JobFilter, JobRecord, JobStore, Lease, NewJob, NewReplay, Orphans, Signal,
+    StoreError, StoreResult,
 };
 
 fn parse(rows: Vec<JobRow>) -> StoreResult<Vec<JobRecord>> {
@@ -36,6 +36,24 @@ impl JobStore for SqliteStore {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    async fn replay_job(&self, r: &NewReplay) -> StoreResult<bool> {
+        let _turn = self.write_turn().await;
+        let added = sqlx::query(
+            "INSERT INTO jobs (id, kind, status, item_id, receiver_id, event_id, username, parameters, submitted, replay_of) \
+             SELECT ?, 'webhook', 'SUBMITTED', ?, receiver_id, event_id, ?, ?, ?, id FROM jobs \
+             WHERE id = ? AND kind = 'webhook' AND event_id IS NOT NULL",
+        )
+        .bind(r.id.to_string())
+        .bind(r.item_id.as_str())
+        .bind(r.username.as_str())
+        .bind(&r.parameters)
+        .bind(r.submitted.0)
+        .bind(r.of.to_string())
+        .execute(&self.pool)
+        .await?;
+        Ok(added.rows_affected() == 1)
     }
 
     async fn job(&self, id: &JobId) -> StoreResult<Option<JobRecord>> {
@@ -270,7 +288,8 @@ impl JobStore for SqliteStore {
             for id in chunk {
                 ids.push_bind(id.as_str());
             }
-            delete.push(")");
+            // An event another job still runs (a replay) stays.
+            delete.push(") AND NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.event_id = events.id)");
             delete.build().execute(&mut *tx).await?;
         }
         tx.commit().await?;

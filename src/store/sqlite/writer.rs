@@ -254,7 +254,7 @@ fn first_job(
     let id: Option<String> = tx
         .prepare_cached(
             "SELECT j.id FROM events e JOIN jobs j ON j.event_id = e.id \
-             WHERE e.receiver_id = ?1 AND e.delivery_id = ?2",
+             WHERE e.receiver_id = ?1 AND e.delivery_id = ?2 AND j.replay_of IS NULL",
         )?
         .query_row(params![receiver, delivery], |r| r.get(0))
         .optional()?;

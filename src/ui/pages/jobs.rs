@@ -62,6 +62,12 @@ pub fn job_page(urls: &Urls, job: &JobRecord, notebook: Option<&Value>) -> Page 
     if let Some(receiver) = job.receiver_id {
         page = page.link("Its receiver", format!("{b}/webhookReceivers/{receiver}"));
     }
+    if let Some(original) = job.replay_of {
+        page = page.link(
+            "The job this one runs again",
+            format!("{b}/jobs/{original}"),
+        );
+    }
     if let Some(notebook) = notebook {
         page = page
             .block(Block::Notebook {
@@ -76,6 +82,12 @@ pub fn job_page(urls: &Urls, job: &JobRecord, notebook: Option<&Value>) -> Page 
         page = page
             .refresh_every(LIVE_REFRESH)
             .form(Form::post("Cancel", format!("{b}/jobs/{}/cancel", job.id)));
+    } else if job.event_id.is_some() {
+        // The same event, with the receiver's notebook as it is now.
+        page = page.form(Form::post(
+            "Run again",
+            format!("{b}/jobs/{}/replay", job.id),
+        ));
     }
     page
 }

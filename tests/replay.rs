@@ -1,0 +1,247 @@
+//! Replay: a webhook job's stored event runs again as a new job that names
+//! the one it repeats, with the receiver's notebook as it is now, so a run
+//! that failed on a bug completes once the notebook is fixed. Only the
+//! receiver's owner and administrators may; a replay is not a delivery.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::events::esri;
+use common::{spawn_app_in, TestApp, SECRET};
+use serde_json::{json, Value};
+
+const JOBS: &str = "/notebooks/admin/notebooks/jobs";
+const CONTENT: &str = "/notebooks/sharing/rest/content";
+
+fn notebook(source: &str) -> String {
+    json!({"cells": [{"cell_type": "code", "id": "a", "metadata": {}, "source": source, "outputs": [], "execution_count": null}],
+           "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
+    .to_string()
+}
+
+/// Waits (bounded) until the job reaches a final state.
+async fn finished(app: &TestApp, token: &str, job: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let j = app.get(&format!("{JOBS}/{job}"), Some(token)).await.json;
+        if ["COMPLETED", "FAILED", "CANCELLED"].contains(&j["status"].as_str().unwrap_or("")) {
+            return j;
+        }
+        assert!(Instant::now() < deadline, "job {job} never finished: {j}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn executed(app: &TestApp, token: &str, job: &str) -> Value {
+    let r = app
+        .client
+        .get(app.url(&format!("{JOBS}/{job}/notebook")))
+        .query(&[("token", token)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    r.json().await.unwrap()
+}
+
+/// What the notebook's own (last) cell printed; the injected parameters
+/// cell comes before it.
+fn stdout(nb: &Value) -> String {
+    let cells = nb["cells"].as_array().unwrap();
+    cells.last().unwrap()["outputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["output_type"] == "stream")
+        .map(|o| o["text"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_failed_run_replayed_after_its_notebook_was_fixed_completes() {
+    let app = spawn_app_in(
+        tempfile::tempdir().unwrap(),
+        &["--max-concurrent-runs", "1"],
+    )
+    .await;
+    let cast = app.cast().await;
+    let r = app
+        .post_form(
+            &format!("{CONTENT}/users/alice/addItem"),
+            Some(&cast.alice),
+            &[
+                ("title", "buggy"),
+                ("text", &notebook("raise RuntimeError('a bug')")),
+            ],
+        )
+        .await;
+    let item = r.json["id"].as_str().unwrap().to_string();
+    let r = app
+        .create_receiver(
+            &cast.alice,
+            &[
+                ("name", "r"),
+                ("itemId", &item),
+                ("secret", SECRET),
+                ("signatureHeaders", "x-esrihook-signature"),
+            ],
+        )
+        .await;
+    let receiver = r.json["webhookReceiver"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let url = r.json["webhookReceiver"]["url"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let body = r#"{"events": [{"when": 1741189389713}]}"#;
+    let sent = app
+        .client
+        .post(&url)
+        .header("x-esrihook-signature", esri(body.as_bytes()))
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status(), 200);
+    let original = sent.json::<Value>().await.unwrap()["jobId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let failed = finished(&app, &cast.alice, &original).await;
+    assert_eq!(failed["status"], "FAILED", "{failed}");
+
+    // Fixed: the notebook now prints what the event said.
+    let fixed = notebook("print(webhookPayload['events'][0]['when'])");
+    let r = app
+        .post_form(
+            &format!("{CONTENT}/users/alice/items/{item}/update"),
+            Some(&cast.alice),
+            &[("text", &fixed)],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+
+    // Nobody signed in and another user may not replay alice's job; a job
+    // id that names no job is not found.
+    let path = format!("{JOBS}/{original}/replay");
+    let r = app.post_form(&path, None, &[]).await;
+    assert_eq!(r.status, 401, "{}", r.json);
+    let r = app.post_form(&path, Some(&cast.bob), &[]).await;
+    assert_eq!(r.status, 403, "{}", r.json);
+    let r = app
+        .post_form(
+            &format!("{JOBS}/{}/replay", uuid::Uuid::now_v7()),
+            Some(&cast.alice),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 404, "{}", r.json);
+
+    let r = app.post_form(&path, Some(&cast.alice), &[]).await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    assert_eq!(r.json["status"], "success");
+    assert_eq!(r.json["replayOf"], original.as_str());
+    let replay = r.json["jobId"].as_str().unwrap().to_string();
+    assert_ne!(replay, original);
+    assert!(r.json["jobUrl"].as_str().unwrap().ends_with(&replay));
+
+    let done = finished(&app, &cast.alice, &replay).await;
+    assert_eq!(done["status"], "COMPLETED", "{done}");
+    assert_eq!(done["replayOf"], original.as_str());
+    assert_eq!(done["receiverId"], receiver.as_str());
+    assert_eq!(
+        stdout(&executed(&app, &cast.alice, &replay).await),
+        "1741189389713\n"
+    );
+    let before = app
+        .get(&format!("{JOBS}/{original}"), Some(&cast.alice))
+        .await;
+    assert_eq!(
+        before.json["status"], "FAILED",
+        "the original stays as it ended"
+    );
+    assert_eq!(before.json["replayOf"], Value::Null);
+
+    // A replay is not a delivery: the log still shows one accepted line,
+    // the original's; an administrator may replay too.
+    let log = common::events::deliveries(&app, &cast.alice, &receiver).await;
+    assert_eq!(log.len(), 1, "{log:?}");
+    assert_eq!(log[0]["jobId"], original.as_str());
+    let r = app.post_form(&path, Some(&cast.admin), &[]).await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    let again = r.json["jobId"].as_str().unwrap().to_string();
+    assert_eq!(
+        finished(&app, &cast.admin, &again).await["status"],
+        "COMPLETED"
+    );
+}
+
+#[tokio::test]
+async fn only_a_webhook_job_of_an_enabled_receiver_can_be_replayed() {
+    let app = spawn_app_in(
+        tempfile::tempdir().unwrap(),
+        &["--max-concurrent-runs", "1"],
+    )
+    .await;
+    let cast = app.cast().await;
+    let item = app.add_item(&cast.alice, "alice").await;
+    let r = app
+        .post_form(
+            "/notebooks/admin/notebooks/executeNotebook",
+            Some(&cast.alice),
+            &[("itemId", &item)],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    let direct = r.json["jobId"].as_str().unwrap().to_string();
+    finished(&app, &cast.alice, &direct).await;
+    let r = app
+        .post_form(&format!("{JOBS}/{direct}/replay"), Some(&cast.alice), &[])
+        .await;
+    assert_eq!(r.status, 400, "{}", r.json);
+    assert!(
+        r.json.to_string().contains("only a job a webhook made"),
+        "{}",
+        r.json
+    );
+
+    let r = app
+        .create_receiver(
+            &cast.alice,
+            &[
+                ("name", "r"),
+                ("itemId", &item),
+                ("secret", SECRET),
+                ("signatureHeaders", "x-esrihook-signature"),
+            ],
+        )
+        .await;
+    let receiver = r.json["webhookReceiver"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let url = r.json["webhookReceiver"]["url"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let recv = format!("/notebooks/admin/notebooks/webhookReceivers/{receiver}");
+    let headers = [("x-esrihook-signature", esri(b"{}"))];
+    let headers: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
+    let (status, _, answer) = common::events::post(&app, &url, &headers, "{}").await;
+    assert_eq!(status, 200, "{answer}");
+    let job = answer["jobId"].as_str().unwrap().to_string();
+    finished(&app, &cast.alice, &job).await;
+    let r = app
+        .post_form(&format!("{recv}/disable"), Some(&cast.alice), &[])
+        .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    let r = app
+        .post_form(&format!("{JOBS}/{job}/replay"), Some(&cast.alice), &[])
+        .await;
+    assert_eq!(r.status, 400, "{}", r.json);
+    assert!(r.json.to_string().contains("disabled"), "{}", r.json);
+}
