@@ -30,6 +30,9 @@ pub enum Command {
     User(UserCommand),
     /// Sign a payload the way a real sender does and POST it to a receiver URL.
     Send(SendArgs),
+    /// Run jobs again through a server's admin API: one job, or a
+    /// receiver's jobs by final state and time; or undo such a replay.
+    Replay(ReplayArgs),
     /// Manage the Python kernel environment.
     #[command(subcommand)]
     Kernel(KernelCommand),
@@ -121,6 +124,36 @@ pub struct SendArgs {
     /// The payload: `@FILE`, `-` for standard input, or the text itself.
     #[arg(long, default_value = "{}")]
     pub data: String,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ReplayArgs {
+    /// The server's address up to its context, as senders see it.
+    #[arg(long, default_value = "http://127.0.0.1:8080/notebooks")]
+    pub url: String,
+    /// A token of the receiver's owner or of an administrator
+    /// (`sharing/rest/generateToken`).
+    #[arg(long, env = "HOOKBOOK_TOKEN", hide_env_values = true)]
+    pub token: String,
+    /// Run this job again.
+    #[arg(long, conflicts_with_all = ["receiver", "cancel"])]
+    pub job: Option<String>,
+    /// Run this receiver's jobs again: those `--status`, `--from` and
+    /// `--to` select, as one batch.
+    #[arg(long, required_unless_present = "job")]
+    pub receiver: Option<String>,
+    /// The final state of the jobs to run again.
+    #[arg(long, default_value = "FAILED")]
+    pub status: String,
+    /// Submitted at or after this time (milliseconds since 1970).
+    #[arg(long)]
+    pub from: Option<i64>,
+    /// Submitted at or before this time (milliseconds since 1970).
+    #[arg(long)]
+    pub to: Option<i64>,
+    /// Undo a replay of `--receiver`: cancel the waiting jobs of this batch.
+    #[arg(long, requires = "receiver")]
+    pub cancel: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

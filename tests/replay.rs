@@ -245,3 +245,191 @@ async fn only_a_webhook_job_of_an_enabled_receiver_can_be_replayed() {
     assert_eq!(r.status, 400, "{}", r.json);
     assert!(r.json.to_string().contains("disabled"), "{}", r.json);
 }
+
+/// `hookbook replay` with `args`, as `token`; its JSON answer. Awaited, not
+/// blocking: the server runs on this test's runtime.
+async fn cli(app: &TestApp, token: &str, args: &[&str]) -> Value {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_hookbook"))
+        .arg("replay")
+        .args(["--url", &app.url("/notebooks")])
+        .args(args)
+        .env("HOOKBOOK_TOKEN", token)
+        .kill_on_drop(true)
+        .output()
+        .await
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{said} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(said.trim()).unwrap()
+}
+
+#[tokio::test]
+async fn a_receivers_failed_jobs_replay_as_one_batch_that_can_be_seen_and_undone() {
+    let app = spawn_app_in(
+        tempfile::tempdir().unwrap(),
+        &["--max-concurrent-runs", "1"],
+    )
+    .await;
+    let cast = app.cast().await;
+    let r = app
+        .post_form(
+            &format!("{CONTENT}/users/alice/addItem"),
+            Some(&cast.alice),
+            &[
+                ("title", "buggy"),
+                ("text", &notebook("raise RuntimeError('a bug')")),
+            ],
+        )
+        .await;
+    let item = r.json["id"].as_str().unwrap().to_string();
+    let r = app
+        .create_receiver(
+            &cast.alice,
+            &[
+                ("name", "r"),
+                ("itemId", &item),
+                ("secret", SECRET),
+                ("signatureHeaders", "x-esrihook-signature"),
+            ],
+        )
+        .await;
+    let receiver = r.json["webhookReceiver"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let url = r.json["webhookReceiver"]["url"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut originals = Vec::new();
+    for n in 0..3 {
+        let body = format!(r#"{{"n": {n}}}"#);
+        let headers = [("x-esrihook-signature", esri(body.as_bytes()))];
+        let headers: Vec<(&str, &str)> = headers.iter().map(|(a, b)| (*a, b.as_str())).collect();
+        let (status, _, answer) = common::events::post(&app, &url, &headers, body).await;
+        assert_eq!(status, 200, "{answer}");
+        originals.push(answer["jobId"].as_str().unwrap().to_string());
+    }
+    for job in &originals {
+        assert_eq!(finished(&app, &cast.alice, job).await["status"], "FAILED");
+    }
+    let r = app
+        .post_form(
+            &format!("{CONTENT}/users/alice/items/{item}/update"),
+            Some(&cast.alice),
+            &[("text", &notebook("print(webhookPayload['n'])"))],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+
+    // A selection that cannot be asked for is refused, saying why; bob
+    // may not replay alice's receiver.
+    let replay = format!("/notebooks/admin/notebooks/webhookReceivers/{receiver}/replay");
+    let r = app
+        .post_form(&replay, Some(&cast.alice), &[("status", "EXECUTING")])
+        .await;
+    assert_eq!(r.status, 400, "{}", r.json);
+    assert!(r.json.to_string().contains("status"), "{}", r.json);
+    let r = app
+        .post_form(&replay, Some(&cast.alice), &[("from", "20"), ("to", "10")])
+        .await;
+    assert_eq!(r.status, 400, "{}", r.json);
+    let r = app.post_form(&replay, Some(&cast.bob), &[]).await;
+    assert_eq!(r.status, 403, "{}", r.json);
+
+    // The failed jobs run again, from the command line, as one batch.
+    let first = cli(&app, &cast.alice, &["--receiver", &receiver]).await;
+    assert_eq!(first["status"], "success", "{first}");
+    assert_eq!(
+        (first["jobs"].as_u64(), first["alreadyReplayed"].as_u64()),
+        (Some(3), Some(0))
+    );
+    let batch = first["batchId"].as_str().unwrap().to_string();
+    let replays = replays_of(&app, &cast.alice, &receiver, &batch).await;
+    assert_eq!(replays.len(), 3);
+    let mut printed = Vec::new();
+    for job in &replays {
+        let done = finished(&app, &cast.alice, job["jobId"].as_str().unwrap()).await;
+        assert_eq!(done["status"], "COMPLETED", "{done}");
+        assert!(originals.contains(&done["replayOf"].as_str().unwrap().to_string()));
+        printed.push(stdout(
+            &executed(&app, &cast.alice, done["jobId"].as_str().unwrap()).await,
+        ));
+    }
+    printed.sort();
+    assert_eq!(
+        printed,
+        ["0\n", "1\n", "2\n"],
+        "each replay ran its own event"
+    );
+
+    // The same selection again by mistake: the answer says all three had
+    // been replayed before, and the batch is undone from the command line.
+    let second = cli(
+        &app,
+        &cast.alice,
+        &["--receiver", &receiver, "--status", "failed"],
+    )
+    .await;
+    assert_eq!(second["alreadyReplayed"], 3, "{second}");
+    let again = second["batchId"].as_str().unwrap().to_string();
+    let undone = cli(
+        &app,
+        &cast.alice,
+        &["--receiver", &receiver, "--cancel", &again],
+    )
+    .await;
+    let cancelled = undone["cancelled"].as_u64().unwrap();
+    let second_jobs = replays_of(&app, &cast.alice, &receiver, &again).await;
+    assert_eq!(second_jobs.len(), 3);
+    let mut seen_cancelled = 0;
+    for job in &second_jobs {
+        let end = finished(&app, &cast.alice, job["jobId"].as_str().unwrap()).await;
+        if end["status"] == "CANCELLED" {
+            seen_cancelled += 1;
+            assert!(
+                end["messages"]
+                    .to_string()
+                    .contains("Cancelled with the replay"),
+                "{end}"
+            );
+        }
+    }
+    assert_eq!(
+        seen_cancelled, cancelled,
+        "the answer counts what it cancelled"
+    );
+    // Replays are never selected: every completed job is a replay, so a
+    // replay of COMPLETED jobs makes none.
+    let none = cli(
+        &app,
+        &cast.admin,
+        &["--receiver", &receiver, "--status", "COMPLETED"],
+    )
+    .await;
+    assert_eq!(none["jobs"], 0, "{none}");
+}
+
+/// The receiver's jobs that a batch made, each as its resource.
+async fn replays_of(app: &TestApp, token: &str, receiver: &str, batch: &str) -> Vec<Value> {
+    let list = app
+        .get(
+            &format!("{JOBS}?receiverId={receiver}&num=100"),
+            Some(token),
+        )
+        .await
+        .json;
+    let mut found = Vec::new();
+    for j in list["jobs"].as_array().unwrap() {
+        let id = j["jobId"].as_str().unwrap();
+        let job = app.get(&format!("{JOBS}/{id}"), Some(token)).await.json;
+        if job["replayBatch"] == batch {
+            found.push(job);
+        }
+    }
+    found
+}

@@ -68,6 +68,7 @@ fn detail(app: &App, job: &JobRecord) -> Value {
     v["inputs"] = inputs;
     v["results"] = results;
     v["replayOf"] = json!(job.replay_of.map(|r| r.to_string()));
+    v["replayBatch"] = json!(job.replay_batch.map(|b| b.to_string()));
     v
 }
 

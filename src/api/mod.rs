@@ -14,6 +14,7 @@ mod negotiate;
 mod openapi;
 mod path;
 mod receivers;
+mod replays;
 mod session;
 mod tokens;
 
@@ -67,6 +68,7 @@ pub fn app(site: Site) -> Router {
     };
     let admin = directory::admin_routes()
         .merge(receivers::routes())
+        .merge(replays::routes())
         .merge(jobs::routes())
         .layer(layer(Surface::Admin));
     let sharing = directory::sharing_routes()

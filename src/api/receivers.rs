@@ -227,7 +227,7 @@ async fn set_disabled(
 }
 
 /// A receiver's page with its latest deliveries, read for the page only.
-async fn receiver_page_of(app: Arc<App>, caller: User, id: ReceiverId) -> Result<Page> {
+pub(super) async fn receiver_page_of(app: Arc<App>, caller: User, id: ReceiverId) -> Result<Page> {
     let receiver = app.receiver(&caller, &id).await?;
     let log = app.deliveries(&caller, &id, RECENT).await?;
     Ok(receiver_page(&super::urls(&app), &receiver, &log))

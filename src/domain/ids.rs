@@ -117,8 +117,14 @@ macro_rules! time_ordered_id {
     };
 }
 
+/// The id of one replay of many jobs at once, which its jobs carry, so
+/// that the replay can be seen and undone as a whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct BatchId(uuid::Uuid);
+
 time_ordered_id!(JobId, "a job id");
 time_ordered_id!(EventId, "an event id");
+time_ordered_id!(BatchId, "a replay batch id");
 
 #[cfg(test)]
 mod tests {

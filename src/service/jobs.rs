@@ -1,13 +1,13 @@
 //! Jobs: listing, reading, cancelling, `executeNotebook`, replays, and the
 //! token a run acts with.
 
-use crate::domain::ids::{ItemId, JobId, ReceiverId};
+use crate::domain::ids::{BatchId, ItemId, JobId, ReceiverId};
 use crate::domain::job::{JobInputs, JobKind, JobStatus};
 use crate::domain::receiver::Parameters;
 use crate::domain::time::Millis;
 use crate::domain::user::User;
 use crate::error::{Error, Result};
-use crate::store::{JobFilter, JobRecord, NewJob, NewReplay};
+use crate::store::{BulkReplay, BulkReplayed, JobFilter, JobRecord, NewJob, NewReplay};
 
 use super::{require_author, require_manager, App};
 
@@ -19,6 +19,27 @@ pub struct ExecuteRequest {
     pub timeout_minutes: Option<i64>,
     pub save_injected_parameters: bool,
     pub update_portal_item: bool,
+}
+
+/// The most jobs one replay of many makes.
+pub const MAX_REPLAY: u32 = 10_000;
+
+/// Which of a receiver's jobs a replay of many runs again: those ended in
+/// `status` and submitted from `from` to `to`.
+#[derive(Debug, Clone, Copy)]
+pub struct ReplaySelection {
+    pub status: JobStatus,
+    pub from: Millis,
+    pub to: Millis,
+}
+
+/// What a replay of many did.
+#[derive(Debug, Clone, Copy)]
+pub struct Replayed {
+    pub batch: BatchId,
+    pub jobs: u64,
+    /// Selected jobs that had been replayed before.
+    pub already: u64,
 }
 
 fn not_found(id: &str) -> Error {
@@ -119,6 +140,83 @@ impl App {
         }
         self.runs.wake.notify_one();
         Ok(replay.id)
+    }
+
+    /// Runs again, as one batch, the receiver's webhook jobs a selection
+    /// holds (replays themselves are never selected). The receiver's owner
+    /// and administrators may.
+    pub async fn replay_jobs(
+        &self,
+        caller: &User,
+        receiver_id: &ReceiverId,
+        selection: ReplaySelection,
+    ) -> Result<Replayed> {
+        let receiver = self.store.receiver(receiver_id).await?.ok_or_else(|| {
+            Error::NotFound(format!("Webhook receiver '{receiver_id}' does not exist."))
+        })?;
+        require_manager(caller, &receiver.owner)?;
+        let invalid = |field: &'static str, why: String| Error::Invalid {
+            field,
+            source: crate::domain::ParseError::new(why),
+        };
+        if receiver.disabled {
+            return Err(invalid("id", "the webhook receiver is disabled".into()));
+        }
+        if selection.status.is_live() {
+            return Err(invalid(
+                "status",
+                "must be COMPLETED, FAILED or CANCELLED".into(),
+            ));
+        }
+        if selection.from > selection.to {
+            return Err(invalid("from", "must not be later than to".into()));
+        }
+        let replay = BulkReplay {
+            batch: BatchId::generate(),
+            receiver_id: *receiver_id,
+            status: selection.status,
+            from: selection.from,
+            to: selection.to,
+            item_id: receiver.item_id,
+            username: receiver.owner,
+            parameters: receiver.parameters,
+            submitted: Millis::now(),
+            max: MAX_REPLAY,
+        };
+        match self.store.replay_jobs(&replay).await? {
+            BulkReplayed::Queued { jobs, already } => {
+                if jobs > 0 {
+                    self.runs.wake.notify_one();
+                }
+                Ok(Replayed {
+                    batch: replay.batch,
+                    jobs,
+                    already,
+                })
+            }
+            BulkReplayed::TooMany { selected } => Err(invalid(
+                "to",
+                format!("the selection holds {selected} jobs, more than {MAX_REPLAY} at once: narrow it with from and to"),
+            )),
+        }
+    }
+
+    /// Cancels the replays of a batch of the receiver still waiting; how
+    /// many. Whoever may replay the receiver's jobs may.
+    pub async fn cancel_replay(
+        &self,
+        caller: &User,
+        receiver_id: &ReceiverId,
+        batch: &BatchId,
+    ) -> Result<u64> {
+        let receiver = self.store.receiver(receiver_id).await?.ok_or_else(|| {
+            Error::NotFound(format!("Webhook receiver '{receiver_id}' does not exist."))
+        })?;
+        require_manager(caller, &receiver.owner)?;
+        Ok(self
+            .store
+            .cancel_batch(receiver_id, batch, Millis::now())
+            .await?)
     }
 
     pub async fn execute_notebook(&self, caller: &User, request: ExecuteRequest) -> Result<JobId> {

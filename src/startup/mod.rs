@@ -48,6 +48,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             runner::setup::setup(&storage.data_dir).map(drop)
         }
         Command::Send(args) => runtime.block_on(crate::send::send(args, &mut std::io::stdin())),
+        Command::Replay(args) => runtime.block_on(crate::replay::replay(args)),
         Command::Migrate(args) => runtime.block_on(migrate(args)),
         Command::Copy(args) => runtime.block_on(copy(args)),
         Command::User(UserCommand::Add(args)) => {

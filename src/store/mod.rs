@@ -7,6 +7,7 @@
 
 pub mod copy;
 pub mod postgres;
+pub(crate) mod replays;
 pub mod rows;
 pub mod sealed;
 mod shared;
@@ -19,7 +20,7 @@ use std::str::FromStr as _;
 use async_trait::async_trait;
 
 use crate::domain::event::SignedPart;
-use crate::domain::ids::{EventId, ItemId, JobId, NodeId, ReceiverId};
+use crate::domain::ids::{BatchId, EventId, ItemId, JobId, NodeId, ReceiverId};
 use crate::domain::job::{JobInputs, JobKind, JobStatus};
 use crate::domain::notebook::ItemTitle;
 use crate::domain::time::Millis;
@@ -260,6 +261,8 @@ pub struct JobRecord {
     pub has_notebook: bool,
     /// The job this one runs again (same event), when it is a replay.
     pub replay_of: Option<JobId>,
+    /// The replay of many jobs that made this one, if any.
+    pub replay_batch: Option<BatchId>,
 }
 
 /// A job created by `executeNotebook`.
@@ -284,6 +287,49 @@ pub struct NewReplay {
     pub username: Username,
     pub parameters: String,
     pub submitted: Millis,
+}
+
+/// Many webhook jobs of one receiver run again at once: those that are not
+/// replays themselves, ended in `status`, submitted from `from` to `to`
+/// (inclusive). Each replay is made as [`NewReplay`] describes, with
+/// `batch`.
+#[derive(Debug, Clone)]
+pub struct BulkReplay {
+    pub batch: BatchId,
+    pub receiver_id: ReceiverId,
+    pub status: JobStatus,
+    pub from: Millis,
+    pub to: Millis,
+    pub item_id: ItemId,
+    pub username: Username,
+    pub parameters: String,
+    pub submitted: Millis,
+    /// The most jobs one replay may make.
+    pub max: u32,
+}
+
+impl BulkReplay {
+    /// The replay of one selected job.
+    pub fn replay_of(&self, of: JobId) -> NewReplay {
+        NewReplay {
+            id: JobId::generate(),
+            of,
+            item_id: self.item_id.clone(),
+            username: self.username.clone(),
+            parameters: self.parameters.clone(),
+            submitted: self.submitted,
+        }
+    }
+}
+
+/// What a [`BulkReplay`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BulkReplayed {
+    /// `jobs` replays queued; `already` of the jobs selected had been
+    /// replayed before (a second replay of the same selection shows here).
+    Queued { jobs: u64, already: u64 },
+    /// The selection holds more than `max` jobs; nothing was made.
+    TooMany { selected: u64 },
 }
 
 /// Which jobs a list shows; `start` is 0-based here.
@@ -349,6 +395,15 @@ pub trait JobStore: Send + Sync {
     /// Queues a replay of a webhook job; false when that job does not
     /// exist or has no event.
     async fn replay_job(&self, replay: &NewReplay) -> StoreResult<bool>;
+    /// Queues replays of the jobs a selection holds, in one transaction.
+    async fn replay_jobs(&self, replay: &BulkReplay) -> StoreResult<BulkReplayed>;
+    /// Cancels the replays of `batch` of `receiver` still waiting; how many.
+    async fn cancel_batch(
+        &self,
+        receiver: &ReceiverId,
+        batch: &BatchId,
+        now: Millis,
+    ) -> StoreResult<u64>;
     async fn job(&self, id: &JobId) -> StoreResult<Option<JobRecord>>;
     /// Newest first, and how many match in all.
     async fn jobs(&self, filter: &JobFilter) -> StoreResult<(Vec<JobRecord>, u64)>;

@@ -3,7 +3,7 @@
 //! and booleans only, so the same `FromRow` derive reads either.
 
 use crate::domain::event::SignedPart;
-use crate::domain::ids::{EventId, ItemId, JobId, ReceiverId};
+use crate::domain::ids::{BatchId, EventId, ItemId, JobId, ReceiverId};
 use crate::domain::job::{JobInputs, JobKind, JobStatus};
 use crate::domain::notebook::ItemTitle;
 use crate::domain::time::Millis;
@@ -147,7 +147,7 @@ impl ReceiverRow {
 /// read on its own.
 pub const JOB_COLUMNS: &str = "id, kind, status, item_id, receiver_id, event_id, username, \
      parameters, submitted, start_time, end_time, messages, attempts, timeout_minutes, inputs, \
-     notebook IS NOT NULL AS has_notebook, replay_of";
+     notebook IS NOT NULL AS has_notebook, replay_of, replay_batch";
 
 #[derive(sqlx::FromRow)]
 pub struct JobRow {
@@ -168,6 +168,7 @@ pub struct JobRow {
     inputs: String,
     has_notebook: bool,
     replay_of: Option<String>,
+    replay_batch: Option<String>,
 }
 
 impl JobRow {
@@ -205,6 +206,12 @@ impl JobRow {
                 .replay_of
                 .as_deref()
                 .map(JobId::parse)
+                .transpose()
+                .map_err(corrupt)?,
+            replay_batch: self
+                .replay_batch
+                .as_deref()
+                .map(BatchId::parse)
                 .transpose()
                 .map_err(corrupt)?,
         })

@@ -9,13 +9,14 @@ use tokio::sync::mpsc;
 
 use super::{count, PgStore, CHANNEL};
 use crate::domain::event::SignedPart;
-use crate::domain::ids::{EventId, JobId, NodeId};
+use crate::domain::ids::{BatchId, EventId, JobId, NodeId, ReceiverId};
 use crate::domain::job::JobStatus;
 use crate::domain::time::Millis;
+use crate::store::replays;
 use crate::store::rows::{messages as stored_messages, JobRow, JOB_COLUMNS as COLUMNS};
 use crate::store::{
-    EventRecord, JobFilter, JobRecord, JobStore, Lease, NewJob, NewReplay, Orphans, Signal,
-    StoreError, StoreResult,
+    BulkReplay, BulkReplayed, EventRecord, JobFilter, JobRecord, JobStore, Lease, NewJob,
+    NewReplay, Orphans, Signal, StoreError, StoreResult,
 };
 
 /// The advisory lock that serialises claims while a per-receiver limit is
@@ -72,24 +73,43 @@ impl JobStore for PgStore {
 
     async fn replay_job(&self, r: &NewReplay) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await?;
-        let added = sqlx::query(
-            "INSERT INTO jobs (id, kind, status, item_id, receiver_id, event_id, username, parameters, submitted, replay_of) \
-             SELECT $1, 'webhook', 'SUBMITTED', $2, receiver_id, event_id, $3, $4, $5, id FROM jobs \
-             WHERE id = $6 AND kind = 'webhook' AND event_id IS NOT NULL",
-        )
-        .bind(r.id.to_string())
-        .bind(r.item_id.as_str())
-        .bind(r.username.as_str())
-        .bind(&r.parameters)
-        .bind(r.submitted.0)
-        .bind(r.of.to_string())
-        .execute(&mut *tx)
-        .await?;
-        if added.rows_affected() == 1 {
+        let added = insert_replay(&mut tx, r, None).await?;
+        if added {
             self.notify(&mut *tx, "queued").await?;
         }
         tx.commit().await?;
-        Ok(added.rows_affected() == 1)
+        Ok(added)
+    }
+
+    async fn replay_jobs(&self, r: &BulkReplay) -> StoreResult<BulkReplayed> {
+        let mut tx = self.pool.begin().await?;
+        let (answer, selected) = select_replays(&mut tx, r).await?;
+        if let BulkReplayed::Queued { jobs, .. } = answer {
+            for of in &selected {
+                insert_replay(&mut tx, &r.replay_of(*of), Some(r.batch)).await?;
+            }
+            if jobs > 0 {
+                self.notify(&mut *tx, "queued").await?;
+            }
+            tx.commit().await?;
+        }
+        Ok(answer)
+    }
+
+    async fn cancel_batch(
+        &self,
+        receiver: &ReceiverId,
+        batch: &BatchId,
+        now: Millis,
+    ) -> StoreResult<u64> {
+        let cancelled = sqlx::query(replays::CANCEL_BATCH)
+            .bind(now.0)
+            .bind(stored_messages(&[replays::CANCELLED_WITH_BATCH]))
+            .bind(batch.to_string())
+            .bind(receiver.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(cancelled.rows_affected())
     }
 
     async fn job(&self, id: &JobId) -> StoreResult<Option<JobRecord>> {
@@ -365,3 +385,5 @@ impl JobStore for PgStore {
         Ok(true)
     }
 }
+
+crate::store::replays::replay_steps!(Postgres);

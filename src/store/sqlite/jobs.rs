@@ -5,13 +5,14 @@ use sqlx::{QueryBuilder, Row as _, Sqlite};
 
 use super::SqliteStore;
 use crate::domain::event::SignedPart;
-use crate::domain::ids::{EventId, JobId, NodeId};
+use crate::domain::ids::{BatchId, EventId, JobId, NodeId, ReceiverId};
 use crate::domain::job::JobStatus;
 use crate::domain::time::Millis;
+use crate::store::replays;
 use crate::store::rows::{messages as stored_messages, JobRow, JOB_COLUMNS as COLUMNS};
 use crate::store::{
-    EventRecord, JobFilter, JobRecord, JobStore, Lease, NewJob, NewReplay, Orphans, Signal,
-    StoreError, StoreResult,
+    BulkReplay, BulkReplayed, EventRecord, JobFilter, JobRecord, JobStore, Lease, NewJob,
+    NewReplay, Orphans, Signal, StoreError, StoreResult,
 };
 
 fn parse(rows: Vec<JobRow>) -> StoreResult<Vec<JobRecord>> {
@@ -40,20 +41,41 @@ impl JobStore for SqliteStore {
 
     async fn replay_job(&self, r: &NewReplay) -> StoreResult<bool> {
         let _turn = self.write_turn().await;
-        let added = sqlx::query(
-            "INSERT INTO jobs (id, kind, status, item_id, receiver_id, event_id, username, parameters, submitted, replay_of) \
-             SELECT ?, 'webhook', 'SUBMITTED', ?, receiver_id, event_id, ?, ?, ?, id FROM jobs \
-             WHERE id = ? AND kind = 'webhook' AND event_id IS NOT NULL",
-        )
-        .bind(r.id.to_string())
-        .bind(r.item_id.as_str())
-        .bind(r.username.as_str())
-        .bind(&r.parameters)
-        .bind(r.submitted.0)
-        .bind(r.of.to_string())
-        .execute(&self.pool)
-        .await?;
-        Ok(added.rows_affected() == 1)
+        let mut tx = self.begin_write().await?;
+        let added = insert_replay(&mut tx, r, None).await?;
+        tx.commit().await?;
+        Ok(added)
+    }
+
+    async fn replay_jobs(&self, r: &BulkReplay) -> StoreResult<BulkReplayed> {
+        let _turn = self.write_turn().await;
+        let mut tx = self.begin_write().await?;
+        let selected = select_replays(&mut tx, r).await?;
+        if let BulkReplayed::Queued { .. } = selected.0 {
+            for of in &selected.1 {
+                let replay = r.replay_of(*of);
+                insert_replay(&mut tx, &replay, Some(r.batch)).await?;
+            }
+            tx.commit().await?;
+        }
+        Ok(selected.0)
+    }
+
+    async fn cancel_batch(
+        &self,
+        receiver: &ReceiverId,
+        batch: &BatchId,
+        now: Millis,
+    ) -> StoreResult<u64> {
+        let _turn = self.write_turn().await;
+        let cancelled = sqlx::query(replays::CANCEL_BATCH)
+            .bind(now.0)
+            .bind(stored_messages(&[replays::CANCELLED_WITH_BATCH]))
+            .bind(batch.to_string())
+            .bind(receiver.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(cancelled.rows_affected())
     }
 
     async fn job(&self, id: &JobId) -> StoreResult<Option<JobRecord>> {
@@ -300,3 +322,5 @@ impl JobStore for SqliteStore {
         Ok(false)
     }
 }
+
+crate::store::replays::replay_steps!(Sqlite);

@@ -68,6 +68,12 @@ pub fn job_page(urls: &Urls, job: &JobRecord, notebook: Option<&Value>) -> Page 
             format!("{b}/jobs/{original}"),
         );
     }
+    if let (Some(batch), Some(receiver)) = (job.replay_batch, job.receiver_id) {
+        page = page.form(Form::post(
+            "Cancel the waiting jobs of the replay that made this one",
+            format!("{b}/webhookReceivers/{receiver}/replays/{batch}/cancel"),
+        ));
+    }
     if let Some(notebook) = notebook {
         page = page
             .block(Block::Notebook {

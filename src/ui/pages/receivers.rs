@@ -151,6 +151,27 @@ pub fn receiver_page(urls: &Urls, r: &Receiver, log: &[DeliveryRecord]) -> Page 
     )
     .form(update_form(&base, r))
     .form(Form::post("Validate", format!("{base}/validate")))
+    .form(
+        Form::post("Run its jobs again", format!("{base}/replay"))
+            .select(
+                "status",
+                "Jobs that ended",
+                "FAILED",
+                &["FAILED", "COMPLETED", "CANCELLED"],
+            )
+            .field(
+                FieldKind::Text,
+                "from",
+                "Submitted from (ms since 1970, empty: the start)",
+                "",
+            )
+            .field(
+                FieldKind::Text,
+                "to",
+                "Submitted until (ms since 1970, empty: now)",
+                "",
+            ),
+    )
     .form(if r.disabled {
         Form::post("Enable", format!("{base}/enable"))
     } else {

@@ -1,0 +1,96 @@
+//! Replays of many jobs under a receiver: `POST
+//! /C/admin/notebooks/webhookReceivers/{id}/replay` runs its jobs a
+//! selection holds again as one batch, and `.../replays/{batch}/cancel`
+//! undoes a batch by cancelling its replays still waiting.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::routing::post;
+use axum::Router;
+use serde_json::json;
+
+use super::caller::Caller;
+use super::negotiate::{Params, Reply};
+use crate::domain::ids::{BatchId, ReceiverId};
+use crate::domain::job::JobStatus;
+use crate::domain::time::Millis;
+use crate::error::{Error, Result};
+use crate::service::jobs::ReplaySelection;
+use crate::service::App;
+
+pub fn routes() -> Router<super::Site> {
+    let root = "/admin/notebooks/webhookReceivers/{id}";
+    Router::new()
+        .route(&format!("{root}/replay"), post(replay))
+        .route(&format!("{root}/replays/{{batch}}/cancel"), post(cancel))
+}
+
+/// `status` (a final state, `FAILED` unless given), `from` and `to`
+/// (epoch milliseconds of submission, inclusive; from the start to now
+/// unless given).
+fn selection(params: &Params) -> Result<ReplaySelection> {
+    let status = match params.non_empty("status") {
+        Some(s) => JobStatus::parse(s).map_err(Error::invalid("status"))?,
+        None => JobStatus::Failed,
+    };
+    let time = |field: &'static str, default: Millis| -> Result<Millis> {
+        params.non_empty(field).map_or(Ok(default), |t| {
+            t.trim()
+                .parse::<i64>()
+                .ok()
+                .filter(|ms| *ms >= 0)
+                .map(Millis)
+                .ok_or(Error::Invalid {
+                    field,
+                    source: crate::domain::ParseError::new(
+                        "must be a time in milliseconds since 1970 (a whole number)",
+                    ),
+                })
+        })
+    };
+    Ok(ReplaySelection {
+        status,
+        from: time("from", Millis(0))?,
+        to: time("to", Millis::now())?,
+    })
+}
+
+fn receiver_id(id: &str) -> Result<ReceiverId> {
+    ReceiverId::parse(id)
+        .map_err(|_| Error::NotFound(format!("Webhook receiver '{id}' does not exist.")))
+}
+
+async fn replay(
+    State(app): State<Arc<App>>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+    params: Params,
+) -> Result<Reply> {
+    let id = receiver_id(&id)?;
+    let done = app.replay_jobs(&caller, &id, selection(&params)?).await?;
+    let value = json!({
+        "status": "success",
+        "batchId": done.batch.to_string(),
+        "jobs": done.jobs,
+        "alreadyReplayed": done.already,
+    });
+    Ok(Reply::new(
+        value,
+        super::receivers::receiver_page_of(app, caller, id),
+    ))
+}
+
+async fn cancel(
+    State(app): State<Arc<App>>,
+    Caller(caller): Caller,
+    Path((id, batch)): Path<(String, String)>,
+) -> Result<Reply> {
+    let id = receiver_id(&id)?;
+    let batch = BatchId::parse(&batch).map_err(Error::invalid("batch"))?;
+    let cancelled = app.cancel_replay(&caller, &id, &batch).await?;
+    Ok(Reply::new(
+        json!({"status": "success", "cancelled": cancelled}),
+        super::receivers::receiver_page_of(app, caller, id),
+    ))
+}

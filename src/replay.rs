@@ -1,0 +1,55 @@
+//! `hookbook replay`: runs jobs again through a server's admin API (one
+//! job, or a receiver's jobs by final state and time, as one batch), or
+//! undoes a replay by cancelling its batch's waiting jobs. It prints the
+//! server's JSON answer.
+
+use anyhow::{bail, Context as _};
+
+use crate::config::ReplayArgs;
+
+/// The admin call the arguments ask for: its path under `--url`, and its
+/// form fields.
+pub fn call(args: &ReplayArgs) -> (String, Vec<(&'static str, String)>) {
+    let admin = "admin/notebooks";
+    match (&args.job, &args.receiver, &args.cancel) {
+        (Some(job), _, _) => (format!("{admin}/jobs/{job}/replay"), Vec::new()),
+        (None, Some(receiver), Some(batch)) => (
+            format!("{admin}/webhookReceivers/{receiver}/replays/{batch}/cancel"),
+            Vec::new(),
+        ),
+        (None, receiver, None) => {
+            let mut fields = vec![("status", args.status.clone())];
+            fields.extend(args.from.map(|t| ("from", t.to_string())));
+            fields.extend(args.to.map(|t| ("to", t.to_string())));
+            let receiver = receiver.as_deref().unwrap_or_default();
+            (
+                format!("{admin}/webhookReceivers/{receiver}/replay"),
+                fields,
+            )
+        }
+        (None, None, Some(_)) => (String::new(), Vec::new()),
+    }
+}
+
+pub async fn replay(args: ReplayArgs) -> anyhow::Result<()> {
+    let (path, mut fields) = call(&args);
+    if path.is_empty() {
+        bail!("--cancel needs the --receiver the replay was of");
+    }
+    fields.push(("f", "json".into()));
+    let url = format!("{}/{path}", args.url.trim_end_matches('/'));
+    let response = reqwest::Client::new()
+        .post(&url)
+        .header("X-Esri-Authorization", format!("Bearer {}", args.token))
+        .form(&fields)
+        .send()
+        .await
+        .with_context(|| format!("cannot reach {url}"))?;
+    let status = response.status();
+    let text = response.text().await.unwrap_or_default();
+    println!("{text}");
+    if !status.is_success() {
+        bail!("the server answered {status}");
+    }
+    Ok(())
+}
