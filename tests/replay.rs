@@ -58,8 +58,35 @@ fn stdout(nb: &Value) -> String {
         .collect()
 }
 
-#[tokio::test]
-async fn a_failed_run_replayed_after_its_notebook_was_fixed_completes() {
+/// A server (one run at a time) where alice's receiver runs a notebook
+/// that always fails.
+struct Buggy {
+    app: TestApp,
+    cast: common::Cast,
+    item: String,
+    receiver: String,
+    url: String,
+}
+
+/// A receiver of `item` made with `token`: its id and its URL.
+async fn receiver_of(app: &TestApp, token: &str, item: &str) -> (String, String) {
+    let r = app
+        .create_receiver(
+            token,
+            &[
+                ("name", "r"),
+                ("itemId", item),
+                ("secret", SECRET),
+                ("signatureHeaders", "x-esrihook-signature"),
+            ],
+        )
+        .await;
+    let receiver = &r.json["webhookReceiver"];
+    let text = |v: &Value| v.as_str().unwrap().to_string();
+    (text(&receiver["id"]), text(&receiver["url"]))
+}
+
+async fn buggy() -> Buggy {
     let app = spawn_app_in(
         tempfile::tempdir().unwrap(),
         &["--max-concurrent-runs", "1"],
@@ -77,25 +104,25 @@ async fn a_failed_run_replayed_after_its_notebook_was_fixed_completes() {
         )
         .await;
     let item = r.json["id"].as_str().unwrap().to_string();
-    let r = app
-        .create_receiver(
-            &cast.alice,
-            &[
-                ("name", "r"),
-                ("itemId", &item),
-                ("secret", SECRET),
-                ("signatureHeaders", "x-esrihook-signature"),
-            ],
-        )
-        .await;
-    let receiver = r.json["webhookReceiver"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let url = r.json["webhookReceiver"]["url"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let (receiver, url) = receiver_of(&app, &cast.alice, &item).await;
+    Buggy {
+        app,
+        cast,
+        item,
+        receiver,
+        url,
+    }
+}
+
+#[tokio::test]
+async fn a_failed_run_replayed_after_its_notebook_was_fixed_completes() {
+    let Buggy {
+        app,
+        cast,
+        item,
+        receiver,
+        url,
+    } = buggy().await;
     let body = r#"{"events": [{"when": 1741189389713}]}"#;
     let sent = app
         .client
@@ -209,25 +236,7 @@ async fn only_a_webhook_job_of_an_enabled_receiver_can_be_replayed() {
         r.json
     );
 
-    let r = app
-        .create_receiver(
-            &cast.alice,
-            &[
-                ("name", "r"),
-                ("itemId", &item),
-                ("secret", SECRET),
-                ("signatureHeaders", "x-esrihook-signature"),
-            ],
-        )
-        .await;
-    let receiver = r.json["webhookReceiver"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let url = r.json["webhookReceiver"]["url"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let (receiver, url) = receiver_of(&app, &cast.alice, &item).await;
     let recv = format!("/notebooks/admin/notebooks/webhookReceivers/{receiver}");
     let headers = [("x-esrihook-signature", esri(b"{}"))];
     let headers: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
@@ -269,42 +278,13 @@ async fn cli(app: &TestApp, token: &str, args: &[&str]) -> Value {
 
 #[tokio::test]
 async fn a_receivers_failed_jobs_replay_as_one_batch_that_can_be_seen_and_undone() {
-    let app = spawn_app_in(
-        tempfile::tempdir().unwrap(),
-        &["--max-concurrent-runs", "1"],
-    )
-    .await;
-    let cast = app.cast().await;
-    let r = app
-        .post_form(
-            &format!("{CONTENT}/users/alice/addItem"),
-            Some(&cast.alice),
-            &[
-                ("title", "buggy"),
-                ("text", &notebook("raise RuntimeError('a bug')")),
-            ],
-        )
-        .await;
-    let item = r.json["id"].as_str().unwrap().to_string();
-    let r = app
-        .create_receiver(
-            &cast.alice,
-            &[
-                ("name", "r"),
-                ("itemId", &item),
-                ("secret", SECRET),
-                ("signatureHeaders", "x-esrihook-signature"),
-            ],
-        )
-        .await;
-    let receiver = r.json["webhookReceiver"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let url = r.json["webhookReceiver"]["url"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let Buggy {
+        app,
+        cast,
+        item,
+        receiver,
+        url,
+    } = buggy().await;
     let mut originals = Vec::new();
     for n in 0..3 {
         let body = format!(r#"{{"n": {n}}}"#);
