@@ -5,9 +5,8 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
-
 use common::events::esri;
+use common::jobs::finished;
 use common::{spawn_app_in, TestApp, SECRET};
 use serde_json::{json, Value};
 
@@ -18,19 +17,6 @@ fn notebook(source: &str) -> String {
     json!({"cells": [{"cell_type": "code", "id": "a", "metadata": {}, "source": source, "outputs": [], "execution_count": null}],
            "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
     .to_string()
-}
-
-/// Waits (bounded) until the job reaches a final state.
-async fn finished(app: &TestApp, token: &str, job: &str) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(90);
-    loop {
-        let j = app.get(&format!("{JOBS}/{job}"), Some(token)).await.json;
-        if ["COMPLETED", "FAILED", "CANCELLED"].contains(&j["status"].as_str().unwrap_or("")) {
-            return j;
-        }
-        assert!(Instant::now() < deadline, "job {job} never finished: {j}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 async fn executed(app: &TestApp, token: &str, job: &str) -> Value {

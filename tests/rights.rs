@@ -5,9 +5,8 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
-
 use common::events::esri;
+use common::jobs::finished;
 use common::{spawn_app_in, TestApp, SECRET};
 use serde_json::{json, Value};
 
@@ -29,18 +28,6 @@ fn prober() -> String {
         "metadata": {}, "nbformat": 4, "nbformat_minor": 5
     })
     .to_string()
-}
-
-async fn finished(app: &TestApp, token: &str, job: &str) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        let j = app.get(&format!("{JOBS}/{job}"), Some(token)).await.json;
-        if ["COMPLETED", "FAILED", "CANCELLED"].contains(&j["status"].as_str().unwrap_or("")) {
-            return j;
-        }
-        assert!(Instant::now() < deadline, "job {job} never finished: {j}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 /// What the prober printed: its token and the receivers it could see.

@@ -6,6 +6,7 @@
 pub mod db;
 pub mod events;
 pub mod evidence;
+pub mod jobs;
 pub mod nodes;
 pub mod process;
 
