@@ -8,34 +8,31 @@ use anyhow::{bail, Context as _};
 use crate::config::ReplayArgs;
 
 /// The admin call the arguments ask for: its path under `--url`, and its
-/// form fields.
-pub fn call(args: &ReplayArgs) -> (String, Vec<(&'static str, String)>) {
+/// form fields. The command line already requires `--receiver` unless
+/// `--job` is given.
+fn call(args: &ReplayArgs) -> anyhow::Result<(String, Vec<(&'static str, String)>)> {
     let admin = "admin/notebooks";
-    match (&args.job, &args.receiver, &args.cancel) {
+    Ok(match (&args.job, &args.receiver, &args.cancel) {
         (Some(job), _, _) => (format!("{admin}/jobs/{job}/replay"), Vec::new()),
         (None, Some(receiver), Some(batch)) => (
             format!("{admin}/webhookReceivers/{receiver}/replays/{batch}/cancel"),
             Vec::new(),
         ),
-        (None, receiver, None) => {
+        (None, Some(receiver), None) => {
             let mut fields = vec![("status", args.status.clone())];
             fields.extend(args.from.map(|t| ("from", t.to_string())));
             fields.extend(args.to.map(|t| ("to", t.to_string())));
-            let receiver = receiver.as_deref().unwrap_or_default();
             (
                 format!("{admin}/webhookReceivers/{receiver}/replay"),
                 fields,
             )
         }
-        (None, None, Some(_)) => (String::new(), Vec::new()),
-    }
+        (None, None, _) => bail!("give --job, or --receiver"),
+    })
 }
 
 pub async fn replay(args: ReplayArgs) -> anyhow::Result<()> {
-    let (path, mut fields) = call(&args);
-    if path.is_empty() {
-        bail!("--cancel needs the --receiver the replay was of");
-    }
+    let (path, mut fields) = call(&args)?;
     fields.push(("f", "json".into()));
     let url = format!("{}/{path}", args.url.trim_end_matches('/'));
     let response = reqwest::Client::new()

@@ -12,6 +12,7 @@ use serde_json::json;
 
 use super::caller::Caller;
 use super::negotiate::{Params, Reply};
+use super::path::Id;
 use crate::domain::ids::{BatchId, ReceiverId};
 use crate::domain::job::JobStatus;
 use crate::domain::time::Millis;
@@ -56,18 +57,12 @@ fn selection(params: &Params) -> Result<ReplaySelection> {
     })
 }
 
-fn receiver_id(id: &str) -> Result<ReceiverId> {
-    ReceiverId::parse(id)
-        .map_err(|_| Error::NotFound(format!("Webhook receiver '{id}' does not exist.")))
-}
-
 async fn replay(
     State(app): State<Arc<App>>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    Id(id): Id<ReceiverId>,
     params: Params,
 ) -> Result<Reply> {
-    let id = receiver_id(&id)?;
     let done = app.replay_jobs(&caller, &id, selection(&params)?).await?;
     let value = json!({
         "status": "success",
@@ -84,9 +79,9 @@ async fn replay(
 async fn cancel(
     State(app): State<Arc<App>>,
     Caller(caller): Caller,
-    Path((id, batch)): Path<(String, String)>,
+    Id(id): Id<ReceiverId>,
+    Path((_, batch)): Path<(String, String)>,
 ) -> Result<Reply> {
-    let id = receiver_id(&id)?;
     let batch = BatchId::parse(&batch).map_err(Error::invalid("batch"))?;
     let cancelled = app.cancel_replay(&caller, &id, &batch).await?;
     Ok(Reply::new(

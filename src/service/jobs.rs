@@ -151,10 +151,7 @@ impl App {
         receiver_id: &ReceiverId,
         selection: ReplaySelection,
     ) -> Result<Replayed> {
-        let receiver = self.store.receiver(receiver_id).await?.ok_or_else(|| {
-            Error::NotFound(format!("Webhook receiver '{receiver_id}' does not exist."))
-        })?;
-        require_manager(caller, &receiver.owner)?;
+        let receiver = self.receiver(caller, receiver_id).await?;
         let invalid = |field: &'static str, why: String| Error::Invalid {
             field,
             source: crate::domain::ParseError::new(why),
@@ -179,7 +176,7 @@ impl App {
             to: selection.to,
             item_id: receiver.item_id,
             username: receiver.owner,
-            parameters: receiver.parameters,
+            parameters: receiver.parameters.to_json(),
             submitted: Millis::now(),
             max: MAX_REPLAY,
         };
@@ -209,10 +206,7 @@ impl App {
         receiver_id: &ReceiverId,
         batch: &BatchId,
     ) -> Result<u64> {
-        let receiver = self.store.receiver(receiver_id).await?.ok_or_else(|| {
-            Error::NotFound(format!("Webhook receiver '{receiver_id}' does not exist."))
-        })?;
-        require_manager(caller, &receiver.owner)?;
+        self.receiver(caller, receiver_id).await?;
         Ok(self
             .store
             .cancel_batch(receiver_id, batch, Millis::now())

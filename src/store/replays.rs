@@ -46,11 +46,29 @@ pub const CANCEL_BATCH: &str =
 /// The message a job cancelled with its batch ends with.
 pub const CANCELLED_WITH_BATCH: &str = "Cancelled with the replay that made it.";
 
-/// The steps of a replay both stores take inside their own transaction
-/// (`$db` is the sqlx database type): inserting one replay, and choosing
-/// what a replay of many makes.
+/// The steps of a replay both stores take (`$db` is the sqlx database
+/// type): inserting one replay and choosing what a replay of many makes,
+/// inside the store's transaction; cancelling a batch's waiting replays.
 macro_rules! replay_steps {
     ($db:ty) => {
+        async fn cancel_waiting(
+            pool: &sqlx::Pool<$db>,
+            receiver: &$crate::domain::ids::ReceiverId,
+            batch: &$crate::domain::ids::BatchId,
+            now: $crate::domain::time::Millis,
+        ) -> $crate::store::StoreResult<u64> {
+            let messages =
+                $crate::store::rows::messages(&[$crate::store::replays::CANCELLED_WITH_BATCH]);
+            let cancelled = sqlx::query($crate::store::replays::CANCEL_BATCH)
+                .bind(now.0)
+                .bind(messages)
+                .bind(batch.to_string())
+                .bind(receiver.to_string())
+                .execute(pool)
+                .await?;
+            Ok(cancelled.rows_affected())
+        }
+
         async fn insert_replay(
             tx: &mut sqlx::Transaction<'static, $db>,
             r: &$crate::store::NewReplay,

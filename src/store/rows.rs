@@ -226,8 +226,8 @@ pub fn messages(messages: &[impl AsRef<str>]) -> String {
 
 /// A receiver's delivery log, newest first: the lines of deliveries not
 /// accepted (refused, duplicates), and one per webhook job other than a
-/// replay, which is what an accepted delivery became, so that acceptance writes no line of its
-/// own. `receiver` and `limit` are the two placeholders, and `length` the
+/// replay, which is what an accepted delivery became, so that acceptance
+/// writes no line of its own. `receiver` and `limit` are the two placeholders, and `length` the
 /// function giving a blob's size in bytes, in the database's spelling.
 pub fn delivery_log_sql(receiver: &str, limit: &str, length: &str) -> String {
     format!(

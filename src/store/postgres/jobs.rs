@@ -12,7 +12,6 @@ use crate::domain::event::SignedPart;
 use crate::domain::ids::{BatchId, EventId, JobId, NodeId, ReceiverId};
 use crate::domain::job::JobStatus;
 use crate::domain::time::Millis;
-use crate::store::replays;
 use crate::store::rows::{messages as stored_messages, JobRow, JOB_COLUMNS as COLUMNS};
 use crate::store::{
     BulkReplay, BulkReplayed, EventRecord, JobFilter, JobRecord, JobStore, Lease, NewJob,
@@ -102,14 +101,7 @@ impl JobStore for PgStore {
         batch: &BatchId,
         now: Millis,
     ) -> StoreResult<u64> {
-        let cancelled = sqlx::query(replays::CANCEL_BATCH)
-            .bind(now.0)
-            .bind(stored_messages(&[replays::CANCELLED_WITH_BATCH]))
-            .bind(batch.to_string())
-            .bind(receiver.to_string())
-            .execute(&self.pool)
-            .await?;
-        Ok(cancelled.rows_affected())
+        cancel_waiting(&self.pool, receiver, batch, now).await
     }
 
     async fn job(&self, id: &JobId) -> StoreResult<Option<JobRecord>> {

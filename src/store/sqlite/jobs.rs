@@ -8,7 +8,6 @@ use crate::domain::event::SignedPart;
 use crate::domain::ids::{BatchId, EventId, JobId, NodeId, ReceiverId};
 use crate::domain::job::JobStatus;
 use crate::domain::time::Millis;
-use crate::store::replays;
 use crate::store::rows::{messages as stored_messages, JobRow, JOB_COLUMNS as COLUMNS};
 use crate::store::{
     BulkReplay, BulkReplayed, EventRecord, JobFilter, JobRecord, JobStore, Lease, NewJob,
@@ -50,15 +49,14 @@ impl JobStore for SqliteStore {
     async fn replay_jobs(&self, r: &BulkReplay) -> StoreResult<BulkReplayed> {
         let _turn = self.write_turn().await;
         let mut tx = self.begin_write().await?;
-        let selected = select_replays(&mut tx, r).await?;
-        if let BulkReplayed::Queued { .. } = selected.0 {
-            for of in &selected.1 {
-                let replay = r.replay_of(*of);
-                insert_replay(&mut tx, &replay, Some(r.batch)).await?;
+        let (answer, selected) = select_replays(&mut tx, r).await?;
+        if let BulkReplayed::Queued { .. } = answer {
+            for of in &selected {
+                insert_replay(&mut tx, &r.replay_of(*of), Some(r.batch)).await?;
             }
             tx.commit().await?;
         }
-        Ok(selected.0)
+        Ok(answer)
     }
 
     async fn cancel_batch(
@@ -68,14 +66,7 @@ impl JobStore for SqliteStore {
         now: Millis,
     ) -> StoreResult<u64> {
         let _turn = self.write_turn().await;
-        let cancelled = sqlx::query(replays::CANCEL_BATCH)
-            .bind(now.0)
-            .bind(stored_messages(&[replays::CANCELLED_WITH_BATCH]))
-            .bind(batch.to_string())
-            .bind(receiver.to_string())
-            .execute(&self.pool)
-            .await?;
-        Ok(cancelled.rows_affected())
+        cancel_waiting(&self.pool, receiver, batch, now).await
     }
 
     async fn job(&self, id: &JobId) -> StoreResult<Option<JobRecord>> {

@@ -1,7 +1,6 @@
 //! The group-commit writer: one thread with its own SQLite connection that
 //! stores a whole batch of events (events, jobs, the delivery-log lines of
-//! those not accepted) in one
-//! `BEGIN IMMEDIATE` transaction. Running the batch on one thread costs one
+//! those not accepted) in one `BEGIN IMMEDIATE` transaction. Running the batch on one thread costs one
 //! hand-over per batch instead of one per statement, which is what keeps
 //! acceptance latency low. With `synchronous=FULL` the commit is on disk
 //! when the answer is sent.
@@ -163,12 +162,10 @@ fn accept(
     let mut answers = Vec::with_capacity(events.len());
     for e in events {
         let answer = accept_one(&tx, e, &mut room)?;
+        answers.push(answer);
         // An accepted delivery's log line is its job; the others get one.
         let (outcome, job_id, reason) = match answer {
-            Acceptance::Accepted { .. } => {
-                answers.push(answer);
-                continue;
-            }
+            Acceptance::Accepted { .. } => continue,
             Acceptance::Duplicate { job_id } => (DeliveryOutcome::Duplicate, Some(job_id), ""),
             Acceptance::QueueFull => (DeliveryOutcome::Rejected, None, "queue full"),
         };
@@ -183,7 +180,6 @@ fn accept(
                 size: e.body.len() as i64,
             },
         )?;
-        answers.push(answer);
     }
     tx.commit()?;
     Ok(answers)
