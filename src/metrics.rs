@@ -13,6 +13,7 @@ use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
 use crate::domain::job::JobStatus;
+use crate::domain::retry::Failure;
 use crate::store::DeliveryOutcome;
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -26,11 +27,17 @@ struct RunLabels {
     status: &'static str,
 }
 
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RetryLabels {
+    failure: &'static str,
+}
+
 pub struct Metrics {
     registry: Registry,
     deliveries: Family<DeliveryLabels, Counter>,
     acceptance: Histogram,
     runs: Family<RunLabels, Counter>,
+    retries: Family<RetryLabels, Counter>,
     run_start: Histogram,
     commit_batch: Histogram,
     commit_time: Histogram,
@@ -126,6 +133,12 @@ impl Metrics {
             "Finished notebook runs by final state",
             runs.clone(),
         );
+        let retries = Family::<RetryLabels, Counter>::default();
+        registry.register(
+            "hookbook_retries",
+            "Failed attempts put back in the queue for another, by what failed",
+            retries.clone(),
+        );
         let run_start = histogram(
             &mut registry,
             "hookbook_run_start_seconds",
@@ -167,6 +180,7 @@ impl Metrics {
             deliveries,
             acceptance,
             runs,
+            retries,
             run_start,
             commit_batch,
             commit_time,
@@ -206,6 +220,11 @@ impl Metrics {
     pub fn run_finished(&self, status: JobStatus) {
         let status = status.as_str();
         self.runs.get_or_create(&RunLabels { status }).inc();
+    }
+
+    pub fn run_retried(&self, failure: Failure) {
+        let failure = failure.as_str();
+        self.retries.get_or_create(&RetryLabels { failure }).inc();
     }
 
     pub fn set_queue_depth(&self, waiting: u64) {

@@ -14,7 +14,10 @@ use hookbook::domain::ids::{EventId, ItemId, JobId, NodeId, ReceiverId};
 use hookbook::domain::job::{JobInputs, JobStatus};
 use hookbook::domain::time::Millis;
 use hookbook::domain::user::Username;
-use hookbook::store::{Acceptance, Lease, NewEvent, NewJob, NewReplay, Orphans, Signal, Store};
+use hookbook::domain::retry::{Failure, RetryPolicy};
+use hookbook::store::{
+    Acceptance, Lease, NewEvent, NewJob, NewReplay, Orphans, PolicyScope, Signal, Store,
+};
 
 /// Both stores, each fresh; the temporary dir keeps the SQLite file alive.
 async fn stores() -> Vec<(&'static str, Arc<dyn Store>, tempfile::TempDir)> {
@@ -579,5 +582,118 @@ async fn a_replay_runs_its_originals_event_and_keeps_it_when_the_original_goes()
         assert!(store.job(&original).await.unwrap().is_none(), "{name}");
         let kept = store.event(&event_id).await.unwrap();
         assert!(kept.is_some(), "{name}: the replay's event stays");
+    }
+}
+
+/// Accepts one delivery to `receiver` and returns its job's id.
+async fn webhook_job(store: &dyn Store, receiver: ReceiverId) -> JobId {
+    let e = event(receiver, None);
+    let job = e.job_id;
+    let accepted = store.accept_events(vec![e], 1_000).await.unwrap();
+    assert_eq!(accepted, [Acceptance::Accepted { job_id: job }]);
+    job
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn retry_policies_decide_what_a_lost_node_and_a_failed_attempt_get() {
+    for (name, store, _dir) in stores().await {
+        let (patient, strict) = (ReceiverId::generate(), ReceiverId::generate());
+        let three = RetryPolicy::new(3, 0, 1.0, 0, vec![Failure::LostNode]).unwrap();
+        let errors_only = RetryPolicy::new(5, 60, 2.0, 600, vec![Failure::Error]).unwrap();
+        let scope = PolicyScope::Receiver;
+        store
+            .set_retry_policy(scope(patient), Some(&three))
+            .await
+            .unwrap();
+        store
+            .set_retry_policy(scope(strict), Some(&errors_only))
+            .await
+            .unwrap();
+        let site = store.effective_retry_policy(None).await.unwrap();
+        assert_eq!(site.scope, PolicyScope::Site, "{name}");
+        assert_eq!(site.policy, RetryPolicy::default(), "{name}");
+        let own = store.effective_retry_policy(Some(&patient)).await.unwrap();
+        assert_eq!((own.scope, own.policy), (scope(patient), three.clone()));
+
+        // A receiver that retries lost nodes three times: taken over twice,
+        // then failed; the claim records the most attempts.
+        let job = webhook_job(&*store, patient).await;
+        for attempt in 1..=3 {
+            let claimed = store
+                .claim_job(Millis::now(), &lease(NodeId::generate(), -1), 0)
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(claimed.id, job, "{name}");
+            assert_eq!((claimed.attempts, claimed.max_attempts), (attempt, Some(3)));
+            let expected = if attempt < 3 { (1, 0) } else { (0, 1) };
+            let recovered = store
+                .recover_jobs(Millis::now(), "lost", Orphans::Expired)
+                .await
+                .unwrap();
+            assert_eq!(recovered, expected, "{name}: attempt {attempt}");
+        }
+        // One whose policy does not name lost nodes fails at the first loss.
+        let job = webhook_job(&*store, strict).await;
+        let claimed = store
+            .claim_job(Millis::now(), &lease(NodeId::generate(), -1), 0)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((claimed.id, claimed.max_attempts), (job, Some(5)), "{name}");
+        let recovered = store
+            .recover_jobs(Millis::now(), "lost", Orphans::Expired)
+            .await
+            .unwrap();
+        assert_eq!(recovered, (0, 1), "{name}");
+
+        // A failed attempt waits for its time: no claim takes it before.
+        let job = webhook_job(&*store, strict).await;
+        let node = NodeId::generate();
+        store
+            .claim_job(Millis::now(), &lease(node, 60_000), 0)
+            .await
+            .unwrap()
+            .unwrap();
+        let due = Millis(Millis::now().0 + 60_000);
+        let messages = ["Attempt 1 of 5 failed".to_string()];
+        assert!(store
+            .retry_job(&node, &job, due, &messages, None)
+            .await
+            .unwrap());
+        let waiting = store.job(&job).await.unwrap().unwrap();
+        assert_eq!(waiting.status, JobStatus::Submitted, "{name}");
+        assert_eq!((waiting.retry_at, waiting.messages.len()), (Some(due), 1));
+        let early = store
+            .claim_job(Millis::now(), &lease(node, 60_000), 0)
+            .await
+            .unwrap();
+        assert!(early.is_none(), "{name}: claimed before it was due");
+        let late = store
+            .claim_job(Millis(due.0 + 1), &lease(node, 60_000), 0)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((late.id, late.attempts, late.retry_at), (job, 2, None));
+        assert!(
+            !store
+                .retry_job(&NodeId::generate(), &job, due, &messages, None)
+                .await
+                .unwrap(),
+            "{name}: only the node holding the job puts it back"
+        );
+
+        // Removing a receiver's own policy makes it follow the site's; the
+        // site's cannot be removed.
+        store.set_retry_policy(scope(strict), None).await.unwrap();
+        store
+            .set_retry_policy(PolicyScope::Site, None)
+            .await
+            .unwrap();
+        let follows = store.effective_retry_policy(Some(&strict)).await.unwrap();
+        assert_eq!(follows.scope, PolicyScope::Site, "{name}");
+        let all = store.retry_policies().await.unwrap();
+        assert_eq!(all.len(), 2, "{name}: the site's and the patient one's");
+        assert_eq!(all[0].scope, PolicyScope::Site, "{name}");
     }
 }

@@ -69,6 +69,11 @@ fn detail(app: &App, job: &JobRecord) -> Value {
     v["results"] = results;
     v["replayOf"] = json!(job.replay_of.map(|r| r.to_string()));
     v["replayBatch"] = json!(job.replay_batch.map(|b| b.to_string()));
+    v["attempts"] = json!(job.attempts);
+    v["maxAttempts"] = json!(job.max_attempts);
+    // Set only while the job waits for its next attempt.
+    let waiting = job.status == JobStatus::Submitted;
+    v["nextAttemptTime"] = json!(job.retry_at.filter(|_| waiting).map(|t| t.0));
     v
 }
 

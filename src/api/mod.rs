@@ -15,6 +15,7 @@ mod openapi;
 mod path;
 mod receivers;
 mod replays;
+mod retries;
 mod session;
 mod tokens;
 
@@ -69,6 +70,7 @@ pub fn app(site: Site) -> Router {
     let admin = directory::admin_routes()
         .merge(receivers::routes())
         .merge(replays::routes())
+        .merge(retries::routes())
         .merge(jobs::routes())
         .layer(layer(Surface::Admin));
     let sharing = directory::sharing_routes()

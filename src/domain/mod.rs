@@ -11,6 +11,7 @@ pub mod job;
 pub mod notebook;
 pub mod receiver;
 pub mod refusal;
+pub mod retry;
 pub mod sensitive;
 pub mod time;
 pub mod user;

@@ -16,6 +16,7 @@ use super::pool::Pool;
 use super::Runner;
 use crate::domain::ids::EventId;
 use crate::domain::job::JobStatus;
+use crate::domain::retry::Failure;
 use crate::domain::time::Millis;
 use crate::error::Error;
 use crate::security::token::Token;
@@ -66,6 +67,9 @@ struct Outcome {
     status: JobStatus,
     message: String,
     notebook: Option<Vec<u8>>,
+    /// What failed, when a retry policy may give the job another attempt
+    /// (never for a run that could not start).
+    failure: Option<Failure>,
 }
 
 impl Outcome {
@@ -74,6 +78,7 @@ impl Outcome {
             status: JobStatus::Failed,
             message,
             notebook: None,
+            failure: None,
         }
     }
 }
@@ -158,6 +163,11 @@ async fn prepare(
         Value::String(runner.settings.hookbook_url.clone()),
     );
     env.insert("HOOKBOOK_TOKEN".into(), Value::String(token));
+    env.insert("HOOKBOOK_JOB_ID".into(), Value::String(job.id.to_string()));
+    env.insert(
+        "HOOKBOOK_ATTEMPT".into(),
+        Value::String(job.attempts.to_string()),
+    );
     Ok(Prepared {
         notebook,
         parameters,
@@ -202,7 +212,12 @@ async fn execute(
 ) -> Outcome {
     let mut kernel = match pool.checkout().await {
         Ok(kernel) => kernel,
-        Err(e) => return Outcome::failed(format!("No kernel could be started for the run: {e}")),
+        Err(e) => {
+            return Outcome {
+                failure: Some(Failure::Error),
+                ..Outcome::failed(format!("No kernel could be started for the run: {e}"))
+            }
+        }
     };
     runner
         .metrics
@@ -240,33 +255,44 @@ async fn execute(
         }
         _ => kernel.kill().await,
     }
-    let (status, message) = conclude(end, timeout);
+    let (status, message, failure) = conclude(end, timeout);
     Outcome {
         status,
         message,
+        failure,
         notebook: (!executed.is_null())
             .then(|| serde_json::to_vec_pretty(&executed).ok())
             .flatten(),
     }
 }
 
-/// The job's status and message for how its run ended.
-fn conclude(end: RunEnd, timeout: Duration) -> (JobStatus, String) {
+/// The job's status and message for how its run ended, and what failed.
+fn conclude(end: RunEnd, timeout: Duration) -> (JobStatus, String, Option<Failure>) {
     match end {
         RunEnd::Completed => (
             JobStatus::Completed,
             "The notebook ran to its end.".to_string(),
+            None,
         ),
-        RunEnd::Failed(e) => (JobStatus::Failed, e),
+        RunEnd::Failed(e) => (JobStatus::Failed, e, Some(Failure::Error)),
         RunEnd::TimedOut => (
             JobStatus::Failed,
             format!(
                 "The run timed out after {} seconds and was stopped.",
                 timeout.as_secs()
             ),
+            Some(Failure::Timeout),
         ),
-        RunEnd::Cancelled => (JobStatus::Cancelled, "The job was cancelled.".to_string()),
-        RunEnd::KernelLost(e) => (JobStatus::Failed, format!("The kernel was lost: {e}")),
+        RunEnd::Cancelled => (
+            JobStatus::Cancelled,
+            "The job was cancelled.".to_string(),
+            None,
+        ),
+        RunEnd::KernelLost(e) => (
+            JobStatus::Failed,
+            format!("The kernel was lost: {e}"),
+            Some(Failure::Error),
+        ),
     }
 }
 
@@ -281,7 +307,89 @@ async fn record(runner: &Runner, job: &JobRecord, outcome: Outcome) {
         }
         return;
     }
-    let messages = [outcome.message];
+    if let Some(failure) = outcome.failure {
+        match retry(runner, job, failure, &outcome).await {
+            Retry::Scheduled => return,
+            Retry::Final(message) => {
+                return finish(runner, job, Outcome { message, ..outcome }).await;
+            }
+        }
+    }
+    finish(runner, job, outcome).await;
+}
+
+/// Whether a failed attempt was put back in the queue.
+enum Retry {
+    Scheduled,
+    /// It was the job's last: its message, saying which attempt it was.
+    Final(String),
+}
+
+/// Puts a failed attempt back in the queue when the job's retry policy
+/// gives it another, and wakes this node's worker when it is due.
+async fn retry(runner: &Runner, job: &JobRecord, failure: Failure, outcome: &Outcome) -> Retry {
+    let made = u32::try_from(job.attempts).unwrap_or(u32::MAX);
+    let max = job
+        .max_attempts
+        .and_then(|m| u32::try_from(m).ok())
+        .unwrap_or(1);
+    let last = |message: &str| {
+        Retry::Final(if made > 1 {
+            format!("Attempt {made} of {max}: {message}")
+        } else {
+            message.to_string()
+        })
+    };
+    let policy = match runner
+        .store
+        .effective_retry_policy(job.receiver_id.as_ref())
+        .await
+    {
+        Ok(scoped) => scoped.policy,
+        Err(e) => {
+            tracing::error!(job = %job.id, error = %chain(&e), "reading a job's retry policy failed; the attempt is its last");
+            return last(&outcome.message);
+        }
+    };
+    let Some(wait) = policy.next_attempt(failure, made, max) else {
+        return last(&outcome.message);
+    };
+    let due = Millis::now().plus(wait);
+    let mut messages = job.messages.clone();
+    messages.push(format!(
+        "Attempt {made} of {max} failed: {} The next attempt is due at {}.",
+        outcome.message,
+        due.utc()
+    ));
+    let node = &runner.settings.node;
+    let notebook = outcome.notebook.as_deref();
+    match runner
+        .store
+        .retry_job(node, &job.id, due, &messages, notebook)
+        .await
+    {
+        Ok(true) => {
+            runner.metrics.run_retried(failure);
+            let wake = runner.runs.wake.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(wait).await;
+                wake.notify_one();
+            });
+        }
+        Ok(false) => {}
+        Err(e) => {
+            tracing::error!(job = %job.id, error = %chain(&e), "putting a failed attempt back in the queue failed")
+        }
+    }
+    Retry::Scheduled
+}
+
+/// Stores the job's end: its messages (earlier attempts' first) and its
+/// executed notebook; updates the item when `executeNotebook` asked.
+async fn finish(runner: &Runner, job: &JobRecord, outcome: Outcome) {
+    let node = &runner.settings.node;
+    let mut messages = job.messages.clone();
+    messages.push(outcome.message);
     let notebook = outcome.notebook.as_deref();
     match runner
         .store

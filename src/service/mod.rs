@@ -7,6 +7,7 @@ pub mod deliveries;
 pub mod items;
 pub mod jobs;
 pub mod receivers;
+pub mod retries;
 mod runs;
 pub mod site;
 pub mod users;

@@ -1,7 +1,7 @@
 //! `hookbook copy`: moves a whole installation from one database to another
 //! (SQLite to PostgreSQL, say) through the `Store` trait: users, notebook
-//! items, receivers with their sealed secrets, jobs with their events and
-//! executed notebooks. Access tokens and the delivery log are not copied
+//! items, receivers with their sealed secrets, retry policies, jobs with
+//! their events and executed notebooks. Access tokens and the delivery log are not copied
 //! (they expire within days); users sign in again.
 
 use anyhow::{bail, Context as _};
@@ -64,6 +64,10 @@ pub async fn copy(from: &dyn Store, to: &dyn Store) -> anyhow::Result<Copied> {
     for receiver in from.receivers(None).await? {
         to.add_receiver(&receiver).await.map_err(conflict)?;
         copied.receivers += 1;
+    }
+    for scoped in from.retry_policies().await? {
+        to.set_retry_policy(scoped.scope, Some(&scoped.policy))
+            .await?;
     }
     let mut after = None;
     // Jobs come oldest first, so an event comes with the first job that

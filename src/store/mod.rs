@@ -5,6 +5,7 @@
 //! The trait is split by resource so that each implementation keeps one file
 //! per resource; [`Store`] is all of them together.
 
+pub(crate) mod attempts;
 pub mod copy;
 pub mod postgres;
 pub(crate) mod replays;
@@ -23,6 +24,7 @@ use crate::domain::event::SignedPart;
 use crate::domain::ids::{BatchId, EventId, ItemId, JobId, NodeId, ReceiverId};
 use crate::domain::job::{JobInputs, JobKind, JobStatus};
 use crate::domain::notebook::ItemTitle;
+use crate::domain::retry::RetryPolicy;
 use crate::domain::time::Millis;
 use crate::domain::user::{User, Username};
 use crate::security::token::TokenHash;
@@ -263,6 +265,11 @@ pub struct JobRecord {
     pub replay_of: Option<JobId>,
     /// The replay of many jobs that made this one, if any.
     pub replay_batch: Option<BatchId>,
+    /// The most attempts its retry policy gave it when its last attempt
+    /// began (none before its first).
+    pub max_attempts: Option<i64>,
+    /// When its next attempt is due, while it waits for one.
+    pub retry_at: Option<Millis>,
 }
 
 /// A job created by `executeNotebook`.
@@ -433,6 +440,17 @@ pub trait JobStore: Send + Sync {
     ) -> StoreResult<bool>;
     /// Puts a job `node` is running back in the queue (the node is stopping).
     async fn requeue_job(&self, node: &NodeId, id: &JobId) -> StoreResult<()>;
+    /// Puts a job whose attempt failed back in the queue, due at `due`,
+    /// with its messages so far (and the failed attempt's notebook), if
+    /// this node still holds it.
+    async fn retry_job(
+        &self,
+        node: &NodeId,
+        id: &JobId,
+        due: Millis,
+        messages: &[String],
+        notebook: Option<&[u8]>,
+    ) -> StoreResult<bool>;
     /// Cancels a waiting or executing job; the status it had, if it could.
     async fn cancel_job(&self, id: &JobId, now: Millis) -> StoreResult<Option<JobStatus>>;
     async fn job_notebook(&self, id: &JobId) -> StoreResult<Option<Vec<u8>>>;
@@ -529,8 +547,45 @@ pub trait SiteStore: Send + Sync {
     async fn put_site_value_once(&self, name: &str, value: &[u8]) -> StoreResult<Vec<u8>>;
 }
 
+/// Whose retry policy: the site's, or one receiver's own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PolicyScope {
+    Site,
+    Receiver(ReceiverId),
+}
+
+/// A retry policy and where it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScopedPolicy {
+    pub scope: PolicyScope,
+    pub policy: RetryPolicy,
+}
+
+/// Retry policies, the site's and receivers' own.
+#[async_trait]
+pub trait RetryStore: Send + Sync {
+    /// The policy set for exactly this scope, if any.
+    async fn retry_policy(&self, scope: PolicyScope) -> StoreResult<Option<RetryPolicy>>;
+    /// The policy a job of `receiver` follows: the receiver's own, else the
+    /// site's (else the built-in default, should the site's row be gone).
+    async fn effective_retry_policy(
+        &self,
+        receiver: Option<&ReceiverId>,
+    ) -> StoreResult<ScopedPolicy>;
+    /// Sets a scope's policy; `None` removes a receiver's own (it follows
+    /// the site's again).
+    async fn set_retry_policy(
+        &self,
+        scope: PolicyScope,
+        policy: Option<&RetryPolicy>,
+    ) -> StoreResult<()>;
+    /// Every policy set, the site's first (for `hookbook copy`).
+    async fn retry_policies(&self) -> StoreResult<Vec<ScopedPolicy>>;
+}
+
 pub trait Store:
     UserStore
+    + RetryStore
     + TokenStore
     + ItemStore
     + ReceiverStore

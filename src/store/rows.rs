@@ -1,17 +1,19 @@
 //! Rows as both databases return them, and their parsing into records: one
-//! definition for SQLite and PostgreSQL. Columns hold text, integers, bytes
-//! and booleans only, so the same `FromRow` derive reads either.
+//! definition for SQLite and PostgreSQL. Columns hold text, integers, bytes,
+//! booleans and (for a retry policy's factor) one floating-point number,
+//! so the same `FromRow` derive reads either.
 
 use crate::domain::event::SignedPart;
 use crate::domain::ids::{BatchId, EventId, ItemId, JobId, ReceiverId};
 use crate::domain::job::{JobInputs, JobKind, JobStatus};
 use crate::domain::notebook::ItemTitle;
+use crate::domain::retry::{Failure, RetryPolicy};
 use crate::domain::time::Millis;
 use crate::domain::user::{User, Username};
 use crate::security::token::TokenHash;
 use crate::store::{
-    DeliveryOutcome, DeliveryRecord, EventRecord, ItemMeta, JobRecord, ReceiverRecord, StoreError,
-    StoreResult, StoredEvent, TokenRecord, UserRecord,
+    DeliveryOutcome, DeliveryRecord, EventRecord, ItemMeta, JobRecord, PolicyScope, ReceiverRecord,
+    ScopedPolicy, StoreError, StoreResult, StoredEvent, TokenRecord, UserRecord,
 };
 
 pub const USER_COLUMNS: &str = "username, password_hash, role, privileges, created, tokens_revoked";
@@ -147,7 +149,7 @@ impl ReceiverRow {
 /// read on its own.
 pub const JOB_COLUMNS: &str = "id, kind, status, item_id, receiver_id, event_id, username, \
      parameters, submitted, start_time, end_time, messages, attempts, timeout_minutes, inputs, \
-     notebook IS NOT NULL AS has_notebook, replay_of, replay_batch";
+     notebook IS NOT NULL AS has_notebook, replay_of, replay_batch, max_attempts, retry_at";
 
 #[derive(sqlx::FromRow)]
 pub struct JobRow {
@@ -169,6 +171,8 @@ pub struct JobRow {
     has_notebook: bool,
     replay_of: Option<String>,
     replay_batch: Option<String>,
+    max_attempts: Option<i64>,
+    retry_at: Option<i64>,
 }
 
 impl JobRow {
@@ -214,6 +218,8 @@ impl JobRow {
                 .map(BatchId::parse)
                 .transpose()
                 .map_err(corrupt)?,
+            max_attempts: self.max_attempts,
+            retry_at: self.retry_at.map(Millis),
         })
     }
 }
@@ -307,5 +313,57 @@ impl From<StoredEvent> for EventRecord {
             body: e.body,
             signed: e.signed,
         }
+    }
+}
+
+/// The columns of a retry policy, as [`PolicyRow`] reads them.
+pub const POLICY_COLUMNS: &str = "scope, max_attempts, delay_seconds, backoff_factor, \
+     max_delay_seconds, on_error, on_timeout, on_lost_node";
+
+#[derive(sqlx::FromRow)]
+pub struct PolicyRow {
+    scope: String,
+    max_attempts: i64,
+    delay_seconds: i64,
+    backoff_factor: f64,
+    max_delay_seconds: i64,
+    on_error: bool,
+    on_timeout: bool,
+    on_lost_node: bool,
+}
+
+impl PolicyRow {
+    pub fn parse(self) -> StoreResult<ScopedPolicy> {
+        let corrupt = StoreError::Corrupt("retry policy");
+        let scope = match self.scope.as_str() {
+            "site" => PolicyScope::Site,
+            id => PolicyScope::Receiver(ReceiverId::parse(id).map_err(|_| corrupt)?),
+        };
+        let whole = |n: i64| u32::try_from(n).map_err(|_| StoreError::Corrupt("retry policy"));
+        let on = [
+            (self.on_error, Failure::Error),
+            (self.on_timeout, Failure::Timeout),
+            (self.on_lost_node, Failure::LostNode),
+        ];
+        let policy = RetryPolicy::new(
+            whole(self.max_attempts)?,
+            whole(self.delay_seconds)?,
+            self.backoff_factor,
+            whole(self.max_delay_seconds)?,
+            on.into_iter()
+                .filter(|(set, _)| *set)
+                .map(|(_, f)| f)
+                .collect(),
+        )
+        .map_err(|_| StoreError::Corrupt("retry policy"))?;
+        Ok(ScopedPolicy { scope, policy })
+    }
+}
+
+/// A policy scope's key in `retry_policies`.
+pub fn scope_key(scope: PolicyScope) -> String {
+    match scope {
+        PolicyScope::Site => "site".to_string(),
+        PolicyScope::Receiver(id) => id.to_string(),
     }
 }

@@ -73,8 +73,9 @@ macro_rules! copy_store {
                     }
                     sqlx::query(
                         "INSERT INTO jobs (id, kind, status, item_id, receiver_id, event_id, username, parameters, \
-                         submitted, start_time, end_time, messages, attempts, timeout_minutes, inputs, notebook, replay_of, replay_batch) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
+                         submitted, start_time, end_time, messages, attempts, timeout_minutes, inputs, notebook, replay_of, replay_batch, \
+                         max_attempts, retry_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
                     )
                     .bind(j.id.to_string())
                     .bind(j.kind.as_str())
@@ -94,6 +95,8 @@ macro_rules! copy_store {
                     .bind(notebook)
                     .bind(j.replay_of.map(|r| r.to_string()))
                     .bind(j.replay_batch.map(|b| b.to_string()))
+                    .bind(j.max_attempts)
+                    .bind(j.retry_at.map(|t| t.0))
                     .execute(&mut *tx)
                     .await
                     .map_err(|e| $crate::store::conflict_or(e, &format!("job '{}'", j.id)))?;

@@ -12,5 +12,6 @@ pub mod copy;
 pub mod items;
 pub mod nodes;
 pub mod receivers;
+pub mod retries;
 pub mod tokens;
 pub mod users;

@@ -100,6 +100,10 @@ macro_rules! receiver_store {
                         .bind(id.to_string())
                         .execute(&mut *tx)
                         .await?;
+                    sqlx::query("DELETE FROM retry_policies WHERE scope = $1")
+                        .bind(id.to_string())
+                        .execute(&mut *tx)
+                        .await?;
                     tx.commit().await?;
                     Ok(done.rows_affected() == 1)
                 }

@@ -8,6 +8,7 @@ use crate::domain::event::SignedPart;
 use crate::domain::ids::{BatchId, EventId, JobId, NodeId, ReceiverId};
 use crate::domain::job::JobStatus;
 use crate::domain::time::Millis;
+use crate::store::attempts::{LOST_FOR_GOOD, MAX_ATTEMPTS_NOW, RETRY};
 use crate::store::rows::{messages as stored_messages, JobRow, JOB_COLUMNS as COLUMNS};
 use crate::store::{
     BulkReplay, BulkReplayed, EventRecord, JobFilter, JobRecord, JobStore, Lease, NewJob,
@@ -121,9 +122,9 @@ impl JobStore for SqliteStore {
         // claimers can never take the same row.
         let sql = format!(
             "UPDATE jobs SET status = 'EXECUTING', start_time = ?1, attempts = attempts + 1, \
-             node = ?3, lease_until = ?4 \
+             max_attempts = {MAX_ATTEMPTS_NOW}, retry_at = NULL, node = ?3, lease_until = ?4 \
              WHERE id = (SELECT j.id FROM jobs j WHERE j.status = 'SUBMITTED' \
-                 AND (?2 = 0 OR j.receiver_id IS NULL OR (SELECT count(*) FROM jobs r \
+                 AND (j.retry_at IS NULL OR j.retry_at <= ?1) AND (?2 = 0 OR j.receiver_id IS NULL OR (SELECT count(*) FROM jobs r \
                       WHERE r.receiver_id = j.receiver_id AND r.status = 'EXECUTING') < ?2) \
                  ORDER BY j.submitted, j.id LIMIT 1) \
              RETURNING {COLUMNS}"
@@ -192,6 +193,26 @@ impl JobStore for SqliteStore {
         Ok(())
     }
 
+    async fn retry_job(
+        &self,
+        node: &NodeId,
+        id: &JobId,
+        due: Millis,
+        messages: &[String],
+        notebook: Option<&[u8]>,
+    ) -> StoreResult<bool> {
+        let _turn = self.write_turn().await;
+        let done = sqlx::query(RETRY)
+            .bind(due.0)
+            .bind(stored_messages(messages))
+            .bind(notebook)
+            .bind(id.to_string())
+            .bind(node.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     async fn cancel_job(&self, id: &JobId, now: Millis) -> StoreResult<Option<JobStatus>> {
         let _turn = self.write_turn().await;
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
@@ -257,7 +278,7 @@ impl JobStore for SqliteStore {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let fail_sql = format!(
             "UPDATE jobs SET status = 'FAILED', end_time = ?, messages = ?, node = NULL, \
-             lease_until = NULL WHERE {orphaned} AND attempts >= 2"
+             lease_until = NULL WHERE {orphaned} AND {LOST_FOR_GOOD}"
         );
         let mut fail = sqlx::query(&fail_sql).bind(now.0).bind(messages);
         if expired {

@@ -34,6 +34,22 @@ fn is_running(job: &JobRecord) -> bool {
 
 /// A job: its state, timing, messages and executed notebook; refreshed
 /// while it is not over, with a cancel button.
+/// "Attempt 2 of up to 3", and when the next is due while one is awaited;
+/// nothing before the first attempt.
+fn attempt_line(job: &JobRecord) -> Option<String> {
+    if job.attempts < 1 {
+        return None;
+    }
+    let mut line = format!("Attempt {}", job.attempts);
+    if let Some(max) = job.max_attempts {
+        line.push_str(&format!(" of up to {max}"));
+    }
+    if let (Some(due), true) = (job.retry_at, job.status == JobStatus::Submitted) {
+        line.push_str(&format!(" failed; the next is due at {}", due.utc()));
+    }
+    Some(line)
+}
+
 pub fn job_page(urls: &Urls, job: &JobRecord, notebook: Option<&Value>) -> Page {
     let b = urls.notebooks();
     let mut timing = vec![format!("Submitted {}", job.submitted.utc())];
@@ -46,6 +62,9 @@ pub fn job_page(urls: &Urls, job: &JobRecord, notebook: Option<&Value>) -> Page 
             end.utc(),
             (end.0 - start.0) as f64 / 1000.0
         ));
+    }
+    if let Some(line) = attempt_line(job) {
+        timing.push(line);
     }
     let mut page = Page::new(format!("Job {} · {}", job.id, job.status))
         .block(Block::Messages {

@@ -4,6 +4,7 @@
 pub mod items;
 pub mod jobs;
 pub mod receivers;
+pub mod retries;
 
 /// Where this server is: what links and URLs on pages are made from.
 #[derive(Debug, Clone)]

@@ -1,0 +1,165 @@
+//! Retry policies: `GET /C/admin/notebooks/webhookReceivers/{id}/retryPolicy`
+//! (the policy the receiver's jobs follow, its own or the site's) and
+//! `.../retryPolicy/update` (fields to change, or `inherit=true` to follow
+//! the site's again); `GET /C/admin/notebooks/retryPolicy` and
+//! `.../retryPolicy/update` for the site's. The receiver's own JSON is
+//! untouched.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::routing::{get, post};
+use axum::Router;
+use serde_json::{json, Value};
+
+use super::caller::Caller;
+use super::negotiate::{Params, Reply};
+use super::path::Id;
+use crate::domain::ids::ReceiverId;
+use crate::domain::receiver::parse_flag;
+use crate::domain::retry::{Failure, RetryPolicy};
+use crate::domain::user::User;
+use crate::domain::ParseError;
+use crate::error::{Error, Result};
+use crate::service::App;
+use crate::store::{PolicyScope, ScopedPolicy};
+use crate::ui::pages::retries::{receiver_policy_page, site_policy_page};
+use crate::ui::Page;
+
+pub fn routes() -> Router<super::Site> {
+    Router::new()
+        .route(
+            "/admin/notebooks/webhookReceivers/{id}/retryPolicy",
+            get(receiver_policy),
+        )
+        .route(
+            "/admin/notebooks/webhookReceivers/{id}/retryPolicy/update",
+            post(update_receiver_policy),
+        )
+        .route("/admin/notebooks/retryPolicy", get(site_policy))
+        .route(
+            "/admin/notebooks/retryPolicy/update",
+            post(update_site_policy),
+        )
+}
+
+fn policy_json(p: &RetryPolicy) -> Value {
+    json!({
+        "maxAttempts": p.max_attempts(),
+        "delaySeconds": p.delay_seconds(),
+        "backoffFactor": p.backoff_factor(),
+        "maxDelaySeconds": p.max_delay_seconds(),
+        "retryOn": p.retry_on().iter().map(|f| f.as_str()).collect::<Vec<_>>(),
+    })
+}
+
+fn scoped_json(s: &ScopedPolicy) -> Value {
+    let mut v = policy_json(&s.policy);
+    v["inherited"] = json!(s.scope == PolicyScope::Site);
+    v
+}
+
+/// `current` with the fields the request gives changed; a field left out
+/// keeps its value, and an empty `retryOn` retries nothing.
+fn changed(params: &Params, current: &RetryPolicy) -> Result<RetryPolicy> {
+    let whole = |field: &'static str, now: u32| -> Result<u32> {
+        params.non_empty(field).map_or(Ok(now), |t| {
+            t.trim().parse::<u32>().map_err(|_| Error::Invalid {
+                field,
+                source: ParseError::new("must be a whole number of zero or more"),
+            })
+        })
+    };
+    let factor = match params.non_empty("backoffFactor") {
+        None => current.backoff_factor(),
+        Some(t) => t.trim().parse::<f64>().map_err(|_| Error::Invalid {
+            field: "backoffFactor",
+            source: ParseError::new("must be a number from 1 to 10"),
+        })?,
+    };
+    let retry_on = match params.get("retryOn") {
+        None => current.retry_on().to_vec(),
+        Some(list) => Failure::parse_list(list).map_err(Error::invalid("retryOn"))?,
+    };
+    RetryPolicy::new(
+        whole("maxAttempts", current.max_attempts())?,
+        whole("delaySeconds", current.delay_seconds())?,
+        factor,
+        whole("maxDelaySeconds", current.max_delay_seconds())?,
+        retry_on,
+    )
+    .map_err(|(field, source)| Error::Invalid { field, source })
+}
+
+async fn receiver_page(app: Arc<App>, caller: User, id: ReceiverId) -> Result<Page> {
+    let receiver = app.receiver(&caller, &id).await?;
+    let scoped = app.store.effective_retry_policy(Some(&id)).await?;
+    Ok(receiver_policy_page(
+        &super::urls(&app),
+        &id,
+        receiver.name.as_str(),
+        &scoped.policy,
+        scoped.scope == PolicyScope::Site,
+    ))
+}
+
+async fn receiver_policy(
+    State(app): State<Arc<App>>,
+    Caller(caller): Caller,
+    Id(id): Id<ReceiverId>,
+) -> Result<Reply> {
+    let scoped = app.receiver_retry_policy(&caller, &id).await?;
+    Ok(Reply::new(
+        scoped_json(&scoped),
+        receiver_page(app, caller, id),
+    ))
+}
+
+async fn update_receiver_policy(
+    State(app): State<Arc<App>>,
+    Caller(caller): Caller,
+    Id(id): Id<ReceiverId>,
+    params: Params,
+) -> Result<Reply> {
+    let inherit = params
+        .non_empty("inherit")
+        .map(parse_flag)
+        .transpose()
+        .map_err(Error::invalid("inherit"))?
+        .unwrap_or(false);
+    let scoped = app
+        .set_receiver_retry_policy(&caller, &id, |current| {
+            (!inherit).then(|| changed(&params, current)).transpose()
+        })
+        .await?;
+    let mut value = scoped_json(&scoped);
+    value["status"] = json!("success");
+    Ok(Reply::new(value, receiver_page(app, caller, id)))
+}
+
+async fn site_page(app: Arc<App>, caller: User) -> Result<Page> {
+    let policy = app.site_retry_policy().await?;
+    Ok(site_policy_page(
+        &super::urls(&app),
+        &policy,
+        caller.is_admin(),
+    ))
+}
+
+async fn site_policy(State(app): State<Arc<App>>, Caller(caller): Caller) -> Result<Reply> {
+    let policy = app.site_retry_policy().await?;
+    Ok(Reply::new(policy_json(&policy), site_page(app, caller)))
+}
+
+async fn update_site_policy(
+    State(app): State<Arc<App>>,
+    Caller(caller): Caller,
+    params: Params,
+) -> Result<Reply> {
+    let policy = app
+        .set_site_retry_policy(&caller, |current| changed(&params, current))
+        .await?;
+    let mut value = policy_json(&policy);
+    value["status"] = json!("success");
+    Ok(Reply::new(value, site_page(app, caller)))
+}
