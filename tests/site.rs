@@ -395,6 +395,21 @@ async fn copy_moves_a_sqlite_installation_to_postgres_with_nothing_lost() {
         .unwrap();
     let replay = replayed["jobId"].as_str().expect("a replay").to_string();
     wait_status(&client, &old.base, &token, &replay, "COMPLETED").await;
+    // Retry policies come along: the site's and the receiver's own.
+    let receiver_id = path.rsplit('/').next().unwrap().to_string();
+    let policies = [
+        "/notebooks/admin/notebooks/retryPolicy".to_string(),
+        format!("/notebooks/admin/notebooks/webhookReceivers/{receiver_id}/retryPolicy"),
+    ];
+    for (policy, attempts) in policies.iter().zip(["3", "4"]) {
+        let r = client
+            .post(format!("{}{policy}/update", old.base))
+            .form(&[("f", "json"), ("token", &token), ("maxAttempts", attempts)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
     let notebook_before = client
         .get(format!("{}{JOBS}/{ran}/notebook", old.base))
         .query(&[("token", &token)])
@@ -465,6 +480,18 @@ async fn copy_moves_a_sqlite_installation_to_postgres_with_nothing_lost() {
         v
     };
     assert_eq!(strip(&receivers_before), strip(&receivers_after));
+    for (policy, attempts) in policies.iter().zip([3, 4]) {
+        let copied: Value = client
+            .get(format!("{}{policy}", new.base))
+            .query(&[("f", "json"), ("token", &token)])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(copied["maxAttempts"], attempts, "{policy}: {copied}");
+    }
     let old_job = job(&client, &new.base, &token, &ran).await;
     assert_eq!(old_job["status"], "COMPLETED", "{old_job}");
     let replay_job = job(&client, &new.base, &token, &replay).await;

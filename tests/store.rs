@@ -12,9 +12,9 @@ use std::time::Duration;
 use hookbook::domain::event::SignedPart;
 use hookbook::domain::ids::{EventId, ItemId, JobId, NodeId, ReceiverId};
 use hookbook::domain::job::{JobInputs, JobStatus};
+use hookbook::domain::retry::{Failure, RetryPolicy};
 use hookbook::domain::time::Millis;
 use hookbook::domain::user::Username;
-use hookbook::domain::retry::{Failure, RetryPolicy};
 use hookbook::store::{
     Acceptance, Lease, NewEvent, NewJob, NewReplay, Orphans, PolicyScope, Signal, Store,
 };

@@ -308,38 +308,28 @@ async fn record(runner: &Runner, job: &JobRecord, outcome: Outcome) {
         return;
     }
     if let Some(failure) = outcome.failure {
-        match retry(runner, job, failure, &outcome).await {
-            Retry::Scheduled => return,
-            Retry::Final(message) => {
-                return finish(runner, job, Outcome { message, ..outcome }).await;
-            }
+        if retry(runner, job, failure, &outcome).await {
+            return;
         }
     }
     finish(runner, job, outcome).await;
 }
 
-/// Whether a failed attempt was put back in the queue.
-enum Retry {
-    Scheduled,
-    /// It was the job's last: its message, saying which attempt it was.
-    Final(String),
-}
-
-/// Puts a failed attempt back in the queue when the job's retry policy
-/// gives it another, and wakes this node's worker when it is due.
-async fn retry(runner: &Runner, job: &JobRecord, failure: Failure, outcome: &Outcome) -> Retry {
+/// The attempt a claimed job is on, and the most its policy gave it.
+fn attempt_of(job: &JobRecord) -> (u32, u32) {
     let made = u32::try_from(job.attempts).unwrap_or(u32::MAX);
     let max = job
         .max_attempts
         .and_then(|m| u32::try_from(m).ok())
         .unwrap_or(1);
-    let last = |message: &str| {
-        Retry::Final(if made > 1 {
-            format!("Attempt {made} of {max}: {message}")
-        } else {
-            message.to_string()
-        })
-    };
+    (made, max)
+}
+
+/// Puts a failed attempt back in the queue when the job's retry policy
+/// gives it another, and wakes this node's worker when it is due; false
+/// when the attempt was the job's last.
+async fn retry(runner: &Runner, job: &JobRecord, failure: Failure, outcome: &Outcome) -> bool {
+    let (made, max) = attempt_of(job);
     let policy = match runner
         .store
         .effective_retry_policy(job.receiver_id.as_ref())
@@ -348,11 +338,11 @@ async fn retry(runner: &Runner, job: &JobRecord, failure: Failure, outcome: &Out
         Ok(scoped) => scoped.policy,
         Err(e) => {
             tracing::error!(job = %job.id, error = %chain(&e), "reading a job's retry policy failed; the attempt is its last");
-            return last(&outcome.message);
+            return false;
         }
     };
     let Some(wait) = policy.next_attempt(failure, made, max) else {
-        return last(&outcome.message);
+        return false;
     };
     let due = Millis::now().plus(wait);
     let mut messages = job.messages.clone();
@@ -381,15 +371,21 @@ async fn retry(runner: &Runner, job: &JobRecord, failure: Failure, outcome: &Out
             tracing::error!(job = %job.id, error = %chain(&e), "putting a failed attempt back in the queue failed")
         }
     }
-    Retry::Scheduled
+    true
 }
 
-/// Stores the job's end: its messages (earlier attempts' first) and its
-/// executed notebook; updates the item when `executeNotebook` asked.
+/// Stores the job's end: its messages (earlier attempts' first, and which
+/// attempt this was when it was not the first) and its executed notebook;
+/// updates the item when `executeNotebook` asked.
 async fn finish(runner: &Runner, job: &JobRecord, outcome: Outcome) {
     let node = &runner.settings.node;
     let mut messages = job.messages.clone();
-    messages.push(outcome.message);
+    let (made, max) = attempt_of(job);
+    messages.push(if made > 1 {
+        format!("Attempt {made} of {max}: {}", outcome.message)
+    } else {
+        outcome.message
+    });
     let notebook = outcome.notebook.as_deref();
     match runner
         .store

@@ -322,11 +322,12 @@ impl JobStore for PgStore {
         };
         let mut tx = self.pool.begin().await?;
         let failed = sqlx::query(&format!(
-            "UPDATE jobs SET status = 'FAILED', end_time = $1, messages = $2, node = NULL, \
+            "UPDATE jobs SET status = 'FAILED', end_time = $1, \
+             messages = (messages::jsonb || jsonb_build_array(CAST($2 AS TEXT)))::text, node = NULL, \
              lease_until = NULL WHERE {orphaned} AND {LOST_FOR_GOOD}"
         ))
         .bind(now.0)
-        .bind(stored_messages(&[message]))
+        .bind(message)
         .execute(&mut *tx)
         .await?
         .rows_affected();

@@ -273,14 +273,13 @@ impl JobStore for SqliteStore {
             Orphans::All => "status = 'EXECUTING'",
             Orphans::Expired => "status = 'EXECUTING' AND coalesce(lease_until, 0) < ?",
         };
-        let messages = stored_messages(&[message]);
         let expired = which == Orphans::Expired;
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let fail_sql = format!(
-            "UPDATE jobs SET status = 'FAILED', end_time = ?, messages = ?, node = NULL, \
+            "UPDATE jobs SET status = 'FAILED', end_time = ?, messages = json_insert(messages, '$[#]', ?), node = NULL, \
              lease_until = NULL WHERE {orphaned} AND {LOST_FOR_GOOD}"
         );
-        let mut fail = sqlx::query(&fail_sql).bind(now.0).bind(messages);
+        let mut fail = sqlx::query(&fail_sql).bind(now.0).bind(message);
         if expired {
             fail = fail.bind(now.0);
         }
