@@ -110,6 +110,26 @@ impl Default for Metrics {
     }
 }
 
+/// Finished runs by final state, and failed attempts put back by what
+/// failed.
+fn run_counters(
+    registry: &mut Registry,
+) -> (Family<RunLabels, Counter>, Family<RetryLabels, Counter>) {
+    let runs = Family::<RunLabels, Counter>::default();
+    registry.register(
+        "hookbook_runs",
+        "Finished notebook runs by final state",
+        runs.clone(),
+    );
+    let retries = Family::<RetryLabels, Counter>::default();
+    registry.register(
+        "hookbook_retries",
+        "Failed attempts put back in the queue for another, by what failed",
+        retries.clone(),
+    );
+    (runs, retries)
+}
+
 impl Metrics {
     pub fn new() -> Self {
         let mut registry = Registry::default();
@@ -127,18 +147,7 @@ impl Metrics {
             Histogram::new(exponential_buckets(0.000_25, 2.0, 15)),
         );
         let (commit_batch, commit_time) = commit_histograms(&mut registry);
-        let runs = Family::<RunLabels, Counter>::default();
-        registry.register(
-            "hookbook_runs",
-            "Finished notebook runs by final state",
-            runs.clone(),
-        );
-        let retries = Family::<RetryLabels, Counter>::default();
-        registry.register(
-            "hookbook_retries",
-            "Failed attempts put back in the queue for another, by what failed",
-            retries.clone(),
-        );
+        let (runs, retries) = run_counters(&mut registry);
         let run_start = histogram(
             &mut registry,
             "hookbook_run_start_seconds",
