@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::domain::outbound::Allowlist;
 use crate::domain::sensitive::Sensitive;
 use crate::store::DatabaseUrl;
 
@@ -24,7 +25,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the server: admin API, event intake and runs on one node.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
@@ -267,9 +268,29 @@ pub struct ServeArgs {
     /// database must share this key.
     #[arg(long, env = "HOOKBOOK_ENCRYPTION_KEY", hide_env_values = true, value_parser = parse_sensitive)]
     pub encryption_key: Option<Sensitive<String>>,
+    /// Where failure notices may be posted: host names
+    /// (`hooks.example.com`), every name under a domain (`*.example.com`)
+    /// and networks (`10.0.0.0/8`, `127.0.0.1`), comma-separated. A named
+    /// host may resolve only to public addresses, unless a network here
+    /// holds the address. Empty: notices are posted nowhere.
+    #[arg(long, env = "HOOKBOOK_NOTICE_ALLOW", default_value = "", value_parser = parse_allowlist)]
+    pub notice_allow: Allowlist,
+    /// SMTP server for email notices: `smtp://host:25` (in the clear),
+    /// `smtp://user:password@host:587?tls=required` (STARTTLS),
+    /// `smtps://host:465`. Without it, notices go by webhook only.
+    #[arg(long, env = "HOOKBOOK_SMTP_URL", hide_env_values = true,
+          value_parser = parse_sensitive, requires = "smtp_from")]
+    pub smtp_url: Option<Sensitive<String>>,
+    /// The sender's address of email notices.
+    #[arg(long, env = "HOOKBOOK_SMTP_FROM", requires = "smtp_url")]
+    pub smtp_from: Option<String>,
     /// Log filter, in `tracing` syntax.
     #[arg(long, env = "HOOKBOOK_LOG", default_value = "info")]
     pub log: String,
+}
+
+fn parse_allowlist(input: &str) -> Result<Allowlist, String> {
+    Allowlist::parse(input).map_err(|e| e.to_string())
 }
 
 #[derive(Debug, Clone, Args)]

@@ -8,6 +8,7 @@ pub mod domain;
 pub mod error;
 pub mod intake;
 pub mod metrics;
+pub mod notices;
 pub mod replay;
 pub mod runner;
 pub mod security;

@@ -32,12 +32,19 @@ struct RetryLabels {
     failure: &'static str,
 }
 
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct NoticeLabels {
+    channel: &'static str,
+    status: &'static str,
+}
+
 pub struct Metrics {
     registry: Registry,
     deliveries: Family<DeliveryLabels, Counter>,
     acceptance: Histogram,
     runs: Family<RunLabels, Counter>,
     retries: Family<RetryLabels, Counter>,
+    notices: Family<NoticeLabels, Counter>,
     run_start: Histogram,
     commit_batch: Histogram,
     commit_time: Histogram,
@@ -148,6 +155,12 @@ impl Metrics {
         );
         let (commit_batch, commit_time) = commit_histograms(&mut registry);
         let (runs, retries) = run_counters(&mut registry);
+        let notices = Family::<NoticeLabels, Counter>::default();
+        registry.register(
+            "hookbook_notices",
+            "Attempts at failure notices by channel and the status they left the notice in",
+            notices.clone(),
+        );
         let run_start = histogram(
             &mut registry,
             "hookbook_run_start_seconds",
@@ -190,6 +203,7 @@ impl Metrics {
             acceptance,
             runs,
             retries,
+            notices,
             run_start,
             commit_batch,
             commit_time,
@@ -234,6 +248,12 @@ impl Metrics {
     pub fn run_retried(&self, failure: Failure) {
         let failure = failure.as_str();
         self.retries.get_or_create(&RetryLabels { failure }).inc();
+    }
+
+    pub fn notice_attempted(&self, channel: &'static str, status: &'static str) {
+        self.notices
+            .get_or_create(&NoticeLabels { channel, status })
+            .inc();
     }
 
     pub fn set_queue_depth(&self, waiting: u64) {

@@ -697,3 +697,109 @@ async fn retry_policies_decide_what_a_lost_node_and_a_failed_attempt_get() {
         assert_eq!(all[0].scope, PolicyScope::Site, "{name}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_failed_job_makes_its_notices_in_the_same_transaction_and_nodes_take_turns() {
+    use hookbook::store::{Channel, DestinationRecord, NoticeStatus};
+    for (name, store, _dir) in stores().await {
+        let alice = Username::parse("alice").unwrap();
+        let destination = DestinationRecord {
+            username: alice.clone(),
+            url: Some("https://hooks.example.com/n".into()),
+            secret: b"sealed".to_vec(),
+            email: Some("ops@example.com".into()),
+            modified: Millis::now(),
+        };
+        store
+            .set_notice_destination(&alice, Some(&destination))
+            .await
+            .unwrap();
+        // A completed job and a cancelled one make none; a failed one makes
+        // one per channel.
+        let node = NodeId::generate();
+        let mut ended = Vec::new();
+        for status in [JobStatus::Completed, JobStatus::Failed] {
+            let job = new_job(1);
+            store.add_job(&job).await.unwrap();
+            store
+                .claim_job(Millis::now(), &lease(node, 60_000), 0)
+                .await
+                .unwrap()
+                .unwrap();
+            assert!(store
+                .finish_job(&node, &job.id, status, Millis::now(), &[], None)
+                .await
+                .unwrap());
+            ended.push(job.id);
+        }
+        let notices = store.notices(Some(&alice), 10).await.unwrap();
+        assert_eq!(notices.len(), 2, "{name}: {notices:?}");
+        assert!(notices.iter().all(|n| n.job_id == ended[1]), "{name}");
+        let channels: HashSet<Channel> = notices.iter().map(|n| n.channel).collect();
+        assert_eq!(channels, HashSet::from([Channel::Webhook, Channel::Email]));
+
+        // A claim keeps a notice from other nodes until its lease ends.
+        let now = Millis::now();
+        let first = store
+            .claim_notice(now, Millis(now.0 + 60_000))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(first.attempts, 1, "{name}");
+        let second = store
+            .claim_notice(now, Millis(now.0 + 60_000))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_ne!(first.channel, second.channel, "{name}: the other one");
+        assert!(store
+            .claim_notice(now, Millis(now.0 + 60_000))
+            .await
+            .unwrap()
+            .is_none());
+        // Tried again when due; delivered is final.
+        store
+            .record_notice(&first, NoticeStatus::Pending, now, "answered HTTP 503")
+            .await
+            .unwrap();
+        let again = store
+            .claim_notice(now, Millis(now.0 + 60_000))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((again.channel, again.attempts), (first.channel, 2));
+        store
+            .record_notice(&again, NoticeStatus::Delivered, now, "delivered (HTTP 200)")
+            .await
+            .unwrap();
+        let after = store.notices(None, 10).await.unwrap();
+        let delivered = after.iter().find(|n| n.channel == first.channel).unwrap();
+        assert_eq!(delivered.status, NoticeStatus::Delivered, "{name}");
+        assert_eq!(delivered.last_outcome, "delivered (HTTP 200)");
+
+        // A job failed by a lost node's recovery makes its notices too.
+        let job = new_job(2);
+        store.add_job(&job).await.unwrap();
+        store
+            .claim_job(Millis::now(), &lease(node, -1), 0)
+            .await
+            .unwrap()
+            .unwrap();
+        let strict = RetryPolicy::new(1, 0, 1.0, 0, vec![]).unwrap();
+        store
+            .set_retry_policy(PolicyScope::Site, Some(&strict))
+            .await
+            .unwrap();
+        let recovered = store
+            .recover_jobs(Millis::now(), "lost", Orphans::Expired)
+            .await
+            .unwrap();
+        assert_eq!(recovered, (0, 1), "{name}");
+        let all = store.notices(Some(&alice), 10).await.unwrap();
+        assert_eq!(
+            all.iter().filter(|n| n.job_id == job.id).count(),
+            2,
+            "{name}"
+        );
+    }
+}

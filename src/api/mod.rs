@@ -11,6 +11,7 @@ mod events;
 mod items;
 mod jobs;
 mod negotiate;
+mod notices;
 mod openapi;
 mod path;
 mod receivers;
@@ -71,6 +72,7 @@ pub fn app(site: Site) -> Router {
         .merge(receivers::routes())
         .merge(replays::routes())
         .merge(retries::routes())
+        .merge(notices::routes())
         .merge(jobs::routes())
         .layer(layer(Surface::Admin));
     let sharing = directory::sharing_routes()

@@ -9,6 +9,8 @@ pub mod event;
 pub mod ids;
 pub mod job;
 pub mod notebook;
+pub mod notice;
+pub mod outbound;
 pub mod receiver;
 pub mod refusal;
 pub mod retry;

@@ -79,6 +79,16 @@ impl Secret {
         Ok(Self(Sensitive::new(input.to_string())))
     }
 
+    /// A new Standard Webhooks secret: `whsec_` and 24 random bytes in
+    /// base64.
+    pub fn generate_standard() -> Self {
+        use rand::RngCore as _;
+        let mut bytes = [0u8; 24];
+        rand::thread_rng().fill_bytes(&mut bytes);
+        let encoded = base64::engine::general_purpose::STANDARD.encode(bytes);
+        Self(Sensitive::new(format!("{STANDARD_PREFIX}{encoded}")))
+    }
+
     /// The secret as the administrator typed it.
     pub fn expose(&self) -> &str {
         self.0.expose()

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod deliveries;
 pub mod items;
 pub mod jobs;
+pub mod notices;
 pub mod receivers;
 pub mod retries;
 mod runs;
@@ -16,6 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::domain::access::{may_manage, Decision};
+use crate::domain::outbound::Allowlist;
 use crate::domain::user::{User, Username};
 use crate::error::{Error, Result};
 use crate::intake::cache::ReceiverCache;
@@ -34,6 +36,10 @@ pub struct Settings {
     pub context: String,
     /// How long a replaced receiver secret keeps verifying.
     pub secret_grace: Duration,
+    /// Where notices may be sent (`--notice-allow`).
+    pub notice_allow: Arc<Allowlist>,
+    /// Whether an SMTP server is configured for email notices.
+    pub email_notices: bool,
 }
 
 /// The administration: users, tokens, items, receivers and jobs, as the

@@ -18,6 +18,7 @@ use crate::domain::time::Millis;
 use crate::intake::cache::ReceiverCache;
 use crate::intake::{Intake, IntakeSettings};
 use crate::metrics::Metrics;
+use crate::notices::{NoticeSettings, Notifier, SmtpSettings};
 use crate::runner::forkserver::ForkServer;
 use crate::runner::pool::Pool;
 use crate::runner::runs::Runs;
@@ -42,7 +43,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         .build()
         .context("cannot start the async runtime")?;
     match cli.command {
-        Command::Serve(args) => runtime.block_on(serve(args)),
+        Command::Serve(args) => runtime.block_on(serve(*args)),
         Command::Kernel(KernelCommand::Setup(storage)) => {
             prepare_data_dir(&storage.data_dir)?;
             runner::setup::setup(&storage.data_dir).map(drop)
@@ -105,6 +106,8 @@ pub struct Application {
     runner: Arc<Runner>,
     /// The warm pool and how many runs at once, unless runs are off (0).
     pool: Option<(Arc<Pool>, usize)>,
+    /// Sends failure notices (every node, whatever its role).
+    notifier: Notifier,
     role: NodeRole,
 }
 
@@ -139,7 +142,10 @@ impl Application {
                 .unwrap_or_else(|| format!("http://{addr}")),
             context: args.context.clone(),
             secret_grace: Duration::from_secs(args.secret_grace_hours.saturating_mul(3600)),
+            notice_allow: Arc::new(args.notice_allow.clone()),
+            email_notices: args.smtp_url.is_some(),
         };
+        let notice_settings = notice_settings(&args, &settings)?;
         recover_orphans(store.as_ref()).await?;
         let metrics = Arc::new(Metrics::new());
         let kernels = kernels::prepare(&args, &data_dir, &metrics).await?;
@@ -163,6 +169,12 @@ impl Application {
             runs.clone(),
         ));
         let pool = kernels.map(|k| pool(k, &metrics));
+        let notifier = Notifier::new(
+            store.clone(),
+            app.vault.clone(),
+            notice_settings,
+            metrics.clone(),
+        )?;
         let runner = Arc::new(Runner {
             store: store.clone(),
             runs,
@@ -177,6 +189,7 @@ impl Application {
             intake,
             runner,
             pool,
+            notifier,
             role: args.role,
         })
     }
@@ -212,6 +225,7 @@ impl Application {
             },
             shutdown.clone(),
         ));
+        let notices = tokio::spawn(self.notifier.run(shutdown.clone()));
         let runs = self.runner.runs.clone();
         tokio::spawn(cluster::relay(self.store.clone(), runs, shutdown.clone()));
         let worker = self.pool.as_ref().map(|(pool, size)| {
@@ -244,6 +258,7 @@ impl Application {
             pool.close().await;
         }
         let _ = presence.await;
+        let _ = notices.await;
         tracing::info!("stopped");
         Ok(())
     }
@@ -269,6 +284,21 @@ fn pool(k: kernels::Kernels, metrics: &Metrics) -> (Arc<Pool>, usize) {
         metrics.warm_kernels(),
     );
     (pool, k.size)
+}
+
+fn notice_settings(args: &ServeArgs, settings: &Settings) -> anyhow::Result<NoticeSettings> {
+    let smtp = match (&args.smtp_url, &args.smtp_from) {
+        (Some(url), Some(from)) => Some(SmtpSettings::new(url.expose(), from)?),
+        _ => None,
+    };
+    Ok(NoticeSettings {
+        allow: settings.notice_allow.clone(),
+        jobs_url: format!(
+            "{}/{}/admin/notebooks/jobs",
+            settings.public_url, settings.context
+        ),
+        smtp,
+    })
 }
 
 fn intake_settings(args: &ServeArgs) -> IntakeSettings {

@@ -1,6 +1,7 @@
-//! The SQL of attempts, one text for both databases: what a claim records
-//! of the job's retry policy, and which orphaned jobs a lost node's
-//! recovery fails rather than runs again.
+//! The SQL of attempts and their ends, one text for both databases: what a
+//! claim records of the job's retry policy, which orphaned jobs a lost
+//! node's recovery fails rather than runs again, a failed attempt put
+//! back, and the end of a job with the notices a failure makes.
 
 /// The policy a job follows, inside a statement on `jobs`: the receiver's
 /// own, else the site's.
@@ -33,3 +34,73 @@ pub const LOST_FOR_GOOD: &str = concat!(
 pub const RETRY: &str = "UPDATE jobs SET status = 'SUBMITTED', retry_at = $1, messages = $2, \
      notebook = coalesce($3, notebook), start_time = NULL, node = NULL, lease_until = NULL \
      WHERE id = $4 AND status = 'EXECUTING' AND node = $5";
+
+/// Makes the notices of a job that just ended `FAILED` (`$1`, at `$2`):
+/// one per channel its owner's destination has. Run in the transaction
+/// that ends the job, so that a failure is never left without its notice.
+pub const NOTICES_OF_FAILED_JOB: &str = "INSERT INTO notices (job_id, channel, username, status, attempts, due, created) \
+     SELECT j.id, c.channel, j.username, 'pending', 0, $2, $2 \
+     FROM jobs j JOIN notice_destinations d ON d.username = j.username \
+     JOIN (SELECT 'webhook' AS channel UNION ALL SELECT 'email') c \
+       ON (c.channel = 'webhook' AND d.url IS NOT NULL) OR (c.channel = 'email' AND d.email IS NOT NULL) \
+     WHERE j.id = $1 AND j.status = 'FAILED' \
+     ON CONFLICT DO NOTHING";
+
+/// Removes the notices, delivered or given up, made before `$1` (pruned
+/// with the jobs of that age).
+pub const PRUNE_NOTICES: &str = "DELETE FROM notices WHERE created < $1 AND status <> 'pending'";
+
+/// Ends a job its node still holds: `$1` status, `$2` end, `$3` messages,
+/// `$4` the executed notebook (if any), `$5` the job, `$6` the node.
+pub const FINISH: &str = "UPDATE jobs SET status = $1, end_time = $2, messages = $3, \
+     notebook = coalesce($4, notebook) WHERE id = $5 AND status = 'EXECUTING' AND node = $6";
+
+/// The steps both stores take to end jobs, for a database `$db`.
+macro_rules! attempt_steps {
+    ($db:ty) => {
+        /// Ends a job (see [`FINISH`]) and makes its notices when it failed,
+        /// in `tx`; true when this node still held it.
+        #[allow(clippy::too_many_arguments)]
+        async fn finish_in(
+            tx: &mut sqlx::Transaction<'static, $db>,
+            node: &$crate::domain::ids::NodeId,
+            id: &$crate::domain::ids::JobId,
+            status: $crate::domain::job::JobStatus,
+            end: $crate::domain::time::Millis,
+            messages: &[String],
+            notebook: Option<&[u8]>,
+        ) -> $crate::store::StoreResult<bool> {
+            let done = sqlx::query($crate::store::attempts::FINISH)
+                .bind(status.as_str())
+                .bind(end.0)
+                .bind($crate::store::rows::messages(messages))
+                .bind(notebook)
+                .bind(id.to_string())
+                .bind(node.to_string())
+                .execute(&mut **tx)
+                .await?;
+            let finished = done.rows_affected() == 1;
+            if finished && status == $crate::domain::job::JobStatus::Failed {
+                notices_of_failed(tx, &[id.to_string()], end).await?;
+            }
+            Ok(finished)
+        }
+
+        /// Makes the notices of jobs that just failed, in `tx`.
+        async fn notices_of_failed(
+            tx: &mut sqlx::Transaction<'static, $db>,
+            jobs: &[String],
+            now: $crate::domain::time::Millis,
+        ) -> $crate::store::StoreResult<()> {
+            for job in jobs {
+                sqlx::query($crate::store::attempts::NOTICES_OF_FAILED_JOB)
+                    .bind(job)
+                    .bind(now.0)
+                    .execute(&mut **tx)
+                    .await?;
+            }
+            Ok(())
+        }
+    };
+}
+pub(crate) use attempt_steps;

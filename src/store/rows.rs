@@ -12,8 +12,9 @@ use crate::domain::time::Millis;
 use crate::domain::user::{User, Username};
 use crate::security::token::TokenHash;
 use crate::store::{
-    DeliveryOutcome, DeliveryRecord, EventRecord, ItemMeta, JobRecord, PolicyScope, ReceiverRecord,
-    ScopedPolicy, StoreError, StoreResult, StoredEvent, TokenRecord, UserRecord,
+    Channel, DeliveryOutcome, DeliveryRecord, DestinationRecord, EventRecord, ItemMeta, JobRecord,
+    NoticeRecord, NoticeStatus, PolicyScope, ReceiverRecord, ScopedPolicy, StoreError, StoreResult,
+    StoredEvent, TokenRecord, UserRecord,
 };
 
 pub const USER_COLUMNS: &str = "username, password_hash, role, privileges, created, tokens_revoked";
@@ -365,5 +366,62 @@ pub fn scope_key(scope: PolicyScope) -> String {
     match scope {
         PolicyScope::Site => "site".to_string(),
         PolicyScope::Receiver(id) => id.to_string(),
+    }
+}
+
+pub const DESTINATION_COLUMNS: &str = "username, url, secret, email, modified";
+
+#[derive(sqlx::FromRow)]
+pub struct DestinationRow {
+    username: String,
+    url: Option<String>,
+    secret: Vec<u8>,
+    email: Option<String>,
+    modified: i64,
+}
+
+impl DestinationRow {
+    pub fn parse(self) -> StoreResult<DestinationRecord> {
+        Ok(DestinationRecord {
+            username: Username::parse(&self.username)
+                .map_err(|_| StoreError::Corrupt("notice destination"))?,
+            url: self.url,
+            secret: self.secret,
+            email: self.email,
+            modified: Millis(self.modified),
+        })
+    }
+}
+
+pub const NOTICE_COLUMNS: &str =
+    "job_id, channel, username, status, attempts, due, created, last_time, last_outcome";
+
+#[derive(sqlx::FromRow)]
+pub struct NoticeRow {
+    job_id: String,
+    channel: String,
+    username: String,
+    status: String,
+    attempts: i64,
+    due: i64,
+    created: i64,
+    last_time: Option<i64>,
+    last_outcome: String,
+}
+
+impl NoticeRow {
+    pub fn parse(self) -> StoreResult<NoticeRecord> {
+        let corrupt = StoreError::Corrupt("notice");
+        Ok(NoticeRecord {
+            job_id: JobId::parse(&self.job_id).map_err(|_| StoreError::Corrupt("notice"))?,
+            channel: Channel::parse(&self.channel).ok_or(StoreError::Corrupt("notice"))?,
+            username: Username::parse(&self.username).map_err(|_| StoreError::Corrupt("notice"))?,
+            status: NoticeStatus::parse(&self.status).ok_or(corrupt)?,
+            attempts: self.attempts,
+            due: Millis(self.due),
+            created: Millis(self.created),
+            last_time: self.last_time.map(Millis),
+            last_outcome: self.last_outcome,
+        })
     }
 }

@@ -1,12 +1,16 @@
-//! Receivers on their way to and from the database: their secrets sealed
-//! by the vault, each bound to its receiver and field, and opened again.
+//! Receivers and destinations of notices on their way to and from the
+//! database: their secrets sealed by the vault, each bound to its owner
+//! and field, and opened again.
 
 use crate::domain::ids::ReceiverId;
+use crate::domain::notice::{Destination, EmailAddress};
+use crate::domain::outbound::NoticeUrl;
 use crate::domain::receiver::{Parameters, Receiver, ReceiverName, Secret, SignatureHeaders};
 use crate::domain::sensitive::Sensitive;
+use crate::domain::user::Username;
 use crate::security::vault::Vault;
 
-use super::{ReceiverRecord, StoreError, StoreResult};
+use super::{DestinationRecord, ReceiverRecord, StoreError, StoreResult};
 
 /// What a sealed field of a receiver is bound to: opening it as another
 /// receiver's, or as another field, fails.
@@ -71,6 +75,51 @@ pub fn open_receiver(vault: &Vault, r: ReceiverRecord) -> StoreResult<Receiver> 
         parameters: Parameters::parse(&r.parameters).map_err(corrupt)?,
         message: r.message,
         created: r.created,
+        modified: r.modified,
+    })
+}
+
+/// What a destination's secret is bound to.
+fn destination_context(username: &Username) -> String {
+    format!("notice-destination:{}:secret", username.as_str())
+}
+
+/// A destination of notices as it is stored, its secret sealed.
+pub fn seal_destination(vault: &Vault, d: &Destination) -> DestinationRecord {
+    DestinationRecord {
+        username: d.username.clone(),
+        url: d.url.as_ref().map(|u| u.as_str().to_string()),
+        secret: vault.seal(
+            d.secret.expose().as_bytes(),
+            &destination_context(&d.username),
+        ),
+        email: d.email.as_ref().map(|e| e.as_str().to_string()),
+        modified: d.modified,
+    }
+}
+
+/// A stored destination with its secret opened and its fields parsed.
+pub fn open_destination(vault: &Vault, r: DestinationRecord) -> StoreResult<Destination> {
+    let corrupt = || StoreError::Corrupt("notice destination");
+    let secret = vault
+        .open(&r.secret, &destination_context(&r.username))
+        .map_err(|_| StoreError::Sealed("notice destination"))?;
+    let secret = String::from_utf8(secret).map_err(|_| corrupt())?;
+    Ok(Destination {
+        secret: Secret::parse(&secret).map_err(|_| corrupt())?,
+        url: r
+            .url
+            .as_deref()
+            .map(NoticeUrl::parse)
+            .transpose()
+            .map_err(|_| corrupt())?,
+        email: r
+            .email
+            .as_deref()
+            .map(EmailAddress::parse)
+            .transpose()
+            .map_err(|_| corrupt())?,
+        username: r.username,
         modified: r.modified,
     })
 }

@@ -72,7 +72,7 @@ pub async fn spawn_app_in(dir: TempDir, extra: &[&str]) -> TestApp {
     let Command::Serve(args) = Cli::try_parse_from(argv).expect("valid flags").command else {
         unreachable!("serve was asked for")
     };
-    let application = hookbook::startup::Application::build(args)
+    let application = hookbook::startup::Application::build(*args)
         .await
         .expect("the server builds");
     let base = format!("http://{}", application.local_addr());

@@ -12,7 +12,7 @@ use crate::domain::event::SignedPart;
 use crate::domain::ids::{BatchId, EventId, JobId, NodeId, ReceiverId};
 use crate::domain::job::JobStatus;
 use crate::domain::time::Millis;
-use crate::store::attempts::{LOST_FOR_GOOD, MAX_ATTEMPTS_NOW, RETRY};
+use crate::store::attempts::{LOST_FOR_GOOD, MAX_ATTEMPTS_NOW, PRUNE_NOTICES, RETRY};
 use crate::store::rows::{messages as stored_messages, JobRow, JOB_COLUMNS as COLUMNS};
 use crate::store::{
     BulkReplay, BulkReplayed, EventRecord, JobFilter, JobRecord, JobStore, Lease, NewJob,
@@ -199,19 +199,10 @@ impl JobStore for PgStore {
         messages: &[String],
         notebook: Option<&[u8]>,
     ) -> StoreResult<bool> {
-        let done = sqlx::query(
-            "UPDATE jobs SET status = $1, end_time = $2, messages = $3, notebook = coalesce($4, notebook) \
-             WHERE id = $5 AND status = 'EXECUTING' AND node = $6",
-        )
-        .bind(status.as_str())
-        .bind(end.0)
-        .bind(stored_messages(messages))
-        .bind(notebook)
-        .bind(id.to_string())
-        .bind(node.to_string())
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        let mut tx = self.pool.begin().await?;
+        let finished = finish_in(&mut tx, node, id, status, end, messages, notebook).await?;
+        tx.commit().await?;
+        Ok(finished)
     }
 
     async fn requeue_job(&self, node: &NodeId, id: &JobId) -> StoreResult<()> {
@@ -321,16 +312,17 @@ impl JobStore for PgStore {
             Orphans::Expired => "status = 'EXECUTING' AND coalesce(lease_until, 0) < $1",
         };
         let mut tx = self.pool.begin().await?;
-        let failed = sqlx::query(&format!(
+        let failed_ids: Vec<String> = sqlx::query_scalar(&format!(
             "UPDATE jobs SET status = 'FAILED', end_time = $1, \
              messages = (messages::jsonb || jsonb_build_array(CAST($2 AS TEXT)))::text, node = NULL, \
-             lease_until = NULL WHERE {orphaned} AND {LOST_FOR_GOOD}"
+             lease_until = NULL WHERE {orphaned} AND {LOST_FOR_GOOD} RETURNING id"
         ))
         .bind(now.0)
         .bind(message)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        .fetch_all(&mut *tx)
+        .await?;
+        notices_of_failed(&mut tx, &failed_ids, now).await?;
+        let failed = failed_ids.len() as u64;
         let requeue_sql = format!(
             "UPDATE jobs SET status = 'SUBMITTED', start_time = NULL, node = NULL, \
              lease_until = NULL WHERE {orphaned}"
@@ -366,6 +358,10 @@ impl JobStore for PgStore {
         .bind(&events)
         .execute(&mut *tx)
         .await?;
+        sqlx::query(PRUNE_NOTICES)
+            .bind(before.0)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(removed)
     }
@@ -405,3 +401,4 @@ impl JobStore for PgStore {
 }
 
 crate::store::replays::replay_steps!(Postgres);
+crate::store::attempts::attempt_steps!(Postgres);

@@ -11,6 +11,7 @@
 pub mod copy;
 pub mod items;
 pub mod nodes;
+pub mod notices;
 pub mod receivers;
 pub mod retries;
 pub mod tokens;

@@ -8,7 +8,7 @@ use crate::domain::event::SignedPart;
 use crate::domain::ids::{BatchId, EventId, JobId, NodeId, ReceiverId};
 use crate::domain::job::JobStatus;
 use crate::domain::time::Millis;
-use crate::store::attempts::{LOST_FOR_GOOD, MAX_ATTEMPTS_NOW, RETRY};
+use crate::store::attempts::{LOST_FOR_GOOD, MAX_ATTEMPTS_NOW, PRUNE_NOTICES, RETRY};
 use crate::store::rows::{messages as stored_messages, JobRow, JOB_COLUMNS as COLUMNS};
 use crate::store::{
     BulkReplay, BulkReplayed, EventRecord, JobFilter, JobRecord, JobStore, Lease, NewJob,
@@ -164,20 +164,10 @@ impl JobStore for SqliteStore {
         notebook: Option<&[u8]>,
     ) -> StoreResult<bool> {
         let _turn = self.write_turn().await;
-        let messages = stored_messages(messages);
-        let done = sqlx::query(
-            "UPDATE jobs SET status = ?, end_time = ?, messages = ?, notebook = coalesce(?, notebook) \
-             WHERE id = ? AND status = 'EXECUTING' AND node = ?",
-        )
-        .bind(status.as_str())
-        .bind(end.0)
-        .bind(messages)
-        .bind(notebook)
-        .bind(id.to_string())
-        .bind(node.to_string())
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        let mut tx = self.begin_write().await?;
+        let finished = finish_in(&mut tx, node, id, status, end, messages, notebook).await?;
+        tx.commit().await?;
+        Ok(finished)
     }
 
     async fn requeue_job(&self, node: &NodeId, id: &JobId) -> StoreResult<()> {
@@ -274,16 +264,20 @@ impl JobStore for SqliteStore {
             Orphans::Expired => "status = 'EXECUTING' AND coalesce(lease_until, 0) < ?",
         };
         let expired = which == Orphans::Expired;
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = self.begin_write().await?;
         let fail_sql = format!(
             "UPDATE jobs SET status = 'FAILED', end_time = ?, messages = json_insert(messages, '$[#]', ?), node = NULL, \
-             lease_until = NULL WHERE {orphaned} AND {LOST_FOR_GOOD}"
+             lease_until = NULL WHERE {orphaned} AND {LOST_FOR_GOOD} RETURNING id"
         );
-        let mut fail = sqlx::query(&fail_sql).bind(now.0).bind(message);
+        let mut fail = sqlx::query_scalar::<_, String>(&fail_sql)
+            .bind(now.0)
+            .bind(message);
         if expired {
             fail = fail.bind(now.0);
         }
-        let failed = fail.execute(&mut *tx).await?.rows_affected();
+        let failed_ids = fail.fetch_all(&mut *tx).await?;
+        notices_of_failed(&mut tx, &failed_ids, now).await?;
+        let failed = failed_ids.len() as u64;
         let requeue_sql = format!(
             "UPDATE jobs SET status = 'SUBMITTED', start_time = NULL, node = NULL, \
              lease_until = NULL WHERE {orphaned}"
@@ -325,6 +319,10 @@ impl JobStore for SqliteStore {
             delete.push(") AND NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.event_id = events.id)");
             delete.build().execute(&mut *tx).await?;
         }
+        sqlx::query(PRUNE_NOTICES)
+            .bind(before.0)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(removed)
     }
@@ -335,3 +333,4 @@ impl JobStore for SqliteStore {
 }
 
 crate::store::replays::replay_steps!(Sqlite);
+crate::store::attempts::attempt_steps!(Sqlite);

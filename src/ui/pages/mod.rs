@@ -3,6 +3,7 @@
 
 pub mod items;
 pub mod jobs;
+pub mod notices;
 pub mod receivers;
 pub mod retries;
 

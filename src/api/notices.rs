@@ -1,0 +1,160 @@
+//! Failure notices: `GET /C/admin/notebooks/notices/destination` (where
+//! the caller's notices go, or `username`'s for administrators), `POST
+//! .../destination/update` (`url`, `email`, `rotateSecret`; an empty
+//! field removes it), and `GET /C/admin/notebooks/notices` (what became of
+//! them, newest first).
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::routing::{get, post};
+use axum::Router;
+use serde_json::{json, Value};
+
+use super::caller::Caller;
+use super::negotiate::{Params, Reply};
+use crate::domain::notice::{Destination, EmailAddress};
+use crate::domain::outbound::NoticeUrl;
+use crate::domain::receiver::parse_flag;
+use crate::domain::user::{User, Username};
+use crate::error::{Error, Result};
+use crate::service::notices::DestinationChange;
+use crate::service::App;
+use crate::store::NoticeRecord;
+use crate::ui::pages::notices::{destination_page, notices_page};
+use crate::ui::Page;
+
+/// Notices an answer lists unless `num` says otherwise.
+const DEFAULT_NOTICES: u32 = 100;
+
+pub fn routes() -> Router<super::Site> {
+    Router::new()
+        .route("/admin/notebooks/notices", get(list))
+        .route("/admin/notebooks/notices/destination", get(destination))
+        .route("/admin/notebooks/notices/destination/update", post(update))
+}
+
+/// `username` if given, else the caller.
+fn whose(params: &Params, caller: &User) -> Result<Username> {
+    match params.non_empty("username") {
+        Some(name) => Username::parse(name).map_err(Error::invalid("username")),
+        None => Ok(caller.username.clone()),
+    }
+}
+
+fn destination_json(username: &Username, d: Option<&Destination>) -> Value {
+    json!({
+        "username": username.as_str(),
+        "url": d.and_then(|d| d.url.as_ref()).map(NoticeUrl::as_str),
+        "email": d.and_then(|d| d.email.as_ref()).map(EmailAddress::as_str),
+        "secret": d.map(|d| d.secret.expose()),
+        "modified": d.map(|d| d.modified.0),
+    })
+}
+
+fn notice_json(n: &NoticeRecord) -> Value {
+    json!({
+        "jobId": n.job_id.to_string(),
+        "channel": n.channel.as_str(),
+        "username": n.username.as_str(),
+        "status": n.status.as_str(),
+        "attempts": n.attempts,
+        "created": n.created.0,
+        "lastTime": n.last_time.map(|t| t.0),
+        "lastOutcome": n.last_outcome,
+    })
+}
+
+async fn page_of(app: Arc<App>, caller: User, username: Username) -> Result<Page> {
+    let d = app.notice_destination(&caller, &username).await?;
+    Ok(destination_page(
+        &super::urls(&app),
+        &username,
+        d.as_ref(),
+        app.settings.email_notices,
+    ))
+}
+
+async fn destination(
+    State(app): State<Arc<App>>,
+    Caller(caller): Caller,
+    params: Params,
+) -> Result<Reply> {
+    let username = whose(&params, &caller)?;
+    let d = app.notice_destination(&caller, &username).await?;
+    let value = destination_json(&username, d.as_ref());
+    Ok(Reply::new(value, page_of(app, caller, username)))
+}
+
+/// A field given empty removes what it names; a field left out keeps it.
+fn change(params: &Params) -> Result<DestinationChange> {
+    let url = params
+        .get("url")
+        .map(|text| match text.trim() {
+            "" => Ok(None),
+            given => NoticeUrl::parse(given).map(Some),
+        })
+        .transpose()
+        .map_err(Error::invalid("url"))?;
+    let email = params
+        .get("email")
+        .map(|text| match text.trim() {
+            "" => Ok(None),
+            given => EmailAddress::parse(given).map(Some),
+        })
+        .transpose()
+        .map_err(Error::invalid("email"))?;
+    let new_secret = params
+        .non_empty("rotateSecret")
+        .map(parse_flag)
+        .transpose()
+        .map_err(Error::invalid("rotateSecret"))?
+        .unwrap_or(false);
+    Ok(DestinationChange {
+        url,
+        email,
+        new_secret,
+    })
+}
+
+async fn update(
+    State(app): State<Arc<App>>,
+    Caller(caller): Caller,
+    params: Params,
+) -> Result<Reply> {
+    let username = whose(&params, &caller)?;
+    let d = app
+        .set_notice_destination(&caller, &username, change(&params)?)
+        .await?;
+    let mut value = destination_json(&username, d.as_ref());
+    value["status"] = json!("success");
+    Ok(Reply::new(value, page_of(app, caller, username)))
+}
+
+async fn list(
+    State(app): State<Arc<App>>,
+    Caller(caller): Caller,
+    params: Params,
+) -> Result<Reply> {
+    let username = params
+        .non_empty("username")
+        .map(Username::parse)
+        .transpose()
+        .map_err(Error::invalid("username"))?;
+    let num = match params.non_empty("num") {
+        None => DEFAULT_NOTICES,
+        Some(text) => text
+            .trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=crate::service::notices::MAX_NOTICES).contains(n))
+            .ok_or_else(|| Error::Invalid {
+                field: "num",
+                source: crate::domain::ParseError::new("must be a whole number from 1 to 1000"),
+            })?,
+    };
+    let notices = app.notices(&caller, username.as_ref(), num).await?;
+    let value = json!({"notices": notices.iter().map(notice_json).collect::<Vec<_>>()});
+    let page = notices_page(&super::urls(&app), &notices);
+    Ok(Reply::new(value, async move { Ok(page) }))
+}

@@ -1,0 +1,68 @@
+//! Email notices through the operator's SMTP server (`--smtp-url`, with
+//! lettre: `smtp://host:25` in the clear, `smtp://host:587?tls=required`
+//! for STARTTLS, `smtps://host:465`; credentials in the URL).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use lettre::message::{header::ContentType, Mailbox};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+
+use crate::domain::notice::EmailAddress;
+
+/// How long one message may take to hand over.
+const TIMEOUT: Duration = Duration::from_secs(20);
+
+/// The SMTP server notices are sent through, and the sender's address.
+#[derive(Clone)]
+pub struct SmtpSettings {
+    transport: Arc<AsyncSmtpTransport<Tokio1Executor>>,
+    from: Mailbox,
+    /// `host:port`, without credentials, for the notice's outcome.
+    server: String,
+}
+
+impl SmtpSettings {
+    pub fn new(url: &str, from: &str) -> anyhow::Result<Self> {
+        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+            .map_err(|e| anyhow::anyhow!("--smtp-url is not an SMTP URL lettre understands: {e}"))?
+            .timeout(Some(TIMEOUT))
+            .build();
+        let from: Mailbox = EmailAddress::parse(from)
+            .map_err(|e| anyhow::anyhow!("--smtp-from: {e}"))?
+            .as_str()
+            .parse()
+            .map_err(|e| anyhow::anyhow!("--smtp-from: {e}"))?;
+        let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
+        let authority = after_scheme.split(['/', '?']).next().unwrap_or("");
+        let server = authority
+            .rsplit_once('@')
+            .map_or(authority, |(_, host)| host);
+        Ok(Self {
+            transport: Arc::new(transport),
+            from,
+            server: server.to_string(),
+        })
+    }
+
+    pub fn server(&self) -> &str {
+        &self.server
+    }
+
+    /// Sends one plain-text message.
+    pub async fn send(&self, to: &EmailAddress, subject: &str, text: String) -> Result<(), String> {
+        let to: Mailbox = to.as_str().parse().map_err(|e| format!("{e}"))?;
+        let message = Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(subject)
+            .header(ContentType::TEXT_PLAIN)
+            .body(text)
+            .map_err(|e| e.to_string())?;
+        self.transport
+            .send(message)
+            .await
+            .map(drop)
+            .map_err(|e| crate::telemetry::chain(&e))
+    }
+}
