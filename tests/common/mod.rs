@@ -297,3 +297,13 @@ pub fn assert_valid_notebook(notebook: &Value) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// A task the test started, aborted when the test lets go of it (on every
+/// way out, a panic included).
+pub struct Aborting(pub tokio::task::JoinHandle<()>);
+
+impl Drop for Aborting {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
