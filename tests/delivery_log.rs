@@ -18,15 +18,7 @@ async fn metrics_count_deliveries_by_outcome_and_reason() {
     )
     .await;
     post(&app, &url, &[("x-esrihook-signature", "sha256=AAAA")], BODY).await;
-    let text = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.metrics().await;
     assert!(
         text.contains(r#"hookbook_deliveries_total{outcome="accepted",reason=""} 1"#),
         "{text}"

@@ -229,15 +229,7 @@ async fn a_failed_job_sends_a_signed_notice_tried_again_until_delivered() {
     assert_eq!(logged["lastOutcome"], "delivered (HTTP 200)");
     let bobs = app.get(NOTICES, Some(&cast.bob)).await;
     assert_eq!(bobs.json["notices"], json!([]), "bob sees only his own");
-    let metrics = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     for line in [
         "hookbook_notices_total{channel=\"webhook\",status=\"pending\"} 1",
         "hookbook_notices_total{channel=\"webhook\",status=\"delivered\"} 1",

@@ -169,15 +169,7 @@ async fn a_failing_run_is_tried_again_until_an_attempt_completes() {
         );
     }
     assert_eq!(messages[2], "Attempt 3 of 3: The notebook ran to its end.");
-    let metrics = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     assert!(
         metrics.contains("hookbook_retries_total{failure=\"error\"} 2"),
         "{metrics}"
@@ -244,16 +236,7 @@ async fn a_waiting_attempt_says_when_it_is_due_and_can_be_cancelled() {
         .as_str()
         .unwrap()
         .starts_with("Attempt 1 of 2 failed:"));
-    let page = app
-        .client
-        .get(app.url(&format!("{JOBS}/{job}")))
-        .query(&[("f", "html"), ("token", cast.alice.as_str())])
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.html(&format!("{JOBS}/{job}"), &cast.alice).await;
     assert!(
         page.contains("Attempt 1 of up to 2 failed; the next is due at"),
         "{page}"
@@ -320,26 +303,12 @@ async fn only_administrators_change_the_sites_policy_which_receivers_follow() {
     let r = app.get(&policy_path(&receiver), Some(&cast.admin)).await;
     assert_eq!(r.status, 404, "{}", r.json);
     // The pages: a form for the owner, none on the site's for a user.
-    let html = |path: String, token: String| {
-        let app = &app;
-        async move {
-            app.client
-                .get(app.url(&path))
-                .query(&[("f", "html"), ("token", token.as_str())])
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap()
-        }
-    };
-    let page = html(SITE.to_string(), cast.alice.clone()).await;
+    let page = app.html(SITE, &cast.alice).await;
     assert!(
         page.contains("The site&#x27;s retry policy") || page.contains("The site's retry policy"),
         "{page}"
     );
     assert!(!page.contains("Change the policy"), "{page}");
-    let page = html(SITE.to_string(), cast.admin.clone()).await;
+    let page = app.html(SITE, &cast.admin).await;
     assert!(page.contains("Change the policy"), "{page}");
 }

@@ -168,6 +168,23 @@ impl TestApp {
         }
     }
 
+    /// The Prometheus text of `/metrics`.
+    pub async fn metrics(&self) -> String {
+        let r = self.client.get(self.url("/metrics")).send().await;
+        r.expect("the server answers").text().await.expect("a body")
+    }
+
+    /// The page of `path` (`f=html`), as `token`.
+    pub async fn html(&self, path: &str, token: &str) -> String {
+        let r = self
+            .client
+            .get(self.url(path))
+            .query(&[("f", "html"), ("token", token)])
+            .send()
+            .await;
+        r.expect("the server answers").text().await.expect("a body")
+    }
+
     pub async fn get(&self, path: &str, token: Option<&str>) -> Reply {
         let mut req = self.client.get(self.url(path)).query(&[("f", "json")]);
         if let Some(t) = token {
