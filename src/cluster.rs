@@ -47,6 +47,7 @@ pub async fn presence(p: Presence, shutdown: CancellationToken) {
     let takeover_every = (p.lease / 2).max(PRESENCE_EVERY);
     let mut last_takeover = tokio::time::Instant::now();
     let mut every = tokio::time::interval(PRESENCE_EVERY);
+    let mut last_sample = Millis(0);
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => break,
@@ -62,6 +63,11 @@ pub async fn presence(p: Presence, shutdown: CancellationToken) {
                 p.metrics.set_nodes_taking_events(nodes);
             }
             Err(e) => tracing::warn!(error = %chain(&e), "reporting this node alive failed"),
+        }
+        let minute = Millis(now.0 - now.0 % MINUTE);
+        if minute != last_sample {
+            last_sample = minute;
+            sample(&p, minute).await;
         }
         if last_takeover.elapsed() >= takeover_every {
             last_takeover = tokio::time::Instant::now();
@@ -81,6 +87,31 @@ pub async fn presence(p: Presence, shutdown: CancellationToken) {
     }
     if let Err(e) = store.node_gone(&node).await {
         tracing::warn!(error = %chain(&e), "removing this node from the node list failed");
+    }
+}
+
+/// A minute in milliseconds: samples are taken once a minute.
+const MINUTE: i64 = 60_000;
+/// How long samples are kept: a week, and a day to spare.
+const SAMPLES_KEPT: i64 = 8 * 24 * 60 * MINUTE;
+
+/// Records this node's queue depth and warm kernels for the dashboards.
+async fn sample(p: &Presence, minute: Millis) {
+    let depth = match p.store.queue_depth().await {
+        Ok(depth) => depth,
+        Err(e) => {
+            tracing::warn!(error = %chain(&e), "reading the queue depth for the dashboards failed");
+            return;
+        }
+    };
+    let warm = p.metrics.warm_kernels_now();
+    let forget = Millis(minute.0 - SAMPLES_KEPT);
+    if let Err(e) = p
+        .store
+        .record_sample(&p.node, minute, depth, warm, forget)
+        .await
+    {
+        tracing::warn!(error = %chain(&e), "recording this node's sample for the dashboards failed");
     }
 }
 

@@ -297,6 +297,11 @@ impl Metrics {
         self.warm_kernels.clone()
     }
 
+    /// How many kernels are warm on this node now.
+    pub fn warm_kernels_now(&self) -> i64 {
+        self.warm_kernels.get()
+    }
+
     /// The text exposition of every metric.
     pub fn render(&self) -> String {
         let mut out = String::new();

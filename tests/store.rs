@@ -16,7 +16,7 @@ use hookbook::domain::retry::{Failure, RetryPolicy};
 use hookbook::domain::time::Millis;
 use hookbook::domain::user::Username;
 use hookbook::store::{
-    Acceptance, Lease, NewEvent, NewJob, NewReplay, Orphans, PolicyScope, Signal, Store,
+    Acceptance, JobEnd, Lease, NewEvent, NewJob, NewReplay, Orphans, PolicyScope, Signal, Store,
 };
 
 /// Both stores, each fresh; the temporary dir keeps the SQLite file alive.
@@ -66,6 +66,17 @@ fn event(receiver: ReceiverId, delivery: Option<&str>) -> NewEvent {
         item_id: ItemId::generate(),
         username: Username::parse("alice").unwrap(),
         parameters: "{}".into(),
+    }
+}
+
+/// A job's end now, with `status` and nothing else.
+fn ended(status: JobStatus) -> JobEnd<'static> {
+    JobEnd {
+        status,
+        end: Millis::now(),
+        messages: &[],
+        notebook: None,
+        first_cell: None,
     }
 }
 
@@ -169,14 +180,7 @@ async fn an_expired_lease_is_taken_over_once_then_the_job_fails() {
         );
         assert!(
             !store
-                .finish_job(
-                    &dead,
-                    &job.id,
-                    JobStatus::Completed,
-                    Millis::now(),
-                    &[],
-                    None
-                )
+                .finish_job(&dead, &job.id, &ended(JobStatus::Completed))
                 .await
                 .unwrap(),
             "{name}: the dead node's late result is refused"
@@ -215,14 +219,7 @@ async fn an_expired_lease_is_taken_over_once_then_the_job_fails() {
             "{name}"
         );
         assert!(store
-            .finish_job(
-                &alive,
-                &held.id,
-                JobStatus::Completed,
-                Millis::now(),
-                &[],
-                None
-            )
+            .finish_job(&alive, &held.id, &ended(JobStatus::Completed))
             .await
             .unwrap());
     }
@@ -523,14 +520,7 @@ async fn the_queue_depth_follows_every_change_of_state() {
             .unwrap()
             .unwrap();
         store
-            .finish_job(
-                &node,
-                &done.id,
-                JobStatus::Completed,
-                Millis::now(),
-                &[],
-                None,
-            )
+            .finish_job(&node, &done.id, &ended(JobStatus::Completed))
             .await
             .unwrap();
         assert_eq!(depth().await, 2, "{name}: finished");
@@ -717,7 +707,7 @@ async fn a_failed_job_makes_its_notices_in_the_same_transaction_and_nodes_take_t
         // A completed job and a cancelled one make none; a failed one makes
         // one per channel.
         let node = NodeId::generate();
-        let mut ended = Vec::new();
+        let mut finished = Vec::new();
         for status in [JobStatus::Completed, JobStatus::Failed] {
             let job = new_job(1);
             store.add_job(&job).await.unwrap();
@@ -727,14 +717,14 @@ async fn a_failed_job_makes_its_notices_in_the_same_transaction_and_nodes_take_t
                 .unwrap()
                 .unwrap();
             assert!(store
-                .finish_job(&node, &job.id, status, Millis::now(), &[], None)
+                .finish_job(&node, &job.id, &ended(status))
                 .await
                 .unwrap());
-            ended.push(job.id);
+            finished.push(job.id);
         }
         let notices = store.notices(Some(&alice), 10).await.unwrap();
         assert_eq!(notices.len(), 2, "{name}: {notices:?}");
-        assert!(notices.iter().all(|n| n.job_id == ended[1]), "{name}");
+        assert!(notices.iter().all(|n| n.job_id == finished[1]), "{name}");
         let channels: HashSet<Channel> = notices.iter().map(|n| n.channel).collect();
         assert_eq!(channels, HashSet::from([Channel::Webhook, Channel::Email]));
 

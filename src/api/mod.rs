@@ -5,6 +5,7 @@
 
 mod caller;
 mod credentials;
+mod dashboard;
 mod directory;
 mod error;
 mod events;
@@ -73,6 +74,7 @@ pub fn app(site: Site) -> Router {
         .merge(replays::routes())
         .merge(retries::routes())
         .merge(notices::routes())
+        .merge(dashboard::routes())
         .merge(jobs::routes())
         .layer(layer(Surface::Admin));
     let sharing = directory::sharing_routes()

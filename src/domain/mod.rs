@@ -5,6 +5,7 @@
 //! checks it again.
 
 pub mod access;
+pub mod dashboard;
 pub mod event;
 pub mod ids;
 pub mod job;

@@ -20,7 +20,7 @@ use crate::domain::retry::Failure;
 use crate::domain::time::Millis;
 use crate::error::Error;
 use crate::security::token::Token;
-use crate::store::{JobRecord, StoreError};
+use crate::store::{JobEnd, JobRecord, StoreError};
 use crate::telemetry::chain;
 
 /// How long a run's own token outlives its time limit, as a backstop for a
@@ -70,6 +70,8 @@ struct Outcome {
     /// What failed, when a retry policy may give the job another attempt
     /// (never for a run that could not start).
     failure: Option<Failure>,
+    /// When the run's first cell was sent, if it was.
+    first_cell: Option<Millis>,
 }
 
 impl Outcome {
@@ -79,6 +81,7 @@ impl Outcome {
             message,
             notebook: None,
             failure: None,
+            first_cell: None,
         }
     }
 }
@@ -229,8 +232,13 @@ async fn execute(
         let (dir, stop, over) = (kernel.work_dir(), cancel.clone(), over_disk.clone());
         tokio::spawn(watch_disk(dir, limit, stop, over))
     });
+    let mut first_cell = None;
     let (executed, end) = match kernel.provide_env(&p.env).await {
-        Ok(()) => run_notebook(&mut kernel, p.notebook, &p.parameters, deadline, cancel).await,
+        Ok(()) => {
+            // The injected parameters are the first cell, sent at once.
+            first_cell = Some(Millis::now());
+            run_notebook(&mut kernel, p.notebook, &p.parameters, deadline, cancel).await
+        }
         Err(e) => (
             Value::Null,
             RunEnd::KernelLost(format!("the run's environment could not be written: {e}")),
@@ -260,6 +268,7 @@ async fn execute(
         status,
         message,
         failure,
+        first_cell,
         notebook: (!executed.is_null())
             .then(|| serde_json::to_vec_pretty(&executed).ok())
             .flatten(),
@@ -392,10 +401,13 @@ async fn finish(runner: &Runner, job: &JobRecord, outcome: Outcome) {
         .finish_job(
             node,
             &job.id,
-            outcome.status,
-            Millis::now(),
-            &messages,
-            notebook,
+            &JobEnd {
+                status: outcome.status,
+                end: Millis::now(),
+                messages: &messages,
+                notebook,
+                first_cell: outcome.first_cell,
+            },
         )
         .await
     {

@@ -3,6 +3,7 @@
 //! nothing here knows about HTTP.
 
 pub mod auth;
+pub mod dashboard;
 pub mod deliveries;
 pub mod items;
 pub mod jobs;

@@ -51,37 +51,36 @@ pub const NOTICES_OF_FAILED_JOB: &str = "INSERT INTO notices (job_id, channel, u
 pub const PRUNE_NOTICES: &str = "DELETE FROM notices WHERE created < $1 AND status <> 'pending'";
 
 /// Ends a job its node still holds: `$1` status, `$2` end, `$3` messages,
-/// `$4` the executed notebook (if any), `$5` the job, `$6` the node.
+/// `$4` the executed notebook (if any), `$5` the job, `$6` the node, `$7`
+/// when its first cell was sent (if it was).
 pub const FINISH: &str = "UPDATE jobs SET status = $1, end_time = $2, messages = $3, \
-     notebook = coalesce($4, notebook) WHERE id = $5 AND status = 'EXECUTING' AND node = $6";
+     notebook = coalesce($4, notebook), first_cell = $7 \
+     WHERE id = $5 AND status = 'EXECUTING' AND node = $6";
 
 /// The steps both stores take to end jobs, for a database `$db`.
 macro_rules! attempt_steps {
     ($db:ty) => {
         /// Ends a job (see [`FINISH`]) and makes its notices when it failed,
         /// in `tx`; true when this node still held it.
-        #[allow(clippy::too_many_arguments)]
         async fn finish_in(
             tx: &mut sqlx::Transaction<'static, $db>,
             node: &$crate::domain::ids::NodeId,
             id: &$crate::domain::ids::JobId,
-            status: $crate::domain::job::JobStatus,
-            end: $crate::domain::time::Millis,
-            messages: &[String],
-            notebook: Option<&[u8]>,
+            e: &$crate::store::JobEnd<'_>,
         ) -> $crate::store::StoreResult<bool> {
             let done = sqlx::query($crate::store::attempts::FINISH)
-                .bind(status.as_str())
-                .bind(end.0)
-                .bind($crate::store::rows::messages(messages))
-                .bind(notebook)
+                .bind(e.status.as_str())
+                .bind(e.end.0)
+                .bind($crate::store::rows::messages(e.messages))
+                .bind(e.notebook)
                 .bind(id.to_string())
                 .bind(node.to_string())
+                .bind(e.first_cell.map(|t| t.0))
                 .execute(&mut **tx)
                 .await?;
             let finished = done.rows_affected() == 1;
-            if finished && status == $crate::domain::job::JobStatus::Failed {
-                notices_of_failed(tx, &[id.to_string()], end).await?;
+            if finished && e.status == $crate::domain::job::JobStatus::Failed {
+                notices_of_failed(tx, &[id.to_string()], e.end).await?;
             }
             Ok(finished)
         }

@@ -272,6 +272,18 @@ pub struct JobRecord {
     pub retry_at: Option<Millis>,
 }
 
+/// How a job ended, as `finish_job` stores it.
+#[derive(Debug, Clone)]
+pub struct JobEnd<'a> {
+    pub status: JobStatus,
+    pub end: Millis,
+    pub messages: &'a [String],
+    /// The executed notebook, if the run got that far.
+    pub notebook: Option<&'a [u8]>,
+    /// When the run's first cell was sent, if it was.
+    pub first_cell: Option<Millis>,
+}
+
 /// A job created by `executeNotebook`.
 #[derive(Debug, Clone)]
 pub struct NewJob {
@@ -429,15 +441,7 @@ pub trait JobStore: Send + Sync {
     async fn renew_leases(&self, lease: &Lease) -> StoreResult<Vec<JobId>>;
     /// Ends a job `node` is running; false when it no longer holds it (the
     /// job was cancelled meanwhile, or taken over after its lease expired).
-    async fn finish_job(
-        &self,
-        node: &NodeId,
-        id: &JobId,
-        status: JobStatus,
-        end: Millis,
-        messages: &[String],
-        notebook: Option<&[u8]>,
-    ) -> StoreResult<bool>;
+    async fn finish_job(&self, node: &NodeId, id: &JobId, end: &JobEnd<'_>) -> StoreResult<bool>;
     /// Puts a job `node` is running back in the queue (the node is stopping).
     async fn requeue_job(&self, node: &NodeId, id: &JobId) -> StoreResult<()>;
     /// Puts a job whose attempt failed back in the queue, due at `due`,
@@ -699,10 +703,92 @@ pub trait NoticeStore: Send + Sync {
     ) -> StoreResult<Vec<NoticeRecord>>;
 }
 
+/// A span of time cut into buckets of equal size, newest last: bucket `b`
+/// holds `[from + b × size, from + (b + 1) × size)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Buckets {
+    pub from: Millis,
+    pub size_ms: i64,
+    pub count: i64,
+}
+
+impl Buckets {
+    pub fn to(&self) -> Millis {
+        Millis(self.from.0 + self.size_ms * self.count)
+    }
+}
+
+/// How many of one kind fell in one bucket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Count {
+    pub bucket: i64,
+    /// The kind: a delivery's outcome (`accepted`, `duplicate`, or a
+    /// refusal's reason), or a run's final state.
+    pub kind: String,
+    pub count: i64,
+}
+
+/// One finished run in a bucket (by its end): how long it ran, and how
+/// long its first cell came after the job was submitted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunTimes {
+    pub bucket: i64,
+    pub duration_ms: i64,
+    pub to_first_cell_ms: Option<i64>,
+}
+
+/// The busiest minute of a bucket: the most jobs waiting (as any node saw
+/// them) and the most warm kernels of all nodes together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sample {
+    pub bucket: i64,
+    pub queue_depth: i64,
+    pub warm_kernels: i64,
+}
+
+/// What the dashboards draw, counted by the database so that every node
+/// draws the same.
+#[async_trait]
+pub trait DashboardStore: Send + Sync {
+    /// Deliveries by outcome: accepted ones are webhook jobs (not
+    /// replays), the rest the delivery log's lines (by their reason).
+    async fn delivery_counts(
+        &self,
+        b: Buckets,
+        receiver: Option<&ReceiverId>,
+    ) -> StoreResult<Vec<Count>>;
+    /// Runs by final state, in the bucket of their end.
+    async fn run_counts(
+        &self,
+        b: Buckets,
+        receiver: Option<&ReceiverId>,
+    ) -> StoreResult<Vec<Count>>;
+    /// The times of at most `limit` runs that ended in the span, latest first.
+    async fn run_times(
+        &self,
+        b: Buckets,
+        receiver: Option<&ReceiverId>,
+        limit: u32,
+    ) -> StoreResult<Vec<RunTimes>>;
+    /// Each bucket's busiest minute (buckets without samples are left out).
+    async fn samples(&self, b: Buckets) -> StoreResult<Vec<Sample>>;
+    /// Records a node's minute (the last one wins) and forgets samples
+    /// older than `forget_before`.
+    async fn record_sample(
+        &self,
+        node: &NodeId,
+        minute: Millis,
+        queue_depth: u64,
+        warm_kernels: i64,
+        forget_before: Millis,
+    ) -> StoreResult<()>;
+}
+
 pub trait Store:
     UserStore
     + RetryStore
     + NoticeStore
+    + DashboardStore
     + TokenStore
     + ItemStore
     + ReceiverStore

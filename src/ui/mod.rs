@@ -2,6 +2,7 @@
 //! page of its fields with a form for each of its operations. Templates are
 //! auto-escaping (minijinja); no HTML is built by hand.
 
+pub mod charts;
 mod notebook;
 mod page;
 pub mod pages;

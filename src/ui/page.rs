@@ -52,6 +52,8 @@ pub enum Block {
     Notebook {
         cells: Vec<super::notebook::NotebookCell>,
     },
+    /// A chart drawn as SVG.
+    Chart { chart: super::charts::Chart },
     /// Links to the pages before and after this one.
     Pager {
         summary: String,

@@ -204,6 +204,7 @@ fn nav(chrome: &Chrome) -> minijinja::Value {
         ("Notebooks", format!("/{c}/content")),
         ("Jobs", format!("/{c}/admin/notebooks/jobs")),
         ("Run a notebook", format!("/{c}/admin/notebooks")),
+        ("Notices", format!("/{c}/admin/notebooks/notices")),
     ]
     .into_iter()
     .map(|(label, href)| Link {

@@ -15,7 +15,7 @@ use crate::domain::time::Millis;
 use crate::store::attempts::{LOST_FOR_GOOD, MAX_ATTEMPTS_NOW, PRUNE_NOTICES, RETRY};
 use crate::store::rows::{messages as stored_messages, JobRow, JOB_COLUMNS as COLUMNS};
 use crate::store::{
-    BulkReplay, BulkReplayed, EventRecord, JobFilter, JobRecord, JobStore, Lease, NewJob,
+    BulkReplay, BulkReplayed, EventRecord, JobEnd, JobFilter, JobRecord, JobStore, Lease, NewJob,
     NewReplay, Orphans, Signal, StoreError, StoreResult,
 };
 
@@ -190,17 +190,9 @@ impl JobStore for PgStore {
         ids.iter().map(|id| job_id(id)).collect()
     }
 
-    async fn finish_job(
-        &self,
-        node: &NodeId,
-        id: &JobId,
-        status: JobStatus,
-        end: Millis,
-        messages: &[String],
-        notebook: Option<&[u8]>,
-    ) -> StoreResult<bool> {
+    async fn finish_job(&self, node: &NodeId, id: &JobId, end: &JobEnd<'_>) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await?;
-        let finished = finish_in(&mut tx, node, id, status, end, messages, notebook).await?;
+        let finished = finish_in(&mut tx, node, id, end).await?;
         tx.commit().await?;
         Ok(finished)
     }

@@ -56,6 +56,7 @@ super::shared::nodes::node_store!(PgStore);
 super::shared::copy::copy_store!(PgStore);
 super::shared::retries::retry_store!(PgStore);
 super::shared::notices::notice_store!(PgStore);
+super::shared::dashboard::dashboard_store!(PgStore);
 
 impl PgStore {
     /// PostgreSQL has row locks and no single writer: no turn to wait for.

@@ -9,6 +9,7 @@
 //! stays in `sqlite/` and `postgres/`.
 
 pub mod copy;
+pub mod dashboard;
 pub mod items;
 pub mod nodes;
 pub mod notices;

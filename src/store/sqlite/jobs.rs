@@ -11,7 +11,7 @@ use crate::domain::time::Millis;
 use crate::store::attempts::{LOST_FOR_GOOD, MAX_ATTEMPTS_NOW, PRUNE_NOTICES, RETRY};
 use crate::store::rows::{messages as stored_messages, JobRow, JOB_COLUMNS as COLUMNS};
 use crate::store::{
-    BulkReplay, BulkReplayed, EventRecord, JobFilter, JobRecord, JobStore, Lease, NewJob,
+    BulkReplay, BulkReplayed, EventRecord, JobEnd, JobFilter, JobRecord, JobStore, Lease, NewJob,
     NewReplay, Orphans, Signal, StoreError, StoreResult,
 };
 
@@ -154,18 +154,10 @@ impl JobStore for SqliteStore {
             .collect()
     }
 
-    async fn finish_job(
-        &self,
-        node: &NodeId,
-        id: &JobId,
-        status: JobStatus,
-        end: Millis,
-        messages: &[String],
-        notebook: Option<&[u8]>,
-    ) -> StoreResult<bool> {
+    async fn finish_job(&self, node: &NodeId, id: &JobId, end: &JobEnd<'_>) -> StoreResult<bool> {
         let _turn = self.write_turn().await;
         let mut tx = self.begin_write().await?;
-        let finished = finish_in(&mut tx, node, id, status, end, messages, notebook).await?;
+        let finished = finish_in(&mut tx, node, id, end).await?;
         tx.commit().await?;
         Ok(finished)
     }

@@ -67,6 +67,7 @@ super::shared::nodes::node_store!(SqliteStore);
 super::shared::copy::copy_store!(SqliteStore);
 super::shared::retries::retry_store!(SqliteStore);
 super::shared::notices::notice_store!(SqliteStore);
+super::shared::dashboard::dashboard_store!(SqliteStore);
 
 impl SqliteStore {
     /// Waits for this store's turn to write (see `turn`).

@@ -1,6 +1,7 @@
 //! Pages of the resources, built from domain values and the site's URLs;
 //! `api` asks for one only when `f=html` is asked for.
 
+pub mod dashboard;
 pub mod items;
 pub mod jobs;
 pub mod notices;

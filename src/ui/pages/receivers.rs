@@ -146,6 +146,7 @@ pub fn receiver_page(urls: &Urls, r: &Receiver, log: &[DeliveryRecord]) -> Page 
     .link("All webhook receivers", urls.receivers())
     .link("Delivery log", format!("{base}/deliveries"))
     .link("Retry policy", format!("{base}/retryPolicy"))
+    .link("Dashboard", format!("{base}/dashboard"))
     .link(
         "Jobs of this receiver",
         format!("{jobs}?receiverId={}", r.id),
