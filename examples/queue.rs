@@ -12,7 +12,7 @@ use hookbook::domain::ids::{EventId, ItemId, JobId, NodeId, ReceiverId};
 use hookbook::domain::job::JobStatus;
 use hookbook::domain::time::Millis;
 use hookbook::domain::user::Username;
-use hookbook::store::{DatabaseUrl, JobFilter, Lease, NewEvent, Store};
+use hookbook::store::{DatabaseUrl, JobEnd, JobFilter, Lease, NewEvent, Store};
 
 #[derive(Parser)]
 struct Args {
@@ -78,10 +78,13 @@ async fn main() -> anyhow::Result<()> {
             .finish_job(
                 &node,
                 &job.id,
-                JobStatus::Completed,
-                Millis::now(),
-                &done,
-                None,
+                &JobEnd {
+                    status: JobStatus::Completed,
+                    end: Millis::now(),
+                    messages: &done,
+                    notebook: None,
+                    first_cell: None,
+                },
             )
             .await?;
         finishes.push(started.elapsed());
