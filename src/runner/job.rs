@@ -356,8 +356,8 @@ async fn retry(runner: &Runner, job: &JobRecord, failure: Failure, outcome: &Out
     let due = Millis::now().plus(wait);
     let mut messages = job.messages.clone();
     messages.push(format!(
-        "Attempt {made} of {max} failed: {} The next attempt is due at {}.",
-        outcome.message,
+        "Attempt {made} of {max} failed: {}. The next attempt is due at {}.",
+        outcome.message.trim_end_matches('.'),
         due.utc()
     ));
     let node = &runner.settings.node;
