@@ -128,6 +128,16 @@ impl FailedJob<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn email_parse_never_panics_nor_lets_a_line_break_in(s in "\\PC{0,80}") {
+            if let Ok(a) = EmailAddress::parse(&s) {
+                prop_assert!(!a.as_str().contains(['\r', '\n', ' ', '<', '>']));
+            }
+        }
+    }
 
     #[test]
     fn email_addresses_cannot_smuggle_headers() {

@@ -339,6 +339,24 @@ fn valid_port(port: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn urls_and_lists_parse_without_panicking_and_urls_reparse(s in "\\PC{0,120}") {
+            if let Ok(u) = NoticeUrl::parse(&s) {
+                prop_assert_eq!(NoticeUrl::parse(u.as_str()).unwrap(), u.clone());
+            }
+            if let Ok(list) = Allowlist::parse(&s) {
+                prop_assert_eq!(Allowlist::parse(&list.to_string()).unwrap(), list);
+            }
+        }
+
+        #[test]
+        fn urls_of_any_host_and_port_shape_never_panic(host in "[a-z0-9.:\\[\\]-]{0,40}", port in "[0-9]{0,7}") {
+            let _ = NoticeUrl::parse(&format!("https://{host}:{port}/x"));
+        }
+    }
 
     fn ip(text: &str) -> IpAddr {
         text.parse().unwrap()

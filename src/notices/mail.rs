@@ -10,6 +10,17 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use crate::domain::notice::EmailAddress;
 
+/// Why a message did not go.
+#[derive(Debug, thiserror::Error)]
+pub enum MailError {
+    #[error("the address cannot be written in a mail header")]
+    Address(#[source] lettre::address::AddressError),
+    #[error("the message could not be built")]
+    Message(#[source] lettre::error::Error),
+    #[error("the SMTP server refused it or could not be reached")]
+    Smtp(#[source] lettre::transport::smtp::Error),
+}
+
 /// How long one message may take to hand over.
 const TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -50,19 +61,24 @@ impl SmtpSettings {
     }
 
     /// Sends one plain-text message.
-    pub async fn send(&self, to: &EmailAddress, subject: &str, text: String) -> Result<(), String> {
-        let to: Mailbox = to.as_str().parse().map_err(|e| format!("{e}"))?;
+    pub async fn send(
+        &self,
+        to: &EmailAddress,
+        subject: &str,
+        text: String,
+    ) -> Result<(), MailError> {
+        let to: Mailbox = to.as_str().parse().map_err(MailError::Address)?;
         let message = Message::builder()
             .from(self.from.clone())
             .to(to)
             .subject(subject)
             .header(ContentType::TEXT_PLAIN)
             .body(text)
-            .map_err(|e| e.to_string())?;
+            .map_err(MailError::Message)?;
         self.transport
             .send(message)
             .await
             .map(drop)
-            .map_err(|e| crate::telemetry::chain(&e))
+            .map_err(MailError::Smtp)
     }
 }

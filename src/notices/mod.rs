@@ -275,6 +275,9 @@ impl Notifier {
         smtp.send(to, &subject, text)
             .await
             .map(|()| format!("sent to {} through {}", to.as_str(), smtp.server()))
-            .map_err(|e| Undelivered::Transient(format!("the SMTP server refused or failed: {e}")))
+            .map_err(|e| match e {
+                mail::MailError::Address(_) => Undelivered::Permanent(chain(&e)),
+                _ => Undelivered::Transient(chain(&e)),
+            })
     }
 }
