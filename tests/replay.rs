@@ -399,3 +399,31 @@ async fn replays_of(app: &TestApp, token: &str, receiver: &str, batch: &str) -> 
     }
     found
 }
+
+#[tokio::test]
+async fn jobs_made_through_the_api_count_against_the_queue_limit() {
+    // Runs off: what is queued stays queued.
+    let app = spawn_app_in(tempfile::tempdir().unwrap(), &["--max-queue-depth", "1"]).await;
+    let cast = app.cast().await;
+    let item = app.add_item(&cast.alice, "alice").await;
+    let execute = "/notebooks/admin/notebooks/executeNotebook";
+    let r = app
+        .post_form(execute, Some(&cast.alice), &[("itemId", &item)])
+        .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    let r = app
+        .post_form(execute, Some(&cast.alice), &[("itemId", &item)])
+        .await;
+    assert_eq!(r.status, 503, "{}", r.json);
+    assert!(
+        r.json.to_string().contains("Too many jobs are waiting"),
+        "{}",
+        r.json
+    );
+    // Intake sees the same queue.
+    let (_, url) = receiver_of(&app, &cast.alice, &item).await;
+    let headers = [("x-esrihook-signature", esri(b"{}"))];
+    let headers: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
+    let (status, _, answer) = common::events::post(&app, &url, &headers, "{}").await;
+    assert_eq!(status, 503, "{answer}");
+}

@@ -4,6 +4,7 @@
 use crate::domain::ids::{BatchId, ItemId, JobId, ReceiverId};
 use crate::domain::job::{JobInputs, JobKind, JobStatus};
 use crate::domain::receiver::Parameters;
+use crate::domain::refusal::Refusal;
 use crate::domain::time::Millis;
 use crate::domain::user::User;
 use crate::error::{Error, Result};
@@ -23,6 +24,8 @@ pub struct ExecuteRequest {
 
 /// The most jobs one replay of many makes.
 pub const MAX_REPLAY: u32 = 10_000;
+/// When to try again after the queue had no room (as intake says).
+const QUEUE_RETRY_SECS: u64 = 5;
 
 /// Which of a receiver's jobs a replay of many runs again: those ended in
 /// `status` and submitted from `from` to `to`.
@@ -127,6 +130,7 @@ impl App {
         if receiver.disabled {
             return Err(refuse("its webhook receiver is disabled"));
         }
+        self.room_for(1).await?;
         let replay = NewReplay {
             id: JobId::generate(),
             of: job.id,
@@ -178,7 +182,7 @@ impl App {
             username: receiver.owner,
             parameters: receiver.parameters.to_json(),
             submitted: Millis::now(),
-            max: MAX_REPLAY,
+            max: MAX_REPLAY.min(self.room().await?),
         };
         match self.store.replay_jobs(&replay).await? {
             BulkReplayed::Queued { jobs, already } => {
@@ -191,11 +195,35 @@ impl App {
                     already,
                 })
             }
+            // More than the queue has room for, though not too many at once.
+            BulkReplayed::TooMany { selected } if selected <= u64::from(MAX_REPLAY) => {
+                Err(Error::Refused(Refusal::QueueFull {
+                    retry_after_secs: QUEUE_RETRY_SECS,
+                }))
+            }
             BulkReplayed::TooMany { selected } => Err(invalid(
                 "to",
                 format!("the selection holds {selected} jobs, more than {MAX_REPLAY} at once: narrow it with from and to"),
             )),
         }
+    }
+
+    /// How many more jobs the queue takes before `--max-queue-depth`.
+    async fn room(&self) -> Result<u32> {
+        let waiting = self.store.queue_depth().await?;
+        let room = self.settings.max_queue_depth.saturating_sub(waiting);
+        Ok(u32::try_from(room).unwrap_or(u32::MAX))
+    }
+
+    /// Refuses, as intake does (503), jobs the queue has no room for: the
+    /// API's jobs count against `--max-queue-depth` like deliveries.
+    async fn room_for(&self, jobs: u32) -> Result<()> {
+        if self.room().await? < jobs {
+            return Err(Error::Refused(Refusal::QueueFull {
+                retry_after_secs: QUEUE_RETRY_SECS,
+            }));
+        }
+        Ok(())
     }
 
     /// Cancels the replays of a batch of the receiver still waiting; how
@@ -233,6 +261,7 @@ impl App {
                 request.item_id
             )),
         })?;
+        self.room_for(1).await?;
         let id = JobId::generate();
         let inputs = JobInputs {
             item_id: request.item_id.to_string(),

@@ -41,6 +41,9 @@ pub struct Settings {
     pub notice_allow: Arc<Allowlist>,
     /// Whether an SMTP server is configured for email notices.
     pub email_notices: bool,
+    /// Jobs waiting before new ones are refused (intake's limit, which
+    /// `executeNotebook` and replays share).
+    pub max_queue_depth: u64,
 }
 
 /// The administration: users, tokens, items, receivers and jobs, as the

@@ -144,6 +144,7 @@ impl Application {
             secret_grace: Duration::from_secs(args.secret_grace_hours.saturating_mul(3600)),
             notice_allow: Arc::new(args.notice_allow.clone()),
             email_notices: args.smtp_url.is_some(),
+            max_queue_depth: args.max_queue_depth,
         };
         let notice_settings = notice_settings(&args, &settings)?;
         recover_orphans(store.as_ref()).await?;
