@@ -183,6 +183,15 @@ fn targets(data_dir: &std::path::Path, server_pid: u32, port: u16) -> Value {
     })
 }
 
+/// A file a run without walls leaves on the host, removed when dropped.
+struct HostFile(std::path::PathBuf);
+
+impl Drop for HostFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
 /// Kills, when dropped, what has `argument` among its arguments: the
 /// daemon an attack leaves where no walls stop it.
 struct Daemons(String);
@@ -406,6 +415,8 @@ async fn without_a_sandbox_runs_wait_unless_given_up_explicitly_and_then_the_att
     assert!(health.contains("runs are not walled off"), "{health}");
     assert_eq!(site.finished(&job).await["status"], "COMPLETED");
     let targets = targets(&data, node.id(), port_of(&site.base));
+    // Without walls the waiting run writes into the host's /tmp.
+    let _victim = HostFile(std::env::temp_dir().join(targets["victim_file"].as_str().unwrap()));
     let (found, _daemons) = attack(&site, &targets).await;
     assert_ne!(found["siblings"], json!([]), "{found}");
     assert_ne!(found["victim_files"], json!([]), "{found}");

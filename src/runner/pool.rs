@@ -61,6 +61,12 @@ impl Pool {
     /// Gives back what the pool holds outside its kernels (the cgroup
     /// directory), once no kernel runs any more.
     pub async fn close(&self) {
+        // Warm kernels that never ran go with their directories.
+        let unused = std::mem::take(&mut *self.ready());
+        self.gauge.set(0);
+        for mut kernel in unused {
+            kernel.kill().await;
+        }
         if let Some(fork) = &self.fork {
             fork.stop().await;
         }

@@ -140,7 +140,7 @@ fn fresh_dir(kernels: &Path) -> anyhow::Result<()> {
 /// working directory must not lead to the key or the database by walking
 /// up), in the temporary directory, one per data dir so that a restart
 /// finds what a killed process left.
-fn kernels_dir(data_dir: &Path) -> anyhow::Result<PathBuf> {
+pub fn kernels_dir(data_dir: &Path) -> anyhow::Result<PathBuf> {
     Ok(std::env::temp_dir().join(format!("hookbook-kernels-{}", kernel_tag(data_dir)?)))
 }
 

@@ -35,6 +35,7 @@ mod kernels;
 
 pub use commands::{add_user, read_password};
 use commands::{copy, migrate, require_site_key};
+pub use kernels::kernels_dir;
 
 /// Runs one command of the command line to completion.
 pub fn run(cli: Cli) -> anyhow::Result<()> {

@@ -39,6 +39,17 @@ pub struct TestApp {
     pub dir: TempDir,
     shutdown: CancellationToken,
     server: JoinHandle<anyhow::Result<()>>,
+    _kernels: KernelsDir,
+}
+
+/// The server's kernels directory (outside its data dir), removed when the
+/// test lets go of the server, so that no test leaves one behind.
+struct KernelsDir(std::path::PathBuf);
+
+impl Drop for KernelsDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 /// Starts a server on a fresh data dir.
@@ -78,12 +89,14 @@ pub async fn spawn_app_in(dir: TempDir, extra: &[&str]) -> TestApp {
     let base = format!("http://{}", application.local_addr());
     let shutdown = CancellationToken::new();
     let server = tokio::spawn(application.run_until(shutdown.clone()));
+    let kernels = hookbook::startup::kernels_dir(dir.path()).expect("the kernels directory");
     TestApp {
         base,
         client: reqwest::Client::new(),
         dir,
         shutdown,
         server,
+        _kernels: KernelsDir(kernels),
     }
 }
 
