@@ -9,15 +9,36 @@ use std::process::{Child, Command, ExitStatus, Output};
 use nix::sys::signal::{kill, killpg, Signal};
 use nix::unistd::Pid;
 
-pub struct Process(Option<Child>);
+pub struct Process(Option<Child>, Option<std::path::PathBuf>);
+
+/// The data dir a `hookbook serve` command names, by flag or variable.
+fn data_dir_of(command: &Command) -> Option<std::path::PathBuf> {
+    let args: Vec<&std::ffi::OsStr> = command.get_args().collect();
+    if !args.iter().any(|a| *a == "serve") {
+        return None;
+    }
+    let flag = args
+        .windows(2)
+        .find(|w| w[0] == "--data-dir")
+        .map(|w| std::path::PathBuf::from(w[1]));
+    flag.or_else(|| {
+        command
+            .get_envs()
+            .find(|(k, _)| *k == "HOOKBOOK_DATA_DIR")
+            .and_then(|(_, v)| v.map(std::path::PathBuf::from))
+    })
+}
 
 impl Process {
-    /// Spawns `command`; panics, naming it, when it cannot start.
+    /// Spawns `command`; panics, naming it, when it cannot start. A
+    /// hookbook server's kernels directory goes when the process is
+    /// dropped.
     pub fn spawn(command: &mut Command) -> Self {
+        let kernels = data_dir_of(command).and_then(|d| hookbook::startup::kernels_dir(&d).ok());
         let child = command
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {command:?}: {e}"));
-        Self(Some(child))
+        Self(Some(child), kernels)
     }
 
     /// SIGKILL, as a crash would: only the process itself, not its
@@ -75,6 +96,9 @@ impl Drop for Process {
         }
         let _ = child.kill();
         let _ = child.wait();
+        if let Some(kernels) = &self.1 {
+            let _ = std::fs::remove_dir_all(kernels);
+        }
     }
 }
 
