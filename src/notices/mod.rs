@@ -170,11 +170,7 @@ impl Notifier {
     }
 
     /// What the notice says about `job`.
-    async fn describe<'a>(
-        &self,
-        job: &'a JobRecord,
-        receiver_name: Option<&'a str>,
-    ) -> FailedJob<'a> {
+    fn describe<'a>(&self, job: &'a JobRecord, receiver_name: Option<&'a str>) -> FailedJob<'a> {
         FailedJob {
             job_id: job.id.to_string(),
             job_url: format!("{}/{}", self.settings.jobs_url, job.id),
@@ -217,11 +213,7 @@ impl Notifier {
         }
         let name = self.receiver_name(job).await;
         let now = Millis::now();
-        let body = self
-            .describe(job, name.as_deref())
-            .await
-            .to_json(now)
-            .to_string();
+        let body = self.describe(job, name.as_deref()).to_json(now).to_string();
         let id = format!("msg_{}", job.id.to_string().replace('-', ""));
         let timestamp = (now.0 / 1000).to_string();
         let mac = crate::intake::signature::sign(
@@ -271,7 +263,7 @@ impl Notifier {
             ));
         };
         let name = self.receiver_name(job).await;
-        let (subject, text) = self.describe(job, name.as_deref()).await.to_text();
+        let (subject, text) = self.describe(job, name.as_deref()).to_text();
         smtp.send(to, &subject, text)
             .await
             .map(|()| format!("sent to {} through {}", to.as_str(), smtp.server()))

@@ -85,6 +85,27 @@ macro_rules! attempt_steps {
             Ok(finished)
         }
 
+        /// Puts a failed attempt back in the queue (see [`RETRY`]), in `tx`;
+        /// true when this node still held the job.
+        async fn retry_in(
+            tx: &mut sqlx::Transaction<'static, $db>,
+            node: &$crate::domain::ids::NodeId,
+            id: &$crate::domain::ids::JobId,
+            due: $crate::domain::time::Millis,
+            messages: &[String],
+            notebook: Option<&[u8]>,
+        ) -> $crate::store::StoreResult<bool> {
+            let done = sqlx::query($crate::store::attempts::RETRY)
+                .bind(due.0)
+                .bind($crate::store::rows::messages(messages))
+                .bind(notebook)
+                .bind(id.to_string())
+                .bind(node.to_string())
+                .execute(&mut **tx)
+                .await?;
+            Ok(done.rows_affected() == 1)
+        }
+
         /// Makes the notices of jobs that just failed, in `tx`.
         async fn notices_of_failed(
             tx: &mut sqlx::Transaction<'static, $db>,

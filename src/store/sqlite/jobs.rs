@@ -8,7 +8,7 @@ use crate::domain::event::SignedPart;
 use crate::domain::ids::{BatchId, EventId, JobId, NodeId, ReceiverId};
 use crate::domain::job::JobStatus;
 use crate::domain::time::Millis;
-use crate::store::attempts::{LOST_FOR_GOOD, MAX_ATTEMPTS_NOW, PRUNE_NOTICES, RETRY};
+use crate::store::attempts::{LOST_FOR_GOOD, MAX_ATTEMPTS_NOW, PRUNE_NOTICES};
 use crate::store::rows::{messages as stored_messages, JobRow, JOB_COLUMNS as COLUMNS};
 use crate::store::{
     BulkReplay, BulkReplayed, EventRecord, JobEnd, JobFilter, JobRecord, JobStore, Lease, NewJob,
@@ -184,15 +184,10 @@ impl JobStore for SqliteStore {
         notebook: Option<&[u8]>,
     ) -> StoreResult<bool> {
         let _turn = self.write_turn().await;
-        let done = sqlx::query(RETRY)
-            .bind(due.0)
-            .bind(stored_messages(messages))
-            .bind(notebook)
-            .bind(id.to_string())
-            .bind(node.to_string())
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected() == 1)
+        let mut tx = self.begin_write().await?;
+        let retried = retry_in(&mut tx, node, id, due, messages, notebook).await?;
+        tx.commit().await?;
+        Ok(retried)
     }
 
     async fn cancel_job(&self, id: &JobId, now: Millis) -> StoreResult<Option<JobStatus>> {
