@@ -193,7 +193,7 @@ async fn insert_events(
     let stored: Vec<String> = sqlx::query_scalar(
         "INSERT INTO events (id, receiver_id, delivery_id, received, headers, body, signed) \
          SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::bytea[], $7::text[]) \
-         ON CONFLICT (receiver_id, delivery_id) DO NOTHING RETURNING id",
+         ON CONFLICT (receiver_id, delivery_id) WHERE delivery_id IS NOT NULL DO NOTHING RETURNING id",
     )
     .bind(column(events, fresh, |e| e.event_id.to_string()))
     .bind(column(events, fresh, |e| e.receiver_id.to_string()))

@@ -203,7 +203,7 @@ fn accept_one(
     let stored = tx
         .prepare_cached(
             "INSERT INTO events (id, receiver_id, delivery_id, received, headers, body, signed) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (receiver_id, delivery_id) DO NOTHING",
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (receiver_id, delivery_id) WHERE delivery_id IS NOT NULL DO NOTHING",
         )?
         .execute(params![
             event_id,
