@@ -38,6 +38,11 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .pragma("temp_store", "MEMORY")
+            // The pool's writes (claims, results, the administration's)
+            // never copy the write-ahead log back inside their commit,
+            // where intake would wait for it: the writer and its
+            // checkpointer do (`writer.rs`).
+            .pragma("wal_autocheckpoint", "0")
             .busy_timeout(Duration::from_secs(10));
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
