@@ -877,6 +877,17 @@ async fn check_migrated(url: &str, old: OldRows) {
     );
 }
 
+/// `migrator` without its migrations from `version` on.
+fn before(mut migrator: sqlx::migrate::Migrator, version: i64) -> sqlx::migrate::Migrator {
+    migrator.migrations = migrator
+        .migrations
+        .iter()
+        .filter(|m| m.version < version)
+        .cloned()
+        .collect();
+    migrator
+}
+
 /// A database made before duplicates moved to a partial index (SQLite
 /// rebuilds the events table for it): its events, their jobs and their
 /// delivery ids come through, the old delivery id is still a duplicate of
@@ -885,16 +896,7 @@ async fn check_migrated(url: &str, old: OldRows) {
 async fn a_database_from_before_the_partial_index_keeps_events_and_duplicates() {
     let dir = tempfile::tempdir().unwrap();
     let sqlite = format!("sqlite://{}", dir.path().join("hookbook.db").display());
-    let before_sqlite = {
-        let mut m = sqlx::migrate!("./migrations/sqlite");
-        m.migrations = m
-            .migrations
-            .iter()
-            .filter(|m| m.version < 12)
-            .cloned()
-            .collect();
-        m
-    };
+    let before_sqlite = before(sqlx::migrate!("./migrations/sqlite"), 12);
     let pool = sqlx::sqlite::SqlitePoolOptions::new()
         .connect_with(
             sqlx::sqlite::SqliteConnectOptions::new()
@@ -910,16 +912,7 @@ async fn a_database_from_before_the_partial_index_keeps_events_and_duplicates() 
     check_migrated(&sqlite, old).await;
 
     let postgres = common::db::fresh_postgres();
-    let before_postgres = {
-        let mut m = sqlx::migrate!("./migrations/postgres");
-        m.migrations = m
-            .migrations
-            .iter()
-            .filter(|m| m.version < 10)
-            .cloned()
-            .collect();
-        m
-    };
+    let before_postgres = before(sqlx::migrate!("./migrations/postgres"), 10);
     let pool = sqlx::postgres::PgPoolOptions::new()
         .connect(&postgres)
         .await
