@@ -7,7 +7,11 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use hookbook::store::{DatabaseUrl, Store};
+use hookbook::domain::event::SignedPart;
+use hookbook::domain::ids::{EventId, ItemId, JobId, ReceiverId};
+use hookbook::domain::time::Millis;
+use hookbook::domain::user::Username;
+use hookbook::store::{DatabaseUrl, NewEvent, Store};
 
 /// Where the URL of a data dir's PostgreSQL database is remembered, so a
 /// restarted server finds its state again.
@@ -132,4 +136,22 @@ pub async fn everything_stored(dir: &Path) -> Vec<u8> {
         }
     }
     bytes
+}
+
+/// A delivery of `receiver` as intake hands it to the store: a small JSON
+/// body, signed whole, for alice's item.
+pub fn event(receiver: ReceiverId, delivery: Option<&str>) -> NewEvent {
+    NewEvent {
+        event_id: EventId::generate(),
+        job_id: JobId::generate(),
+        receiver_id: receiver,
+        delivery_id: delivery.map(str::to_string),
+        received: Millis::now(),
+        headers: "{}".into(),
+        body: b"{}".to_vec(),
+        signed: SignedPart::Body,
+        item_id: ItemId::generate(),
+        username: Username::parse("alice").unwrap(),
+        parameters: "{}".into(),
+    }
 }
