@@ -19,7 +19,7 @@ fi
 export PATH="$PWD/$venv/bin:$PATH"
 "$venv/bin/python" -m ipykernel install --sys-prefix --name python3 >/dev/null
 
-cargo build --release --quiet --bin hookbook --example load
+cargo build --release --quiet --bin hookbook --example flood
 bin=target/release/hookbook
 work=$(mktemp -d)
 pid=

@@ -187,15 +187,30 @@ impl Group {
     }
 
     /// Kills every process left in the cgroup and removes it (a cgroup can
-    /// be removed once its processes are gone).
+    /// be removed once its processes are gone). On a loaded machine killed
+    /// processes can take seconds to be gone: after one second of trying,
+    /// a background task goes on trying for two minutes, so that the run
+    /// is not held up and the group does not stay behind.
     pub async fn end(self) {
-        for _ in 0..50 {
+        if self.try_remove(50, 20).await {
+            return;
+        }
+        tokio::spawn(async move {
+            if !self.try_remove(240, 500).await {
+                tracing::warn!("the cgroup {} could not be removed", self.dir.display());
+            }
+        });
+    }
+
+    /// Kills and tries to remove the group `times` times, `pause_ms` apart.
+    async fn try_remove(&self, times: u32, pause_ms: u64) -> bool {
+        for _ in 0..times {
             kill_all(&self.dir);
             if tokio::fs::remove_dir(&self.dir).await.is_ok() || !self.dir.exists() {
-                return;
+                return true;
             }
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            tokio::time::sleep(std::time::Duration::from_millis(pause_ms)).await;
         }
-        tracing::warn!("the cgroup {} could not be removed", self.dir.display());
+        false
     }
 }
