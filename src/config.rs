@@ -37,6 +37,9 @@ pub enum Command {
     /// Manage the Python kernel environment.
     #[command(subcommand)]
     Kernel(KernelCommand),
+    /// Manage runtimes: named Python environments built with uv.
+    #[command(subcommand)]
+    Runtime(RuntimeCommand),
     /// Create or update the database's tables, then exit.
     Migrate(MigrateArgs),
     /// Copy an installation (users, items, receivers, jobs) into an empty database.
@@ -155,6 +158,54 @@ pub struct ReplayArgs {
     /// Undo a replay of `--receiver`: cancel the waiting jobs of this batch.
     #[arg(long, requires = "receiver")]
     pub cancel: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RuntimeCommand {
+    /// Register a runtime and build its environment (progress on stderr).
+    Add(RuntimeAddArgs),
+    /// List the runtimes, with the state of each one's build.
+    List(StorageArgs),
+    /// Remove a runtime (by name or id) and its environments.
+    Remove(RuntimeRemoveArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RuntimeAddArgs {
+    #[command(flatten)]
+    pub storage: StorageArgs,
+    /// The name notebooks use for it (`notebookRuntimeName`).
+    #[arg(long)]
+    pub name: String,
+    /// Requirements, as in a requirements file (`pandas==2.2.3`); repeat or
+    /// separate with commas.
+    #[arg(long = "requirement")]
+    pub requirements: Vec<String>,
+    /// Modules its fork server imports before forking kernels
+    /// (comma-separated).
+    #[arg(long, default_value = "")]
+    pub preload: String,
+    /// CPU cores a run may use (ArcGIS's `maxCpu`; none when not given).
+    #[arg(long)]
+    pub max_cpu: Option<String>,
+    /// Memory a run may use (ArcGIS's `maxMemory`, in `--max-memory-unit`).
+    #[arg(long)]
+    pub max_memory: Option<String>,
+    /// `b`, `k`, `m` or `g` (the default).
+    #[arg(long)]
+    pub max_memory_unit: Option<String>,
+    /// The interpreter environments are made from (by default the data
+    /// dir's, made by `hookbook kernel setup`); uv is looked for beside it.
+    #[arg(long, env = "HOOKBOOK_PYTHON")]
+    pub python: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RuntimeRemoveArgs {
+    #[command(flatten)]
+    pub storage: StorageArgs,
+    /// The runtime's name or id.
+    pub runtime: String,
 }
 
 #[derive(Debug, Subcommand)]

@@ -5,10 +5,9 @@
 
 mod common;
 
-use common::db::event;
+use common::db::{event, stores};
 
 use std::collections::HashSet;
-use std::sync::Arc;
 use std::time::Duration;
 
 use hookbook::domain::event::SignedPart;
@@ -20,28 +19,6 @@ use hookbook::domain::user::Username;
 use hookbook::store::{
     Acceptance, JobEnd, Lease, NewEvent, NewJob, NewReplay, Orphans, PolicyScope, Signal, Store,
 };
-
-/// Both stores, each fresh; the temporary dir keeps the SQLite file alive.
-async fn stores() -> Vec<(&'static str, Arc<dyn Store>, tempfile::TempDir)> {
-    let dir = tempfile::tempdir().unwrap();
-    let sqlite = hookbook::store::open(
-        &hookbook::store::DatabaseUrl::parse(&format!(
-            "sqlite://{}",
-            dir.path().join("hookbook.db").display()
-        ))
-        .unwrap(),
-    )
-    .await
-    .unwrap();
-    let url = common::db::fresh_postgres();
-    let postgres = hookbook::store::open(&hookbook::store::DatabaseUrl::parse(&url).unwrap())
-        .await
-        .unwrap();
-    vec![
-        ("sqlite", sqlite, dir),
-        ("postgres", postgres, tempfile::tempdir().unwrap()),
-    ]
-}
 
 fn new_job(submitted: i64) -> NewJob {
     NewJob {

@@ -15,6 +15,7 @@ pub mod outbound;
 pub mod receiver;
 pub mod refusal;
 pub mod retry;
+pub mod runtime;
 pub mod sensitive;
 pub mod time;
 pub mod user;

@@ -5,6 +5,7 @@
 //! them (`worker`, `job`). What a run needs from the administration (whom
 //! it acts as, its token) it asks through [`rights::RunRights`].
 
+pub mod build;
 pub mod cgroup;
 mod disk;
 mod error;

@@ -1,10 +1,14 @@
-//! `hookbook kernel setup`: a virtual environment with `ipykernel` in the
-//! data dir, used for runs when `--python` is not given.
+//! `hookbook kernel setup`: a virtual environment with `ipykernel` (and
+//! uv, which builds runtimes) in the data dir, used for runs when
+//! `--python` is not given.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{bail, Context as _};
+
+/// The uv release installed by `kernel setup`, which builds runtimes.
+pub const UV: &str = "uv==0.9.5";
 
 /// The ipykernel version installed by `kernel setup`.
 pub const IPYKERNEL: &str = "ipykernel==7.4.0";
@@ -25,7 +29,16 @@ pub fn has_ipykernel(python: &Path) -> bool {
 /// Creates (or repairs) the environment, printing each step.
 pub fn setup(data_dir: &Path) -> anyhow::Result<PathBuf> {
     let python = venv_python(data_dir);
+    let uv = data_dir.join("python").join("bin").join("uv");
     if has_ipykernel(&python) {
+        // An environment made before runtimes existed gets uv; without it
+        // (no network, say) notebooks still run, only runtimes cannot be
+        // built.
+        if !uv.is_file() && !pip_install(&data_dir.join("python"), &[UV]) {
+            eprintln!(
+                "hookbook: installing {UV} failed; runtimes cannot be built until it is installed"
+            );
+        }
         eprintln!(
             "hookbook: the kernel environment at {} is ready",
             python.display()
@@ -33,6 +46,9 @@ pub fn setup(data_dir: &Path) -> anyhow::Result<PathBuf> {
         return Ok(python);
     }
     let venv = data_dir.join("python");
+    if python.exists() {
+        return install(&venv, &python);
+    }
     eprintln!(
         "hookbook: creating a Python virtual environment in {}",
         venv.display()
@@ -45,20 +61,30 @@ pub fn setup(data_dir: &Path) -> anyhow::Result<PathBuf> {
     if !status.success() {
         bail!("python3 -m venv failed (on Debian: apt-get install python3-venv), or pass --python");
     }
-    eprintln!("hookbook: installing {IPYKERNEL} (this takes a minute)");
-    let status = Command::new(venv.join("bin").join("pip"))
+    install(&venv, &python)
+}
+
+/// Installs ipykernel and uv into the environment `venv`.
+fn install(venv: &Path, python: &Path) -> anyhow::Result<PathBuf> {
+    eprintln!("hookbook: installing {IPYKERNEL} and {UV} (this takes a minute)");
+    if !pip_install(venv, &[IPYKERNEL, UV]) || !has_ipykernel(python) {
+        bail!("installing {IPYKERNEL} and {UV} failed; check the network access to PyPI, or pass --python");
+    }
+    eprintln!("hookbook: the kernel environment is ready");
+    Ok(python.to_path_buf())
+}
+
+/// Runs the environment's pip on `packages`, its progress shown; whether
+/// it succeeded.
+fn pip_install(venv: &Path, packages: &[&str]) -> bool {
+    Command::new(venv.join("bin").join("pip"))
         .args([
             "install",
             "--disable-pip-version-check",
             "--progress-bar",
             "off",
-            IPYKERNEL,
         ])
+        .args(packages)
         .status()
-        .context("cannot run pip in the new environment")?;
-    if !status.success() || !has_ipykernel(&python) {
-        bail!("installing {IPYKERNEL} failed; check the network access to PyPI, or pass --python");
-    }
-    eprintln!("hookbook: the kernel environment is ready");
-    Ok(python)
+        .is_ok_and(|s| s.success())
 }

@@ -11,7 +11,8 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{
-    Cli, Command, KernelCommand, Role as NodeRole, ServeArgs, StorageArgs, UserCommand,
+    Cli, Command, KernelCommand, Role as NodeRole, RuntimeCommand, ServeArgs, StorageArgs,
+    UserCommand,
 };
 use crate::domain::ids::NodeId;
 use crate::domain::time::Millis;
@@ -32,6 +33,7 @@ use crate::{api, cluster, runner, telemetry};
 
 mod commands;
 mod kernels;
+mod runtimes;
 
 pub use commands::{add_user, read_password};
 use commands::{copy, migrate, require_site_key};
@@ -53,6 +55,11 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Replay(args) => runtime.block_on(crate::replay::replay(args)),
         Command::Migrate(args) => runtime.block_on(migrate(args)),
         Command::Copy(args) => runtime.block_on(copy(args)),
+        Command::Runtime(RuntimeCommand::Add(args)) => runtime.block_on(runtimes::add(args)),
+        Command::Runtime(RuntimeCommand::List(storage)) => {
+            runtime.block_on(runtimes::list(storage))
+        }
+        Command::Runtime(RuntimeCommand::Remove(args)) => runtime.block_on(runtimes::remove(args)),
         Command::User(UserCommand::Add(args)) => {
             let password = read_password(&args, &mut std::io::stdin().lock())?;
             runtime.block_on(add_user(args, password))

@@ -1,7 +1,8 @@
 //! `hookbook copy`: moves a whole installation from one database to another
 //! (SQLite to PostgreSQL, say) through the `Store` trait: users, notebook
-//! items, receivers with their sealed secrets, retry policies, jobs with
-//! their events and executed notebooks. Access tokens and the delivery log are not copied
+//! items, receivers with their sealed secrets, retry policies, runtimes
+//! (with their locks, so the copy's nodes build the same packages), jobs
+//! with their events and executed notebooks. Access tokens and the delivery log are not copied
 //! (they expire within days); users sign in again.
 
 use anyhow::{bail, Context as _};
@@ -68,6 +69,9 @@ pub async fn copy(from: &dyn Store, to: &dyn Store) -> anyhow::Result<Copied> {
     for scoped in from.retry_policies().await? {
         to.set_retry_policy(scoped.scope, Some(&scoped.policy))
             .await?;
+    }
+    for runtime in from.runtimes().await? {
+        to.add_runtime(&runtime).await.map_err(conflict)?;
     }
     let mut after = None;
     // Jobs come oldest first, so an event comes with the first job that

@@ -11,6 +11,7 @@ mod operating;
 pub mod postgres;
 pub(crate) mod replays;
 pub mod rows;
+pub mod runtimes;
 pub mod sealed;
 mod shared;
 pub mod sqlite;
@@ -33,6 +34,7 @@ pub use operating::{
     Buckets, Channel, Count, DashboardStore, DestinationRecord, NoticeRecord, NoticeStatus,
     NoticeStore, PolicyScope, RetryStore, RunTimes, Sample, ScopedPolicy,
 };
+pub use runtimes::{RuntimeRecord, RuntimeStore};
 
 /// What can go wrong in storage. Callers match on `Conflict`; everything
 /// else is an internal failure.
@@ -559,6 +561,7 @@ pub trait SiteStore: Send + Sync {
 pub trait Store:
     UserStore
     + RetryStore
+    + RuntimeStore
     + NoticeStore
     + DashboardStore
     + TokenStore

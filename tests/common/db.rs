@@ -155,3 +155,25 @@ pub fn event(receiver: ReceiverId, delivery: Option<&str>) -> NewEvent {
         parameters: "{}".into(),
     }
 }
+
+/// Both stores, each fresh; the temporary dir keeps the SQLite file alive.
+pub async fn stores() -> Vec<(&'static str, Arc<dyn Store>, tempfile::TempDir)> {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = hookbook::store::open(
+        &hookbook::store::DatabaseUrl::parse(&format!(
+            "sqlite://{}",
+            dir.path().join("hookbook.db").display()
+        ))
+        .unwrap(),
+    )
+    .await
+    .unwrap();
+    let url = fresh_postgres();
+    let postgres = hookbook::store::open(&hookbook::store::DatabaseUrl::parse(&url).unwrap())
+        .await
+        .unwrap();
+    vec![
+        ("sqlite", sqlite, dir),
+        ("postgres", postgres, tempfile::tempdir().unwrap()),
+    ]
+}

@@ -55,6 +55,7 @@ super::shared::receivers::receiver_store!(PgStore);
 super::shared::nodes::node_store!(PgStore);
 super::shared::copy::copy_store!(PgStore);
 super::shared::retries::retry_store!(PgStore);
+super::shared::runtimes::runtime_store!(PgStore);
 super::shared::notices::notice_store!(PgStore);
 super::shared::dashboard::dashboard_store!(PgStore);
 

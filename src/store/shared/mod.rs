@@ -15,5 +15,6 @@ pub mod nodes;
 pub mod notices;
 pub mod receivers;
 pub mod retries;
+pub mod runtimes;
 pub mod tokens;
 pub mod users;

@@ -71,6 +71,7 @@ super::shared::receivers::receiver_store!(SqliteStore);
 super::shared::nodes::node_store!(SqliteStore);
 super::shared::copy::copy_store!(SqliteStore);
 super::shared::retries::retry_store!(SqliteStore);
+super::shared::runtimes::runtime_store!(SqliteStore);
 super::shared::notices::notice_store!(SqliteStore);
 super::shared::dashboard::dashboard_store!(SqliteStore);
 

@@ -1,0 +1,231 @@
+//! Building a runtime's Python environment with uv: its requirements (with
+//! the ipykernel every kernel needs) resolved into a lock of exact
+//! versions, then a virtual environment per runtime version made from that
+//! lock, so that every node that builds it gets the same packages. uv's
+//! progress goes to the log; a failure keeps uv's own words, which name
+//! the package at fault.
+
+use std::path::{Path, PathBuf};
+
+use tokio::process::Command;
+
+use crate::domain::runtime::{Requirements, RuntimeId, RuntimeState};
+use crate::store::{RuntimeRecord, Store, StoreError};
+
+use super::setup::{IPYKERNEL, UV};
+
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error(
+        "uv was not found next to the kernel's Python nor on the PATH; run `hookbook kernel \
+         setup`, or install {UV} next to the kernel's Python"
+    )]
+    NoUv,
+    #[error("the requirements could not be resolved: {0}")]
+    Resolve(String),
+    #[error("the environment could not be installed: {0}")]
+    Install(String),
+    #[error("uv could not be run")]
+    Run(#[source] std::io::Error),
+    #[error("the runtime's state could not be stored")]
+    Store(#[from] StoreError),
+}
+
+/// Builds the current version of `runtime`: resolves its lock when it has
+/// none (and stores it, so that other nodes install the same), installs
+/// it, and marks it ready; a failure is stored as the runtime's message.
+/// Returns the version's interpreter.
+pub async fn build(
+    store: &dyn Store,
+    builder: &Builder,
+    runtime: &RuntimeRecord,
+) -> Result<PathBuf, BuildError> {
+    let (id, version) = (&runtime.id, runtime.version);
+    let built = async {
+        let lock = match &runtime.lock {
+            Some(lock) => lock.clone(),
+            None => {
+                tracing::info!(runtime = %runtime.name, version, "resolving the requirements with uv");
+                let lock = builder.resolve(&runtime.requirements).await?;
+                store
+                    .set_runtime_state(id, version, RuntimeState::Building, Some(&lock), "installing")
+                    .await?;
+                lock
+            }
+        };
+        tracing::info!(runtime = %runtime.name, version, packages = lock.lines().filter(|l| !l.trim_start().starts_with('#')).count(), "installing with uv");
+        builder.install(id, version, &lock).await
+    }
+    .await;
+    match built {
+        Ok(python) => {
+            store
+                .set_runtime_state(id, version, RuntimeState::Ready, None, "")
+                .await?;
+            tracing::info!(runtime = %runtime.name, version, "runtime built");
+            Ok(python)
+        }
+        Err(e) => {
+            let message = crate::telemetry::chain(&e);
+            tracing::warn!(runtime = %runtime.name, version, "a runtime's build failed: {message}");
+            store
+                .set_runtime_state(id, version, RuntimeState::Failed, None, &message)
+                .await?;
+            Err(e)
+        }
+    }
+}
+
+/// Builds runtimes' environments under `root` (`<root>/<id>/<version>`)
+/// from the interpreter `python` with the uv binary `uv`.
+#[derive(Debug, Clone)]
+pub struct Builder {
+    uv: PathBuf,
+    python: PathBuf,
+    root: PathBuf,
+}
+
+impl Builder {
+    /// Uses the uv next to `python` (where `pip install uv` puts it in a
+    /// virtual environment), else the one on the `PATH`.
+    pub fn new(python: &Path, root: PathBuf) -> Self {
+        let uv = python
+            .parent()
+            .map(|dir| dir.join("uv"))
+            .filter(|p| p.is_file())
+            .unwrap_or_else(|| PathBuf::from("uv"));
+        Self {
+            uv,
+            python: python.to_path_buf(),
+            root,
+        }
+    }
+
+    /// The interpreter of a runtime version's environment.
+    pub fn python_of(&self, id: &RuntimeId, version: u32) -> PathBuf {
+        self.dir_of(id, version).join("bin").join("python")
+    }
+
+    fn dir_of(&self, id: &RuntimeId, version: u32) -> PathBuf {
+        self.root.join(id.as_str()).join(version.to_string())
+    }
+
+    /// The exact versions of `requirements` and ipykernel, with every
+    /// dependency, for this node's Python.
+    pub async fn resolve(&self, requirements: &Requirements) -> Result<String, BuildError> {
+        let mut input = requirements.to_file();
+        if !requirements.iter().any(|r| r.name() == "ipykernel") {
+            input.push_str(IPYKERNEL);
+            input.push('\n');
+        }
+        let file = self
+            .prepared_root()
+            .await?
+            .join(format!(".resolve-{}.in", uuid::Uuid::new_v4().simple()));
+        tokio::fs::write(&file, input)
+            .await
+            .map_err(BuildError::Run)?;
+        let out = self
+            .run(
+                ["pip", "compile", "--no-header", "--quiet"],
+                Some(&file),
+                true,
+            )
+            .await;
+        let _ = tokio::fs::remove_file(&file).await;
+        let out = out?;
+        if !out.status.success() {
+            return Err(BuildError::Resolve(uv_said(&out.stderr)));
+        }
+        String::from_utf8(out.stdout)
+            .map_err(|_| BuildError::Resolve("uv's lock is not UTF-8".into()))
+    }
+
+    /// Makes the environment of `version` from `lock` (again from the
+    /// start if a build was cut short); returns its interpreter.
+    pub async fn install(
+        &self,
+        id: &RuntimeId,
+        version: u32,
+        lock: &str,
+    ) -> Result<PathBuf, BuildError> {
+        let dir = self.dir_of(id, version);
+        let _ = tokio::fs::remove_dir_all(&dir).await;
+        let parent = self.prepared_root().await?.join(id.as_str());
+        tokio::fs::create_dir_all(&parent)
+            .await
+            .map_err(BuildError::Run)?;
+        let out = self.run(["venv", "--quiet"], Some(&dir), true).await?;
+        if !out.status.success() {
+            return Err(BuildError::Install(uv_said(&out.stderr)));
+        }
+        let lock_file = parent.join(format!("{version}.lock.txt"));
+        tokio::fs::write(&lock_file, lock)
+            .await
+            .map_err(BuildError::Run)?;
+        let python = self.python_of(id, version);
+        let out = Command::new(&self.uv)
+            .args(["pip", "sync", "--quiet", "--python"])
+            .arg(&python)
+            .arg(&lock_file)
+            .output()
+            .await
+            .map_err(spawned)?;
+        if !out.status.success() {
+            let _ = tokio::fs::remove_dir_all(&dir).await;
+            return Err(BuildError::Install(uv_said(&out.stderr)));
+        }
+        Ok(python)
+    }
+
+    /// The directory environments are built in, made when missing.
+    async fn prepared_root(&self) -> Result<&Path, BuildError> {
+        tokio::fs::create_dir_all(&self.root)
+            .await
+            .map_err(BuildError::Run)?;
+        Ok(&self.root)
+    }
+
+    /// Runs uv with `args`, then `path` when given, then (when `python`)
+    /// `--python` and this node's Python.
+    async fn run<const N: usize>(
+        &self,
+        args: [&str; N],
+        path: Option<&Path>,
+        python: bool,
+    ) -> Result<std::process::Output, BuildError> {
+        let mut command = Command::new(&self.uv);
+        command.args(args);
+        if let Some(path) = path {
+            command.arg(path);
+        }
+        if python {
+            command.arg("--python").arg(&self.python);
+        }
+        command.output().await.map_err(spawned)
+    }
+}
+
+/// A failure to start uv: missing, or another error.
+fn spawned(e: std::io::Error) -> BuildError {
+    if e.kind() == std::io::ErrorKind::NotFound {
+        BuildError::NoUv
+    } else {
+        BuildError::Run(e)
+    }
+}
+
+/// uv's error, on one line, without its colours.
+fn uv_said(stderr: &[u8]) -> String {
+    let text = String::from_utf8_lossy(stderr);
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    if lines.is_empty() {
+        "uv failed without saying why".into()
+    } else {
+        lines.join(" ")
+    }
+}

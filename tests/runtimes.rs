@@ -1,0 +1,163 @@
+//! Runtimes from the command line, built for real with uv from PyPI:
+//! a runtime with a small package gets an environment that imports it
+//! (and ipykernel, which every kernel needs) while the default environment
+//! does not have it; an unknown package fails, naming it, and leaves the
+//! runtimes in service alone; names are unique; removing a runtime removes
+//! its environments.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_hookbook");
+
+/// Runs `hookbook runtime <args>` on the data dir `dir` (and its database);
+/// returns the exit code, standard output and standard error.
+fn runtime(dir: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(BIN)
+        .arg("runtime")
+        .args(args)
+        .arg("--data-dir")
+        .arg(dir)
+        .args(common::db::database_args(dir))
+        .env_remove("HOOKBOOK_DATA_DIR")
+        .env_remove("HOOKBOOK_DATABASE_URL")
+        .env_remove("HOOKBOOK_PYTHON")
+        .output()
+        .expect("hookbook starts");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn imports(python: &Path, module: &str) -> bool {
+    Command::new(python)
+        .args(["-c", &format!("import {module}")])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+#[test]
+fn a_runtime_is_built_with_its_package_and_a_bad_one_fails_naming_its_package() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = common::python();
+    let python = base.to_str().unwrap();
+    assert!(
+        !imports(&base, "six"),
+        "the default environment must not have six"
+    );
+
+    let (code, out, err) = runtime(
+        dir.path(),
+        &[
+            "add",
+            "--python",
+            python,
+            "--name",
+            "Six",
+            "--requirement",
+            "six==1.16.0",
+        ],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let built = out
+        .trim()
+        .rsplit(": ")
+        .next()
+        .map(std::path::PathBuf::from)
+        .unwrap();
+    assert!(built.starts_with(dir.path().join("runtimes")), "{out}");
+    assert!(
+        imports(&built, "six"),
+        "the runtime's environment lacks six"
+    );
+    assert!(
+        imports(&built, "ipykernel"),
+        "the runtime's environment lacks ipykernel"
+    );
+
+    let (code, _, err) = runtime(
+        dir.path(),
+        &[
+            "add",
+            "--python",
+            python,
+            "--name",
+            "six",
+            "--requirement",
+            "six",
+        ],
+    );
+    assert_ne!(code, 0);
+    assert!(err.contains("already exists"), "{err}");
+
+    let (code, _, err) = runtime(
+        dir.path(),
+        &[
+            "add",
+            "--python",
+            python,
+            "--name",
+            "Broken",
+            "--requirement",
+            "hookbook-no-such-package==1.0",
+        ],
+    );
+    assert_ne!(code, 0);
+    assert!(err.contains("hookbook-no-such-package"), "{err}");
+
+    let (code, list, err) = runtime(dir.path(), &["list"]);
+    assert_eq!(code, 0, "{err}");
+    let line = |name: &str| {
+        list.lines()
+            .find(|l| l.split('\t').nth(1) == Some(name))
+            .unwrap_or_else(|| panic!("{name} is not listed: {list}"))
+            .to_string()
+    };
+    assert!(line("Six").contains("\tready\t"), "{list}");
+    assert!(line("Broken").contains("\tfailed\t"), "{list}");
+    assert!(
+        line("Broken").contains("hookbook-no-such-package"),
+        "{list}"
+    );
+    assert!(
+        imports(&built, "six"),
+        "a failed build touched another runtime"
+    );
+
+    let (code, _, err) = runtime(dir.path(), &["remove", "six"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        !built.exists(),
+        "the environment stayed after its runtime went"
+    );
+    let (_, list, _) = runtime(dir.path(), &["list"]);
+    assert!(!list.contains("\tSix\t"), "{list}");
+    let (code, _, err) = runtime(dir.path(), &["remove", "Six"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("no runtime"), "{err}");
+}
+
+#[test]
+fn a_runtime_refuses_installer_options_before_anything_is_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let python = common::python();
+    let (code, _, err) = runtime(
+        dir.path(),
+        &[
+            "add",
+            "--python",
+            python.to_str().unwrap(),
+            "--name",
+            "Sneaky",
+            "--requirement=--index-url=http://127.0.0.1:9/simple",
+        ],
+    );
+    assert_ne!(code, 0);
+    assert!(err.contains("--requirement"), "{err}");
+    let (_, list, _) = runtime(dir.path(), &["list"]);
+    assert!(list.trim().is_empty(), "{list}");
+}
