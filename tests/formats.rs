@@ -10,6 +10,18 @@ async fn resources(app: &common::TestApp) -> (String, Vec<String>) {
     let cast = app.cast().await;
     let item = app.add_item(&cast.admin, "admin").await;
     let id = app.receiver_on(&cast.admin, &item).await;
+    let runtimes = "/notebooks/admin/notebooks/runtimes";
+    let runtime = app
+        .post_form(
+            &format!("{runtimes}/register"),
+            Some(&cast.admin),
+            &[("name", "Formats")],
+        )
+        .await
+        .json["id"]
+        .as_str()
+        .expect("a runtime id")
+        .to_string();
     let paths = vec![
         "/notebooks/admin".to_string(),
         "/notebooks/admin/notebooks".to_string(),
@@ -20,6 +32,9 @@ async fn resources(app: &common::TestApp) -> (String, Vec<String>) {
         "/notebooks/sharing/rest/generateToken".to_string(),
         "/notebooks/sharing/rest/content/users/admin".to_string(),
         format!("/notebooks/sharing/rest/content/items/{item}"),
+        runtimes.to_string(),
+        format!("{runtimes}/{runtime}"),
+        format!("{runtimes}/{runtime}/manifest"),
     ];
     (cast.admin, paths)
 }

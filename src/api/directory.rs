@@ -42,7 +42,7 @@ async fn admin_root(State(app): State<Arc<App>>, Caller(_): Caller) -> Result<Re
 async fn notebooks_root(State(app): State<Arc<App>>, Caller(_): Caller) -> Result<Reply> {
     let c = app.settings.context.clone();
     Ok(Reply::new(
-        json!({"resources": ["webhookReceivers", "jobs"], "operations": ["executeNotebook"]}),
+        json!({"resources": ["webhookReceivers", "jobs", "runtimes"], "operations": ["executeNotebook"]}),
         async move {
             Ok(Page::new("Notebooks")
                 .link(
@@ -50,6 +50,7 @@ async fn notebooks_root(State(app): State<Arc<App>>, Caller(_): Caller) -> Resul
                     format!("/{c}/admin/notebooks/webhookReceivers"),
                 )
                 .link("jobs", format!("/{c}/admin/notebooks/jobs"))
+                .link("runtimes", format!("/{c}/admin/notebooks/runtimes"))
                 .form(
                     Form::post(
                         "Execute notebook",

@@ -18,6 +18,7 @@ mod path;
 mod receivers;
 mod replays;
 mod retries;
+mod runtimes;
 mod session;
 mod tokens;
 
@@ -73,6 +74,7 @@ pub fn app(site: Site) -> Router {
         .merge(receivers::routes())
         .merge(replays::routes())
         .merge(retries::routes())
+        .merge(runtimes::routes())
         .merge(notices::routes())
         .merge(dashboard::routes())
         .merge(jobs::routes())

@@ -69,3 +69,11 @@ impl<S: Send + Sync, T: PathId> FromRequestParts<S> for Id<T> {
         })
     }
 }
+
+impl PathId for crate::domain::runtime::RuntimeId {
+    const PARAM: &'static str = "id";
+    const WHAT: &'static str = "Runtime '{}' does not exist.";
+    fn parse_path(text: &str) -> Option<Self> {
+        Self::parse(text).ok()
+    }
+}

@@ -50,7 +50,13 @@ pub async fn build(
                 store
                     .set_runtime_state(id, version, RuntimeState::Building, Some(&lock), "installing")
                     .await?;
-                lock
+                // The first lock stored wins: another node may have
+                // resolved this version first, and every node installs
+                // the same.
+                match store.runtime(id).await? {
+                    Some(stored) if stored.version == version => stored.lock.unwrap_or(lock),
+                    _ => lock,
+                }
             }
         };
         tracing::info!(runtime = %runtime.name, version, packages = lock.lines().filter(|l| !l.trim_start().starts_with('#')).count(), "installing with uv");
@@ -227,5 +233,89 @@ fn uv_said(stderr: &[u8]) -> String {
         "uv failed without saying why".into()
     } else {
         lines.join(" ")
+    }
+}
+
+/// This node's runtime builder: builds each runtime's current version
+/// where it is not built here yet (registered or updated here or on
+/// another node), when woken and once a minute, and removes the
+/// environments of versions and runtimes gone. A version that failed is
+/// not tried again until the runtime changes.
+pub async fn keep_built(
+    store: std::sync::Arc<dyn Store>,
+    builder: Builder,
+    wake: std::sync::Arc<tokio::sync::Notify>,
+    shutdown: tokio_util::sync::CancellationToken,
+) {
+    loop {
+        match store.runtimes().await {
+            Ok(runtimes) => {
+                for r in &runtimes {
+                    let here = builder.python_of(&r.id, r.version).exists();
+                    let due = match r.state {
+                        RuntimeState::Building => true,
+                        RuntimeState::Ready => !here,
+                        RuntimeState::Failed => false,
+                    };
+                    if due && !shutdown.is_cancelled() {
+                        // A failure is stored with the runtime and logged.
+                        let _ = build(store.as_ref(), &builder, r).await;
+                    }
+                }
+                builder.prune(&runtimes).await;
+            }
+            Err(e) => tracing::warn!(
+                error = %crate::telemetry::chain(&e),
+                "the runtime builder cannot read the runtimes"
+            ),
+        }
+        tokio::select! {
+            _ = wake.notified() => {}
+            _ = tokio::time::sleep(std::time::Duration::from_secs(60)) => {}
+            _ = shutdown.cancelled() => return,
+        }
+    }
+}
+
+impl Builder {
+    /// Removes the environments of runtimes not in `runtimes`, and of
+    /// versions older than one built and ready here.
+    async fn prune(&self, runtimes: &[RuntimeRecord]) {
+        let Ok(mut dirs) = tokio::fs::read_dir(&self.root).await else {
+            return;
+        };
+        while let Ok(Some(entry)) = dirs.next_entry().await {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') {
+                continue;
+            }
+            let Some(r) = runtimes.iter().find(|r| r.id.as_str() == name) else {
+                let _ = tokio::fs::remove_dir_all(entry.path()).await;
+                continue;
+            };
+            if r.state != RuntimeState::Ready || !self.python_of(&r.id, r.version).exists() {
+                continue;
+            }
+            let Ok(mut versions) = tokio::fs::read_dir(entry.path()).await else {
+                continue;
+            };
+            while let Ok(Some(v)) = versions.next_entry().await {
+                let old = v
+                    .file_name()
+                    .to_string_lossy()
+                    .split('.')
+                    .next()
+                    .and_then(|n| n.parse::<u32>().ok())
+                    .is_some_and(|n| n < r.version);
+                if old {
+                    let path = v.path();
+                    let _ = if path.is_dir() {
+                        tokio::fs::remove_dir_all(path).await
+                    } else {
+                        tokio::fs::remove_file(path).await
+                    };
+                }
+            }
+        }
     }
 }

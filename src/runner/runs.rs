@@ -1,5 +1,6 @@
-//! The runs of this node: what wakes the worker, and how to stop a run
-//! (a cancel from the API or another node, a lost lease, shutdown).
+//! The runs of this node: what wakes the worker (and the runtime
+//! builder), and how to stop a run (a cancel from the API or another node,
+//! a lost lease, shutdown).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -24,6 +25,9 @@ struct Running {
 #[derive(Default)]
 pub struct Runs {
     pub wake: Arc<Notify>,
+    /// Wakes this node's runtime builder (a runtime was registered or
+    /// changed).
+    pub builds: Arc<Notify>,
     running: Mutex<HashMap<JobId, Running>>,
     stopping: AtomicBool,
 }

@@ -11,6 +11,7 @@ pub mod notices;
 pub mod receivers;
 pub mod retries;
 mod runs;
+pub mod runtimes;
 pub mod site;
 pub mod users;
 

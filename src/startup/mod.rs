@@ -20,6 +20,7 @@ use crate::intake::cache::ReceiverCache;
 use crate::intake::{Intake, IntakeSettings};
 use crate::metrics::Metrics;
 use crate::notices::{NoticeSettings, Notifier, SmtpSettings};
+use crate::runner::build::{self, Builder};
 use crate::runner::forkserver::ForkServer;
 use crate::runner::pool::Pool;
 use crate::runner::runs::Runs;
@@ -116,6 +117,8 @@ pub struct Application {
     pool: Option<(Arc<Pool>, usize)>,
     /// Sends failure notices (every node, whatever its role).
     notifier: Notifier,
+    /// Builds runtimes' environments, on nodes that run notebooks.
+    builder: Option<Builder>,
     role: NodeRole,
 }
 
@@ -177,6 +180,7 @@ impl Application {
             receivers,
             runs.clone(),
         ));
+        let builder = kernels.as_ref().map(|k| runtime_builder(k, &data_dir));
         let pool = kernels.map(|k| pool(k, &metrics));
         let notifier = Notifier::new(
             store.clone(),
@@ -199,6 +203,7 @@ impl Application {
             runner,
             pool,
             notifier,
+            builder,
             role: args.role,
         })
     }
@@ -236,6 +241,14 @@ impl Application {
         ));
         let notices = tokio::spawn(self.notifier.run(shutdown.clone()));
         let runs = self.runner.runs.clone();
+        if let Some(builder) = self.builder {
+            tokio::spawn(build::keep_built(
+                self.store.clone(),
+                builder,
+                runs.builds.clone(),
+                shutdown.clone(),
+            ));
+        }
         tokio::spawn(cluster::relay(self.store.clone(), runs, shutdown.clone()));
         let worker = self.pool.as_ref().map(|(pool, size)| {
             let worker = Worker::new(self.runner.clone(), pool.clone(), *size);
@@ -271,6 +284,11 @@ impl Application {
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+/// The builder of this node's runtimes, from the kernels' Python.
+fn runtime_builder(k: &kernels::Kernels, data_dir: &Path) -> Builder {
+    Builder::new(&k.python, data_dir.join("runtimes"))
 }
 
 /// The warm pool of this node's kernels, forked from a fork server unless

@@ -99,7 +99,7 @@ macro_rules! runtime_store {
                 ) -> StoreResult<bool> {
                     let _turn = self.write_turn().await;
                     let done = sqlx::query(
-                        "UPDATE runtimes SET state = $3, lock = COALESCE($4, lock), message = $5 \
+                        "UPDATE runtimes SET state = $3, lock = COALESCE(lock, $4), message = $5 \
                          WHERE id = $1 AND version = $2",
                     )
                     .bind(id.as_str())

@@ -7,6 +7,7 @@ pub mod jobs;
 pub mod notices;
 pub mod receivers;
 pub mod retries;
+pub mod runtimes;
 
 /// Where this server is: what links and URLs on pages are made from.
 #[derive(Debug, Clone)]
