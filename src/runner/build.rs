@@ -14,6 +14,10 @@ use crate::store::{RuntimeRecord, Store, StoreError};
 
 use super::setup::{IPYKERNEL, UV};
 
+/// The file an environment gets once installed to the end (holding the
+/// lock it was installed from).
+const BUILT: &str = ".hookbook-lock.txt";
+
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
     #[error(
@@ -41,7 +45,14 @@ pub async fn build(
     runtime: &RuntimeRecord,
 ) -> Result<PathBuf, BuildError> {
     let (id, version) = (&runtime.id, runtime.version);
+    // One build of a version at a time on this machine (a server's builder
+    // and `hookbook runtime add` on the same data dir): the second waits,
+    // then finds it built.
+    let _building = builder.hold(id, version).await?;
     let built = async {
+        if builder.is_built(id, version) {
+            return Ok(builder.python_of(id, version));
+        }
         let lock = match &runtime.lock {
             Some(lock) => lock.clone(),
             None => {
@@ -116,6 +127,38 @@ impl Builder {
         self.root.join(id.as_str()).join(version.to_string())
     }
 
+    /// Whether the version's environment was installed to the end here
+    /// (a build cut short leaves an interpreter but not this mark).
+    pub fn is_built(&self, id: &RuntimeId, version: u32) -> bool {
+        self.dir_of(id, version).join(BUILT).exists()
+    }
+
+    /// Holds the version's build lock (a `flock` on a file beside its
+    /// directory) until the returned guard is dropped.
+    async fn hold(
+        &self,
+        id: &RuntimeId,
+        version: u32,
+    ) -> Result<nix::fcntl::Flock<std::fs::File>, BuildError> {
+        let parent = self.prepared_root().await?.join(id.as_str());
+        tokio::fs::create_dir_all(&parent)
+            .await
+            .map_err(BuildError::Run)?;
+        let path = parent.join(format!("{version}.building"));
+        tokio::task::spawn_blocking(move || {
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&path)?;
+            nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive)
+                .map_err(|(_, errno)| std::io::Error::from(errno))
+        })
+        .await
+        .map_err(|e| BuildError::Run(std::io::Error::other(e)))?
+        .map_err(BuildError::Run)
+    }
+
     /// The exact versions of `requirements` and ipykernel, with every
     /// dependency, for this node's Python.
     pub async fn resolve(&self, requirements: &Requirements) -> Result<String, BuildError> {
@@ -181,6 +224,9 @@ impl Builder {
             let _ = tokio::fs::remove_dir_all(&dir).await;
             return Err(BuildError::Install(uv_said(&out.stderr)));
         }
+        tokio::fs::write(dir.join(BUILT), lock)
+            .await
+            .map_err(BuildError::Run)?;
         Ok(python)
     }
 
@@ -251,7 +297,7 @@ pub async fn keep_built(
         match store.runtimes().await {
             Ok(runtimes) => {
                 for r in &runtimes {
-                    let here = builder.python_of(&r.id, r.version).exists();
+                    let here = builder.is_built(&r.id, r.version);
                     let due = match r.state {
                         RuntimeState::Building => true,
                         RuntimeState::Ready => !here,
@@ -293,7 +339,7 @@ impl Builder {
                 let _ = tokio::fs::remove_dir_all(entry.path()).await;
                 continue;
             };
-            if r.state != RuntimeState::Ready || !self.python_of(&r.id, r.version).exists() {
+            if r.state != RuntimeState::Ready || !self.is_built(&r.id, r.version) {
                 continue;
             }
             let Ok(mut versions) = tokio::fs::read_dir(entry.path()).await else {
