@@ -5,8 +5,10 @@
 # empty download caches (everything fetched from PyPI), then again into a
 # new environment with the caches the first build filled. hookbook's time
 # includes resolving the lock, storing it in the database and installing
-# it; pip's, making the environment and installing. Both fetch from the
-# same PyPI over the same network, one after the other.
+# it; pip's, making the environment and installing. Both compile the
+# installed modules to bytecode (pip by default, hookbook by asking uv),
+# and both fetch from the same PyPI over the same network, one after the
+# other.
 #
 #   bench/runtimes.sh [REQUIREMENT...]
 #

@@ -191,7 +191,9 @@ impl Builder {
     }
 
     /// Makes the environment of `version` from `lock` (again from the
-    /// start if a build was cut short); returns its interpreter.
+    /// start if a build was cut short), with every module compiled to
+    /// bytecode (runs see it read-only, so a kernel could not cache what it
+    /// compiles); returns its interpreter.
     pub async fn install(
         &self,
         id: &RuntimeId,
@@ -214,7 +216,7 @@ impl Builder {
             .map_err(BuildError::Run)?;
         let python = self.python_of(id, version);
         let out = Command::new(&self.uv)
-            .args(["pip", "sync", "--quiet", "--python"])
+            .args(["pip", "sync", "--quiet", "--compile-bytecode", "--python"])
             .arg(&python)
             .arg(&lock_file)
             .output()
