@@ -232,7 +232,7 @@ async fn a_requeued_job_waits_again_without_counting_as_an_attempt() {
             .await
             .unwrap();
         store
-            .requeue_job(&NodeId::generate(), &job.id)
+            .requeue_job(&NodeId::generate(), &job.id, None)
             .await
             .unwrap();
         assert_eq!(
@@ -240,7 +240,7 @@ async fn a_requeued_job_waits_again_without_counting_as_an_attempt() {
             JobStatus::Executing,
             "{name}: another node cannot put it back"
         );
-        store.requeue_job(&node, &job.id).await.unwrap();
+        store.requeue_job(&node, &job.id, None).await.unwrap();
         let back = store.job(&job.id).await.unwrap().unwrap();
         assert_eq!((back.status.as_str(), back.attempts), ("SUBMITTED", 0));
     }
@@ -463,7 +463,7 @@ async fn the_queue_depth_follows_every_change_of_state() {
             .unwrap()
             .unwrap();
         assert_eq!(depth().await, 3, "{name}: claimed");
-        store.requeue_job(&node, &claimed.id).await.unwrap();
+        store.requeue_job(&node, &claimed.id, None).await.unwrap();
         assert_eq!(depth().await, 4, "{name}: requeued");
         store.cancel_job(&jobs[3].id, Millis::now()).await.unwrap();
         assert_eq!(depth().await, 3, "{name}: a waiting job cancelled");

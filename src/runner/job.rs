@@ -3,6 +3,7 @@
 //! time and disk limits, then record the outcome (or put the job back in
 //! the queue when its lease was lost or the node is stopping).
 
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -17,6 +18,7 @@ use super::Runner;
 use crate::domain::ids::EventId;
 use crate::domain::job::JobStatus;
 use crate::domain::retry::Failure;
+use crate::domain::runtime::{RuntimeState, DEFAULT_RUNTIME};
 use crate::domain::time::Millis;
 use crate::error::Error;
 use crate::security::token::Token;
@@ -98,14 +100,18 @@ pub async fn run_job(runner: &Runner, pool: &Pool, job: JobRecord) {
             if !matches!(e, NotStarted::Refused(_)) {
                 tracing::error!(job = %job.id, error = %chain(&e), "a run could not start");
             }
-            (Outcome::failed(e.to_string()), None)
+            (Some(Outcome::failed(e.to_string())), None)
         }
         Ok(mut p) => {
             let token = p.run_token.take();
-            (
-                execute(runner, pool, &job, p, timeout, &cancel).await,
-                token,
-            )
+            let outcome = match choose_runtime(runner, &p.notebook).await {
+                Ok(Choice::Here(python)) => {
+                    Some(execute(runner, pool, &job, p, python, timeout, &cancel).await)
+                }
+                Ok(Choice::Later(why)) => wait_for_runtime(runner, &job, why).await,
+                Err(why) => Some(Outcome::failed(why)),
+            };
+            (outcome, token)
         }
     };
     // The run's token ends with the run (its expiry is only a backstop).
@@ -114,7 +120,39 @@ pub async fn run_job(runner: &Runner, pool: &Pool, job: JobRecord) {
             tracing::warn!(job = %job.id, error = %chain(&e), "ending a run's token failed");
         }
     }
-    record(runner, &job, outcome).await;
+    if let Some(outcome) = outcome {
+        record(runner, &job, outcome).await;
+    }
+}
+
+/// How long a job waits for its runtime to be built on this node.
+const RUNTIME_WAIT: Duration = Duration::from_secs(3600);
+/// How often a job waiting for its runtime looks again.
+const RUNTIME_LOOK_AGAIN: Duration = Duration::from_secs(2);
+
+/// Where a run's kernel comes from.
+enum Choice {
+    /// This node's default environment (`None`) or a runtime's interpreter.
+    Here(Option<PathBuf>),
+    /// Its runtime is being built; why, to say if the wait runs out.
+    Later(String),
+}
+
+/// Puts the job back to wait for its runtime (claimed again in a few
+/// seconds, the attempt not counted); `None` then. A job that has waited
+/// `RUNTIME_WAIT` fails saying why.
+async fn wait_for_runtime(runner: &Runner, job: &JobRecord, why: String) -> Option<Outcome> {
+    let waited = Millis::now().0 - job.submitted.0;
+    if waited > RUNTIME_WAIT.as_millis() as i64 {
+        return Some(Outcome::failed(format!("{why} (the job waited an hour)")));
+    }
+    runner.runs.unregister(&job.id);
+    let due = Millis(Millis::now().0 + RUNTIME_LOOK_AGAIN.as_millis() as i64);
+    let node = &runner.settings.node;
+    if let Err(e) = runner.store.requeue_job(node, &job.id, Some(due)).await {
+        tracing::warn!(job = %job.id, error = %chain(&e), "putting a job back to wait for its runtime failed");
+    }
+    None
 }
 
 async fn prepare(
@@ -204,16 +242,61 @@ async fn add_event(
     Ok(())
 }
 
-/// Runs the prepared notebook on a kernel from the pool.
+/// The interpreter of the runtime the notebook names in its
+/// `esriNotebookRuntime` metadata (none for the default environment: no
+/// runtime named, or `Default`), or `Later` while it is being built here;
+/// why the run cannot start when the site has no such runtime or its build
+/// failed.
+async fn choose_runtime(runner: &Runner, notebook: &Value) -> Result<Choice, String> {
+    let Some((name, _)) = crate::domain::runtime::asked_by(notebook) else {
+        return Ok(Choice::Here(None));
+    };
+    if name.eq_ignore_ascii_case(DEFAULT_RUNTIME) {
+        return Ok(Choice::Here(None));
+    }
+    let runtimes = runner.store.runtimes().await.map_err(|e| {
+        tracing::error!(error = %chain(&e), "reading the runtimes failed");
+        "The runtimes could not be read; the server log has the details.".to_string()
+    })?;
+    let Some(r) = runtimes.iter().find(|r| r.name.matches(&name)) else {
+        return Err(format!(
+            "This site has no runtime named '{name}' (the notebook's esriNotebookRuntime); \
+             register one with that name, or remove the name from the notebook to run it \
+             in the default environment."
+        ));
+    };
+    match (r.state, &runner.builder) {
+        (RuntimeState::Failed, _) => Err(format!(
+            "The runtime '{}' failed to build: {}",
+            r.name, r.message
+        )),
+        (RuntimeState::Ready, Some(b)) if b.is_built(&r.id, r.version) => {
+            Ok(Choice::Here(Some(b.python_of(&r.id, r.version))))
+        }
+        (_, Some(_)) => Ok(Choice::Later(format!(
+            "The runtime '{}' (version {}) was not built on this node in time",
+            r.name, r.version
+        ))),
+        (_, None) => Err("This node builds no runtimes.".into()),
+    }
+}
+
+/// Runs the prepared notebook on a kernel from the pool, or on a kernel of
+/// its runtime's Python (`python`).
 async fn execute(
     runner: &Runner,
     pool: &Pool,
     job: &JobRecord,
     p: Prepared,
+    python: Option<PathBuf>,
     timeout: Duration,
     cancel: &CancellationToken,
 ) -> Outcome {
-    let mut kernel = match pool.checkout().await {
+    let kernel = match &python {
+        None => pool.checkout().await,
+        Some(python) => pool.start_in(python).await,
+    };
+    let mut kernel = match kernel {
         Ok(kernel) => kernel,
         Err(e) => {
             return Outcome {
@@ -311,7 +394,7 @@ async fn record(runner: &Runner, job: &JobRecord, outcome: Outcome) {
     let node = &runner.settings.node;
     let lost = runner.runs.unregister(&job.id);
     if outcome.status == JobStatus::Cancelled && (lost || runner.runs.is_stopping()) {
-        if let Err(e) = runner.store.requeue_job(node, &job.id).await {
+        if let Err(e) = runner.store.requeue_job(node, &job.id, None).await {
             tracing::warn!(job = %job.id, error = %chain(&e), "putting a job back in the queue failed");
         }
         return;

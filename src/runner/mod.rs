@@ -60,4 +60,6 @@ pub struct Runner {
     pub settings: RunSettings,
     pub metrics: Arc<Metrics>,
     pub rights: Arc<dyn rights::RunRights>,
+    /// Where this node's runtimes are built, when it runs notebooks.
+    pub builder: Option<build::Builder>,
 }

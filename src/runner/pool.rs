@@ -120,6 +120,14 @@ impl Pool {
         Ok(kernel)
     }
 
+    /// A kernel for one run in another Python environment (a runtime's),
+    /// started cold, inside the same walls.
+    pub async fn start_in(&self, python: &std::path::Path) -> Result<Kernel, KernelError> {
+        let kernel = Kernel::start_limited(python, &self.base, &self.walls).await?;
+        kernel.hurry();
+        Ok(kernel)
+    }
+
     /// A new kernel: forked when there is a fork server and it answers,
     /// else started cold.
     async fn start_kernel(&self) -> Result<Kernel, KernelError> {

@@ -194,6 +194,7 @@ impl Application {
             settings: run_settings,
             metrics,
             rights: app.clone(),
+            builder: builder.clone(),
         });
         Ok(Self {
             listener,

@@ -449,8 +449,10 @@ pub trait JobStore: Send + Sync {
     /// Ends a job `node` is running; false when it no longer holds it (the
     /// job was cancelled meanwhile, or taken over after its lease expired).
     async fn finish_job(&self, node: &NodeId, id: &JobId, end: &JobEnd<'_>) -> StoreResult<bool>;
-    /// Puts a job `node` is running back in the queue (the node is stopping).
-    async fn requeue_job(&self, node: &NodeId, id: &JobId) -> StoreResult<()>;
+    /// Puts a job `node` is running back in the queue (the node is
+    /// stopping, or what it needs is not ready yet), not to be claimed
+    /// before `due` when given; the attempt does not count.
+    async fn requeue_job(&self, node: &NodeId, id: &JobId, due: Option<Millis>) -> StoreResult<()>;
     /// Puts a job whose attempt failed back in the queue, due at `due`,
     /// with its messages so far (and the failed attempt's notebook), if
     /// this node still holds it.

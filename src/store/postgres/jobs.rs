@@ -197,14 +197,15 @@ impl JobStore for PgStore {
         Ok(finished)
     }
 
-    async fn requeue_job(&self, node: &NodeId, id: &JobId) -> StoreResult<()> {
+    async fn requeue_job(&self, node: &NodeId, id: &JobId, due: Option<Millis>) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
         let done = sqlx::query(
             "UPDATE jobs SET status = 'SUBMITTED', start_time = NULL, attempts = greatest(attempts - 1, 0), \
-             node = NULL, lease_until = NULL WHERE id = $1 AND status = 'EXECUTING' AND node = $2",
+             node = NULL, lease_until = NULL, retry_at = $3 WHERE id = $1 AND status = 'EXECUTING' AND node = $2",
         )
         .bind(id.to_string())
         .bind(node.to_string())
+        .bind(due.map(|d| d.0))
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() > 0 {

@@ -162,14 +162,15 @@ impl JobStore for SqliteStore {
         Ok(finished)
     }
 
-    async fn requeue_job(&self, node: &NodeId, id: &JobId) -> StoreResult<()> {
+    async fn requeue_job(&self, node: &NodeId, id: &JobId, due: Option<Millis>) -> StoreResult<()> {
         let _turn = self.write_turn().await;
         sqlx::query(
             "UPDATE jobs SET status = 'SUBMITTED', start_time = NULL, attempts = max(attempts - 1, 0), \
-             node = NULL, lease_until = NULL WHERE id = ? AND status = 'EXECUTING' AND node = ?",
+             node = NULL, lease_until = NULL, retry_at = ?3 WHERE id = ?1 AND status = 'EXECUTING' AND node = ?2",
         )
         .bind(id.to_string())
         .bind(node.to_string())
+        .bind(due.map(|d| d.0))
         .execute(&self.pool)
         .await?;
         Ok(())
