@@ -1,7 +1,9 @@
 //! Building a runtime's Python environment with uv: its requirements (with
 //! the ipykernel every kernel needs) resolved into a lock of exact
 //! versions, then a virtual environment per runtime version made from that
-//! lock, so that every node that builds it gets the same packages. uv's
+//! lock, so that every node that builds it gets the same packages. Only
+//! wheels are installed (`--no-build`): building a source distribution
+//! would run the package's own code on the server. uv's
 //! progress goes to the log; a failure keeps uv's own words, which name
 //! the package at fault.
 
@@ -176,7 +178,7 @@ impl Builder {
             .map_err(BuildError::Run)?;
         let out = self
             .run(
-                ["pip", "compile", "--no-header", "--quiet"],
+                ["pip", "compile", "--no-header", "--quiet", "--no-build"],
                 Some(&file),
                 true,
             )
@@ -216,7 +218,14 @@ impl Builder {
             .map_err(BuildError::Run)?;
         let python = self.python_of(id, version);
         let out = Command::new(&self.uv)
-            .args(["pip", "sync", "--quiet", "--compile-bytecode", "--python"])
+            .args([
+                "pip",
+                "sync",
+                "--quiet",
+                "--no-build",
+                "--compile-bytecode",
+                "--python",
+            ])
             .arg(&python)
             .arg(&lock_file)
             .output()
