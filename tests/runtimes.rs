@@ -161,3 +161,15 @@ fn a_runtime_refuses_installer_options_before_anything_is_stored() {
     let (_, list, _) = runtime(dir.path(), &["list"]);
     assert!(list.trim().is_empty(), "{list}");
 }
+
+#[test]
+fn a_runtime_under_a_relative_data_dir_has_an_absolute_interpreter() {
+    let builder = hookbook::runner::build::Builder::new(
+        Path::new("/usr/bin/python3"),
+        "hookbook-data/runtimes".into(),
+    );
+    let id = hookbook::domain::runtime::RuntimeId::generate();
+    let python = builder.python_of(&id, 1);
+    assert!(python.is_absolute(), "{}", python.display());
+    assert!(python.ends_with(format!("hookbook-data/runtimes/{id}/1/bin/python")));
+}

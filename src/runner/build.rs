@@ -106,8 +106,11 @@ pub struct Builder {
 
 impl Builder {
     /// Uses the uv next to `python` (where `pip install uv` puts it in a
-    /// virtual environment), else the one on the `PATH`.
+    /// virtual environment), else the one on the `PATH`. `root` is made
+    /// absolute: a kernel starts in its own working directory, where a
+    /// relative interpreter path would name nothing.
     pub fn new(python: &Path, root: PathBuf) -> Self {
+        let root = std::path::absolute(&root).unwrap_or(root);
         let uv = python
             .parent()
             .map(|dir| dir.join("uv"))
