@@ -2,7 +2,7 @@
 //! a name, the requirements an administrator asked for, the modules its
 //! fork server preloads, and the limits of each run (ArcGIS's `maxCpu` and
 //! `maxMemory`); which runtime a notebook asks for is read from its
-//! `esriNotebookRuntime` metadata.
+//! `esriNotebookRuntime` metadata, and what a lock installs from the lock.
 
 use std::fmt;
 
@@ -360,6 +360,23 @@ pub fn asked_by(notebook: &serde_json::Value) -> Option<(String, Option<String>)
         .map(|v| v.trim().to_string())
         .filter(|v| !v.is_empty());
     Some((name.to_string(), version))
+}
+
+/// The packages a lock installs, as `(name, version)`, by name: what uv
+/// installs from it, read on any node.
+pub fn manifest(lock: &str) -> Vec<(String, String)> {
+    let mut packages: Vec<(String, String)> = lock
+        .lines()
+        .map(|l| l.split('#').next().unwrap_or("").trim())
+        .filter_map(|l| {
+            let (name, version) = l.split_once("==")?;
+            let version = version.split(';').next().unwrap_or("").trim();
+            Some((name.trim().to_string(), version.to_string()))
+        })
+        .filter(|(n, v)| !n.is_empty() && !v.is_empty())
+        .collect();
+    packages.sort_by_key(|(n, _)| n.to_lowercase());
+    packages
 }
 
 #[cfg(test)]

@@ -1,7 +1,6 @@
 //! Runtimes, for administrators only: register, read, update and
 //! unregister. A change to what is installed makes a new version, which
-//! the nodes that run notebooks build (woken through `Runs`); the manifest
-//! is read from the stored lock, so every node answers it the same.
+//! the nodes that run notebooks build (woken through `Runs`).
 
 use super::App;
 use crate::domain::runtime::{Limits, Preload, Requirements, RuntimeId, RuntimeName, RuntimeState};
@@ -120,21 +119,4 @@ impl App {
         self.runs.builds.notify_one();
         Ok(())
     }
-}
-
-/// The packages a lock installs, as `(name, version)`, by name: what uv
-/// installs from it, read on any node.
-pub fn manifest(lock: &str) -> Vec<(String, String)> {
-    let mut packages: Vec<(String, String)> = lock
-        .lines()
-        .map(|l| l.split('#').next().unwrap_or("").trim())
-        .filter_map(|l| {
-            let (name, version) = l.split_once("==")?;
-            let version = version.split(';').next().unwrap_or("").trim();
-            Some((name.trim().to_string(), version.to_string()))
-        })
-        .filter(|(n, v)| !n.is_empty() && !v.is_empty())
-        .collect();
-    packages.sort_by_key(|(n, _)| n.to_lowercase());
-    packages
 }
