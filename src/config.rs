@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::domain::outbound::Allowlist;
+use crate::domain::runtime::RuntimeAlias;
 use crate::domain::sensitive::Sensitive;
 use crate::store::DatabaseUrl;
 
@@ -265,6 +266,20 @@ pub struct ServeArgs {
     /// runs find them loaded (comma-separated, e.g. `pandas,numpy`).
     #[arg(long, env = "HOOKBOOK_PRELOAD", value_delimiter = ',')]
     pub preload: Vec<String>,
+    /// Kernels each runtime keeps warm on this node once a run used it
+    /// (forked from that runtime's own fork server).
+    #[arg(long, env = "HOOKBOOK_RUNTIME_WARM_KERNELS", default_value_t = 1)]
+    pub runtime_warm_kernels: u32,
+    /// A runtime name notebooks may ask for, run in another runtime of this
+    /// site (`NAME=RUNTIME`, `Default` for the default environment; e.g.
+    /// `--runtime-alias "ArcGIS Notebook Python 3 Advanced=Default"`).
+    /// Repeatable; separated by `;` in the environment.
+    #[arg(
+        long = "runtime-alias",
+        env = "HOOKBOOK_RUNTIME_ALIAS",
+        value_delimiter = ';'
+    )]
+    pub runtime_aliases: Vec<RuntimeAlias>,
     /// Whether runs reach the network (`none`: each run in a network
     /// namespace of its own, without even loopback).
     #[arg(long, env = "HOOKBOOK_RUN_NETWORK", value_enum, default_value_t = RunNetwork::On)]

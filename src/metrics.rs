@@ -38,8 +38,18 @@ struct NoticeLabels {
     status: &'static str,
 }
 
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RuntimeLabels {
+    runtime: String,
+    version: String,
+}
+
 pub struct Metrics {
     registry: Registry,
+    /// Per runtime version in use on this node: warm kernels, and whether
+    /// its fork server is up.
+    runtime_warm: Family<RuntimeLabels, Gauge>,
+    runtime_fork: Family<RuntimeLabels, Gauge>,
     deliveries: Family<DeliveryLabels, Counter>,
     acceptance: Histogram,
     runs: Family<RunLabels, Counter>,
@@ -105,6 +115,36 @@ fn commit_histograms(registry: &mut Registry) -> (Histogram, Histogram) {
     (batch, time)
 }
 
+/// Per runtime version in use on a node: its warm kernels, and whether
+/// its fork server is up.
+fn runtime_gauges(
+    registry: &mut Registry,
+) -> (Family<RuntimeLabels, Gauge>, Family<RuntimeLabels, Gauge>) {
+    let runtime_warm = Family::<RuntimeLabels, Gauge>::default();
+    registry.register(
+        "hookbook_runtime_warm_kernels",
+        "Kernels started ahead of runs, per runtime version in use on this node",
+        runtime_warm.clone(),
+    );
+    let runtime_fork = Family::<RuntimeLabels, Gauge>::default();
+    registry.register(
+        "hookbook_runtime_fork_server_up",
+        "1 while a runtime version's kernels are forked from its fork server, 0 while they start cold",
+        runtime_fork.clone(),
+    );
+    (runtime_warm, runtime_fork)
+}
+
+/// A family of counters registered under `name`.
+fn counters<L>(registry: &mut Registry, name: &str, help: &str) -> Family<L, Counter>
+where
+    L: EncodeLabelSet + Clone + std::hash::Hash + Eq + std::fmt::Debug + Send + Sync + 'static,
+{
+    let family = Family::<L, Counter>::default();
+    registry.register(name, help, family.clone());
+    family
+}
+
 /// A histogram registered under `name`.
 fn histogram(registry: &mut Registry, name: &str, help: &str, buckets: Histogram) -> Histogram {
     registry.register(name, help, buckets.clone());
@@ -140,11 +180,10 @@ fn run_counters(
 impl Metrics {
     pub fn new() -> Self {
         let mut registry = Registry::default();
-        let deliveries = Family::<DeliveryLabels, Counter>::default();
-        registry.register(
+        let deliveries = counters(
+            &mut registry,
             "hookbook_deliveries",
             "Webhook deliveries by outcome (accepted, duplicate, rejected) and refusal reason",
-            deliveries.clone(),
         );
         // From 0.25 ms to about 4 s.
         let acceptance = histogram(
@@ -155,11 +194,10 @@ impl Metrics {
         );
         let (commit_batch, commit_time) = commit_histograms(&mut registry);
         let (runs, retries) = run_counters(&mut registry);
-        let notices = Family::<NoticeLabels, Counter>::default();
-        registry.register(
+        let notices = counters(
+            &mut registry,
             "hookbook_notices",
             "Attempts at failure notices by channel and the status they left the notice in",
-            notices.clone(),
         );
         let run_start = histogram(
             &mut registry,
@@ -185,6 +223,7 @@ impl Metrics {
             "1 while kernels are forked from a fork server, 0 while they start cold",
             fork_server.clone(),
         );
+        let (runtime_warm, runtime_fork) = runtime_gauges(&mut registry);
         let nodes = Gauge::default();
         registry.register(
             "hookbook_nodes_taking_events",
@@ -199,6 +238,8 @@ impl Metrics {
         );
         Self {
             registry,
+            runtime_warm,
+            runtime_fork,
             deliveries,
             acceptance,
             runs,
@@ -274,6 +315,32 @@ impl Metrics {
         }
     }
 
+    /// The warm kernels gauge of a runtime version.
+    pub fn runtime_warm_kernels(&self, runtime: &str, version: u32) -> Gauge {
+        self.runtime_warm
+            .get_or_create(&runtime_labels(runtime, version))
+            .clone()
+    }
+
+    /// The fork server health of a runtime version (its kernels starting
+    /// cold is not the node's default fork server being down).
+    pub fn runtime_fork_server(&self, runtime: &str, version: u32) -> ForkHealth {
+        ForkHealth {
+            gauge: self
+                .runtime_fork
+                .get_or_create(&runtime_labels(runtime, version))
+                .clone(),
+            down: Arc::default(),
+        }
+    }
+
+    /// A runtime version's pool is gone: its series go too.
+    pub fn runtime_retired(&self, runtime: &str, version: u32) {
+        let labels = runtime_labels(runtime, version);
+        self.runtime_warm.remove(&labels);
+        self.runtime_fork.remove(&labels);
+    }
+
     /// Kernels are meant to be forked, but the fork server is down.
     pub fn kernels_start_cold(&self) -> bool {
         self.fork_down.load(Ordering::Relaxed)
@@ -309,5 +376,12 @@ impl Metrics {
             tracing::error!("encoding metrics failed: {e}");
         }
         out
+    }
+}
+
+fn runtime_labels(runtime: &str, version: u32) -> RuntimeLabels {
+    RuntimeLabels {
+        runtime: runtime.to_string(),
+        version: version.to_string(),
     }
 }

@@ -15,6 +15,7 @@ use super::Format;
 use crate::domain::ids::{ItemId, JobId, ReceiverId};
 use crate::domain::job::{JobKind, JobStatus};
 use crate::domain::receiver::{parse_flag, Parameters};
+use crate::domain::runtime::RuntimeId;
 use crate::domain::ParseError;
 use crate::error::{Error, Result};
 use crate::service::jobs::ExecuteRequest;
@@ -258,6 +259,10 @@ async fn execute(
             .transpose()?,
         save_injected_parameters: flag("saveInjectedParameters")?,
         update_portal_item: flag("updatePortalItem")?,
+        runtime: params
+            .non_empty("notebookRuntimeId")
+            .map(|id| RuntimeId::parse(id.trim()).map_err(Error::invalid("notebookRuntimeId")))
+            .transpose()?,
     };
     let id = app.execute_notebook(&caller, request).await?;
     let value = json!({"status": "success", "jobId": id.to_string(), "jobUrl": job_url(&app, &id)});

@@ -104,6 +104,9 @@ pub struct JobInputs {
     pub save_injected_parameters: bool,
     /// Write the executed notebook back to its item when the run completes.
     pub update_portal_item: bool,
+    /// The runtime the run uses instead of the one its notebook names.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notebook_runtime_id: Option<String>,
 }
 
 impl JobInputs {

@@ -346,6 +346,45 @@ impl Limits {
     }
 }
 
+/// A runtime name notebooks ask for, run in another runtime of the site
+/// (`NAME=RUNTIME`; [`DEFAULT_RUNTIME`] for the default environment).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuntimeAlias {
+    pub asked: String,
+    pub runs_in: String,
+}
+
+impl std::str::FromStr for RuntimeAlias {
+    type Err = ParseError;
+
+    fn from_str(input: &str) -> Result<Self, ParseError> {
+        let (asked, runs_in) = input.split_once('=').ok_or_else(|| {
+            ParseError::new(format!(
+                "a runtime alias is NAME=RUNTIME (such as 'ArcGIS Notebook Python 3 Advanced=Default'), not '{input}'"
+            ))
+        })?;
+        let (asked, runs_in) = (asked.trim(), runs_in.trim());
+        if asked.is_empty() || runs_in.is_empty() {
+            return Err(ParseError::new(format!(
+                "a runtime alias needs a name on each side of '=', not '{input}'"
+            )));
+        }
+        Ok(Self {
+            asked: asked.to_string(),
+            runs_in: runs_in.to_string(),
+        })
+    }
+}
+
+/// The name a notebook's run looks for: what `aliases` map `asked` to,
+/// else `asked` (names compared without regard to case).
+pub fn resolve_alias<'a>(aliases: &'a [RuntimeAlias], asked: &'a str) -> &'a str {
+    aliases
+        .iter()
+        .find(|a| a.asked.eq_ignore_ascii_case(asked))
+        .map_or(asked, |a| a.runs_in.as_str())
+}
+
 /// The runtime a notebook asks for in its `esriNotebookRuntime` metadata
 /// (`notebookRuntimeName`, `notebookRuntimeVersion`), if it names one.
 pub fn asked_by(notebook: &serde_json::Value) -> Option<(String, Option<String>)> {

@@ -7,9 +7,12 @@
 //! progress goes to the log; a failure keeps uv's own words, which name
 //! the package at fault.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use tokio::process::Command;
+
+use super::pools::{Pools, RuntimeEnv};
 
 use crate::domain::runtime::{Requirements, RuntimeId, RuntimeState};
 use crate::store::{RuntimeRecord, Store, StoreError};
@@ -126,6 +129,35 @@ impl Builder {
     /// The interpreter of a runtime version's environment.
     pub fn python_of(&self, id: &RuntimeId, version: u32) -> PathBuf {
         self.dir_of(id, version).join("bin").join("python")
+    }
+
+    /// The version of `r` that runs on this node use: its current one once
+    /// built and ready here; meanwhile (being built, or failed) the newest
+    /// older one built here, which keeps serving; none when there is none.
+    pub fn serving(&self, r: &RuntimeRecord) -> Option<RuntimeEnv> {
+        let version = if r.state == RuntimeState::Ready && self.is_built(&r.id, r.version) {
+            r.version
+        } else {
+            self.newest_built_before(&r.id, r.version)?
+        };
+        Some(RuntimeEnv {
+            id: r.id.clone(),
+            version,
+            name: r.name.to_string(),
+            python: self.python_of(&r.id, version),
+            preload: r.preload.modules().to_vec(),
+            limits: r.limits,
+        })
+    }
+
+    /// The newest version below `version` built to the end here.
+    fn newest_built_before(&self, id: &RuntimeId, version: u32) -> Option<u32> {
+        std::fs::read_dir(self.root.join(id.as_str()))
+            .ok()?
+            .flatten()
+            .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+            .filter(|v| *v < version && self.is_built(id, *v))
+            .max()
     }
 
     fn dir_of(&self, id: &RuntimeId, version: u32) -> PathBuf {
@@ -304,6 +336,7 @@ fn uv_said(stderr: &[u8]) -> String {
 pub async fn keep_built(
     store: std::sync::Arc<dyn Store>,
     builder: Builder,
+    pools: std::sync::Arc<Pools>,
     wake: std::sync::Arc<tokio::sync::Notify>,
     shutdown: tokio_util::sync::CancellationToken,
 ) {
@@ -322,7 +355,10 @@ pub async fn keep_built(
                         let _ = build(store.as_ref(), &builder, r).await;
                     }
                 }
-                builder.prune(&runtimes).await;
+                let serving: Vec<RuntimeEnv> =
+                    runtimes.iter().filter_map(|r| builder.serving(r)).collect();
+                pools.retire(&serving).await;
+                builder.prune(&runtimes, &pools.held()).await;
             }
             Err(e) => tracing::warn!(
                 error = %crate::telemetry::chain(&e),
@@ -339,8 +375,9 @@ pub async fn keep_built(
 
 impl Builder {
     /// Removes the environments of runtimes not in `runtimes`, and of
-    /// versions older than one built and ready here.
-    async fn prune(&self, runtimes: &[RuntimeRecord]) {
+    /// versions older than one built and ready here, except those a run
+    /// holds (`held`).
+    async fn prune(&self, runtimes: &[RuntimeRecord], held: &HashSet<(RuntimeId, u32)>) {
         let Ok(mut dirs) = tokio::fs::read_dir(&self.root).await else {
             return;
         };
@@ -349,8 +386,11 @@ impl Builder {
             if name.starts_with('.') {
                 continue;
             }
+            let in_use = held.iter().any(|(id, _)| id.as_str() == name);
             let Some(r) = runtimes.iter().find(|r| r.id.as_str() == name) else {
-                let _ = tokio::fs::remove_dir_all(entry.path()).await;
+                if !in_use {
+                    let _ = tokio::fs::remove_dir_all(entry.path()).await;
+                }
                 continue;
             };
             if r.state != RuntimeState::Ready || !self.is_built(&r.id, r.version) {
@@ -366,7 +406,7 @@ impl Builder {
                     .split('.')
                     .next()
                     .and_then(|n| n.parse::<u32>().ok())
-                    .is_some_and(|n| n < r.version);
+                    .is_some_and(|n| n < r.version && !held.contains(&(r.id.clone(), n)));
                 if old {
                     let path = v.path();
                     let _ = if path.is_dir() {

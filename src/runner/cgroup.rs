@@ -1,119 +1,284 @@
-//! A process limit per run: each kernel in a cgroup of its own with
-//! `pids.max`, where the machine lets hookbook make cgroups (cgroup v1's
-//! `pids` hierarchy, or cgroup v2 with the `pids` controller). A notebook
-//! that forks without end stops at the limit instead of exhausting the
-//! machine, and ending a run kills every process in its cgroup, also those
+//! Limits per run, through a cgroup per kernel where the machine lets
+//! hookbook make cgroups (cgroup v2, or cgroup v1's `pids`, `memory` and
+//! `cpu` hierarchies): `pids.max` for every run, and a runtime's `maxMemory`
+//! and `maxCpu` (`memory.max`/`memory.limit_in_bytes`, `cpu.max`/
+//! `cpu.cfs_quota_us`). A notebook that forks without end stops at the
+//! limit, one past its memory is killed by the kernel (and the run says
+//! so), and ending a run kills every process in its cgroup, also those
 //! that left the kernel's process group.
 
 use std::path::{Path, PathBuf};
 
-/// The cgroup directory under which this server makes one per kernel.
+use crate::domain::runtime::Limits;
+
+/// The scheduler period a CPU quota is a share of (100 ms, the kernel's
+/// default).
+const CPU_PERIOD_US: u64 = 100_000;
+
+/// The cgroup directories under which this server makes one per kernel.
 #[derive(Debug, Clone)]
 pub struct Cgroups {
-    base: PathBuf,
+    /// Where `pids.max` is set, unless runs have no process limit.
+    pids: Option<Hierarchy>,
+    memory: Option<Hierarchy>,
+    cpu: Option<Hierarchy>,
     pids_max: u32,
-    /// cgroup v2: the directory must hand the controller down.
+}
+
+/// This server's directory in one hierarchy. On cgroup v2 every
+/// controller shares one.
+#[derive(Debug, Clone, PartialEq)]
+struct Hierarchy {
+    base: PathBuf,
+    /// cgroup v2: the directory must hand its controllers down.
     v2: bool,
 }
 
-/// One kernel's cgroup.
+/// One kernel's cgroup: a directory in each hierarchy it is limited in.
 #[derive(Debug)]
 pub struct Group {
-    dir: PathBuf,
+    dirs: Vec<PathBuf>,
+    /// Where its memory events are counted, when its memory is limited.
+    memory: Option<(PathBuf, bool)>,
 }
 
-/// The writable `pids` hierarchies to try, in order.
-fn hierarchies() -> Vec<PathBuf> {
+/// The controllers a kernel's cgroup may use.
+const CONTROLLERS: [&str; 3] = ["pids", "memory", "cpu"];
+
+/// The mounted hierarchies hookbook may use.
+struct Roots {
+    /// The v2 hierarchy and which of the controllers it has.
+    unified: Option<(PathBuf, Vec<String>)>,
+    /// The v1 hierarchy of each controller that has one.
+    v1: Vec<(&'static str, PathBuf)>,
+}
+
+/// The v2 hierarchy (when mounted with at least one of the controllers),
+/// and the v1 hierarchy of each controller that has one.
+fn roots() -> Roots {
     let v2 = PathBuf::from("/sys/fs/cgroup");
-    let mut found = Vec::new();
-    if std::fs::read_to_string(v2.join("cgroup.controllers"))
-        .is_ok_and(|c| c.split_whitespace().any(|c| c == "pids"))
-    {
-        found.push(v2.clone());
+    let unified = std::fs::read_to_string(v2.join("cgroup.controllers"))
+        .ok()
+        .map(|c| {
+            c.split_whitespace()
+                .filter(|c| CONTROLLERS.contains(c))
+                .map(String::from)
+                .collect::<Vec<_>>()
+        })
+        .filter(|c| !c.is_empty())
+        .map(|c| (v2.clone(), c));
+    let mut v1 = Vec::new();
+    for (controller, dirs, probe) in [
+        ("pids", &["pids"][..], "tasks"),
+        ("memory", &["memory"][..], "memory.limit_in_bytes"),
+        (
+            "cpu",
+            &["cpu", "cpu,cpuacct", "cpuacct,cpu"][..],
+            "cpu.cfs_quota_us",
+        ),
+    ] {
+        if let Some(dir) = dirs
+            .iter()
+            .map(|d| v2.join(d))
+            .find(|d| d.join(probe).exists())
+        {
+            v1.push((controller, dir));
+        }
     }
-    if v2.join("pids/tasks").exists() {
-        found.push(v2.join("pids"));
-    }
-    found
+    Roots { unified, v1 }
 }
 
 impl Cgroups {
-    /// Makes `hookbook-<tag>` in the first writable `pids` hierarchy, after
-    /// sweeping what servers that died left there; why not, when none is.
+    /// Makes `hookbook-<tag>` in each writable hierarchy, after sweeping
+    /// what servers that died left there; `pids_max` 0 sets no process
+    /// limit. Why not, when no controller can be used.
     pub fn prepare(tag: &str, pids_max: u32) -> Result<Self, String> {
+        let name = format!("hookbook-{tag}");
+        let mut found = Self {
+            pids: None,
+            memory: None,
+            cpu: None,
+            pids_max,
+        };
         let mut reasons = Vec::new();
-        for root in hierarchies() {
-            let base = root.join(format!("hookbook-{tag}"));
-            let v2 = !root.ends_with("pids");
-            if v2 {
-                // Children of the root get `pids.max` only when the root
-                // hands the controller down.
-                let _ = std::fs::write(root.join("cgroup.subtree_control"), "+pids");
-            }
+        let Roots { unified, v1 } = roots();
+        if let Some((root, controllers)) = unified {
+            let base = root.join(&name);
             sweep(&root, &base);
-            match std::fs::create_dir_all(&base) {
-                Ok(()) => {
-                    if v2 {
-                        if let Err(e) = std::fs::write(base.join("cgroup.subtree_control"), "+pids")
-                        {
-                            reasons.push(format!("{}: {e}", base.display()));
-                            continue;
-                        }
+            match make_v2_base(&root, &base, &controllers) {
+                Ok(handed) => {
+                    let h = Hierarchy { base, v2: true };
+                    for c in handed {
+                        *found.slot(&c) = Some(h.clone());
                     }
-                    return Ok(Self { base, pids_max, v2 });
                 }
                 Err(e) => reasons.push(format!("{}: {e}", base.display())),
             }
         }
-        if reasons.is_empty() {
-            reasons.push("no cgroup hierarchy with the pids controller is mounted".into());
+        for (controller, root) in v1 {
+            if found.slot(controller).is_some() {
+                continue;
+            }
+            let base = root.join(&name);
+            sweep(&root, &base);
+            match std::fs::create_dir_all(&base) {
+                Ok(()) => *found.slot(controller) = Some(Hierarchy { base, v2: false }),
+                Err(e) => reasons.push(format!("{}: {e}", base.display())),
+            }
         }
-        Err(reasons.join("; "))
+        if pids_max == 0 {
+            found.pids = None;
+        }
+        if found.pids.is_none() && found.memory.is_none() && found.cpu.is_none() {
+            if reasons.is_empty() {
+                reasons.push(
+                    "no cgroup hierarchy with the pids, memory or cpu controller is mounted".into(),
+                );
+            }
+            return Err(reasons.join("; "));
+        }
+        Ok(found)
     }
 
-    /// Removes this server's cgroup directory at stop, once no run is left:
-    /// a kernel group still there is emptied (its processes killed) and
-    /// removed first; tried for up to five seconds.
+    fn slot(&mut self, controller: &str) -> &mut Option<Hierarchy> {
+        match controller {
+            "pids" => &mut self.pids,
+            "memory" => &mut self.memory,
+            _ => &mut self.cpu,
+        }
+    }
+
+    /// What this node's cgroups can limit, for the log.
+    pub fn describe(&self) -> String {
+        let mut can = Vec::new();
+        if self.pids.is_some() {
+            can.push(format!("processes ({})", self.pids_max));
+        }
+        if self.memory.is_some() {
+            can.push("memory".to_string());
+        }
+        if self.cpu.is_some() {
+            can.push("CPU".to_string());
+        }
+        can.join(", ")
+    }
+
+    /// Every distinct directory of this server.
+    fn bases(&self) -> Vec<&Hierarchy> {
+        let mut bases: Vec<&Hierarchy> = Vec::new();
+        for h in [&self.pids, &self.memory, &self.cpu].into_iter().flatten() {
+            if !bases.contains(&h) {
+                bases.push(h);
+            }
+        }
+        bases
+    }
+
+    /// Removes this server's cgroup directories at stop, once no run is
+    /// left: a kernel group still there is emptied (its processes killed)
+    /// and removed first; tried for up to five seconds.
     pub async fn remove(&self) {
-        for _ in 0..250 {
-            // Kernels still ending (a shutdown in flight, or a kernel that
-            // died with the fork server) may hold their groups: whatever is
-            // left in them is killed, and the groups go first.
-            if let Ok(groups) = std::fs::read_dir(&self.base) {
-                for group in groups.flatten().filter(|e| e.path().is_dir()) {
-                    kill_all(&group.path());
-                    let _ = tokio::fs::remove_dir(group.path()).await;
-                }
-            }
-            if tokio::fs::remove_dir(&self.base).await.is_ok() || !self.base.exists() {
-                return;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        for h in self.bases() {
+            remove_base(&h.base).await;
         }
-        tracing::warn!("the cgroup {} could not be removed", self.base.display());
     }
 
-    /// Makes a new cgroup `name` limited to `pids_max` processes and
-    /// threads, for a kernel about to start. Tried twice: another server's
+    /// Makes a new cgroup `name` for a kernel about to start: at most
+    /// `pids_max` processes and threads, and `limits`. An error when a
+    /// limit asked for cannot be set here. Tried twice: another server's
     /// sweep may remove a cgroup in the moment before it holds a process.
-    pub fn make(&self, name: &str) -> std::io::Result<Group> {
-        self.try_make(name).or_else(|_| self.try_make(name))
+    pub fn make(&self, name: &str, limits: &Limits) -> std::io::Result<Group> {
+        self.try_make(name, limits)
+            .or_else(|_| self.try_make(name, limits))
     }
 
-    fn try_make(&self, name: &str) -> std::io::Result<Group> {
-        if !self.base.exists() {
-            // Swept by another server starting: made again.
-            std::fs::create_dir_all(&self.base)?;
-            if self.v2 {
-                std::fs::write(self.base.join("cgroup.subtree_control"), "+pids")?;
+    fn try_make(&self, name: &str, limits: &Limits) -> std::io::Result<Group> {
+        let cannot = |what: &str| {
+            std::io::Error::other(format!(
+                "this node cannot limit a run's {what}: no cgroup {what} controller it may use"
+            ))
+        };
+        let memory = match limits.max_memory {
+            Some(bytes) => Some((self.memory.as_ref().ok_or_else(|| cannot("memory"))?, bytes)),
+            None => None,
+        };
+        let cpu = match limits.max_cpu {
+            Some(cores) => Some((self.cpu.as_ref().ok_or_else(|| cannot("cpu"))?, cores)),
+            None => None,
+        };
+        let mut group = Group {
+            dirs: Vec::new(),
+            memory: None,
+        };
+        if let Some(h) = &self.pids {
+            let dir = group.dir_in(h, name)?;
+            std::fs::write(dir.join("pids.max"), self.pids_max.to_string())?;
+        }
+        if let Some((h, bytes)) = memory {
+            let dir = group.dir_in(h, name)?;
+            if h.v2 {
+                std::fs::write(dir.join("memory.max"), bytes.to_string())?;
+                // Past its memory a run is stopped, not swapped.
+                let _ = std::fs::write(dir.join("memory.swap.max"), "0");
+            } else {
+                std::fs::write(dir.join("memory.limit_in_bytes"), bytes.to_string())?;
+                let _ = std::fs::write(dir.join("memory.memsw.limit_in_bytes"), bytes.to_string());
+            }
+            group.memory = Some((dir, h.v2));
+        }
+        if let Some((h, cores)) = cpu {
+            let dir = group.dir_in(h, name)?;
+            let quota = ((cores * CPU_PERIOD_US as f64) as u64).max(1_000);
+            if h.v2 {
+                std::fs::write(dir.join("cpu.max"), format!("{quota} {CPU_PERIOD_US}"))?;
+            } else {
+                std::fs::write(dir.join("cpu.cfs_period_us"), CPU_PERIOD_US.to_string())?;
+                std::fs::write(dir.join("cpu.cfs_quota_us"), quota.to_string())?;
             }
         }
-        let dir = self.base.join(name);
-        std::fs::create_dir_all(&dir)?;
-        let group = Group { dir };
-        std::fs::write(group.dir.join("pids.max"), self.pids_max.to_string())?;
         Ok(group)
     }
+}
+
+/// Makes this server's v2 directory `base` under `root` and hands the
+/// controllers down to it and from it; the controllers handed.
+fn make_v2_base(root: &Path, base: &Path, controllers: &[String]) -> std::io::Result<Vec<String>> {
+    for c in controllers {
+        // Children of the root get a controller only when the root hands
+        // it down (it may already).
+        let _ = std::fs::write(root.join("cgroup.subtree_control"), format!("+{c}"));
+    }
+    std::fs::create_dir_all(base)?;
+    let mut handed = Vec::new();
+    for c in controllers {
+        if std::fs::write(base.join("cgroup.subtree_control"), format!("+{c}")).is_ok() {
+            handed.push(c.clone());
+        }
+    }
+    if handed.is_empty() {
+        return Err(std::io::Error::other("no controller could be handed down"));
+    }
+    Ok(handed)
+}
+
+/// Removes one of this server's directories (see [`Cgroups::remove`]).
+async fn remove_base(base: &Path) {
+    for _ in 0..250 {
+        // Kernels still ending (a shutdown in flight, or a kernel that
+        // died with the fork server) may hold their groups: whatever is
+        // left in them is killed, and the groups go first.
+        if let Ok(groups) = std::fs::read_dir(base) {
+            for group in groups.flatten().filter(|e| e.path().is_dir()) {
+                kill_all(&group.path());
+                let _ = tokio::fs::remove_dir(group.path()).await;
+            }
+        }
+        if tokio::fs::remove_dir(base).await.is_ok() || !base.exists() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    tracing::warn!("the cgroup {} could not be removed", base.display());
 }
 
 /// Removes the cgroups that servers which died left under `root`: kernel
@@ -176,14 +341,61 @@ fn kill_all(dir: &Path) {
 }
 
 impl Group {
-    /// The file a process writes its pid to, to join.
-    pub fn procs(&self) -> PathBuf {
-        self.dir.join("cgroup.procs")
+    /// The group's directory in `h`, made (with `h`'s own when another
+    /// server's sweep removed it).
+    fn dir_in(&mut self, h: &Hierarchy, name: &str) -> std::io::Result<PathBuf> {
+        let dir = h.base.join(name);
+        if self.dirs.contains(&dir) {
+            return Ok(dir);
+        }
+        if !h.base.exists() {
+            std::fs::create_dir_all(&h.base)?;
+            if h.v2 {
+                for c in CONTROLLERS {
+                    let _ = std::fs::write(h.base.join("cgroup.subtree_control"), format!("+{c}"));
+                }
+            }
+        }
+        std::fs::create_dir_all(&dir)?;
+        self.dirs.push(dir.clone());
+        Ok(dir)
+    }
+
+    /// The files a process writes its pid to, to join.
+    pub fn procs(&self) -> Vec<PathBuf> {
+        self.dirs.iter().map(|d| d.join("cgroup.procs")).collect()
     }
 
     /// Moves process `pid` into the group.
     pub fn add(&self, pid: i32) -> std::io::Result<()> {
-        std::fs::write(self.procs(), pid.to_string())
+        for procs in self.procs() {
+            std::fs::write(procs, pid.to_string())?;
+        }
+        Ok(())
+    }
+
+    /// Whether the kernel killed a process of the group for going past its
+    /// memory limit.
+    pub fn out_of_memory(&self) -> bool {
+        let Some((dir, v2)) = &self.memory else {
+            return false;
+        };
+        let file = if *v2 {
+            "memory.events"
+        } else {
+            "memory.oom_control"
+        };
+        std::fs::read_to_string(dir.join(file)).is_ok_and(|text| {
+            text.lines().any(|line| {
+                let mut words = line.split_whitespace();
+                words.next() == Some("oom_kill")
+                    && words
+                        .next()
+                        .and_then(|n| n.parse::<u64>().ok())
+                        .unwrap_or(0)
+                        > 0
+            })
+        })
     }
 
     /// Kills every process left in the cgroup and removes it (a cgroup can
@@ -197,7 +409,7 @@ impl Group {
         }
         tokio::spawn(async move {
             if !self.try_remove(240, 500).await {
-                tracing::warn!("the cgroup {} could not be removed", self.dir.display());
+                tracing::warn!("the cgroup {:?} could not be removed", self.dirs);
             }
         });
     }
@@ -205,8 +417,14 @@ impl Group {
     /// Kills and tries to remove the group `times` times, `pause_ms` apart.
     async fn try_remove(&self, times: u32, pause_ms: u64) -> bool {
         for _ in 0..times {
-            kill_all(&self.dir);
-            if tokio::fs::remove_dir(&self.dir).await.is_ok() || !self.dir.exists() {
+            let mut gone = true;
+            for dir in &self.dirs {
+                kill_all(dir);
+                if tokio::fs::remove_dir(dir).await.is_err() && dir.exists() {
+                    gone = false;
+                }
+            }
+            if gone {
                 return true;
             }
             tokio::time::sleep(std::time::Duration::from_millis(pause_ms)).await;

@@ -52,7 +52,12 @@ for name in ('ipykernel.debugger', 'IPython.core.completerlib', 'IPython.core.de
     except Exception:
         pass
 for name in preload:
-    __import__(name)
+    try:
+        __import__(name)
+    except BaseException as e:
+        sys.stdout.write(json.dumps({'error': f'preloading {name} failed: {type(e).__name__}: {e}'}) + '\n')
+        sys.stdout.flush()
+        os._exit(1)
 import gc
 gc.collect()
 gc.freeze()
@@ -236,11 +241,16 @@ impl ForkServer {
         let ready: Value = serde_json::from_str(ready.as_deref().unwrap_or(""))
             .map_err(|_| KernelError::Exited("the fork server could not load ipykernel".into()))?;
         if ready.get("ready").is_none() {
+            let said = ready
+                .get("error")
+                .and_then(Value::as_str)
+                .map_or_else(|| ready.to_string(), str::to_string);
             return Err(KernelError::Protocol(format!(
-                "the fork server said {ready}"
+                "the fork server of {} stopped: {said}",
+                self.python.display()
             )));
         }
-        tracing::info!(preload = ?self.preload, "the fork server is ready");
+        tracing::info!(preload = ?self.preload, python = %self.python.display(), "the fork server is ready");
         let (stop, stopped) = oneshot::channel();
         tokio::spawn(watch(child, stopped, self.health.clone()));
         Ok(Running {

@@ -3,7 +3,6 @@
 //! time and disk limits, then record the outcome (or put the job back in
 //! the queue when its lease was lost or the node is stopping).
 
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -13,7 +12,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::disk::watch_disk;
 use super::execute::{run_notebook, RunEnd};
-use super::pool::Pool;
+use super::kernel::Kernel;
+use super::pools::{Pools, RuntimeEnv};
 use super::Runner;
 use crate::domain::ids::EventId;
 use crate::domain::job::JobStatus;
@@ -89,7 +89,7 @@ impl Outcome {
 }
 
 /// Runs one claimed job to its end and stores what happened.
-pub async fn run_job(runner: &Runner, pool: &Pool, job: JobRecord) {
+pub async fn run_job(runner: &Runner, pools: &Pools, job: JobRecord) {
     let cancel = runner.runs.register(job.id);
     let minutes = job.timeout_minutes.filter(|m| *m > 0).map(|m| m as u64);
     let timeout = minutes.map_or(runner.settings.default_timeout, |m| {
@@ -104,9 +104,15 @@ pub async fn run_job(runner: &Runner, pool: &Pool, job: JobRecord) {
         }
         Ok(mut p) => {
             let token = p.run_token.take();
-            let outcome = match choose_runtime(runner, &p.notebook).await {
-                Ok(Choice::Here(python)) => {
-                    Some(execute(runner, pool, &job, p, python, timeout, &cancel).await)
+            let outcome = match choose_runtime(runner, &job, &p.notebook).await {
+                Ok(Choice::Here(env)) => {
+                    let on = Run {
+                        job: &job,
+                        env: env.as_ref(),
+                        timeout,
+                        cancel: &cancel,
+                    };
+                    Some(execute(runner, pools, p, on).await)
                 }
                 Ok(Choice::Later(why)) => wait_for_runtime(runner, &job, why).await,
                 Err(why) => Some(Outcome::failed(why)),
@@ -132,8 +138,8 @@ const RUNTIME_LOOK_AGAIN: Duration = Duration::from_secs(2);
 
 /// Where a run's kernel comes from.
 enum Choice {
-    /// This node's default environment (`None`) or a runtime's interpreter.
-    Here(Option<PathBuf>),
+    /// This node's default environment (`None`) or a runtime's.
+    Here(Option<RuntimeEnv>),
     /// Its runtime is being built; why, to say if the wait runs out.
     Later(String),
 }
@@ -242,62 +248,91 @@ async fn add_event(
     Ok(())
 }
 
-/// The interpreter of the runtime the notebook names in its
-/// `esriNotebookRuntime` metadata (none for the default environment: no
-/// runtime named, or `Default`), or `Later` while it is being built here;
-/// why the run cannot start when the site has no such runtime or its build
-/// failed.
-async fn choose_runtime(runner: &Runner, notebook: &Value) -> Result<Choice, String> {
-    let Some((name, _)) = crate::domain::runtime::asked_by(notebook) else {
-        return Ok(Choice::Here(None));
+/// What a run asked for: a runtime by id (`executeNotebook`'s
+/// `notebookRuntimeId`) or by name (the notebook's `esriNotebookRuntime`,
+/// after the site's aliases).
+enum Asked {
+    Id(String),
+    Name(String),
+}
+
+/// The runtime the job asks for (`executeNotebook`'s `notebookRuntimeId`,
+/// else the one its notebook names in `esriNotebookRuntime`, after the
+/// site's aliases; none, or `Default`: the default environment), or
+/// `Later` while it is being built here; why the run cannot start when the
+/// site has no such runtime or its build failed.
+async fn choose_runtime(
+    runner: &Runner,
+    job: &JobRecord,
+    notebook: &Value,
+) -> Result<Choice, String> {
+    let by_id = job
+        .inputs
+        .as_ref()
+        .and_then(|i| i.notebook_runtime_id.clone());
+    let asked = match (by_id, crate::domain::runtime::asked_by(notebook)) {
+        (Some(id), _) => Asked::Id(id),
+        (None, None) => return Ok(Choice::Here(None)),
+        (None, Some((name, _))) => {
+            let aliases = &runner.settings.runtime_aliases;
+            Asked::Name(crate::domain::runtime::resolve_alias(aliases, &name).to_string())
+        }
     };
-    if name.eq_ignore_ascii_case(DEFAULT_RUNTIME) {
+    if matches!(&asked, Asked::Name(n) if n.eq_ignore_ascii_case(DEFAULT_RUNTIME)) {
         return Ok(Choice::Here(None));
     }
     let runtimes = runner.store.runtimes().await.map_err(|e| {
         tracing::error!(error = %chain(&e), "reading the runtimes failed");
         "The runtimes could not be read; the server log has the details.".to_string()
     })?;
-    let Some(r) = runtimes.iter().find(|r| r.name.matches(&name)) else {
-        return Err(format!(
-            "This site has no runtime named '{name}' (the notebook's esriNotebookRuntime); \
-             register one with that name, or remove the name from the notebook to run it \
-             in the default environment."
-        ));
+    let found = match &asked {
+        Asked::Id(id) => runtimes.iter().find(|r| r.id.as_str() == id).ok_or_else(|| {
+            format!("The runtime '{id}' that executeNotebook named (notebookRuntimeId) no longer exists.")
+        }),
+        Asked::Name(name) => runtimes.iter().find(|r| r.name.matches(name)).ok_or_else(|| {
+            format!(
+                "This site has no runtime named '{name}' (the notebook's esriNotebookRuntime); \
+                 register one with that name, map the name to one with --runtime-alias, or \
+                 remove the name from the notebook to run it in the default environment."
+            )
+        }),
     };
-    match (r.state, &runner.builder) {
-        (RuntimeState::Failed, _) => Err(format!(
+    let r = found?;
+    let Some(builder) = &runner.builder else {
+        return Err("This node builds no runtimes.".into());
+    };
+    match (builder.serving(r), r.state) {
+        (Some(env), _) => Ok(Choice::Here(Some(env))),
+        (None, RuntimeState::Failed) => Err(format!(
             "The runtime '{}' failed to build: {}",
             r.name, r.message
         )),
-        (RuntimeState::Ready, Some(b)) if b.is_built(&r.id, r.version) => {
-            Ok(Choice::Here(Some(b.python_of(&r.id, r.version))))
-        }
-        (_, Some(_)) => Ok(Choice::Later(format!(
+        (None, _) => Ok(Choice::Later(format!(
             "The runtime '{}' (version {}) was not built on this node in time",
             r.name, r.version
         ))),
-        (_, None) => Err("This node builds no runtimes.".into()),
     }
 }
 
-/// Runs the prepared notebook on a kernel from the pool, or on a kernel of
-/// its runtime's Python (`python`).
-async fn execute(
-    runner: &Runner,
-    pool: &Pool,
-    job: &JobRecord,
-    p: Prepared,
-    python: Option<PathBuf>,
+/// One run as it is executed: its job, its runtime (none: the default
+/// environment), time limit and how it is stopped.
+struct Run<'a> {
+    job: &'a JobRecord,
+    env: Option<&'a RuntimeEnv>,
     timeout: Duration,
-    cancel: &CancellationToken,
-) -> Outcome {
-    let kernel = match &python {
-        None => pool.checkout().await,
-        Some(python) => pool.start_in(python).await,
-    };
-    let mut kernel = match kernel {
-        Ok(kernel) => kernel,
+    cancel: &'a CancellationToken,
+}
+
+/// Runs the prepared notebook on a kernel from its environment's pool.
+async fn execute(runner: &Runner, pools: &Pools, p: Prepared, run: Run<'_>) -> Outcome {
+    let Run {
+        job,
+        env,
+        timeout,
+        cancel,
+    } = run;
+    let (mut kernel, hold) = match pools.checkout(env).await {
+        Ok(checked_out) => checked_out,
         Err(e) => {
             return Outcome {
                 failure: Some(Failure::Error),
@@ -330,21 +365,28 @@ async fn execute(
     if let Some(watch) = disk_watch {
         watch.abort();
     }
-    let end = if over_disk.load(Ordering::SeqCst) {
-        RunEnd::Failed(format!(
-            "The run wrote more than {} MB to its working directory and was stopped.",
-            limit >> 20
-        ))
-    } else {
-        end
-    };
+    let end = what_stopped(end, &kernel, env, over_disk.load(Ordering::SeqCst), limit);
     // A run stopped from outside (cancel, disk) has its kernel killed
     // rather than asked to stop.
+    // Once the kernel is gone, a runtime version it kept may go too.
+    let builds = env.map(|_| runner.runs.builds.clone());
+    let release = move || {
+        drop(hold);
+        if let Some(builds) = builds {
+            builds.notify_one();
+        }
+    };
     match end {
         RunEnd::Completed | RunEnd::Failed(_) if !cancel.is_cancelled() => {
-            tokio::spawn(kernel.shutdown());
+            tokio::spawn(async move {
+                kernel.shutdown().await;
+                release();
+            });
         }
-        _ => kernel.kill().await,
+        _ => {
+            kernel.kill().await;
+            release();
+        }
     }
     let (status, message, failure) = conclude(end, timeout);
     Outcome {
@@ -355,6 +397,31 @@ async fn execute(
         notebook: (!executed.is_null())
             .then(|| serde_json::to_vec_pretty(&executed).ok())
             .flatten(),
+    }
+}
+
+/// How the run ended, said by what stopped it: its disk budget (`over_disk`
+/// of `limit` bytes) or its runtime's memory limit, else as it ended.
+fn what_stopped(
+    end: RunEnd,
+    kernel: &Kernel,
+    env: Option<&RuntimeEnv>,
+    over_disk: bool,
+    limit: u64,
+) -> RunEnd {
+    let memory = env.and_then(|e| e.limits.max_memory);
+    if over_disk {
+        RunEnd::Failed(format!(
+            "The run wrote more than {} MB to its working directory and was stopped.",
+            limit >> 20
+        ))
+    } else if let Some(memory) = memory.filter(|_| kernel.out_of_memory()) {
+        RunEnd::Failed(format!(
+            "The run used more memory than its runtime allows (maxMemory, {} MB) and was stopped.",
+            memory >> 20
+        ))
+    } else {
+        end
     }
 }
 

@@ -150,10 +150,13 @@ impl Kernel {
         let id = uuid::Uuid::new_v4().simple().to_string()[..16].to_string();
         let owner = walls.sandbox.as_ref().and_then(|s| s.next_owner());
         let (dir, info, file, group) = prepare(base, &id, owner, walls).await?;
-        let walled = walls
-            .sandbox
-            .as_ref()
-            .map(|s| s.spec(&dir, owner, group.as_ref().map(|g| g.procs())));
+        let walled = walls.sandbox.as_ref().map(|s| {
+            s.spec(
+                &dir,
+                owner,
+                group.as_ref().map(|g| g.procs()).unwrap_or_default(),
+            )
+        });
         let launched = match launch {
             Launch::Cold(python) => {
                 spawn(python, &dir, &file, walled.as_ref()).map(KernelProcess::Spawned)
@@ -273,6 +276,12 @@ impl Kernel {
         if let Err(e) = rustix::process::setpriority_pgrp(group, 0) {
             tracing::debug!("the kernel's priority stays: {e}");
         }
+    }
+
+    /// Whether a process of the run was killed for going past the memory
+    /// its runtime allows.
+    pub fn out_of_memory(&self) -> bool {
+        self.group.as_ref().is_some_and(|g| g.out_of_memory())
     }
 
     /// The kernel's process id.
@@ -505,9 +514,19 @@ async fn prepare(
     KernelError,
 > {
     let (base, name, cgroups) = (base.to_path_buf(), name.to_string(), walls.cgroups.clone());
+    let limits = walls.limits;
     let prepared = tokio::task::spawn_blocking(move || {
         let (dir, info, file) = prepare_dir(&base, &name, owner)?;
-        match cgroups.map(|c| c.make(&name)).transpose() {
+        let group = match cgroups {
+            Some(c) => c.make(&name, &limits).map(Some),
+            None if limits.max_cpu.is_some() || limits.max_memory.is_some() => {
+                Err(std::io::Error::other(
+                    "this node cannot limit a run's memory or CPU: it has no cgroups",
+                ))
+            }
+            None => Ok(None),
+        };
+        match group {
             Ok(group) => Ok((dir, info, file, group)),
             Err(e) => {
                 let _ = std::fs::remove_dir_all(&dir);

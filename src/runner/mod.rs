@@ -17,6 +17,7 @@ pub mod kernel;
 pub mod literal;
 pub mod outputs;
 pub mod pool;
+pub mod pools;
 mod process;
 pub mod rights;
 pub mod runs;
@@ -51,6 +52,8 @@ pub struct RunSettings {
     /// What a run finds in `HOOKBOOK_URL`: this server's public URL and
     /// context path.
     pub hookbook_url: String,
+    /// Runtime names notebooks ask for, run in another runtime.
+    pub runtime_aliases: Vec<crate::domain::runtime::RuntimeAlias>,
 }
 
 /// What the runs of this node work with, built once by `startup`.

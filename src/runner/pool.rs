@@ -58,10 +58,9 @@ impl Pool {
         })
     }
 
-    /// Gives back what the pool holds outside its kernels (the cgroup
-    /// directory), once no kernel runs any more.
-    pub async fn close(&self) {
-        // Warm kernels that never ran go with their directories.
+    /// Kills the idle kernels and stops the fork server (the kernels it
+    /// forked die with it: only once no run holds one).
+    pub async fn retire(&self) {
         let unused = std::mem::take(&mut *self.ready());
         self.gauge.set(0);
         for mut kernel in unused {
@@ -70,18 +69,6 @@ impl Pool {
         if let Some(fork) = &self.fork {
             fork.stop().await;
         }
-        if let Some(cgroups) = &self.walls.cgroups {
-            cgroups.remove().await;
-        }
-        // Empty once every kernel is gone (the last shutdowns may still be
-        // removing their directories); left when one is not.
-        for _ in 0..100 {
-            if tokio::fs::remove_dir(&self.base).await.is_ok() || !self.base.exists() {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        tracing::warn!("{} was not empty after the last run", self.base.display());
     }
 
     fn ready(&self) -> std::sync::MutexGuard<'_, Vec<Kernel>> {
@@ -116,14 +103,6 @@ impl Pool {
             kernel.kill().await;
         }
         let kernel = self.start_kernel().await?;
-        kernel.hurry();
-        Ok(kernel)
-    }
-
-    /// A kernel for one run in another Python environment (a runtime's),
-    /// started cold, inside the same walls.
-    pub async fn start_in(&self, python: &std::path::Path) -> Result<Kernel, KernelError> {
-        let kernel = Kernel::start_limited(python, &self.base, &self.walls).await?;
         kernel.hurry();
         Ok(kernel)
     }

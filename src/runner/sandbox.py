@@ -15,7 +15,8 @@
 #        gets when the server is root (else null: the server's own);
 #        "network": false for a network namespace of its own;
 #        "tmp_bytes": the size of its private /tmp (memory);
-#        "cgroup": the cgroup.procs file the keeper joins first, or null;
+#        "cgroups": the cgroup.procs files the keeper joins first (one per
+#        cgroup v1 hierarchy, one on cgroup v2);
 #        "hide": paths no run may see (refused when a bind would show one)}
 import ctypes, os, platform, select, signal, struct, sys
 
@@ -203,9 +204,9 @@ def _keep(child, parent):
 def sandbox(spec, parent):
     root = '/tmp'
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-    if spec.get('cgroup'):
+    for procs in spec.get('cgroups') or ():
         # Before the kernel is forked: it must start inside the limits.
-        with open(spec['cgroup'], 'w') as f:
+        with open(procs, 'w') as f:
             f.write(str(os.getpid()))
     _map_ids(spec)
     _mount(None, '/', None, _REC | _PRIVATE)

@@ -82,7 +82,7 @@ impl Sandbox {
     }
 
     /// What `sandbox.py` is given for the kernel in `dir`.
-    pub fn spec(&self, dir: &Path, owner: Owner, cgroup: Option<PathBuf>) -> Value {
+    pub fn spec(&self, dir: &Path, owner: Owner, cgroups: Vec<PathBuf>) -> Value {
         json!({
             "dir": dir,
             "work": dir.join("work"),
@@ -90,7 +90,7 @@ impl Sandbox {
             "gid": owner.map(|o| o.1),
             "network": self.network,
             "tmp_bytes": self.tmp_bytes,
-            "cgroup": cgroup,
+            "cgroups": cgroups,
             "hide": self.hide,
         })
     }
@@ -114,7 +114,10 @@ impl Sandbox {
             .env("HOOKBOOK_PROGRAM", format!("{PYTHON}\n{PROBE}"))
             .env("PATH", "/usr/local/bin:/usr/bin:/bin")
             .env("HOOKBOOK_SERVER_PID", std::process::id().to_string())
-            .env("HOOKBOOK_SANDBOX", self.spec(&dir, owner, None).to_string())
+            .env(
+                "HOOKBOOK_SANDBOX",
+                self.spec(&dir, owner, Vec::new()).to_string(),
+            )
             .stdin(Stdio::null())
             .process_group(0)
             .kill_on_drop(true)
@@ -195,9 +198,11 @@ fn maps_range(first: u32, count: u32) -> bool {
     })
 }
 
-/// What bounds every kernel of a pool: its cgroup and its sandbox.
+/// What bounds every kernel of a pool: its cgroup, the limits set there
+/// (a runtime's), and its sandbox.
 #[derive(Debug, Clone, Default)]
 pub struct Walls {
     pub cgroups: Option<super::cgroup::Cgroups>,
+    pub limits: crate::domain::runtime::Limits,
     pub sandbox: Option<Sandbox>,
 }

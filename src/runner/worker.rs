@@ -9,7 +9,7 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 use super::job::run_job;
-use super::pool::Pool;
+use super::pools::Pools;
 use super::Runner;
 use crate::domain::ids::JobId;
 use crate::domain::time::Millis;
@@ -65,15 +65,15 @@ pub enum Step {
 
 pub struct Worker {
     runner: Arc<Runner>,
-    pool: Arc<Pool>,
+    pools: Arc<Pools>,
     permits: Arc<Semaphore>,
 }
 
 impl Worker {
-    pub fn new(runner: Arc<Runner>, pool: Arc<Pool>, max_concurrent: usize) -> Self {
+    pub fn new(runner: Arc<Runner>, pools: Arc<Pools>, max_concurrent: usize) -> Self {
         Self {
             runner,
-            pool,
+            pools,
             permits: Arc::new(Semaphore::new(max_concurrent.max(1))),
         }
     }
@@ -90,7 +90,7 @@ impl Worker {
         match self.claim().await? {
             Some(job) => {
                 let id = job.id;
-                run_job(&self.runner, &self.pool, job).await;
+                run_job(&self.runner, &self.pools, job).await;
                 Ok(Step::Ran(id))
             }
             None => Ok(Step::Empty),
@@ -111,9 +111,9 @@ impl Worker {
             };
             match self.claim().await {
                 Ok(Some(job)) => {
-                    let (runner, pool) = (self.runner.clone(), self.pool.clone());
+                    let (runner, pools) = (self.runner.clone(), self.pools.clone());
                     tasks.spawn(async move {
-                        run_job(&runner, &pool, job).await;
+                        run_job(&runner, &pools, job).await;
                         drop(permit);
                     });
                 }

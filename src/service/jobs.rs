@@ -5,6 +5,7 @@ use crate::domain::ids::{BatchId, ItemId, JobId, ReceiverId};
 use crate::domain::job::{JobInputs, JobKind, JobStatus};
 use crate::domain::receiver::Parameters;
 use crate::domain::refusal::Refusal;
+use crate::domain::runtime::RuntimeId;
 use crate::domain::time::Millis;
 use crate::domain::user::User;
 use crate::error::{Error, Result};
@@ -20,6 +21,9 @@ pub struct ExecuteRequest {
     pub timeout_minutes: Option<i64>,
     pub save_injected_parameters: bool,
     pub update_portal_item: bool,
+    /// `notebookRuntimeId`: the runtime to run in, whatever the notebook
+    /// names.
+    pub runtime: Option<RuntimeId>,
 }
 
 /// The most jobs one replay of many makes.
@@ -261,6 +265,16 @@ impl App {
                 request.item_id
             )),
         })?;
+        if let Some(runtime) = &request.runtime {
+            if self.store.runtime(runtime).await?.is_none() {
+                return Err(Error::Invalid {
+                    field: "notebookRuntimeId",
+                    source: crate::domain::ParseError::new(format!(
+                        "this site has no runtime with the id '{runtime}'"
+                    )),
+                });
+            }
+        }
         self.room_for(1).await?;
         let id = JobId::generate();
         let inputs = JobInputs {
@@ -269,6 +283,7 @@ impl App {
             execution_timeout_in_minutes: request.timeout_minutes,
             save_injected_parameters: request.save_injected_parameters,
             update_portal_item: request.update_portal_item,
+            notebook_runtime_id: request.runtime.map(|r| r.to_string()),
         };
         self.store
             .add_job(&NewJob {

@@ -40,15 +40,18 @@ pub async fn prepare(
     tokio::task::spawn_blocking(move || fresh_dir(&fresh))
         .await
         .context("preparing the kernels directory stopped")??;
-    let cgroups = match args.max_run_processes {
-        0 => None,
-        limit => match Cgroups::prepare(&kernel_tag(data_dir)?, limit) {
-            Ok(c) => Some(c),
-            Err(why) => {
-                tracing::warn!("runs have no process limit: no cgroup could be made ({why})");
-                None
-            }
-        },
+    let cgroups = match Cgroups::prepare(&kernel_tag(data_dir)?, args.max_run_processes) {
+        Ok(c) => {
+            tracing::info!("runs are limited through cgroups: {}", c.describe());
+            Some(c)
+        }
+        Err(why) => {
+            tracing::warn!(
+                "runs have no process limit, and runtimes with maxCpu or maxMemory cannot run: \
+                 no cgroup could be made ({why})"
+            );
+            None
+        }
     };
     let sandbox = Sandbox::new(
         args.run_network == RunNetwork::On,
@@ -82,7 +85,11 @@ pub async fn prepare(
         python,
         fork: (args.kernel_start == KernelStart::Fork).then(|| args.preload.clone()),
         dir,
-        walls: Walls { cgroups, sandbox },
+        walls: Walls {
+            cgroups,
+            limits: Default::default(),
+            sandbox,
+        },
         size: args.max_concurrent_runs as usize,
     }))
 }

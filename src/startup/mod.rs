@@ -23,6 +23,7 @@ use crate::notices::{NoticeSettings, Notifier, SmtpSettings};
 use crate::runner::build::{self, Builder};
 use crate::runner::forkserver::ForkServer;
 use crate::runner::pool::Pool;
+use crate::runner::pools::{PoolSettings, Pools};
 use crate::runner::runs::Runs;
 use crate::runner::worker::Worker;
 use crate::runner::{RunSettings, Runner};
@@ -113,8 +114,8 @@ pub struct Application {
     app: Arc<App>,
     intake: Arc<Intake>,
     runner: Arc<Runner>,
-    /// The warm pool and how many runs at once, unless runs are off (0).
-    pool: Option<(Arc<Pool>, usize)>,
+    /// The warm pools and how many runs at once, unless runs are off (0).
+    pools: Option<(Arc<Pools>, usize)>,
     /// Sends failure notices (every node, whatever its role).
     notifier: Notifier,
     /// Builds runtimes' environments, on nodes that run notebooks.
@@ -181,7 +182,7 @@ impl Application {
             runs.clone(),
         ));
         let builder = kernels.as_ref().map(|k| runtime_builder(k, &data_dir));
-        let pool = kernels.map(|k| pool(k, &metrics));
+        let pools = kernels.map(|k| pools(k, args.runtime_warm_kernels as usize, &metrics));
         let notifier = Notifier::new(
             store.clone(),
             app.vault.clone(),
@@ -202,7 +203,7 @@ impl Application {
             app,
             intake,
             runner,
-            pool,
+            pools,
             notifier,
             builder,
             role: args.role,
@@ -242,19 +243,20 @@ impl Application {
         ));
         let notices = tokio::spawn(self.notifier.run(shutdown.clone()));
         let runs = self.runner.runs.clone();
-        if let Some(builder) = self.builder {
+        if let (Some(builder), Some((pools, _))) = (self.builder, &self.pools) {
             tokio::spawn(build::keep_built(
                 self.store.clone(),
                 builder,
+                pools.clone(),
                 runs.builds.clone(),
                 shutdown.clone(),
             ));
         }
         tokio::spawn(cluster::relay(self.store.clone(), runs, shutdown.clone()));
-        let worker = self.pool.as_ref().map(|(pool, size)| {
-            let worker = Worker::new(self.runner.clone(), pool.clone(), *size);
+        let worker = self.pools.as_ref().map(|(pools, size)| {
+            let worker = Worker::new(self.runner.clone(), pools.clone(), *size);
             (
-                tokio::spawn(pool.clone().fill(shutdown.clone())),
+                tokio::spawn(pools.default_pool().clone().fill(shutdown.clone())),
                 tokio::spawn(worker.run(shutdown.clone())),
             )
         });
@@ -277,8 +279,8 @@ impl Application {
             let _ = worker.await;
             let _ = filler.await;
         }
-        if let Some((pool, _)) = &self.pool {
-            pool.close().await;
+        if let Some((pools, _)) = &self.pools {
+            pools.close().await;
         }
         let _ = presence.await;
         let _ = notices.await;
@@ -292,9 +294,10 @@ fn runtime_builder(k: &kernels::Kernels, data_dir: &Path) -> Builder {
     Builder::new(&k.python, data_dir.join("runtimes"))
 }
 
-/// The warm pool of this node's kernels, forked from a fork server unless
-/// they start cold; and how many runs at once.
-fn pool(k: kernels::Kernels, metrics: &Metrics) -> (Arc<Pool>, usize) {
+/// The warm pools of this node's kernels (the default environment's, and
+/// each runtime's once used, keeping `warm` ready), forked from a fork
+/// server unless they start cold; and how many runs at once.
+fn pools(k: kernels::Kernels, warm: usize, metrics: &Arc<Metrics>) -> (Arc<Pools>, usize) {
     let fork = k.fork.map(|preload| {
         ForkServer::new(
             k.python.clone(),
@@ -303,15 +306,25 @@ fn pool(k: kernels::Kernels, metrics: &Metrics) -> (Arc<Pool>, usize) {
             metrics.fork_server(),
         )
     });
-    let pool = Pool::new(
+    let forked = fork.is_some();
+    let default = Pool::new(
         k.python,
         fork,
-        k.dir,
-        k.walls,
+        k.dir.clone(),
+        k.walls.clone(),
         k.size,
         metrics.warm_kernels(),
     );
-    (pool, k.size)
+    let settings = PoolSettings {
+        base: k.dir,
+        walls: k.walls,
+        fork: forked,
+        warm,
+    };
+    (
+        Arc::new(Pools::new(default, settings, metrics.clone())),
+        k.size,
+    )
 }
 
 fn notice_settings(args: &ServeArgs, settings: &Settings) -> anyhow::Result<NoticeSettings> {
@@ -347,6 +360,7 @@ fn run_settings(args: &ServeArgs, settings: &Settings) -> RunSettings {
         lease: Duration::from_secs(args.job_lease_seconds),
         max_disk_bytes: args.max_run_disk_mb.saturating_mul(1 << 20),
         hookbook_url: format!("{}/{}", settings.public_url, settings.context),
+        runtime_aliases: args.runtime_aliases.clone(),
     }
 }
 

@@ -1,0 +1,228 @@
+//! The warm pools of this node: the default environment's, and one per
+//! runtime version that runs have asked for, each with its own fork server
+//! preloading that runtime's preload list and its kernels inside that
+//! runtime's limits. A runtime's pool goes (its idle kernels and its fork
+//! server with it) once its version is no longer current and no run holds
+//! one of its kernels; until then its environment stays on disk too.
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use super::forkserver::ForkServer;
+use super::kernel::{Kernel, KernelError};
+use super::pool::Pool;
+use super::sandbox::Walls;
+use crate::domain::runtime::{Limits, RuntimeId};
+use crate::metrics::Metrics;
+
+/// A runtime version as a run needs it: its interpreter, what its fork
+/// server preloads and its limits.
+#[derive(Debug, Clone)]
+pub struct RuntimeEnv {
+    pub id: RuntimeId,
+    pub version: u32,
+    pub name: String,
+    pub python: PathBuf,
+    pub preload: Vec<String>,
+    pub limits: Limits,
+}
+
+impl RuntimeEnv {
+    /// A pool serves one runtime version with one preload list and one set
+    /// of limits (an update may change those without a new version).
+    fn key(&self) -> Key {
+        Key {
+            id: self.id.clone(),
+            version: self.version,
+            shape: format!("{:?} {:?}", self.preload, self.limits),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Key {
+    id: RuntimeId,
+    version: u32,
+    shape: String,
+}
+
+struct Entry {
+    pool: Arc<Pool>,
+    /// Runs holding a kernel of this pool now.
+    held: Arc<AtomicUsize>,
+    stop: CancellationToken,
+    filler: JoinHandle<()>,
+    name: String,
+}
+
+/// A run's hold on its runtime's pool: while it lasts, the pool's fork
+/// server (its kernel's parent) and the environment stay.
+pub struct Hold(Option<Arc<AtomicUsize>>);
+
+impl Drop for Hold {
+    fn drop(&mut self) {
+        if let Some(held) = &self.0 {
+            held.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+}
+
+/// How the pools of runtimes are made, from the node's settings.
+pub struct PoolSettings {
+    /// The kernels directory, shared by every pool.
+    pub base: PathBuf,
+    pub walls: Walls,
+    /// Whether kernels are forked (else they start cold).
+    pub fork: bool,
+    /// Kernels each runtime version keeps warm once a run asked for it.
+    pub warm: usize,
+}
+
+pub struct Pools {
+    default: Arc<Pool>,
+    settings: PoolSettings,
+    metrics: Arc<Metrics>,
+    runtimes: Mutex<HashMap<Key, Entry>>,
+    /// Stops the runtime pools' fillers at the node's stop.
+    shutdown: CancellationToken,
+}
+
+impl Pools {
+    /// `default` is the default environment's pool, filled by its own task.
+    pub fn new(default: Arc<Pool>, settings: PoolSettings, metrics: Arc<Metrics>) -> Self {
+        Self {
+            default,
+            settings,
+            metrics,
+            runtimes: Mutex::new(HashMap::new()),
+            shutdown: CancellationToken::new(),
+        }
+    }
+
+    pub fn default_pool(&self) -> &Arc<Pool> {
+        &self.default
+    }
+
+    fn runtimes(&self) -> std::sync::MutexGuard<'_, HashMap<Key, Entry>> {
+        self.runtimes.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A kernel for one run: from the default pool, or from its runtime's
+    /// (started, with its fork server, on the runtime's first run here).
+    pub async fn checkout(&self, env: Option<&RuntimeEnv>) -> Result<(Kernel, Hold), KernelError> {
+        let Some(env) = env else {
+            return Ok((self.default.checkout().await?, Hold(None)));
+        };
+        let (pool, hold) = {
+            let mut runtimes = self.runtimes();
+            let entry = runtimes.entry(env.key()).or_insert_with(|| self.start(env));
+            entry.held.fetch_add(1, Ordering::SeqCst);
+            (entry.pool.clone(), Hold(Some(entry.held.clone())))
+        };
+        Ok((pool.checkout().await?, hold))
+    }
+
+    /// A pool for `env`, filling in the background.
+    fn start(&self, env: &RuntimeEnv) -> Entry {
+        let s = &self.settings;
+        let fork = s.fork.then(|| {
+            ForkServer::new(
+                env.python.clone(),
+                s.base.clone(),
+                env.preload.clone(),
+                self.metrics.runtime_fork_server(&env.name, env.version),
+            )
+        });
+        let walls = Walls {
+            limits: env.limits,
+            ..s.walls.clone()
+        };
+        let pool = Pool::new(
+            env.python.clone(),
+            fork,
+            s.base.clone(),
+            walls,
+            s.warm,
+            self.metrics.runtime_warm_kernels(&env.name, env.version),
+        );
+        let stop = self.shutdown.child_token();
+        let filler = tokio::spawn(pool.clone().fill(stop.clone()));
+        tracing::info!(runtime = %env.name, version = env.version, "a pool for the runtime starts");
+        Entry {
+            pool,
+            held: Arc::new(AtomicUsize::new(0)),
+            stop,
+            filler,
+            name: env.name.clone(),
+        }
+    }
+
+    /// The runtime versions a run holds a kernel of now: their
+    /// environments must stay.
+    pub fn held(&self) -> HashSet<(RuntimeId, u32)> {
+        self.runtimes()
+            .iter()
+            .filter(|(_, e)| e.held.load(Ordering::SeqCst) > 0)
+            .map(|(k, _)| (k.id.clone(), k.version))
+            .collect()
+    }
+
+    /// Stops the pools of runtime versions not in `current` that no run
+    /// holds (a newer version replaced them, or the runtime is gone).
+    pub async fn retire(&self, current: &[RuntimeEnv]) {
+        let keep: HashSet<Key> = current.iter().map(RuntimeEnv::key).collect();
+        let gone: Vec<(Key, Entry)> = {
+            let mut runtimes = self.runtimes();
+            let old: Vec<Key> = runtimes
+                .iter()
+                .filter(|(k, e)| !keep.contains(k) && e.held.load(Ordering::SeqCst) == 0)
+                .map(|(k, _)| k.clone())
+                .collect();
+            old.into_iter()
+                .filter_map(|k| runtimes.remove(&k).map(|e| (k, e)))
+                .collect()
+        };
+        for (key, entry) in gone {
+            tracing::info!(runtime = %entry.name, version = key.version, "the runtime's pool stops: its version is no longer current");
+            self.stop(key.version, entry).await;
+        }
+    }
+
+    async fn stop(&self, version: u32, entry: Entry) {
+        entry.stop.cancel();
+        let _ = entry.filler.await;
+        entry.pool.retire().await;
+        self.metrics.runtime_retired(&entry.name, version);
+    }
+
+    /// At the node's stop, once no run is left: every pool stops, then
+    /// what they shared (the cgroups directory, the kernels directory)
+    /// goes.
+    pub async fn close(&self) {
+        self.shutdown.cancel();
+        self.default.retire().await;
+        let all: Vec<(Key, Entry)> = self.runtimes().drain().collect();
+        for (key, entry) in all {
+            self.stop(key.version, entry).await;
+        }
+        if let Some(cgroups) = &self.settings.walls.cgroups {
+            cgroups.remove().await;
+        }
+        // Empty once every kernel is gone (the last shutdowns may still be
+        // removing their directories); left when one is not.
+        let base = &self.settings.base;
+        for _ in 0..100 {
+            if tokio::fs::remove_dir(base).await.is_ok() || !base.exists() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        tracing::warn!("{} was not empty after the last run", base.display());
+    }
+}
