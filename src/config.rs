@@ -165,31 +165,43 @@ pub struct ReplayArgs {
 pub enum RuntimeCommand {
     /// Register a runtime and build its environment (progress on stderr).
     Add(RuntimeAddArgs),
+    /// Change a runtime (by name or id): new requirements make a new
+    /// version, built here at once; the old one serves until then.
+    Update(RuntimeUpdateArgs),
     /// List the runtimes, with the state of each one's build.
     List(StorageArgs),
     /// Remove a runtime (by name or id) and its environments.
     Remove(RuntimeRemoveArgs),
 }
 
+/// A runtime made from a known list of packages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RuntimePreset {
+    /// "ArcGIS Notebook Python 3 Standard": `arcgis`, `pandas` and the
+    /// packages ArcGIS's Standard runtime is best known for.
+    Standard,
+}
+
+/// A runtime's fields on the command line; on an update, one not given
+/// keeps its value.
 #[derive(Debug, Clone, Args)]
-pub struct RuntimeAddArgs {
-    #[command(flatten)]
-    pub storage: StorageArgs,
+pub struct RuntimeFields {
     /// The name notebooks use for it (`notebookRuntimeName`).
     #[arg(long)]
-    pub name: String,
+    pub name: Option<String>,
     /// Requirements, as in a requirements file (`pandas==2.2.3`); repeat or
     /// separate with commas.
     #[arg(long = "requirement")]
     pub requirements: Vec<String>,
     /// Modules its fork server imports before forking kernels
     /// (comma-separated).
-    #[arg(long, default_value = "")]
-    pub preload: String,
-    /// CPU cores a run may use (ArcGIS's `maxCpu`; none when not given).
+    #[arg(long)]
+    pub preload: Option<String>,
+    /// CPU cores a run may use (ArcGIS's `maxCpu`; 0: no limit).
     #[arg(long)]
     pub max_cpu: Option<String>,
-    /// Memory a run may use (ArcGIS's `maxMemory`, in `--max-memory-unit`).
+    /// Memory a run may use (ArcGIS's `maxMemory`, in `--max-memory-unit`;
+    /// 0: no limit).
     #[arg(long)]
     pub max_memory: Option<String>,
     /// `b`, `k`, `m` or `g` (the default).
@@ -199,6 +211,31 @@ pub struct RuntimeAddArgs {
     /// dir's, made by `hookbook kernel setup`); uv is looked for beside it.
     #[arg(long, env = "HOOKBOOK_PYTHON")]
     pub python: Option<PathBuf>,
+    /// Store the runtime only: the nodes that run notebooks build it.
+    #[arg(long)]
+    pub no_build: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RuntimeAddArgs {
+    #[command(flatten)]
+    pub storage: StorageArgs,
+    #[command(flatten)]
+    pub fields: RuntimeFields,
+    /// Start from a preset's name, requirements and preload list (the
+    /// other flags add to or replace them).
+    #[arg(long, value_enum)]
+    pub preset: Option<RuntimePreset>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RuntimeUpdateArgs {
+    #[command(flatten)]
+    pub storage: StorageArgs,
+    /// The runtime's name or id.
+    pub runtime: String,
+    #[command(flatten)]
+    pub fields: RuntimeFields,
 }
 
 #[derive(Debug, Clone, Args)]

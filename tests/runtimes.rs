@@ -3,7 +3,10 @@
 //! (and ipykernel, which every kernel needs) while the default environment
 //! does not have it; an unknown package fails, naming it, and leaves the
 //! runtimes in service alone; names are unique; removing a runtime removes
-//! its environments.
+//! its environments; an update of the requirements builds a new version
+//! beside the old one, while one of the limits alone keeps the version; the
+//! `standard` preset is one command (stored with `--no-build`, which
+//! builds nothing).
 
 mod common;
 
@@ -172,4 +175,91 @@ fn a_runtime_under_a_relative_data_dir_has_an_absolute_interpreter() {
     let python = builder.python_of(&id, 1);
     assert!(python.is_absolute(), "{}", python.display());
     assert!(python.ends_with(format!("hookbook-data/runtimes/{id}/1/bin/python")));
+}
+
+/// The installed version of `package` in the environment of `python`.
+fn version_in(python: &Path, package: &str) -> String {
+    let out = Command::new(python)
+        .args([
+            "-c",
+            &format!("import importlib.metadata as m; print(m.version('{package}'))"),
+        ])
+        .output()
+        .expect("python starts");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+#[test]
+fn an_update_builds_a_new_version_beside_the_old_and_limits_keep_the_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = common::python();
+    let python = base.to_str().unwrap();
+    let add = [
+        "add",
+        "--python",
+        python,
+        "--name",
+        "Six",
+        "--requirement",
+        "six==1.16.0",
+    ];
+    let (code, out, err) = runtime(dir.path(), &add);
+    assert_eq!(code, 0, "{out}{err}");
+    let first = std::path::PathBuf::from(out.trim().rsplit(": ").next().unwrap());
+
+    let update = [
+        "update",
+        "six",
+        "--python",
+        python,
+        "--requirement",
+        "six==1.17.0",
+    ];
+    let (code, out, err) = runtime(dir.path(), &update);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("version 2 is ready"), "{out}");
+    let second = std::path::PathBuf::from(out.trim().rsplit(": ").next().unwrap());
+    assert_ne!(first, second);
+    assert_eq!(version_in(&second, "six"), "1.17.0");
+    // The old version stays until a server that runs notebooks finds no
+    // run on it.
+    assert_eq!(version_in(&first, "six"), "1.16.0");
+
+    let (code, out, err) = runtime(dir.path(), &["update", "Six", "--max-memory", "2"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("version 2 stays"), "{out}");
+    let (_, listed, _) = runtime(dir.path(), &["list"]);
+    assert!(listed.contains("version 2\tready\tsix==1.17.0"), "{listed}");
+
+    let (code, out, err) = runtime(dir.path(), &["update", "Nine", "--max-cpu", "1"]);
+    assert_ne!(code, 0, "{out}");
+    assert!(
+        err.contains("no runtime is named or has the id 'Nine'"),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_standard_preset_is_one_command_and_named_as_arcgis_notebooks_name_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, out, err) = runtime(dir.path(), &["add", "--preset", "standard", "--no-build"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("is stored; the nodes that run notebooks build it"),
+        "{out}"
+    );
+    let (_, listed, _) = runtime(dir.path(), &["list"]);
+    assert!(
+        listed.contains(
+            "ArcGIS Notebook Python 3 Standard\tversion 1\tbuilding\tarcgis~=2.4, pandas>=2.2"
+        ),
+        "{listed}"
+    );
+    assert!(
+        !dir.path().join("runtimes").exists(),
+        "--no-build built something"
+    );
+    let (code, _, err) = runtime(dir.path(), &["add", "--preset", "standard", "--no-build"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("already exists"), "{err}");
 }

@@ -346,6 +346,44 @@ impl Limits {
     }
 }
 
+/// A runtime made from a known list of packages.
+#[derive(Debug, Clone, Copy)]
+pub struct Preset {
+    pub name: &'static str,
+    pub requirements: &'static [&'static str],
+    pub preload: &'static [&'static str],
+}
+
+/// ArcGIS Notebook Server's Standard runtime as far as PyPI has it: the
+/// `arcgis` package, pandas, and the packages that runtime is best known
+/// for (ArcPy, of the Advanced runtime, is not on PyPI). Named as ArcGIS
+/// notebooks name it, so that they run unchanged.
+pub const STANDARD: Preset = Preset {
+    name: "ArcGIS Notebook Python 3 Standard",
+    requirements: &[
+        "arcgis~=2.4",
+        "pandas>=2.2",
+        "numpy",
+        "matplotlib",
+        "requests",
+        "scipy",
+        "shapely",
+        "geopandas",
+        "pyproj",
+        "openpyxl",
+        "xlrd",
+        "python-dateutil",
+        "pytz",
+        "beautifulsoup4",
+        "lxml",
+        "scikit-learn",
+        "seaborn",
+        "sqlalchemy",
+        "pillow",
+    ],
+    preload: &["pandas", "numpy"],
+};
+
 /// A runtime name notebooks ask for, run in another runtime of the site
 /// (`NAME=RUNTIME`; [`DEFAULT_RUNTIME`] for the default environment).
 #[derive(Debug, Clone, PartialEq, Eq)]

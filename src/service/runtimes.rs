@@ -3,22 +3,12 @@
 //! the nodes that run notebooks build (woken through `Runs`).
 
 use super::App;
-use crate::domain::runtime::{Limits, Preload, Requirements, RuntimeId, RuntimeName, RuntimeState};
+use crate::domain::runtime::RuntimeId;
 use crate::domain::time::Millis;
 use crate::domain::user::User;
 use crate::domain::ParseError;
 use crate::error::{Error, Result};
-use crate::store::{RuntimeRecord, StoreError};
-
-/// What a registration or an update gives; on an update, a field left
-/// `None` keeps its value.
-#[derive(Debug, Default)]
-pub struct RuntimeChange {
-    pub name: Option<RuntimeName>,
-    pub requirements: Option<Requirements>,
-    pub preload: Option<Preload>,
-    pub limits: Option<Limits>,
-}
+use crate::store::{RuntimeChange, RuntimeRecord, StoreError};
 
 fn require_admin(caller: &User) -> Result<()> {
     if caller.is_admin() {
@@ -61,20 +51,8 @@ impl App {
         change: RuntimeChange,
     ) -> Result<RuntimeRecord> {
         require_admin(caller)?;
-        let now = Millis::now();
-        let record = RuntimeRecord {
-            id: RuntimeId::generate(),
-            name: change.name.ok_or_else(|| Error::missing("name"))?,
-            version: 1,
-            requirements: change.requirements.unwrap_or_default(),
-            preload: change.preload.unwrap_or_default(),
-            limits: change.limits.unwrap_or_default(),
-            lock: None,
-            state: RuntimeState::Building,
-            message: String::new(),
-            created: now,
-            modified: now,
-        };
+        let record =
+            RuntimeRecord::register(change, Millis::now()).ok_or_else(|| Error::missing("name"))?;
         self.store.add_runtime(&record).await.map_err(taken)?;
         self.runs.builds.notify_one();
         Ok(record)
@@ -90,19 +68,7 @@ impl App {
         change: RuntimeChange,
     ) -> Result<RuntimeRecord> {
         let mut r = self.runtime(caller, id).await?;
-        if let Some(requirements) = change.requirements {
-            if requirements != r.requirements || r.state == RuntimeState::Failed {
-                r.requirements = requirements;
-                r.version += 1;
-                r.lock = None;
-                r.state = RuntimeState::Building;
-                r.message = String::new();
-            }
-        }
-        r.name = change.name.unwrap_or(r.name);
-        r.preload = change.preload.unwrap_or(r.preload);
-        r.limits = change.limits.unwrap_or(r.limits);
-        r.modified = Millis::now();
+        r.apply(change, Millis::now());
         if !self.store.update_runtime(&r).await.map_err(taken)? {
             return Err(not_found(id));
         }

@@ -61,6 +61,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Runtime(RuntimeCommand::List(storage)) => {
             runtime.block_on(runtimes::list(storage))
         }
+        Command::Runtime(RuntimeCommand::Update(args)) => runtime.block_on(runtimes::update(args)),
         Command::Runtime(RuntimeCommand::Remove(args)) => runtime.block_on(runtimes::remove(args)),
         Command::User(UserCommand::Add(args)) => {
             let password = read_password(&args, &mut std::io::stdin().lock())?;

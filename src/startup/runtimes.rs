@@ -1,15 +1,17 @@
-//! `hookbook runtime add|list|remove`: runtimes from the command line,
+//! `hookbook runtime add|update|list|remove`: runtimes from the command line,
 //! each built with uv where the command runs (its steps logged to
 //! standard error).
 
 use anyhow::{bail, Context as _};
 
-use crate::config::{RuntimeAddArgs, RuntimeRemoveArgs, StorageArgs};
-use crate::domain::runtime::{Limits, Preload, Requirements, RuntimeId, RuntimeName, RuntimeState};
+use crate::config::{
+    RuntimeAddArgs, RuntimeFields, RuntimePreset, RuntimeRemoveArgs, RuntimeUpdateArgs, StorageArgs,
+};
+use crate::domain::runtime::{self, Limits, Preload, Requirements, RuntimeName};
 use crate::domain::time::Millis;
 use crate::runner::build::{self, Builder};
 use crate::runner::setup;
-use crate::store::{self, RuntimeRecord, Store, StoreError};
+use crate::store::{self, RuntimeChange, RuntimeRecord, Store, StoreError};
 
 use super::prepare_storage;
 
@@ -18,63 +20,138 @@ pub fn runtimes_dir(storage: &StorageArgs) -> std::path::PathBuf {
     storage.data_dir.join("runtimes")
 }
 
-/// `hookbook runtime add`: registers the runtime, then builds it.
+/// `hookbook runtime add`: registers the runtime, then builds it (unless
+/// `--no-build`).
 pub(super) async fn add(args: RuntimeAddArgs) -> anyhow::Result<()> {
     crate::telemetry::init("info");
-    fn field(name: &'static str) -> impl Fn(crate::domain::ParseError) -> anyhow::Error {
-        move |e| anyhow::anyhow!("{name}: {e}")
+    let mut fields = args.fields;
+    if let Some(RuntimePreset::Standard) = args.preset {
+        let preset = runtime::STANDARD;
+        fields.name.get_or_insert_with(|| preset.name.to_string());
+        let mut requirements: Vec<String> =
+            preset.requirements.iter().map(|r| r.to_string()).collect();
+        requirements.append(&mut fields.requirements);
+        fields.requirements = requirements;
+        fields
+            .preload
+            .get_or_insert_with(|| preset.preload.join(","));
     }
-    let now = Millis::now();
-    let record = RuntimeRecord {
-        id: RuntimeId::generate(),
-        name: RuntimeName::parse(&args.name).map_err(field("--name"))?,
-        version: 1,
-        requirements: Requirements::parse(&args.requirements.join("\n"))
-            .map_err(field("--requirement"))?,
-        preload: Preload::parse(&args.preload).map_err(field("--preload"))?,
-        limits: Limits::parse(
-            args.max_cpu.as_deref(),
-            args.max_memory.as_deref(),
-            args.max_memory_unit.as_deref(),
-        )
-        .map_err(field("limits"))?,
-        lock: None,
-        state: RuntimeState::Building,
-        message: String::new(),
-        created: now,
-        modified: now,
-    };
+    let change = change(&fields)?;
+    let record = RuntimeRecord::register(change, Millis::now())
+        .context("--name: a runtime needs a name (or --preset)")?;
     prepare_storage(&args.storage)?;
-    let python = args
-        .python
-        .clone()
-        .unwrap_or_else(|| setup::venv_python(&args.storage.data_dir));
-    if !python.exists() {
-        bail!(
-            "{} is missing: run `hookbook kernel setup` first, or pass --python",
-            python.display()
-        );
-    }
     let store = store::open(&args.storage.database()).await?;
     store.add_runtime(&record).await.map_err(|e| match e {
         StoreError::Conflict(what) => anyhow::anyhow!("{what} already exists"),
         other => other.into(),
     })?;
-    let builder = Builder::new(&std::path::absolute(&python)?, runtimes_dir(&args.storage));
-    match build::build(store.as_ref(), &builder, &record).await {
+    build_here(store.as_ref(), &args.storage, &fields, &record).await
+}
+
+/// `hookbook runtime update`: applies the change; a new version is built
+/// here at once (unless `--no-build`).
+pub(super) async fn update(args: RuntimeUpdateArgs) -> anyhow::Result<()> {
+    crate::telemetry::init("info");
+    let change = change(&args.fields)?;
+    let store = store::open(&args.storage.database()).await?;
+    let mut record = find(store.as_ref(), &args.runtime).await?;
+    let version = record.version;
+    record.apply(change, Millis::now());
+    let stored = store.update_runtime(&record).await.map_err(|e| match e {
+        StoreError::Conflict(what) => anyhow::anyhow!("{what} already exists"),
+        other => other.into(),
+    })?;
+    if !stored {
+        bail!("the runtime '{}' was removed meanwhile", args.runtime);
+    }
+    if record.version == version {
+        println!(
+            "runtime '{}' ({}) updated; version {} stays",
+            record.name, record.id, record.version
+        );
+        return Ok(());
+    }
+    build_here(store.as_ref(), &args.storage, &args.fields, &record).await
+}
+
+/// The change the flags ask for.
+fn change(fields: &RuntimeFields) -> anyhow::Result<RuntimeChange> {
+    fn field(name: &'static str) -> impl Fn(crate::domain::ParseError) -> anyhow::Error {
+        move |e| anyhow::anyhow!("{name}: {e}")
+    }
+    let limits = fields.max_cpu.is_some() || fields.max_memory.is_some();
+    Ok(RuntimeChange {
+        name: fields
+            .name
+            .as_deref()
+            .map(RuntimeName::parse)
+            .transpose()
+            .map_err(field("--name"))?,
+        requirements: (!fields.requirements.is_empty())
+            .then(|| Requirements::parse(&fields.requirements.join("\n")))
+            .transpose()
+            .map_err(field("--requirement"))?,
+        preload: fields
+            .preload
+            .as_deref()
+            .map(Preload::parse)
+            .transpose()
+            .map_err(field("--preload"))?,
+        limits: limits
+            .then(|| {
+                Limits::parse(
+                    fields.max_cpu.as_deref(),
+                    fields.max_memory.as_deref(),
+                    fields.max_memory_unit.as_deref(),
+                )
+            })
+            .transpose()
+            .map_err(field("limits"))?,
+    })
+}
+
+/// Builds the runtime's current version in this data dir, unless
+/// `--no-build` (then the nodes that run notebooks build it).
+async fn build_here(
+    store: &dyn Store,
+    storage: &StorageArgs,
+    fields: &RuntimeFields,
+    record: &RuntimeRecord,
+) -> anyhow::Result<()> {
+    if fields.no_build {
+        println!(
+            "runtime '{}' ({}) version {} is stored; the nodes that run notebooks build it",
+            record.name, record.id, record.version
+        );
+        return Ok(());
+    }
+    let python = fields
+        .python
+        .clone()
+        .unwrap_or_else(|| setup::venv_python(&storage.data_dir));
+    if !python.exists() {
+        bail!(
+            "{} is missing: run `hookbook kernel setup` first, pass --python, or --no-build",
+            python.display()
+        );
+    }
+    let builder = Builder::new(&std::path::absolute(&python)?, runtimes_dir(storage));
+    match build::build(store, &builder, record).await {
         Ok(python) => {
             println!(
-                "runtime '{}' ({}) is ready: {}",
+                "runtime '{}' ({}) version {} is ready: {}",
                 record.name,
                 record.id,
+                record.version,
                 python.display()
             );
             Ok(())
         }
         Err(e) => bail!(
-            "runtime '{}' ({}) was registered but could not be built: {}",
+            "runtime '{}' ({}) version {} was stored but could not be built: {}",
             record.name,
             record.id,
+            record.version,
             crate::telemetry::chain(&e)
         ),
     }

@@ -34,7 +34,7 @@ pub use operating::{
     Buckets, Channel, Count, DashboardStore, DestinationRecord, NoticeRecord, NoticeStatus,
     NoticeStore, PolicyScope, RetryStore, RunTimes, Sample, ScopedPolicy,
 };
-pub use runtimes::{RuntimeRecord, RuntimeStore};
+pub use runtimes::{RuntimeChange, RuntimeRecord, RuntimeStore};
 
 /// What can go wrong in storage. Callers match on `Conflict`; everything
 /// else is an internal failure.
