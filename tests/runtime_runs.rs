@@ -2,8 +2,10 @@
 //! for real with uv from PyPI, inside the same sandbox as every run: a
 //! notebook naming a runtime with `six`, sent while the runtime is still
 //! being built, waits for it and imports it; the same notebook naming no
-//! runtime fails that import in the default environment; a notebook
-//! naming a runtime the site does not have fails saying which.
+//! runtime fails that import in the default environment, unless
+//! `executeNotebook` names the runtime (`notebookRuntimeId`); a notebook
+//! naming a runtime the site does not have fails saying which, unless the
+//! operator mapped that name to another (`--runtime-alias`).
 
 mod common;
 
@@ -31,6 +33,16 @@ fn notebook(runtime: Option<&str>) -> String {
 /// Runs `text` as an item of the admin's; the job's id and its resource
 /// once finished.
 async fn run(app: &TestApp, token: &str, text: &str) -> (String, Value) {
+    run_with(app, token, text, &[]).await
+}
+
+/// Like [`run`], with more `executeNotebook` fields.
+async fn run_with(
+    app: &TestApp,
+    token: &str,
+    text: &str,
+    more: &[(&str, &str)],
+) -> (String, Value) {
     let item = app
         .post_form(
             "/notebooks/sharing/rest/content/users/admin/addItem",
@@ -39,11 +51,13 @@ async fn run(app: &TestApp, token: &str, text: &str) -> (String, Value) {
         )
         .await;
     assert_eq!(item.status, 200, "{}", item.json);
+    let mut fields = vec![("itemId", item.json["id"].as_str().unwrap())];
+    fields.extend_from_slice(more);
     let r = app
         .post_form(
             "/notebooks/admin/notebooks/executeNotebook",
             Some(token),
-            &[("itemId", item.json["id"].as_str().unwrap())],
+            &fields,
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.json);
@@ -59,7 +73,12 @@ fn messages(job: &Value) -> String {
 #[tokio::test]
 async fn a_notebook_runs_in_the_runtime_it_names_and_fails_clearly_on_one_the_site_lacks() {
     let dir = tempfile::tempdir().unwrap();
-    let app = spawn_app_in(dir, &["--max-concurrent-runs", "1"]).await;
+    let alias = "ArcGIS Notebook Python 3 Advanced=Default";
+    let app = spawn_app_in(
+        dir,
+        &["--max-concurrent-runs", "1", "--runtime-alias", alias],
+    )
+    .await;
     let cast = app.cast().await;
     let r = app
         .post_form(
@@ -97,15 +116,66 @@ async fn a_notebook_runs_in_the_runtime_it_names_and_fails_clearly_on_one_the_si
         "{default}"
     );
 
+    // executeNotebook's notebookRuntimeId wins over the notebook's own.
+    let (_, chosen) = run_with(
+        &app,
+        &cast.admin,
+        &notebook(None),
+        &[("notebookRuntimeId", &id)],
+    )
+    .await;
+    assert_eq!(chosen["status"], "COMPLETED", "{chosen}");
+    let item = app
+        .post_form(
+            "/notebooks/sharing/rest/content/users/admin/addItem",
+            Some(&cast.admin),
+            &[
+                ("type", "Notebook"),
+                ("title", "Runtime"),
+                ("text", &notebook(None)),
+            ],
+        )
+        .await;
+    let unknown = app
+        .post_form(
+            "/notebooks/admin/notebooks/executeNotebook",
+            Some(&cast.admin),
+            &[
+                ("itemId", item.json["id"].as_str().unwrap()),
+                ("notebookRuntimeId", "0123456789abcdef0123456789abcdef"),
+            ],
+        )
+        .await;
+    assert_eq!(unknown.status, 400, "{}", unknown.json);
+    assert!(
+        unknown.json.to_string().contains("notebookRuntimeId"),
+        "{}",
+        unknown.json
+    );
+
+    // Mapped by the operator to the default environment: it runs there
+    // (and so lacks six).
+    let (_, mapped) = run(
+        &app,
+        &cast.admin,
+        &notebook(Some("arcgis notebook python 3 advanced")),
+    )
+    .await;
+    assert_eq!(mapped["status"], "FAILED", "{mapped}");
+    assert!(
+        messages(&mapped).contains("No module named 'six'"),
+        "{mapped}"
+    );
+
     let (_, missing) = run(
         &app,
         &cast.admin,
-        &notebook(Some("ArcGIS Notebook Python 3 Advanced")),
+        &notebook(Some("ArcGIS Notebook Python 3 Standard")),
     )
     .await;
     assert_eq!(missing["status"], "FAILED", "{missing}");
     assert!(
-        messages(&missing).contains("no runtime named 'ArcGIS Notebook Python 3 Advanced'"),
+        messages(&missing).contains("no runtime named 'ArcGIS Notebook Python 3 Standard'"),
         "{missing}"
     );
     app.stop().await;
