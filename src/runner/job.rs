@@ -307,10 +307,14 @@ async fn choose_runtime(
             "The runtime '{}' failed to build: {}",
             r.name, r.message
         )),
-        (None, _) => Ok(Choice::Later(format!(
-            "The runtime '{}' (version {}) was not built on this node in time",
-            r.name, r.version
-        ))),
+        (None, _) => {
+            // Built here at once, rather than at the builder's next round.
+            runner.runs.builds.notify_one();
+            Ok(Choice::Later(format!(
+                "The runtime '{}' (version {}) was not built on this node in time",
+                r.name, r.version
+            )))
+        }
     }
 }
 
