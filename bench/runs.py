@@ -2,6 +2,7 @@
 
     runs.py hookbook BASE TOKEN URL SECRET SERVER_PID SECONDS LABEL
     runs.py papermill NOTEBOOK RUNS
+    runs.py sequential BASE TOKEN URL SECRET RUNS RATE SECONDS LABEL
 
 hookbook: (a) one delivery at a time, each sent as soon as the previous job
 ended (no other pause); (b) open-loop arrivals at 5 and at 10 deliveries a
@@ -12,6 +13,8 @@ warm kernels (proportional set size, so pages shared with the fork server
 count once). Latency is from just before the webhook is posted to the
 moment the notebook's first cell ran (it prints time.time()).
 papermill: the same notebook from the command line, one run after another.
+sequential (bench/pandas.sh): the first delivery alone, then (a) with RUNS
+deliveries and (b) at RATE a second for SECONDS.
 """
 import base64, concurrent.futures, hashlib, hmac, json, os, subprocess, sys, tempfile, threading, time
 import urllib.parse, urllib.request
@@ -237,8 +240,34 @@ def papermill(notebook, runs):
           "(it cannot keep up with 5 a second, so (b) and (c) are this rate)")
 
 
+def sequential(base, token, url, secret, runs, rate, seconds, label):
+    hb = Hookbook(base, token, url, secret)
+    print(f"== {label}")
+    at = time.time()
+    job_id = hb.post(0)
+    hb.wait(job_id)
+    lat, _ = hb.finish([(at, job_id)])
+    print(f"    the first delivery after start: first cell {lat[0]:7.1f} ms")
+    sent = []
+    for i in range(runs):
+        at = time.time()
+        job_id = hb.post(i)
+        hb.wait(job_id)
+        sent.append((at, job_id))
+    lat, _ = hb.finish(sent)
+    print(f"(a) one at a time, {runs} deliveries: first cell p50 {pct(lat, .5):7.1f} ms  p99 {pct(lat, .99):7.1f} ms")
+    if seconds > 0:
+        sent, start = open_loop(hb, rate, seconds)
+        lat, last_end = hb.finish(sent)
+        print(f"(b) {rate:g} a second for {seconds} s: first cell p50 {pct(lat, .5):7.1f} ms  p99 {pct(lat, .99):7.1f} ms  "
+              f"completed {len(sent) / (last_end - start):5.2f} runs/s")
+
+
 if __name__ == "__main__":
-    if sys.argv[1] == "hookbook":
+    if sys.argv[1] == "sequential":
+        b, t, u, s, runs, rate, secs, label = sys.argv[2:10]
+        sequential(b, t, u, s, int(runs), float(rate), int(secs), label)
+    elif sys.argv[1] == "hookbook":
         b, t, u, s, pid, secs, label = sys.argv[2:9]
         hookbook(b, t, u, s, int(pid), int(secs), label)
     else:
