@@ -352,6 +352,11 @@ pub struct ServeArgs {
     /// stopped; 0 is no limit.
     #[arg(long, env = "HOOKBOOK_MAX_RUN_DISK_MB", default_value_t = 1024)]
     pub max_run_disk_mb: u64,
+    /// Megabytes of memory one run may use (its kernel's cgroup), for runs
+    /// in the default environment and in runtimes without `maxMemory`;
+    /// 0 (default) is no limit.
+    #[arg(long, env = "HOOKBOOK_MAX_RUN_MEMORY_MB", default_value_t = 0)]
+    pub max_run_memory_mb: u64,
     /// Runs of one receiver at once; 0 (default) is no limit.
     #[arg(long, env = "HOOKBOOK_MAX_RUNS_PER_RECEIVER", default_value_t = 0)]
     pub max_runs_per_receiver: u32,

@@ -2,7 +2,8 @@
 //! with uv: its kernels come from a fork server that preloaded its preload
 //! list (the module is loaded before the first cell imports it), the
 //! metrics show that fork server, a run past its `maxMemory` fails saying
-//! so, and a run under `maxCpu` 0.25 gets no more than its share of a core.
+//! so, and a run under `maxCpu` 0.25 gets no more than its share of a core;
+//! a run in the default environment keeps to `--max-run-memory-mb`.
 
 mod common;
 
@@ -143,5 +144,42 @@ async fn a_runtime_preloads_in_its_own_fork_server_and_its_runs_keep_to_its_limi
         messages.contains("used more memory than its runtime allows (maxMemory, 256 MB)"),
         "{done}"
     );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_run_in_the_default_environment_keeps_to_the_sites_memory_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_app_in(
+        dir,
+        &["--max-concurrent-runs", "1", "--max-run-memory-mb", "256"],
+    )
+    .await;
+    let cast = app.cast().await;
+    let mut text: Value = serde_json::from_str(&notebook(&["blob = b'x' * (600 << 20)"])).unwrap();
+    text["metadata"]
+        .as_object_mut()
+        .unwrap()
+        .remove("esriNotebookRuntime");
+    let (done, _) = run(&app, &cast.admin, &text.to_string()).await;
+    assert_eq!(done["status"], "FAILED", "{done}");
+    assert!(
+        done["messages"]
+            .to_string()
+            .contains("used more memory than this site allows a run (--max-run-memory-mb, 256 MB)"),
+        "{done}"
+    );
+    // Under the limit, runs go on as before.
+    let (done, executed) = run(&app, &cast.admin, &{
+        let mut small: Value = serde_json::from_str(&notebook(&["print('fine', 1)"])).unwrap();
+        small["metadata"]
+            .as_object_mut()
+            .unwrap()
+            .remove("esriNotebookRuntime");
+        small.to_string()
+    })
+    .await;
+    assert_eq!(done["status"], "COMPLETED", "{done}");
+    assert_eq!(printed(&executed, "fine"), 1.0);
     app.stop().await;
 }

@@ -12,7 +12,6 @@ use tokio_util::sync::CancellationToken;
 
 use super::disk::watch_disk;
 use super::execute::{run_notebook, RunEnd};
-use super::kernel::Kernel;
 use super::pools::{Pools, RuntimeEnv};
 use super::Runner;
 use crate::domain::ids::EventId;
@@ -369,7 +368,8 @@ async fn execute(runner: &Runner, pools: &Pools, p: Prepared, run: Run<'_>) -> O
     if let Some(watch) = disk_watch {
         watch.abort();
     }
-    let end = what_stopped(end, &kernel, env, over_disk.load(Ordering::SeqCst), limit);
+    let memory = pools.memory_limit(env).filter(|_| kernel.out_of_memory());
+    let end = what_stopped(end, env, memory, over_disk.load(Ordering::SeqCst), limit);
     // A run stopped from outside (cancel, disk) has its kernel killed
     // rather than asked to stop.
     // Once the kernel is gone, a runtime version it kept may go too.
@@ -405,23 +405,29 @@ async fn execute(runner: &Runner, pools: &Pools, p: Prepared, run: Run<'_>) -> O
 }
 
 /// How the run ended, said by what stopped it: its disk budget (`over_disk`
-/// of `limit` bytes) or its runtime's memory limit, else as it ended.
+/// of `limit` bytes) or its memory limit (`past_memory`, when the kernel
+/// killed a process of the run for it), else as it ended.
 fn what_stopped(
     end: RunEnd,
-    kernel: &Kernel,
     env: Option<&RuntimeEnv>,
+    past_memory: Option<u64>,
     over_disk: bool,
     limit: u64,
 ) -> RunEnd {
-    let memory = env.and_then(|e| e.limits.max_memory);
+    let own = env.and_then(|e| e.limits.max_memory).is_some();
     if over_disk {
         RunEnd::Failed(format!(
             "The run wrote more than {} MB to its working directory and was stopped.",
             limit >> 20
         ))
-    } else if let Some(memory) = memory.filter(|_| kernel.out_of_memory()) {
+    } else if let Some(memory) = past_memory {
+        let whose = if own {
+            "its runtime allows (maxMemory"
+        } else {
+            "this site allows a run (--max-run-memory-mb"
+        };
         RunEnd::Failed(format!(
-            "The run used more memory than its runtime allows (maxMemory, {} MB) and was stopped.",
+            "The run used more memory than {whose}, {} MB) and was stopped.",
             memory >> 20
         ))
     } else {

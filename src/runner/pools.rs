@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -52,8 +52,14 @@ struct Key {
     shape: String,
 }
 
+/// A runtime's pool that no run used for this long stops (its warm
+/// kernels and fork server hold memory); the next run starts it again.
+const IDLE_POOL: Duration = Duration::from_secs(30 * 60);
+
 struct Entry {
     pool: Arc<Pool>,
+    /// When a run last took a kernel of it.
+    used: Instant,
     /// Runs holding a kernel of this pool now.
     held: Arc<AtomicUsize>,
     stop: CancellationToken,
@@ -105,6 +111,12 @@ impl Pools {
         }
     }
 
+    /// The memory limit of a run in `env` (none: the default environment).
+    pub fn memory_limit(&self, env: Option<&RuntimeEnv>) -> Option<u64> {
+        env.and_then(|e| e.limits.max_memory)
+            .or(self.settings.walls.limits.max_memory)
+    }
+
     pub fn default_pool(&self) -> &Arc<Pool> {
         &self.default
     }
@@ -123,6 +135,7 @@ impl Pools {
             let mut runtimes = self.runtimes();
             let entry = runtimes.entry(env.key()).or_insert_with(|| self.start(env));
             entry.held.fetch_add(1, Ordering::SeqCst);
+            entry.used = Instant::now();
             (entry.pool.clone(), Hold(Some(entry.held.clone())))
         };
         Ok((pool.checkout().await?, hold))
@@ -139,8 +152,13 @@ impl Pools {
                 self.metrics.runtime_fork_server(&env.name, env.version),
             )
         });
+        // The site's limits where the runtime sets none.
+        let limits = Limits {
+            max_cpu: env.limits.max_cpu.or(s.walls.limits.max_cpu),
+            max_memory: env.limits.max_memory.or(s.walls.limits.max_memory),
+        };
         let walls = Walls {
-            limits: env.limits,
+            limits,
             ..s.walls.clone()
         };
         let pool = Pool::new(
@@ -156,6 +174,7 @@ impl Pools {
         tracing::info!(runtime = %env.name, version = env.version, "a pool for the runtime starts");
         Entry {
             pool,
+            used: Instant::now(),
             held: Arc::new(AtomicUsize::new(0)),
             stop,
             filler,
@@ -173,15 +192,19 @@ impl Pools {
             .collect()
     }
 
-    /// Stops the pools of runtime versions not in `current` that no run
-    /// holds (a newer version replaced them, or the runtime is gone).
+    /// Stops the pools no run holds of runtime versions not in `current`
+    /// (a newer version replaced them, or the runtime is gone) or unused
+    /// for [`IDLE_POOL`].
     pub async fn retire(&self, current: &[RuntimeEnv]) {
         let keep: HashSet<Key> = current.iter().map(RuntimeEnv::key).collect();
         let gone: Vec<(Key, Entry)> = {
             let mut runtimes = self.runtimes();
             let old: Vec<Key> = runtimes
                 .iter()
-                .filter(|(k, e)| !keep.contains(k) && e.held.load(Ordering::SeqCst) == 0)
+                .filter(|(k, e)| {
+                    let idle = e.used.elapsed() > IDLE_POOL;
+                    (idle || !keep.contains(k)) && e.held.load(Ordering::SeqCst) == 0
+                })
                 .map(|(k, _)| k.clone())
                 .collect();
             old.into_iter()
@@ -189,7 +212,7 @@ impl Pools {
                 .collect()
         };
         for (key, entry) in gone {
-            tracing::info!(runtime = %entry.name, version = key.version, "the runtime's pool stops: its version is no longer current");
+            tracing::info!(runtime = %entry.name, version = key.version, "the runtime's pool stops (its version was replaced, or no run used it for 30 minutes)");
             self.stop(key.version, entry).await;
         }
     }

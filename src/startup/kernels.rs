@@ -87,7 +87,11 @@ pub async fn prepare(
         dir,
         walls: Walls {
             cgroups,
-            limits: Default::default(),
+            limits: crate::domain::runtime::Limits {
+                max_cpu: None,
+                max_memory: (args.max_run_memory_mb > 0)
+                    .then(|| args.max_run_memory_mb.saturating_mul(1 << 20)),
+            },
             sandbox,
         },
         size: args.max_concurrent_runs as usize,
