@@ -10,7 +10,7 @@
 # runtime's pool and fork server start on its first run), then (a) one
 # delivery at a time, each sent as soon as the previous job ended, and
 # (b) open-loop arrivals at RATE a second for SECONDS. One server, 2 runs
-# at once, one warm kernel per runtime (the default).
+# at once, two warm kernels per runtime (the default).
 #
 #   bench/pandas.sh [SECONDS] [RATE]   (default 20 s at 2 a second)
 #

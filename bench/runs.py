@@ -237,7 +237,7 @@ def papermill(notebook, runs):
     rate = runs / (time.time() - start_all)
     print(f"== papermill CLI, {runs} runs one after another")
     print(f"(a) start to first cell p50 {pct(lat, .5):7.1f} ms  p99 {pct(lat, .99):7.1f} ms;  {rate:5.2f} runs/s "
-          "(it cannot keep up with 5 a second, so (b) and (c) are this rate)")
+          "(one run after another: open-loop rates above this cannot be kept up with, and a burst runs at this rate)")
 
 
 def sequential(base, token, url, secret, runs, rate, seconds, label):

@@ -305,7 +305,7 @@ pub struct ServeArgs {
     pub preload: Vec<String>,
     /// Kernels each runtime keeps warm on this node once a run used it
     /// (forked from that runtime's own fork server).
-    #[arg(long, env = "HOOKBOOK_RUNTIME_WARM_KERNELS", default_value_t = 1)]
+    #[arg(long, env = "HOOKBOOK_RUNTIME_WARM_KERNELS", default_value_t = 2)]
     pub runtime_warm_kernels: u32,
     /// A runtime name notebooks may ask for, run in another runtime of this
     /// site (`NAME=RUNTIME`, `Default` for the default environment; e.g.
