@@ -279,6 +279,12 @@ pub struct ServeArgs {
     /// Address to bind.
     #[arg(long, env = "HOOKBOOK_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
+    /// Serve HTTPS with this certificate chain (PEM; with `--tls-key`).
+    #[arg(long, env = "HOOKBOOK_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of `--tls-cert` (PEM).
+    #[arg(long, env = "HOOKBOOK_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
     /// What this node does: `all`, `api` (admin API and intake) or `worker` (runs).
     #[arg(long, env = "HOOKBOOK_ROLE", value_enum, default_value_t = Role::All)]
     pub role: Role,

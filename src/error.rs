@@ -14,7 +14,7 @@ pub enum Error {
     #[error("Token Required: on a POST the token belongs in the request body or in an Authorization header, never in the URL (where proxies, logs and browser history keep it).")]
     TokenInUrl,
     /// A token came but is unknown, expired or belongs to no user.
-    #[error("Invalid token.")]
+    #[error("The token is not valid: it expired, was revoked, or was not issued by this site. Sign in again for a new one.")]
     InvalidToken,
     /// The caller is known but may not do this.
     #[error("You do not have permissions to access this resource or perform this operation.")]

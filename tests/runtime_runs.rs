@@ -1,7 +1,8 @@
 //! Notebooks run in the runtime they name (`esriNotebookRuntime`), built
 //! for real with uv from PyPI, inside the same sandbox as every run: a
 //! notebook naming a runtime with `six`, sent while the runtime is still
-//! being built, waits for it and imports it; the same notebook naming no
+//! being built, waits for it and imports it (from `executeNotebook` and
+//! from a signed webhook to its receiver); the same notebook naming no
 //! runtime fails that import in the default environment, unless
 //! `executeNotebook` names the runtime (`notebookRuntimeId`); a notebook
 //! naming a runtime the site does not have fails saying which, unless the
@@ -115,6 +116,36 @@ async fn a_notebook_runs_in_the_runtime_it_names_and_fails_clearly_on_one_the_si
         messages(&default).contains("No module named 'six'"),
         "{default}"
     );
+
+    // A receiver's runs use its notebook's runtime too.
+    let item = app
+        .post_form(
+            "/notebooks/sharing/rest/content/users/admin/addItem",
+            Some(&cast.admin),
+            &[
+                ("type", "Notebook"),
+                ("title", "Hooked"),
+                ("text", &notebook(Some("Six Runtime"))),
+            ],
+        )
+        .await;
+    let receiver = app
+        .receiver_on(&cast.admin, item.json["id"].as_str().unwrap())
+        .await;
+    let body = common::events::BODY.as_bytes();
+    let (status, _, answer) = common::events::post(
+        &app,
+        &app.url(&format!("/notebooks/rest/events/webhooks/{receiver}")),
+        &[
+            ("x-esrihook-signature", &common::events::esri(body)),
+            ("content-type", "application/json"),
+        ],
+        body,
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    let hooked = finished(&app, &cast.admin, answer["jobId"].as_str().unwrap()).await;
+    assert_eq!(hooked["status"], "COMPLETED", "{hooked}");
 
     // executeNotebook's notebookRuntimeId wins over the notebook's own.
     let (_, chosen) = run_with(

@@ -25,13 +25,15 @@ pub fn admin_routes() -> Router<super::Site> {
 }
 
 pub fn sharing_routes() -> Router<super::Site> {
-    Router::new().route("/sharing/rest", get(sharing_root))
+    Router::new()
+        .route("/sharing/rest", get(sharing_root))
+        .route("/sharing/rest/", get(sharing_root))
 }
 
 async fn admin_root(State(app): State<Arc<App>>, Caller(_): Caller) -> Result<Reply> {
     let c = app.settings.context.clone();
     Ok(Reply::new(
-        json!({"resources": ["notebooks"], "currentVersion": API_VERSION}),
+        json!({"resources": ["notebooks"], "currentVersion": API_VERSION, "version": API_VERSION}),
         async move {
             Ok(Page::new("Administrator directory")
                 .link("notebooks", format!("/{c}/admin/notebooks")))

@@ -15,6 +15,7 @@ mod negotiate;
 mod notices;
 mod openapi;
 mod path;
+mod portal;
 mod receivers;
 mod replays;
 mod retries;
@@ -82,6 +83,7 @@ pub fn app(site: Site) -> Router {
     let sharing = directory::sharing_routes()
         .merge(tokens::routes())
         .merge(items::routes())
+        .merge(portal::routes())
         .merge(session::routes())
         .layer(layer(Surface::Sharing));
     let contextual = Router::new()

@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::disk::watch_disk;
 use super::execute::{run_notebook, RunEnd};
+use super::kernel::Kernel;
 use super::pools::{Pools, RuntimeEnv};
 use super::Runner;
 use crate::domain::ids::EventId;
@@ -353,8 +354,10 @@ async fn execute(runner: &Runner, pools: &Pools, p: Prepared, run: Run<'_>) -> O
         let (dir, stop, over) = (kernel.work_dir(), cancel.clone(), over_disk.clone());
         tokio::spawn(watch_disk(dir, limit, stop, over))
     });
+    let mut values = p.env;
+    give_home(runner, &kernel, &mut values, timeout).await;
     let mut first_cell = None;
-    let (executed, end) = match kernel.provide_env(&p.env).await {
+    let (executed, end) = match kernel.provide_env(&values).await {
         Ok(()) => {
             // The injected parameters are the first cell, sent at once.
             first_cell = Some(Millis::now());
@@ -401,6 +404,33 @@ async fn execute(runner: &Runner, pools: &Pools, p: Prepared, run: Run<'_>) -> O
         notebook: (!executed.is_null())
             .then(|| serde_json::to_vec_pretty(&executed).ok())
             .flatten(),
+    }
+}
+
+/// Gives the run its `NB_AUTH_FILE` for `GIS("home")` (when the site's
+/// portal is HTTPS): the site's portal and the run's token.
+async fn give_home(
+    runner: &Runner,
+    kernel: &Kernel,
+    env: &mut Map<String, Value>,
+    timeout: Duration,
+) {
+    let token = env
+        .get("HOOKBOOK_TOKEN")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let expires = Millis::now().plus(timeout + RUN_TOKEN_SPARE);
+    let Some(file) = super::home::auth_file(&runner.settings.hookbook_url, token, expires) else {
+        return;
+    };
+    match kernel.provide_file(super::home::FILE, &file).await {
+        Ok(path) => {
+            env.insert(
+                "NB_AUTH_FILE".into(),
+                Value::String(path.display().to_string()),
+            );
+        }
+        Err(e) => tracing::warn!("a run's NB_AUTH_FILE could not be written: {e}"),
     }
 }
 

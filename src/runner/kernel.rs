@@ -251,22 +251,32 @@ impl Kernel {
         &self,
         values: &serde_json::Map<String, Value>,
     ) -> std::io::Result<()> {
+        let text = Value::Object(values.clone()).to_string();
+        self.provide_file("run-env.json", text.as_bytes())
+            .await
+            .map(|_| ())
+    }
+
+    /// Writes a file of the run's into the kernel's private directory,
+    /// readable by the run alone; returns its path (the same inside the
+    /// sandbox).
+    pub async fn provide_file(&self, name: &str, contents: &[u8]) -> std::io::Result<PathBuf> {
         use tokio::io::AsyncWriteExt as _;
-        let path = self.dir.join("run-env.json");
+        let path = self.dir.join(name);
         let mut file = tokio::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
             .mode(0o600)
-            .open(path)
+            .open(&path)
             .await?;
         if let Some((uid, gid)) = self.owner {
             let std = file.into_std().await;
             std::os::unix::fs::fchown(&std, Some(uid), Some(gid))?;
             file = tokio::fs::File::from_std(std);
         }
-        file.write_all(Value::Object(values.clone()).to_string().as_bytes())
-            .await?;
-        file.flush().await
+        file.write_all(contents).await?;
+        file.flush().await?;
+        Ok(path)
     }
 
     /// Gives the kernel (its whole process group) the server's priority

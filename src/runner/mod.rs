@@ -11,6 +11,7 @@ mod disk;
 mod error;
 pub mod execute;
 pub mod forkserver;
+mod home;
 pub mod inject;
 mod job;
 pub mod kernel;

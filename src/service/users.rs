@@ -1,4 +1,4 @@
-//! Creating users (from the command line).
+//! Users: creating them (from the command line), and their profiles.
 
 use crate::domain::time::Millis;
 use crate::domain::user::{Password, User};
@@ -21,4 +21,25 @@ pub async fn add_user(store: &dyn Store, user: User, password: Password) -> Resu
         })
         .await?;
     Ok(())
+}
+
+impl super::App {
+    /// A user's profile, as the portal's `community/users/<name>` shows it:
+    /// the caller's own, or anyone's for an administrator (another user's
+    /// is `Forbidden`, whether or not it exists).
+    pub async fn user_profile(
+        &self,
+        caller: &User,
+        username: &crate::domain::user::Username,
+    ) -> Result<User> {
+        if caller.username != *username && !caller.is_admin() {
+            return Err(crate::error::Error::Forbidden);
+        }
+        match self.store.user(username).await? {
+            Some(record) => Ok(record.user),
+            None => Err(crate::error::Error::NotFound(format!(
+                "User '{username}' does not exist."
+            ))),
+        }
+    }
 }

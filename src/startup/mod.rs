@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use tokio::net::TcpListener;
+use axum::serve::ListenerExt as _;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{
@@ -32,9 +32,11 @@ use crate::service::{App, Settings};
 use crate::store::{self, Orphans, Store};
 use crate::telemetry::chain;
 use crate::{api, cluster, runner, telemetry};
+use listener::Incoming;
 
 mod commands;
 mod kernels;
+mod listener;
 mod runtimes;
 
 pub use commands::{add_user, read_password};
@@ -110,7 +112,7 @@ async fn stop_on_signal(shutdown: CancellationToken) {
 
 /// A server that is bound and ready to run.
 pub struct Application {
-    listener: TcpListener,
+    listener: Incoming,
     store: Arc<dyn Store>,
     app: Arc<App>,
     intake: Arc<Intake>,
@@ -142,17 +144,16 @@ impl Application {
             &data_dir,
         )
         .await?;
-        let listener = TcpListener::bind(args.listen)
-            .await
-            .with_context(|| format!("cannot listen on {}", args.listen))?;
+        let tls = args.tls_cert.as_deref().zip(args.tls_key.as_deref());
+        let listener = Incoming::bind(args.listen, tls).await?;
         let addr = listener
             .local_addr()
             .context("cannot read the bound address")?;
         let settings = Settings {
-            public_url: args
-                .public_url
-                .clone()
-                .unwrap_or_else(|| format!("http://{addr}")),
+            public_url: args.public_url.clone().unwrap_or_else(|| {
+                let scheme = if listener.is_tls() { "https" } else { "http" };
+                format!("{scheme}://{addr}")
+            }),
             context: args.context.clone(),
             secret_grace: Duration::from_secs(args.secret_grace_hours.saturating_mul(3600)),
             notice_allow: Arc::new(args.notice_allow.clone()),
@@ -270,7 +271,9 @@ impl Application {
             NodeRole::All | NodeRole::Api => api::app(site),
         };
         axum::serve(
-            self.listener,
+            // Tapped: the connection's peer address reaches the handlers
+            // whether it is plain or TLS.
+            self.listener.tap_io(|_| {}),
             router.into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown.clone().cancelled_owned())

@@ -1,0 +1,187 @@
+//! The portal resources the ArcGIS API for Python reads when it signs in
+//! (`GIS(url, token=...)`) and finds its notebook server, answered from
+//! hookbook's own users: `sharing/rest/info`, `portals/self`, the
+//! portal's servers (one: this notebook server), `community/self` and
+//! `community/users/<name>`. hookbook is the portal and the notebook
+//! server at once; its portal id is the one every ArcGIS Enterprise portal
+//! has.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::routing::get;
+use axum::Router;
+use serde_json::{json, Value};
+
+use super::caller::Caller;
+use super::directory::API_VERSION;
+use super::negotiate::Reply;
+use super::path::Id;
+use crate::domain::user::{Privilege, Role, User, Username};
+use crate::error::{Error, Result};
+use crate::service::App;
+use crate::ui::Page;
+
+/// The id of an ArcGIS Enterprise portal (every one has this id).
+pub const PORTAL_ID: &str = "0123456789ABCDEF";
+
+pub fn routes() -> Router<super::Site> {
+    Router::new()
+        .route("/sharing/rest/info", get(info))
+        .route("/sharing/rest/portals/self", get(portal_self))
+        .route("/sharing/rest/portals/self/servers", get(servers))
+        .route("/sharing/rest/portals/{portal}/servers", get(servers_of))
+        .route("/sharing/rest/community/self", get(community_self))
+        .route(
+            "/sharing/rest/community/users/{username}",
+            get(community_user),
+        )
+}
+
+/// This site's portal URL: its public URL and context path.
+fn portal_url(app: &App) -> String {
+    format!("{}/{}", app.settings.public_url, app.settings.context)
+}
+
+/// Where tokens are made, and that this portal uses them.
+async fn info(State(app): State<Arc<App>>) -> Result<Reply> {
+    let portal = portal_url(&app);
+    let value = json!({
+        "owningSystemUrl": portal,
+        "authInfo": {
+            "tokenServicesUrl": format!("{portal}/sharing/rest/generateToken"),
+            "isTokenBasedSecurity": true,
+        },
+    });
+    let page = page("Server information", &value);
+    Ok(Reply::new(value, async move { Ok(page) }))
+}
+
+/// A user as the portal describes one: Esri's role and privilege strings,
+/// with hookbook's own beside them.
+fn user_json(user: &User) -> Value {
+    let (role, esri_role) = match user.role {
+        Role::Administrator => ("administrator", "org_admin"),
+        Role::User => ("user", "org_user"),
+    };
+    let mut privileges: Vec<&str> = Vec::new();
+    if user.is_admin() || user.privileges.contains(&Privilege::NotebooksCreate) {
+        privileges.push("premium:user:createNotebooks");
+    }
+    privileges.extend(user.privileges.iter().map(|p| p.as_str()));
+    json!({
+        "username": user.username.as_str(),
+        "fullName": user.username.as_str(),
+        "id": user.username.as_str(),
+        "orgId": PORTAL_ID,
+        "role": esri_role,
+        "roleId": esri_role,
+        "hookbookRole": role,
+        "privileges": privileges,
+        "userLicenseTypeId": "creatorUT",
+        "level": "2",
+        "access": "org",
+        "groups": [],
+    })
+}
+
+/// The portal: its name and version, and the signed-in user, if any.
+async fn portal_self(
+    State(app): State<Arc<App>>,
+    caller: std::result::Result<Caller, Error>,
+) -> Result<Reply> {
+    let user = signed_in(caller)?;
+    let https = app.settings.public_url.starts_with("https://");
+    let host = portal_url(&app)
+        .split_once("://")
+        .map_or_else(String::new, |(_, rest)| rest.to_string());
+    let mut value = json!({
+        "id": PORTAL_ID,
+        "name": "hookbook",
+        "portalName": "hookbook",
+        "portalHostname": host,
+        "customBaseUrl": app.settings.context,
+        "isPortal": true,
+        "portalMode": "singletenant",
+        "currentVersion": API_VERSION,
+        "allSSL": https,
+        "supportsOAuth": false,
+        "helperServices": {},
+    });
+    if let Some(user) = &user {
+        value["user"] = user_json(user);
+    }
+    let page = page("Portal", &value);
+    Ok(Reply::new(value, async move { Ok(page) }))
+}
+
+/// The caller, or `None` when the request carries no credentials; a
+/// token that is wrong or expired is an error, never anonymous access.
+fn signed_in(caller: std::result::Result<Caller, Error>) -> Result<Option<User>> {
+    match caller {
+        Ok(Caller(user)) => Ok(Some(user)),
+        Err(Error::TokenRequired) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// The one server of this portal: this notebook server.
+fn servers_json(app: &App) -> Value {
+    let url = portal_url(app);
+    json!({"servers": [{
+        "id": "hookbook",
+        "name": url.split_once("://").map_or(url.as_str(), |(_, rest)| rest),
+        "url": url,
+        "adminUrl": url,
+        "isHosted": false,
+        "serverType": "ArcGIS",
+        "serverRole": "FEDERATED_SERVER",
+        "serverFunction": "NotebookServer",
+    }]})
+}
+
+async fn servers(State(app): State<Arc<App>>, Caller(_): Caller) -> Result<Reply> {
+    Ok(servers_reply(&app))
+}
+
+async fn servers_of(
+    State(app): State<Arc<App>>,
+    Caller(_): Caller,
+    axum::extract::Path(portal): axum::extract::Path<String>,
+) -> Result<Reply> {
+    if portal != PORTAL_ID {
+        return Err(Error::NotFound(format!(
+            "Portal '{portal}' does not exist."
+        )));
+    }
+    Ok(servers_reply(&app))
+}
+
+fn servers_reply(app: &App) -> Reply {
+    let value = servers_json(app);
+    let page = page("Servers", &value);
+    Reply::new(value, async move { Ok(page) })
+}
+
+async fn community_self(Caller(caller): Caller) -> Result<Reply> {
+    let value = user_json(&caller);
+    let page = page("User", &value);
+    Ok(Reply::new(value, async move { Ok(page) }))
+}
+
+/// A user's profile: the user's own, or any for an administrator.
+async fn community_user(
+    State(app): State<Arc<App>>,
+    Caller(caller): Caller,
+    Id(username): Id<Username>,
+) -> Result<Reply> {
+    let user = app.user_profile(&caller, &username).await?;
+    let value = user_json(&user);
+    let page = page("User", &value);
+    Ok(Reply::new(value, async move { Ok(page) }))
+}
+
+/// A page showing the resource's fields.
+fn page(title: &str, _value: &Value) -> Page {
+    Page::new(title)
+}

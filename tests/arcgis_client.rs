@@ -1,0 +1,218 @@
+//! hookbook driven by the real ArcGIS API for Python (`arcgis` 2.4.4, in
+//! the environment `scripts/test` prepares), over HTTPS with a
+//! self-signed certificate made by `openssl`: `GIS(url, token=...)` signs
+//! in, `gis.users.me` is the token's user, `gis.notebook_server` finds
+//! hookbook's notebook server; a token that is not valid is an error, not
+//! anonymous access; and a notebook run from a signed webhook calls
+//! `GIS("home")` and prints the user it runs as.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::nodes::{add_admin, BIN, PASSWORD};
+use common::process::Process;
+use serde_json::{json, Value};
+
+/// The Python with `arcgis` and `ipykernel` that `scripts/test` prepares
+/// (`HOOKBOOK_TEST_ARCGIS_PYTHON`, else `target/arcgis-python/bin/python`).
+fn arcgis_python() -> PathBuf {
+    let path = std::env::var_os("HOOKBOOK_TEST_ARCGIS_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("target/arcgis-python/bin/python")
+        });
+    assert!(
+        path.exists(),
+        "no Python with arcgis at {}: run scripts/test, which installs it",
+        path.display()
+    );
+    path
+}
+
+/// A self-signed certificate for 127.0.0.1 and its key, made by openssl.
+fn certificate(dir: &Path) -> (PathBuf, PathBuf) {
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    let made = Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+        ])
+        .args([
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("openssl runs (scripts/test checks that it is installed)");
+    assert!(made.success(), "openssl could not make a certificate");
+    (cert, key)
+}
+
+/// `hookbook serve` over HTTPS on `dir`, running notebooks with the arcgis
+/// Python; its process and base URL once it answers.
+async fn serve_https(dir: &Path, client: &reqwest::Client) -> (Process, String) {
+    let (cert, key) = certificate(dir);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let database = common::db::database_url(dir);
+    add_admin(&database);
+    let child = Process::spawn(
+        Command::new(BIN)
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .args(["--database-url", &database])
+            .arg("--data-dir")
+            .arg(dir.join("data"))
+            .arg("--python")
+            .arg(arcgis_python())
+            .args(["--max-concurrent-runs", "1", "--log", "warn"])
+            .arg("--tls-cert")
+            .arg(&cert)
+            .arg("--tls-key")
+            .arg(&key)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    );
+    let base = format!("https://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while client.get(format!("{base}/healthz")).send().await.is_err() {
+        assert!(Instant::now() < deadline, "the HTTPS server never answered");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    (child, base)
+}
+
+/// Runs `script` with the arcgis Python; its standard output, or a panic
+/// with both streams when it fails.
+fn python(script: &str) -> String {
+    let out = Command::new(arcgis_python())
+        .args(["-c", script])
+        .output()
+        .expect("python starts");
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    );
+    assert!(
+        out.status.success(),
+        "the script failed:\n{stdout}\n{stderr}"
+    );
+    stdout
+}
+
+async fn form(client: &reqwest::Client, url: String, fields: &[(&str, &str)]) -> Value {
+    let r = client.post(url).form(fields).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    r.json().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_arcgis_package_signs_in_over_https_and_runs_find_their_portal() {
+    let dir = tempfile::tempdir().unwrap();
+    let client = reqwest::Client::builder()
+        .danger_accept_invalid_certs(true)
+        .build()
+        .unwrap();
+    let (_server, base) = serve_https(dir.path(), &client).await;
+    let portal = format!("{base}/notebooks");
+    let token = form(
+        &client,
+        format!("{portal}/sharing/rest/generateToken"),
+        &[("username", "admin"), ("password", PASSWORD), ("f", "json")],
+    )
+    .await["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let said = python(&format!(
+        "from arcgis.gis import GIS\n\
+         gis = GIS({portal:?}, token={token:?}, verify_cert=False)\n\
+         print('me', gis.users.me.username)\n\
+         print('server', gis.notebook_server[0].url)\n"
+    ));
+    assert!(said.contains("me admin"), "{said}");
+    assert!(said.contains(&format!("server {portal}/admin")), "{said}");
+
+    // A token that is not valid: an error naming it, never anonymous.
+    let refused = Command::new(arcgis_python())
+        .args([
+            "-c",
+            &format!(
+                "from arcgis.gis import GIS\n\
+                 gis = GIS({portal:?}, token='not-a-token', verify_cert=False)\n\
+                 print('anonymous', gis.users.me)\n"
+            ),
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        !refused.status.success(),
+        "an invalid token signed in: {stderr}"
+    );
+    assert!(stderr.contains("The token is not valid"), "{stderr}");
+
+    // GIS("home") inside a run started by a signed webhook.
+    let notebook = json!({
+        "cells": [{"cell_type": "code", "id": "h", "metadata": {}, "execution_count": null, "outputs": [],
+                   "source": "from arcgis.gis import GIS\ngis = GIS('home')\nprint('home', gis.users.me.username)"}],
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+        "nbformat": 4, "nbformat_minor": 5
+    });
+    let (_, receiver) =
+        common::nodes::notebook_receiver(&client, &base, &token, "home", &notebook.to_string())
+            .await;
+    let body = br#"{"n": 1}"#;
+    let sent: Value = client
+        .post(format!("{portal}/rest/events/webhooks/{receiver}"))
+        .header("x-esrihook-signature", common::events::esri(body))
+        .header("content-type", "application/json")
+        .body(&body[..])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let job = sent["jobId"].as_str().expect("a job").to_string();
+    let deadline = Instant::now() + Duration::from_secs(180);
+    let done = loop {
+        let j: Value = client
+            .get(format!("{portal}/admin/notebooks/jobs/{job}"))
+            .query(&[("f", "json"), ("token", token.as_str())])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if ["COMPLETED", "FAILED"].contains(&j["status"].as_str().unwrap_or("")) {
+            break j;
+        }
+        assert!(Instant::now() < deadline, "the run never ended: {j}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(done["status"], "COMPLETED", "{done}");
+    let executed = client
+        .get(format!("{portal}/admin/notebooks/jobs/{job}/notebook"))
+        .query(&[("token", token.as_str())])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(executed.contains("home admin"), "{executed}");
+}
