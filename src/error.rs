@@ -28,6 +28,9 @@ pub enum Error {
     /// The named resource does not exist; the text says which.
     #[error("{0}")]
     NotFound(String),
+    /// The resource exists, but not with this method.
+    #[error("{0}")]
+    WrongMethod(String),
     /// A parameter was missing or wrong.
     #[error("Invalid parameter '{field}': {source}")]
     Invalid {

@@ -2,7 +2,10 @@
 //! the environment `scripts/test` prepares), over HTTPS with a
 //! self-signed certificate made by `openssl`: `GIS(url, token=...)` signs
 //! in, `gis.users.me` is the token's user, `gis.notebook_server` finds
-//! hookbook's notebook server; a token that is not valid is an error, not
+//! hookbook's notebook server, `execute_notebook` runs a notebook with
+//! parameters and waits for its job, and a receiver is created, listed,
+//! updated, validated and deleted through the package's connection; a
+//! token that is not valid is an error, not
 //! anonymous access; and a notebook run from a signed webhook calls
 //! `GIS("home")` and prints the user it runs as.
 
@@ -136,14 +139,70 @@ async fn the_arcgis_package_signs_in_over_https_and_runs_find_their_portal() {
         .unwrap()
         .to_string();
 
+    let notebook = json!({
+        "cells": [
+            {"cell_type": "code", "id": "p", "metadata": {"tags": ["parameters"]}, "execution_count": null, "outputs": [], "source": "x = 1"},
+            {"cell_type": "code", "id": "x", "metadata": {}, "execution_count": null, "outputs": [], "source": "print('x is', x)"}
+        ],
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+        "nbformat": 4, "nbformat_minor": 5
+    });
+    let item = form(
+        &client,
+        format!("{portal}/sharing/rest/content/users/admin/addItem"),
+        &[
+            ("title", "x"),
+            ("text", &notebook.to_string()),
+            ("token", &token),
+            ("f", "json"),
+        ],
+    )
+    .await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // As users type it: sign in with a token, find the notebook server, run
+    // a notebook with parameters and wait for its job; then a receiver's
+    // life through the package's connection.
     let said = python(&format!(
         "from arcgis.gis import GIS\n\
          gis = GIS({portal:?}, token={token:?}, verify_cert=False)\n\
          print('me', gis.users.me.username)\n\
-         print('server', gis.notebook_server[0].url)\n"
+         nbs = gis.notebook_server[0]\n\
+         print('server', nbs.url)\n\
+         item = gis.content.get({item:?})\n\
+         job = nbs.notebooks.execute_notebook(item, parameters={{'x': 41}}, update_portal_item=False, future=True).result()\n\
+         print('job', job['status'], job['results']['notebookUrl'])\n\
+         base = nbs.url + '/notebooks/webhookReceivers'\n\
+         made = gis._con.post(base + '/create', {{'name': 'pkg', 'itemId': item.id, 'secret': 'a' * 32, 'signatureHeaders': 'x-esrihook-signature', 'f': 'json'}})\n\
+         rid = made['webhookReceiver']['id']\n\
+         print('listed', [r['name'] for r in gis._con.get(base, {{'f': 'json'}})['webhookReceivers']])\n\
+         gis._con.post(f'{{base}}/{{rid}}/update', {{'name': 'renamed', 'f': 'json'}})\n\
+         print('renamed', gis._con.get(f'{{base}}/{{rid}}', {{'f': 'json'}})['name'])\n\
+         print('validated', gis._con.post(f'{{base}}/{{rid}}/validate', {{'f': 'json'}}).get('success'))\n\
+         print('deleted', gis._con.post(f'{{base}}/{{rid}}/delete', {{'f': 'json'}}).get('status'))\n"
     ));
     assert!(said.contains("me admin"), "{said}");
     assert!(said.contains(&format!("server {portal}/admin")), "{said}");
+    assert!(said.contains("job COMPLETED"), "{said}");
+    let executed_url = said
+        .lines()
+        .find_map(|l| l.strip_prefix("job COMPLETED "))
+        .expect("the job's notebook URL");
+    let executed = client
+        .get(executed_url)
+        .query(&[("token", token.as_str())])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(executed.contains("x is 41"), "{executed}");
+    assert!(said.contains("listed ['pkg']"), "{said}");
+    assert!(said.contains("renamed renamed"), "{said}");
+    assert!(said.contains("validated true"), "{said}");
+    assert!(said.contains("deleted success"), "{said}");
 
     // A token that is not valid: an error naming it, never anonymous.
     let refused = Command::new(arcgis_python())

@@ -57,6 +57,7 @@ impl From<Error> for Failure {
                 (StatusCode::FORBIDDEN, vec![])
             }
             Error::NotFound(_) => (StatusCode::NOT_FOUND, vec![]),
+            Error::WrongMethod(_) => (StatusCode::METHOD_NOT_ALLOWED, vec![]),
             Error::Invalid { .. } => (StatusCode::BAD_REQUEST, vec![]),
             Error::Refused(refusal) => (
                 match refusal {

@@ -25,7 +25,11 @@ pub fn routes() -> Router<super::Site> {
     Router::new()
         .route("/sharing/rest/content/users/{username}", get(list))
         .route("/sharing/rest/content/users/{username}/addItem", post(add))
-        .route("/sharing/rest/content/items/{id}", get(describe))
+        // POST too: the ArcGIS API for Python reads items with POST.
+        .route(
+            "/sharing/rest/content/items/{id}",
+            get(describe).post(describe),
+        )
         .route("/sharing/rest/content/items/{id}/data", get(data))
         .route(
             "/sharing/rest/content/users/{username}/items/{id}/update",

@@ -96,6 +96,7 @@ pub fn app(site: Site) -> Router {
         .route("/metrics", get(metrics))
         .nest(&context, contextual)
         .fallback(unknown_resource)
+        .method_not_allowed_fallback(wrong_method)
         .with_state(site)
 }
 
@@ -123,6 +124,12 @@ pub(super) async fn unknown_resource(uri: axum::http::Uri) -> crate::error::Erro
         "'{}' is not a resource of this server.",
         uri.path()
     ))
+}
+
+/// A resource asked with a method it does not take gets the error shape
+/// too, never an empty body.
+async fn wrong_method(method: axum::http::Method, uri: axum::http::Uri) -> crate::error::Error {
+    crate::error::Error::WrongMethod(format!("'{}' does not take {method}.", uri.path()))
 }
 
 /// `ok` while the node serves; further lines say when runs are not walled
