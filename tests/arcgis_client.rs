@@ -3,7 +3,8 @@
 //! self-signed certificate made by `openssl`: `GIS(url, token=...)` signs
 //! in, `gis.users.me` is the token's user, `gis.notebook_server` finds
 //! hookbook's notebook server, `execute_notebook` runs a notebook with
-//! parameters and waits for its job, and a receiver is created, listed,
+//! parameters and waits for its job (then listed by `nbs.system.jobs`,
+//! Esri's jobs resource), and a receiver is created, listed,
 //! updated, validated and deleted through the package's connection; a
 //! token that is not valid is an error, not
 //! anonymous access; and a notebook run from a signed webhook calls
@@ -173,6 +174,7 @@ async fn the_arcgis_package_signs_in_over_https_and_runs_find_their_portal() {
          item = gis.content.get({item:?})\n\
          job = nbs.notebooks.execute_notebook(item, parameters={{'x': 41}}, update_portal_item=False, future=True).result()\n\
          print('job', job['status'], job['results']['notebookUrl'])\n\
+         print('system jobs', len(nbs.system.jobs))\n\
          base = nbs.url + '/notebooks/webhookReceivers'\n\
          made = gis._con.post(base + '/create', {{'name': 'pkg', 'itemId': item.id, 'secret': 'a' * 32, 'signatureHeaders': 'x-esrihook-signature', 'f': 'json'}})\n\
          rid = made['webhookReceiver']['id']\n\
@@ -185,6 +187,7 @@ async fn the_arcgis_package_signs_in_over_https_and_runs_find_their_portal() {
     assert!(said.contains("me admin"), "{said}");
     assert!(said.contains(&format!("server {portal}/admin")), "{said}");
     assert!(said.contains("job COMPLETED"), "{said}");
+    assert!(said.contains("system jobs 1"), "{said}");
     let executed_url = said
         .lines()
         .find_map(|l| l.strip_prefix("job COMPLETED "))

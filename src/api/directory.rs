@@ -33,10 +33,11 @@ pub fn sharing_routes() -> Router<super::Site> {
 async fn admin_root(State(app): State<Arc<App>>, Caller(_): Caller) -> Result<Reply> {
     let c = app.settings.context.clone();
     Ok(Reply::new(
-        json!({"resources": ["notebooks"], "currentVersion": API_VERSION, "version": API_VERSION}),
+        json!({"resources": ["notebooks", "system"], "currentVersion": API_VERSION, "version": API_VERSION}),
         async move {
             Ok(Page::new("Administrator directory")
-                .link("notebooks", format!("/{c}/admin/notebooks")))
+                .link("notebooks", format!("/{c}/admin/notebooks"))
+                .link("system", format!("/{c}/admin/system")))
         },
     ))
 }

@@ -21,6 +21,7 @@ mod replays;
 mod retries;
 mod runtimes;
 mod session;
+mod system;
 mod tokens;
 
 use std::sync::Arc;
@@ -79,6 +80,7 @@ pub fn app(site: Site) -> Router {
         .merge(notices::routes())
         .merge(dashboard::routes())
         .merge(jobs::routes())
+        .merge(system::routes())
         .layer(layer(Surface::Admin));
     let sharing = directory::sharing_routes()
         .merge(tokens::routes())

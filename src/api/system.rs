@@ -1,0 +1,162 @@
+//! Esri's notebook server jobs at `/C/admin/system/jobs`: the same jobs as
+//! `/C/admin/notebooks/jobs`, in the shape Esri documents for the
+//! Notebook Server's administrative jobs (`asyncJobs`; a job with
+//! `inputs.notebookParameters` as a string, `customAttributes`, and
+//! `PROCESSING` for a job that runs), and its `cancel` operation.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::routing::{get, post};
+use axum::Router;
+use serde_json::{json, Value};
+
+use super::caller::Caller;
+use super::negotiate::Params;
+use super::negotiate::Reply;
+use super::path::Id;
+use crate::domain::ids::JobId;
+use crate::domain::job::{JobKind, JobStatus};
+use crate::domain::ParseError;
+use crate::error::{Error, Result};
+use crate::service::App;
+use crate::store::JobRecord;
+use crate::ui::Page;
+
+/// The most jobs one answer lists.
+const MAX_NUM: u32 = 10_000;
+
+pub fn routes() -> Router<super::Site> {
+    Router::new()
+        .route("/admin/system", get(system))
+        .route("/admin/system/jobs", get(list))
+        .route("/admin/system/jobs/{id}", get(fetch))
+        .route("/admin/system/jobs/{id}/cancel", post(cancel))
+}
+
+async fn system(State(app): State<Arc<App>>, Caller(_): Caller) -> Result<Reply> {
+    let c = app.settings.context.clone();
+    Ok(Reply::new(json!({"resources": ["jobs"]}), async move {
+        Ok(Page::new("System").link("jobs", format!("/{c}/admin/system/jobs")))
+    }))
+}
+
+/// Esri's status names: a running job is `PROCESSING`.
+fn status(job: &JobRecord) -> &'static str {
+    match job.status {
+        JobStatus::Executing => "PROCESSING",
+        other => other.as_str(),
+    }
+}
+
+/// The abbreviated entry of the list.
+fn entry(job: &JobRecord) -> Value {
+    json!({
+        "jobId": job.id.to_string(),
+        "startTime": job.start_time.unwrap_or(job.submitted).0,
+        "type": job.kind.as_str(),
+        "username": job.username.as_str(),
+    })
+}
+
+/// The whole job, as Esri's job resource has it.
+fn job_json(app: &App, job: &JobRecord) -> Value {
+    let parameters = match (job.kind, &job.inputs) {
+        (JobKind::ExecuteNotebook, Some(inputs)) => {
+            Value::Object(inputs.notebook_parameters.clone()).to_string()
+        }
+        _ => job.parameters.clone(),
+    };
+    let mut inputs = json!({"itemId": job.item_id.as_str(), "notebookParameters": parameters});
+    if let Some(given) = &job.inputs {
+        inputs["updatePortalItem"] = json!(given.update_portal_item);
+        inputs["saveInjectedParameters"] = json!(given.save_injected_parameters);
+        inputs["executionTimeoutInMinutes"] = json!(given.execution_timeout_in_minutes);
+    }
+    let mut results = json!({});
+    if job.has_notebook {
+        results["notebookUrl"] = json!(format!(
+            "{}{}/jobs/{}/notebook",
+            app.settings.public_url,
+            super::urls(app).notebooks(),
+            job.id
+        ));
+    }
+    json!({
+        "jobId": job.id.to_string(),
+        "type": job.kind.as_str(),
+        "status": status(job),
+        "username": job.username.as_str(),
+        "inputs": inputs,
+        "startTime": job.start_time.unwrap_or(job.submitted).0,
+        "endTime": job.end_time.map(|t| t.0),
+        "results": results,
+        "messages": job.messages,
+        "customAttributes": {
+            "isCancelled": job.status == JobStatus::Cancelled,
+            "attempts": job.attempts,
+            "receiverId": job.receiver_id.map(|r| r.to_string()),
+        },
+    })
+}
+
+/// `detail=true` for whole jobs; `num` of them (100 by default), the most
+/// recent first (`sortByDate` is accepted; the order is always by date).
+async fn list(
+    State(app): State<Arc<App>>,
+    Caller(caller): Caller,
+    params: Params,
+) -> Result<Reply> {
+    let detail = match params.non_empty("detail").map(str::trim) {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(other) => {
+            return Err(Error::Invalid {
+                field: "detail",
+                source: ParseError::new(format!("must be true or false, not '{other}'")),
+            })
+        }
+    };
+    let num = match params.non_empty("num") {
+        None => 100,
+        Some(text) => text
+            .trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=MAX_NUM).contains(n))
+            .ok_or_else(|| Error::Invalid {
+                field: "num",
+                source: ParseError::new(format!("must be a whole number from 1 to {MAX_NUM}")),
+            })?,
+    };
+    let (jobs, _) = app.jobs(&caller, None, None, 0, num).await?;
+    let listed: Vec<Value> = jobs
+        .iter()
+        .map(|j| if detail { job_json(&app, j) } else { entry(j) })
+        .collect();
+    Ok(Reply::new(json!({ "asyncJobs": listed }), async move {
+        Ok(Page::new("Jobs"))
+    }))
+}
+
+async fn fetch(
+    State(app): State<Arc<App>>,
+    Caller(caller): Caller,
+    Id(id): Id<JobId>,
+) -> Result<Reply> {
+    let job = app.job(&caller, &id).await?;
+    Ok(Reply::new(job_json(&app, &job), async move {
+        Ok(Page::new("Job"))
+    }))
+}
+
+async fn cancel(
+    State(app): State<Arc<App>>,
+    Caller(caller): Caller,
+    Id(id): Id<JobId>,
+) -> Result<Reply> {
+    app.cancel_job(&caller, &id).await?;
+    Ok(Reply::new(json!({"status": "success"}), async move {
+        Ok(Page::new("Job cancelled"))
+    }))
+}
