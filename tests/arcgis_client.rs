@@ -1,7 +1,8 @@
 //! hookbook driven by the real ArcGIS API for Python (`arcgis` 2.4.4, in
 //! the environment `scripts/test` prepares), over HTTPS with a
-//! self-signed certificate made by `openssl`: `GIS(url, token=...)` signs
-//! in, `gis.users.me` is the token's user, `gis.notebook_server` finds
+//! self-signed certificate made by `openssl`: `GIS(url, token=...)` and
+//! `GIS(url, username, password)` sign in (a wrong password does not),
+//! `gis.users.me` is the token's user, `gis.notebook_server` finds
 //! hookbook's notebook server, `execute_notebook` runs a notebook with
 //! parameters and waits for its job (then listed by `nbs.system.jobs`,
 //! Esri's jobs resource), and a receiver is created, listed,
@@ -206,6 +207,23 @@ async fn the_arcgis_package_signs_in_over_https_and_runs_find_their_portal() {
     assert!(said.contains("renamed renamed"), "{said}");
     assert!(said.contains("validated true"), "{said}");
     assert!(said.contains("deleted success"), "{said}");
+
+    // With a username and password, as users type it (the package's OAuth
+    // sign-in); a wrong password fails.
+    let said = python(&format!(
+        "from arcgis.gis import GIS\n\
+         gis = GIS({portal:?}, 'admin', {PASSWORD:?}, verify_cert=False)\n\
+         print('signed in as', gis.users.me.username)\n"
+    ));
+    assert!(said.contains("signed in as admin"), "{said}");
+    let wrong = Command::new(arcgis_python())
+        .args([
+            "-c",
+            &format!("from arcgis.gis import GIS\nGIS({portal:?}, 'admin', 'wrong password', verify_cert=False)\n"),
+        ])
+        .output()
+        .unwrap();
+    assert!(!wrong.status.success(), "a wrong password signed in");
 
     // A token that is not valid: an error naming it, never anonymous.
     let refused = Command::new(arcgis_python())

@@ -13,6 +13,7 @@ mod items;
 mod jobs;
 mod negotiate;
 mod notices;
+mod oauth;
 mod openapi;
 mod path;
 mod portal;
@@ -86,6 +87,7 @@ pub fn app(site: Site) -> Router {
         .merge(tokens::routes())
         .merge(items::routes())
         .merge(portal::routes())
+        .merge(oauth::routes())
         .merge(session::routes())
         .layer(layer(Surface::Sharing));
     let contextual = Router::new()

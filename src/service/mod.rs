@@ -8,6 +8,7 @@ pub mod deliveries;
 pub mod items;
 pub mod jobs;
 pub mod notices;
+mod oauth;
 pub mod receivers;
 pub mod retries;
 mod runs;
