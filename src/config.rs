@@ -285,6 +285,16 @@ pub struct ServeArgs {
     /// The private key of `--tls-cert` (PEM).
     #[arg(long, env = "HOOKBOOK_TLS_KEY", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+    /// The site's ArcGIS portal when it is not hookbook itself (ArcGIS
+    /// Online or an ArcGIS Enterprise portal, such as
+    /// `https://gis.example.com/portal`): receivers' `apiToken`s are tokens
+    /// for it, and runs' `GIS("home")` signs in there with them.
+    #[arg(long, env = "HOOKBOOK_PORTAL_URL", value_parser = parse_portal_url)]
+    pub portal_url: Option<String>,
+    /// A certificate (PEM) to trust for `--portal-url` beside the system's,
+    /// for a portal with a self-signed one.
+    #[arg(long, env = "HOOKBOOK_PORTAL_CA_CERT", requires = "portal_url")]
+    pub portal_ca_cert: Option<PathBuf>,
     /// What this node does: `all`, `api` (admin API and intake) or `worker` (runs).
     #[arg(long, env = "HOOKBOOK_ROLE", value_enum, default_value_t = Role::All)]
     pub role: Role,
@@ -446,6 +456,21 @@ fn parse_public_url(input: &str) -> Result<String, String> {
         .ok_or("the public URL must start with http:// or https://")?;
     if rest.is_empty() || rest.contains(char::is_whitespace) || rest.contains(['?', '#']) {
         return Err("the public URL must be a base URL such as https://hooks.example.com".into());
+    }
+    Ok(trimmed.to_string())
+}
+
+/// A portal's URL: HTTPS (the ArcGIS API for Python speaks to portals
+/// over HTTPS only), without a query.
+fn parse_portal_url(input: &str) -> Result<String, String> {
+    let trimmed = input.trim().trim_end_matches('/');
+    let rest = trimmed
+        .strip_prefix("https://")
+        .ok_or("the portal URL must start with https:// (the ArcGIS API for Python reaches portals over HTTPS only)")?;
+    if rest.is_empty() || rest.contains(char::is_whitespace) || rest.contains(['?', '#']) {
+        return Err(
+            "the portal URL must be a base URL such as https://gis.example.com/portal".into(),
+        );
     }
     Ok(trimmed.to_string())
 }

@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use super::disk::watch_disk;
 use super::execute::{run_notebook, RunEnd};
 use super::kernel::Kernel;
-use super::pools::{Pools, RuntimeEnv};
+use super::pools::{Hold, Pools, RuntimeEnv};
 use super::Runner;
 use crate::domain::ids::EventId;
 use crate::domain::job::JobStatus;
@@ -62,6 +62,9 @@ struct Prepared {
     env: Map<String, Value>,
     /// The token issued for this run, ended when the run ends.
     run_token: Option<Token>,
+    /// The receiver's api token for the site's external portal
+    /// (`--portal-url`), which goes only into the run's `NB_AUTH_FILE`.
+    portal_token: Option<String>,
 }
 
 /// How a run ended, as the job records it.
@@ -193,7 +196,13 @@ async fn prepare(
                 .map_err(NotStarted::Refused)?;
         }
     }
-    let (token, run_token) = match api_token {
+    // A token for an external portal cannot call hookbook: the run gets
+    // its own for that, and the portal's only in its NB_AUTH_FILE.
+    let portal_token = api_token
+        .as_ref()
+        .filter(|_| runner.settings.portal_url.is_some())
+        .cloned();
+    let (token, run_token) = match api_token.filter(|_| portal_token.is_none()) {
         Some(t) => (t, None),
         None => {
             let issued = runner
@@ -220,6 +229,7 @@ async fn prepare(
         parameters,
         env,
         run_token,
+        portal_token,
     })
 }
 
@@ -350,12 +360,16 @@ async fn execute(runner: &Runner, pools: &Pools, p: Prepared, run: Run<'_>) -> O
     let deadline = Instant::now() + timeout;
     let limit = runner.settings.max_disk_bytes;
     let over_disk = Arc::new(AtomicBool::new(false));
-    let disk_watch = (limit > 0).then(|| {
-        let (dir, stop, over) = (kernel.work_dir(), cancel.clone(), over_disk.clone());
-        tokio::spawn(watch_disk(dir, limit, stop, over))
-    });
+    let disk_watch = watch_disk_of(&kernel, limit, cancel, &over_disk);
     let mut values = p.env;
-    give_home(runner, &kernel, &mut values, timeout).await;
+    give_home(
+        runner,
+        &kernel,
+        &mut values,
+        p.portal_token.as_deref(),
+        timeout,
+    )
+    .await;
     let mut first_cell = None;
     let (executed, end) = match kernel.provide_env(&values).await {
         Ok(()) => {
@@ -375,26 +389,8 @@ async fn execute(runner: &Runner, pools: &Pools, p: Prepared, run: Run<'_>) -> O
     let end = what_stopped(end, env, memory, over_disk.load(Ordering::SeqCst), limit);
     // A run stopped from outside (cancel, disk) has its kernel killed
     // rather than asked to stop.
-    // Once the kernel is gone, a runtime version it kept may go too.
-    let builds = env.map(|_| runner.runs.builds.clone());
-    let release = move || {
-        drop(hold);
-        if let Some(builds) = builds {
-            builds.notify_one();
-        }
-    };
-    match end {
-        RunEnd::Completed | RunEnd::Failed(_) if !cancel.is_cancelled() => {
-            tokio::spawn(async move {
-                kernel.shutdown().await;
-                release();
-            });
-        }
-        _ => {
-            kernel.kill().await;
-            release();
-        }
-    }
+    let clean = matches!(end, RunEnd::Completed | RunEnd::Failed(_)) && !cancel.is_cancelled();
+    let_go(runner, kernel, hold, env.is_some(), clean).await;
     let (status, message, failure) = conclude(end, timeout);
     Outcome {
         status,
@@ -407,20 +403,62 @@ async fn execute(runner: &Runner, pools: &Pools, p: Prepared, run: Run<'_>) -> O
     }
 }
 
-/// Gives the run its `NB_AUTH_FILE` for `GIS("home")` (when the site's
-/// portal is HTTPS): the site's portal and the run's token.
+/// Ends the run's kernel (asked to stop when the run ended `clean`ly, in
+/// the background; else killed at once), then lets go of its pool; a
+/// runtime version it kept (`runtime`) may go then.
+async fn let_go(runner: &Runner, mut kernel: Kernel, hold: Hold, runtime: bool, clean: bool) {
+    let builds = runtime.then(|| runner.runs.builds.clone());
+    let release = move || {
+        drop(hold);
+        if let Some(builds) = builds {
+            builds.notify_one();
+        }
+    };
+    if clean {
+        tokio::spawn(async move {
+            kernel.shutdown().await;
+            release();
+        });
+    } else {
+        kernel.kill().await;
+        release();
+    }
+}
+
+/// Watches the kernel's working directory against `limit` bytes (none
+/// when 0), setting `over` once it is past.
+fn watch_disk_of(
+    kernel: &Kernel,
+    limit: u64,
+    cancel: &CancellationToken,
+    over: &Arc<AtomicBool>,
+) -> Option<tokio::task::JoinHandle<()>> {
+    (limit > 0).then(|| {
+        let (dir, stop, over) = (kernel.work_dir(), cancel.clone(), over.clone());
+        tokio::spawn(watch_disk(dir, limit, stop, over))
+    })
+}
+
+/// Gives the run its `NB_AUTH_FILE` for `GIS("home")`: the site's
+/// external portal with the receiver's token for it, when there are both;
+/// else the site itself (when its public URL is HTTPS) with the run's.
 async fn give_home(
     runner: &Runner,
     kernel: &Kernel,
     env: &mut Map<String, Value>,
+    portal_token: Option<&str>,
     timeout: Duration,
 ) {
-    let token = env
+    let own = env
         .get("HOOKBOOK_TOKEN")
         .and_then(Value::as_str)
         .unwrap_or("");
+    let (portal, token) = match (&runner.settings.portal_url, portal_token) {
+        (Some(portal), Some(token)) => (portal.as_str(), token),
+        _ => (runner.settings.hookbook_url.as_str(), own),
+    };
     let expires = Millis::now().plus(timeout + RUN_TOKEN_SPARE);
-    let Some(file) = super::home::auth_file(&runner.settings.hookbook_url, token, expires) else {
+    let Some(file) = super::home::auth_file(portal, token, expires) else {
         return;
     };
     match kernel.provide_file(super::home::FILE, &file).await {

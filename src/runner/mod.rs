@@ -55,6 +55,9 @@ pub struct RunSettings {
     pub hookbook_url: String,
     /// Runtime names notebooks ask for, run in another runtime.
     pub runtime_aliases: Vec<crate::domain::runtime::RuntimeAlias>,
+    /// The site's portal when it is not hookbook itself: a receiver's api
+    /// token is for it, and goes only into the run's `NB_AUTH_FILE`.
+    pub portal_url: Option<String>,
 }
 
 /// What the runs of this node work with, built once by `startup`.

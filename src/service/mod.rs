@@ -9,6 +9,7 @@ pub mod items;
 pub mod jobs;
 pub mod notices;
 mod oauth;
+pub mod portal;
 pub mod receivers;
 pub mod retries;
 mod runs;
@@ -46,6 +47,8 @@ pub struct Settings {
     /// Jobs waiting before new ones are refused (intake's limit, which
     /// `executeNotebook` and replays share).
     pub max_queue_depth: u64,
+    /// The site's portal when it is not hookbook itself (`--portal-url`).
+    pub portal: Option<Arc<portal::Portal>>,
 }
 
 /// The administration: users, tokens, items, receivers and jobs, as the

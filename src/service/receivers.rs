@@ -217,9 +217,13 @@ impl App {
             }
         }
         if let Some(token) = &receiver.api_token {
-            let token = Token::from_client(token.expose());
-            if let Some(problem) = self.api_token_problem(&token, &receiver.item_id).await? {
-                problems.push(format!("apiToken: {problem}"));
+            if let Some(portal) = &self.settings.portal {
+                problems.extend(portal_problem(portal, token.expose()).await);
+            } else {
+                let token = Token::from_client(token.expose());
+                if let Some(problem) = self.api_token_problem(&token, &receiver.item_id).await? {
+                    problems.push(format!("apiToken: {problem}"));
+                }
             }
         }
         if receiver.disabled {
@@ -281,8 +285,13 @@ impl App {
         Ok(None)
     }
 
-    /// Refuses an api token with a problem, naming the field.
+    /// Refuses an api token with a problem, naming the field. A token for
+    /// the site's external portal is checked by `validate` instead (the
+    /// portal may not answer when a receiver is saved).
     async fn check_api_token(&self, token: &Token, item_id: &ItemId) -> Result<()> {
+        if self.settings.portal.is_some() {
+            return Ok(());
+        }
         match self.api_token_problem(token, item_id).await? {
             None => Ok(()),
             Some(problem) => Err(Error::Invalid {
@@ -290,5 +299,17 @@ impl App {
                 source: ParseError::new(problem.to_string()),
             }),
         }
+    }
+}
+
+/// What the site's portal says of a receiver's api token, as `validate`
+/// reports it: nothing when it signs in; why not, or that the portal did
+/// not answer (then the token was not checked).
+async fn portal_problem(portal: &super::portal::Portal, token: &str) -> Option<String> {
+    use super::portal::TokenCheck;
+    match portal.check(token).await {
+        TokenCheck::SignsInAs(_) => None,
+        TokenCheck::Refused(why) => Some(format!("apiToken: {why}")),
+        TokenCheck::Unchecked(why) => Some(format!("apiToken: {why}")),
     }
 }

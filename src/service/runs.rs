@@ -91,7 +91,9 @@ impl App {
                 return Ok(Some(why));
             }
         }
-        if let Some(token) = &receiver.api_token {
+        // A token for the site's external portal is the portal's to judge.
+        let local = self.settings.portal.is_none();
+        if let Some(token) = receiver.api_token.as_ref().filter(|_| local) {
             let token = Token::from_client(token.expose());
             if self.user_of_token(&token).await?.is_none() {
                 return Ok(Some(

@@ -28,6 +28,7 @@ use crate::runner::runs::Runs;
 use crate::runner::worker::Worker;
 use crate::runner::{RunSettings, Runner};
 use crate::security::vault::Vault;
+use crate::service::portal::Portal;
 use crate::service::{App, Settings};
 use crate::store::{self, Orphans, Store};
 use crate::telemetry::chain;
@@ -149,17 +150,7 @@ impl Application {
         let addr = listener
             .local_addr()
             .context("cannot read the bound address")?;
-        let settings = Settings {
-            public_url: args.public_url.clone().unwrap_or_else(|| {
-                let scheme = if listener.is_tls() { "https" } else { "http" };
-                format!("{scheme}://{addr}")
-            }),
-            context: args.context.clone(),
-            secret_grace: Duration::from_secs(args.secret_grace_hours.saturating_mul(3600)),
-            notice_allow: Arc::new(args.notice_allow.clone()),
-            email_notices: args.smtp_url.is_some(),
-            max_queue_depth: args.max_queue_depth,
-        };
+        let settings = site_settings(&args, &listener, addr)?;
         let notice_settings = notice_settings(&args, &settings)?;
         recover_orphans(store.as_ref()).await?;
         let metrics = Arc::new(Metrics::new());
@@ -331,6 +322,31 @@ fn pools(k: kernels::Kernels, warm: usize, metrics: &Arc<Metrics>) -> (Arc<Pools
     )
 }
 
+/// What the administration works with: the public URL (HTTPS by default
+/// when the listener is), the portal, the limits.
+fn site_settings(
+    args: &ServeArgs,
+    listener: &Incoming,
+    addr: SocketAddr,
+) -> anyhow::Result<Settings> {
+    Ok(Settings {
+        public_url: args.public_url.clone().unwrap_or_else(|| {
+            let scheme = if listener.is_tls() { "https" } else { "http" };
+            format!("{scheme}://{addr}")
+        }),
+        context: args.context.clone(),
+        secret_grace: Duration::from_secs(args.secret_grace_hours.saturating_mul(3600)),
+        notice_allow: Arc::new(args.notice_allow.clone()),
+        email_notices: args.smtp_url.is_some(),
+        max_queue_depth: args.max_queue_depth,
+        portal: args
+            .portal_url
+            .as_deref()
+            .map(|url| Portal::new(url, args.portal_ca_cert.as_deref()).map(Arc::new))
+            .transpose()?,
+    })
+}
+
 fn notice_settings(args: &ServeArgs, settings: &Settings) -> anyhow::Result<NoticeSettings> {
     let smtp = match (&args.smtp_url, &args.smtp_from) {
         (Some(url), Some(from)) => Some(SmtpSettings::new(url.expose(), from)?),
@@ -365,6 +381,7 @@ fn run_settings(args: &ServeArgs, settings: &Settings) -> RunSettings {
         max_disk_bytes: args.max_run_disk_mb.saturating_mul(1 << 20),
         hookbook_url: format!("{}/{}", settings.public_url, settings.context),
         runtime_aliases: args.runtime_aliases.clone(),
+        portal_url: args.portal_url.clone(),
     }
 }
 

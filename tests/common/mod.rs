@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod arcgis;
 pub mod db;
 pub mod events;
 pub mod evidence;

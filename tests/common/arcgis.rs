@@ -1,0 +1,123 @@
+//! hookbook as the ArcGIS API for Python meets it: a server over HTTPS
+//! with a self-signed certificate made by openssl, and scripts run with
+//! the `arcgis` package `scripts/test` installs.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use super::nodes::{add_admin, BIN};
+use super::process::Process;
+
+/// The Python with `arcgis` and `ipykernel` that `scripts/test` prepares
+/// (`HOOKBOOK_TEST_ARCGIS_PYTHON`, else `target/arcgis-python/bin/python`).
+pub fn arcgis_python() -> PathBuf {
+    let path = std::env::var_os("HOOKBOOK_TEST_ARCGIS_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("target/arcgis-python/bin/python")
+        });
+    assert!(
+        path.exists(),
+        "no Python with arcgis at {}: run scripts/test, which installs it",
+        path.display()
+    );
+    path
+}
+
+/// A self-signed certificate for 127.0.0.1 and its key, made by openssl.
+pub fn certificate(dir: &Path) -> (PathBuf, PathBuf) {
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    let made = Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+        ])
+        .args([
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            // A server's certificate, not a CA's (rustls refuses a CA's
+            // certificate as a server's).
+            "-addext",
+            "basicConstraints=critical,CA:FALSE",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("openssl runs (scripts/test checks that it is installed)");
+    assert!(made.success(), "openssl could not make a certificate");
+    (cert, key)
+}
+
+/// `hookbook serve` over HTTPS on `dir` (its certificate `dir/cert.pem`),
+/// running notebooks with the arcgis Python, with more `flags`; its
+/// process and base URL once it answers.
+pub async fn serve_https(
+    dir: &Path,
+    client: &reqwest::Client,
+    flags: &[&str],
+) -> (Process, String) {
+    let (cert, key) = certificate(dir);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let database = super::db::database_url(dir);
+    add_admin(&database);
+    let child = Process::spawn(
+        Command::new(BIN)
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .args(["--database-url", &database])
+            .arg("--data-dir")
+            .arg(dir.join("data"))
+            .arg("--python")
+            .arg(arcgis_python())
+            .args(["--max-concurrent-runs", "1", "--log", "warn"])
+            .arg("--tls-cert")
+            .arg(&cert)
+            .arg("--tls-key")
+            .arg(&key)
+            .args(flags)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    );
+    let base = format!("https://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while client.get(format!("{base}/healthz")).send().await.is_err() {
+        assert!(Instant::now() < deadline, "the HTTPS server never answered");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    (child, base)
+}
+
+/// Runs `script` with the arcgis Python; its standard output, or a panic
+/// with both streams when it fails.
+pub fn python(script: &str) -> String {
+    let out = Command::new(arcgis_python())
+        .args(["-c", script])
+        .output()
+        .expect("python starts");
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    );
+    assert!(
+        out.status.success(),
+        "the script failed:\n{stdout}\n{stderr}"
+    );
+    stdout
+}
+
+pub async fn form(client: &reqwest::Client, url: String, fields: &[(&str, &str)]) -> Value {
+    let r = client.post(url).form(fields).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    r.json().await.unwrap()
+}
