@@ -7,7 +7,7 @@
 //! parameters and waits for its job (then listed by `nbs.system.jobs`,
 //! Esri's jobs resource), and a receiver is created, listed,
 //! updated, validated and deleted through the package's connection; a
-//! token that is not valid is an error, not
+//! token that is not valid, or expired, is an error, not
 //! anonymous access; and a notebook run from a signed webhook calls
 //! `GIS("home")` and prints the user it runs as.
 
@@ -33,6 +33,21 @@ async fn the_arcgis_package_signs_in_over_https_and_runs_find_their_portal() {
         &client,
         format!("{portal}/sharing/rest/generateToken"),
         &[("username", "admin"), ("password", PASSWORD), ("f", "json")],
+    )
+    .await["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // A token of one minute, used once it has expired, at the end.
+    let short = form(
+        &client,
+        format!("{portal}/sharing/rest/generateToken"),
+        &[
+            ("username", "admin"),
+            ("password", PASSWORD),
+            ("expiration", "1"),
+            ("f", "json"),
+        ],
     )
     .await["token"]
         .as_str()
@@ -124,23 +139,7 @@ async fn the_arcgis_package_signs_in_over_https_and_runs_find_their_portal() {
     assert!(!wrong.status.success(), "a wrong password signed in");
 
     // A token that is not valid: an error naming it, never anonymous.
-    let refused = Command::new(arcgis_python())
-        .args([
-            "-c",
-            &format!(
-                "from arcgis.gis import GIS\n\
-                 gis = GIS({portal:?}, token='not-a-token', verify_cert=False)\n\
-                 print('anonymous', gis.users.me)\n"
-            ),
-        ])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&refused.stderr);
-    assert!(
-        !refused.status.success(),
-        "an invalid token signed in: {stderr}"
-    );
-    assert!(stderr.contains("The token is not valid"), "{stderr}");
+    refused_by_the_package(&portal, "not-a-token");
 
     // GIS("home") inside a run started by a signed webhook.
     let notebook = json!({
@@ -193,4 +192,48 @@ async fn the_arcgis_package_signs_in_over_https_and_runs_find_their_portal() {
         .await
         .unwrap();
     assert!(executed.contains("home admin"), "{executed}");
+
+    // The one-minute token, once the site no longer takes it (waited for,
+    // bounded): expired is refused the same way.
+    let deadline = Instant::now() + Duration::from_secs(150);
+    loop {
+        let r = client
+            .get(format!("{portal}/sharing/rest/community/self"))
+            .query(&[("f", "json")])
+            .header("X-Esri-Authorization", format!("Bearer {short}"))
+            .send()
+            .await
+            .unwrap();
+        if r.status() == 401 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the one-minute token never expired"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    refused_by_the_package(&portal, &short);
+}
+
+/// `GIS(portal, token=token)` fails with the error that names the token
+/// problem, rather than carrying on anonymously.
+fn refused_by_the_package(portal: &str, token: &str) {
+    let refused = Command::new(arcgis_python())
+        .args([
+            "-c",
+            &format!(
+                "from arcgis.gis import GIS\n\
+                 gis = GIS({portal:?}, token={token:?}, verify_cert=False)\n\
+                 print('anonymous', gis.users.me)\n"
+            ),
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        !refused.status.success(),
+        "a token that is not valid signed in: {stderr}"
+    );
+    assert!(stderr.contains("The token is not valid"), "{stderr}");
 }
