@@ -16,9 +16,9 @@ mod common;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::arcgis::{arcgis_python, form, python, serve_https};
+use common::arcgis::{arcgis_python, form, python, run_from_webhook, serve_https};
 use common::nodes::PASSWORD;
-use serde_json::{json, Value};
+use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_arcgis_package_signs_in_over_https_and_runs_find_their_portal() {
@@ -151,46 +151,8 @@ async fn the_arcgis_package_signs_in_over_https_and_runs_find_their_portal() {
     let (_, receiver) =
         common::nodes::notebook_receiver(&client, &base, &token, "home", &notebook.to_string())
             .await;
-    let body = br#"{"n": 1}"#;
-    let sent: Value = client
-        .post(format!("{portal}/rest/events/webhooks/{receiver}"))
-        .header("x-esrihook-signature", common::events::esri(body))
-        .header("content-type", "application/json")
-        .body(&body[..])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let job = sent["jobId"].as_str().expect("a job").to_string();
-    let deadline = Instant::now() + Duration::from_secs(180);
-    let done = loop {
-        let j: Value = client
-            .get(format!("{portal}/admin/notebooks/jobs/{job}"))
-            .query(&[("f", "json"), ("token", token.as_str())])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if ["COMPLETED", "FAILED"].contains(&j["status"].as_str().unwrap_or("")) {
-            break j;
-        }
-        assert!(Instant::now() < deadline, "the run never ended: {j}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let (done, executed) = run_from_webhook(&client, &portal, &token, &receiver).await;
     assert_eq!(done["status"], "COMPLETED", "{done}");
-    let executed = client
-        .get(format!("{portal}/admin/notebooks/jobs/{job}/notebook"))
-        .query(&[("token", token.as_str())])
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
     assert!(executed.contains("home admin"), "{executed}");
 
     // The one-minute token, once the site no longer takes it (waited for,

@@ -9,11 +9,10 @@
 mod common;
 
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
-use common::arcgis::{form, serve_https};
+use common::arcgis::{form, run_from_webhook, serve_https};
 use common::nodes::{BIN, PASSWORD};
-use serde_json::{json, Value};
+use serde_json::json;
 
 /// `hookbook user add` of `username` with [`PASSWORD`] on `database`.
 fn add_user(database: &str, username: &str) {
@@ -145,46 +144,8 @@ async fn runs_sign_in_to_the_sites_portal_with_the_receivers_api_token() {
     let said = validate(good.clone()).await;
     assert_eq!(said["success"], "true", "{said}");
 
-    let body = br#"{"n": 1}"#;
-    let sent: Value = client
-        .post(format!("{site}/rest/events/webhooks/{good}"))
-        .header("x-esrihook-signature", common::events::esri(body))
-        .header("content-type", "application/json")
-        .body(&body[..])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let job = sent["jobId"].as_str().expect("a job").to_string();
-    let deadline = Instant::now() + Duration::from_secs(180);
-    let done = loop {
-        let j: Value = client
-            .get(format!("{site}/admin/notebooks/jobs/{job}"))
-            .query(&[("f", "json"), ("token", token.as_str())])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if ["COMPLETED", "FAILED"].contains(&j["status"].as_str().unwrap_or("")) {
-            break j;
-        }
-        assert!(Instant::now() < deadline, "the run never ended: {j}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let (done, executed) = run_from_webhook(&client, &site, &token, &good).await;
     assert_eq!(done["status"], "COMPLETED", "{done}");
-    let executed = client
-        .get(format!("{site}/admin/notebooks/jobs/{job}/notebook"))
-        .query(&[("token", token.as_str())])
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
     assert!(executed.contains("portal user portaluser"), "{executed}");
     assert!(executed.contains("hookbook user admin"), "{executed}");
 }

@@ -9,29 +9,13 @@ mod common;
 
 use common::jobs::finished;
 use common::{spawn_app_in, TestApp};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 const RUNTIMES: &str = "/notebooks/admin/notebooks/runtimes";
 
 /// A notebook of `cells` naming the runtime "Limited".
 fn notebook(cells: &[&str]) -> String {
-    let cells: Vec<Value> = cells
-        .iter()
-        .enumerate()
-        .map(|(i, source)| {
-            json!({"cell_type": "code", "id": format!("c{i}"), "metadata": {},
-                   "execution_count": null, "outputs": [], "source": source})
-        })
-        .collect();
-    json!({
-        "cells": cells,
-        "metadata": {
-            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
-            "esriNotebookRuntime": {"notebookRuntimeName": "Limited", "notebookRuntimeVersion": "1"}
-        },
-        "nbformat": 4, "nbformat_minor": 5
-    })
-    .to_string()
+    common::jobs::notebook_of(Some("Limited"), cells)
 }
 
 /// Runs `text` as an item of the admin's; the finished job and the text of
@@ -156,12 +140,8 @@ async fn a_run_in_the_default_environment_keeps_to_the_sites_memory_limit() {
     )
     .await;
     let cast = app.cast().await;
-    let mut text: Value = serde_json::from_str(&notebook(&["blob = b'x' * (600 << 20)"])).unwrap();
-    text["metadata"]
-        .as_object_mut()
-        .unwrap()
-        .remove("esriNotebookRuntime");
-    let (done, _) = run(&app, &cast.admin, &text.to_string()).await;
+    let text = common::jobs::notebook_of(None, &["blob = b'x' * (600 << 20)"]);
+    let (done, _) = run(&app, &cast.admin, &text).await;
     assert_eq!(done["status"], "FAILED", "{done}");
     assert!(
         done["messages"]
@@ -170,15 +150,8 @@ async fn a_run_in_the_default_environment_keeps_to_the_sites_memory_limit() {
         "{done}"
     );
     // Under the limit, runs go on as before.
-    let (done, executed) = run(&app, &cast.admin, &{
-        let mut small: Value = serde_json::from_str(&notebook(&["print('fine', 1)"])).unwrap();
-        small["metadata"]
-            .as_object_mut()
-            .unwrap()
-            .remove("esriNotebookRuntime");
-        small.to_string()
-    })
-    .await;
+    let small = common::jobs::notebook_of(None, &["print('fine', 1)"]);
+    let (done, executed) = run(&app, &cast.admin, &small).await;
     assert_eq!(done["status"], "COMPLETED", "{done}");
     assert_eq!(printed(&executed, "fine"), 1.0);
     app.stop().await;

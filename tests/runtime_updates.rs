@@ -11,30 +11,14 @@ use std::time::{Duration, Instant};
 
 use common::jobs::finished;
 use common::{spawn_app_in, TestApp};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 const RUNTIMES: &str = "/notebooks/admin/notebooks/runtimes";
 const JOBS: &str = "/notebooks/admin/notebooks/jobs";
 
 /// A notebook of `cells` naming the runtime "Moving".
 fn notebook(cells: &[&str]) -> String {
-    let cells: Vec<Value> = cells
-        .iter()
-        .enumerate()
-        .map(|(i, source)| {
-            json!({"cell_type": "code", "id": format!("c{i}"), "metadata": {},
-                   "execution_count": null, "outputs": [], "source": source})
-        })
-        .collect();
-    json!({
-        "cells": cells,
-        "metadata": {
-            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
-            "esriNotebookRuntime": {"notebookRuntimeName": "Moving", "notebookRuntimeVersion": "1"}
-        },
-        "nbformat": 4, "nbformat_minor": 5
-    })
-    .to_string()
+    common::jobs::notebook_of(Some("Moving"), cells)
 }
 
 /// Submits `text` as an item of the admin's; the job's id.

@@ -78,7 +78,8 @@ fn detail(app: &App, job: &JobRecord) -> Value {
     v
 }
 
-fn number(params: &Params, field: &'static str, default: u32, max: u32) -> Result<u32> {
+/// A whole number `field` from 1 to `max`, `default` when not given.
+pub(super) fn number(params: &Params, field: &'static str, default: u32, max: u32) -> Result<u32> {
     match params.non_empty(field) {
         None => Ok(default),
         Some(text) => text

@@ -117,18 +117,7 @@ async fn list(
             })
         }
     };
-    let num = match params.non_empty("num") {
-        None => 100,
-        Some(text) => text
-            .trim()
-            .parse::<u32>()
-            .ok()
-            .filter(|n| (1..=MAX_NUM).contains(n))
-            .ok_or_else(|| Error::Invalid {
-                field: "num",
-                source: ParseError::new(format!("must be a whole number from 1 to {MAX_NUM}")),
-            })?,
-    };
+    let num = super::jobs::number(&params, "num", 100, MAX_NUM)?;
     let (jobs, _) = app.jobs(&caller, None, None, 0, num).await?;
     let listed: Vec<Value> = jobs
         .iter()

@@ -121,3 +121,54 @@ pub async fn form(client: &reqwest::Client, url: String, fields: &[(&str, &str)]
     assert_eq!(r.status(), 200);
     r.json().await.unwrap()
 }
+
+/// Posts a signed webhook to `receiver` on the site at `portal` (its base
+/// URL and context) and waits (at most three minutes) for the run to end;
+/// the job, and the text of its executed notebook.
+pub async fn run_from_webhook(
+    client: &reqwest::Client,
+    portal: &str,
+    token: &str,
+    receiver: &str,
+) -> (Value, String) {
+    let body = br#"{"n": 1}"#;
+    let sent: Value = client
+        .post(format!("{portal}/rest/events/webhooks/{receiver}"))
+        .header("x-esrihook-signature", super::events::esri(body))
+        .header("content-type", "application/json")
+        .body(&body[..])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let job = sent["jobId"].as_str().expect("a job").to_string();
+    let deadline = Instant::now() + Duration::from_secs(180);
+    let done = loop {
+        let j: Value = client
+            .get(format!("{portal}/admin/notebooks/jobs/{job}"))
+            .query(&[("f", "json"), ("token", token)])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if ["COMPLETED", "FAILED"].contains(&j["status"].as_str().unwrap_or("")) {
+            break j;
+        }
+        assert!(Instant::now() < deadline, "the run never ended: {j}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let executed = client
+        .get(format!("{portal}/admin/notebooks/jobs/{job}/notebook"))
+        .query(&[("token", token)])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    (done, executed)
+}

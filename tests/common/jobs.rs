@@ -1,4 +1,5 @@
-//! Jobs as the suites watch them: waiting, bounded, for a job to end.
+//! Jobs as the suites watch them: waiting, bounded, for a job to end;
+//! and the notebooks they run.
 
 use std::time::{Duration, Instant};
 
@@ -20,4 +21,26 @@ pub async fn finished(app: &TestApp, token: &str, job: &str) -> Value {
         assert!(Instant::now() < deadline, "job {job} never finished: {j}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// A notebook of code `cells`, naming `runtime` in its
+/// `esriNotebookRuntime` metadata when given.
+pub fn notebook_of(runtime: Option<&str>, cells: &[&str]) -> String {
+    let cells: Vec<Value> = cells
+        .iter()
+        .enumerate()
+        .map(|(i, source)| {
+            serde_json::json!({"cell_type": "code", "id": format!("c{i}"), "metadata": {},
+                               "execution_count": null, "outputs": [], "source": source})
+        })
+        .collect();
+    let mut metadata = serde_json::json!({
+        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
+    });
+    if let Some(name) = runtime {
+        metadata["esriNotebookRuntime"] =
+            serde_json::json!({"notebookRuntimeName": name, "notebookRuntimeVersion": "1"});
+    }
+    serde_json::json!({"cells": cells, "metadata": metadata, "nbformat": 4, "nbformat_minor": 5})
+        .to_string()
 }
