@@ -53,7 +53,7 @@ async fn info(State(app): State<Arc<App>>) -> Result<Reply> {
             "isTokenBasedSecurity": true,
         },
     });
-    let page = page("Server information", &value);
+    let page = Page::new("Server information");
     Ok(Reply::new(value, async move { Ok(page) }))
 }
 
@@ -111,7 +111,7 @@ async fn portal_self(
     if let Some(user) = &user {
         value["user"] = user_json(user);
     }
-    let page = page("Portal", &value);
+    let page = Page::new("Portal");
     Ok(Reply::new(value, async move { Ok(page) }))
 }
 
@@ -159,13 +159,13 @@ async fn servers_of(
 
 fn servers_reply(app: &App) -> Reply {
     let value = servers_json(app);
-    let page = page("Servers", &value);
+    let page = Page::new("Servers");
     Reply::new(value, async move { Ok(page) })
 }
 
 async fn community_self(Caller(caller): Caller) -> Result<Reply> {
     let value = user_json(&caller);
-    let page = page("User", &value);
+    let page = Page::new("User");
     Ok(Reply::new(value, async move { Ok(page) }))
 }
 
@@ -177,11 +177,6 @@ async fn community_user(
 ) -> Result<Reply> {
     let user = app.user_profile(&caller, &username).await?;
     let value = user_json(&user);
-    let page = page("User", &value);
+    let page = Page::new("User");
     Ok(Reply::new(value, async move { Ok(page) }))
-}
-
-/// A page showing the resource's fields.
-fn page(title: &str, _value: &Value) -> Page {
-    Page::new(title)
 }

@@ -17,7 +17,7 @@ use super::negotiate::Reply;
 use super::path::Id;
 use crate::domain::ids::JobId;
 use crate::domain::job::{JobKind, JobStatus};
-use crate::domain::ParseError;
+use crate::domain::receiver::parse_flag;
 use crate::error::{Error, Result};
 use crate::service::App;
 use crate::store::JobRecord;
@@ -107,16 +107,12 @@ async fn list(
     Caller(caller): Caller,
     params: Params,
 ) -> Result<Reply> {
-    let detail = match params.non_empty("detail").map(str::trim) {
-        None | Some("false") => false,
-        Some("true") => true,
-        Some(other) => {
-            return Err(Error::Invalid {
-                field: "detail",
-                source: ParseError::new(format!("must be true or false, not '{other}'")),
-            })
-        }
-    };
+    let detail = params
+        .non_empty("detail")
+        .map(parse_flag)
+        .transpose()
+        .map_err(Error::invalid("detail"))?
+        .unwrap_or(false);
     let num = super::jobs::number(&params, "num", 100, MAX_NUM)?;
     let (jobs, _) = app.jobs(&caller, None, None, 0, num).await?;
     let listed: Vec<Value> = jobs

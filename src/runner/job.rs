@@ -390,7 +390,7 @@ async fn execute(runner: &Runner, pools: &Pools, p: Prepared, run: Run<'_>) -> O
     // A run stopped from outside (cancel, disk) has its kernel killed
     // rather than asked to stop.
     let clean = matches!(end, RunEnd::Completed | RunEnd::Failed(_)) && !cancel.is_cancelled();
-    let_go(runner, kernel, hold, env.is_some(), clean).await;
+    let_go(kernel, hold, clean).await;
     let (status, message, failure) = conclude(end, timeout);
     Outcome {
         status,
@@ -404,24 +404,16 @@ async fn execute(runner: &Runner, pools: &Pools, p: Prepared, run: Run<'_>) -> O
 }
 
 /// Ends the run's kernel (asked to stop when the run ended `clean`ly, in
-/// the background; else killed at once), then lets go of its pool; a
-/// runtime version it kept (`runtime`) may go then.
-async fn let_go(runner: &Runner, mut kernel: Kernel, hold: Hold, runtime: bool, clean: bool) {
-    let builds = runtime.then(|| runner.runs.builds.clone());
-    let release = move || {
-        drop(hold);
-        if let Some(builds) = builds {
-            builds.notify_one();
-        }
-    };
+/// the background; else killed at once), then lets go of its pool.
+async fn let_go(mut kernel: Kernel, hold: Hold, clean: bool) {
     if clean {
         tokio::spawn(async move {
             kernel.shutdown().await;
-            release();
+            drop(hold);
         });
     } else {
         kernel.kill().await;
-        release();
+        drop(hold);
     }
 }
 

@@ -7,10 +7,11 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -60,21 +61,35 @@ struct Entry {
     pool: Arc<Pool>,
     /// When a run last took a kernel of it.
     used: Instant,
-    /// Runs holding a kernel of this pool now.
-    held: Arc<AtomicUsize>,
+    /// Runs holding a kernel of this pool now, and whether its version was
+    /// replaced while they did.
+    held: Arc<Held>,
     stop: CancellationToken,
     filler: JoinHandle<()>,
     name: String,
 }
 
+/// The runs holding a runtime pool's kernels.
+#[derive(Default)]
+struct Held {
+    runs: AtomicUsize,
+    /// Its version was replaced (or its runtime removed) while runs held
+    /// it: the last to let go wakes the builder, which retires it.
+    replaced: AtomicBool,
+    wake: Arc<Notify>,
+}
+
 /// A run's hold on its runtime's pool: while it lasts, the pool's fork
 /// server (its kernel's parent) and the environment stay.
-pub struct Hold(Option<Arc<AtomicUsize>>);
+pub struct Hold(Option<Arc<Held>>);
 
 impl Drop for Hold {
     fn drop(&mut self) {
         if let Some(held) = &self.0 {
-            held.fetch_sub(1, Ordering::SeqCst);
+            let last = held.runs.fetch_sub(1, Ordering::SeqCst) == 1;
+            if last && held.replaced.load(Ordering::SeqCst) {
+                held.wake.notify_one();
+            }
         }
     }
 }
@@ -93,6 +108,8 @@ pub struct PoolSettings {
 pub struct Pools {
     default: Arc<Pool>,
     settings: PoolSettings,
+    /// Wakes the runtime builder, which retires replaced pools.
+    builder: Arc<Notify>,
     metrics: Arc<Metrics>,
     runtimes: Mutex<HashMap<Key, Entry>>,
     /// Stops the runtime pools' fillers at the node's stop.
@@ -100,11 +117,18 @@ pub struct Pools {
 }
 
 impl Pools {
-    /// `default` is the default environment's pool, filled by its own task.
-    pub fn new(default: Arc<Pool>, settings: PoolSettings, metrics: Arc<Metrics>) -> Self {
+    /// `default` is the default environment's pool, filled by its own task;
+    /// `builder` wakes the runtime builder.
+    pub fn new(
+        default: Arc<Pool>,
+        settings: PoolSettings,
+        metrics: Arc<Metrics>,
+        builder: Arc<Notify>,
+    ) -> Self {
         Self {
             default,
             settings,
+            builder,
             metrics,
             runtimes: Mutex::new(HashMap::new()),
             shutdown: CancellationToken::new(),
@@ -134,7 +158,7 @@ impl Pools {
         let (pool, hold) = {
             let mut runtimes = self.runtimes();
             let entry = runtimes.entry(env.key()).or_insert_with(|| self.start(env));
-            entry.held.fetch_add(1, Ordering::SeqCst);
+            entry.held.runs.fetch_add(1, Ordering::SeqCst);
             entry.used = Instant::now();
             (entry.pool.clone(), Hold(Some(entry.held.clone())))
         };
@@ -175,7 +199,10 @@ impl Pools {
         Entry {
             pool,
             used: Instant::now(),
-            held: Arc::new(AtomicUsize::new(0)),
+            held: Arc::new(Held {
+                wake: self.builder.clone(),
+                ..Held::default()
+            }),
             stop,
             filler,
             name: env.name.clone(),
@@ -187,7 +214,7 @@ impl Pools {
     pub fn held(&self) -> HashSet<(RuntimeId, u32)> {
         self.runtimes()
             .iter()
-            .filter(|(_, e)| e.held.load(Ordering::SeqCst) > 0)
+            .filter(|(_, e)| e.held.runs.load(Ordering::SeqCst) > 0)
             .map(|(k, _)| (k.id.clone(), k.version))
             .collect()
     }
@@ -199,14 +226,17 @@ impl Pools {
         let keep: HashSet<Key> = current.iter().map(RuntimeEnv::key).collect();
         let gone: Vec<(Key, Entry)> = {
             let mut runtimes = self.runtimes();
-            let old: Vec<Key> = runtimes
-                .iter()
-                .filter(|(k, e)| {
-                    let idle = e.used.elapsed() > IDLE_POOL;
-                    (idle || !keep.contains(k)) && e.held.load(Ordering::SeqCst) == 0
-                })
-                .map(|(k, _)| k.clone())
-                .collect();
+            let mut old = Vec::new();
+            for (key, e) in runtimes.iter() {
+                let idle = e.used.elapsed() > IDLE_POOL;
+                let replaced = !keep.contains(key);
+                if e.held.runs.load(Ordering::SeqCst) > 0 {
+                    // Retired once its last run lets go (which wakes us).
+                    e.held.replaced.store(replaced, Ordering::SeqCst);
+                } else if idle || replaced {
+                    old.push(key.clone());
+                }
+            }
             old.into_iter()
                 .filter_map(|k| runtimes.remove(&k).map(|e| (k, e)))
                 .collect()

@@ -175,7 +175,8 @@ impl Application {
             runs.clone(),
         ));
         let builder = kernels.as_ref().map(|k| runtime_builder(k, &data_dir));
-        let pools = kernels.map(|k| pools(k, args.runtime_warm_kernels as usize, &metrics));
+        let warm = args.runtime_warm_kernels as usize;
+        let pools = kernels.map(|k| pools(k, warm, &metrics, runs.builds.clone()));
         let notifier = Notifier::new(
             store.clone(),
             app.vault.clone(),
@@ -292,7 +293,12 @@ fn runtime_builder(k: &kernels::Kernels, data_dir: &Path) -> Builder {
 /// The warm pools of this node's kernels (the default environment's, and
 /// each runtime's once used, keeping `warm` ready), forked from a fork
 /// server unless they start cold; and how many runs at once.
-fn pools(k: kernels::Kernels, warm: usize, metrics: &Arc<Metrics>) -> (Arc<Pools>, usize) {
+fn pools(
+    k: kernels::Kernels,
+    warm: usize,
+    metrics: &Arc<Metrics>,
+    builder: Arc<tokio::sync::Notify>,
+) -> (Arc<Pools>, usize) {
     let fork = k.fork.map(|preload| {
         ForkServer::new(
             k.python.clone(),
@@ -317,7 +323,7 @@ fn pools(k: kernels::Kernels, warm: usize, metrics: &Arc<Metrics>) -> (Arc<Pools
         warm,
     };
     (
-        Arc::new(Pools::new(default, settings, metrics.clone())),
+        Arc::new(Pools::new(default, settings, metrics.clone(), builder)),
         k.size,
     )
 }
