@@ -103,6 +103,20 @@ pub enum RunNetwork {
     None,
 }
 
+/// What share of the CPU notebooks get beside the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RunCpu {
+    /// Kernels and everything they start run under Linux's `SCHED_IDLE`:
+    /// they take the CPU time that nothing else wants, so the server
+    /// answers deliveries within milliseconds while notebooks keep both
+    /// cores busy. On a machine whose other programs keep the CPUs busy,
+    /// runs wait for them.
+    Idle,
+    /// Kernels compete for the CPU as any other program does (a warming
+    /// kernel a little lower, when the server runs as root).
+    Normal,
+}
+
 /// Which sender to imitate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Scheme {
@@ -337,6 +351,10 @@ pub struct ServeArgs {
     /// namespace of its own, without even loopback).
     #[arg(long, env = "HOOKBOOK_RUN_NETWORK", value_enum, default_value_t = RunNetwork::On)]
     pub run_network: RunNetwork,
+    /// What share of the CPU notebooks get beside the server (`idle`:
+    /// only what the server and other programs leave).
+    #[arg(long, env = "HOOKBOOK_RUN_CPU", value_enum, default_value_t = RunCpu::Idle)]
+    pub run_cpu: RunCpu,
     /// Run notebooks without a sandbox when none can be made here. Each run
     /// can then read the data dir (key, database), reach other runs'
     /// kernels, tokens and payloads, and signal the server. Without this

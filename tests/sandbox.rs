@@ -1,7 +1,7 @@
 //! The walls between runs, tried as an attacker would from inside a
 //! notebook: other runs' kernels, files and tokens, the server's `/proc`
 //! and signals, the interpreter's packages, the data dir, processes that
-//! outlive their run, the network when it is cut; with a root server, a
+//! outlive their run, the network when it is cut, the CPU the server keeps; with a root server, a
 //! server in a user namespace as an ordinary user, and (to show that the
 //! attacks are real) a server that runs notebooks without a sandbox.
 
@@ -42,6 +42,8 @@ found['secrets'] = {p: attempt(lambda p=p: open(p, 'rb').read(8)) for p in secre
 packages = next(p for p in sys.path if p.endswith('site-packages'))
 found['write_packages'] = attempt(lambda: os.close(os.open(packages, os.O_TMPFILE | os.O_WRONLY, 0o600)))
 found['write_interpreter'] = attempt(lambda: os.close(os.open(os.path.realpath(sys.executable), os.O_WRONLY | os.O_APPEND)))
+found['idle'] = os.sched_getscheduler(0) == os.SCHED_IDLE
+found['take_cpu'] = attempt(lambda: os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0)))
 found['network'] = attempt(lambda: socket.create_connection(('127.0.0.1', server_port), timeout=5).close())
 subprocess.Popen(['sh', '-c', f'sleep {daemon} &'], start_new_session=True).wait()
 print(json.dumps(found))"#;
@@ -242,6 +244,13 @@ fn assert_walled(found: &Value) {
     }
     refused("write_packages");
     refused("write_interpreter");
+    // It runs on the CPU time the server leaves, and cannot take more.
+    assert_eq!(
+        found["idle"],
+        json!(true),
+        "the run is not SCHED_IDLE: {found}"
+    );
+    refused("take_cpu");
     assert_ne!(found["uid"], json!(0), "the run is root: {found}");
 }
 
@@ -409,7 +418,8 @@ async fn without_a_sandbox_runs_wait_unless_given_up_explicitly_and_then_the_att
             "--database-url",
             &database,
         ])
-        .args(["--encryption-key", &key, "--allow-unsandboxed-runs"]);
+        .args(["--encryption-key", &key, "--allow-unsandboxed-runs"])
+        .args(["--run-cpu", "normal"]);
     let (node, site) = served(allowed, &flags).await;
     let health = site.health().await;
     assert!(health.contains("runs are not walled off"), "{health}");
@@ -420,6 +430,8 @@ async fn without_a_sandbox_runs_wait_unless_given_up_explicitly_and_then_the_att
     let (found, _daemons) = attack(&site, &targets).await;
     assert_ne!(found["siblings"], json!([]), "{found}");
     assert_ne!(found["victim_files"], json!([]), "{found}");
+    // `--run-cpu normal`: the kernel competes for the CPU as the server does.
+    assert_eq!(found["idle"], json!(false), "{found}");
     assert!(
         found["data_dir"].as_str().unwrap().starts_with("ALLOWED"),
         "{found}"

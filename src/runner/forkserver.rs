@@ -40,6 +40,7 @@ import json, os, resource, signal, sys, threading, time
 server = int(os.environ.pop('HOOKBOOK_SERVER_PID', '0'))
 if os.getppid() != server:
     os._exit(1)
+yield_cpu()
 preload = json.loads(os.environ.pop('HOOKBOOK_PRELOAD', '[]'))
 import ipykernel.kernelapp, ipykernel.ipkernel, IPython, zmq
 # What a kernel would otherwise import after the fork, while it starts and
@@ -140,17 +141,26 @@ pub struct ForkServer {
     /// server finds what an earlier one left running.
     dir: PathBuf,
     preload: Vec<String>,
+    /// Whether it (and so every kernel it forks) runs under `SCHED_IDLE`.
+    idle: bool,
     running: tokio::sync::Mutex<Option<Running>>,
     /// Says whether it is up, or down with kernels starting cold.
     health: ForkHealth,
 }
 
 impl ForkServer {
-    pub fn new(python: PathBuf, dir: PathBuf, preload: Vec<String>, health: ForkHealth) -> Self {
+    pub fn new(
+        python: PathBuf,
+        dir: PathBuf,
+        preload: Vec<String>,
+        idle: bool,
+        health: ForkHealth,
+    ) -> Self {
         Self {
             python,
             dir,
             preload,
+            idle,
             running: tokio::sync::Mutex::new(None),
             health,
         }
@@ -220,6 +230,10 @@ impl ForkServer {
             .env("HOME", &self.dir)
             .env("HOOKBOOK_SERVER_PID", std::process::id().to_string())
             .env("HOOKBOOK_PRELOAD", json!(self.preload).to_string())
+            .env(
+                "HOOKBOOK_RUN_CPU",
+                if self.idle { "idle" } else { "normal" },
+            )
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())

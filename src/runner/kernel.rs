@@ -64,6 +64,7 @@ import json, os, resource, signal, threading, time
 __hookbook_server = int(os.environ.pop('HOOKBOOK_SERVER_PID', '0'))
 if os.getppid() != __hookbook_server:
     os.killpg(0, signal.SIGKILL)
+yield_cpu()
 for limit, value in ((resource.RLIMIT_NOFILE, 1024), (resource.RLIMIT_FSIZE, 1 << 30), (resource.RLIMIT_CORE, 0)):
     soft, hard = resource.getrlimit(limit)
     value = value if hard == resource.RLIM_INFINITY else min(value, hard)
@@ -159,7 +160,7 @@ impl Kernel {
         });
         let launched = match launch {
             Launch::Cold(python) => {
-                spawn(python, &dir, &file, walled.as_ref()).map(KernelProcess::Spawned)
+                spawn(python, &dir, &file, walled.as_ref(), walls.idle).map(KernelProcess::Spawned)
             }
             Launch::Fork(fork, spare) => {
                 let request = ForkRequest {
@@ -573,12 +574,13 @@ fn kernel_env(dir: &Path) -> serde_json::Map<String, Value> {
 
 /// Launches `ipykernel` under [`BOOTSTRAP`] in its own process group, with
 /// a clean environment and `dir/work` as its working directory; in the
-/// sandbox `walled` describes, when given.
+/// sandbox `walled` describes, when given; under `SCHED_IDLE` when `idle`.
 fn spawn(
     python: &Path,
     dir: &Path,
     file: &Path,
     walled: Option<&Value>,
+    idle: bool,
 ) -> Result<tokio::process::Child, KernelError> {
     let work = dir.join("work");
     let mut command = tokio::process::Command::new(python);
@@ -598,6 +600,7 @@ fn spawn(
                 .map(|(k, v)| (k, v.as_str().unwrap_or(""))),
         )
         .env("HOOKBOOK_SERVER_PID", std::process::id().to_string())
+        .env("HOOKBOOK_RUN_CPU", if idle { "idle" } else { "normal" })
         .env(
             "HOOKBOOK_PROGRAM",
             format!("{}\n{BOOTSTRAP}", sandbox::PYTHON),

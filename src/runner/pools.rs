@@ -173,6 +173,7 @@ impl Pools {
                 env.python.clone(),
                 s.base.clone(),
                 env.preload.clone(),
+                s.walls.idle,
                 self.metrics.runtime_fork_server(&env.name, env.version),
             )
         });

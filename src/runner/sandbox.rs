@@ -198,10 +198,12 @@ fn maps_range(first: u32, count: u32) -> bool {
     })
 }
 
-/// What bounds every kernel of a pool: its cgroup, the limits set there
-/// (a runtime's), and its sandbox.
+/// What bounds every kernel of a pool: its share of the CPU, its cgroup,
+/// the limits set there (a runtime's), and its sandbox.
 #[derive(Debug, Clone, Default)]
 pub struct Walls {
+    /// Whether kernels run under `SCHED_IDLE` (`--run-cpu idle`).
+    pub idle: bool,
     pub cgroups: Option<super::cgroup::Cgroups>,
     pub limits: crate::domain::runtime::Limits,
     pub sandbox: Option<Sandbox>,

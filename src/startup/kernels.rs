@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _};
 
-use crate::config::{KernelStart, Role as NodeRole, RunNetwork, ServeArgs};
+use crate::config::{KernelStart, Role as NodeRole, RunCpu, RunNetwork, ServeArgs};
 use crate::metrics::Metrics;
 use crate::runner;
 use crate::runner::cgroup::Cgroups;
@@ -86,6 +86,7 @@ pub async fn prepare(
         fork: (args.kernel_start == KernelStart::Fork).then(|| args.preload.clone()),
         dir,
         walls: Walls {
+            idle: args.run_cpu == RunCpu::Idle,
             cgroups,
             limits: crate::domain::runtime::Limits {
                 max_cpu: None,

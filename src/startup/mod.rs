@@ -20,12 +20,11 @@ use crate::intake::cache::ReceiverCache;
 use crate::intake::{Intake, IntakeSettings};
 use crate::metrics::Metrics;
 use crate::notices::{NoticeSettings, Notifier, SmtpSettings};
-use crate::runner::build::{self, Builder};
+use crate::runner::build::Builder;
 use crate::runner::forkserver::ForkServer;
 use crate::runner::pool::Pool;
 use crate::runner::pools::{PoolSettings, Pools};
 use crate::runner::runs::Runs;
-use crate::runner::worker::Worker;
 use crate::runner::{RunSettings, Runner};
 use crate::security::vault::Vault;
 use crate::service::portal::Portal;
@@ -34,10 +33,12 @@ use crate::store::{self, Orphans, Store};
 use crate::telemetry::chain;
 use crate::{api, cluster, runner, telemetry};
 use listener::Incoming;
+use runs::RunsSide;
 
 mod commands;
 mod kernels;
 mod listener;
+mod runs;
 mod runtimes;
 
 pub use commands::{add_user, read_password};
@@ -237,23 +238,17 @@ impl Application {
         ));
         let notices = tokio::spawn(self.notifier.run(shutdown.clone()));
         let runs = self.runner.runs.clone();
-        if let (Some(builder), Some((pools, _))) = (self.builder, &self.pools) {
-            tokio::spawn(build::keep_built(
-                self.store.clone(),
-                builder,
-                pools.clone(),
-                runs.builds.clone(),
-                shutdown.clone(),
-            ));
-        }
         tokio::spawn(cluster::relay(self.store.clone(), runs, shutdown.clone()));
-        let worker = self.pools.as_ref().map(|(pools, size)| {
-            let worker = Worker::new(self.runner.clone(), pools.clone(), *size);
-            (
-                tokio::spawn(pools.default_pool().clone().fill(shutdown.clone())),
-                tokio::spawn(worker.run(shutdown.clone())),
-            )
-        });
+        let runs_side = match self.pools {
+            Some((pools, size)) => Some(RunsSide::start(
+                self.runner.clone(),
+                pools,
+                size,
+                self.builder,
+                &shutdown,
+            )?),
+            None => None,
+        };
         let site = api::Site {
             app: self.app.clone(),
             intake: self.intake.clone(),
@@ -271,12 +266,8 @@ impl Application {
         .with_graceful_shutdown(shutdown.clone().cancelled_owned())
         .await
         .context("the server stopped with an error")?;
-        if let Some((filler, worker)) = worker {
-            let _ = worker.await;
-            let _ = filler.await;
-        }
-        if let Some((pools, _)) = &self.pools {
-            pools.close().await;
+        if let Some(runs_side) = runs_side {
+            runs_side.stop().await;
         }
         let _ = presence.await;
         let _ = notices.await;
@@ -304,6 +295,7 @@ fn pools(
             k.python.clone(),
             k.dir.clone(),
             preload,
+            k.walls.idle,
             metrics.fork_server(),
         )
     });
