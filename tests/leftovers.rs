@@ -62,6 +62,20 @@ async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
     }
 }
 
+/// This data dir's directory in the cpu controller's hierarchy, when the
+/// machine has the controller.
+fn cpu_base(tag: &str) -> Option<std::path::PathBuf> {
+    let root = std::path::Path::new("/sys/fs/cgroup");
+    let v2 = std::fs::read_to_string(root.join("cgroup.controllers"))
+        .is_ok_and(|c| c.split_whitespace().any(|c| c == "cpu"));
+    if v2 {
+        return Some(root.join(format!("hookbook-{tag}")));
+    }
+    root.join("cpu/cpu.idle")
+        .exists()
+        .then(|| root.join(format!("cpu/hookbook-{tag}")))
+}
+
 async fn metric(client: &reqwest::Client, base: &str, line: &str) -> bool {
     match client.get(format!("{base}/metrics")).send().await {
         Ok(r) => r.text().await.is_ok_and(|t| t.contains(line)),
@@ -178,6 +192,14 @@ async fn no_kernel_outlives_a_server_killed_at_any_moment() {
         panic!("a kernel left by an earlier server is still alive after a restart");
     }
 
+    // Where the cpu controller is there, this server's directory in it
+    // (where kernels limited by maxCpu have their groups) is an idle
+    // group, below every thread of the server.
+    if let Some(cpu) = cpu_base(&tag) {
+        let idle = std::fs::read_to_string(cpu.join("cpu.idle")).unwrap_or_default();
+        assert_eq!(idle.trim(), "1", "{} is not an idle group", cpu.display());
+    }
+
     // A graceful stop leaves no kernel, kernel directory or cgroup.
     server.terminate();
     let status = server.wait();
@@ -190,7 +212,11 @@ async fn no_kernel_outlives_a_server_killed_at_any_moment() {
         kernel_dir.display(),
         std::fs::read_dir(&kernel_dir).map(|d| d.flatten().map(|e| e.path()).collect::<Vec<_>>())
     );
-    for root in ["/sys/fs/cgroup", "/sys/fs/cgroup/pids"] {
+    for root in [
+        "/sys/fs/cgroup",
+        "/sys/fs/cgroup/pids",
+        "/sys/fs/cgroup/cpu",
+    ] {
         let cgroup = std::path::Path::new(root).join(format!("hookbook-{tag}"));
         let inside = |dir: &std::path::Path| -> Vec<String> {
             std::fs::read_dir(dir)

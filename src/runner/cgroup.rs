@@ -5,7 +5,9 @@
 //! `cpu.cfs_quota_us`). A notebook that forks without end stops at the
 //! limit, one past its memory is killed by the kernel (and the run says
 //! so), and ending a run kills every process in its cgroup, also those
-//! that left the kernel's process group.
+//! that left the kernel's process group. With `--run-cpu idle` the
+//! server's `cpu` directory is an idle group, so that a kernel limited
+//! there stays below every thread of the server.
 
 use std::path::{Path, PathBuf};
 
@@ -23,6 +25,11 @@ pub struct Cgroups {
     memory: Option<Hierarchy>,
     cpu: Option<Hierarchy>,
     pids_max: u32,
+    /// Whether the `cpu` directory of this server is an idle group
+    /// (`cpu.idle`): the kernels of runtimes with `maxCpu`, whose groups
+    /// are there, then stay below the server as their processes do
+    /// (`SCHED_IDLE`), rather than competing with it as groups.
+    cpu_idle: bool,
 }
 
 /// This server's directory in one hierarchy. On cgroup v2 every
@@ -91,14 +98,17 @@ fn roots() -> Roots {
 impl Cgroups {
     /// Makes `hookbook-<tag>` in each writable hierarchy, after sweeping
     /// what servers that died left there; `pids_max` 0 sets no process
-    /// limit. Why not, when no controller can be used.
-    pub fn prepare(tag: &str, pids_max: u32) -> Result<Self, String> {
+    /// limit; `idle`: the kernels get only the CPU the server leaves (an
+    /// idle group, where the kernel has it). Why not, when no controller
+    /// can be used.
+    pub fn prepare(tag: &str, pids_max: u32, idle: bool) -> Result<Self, String> {
         let name = format!("hookbook-{tag}");
         let mut found = Self {
             pids: None,
             memory: None,
             cpu: None,
             pids_max,
+            cpu_idle: false,
         };
         let mut reasons = Vec::new();
         let Roots { unified, v1 } = roots();
@@ -128,6 +138,16 @@ impl Cgroups {
         }
         if pids_max == 0 {
             found.pids = None;
+        }
+        if let Some(h) = found.cpu.as_ref().filter(|_| idle) {
+            match std::fs::write(h.base.join("cpu.idle"), "1") {
+                Ok(()) => found.cpu_idle = true,
+                Err(e) => tracing::info!(
+                    "kernels run under SCHED_IDLE, but {} cannot be an idle group ({e}): \
+                     the kernels of runtimes with maxCpu compete with the server",
+                    h.base.display()
+                ),
+            }
         }
         if found.pids.is_none() && found.memory.is_none() && found.cpu.is_none() {
             if reasons.is_empty() {
@@ -228,6 +248,10 @@ impl Cgroups {
         }
         if let Some((h, cores)) = cpu {
             let dir = group.dir_in(h, name)?;
+            if self.cpu_idle {
+                // Again: a sweep may have made the directory anew.
+                std::fs::write(h.base.join("cpu.idle"), "1")?;
+            }
             let quota = ((cores * CPU_PERIOD_US as f64) as u64).max(1_000);
             if h.v2 {
                 std::fs::write(dir.join("cpu.max"), format!("{quota} {CPU_PERIOD_US}"))?;

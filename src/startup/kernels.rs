@@ -40,7 +40,11 @@ pub async fn prepare(
     tokio::task::spawn_blocking(move || fresh_dir(&fresh))
         .await
         .context("preparing the kernels directory stopped")??;
-    let cgroups = match Cgroups::prepare(&kernel_tag(data_dir)?, args.max_run_processes) {
+    let cgroups = match Cgroups::prepare(
+        &kernel_tag(data_dir)?,
+        args.max_run_processes,
+        args.run_cpu == RunCpu::Idle,
+    ) {
         Ok(c) => {
             tracing::info!("runs are limited through cgroups: {}", c.describe());
             Some(c)
