@@ -16,7 +16,7 @@ mod common;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::arcgis::{arcgis_python, form, python, run_from_webhook, serve_https};
+use common::arcgis::{add_notebook, arcgis_python, form, python, run_from_webhook, serve_https};
 use common::nodes::PASSWORD;
 use serde_json::json;
 
@@ -62,20 +62,7 @@ async fn the_arcgis_package_signs_in_over_https_and_runs_find_their_portal() {
         "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
         "nbformat": 4, "nbformat_minor": 5
     });
-    let item = form(
-        &client,
-        format!("{portal}/sharing/rest/content/users/admin/addItem"),
-        &[
-            ("title", "x"),
-            ("text", &notebook.to_string()),
-            ("token", &token),
-            ("f", "json"),
-        ],
-    )
-    .await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let item = add_notebook(&client, &portal, &token, "x", &notebook).await;
     // As users type it: sign in with a token, find the notebook server, run
     // a notebook with parameters and wait for its job; then a receiver's
     // life through the package's connection.

@@ -8,31 +8,9 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
-
-use common::arcgis::{form, run_from_webhook, serve_https};
-use common::nodes::{BIN, PASSWORD};
+use common::arcgis::{add_notebook, form, run_from_webhook, serve_https};
+use common::nodes::{add_administrator, PASSWORD};
 use serde_json::json;
-
-/// `hookbook user add` of `username` with [`PASSWORD`] on `database`.
-fn add_user(database: &str, username: &str) {
-    use std::io::Write as _;
-    let mut child = Command::new(BIN)
-        .args(["user", "add", "--database-url", database])
-        .args([
-            "--username",
-            username,
-            "--role",
-            "administrator",
-            "--password-stdin",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    writeln!(child.stdin.take().unwrap(), "{PASSWORD}").unwrap();
-    assert!(child.wait().unwrap().success());
-}
 
 async fn sign_in(client: &reqwest::Client, portal: &str, username: &str) -> String {
     form(
@@ -59,7 +37,7 @@ async fn runs_sign_in_to_the_sites_portal_with_the_receivers_api_token() {
     // The stand-in portal, with a user of its own.
     let portal_dir = tempfile::tempdir().unwrap();
     let (_portal, portal_base) = serve_https(portal_dir.path(), &client, &[]).await;
-    add_user(&common::db::database_url(portal_dir.path()), "portaluser");
+    add_administrator(&common::db::database_url(portal_dir.path()), "portaluser");
     let portal = format!("{portal_base}/notebooks");
     let portal_token = sign_in(&client, &portal, "portaluser").await;
 
@@ -82,20 +60,7 @@ async fn runs_sign_in_to_the_sites_portal_with_the_receivers_api_token() {
         "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
         "nbformat": 4, "nbformat_minor": 5
     });
-    let item = form(
-        &client,
-        format!("{site}/sharing/rest/content/users/admin/addItem"),
-        &[
-            ("title", "home"),
-            ("text", &notebook.to_string()),
-            ("token", &token),
-            ("f", "json"),
-        ],
-    )
-    .await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let item = add_notebook(&client, &site, &token, "home", &notebook).await;
     let receiver = |api_token: String| {
         let (client, site, token, item) =
             (client.clone(), site.clone(), token.clone(), item.clone());

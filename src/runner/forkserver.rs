@@ -230,10 +230,7 @@ impl ForkServer {
             .env("HOME", &self.dir)
             .env("HOOKBOOK_SERVER_PID", std::process::id().to_string())
             .env("HOOKBOOK_PRELOAD", json!(self.preload).to_string())
-            .env(
-                "HOOKBOOK_RUN_CPU",
-                if self.idle { "idle" } else { "normal" },
-            )
+            .envs([super::sandbox::run_cpu_env(self.idle)])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())

@@ -600,7 +600,7 @@ fn spawn(
                 .map(|(k, v)| (k, v.as_str().unwrap_or(""))),
         )
         .env("HOOKBOOK_SERVER_PID", std::process::id().to_string())
-        .env("HOOKBOOK_RUN_CPU", if idle { "idle" } else { "normal" })
+        .envs([sandbox::run_cpu_env(idle)])
         .env(
             "HOOKBOOK_PROGRAM",
             format!("{}\n{BOOTSTRAP}", sandbox::PYTHON),

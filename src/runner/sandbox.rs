@@ -198,6 +198,13 @@ fn maps_range(first: u32, count: u32) -> bool {
     })
 }
 
+/// The environment variable through which a kernel's Python (and the fork
+/// server's) learns its CPU policy (`yield_cpu` in `sandbox.py`), and its
+/// value for `idle`.
+pub fn run_cpu_env(idle: bool) -> (&'static str, &'static str) {
+    ("HOOKBOOK_RUN_CPU", if idle { "idle" } else { "normal" })
+}
+
 /// What bounds every kernel of a pool: its share of the CPU, its cgroup,
 /// the limits set there (a runtime's), and its sandbox.
 #[derive(Debug, Clone, Default)]

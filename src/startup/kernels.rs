@@ -40,11 +40,8 @@ pub async fn prepare(
     tokio::task::spawn_blocking(move || fresh_dir(&fresh))
         .await
         .context("preparing the kernels directory stopped")??;
-    let cgroups = match Cgroups::prepare(
-        &kernel_tag(data_dir)?,
-        args.max_run_processes,
-        args.run_cpu == RunCpu::Idle,
-    ) {
+    let idle = args.run_cpu == RunCpu::Idle;
+    let cgroups = match Cgroups::prepare(&kernel_tag(data_dir)?, args.max_run_processes, idle) {
         Ok(c) => {
             tracing::info!("runs are limited through cgroups: {}", c.describe());
             Some(c)
@@ -90,7 +87,7 @@ pub async fn prepare(
         fork: (args.kernel_start == KernelStart::Fork).then(|| args.preload.clone()),
         dir,
         walls: Walls {
-            idle: args.run_cpu == RunCpu::Idle,
+            idle,
             cgroups,
             limits: crate::domain::runtime::Limits {
                 max_cpu: None,

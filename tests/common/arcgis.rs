@@ -122,6 +122,30 @@ pub async fn form(client: &reqwest::Client, url: String, fields: &[(&str, &str)]
     r.json().await.unwrap()
 }
 
+/// Uploads `notebook` as `title` to `admin`'s content on the site at
+/// `site` (its base URL and context); the item's id.
+pub async fn add_notebook(
+    client: &reqwest::Client,
+    site: &str,
+    token: &str,
+    title: &str,
+    notebook: &Value,
+) -> String {
+    let text = notebook.to_string();
+    let answer = form(
+        client,
+        format!("{site}/sharing/rest/content/users/admin/addItem"),
+        &[
+            ("title", title),
+            ("text", &text),
+            ("token", token),
+            ("f", "json"),
+        ],
+    )
+    .await;
+    answer["id"].as_str().expect("an item id").to_string()
+}
+
 /// Posts a signed webhook to `receiver` on the site at `portal` (its base
 /// URL and context) and waits (at most three minutes) for the run to end;
 /// the job, and the text of its executed notebook.

@@ -95,12 +95,17 @@ pub async fn ready(client: &reqwest::Client, node: &Node) {
 
 /// `hookbook user add` of an administrator `admin` with [`PASSWORD`].
 pub fn add_admin(database: &str) {
+    add_administrator(database, "admin");
+}
+
+/// `hookbook user add` of an administrator `username` with [`PASSWORD`].
+pub fn add_administrator(database: &str, username: &str) {
     use std::io::Write as _;
     let mut child = Command::new(BIN)
         .args(["user", "add", "--database-url", database])
         .args([
             "--username",
-            "admin",
+            username,
             "--role",
             "administrator",
             "--password-stdin",
