@@ -30,7 +30,7 @@ async fn a_kernel_starts_runs_code_and_leaves_nothing_behind() {
     let (ename, _, traceback) = e.error.expect("an error");
     assert_eq!(ename, "ZeroDivisionError");
     assert!(!traceback.is_empty());
-    kernel.shutdown().await;
+    kernel.kill().await;
     assert_eq!(
         std::fs::read_dir(base.path()).unwrap().count(),
         0,
@@ -58,7 +58,7 @@ async fn a_notebook_runs_with_papermill_metadata_and_stops_at_the_first_error() 
         &CancellationToken::new(),
     )
     .await;
-    kernel.shutdown().await;
+    kernel.kill().await;
     assert_eq!(end, RunEnd::Failed("ValueError: bad 5".into()));
     let cells = out["cells"].as_array().unwrap();
     assert_eq!(cells[0]["metadata"]["tags"][0], "papermill-error-cell-tag");
@@ -101,7 +101,7 @@ async fn a_relative_kernels_directory_works() {
         .await
         .expect("starts from a relative path");
     assert!(kernel.execute("1", false).await.unwrap().error.is_none());
-    kernel.shutdown().await;
+    kernel.kill().await;
     std::fs::remove_dir_all(&relative).unwrap();
 }
 

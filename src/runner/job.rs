@@ -403,12 +403,15 @@ async fn execute(runner: &Runner, pools: &Pools, p: Prepared, run: Run<'_>) -> O
     }
 }
 
-/// Ends the run's kernel (asked to stop when the run ended `clean`ly, in
-/// the background; else killed at once), then lets go of its pool.
+/// Ends the run's kernel and lets go of its pool. Its outputs are in, and
+/// nothing of it outlives the run (its directory goes with it), so it is
+/// killed rather than asked to stop: Python's orderly exit would only take
+/// CPU from the runs that go on. After a `clean` end this happens in the
+/// background; else the run waits until the kernel is gone.
 async fn let_go(mut kernel: Kernel, hold: Hold, clean: bool) {
     if clean {
         tokio::spawn(async move {
-            kernel.shutdown().await;
+            kernel.kill().await;
             drop(hold);
         });
     } else {

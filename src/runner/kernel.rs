@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 use jupyter_protocol::connection_info::{ConnectionInfo, Transport};
 use jupyter_protocol::{
     ExecuteRequest, InterruptRequest, JupyterMessage, JupyterMessageContent, KernelInfoRequest,
-    ShutdownRequest,
 };
 use jupyter_zmq_client::{ClientControlConnection, ClientIoPubConnection, ClientShellConnection};
 use rand::RngCore as _;
@@ -113,6 +112,9 @@ pub struct Kernel {
     /// The host ids it runs as, when not the server's.
     owner: Owner,
     pub started: Instant,
+    /// Dropped with the kernel: tells whoever waits for it (its pool's
+    /// filler) that the kernel's run is over.
+    _gone: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
 impl Kernel {
@@ -211,6 +213,7 @@ impl Kernel {
             group,
             owner,
             started: Instant::now(),
+            _gone: None,
         };
         let ready = tokio::time::timeout(START_TIMEOUT, kernel.ready())
             .await
@@ -287,6 +290,14 @@ impl Kernel {
         if let Err(e) = rustix::process::setpriority_pgrp(group, 0) {
             tracing::debug!("the kernel's priority stays: {e}");
         }
+    }
+
+    /// Resolves once this kernel is dropped (an error, since its sender
+    /// goes with it), that is once its run is over.
+    pub fn when_gone(&mut self) -> tokio::sync::oneshot::Receiver<()> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self._gone = Some(tx);
+        rx
     }
 
     /// Whether a process of the run was killed for going past the memory
@@ -404,18 +415,6 @@ impl Kernel {
     pub async fn interrupt(&mut self) {
         let message: JupyterMessage = InterruptRequest {}.into();
         let _ = self.control.send(message).await;
-    }
-
-    /// Asks the kernel to exit, then kills its whole process group, reaps
-    /// it and removes its directory (sockets included). Its run is over:
-    /// it exits at the lowest priority, behind the runs that go on.
-    pub async fn shutdown(mut self) {
-        let group = rustix::process::Pid::from_raw(self.pid);
-        let _ = rustix::process::setpriority_pgrp(group, 19);
-        let message: JupyterMessage = ShutdownRequest { restart: false }.into();
-        let _ = self.control.send(message).await;
-        let _ = tokio::time::timeout(Duration::from_millis(500), self.child.wait()).await;
-        self.kill().await;
     }
 
     /// Kills the process group at once, reaps the kernel and removes its

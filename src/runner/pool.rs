@@ -1,14 +1,16 @@
 //! The warm pool: kernels started ahead of time, each used for exactly one
 //! run. A checkout takes a ready kernel (or starts one when none is ready)
-//! and wakes the filler, which starts a replacement at once. Idle kernels
-//! that died or grew old are replaced.
+//! and wakes the filler, which starts a replacement: at once when the pool
+//! is empty, else once the run that took the kernel is over (or has run a
+//! while), so a run's first cells do not share the CPU with a spare's start.
+//! Idle kernels that died or grew old are replaced.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use prometheus_client::metrics::gauge::Gauge;
-use tokio::sync::Notify;
+use tokio::sync::{oneshot, Notify};
 use tokio_util::sync::CancellationToken;
 
 use super::forkserver::ForkServer;
@@ -19,6 +21,9 @@ use super::sandbox::Walls;
 const MAX_IDLE_AGE: Duration = Duration::from_secs(15 * 60);
 /// How long after a checkout a replacement kernel is started cold.
 const REFILL_DELAY: Duration = Duration::from_millis(150);
+/// How long a forked spare waits, while another kernel is ready, for the
+/// run that took a kernel to end before it is started all the same.
+const SPARE_DEFER: Duration = Duration::from_millis(250);
 /// How often idle kernels are checked.
 const HEALTH_EVERY: Duration = Duration::from_secs(30);
 
@@ -30,6 +35,8 @@ pub struct Pool {
     walls: Walls,
     size: usize,
     ready: Mutex<Vec<Kernel>>,
+    /// Resolves when the run of the kernel last taken is over.
+    last_taken: Mutex<Option<oneshot::Receiver<()>>>,
     wake: Notify,
     gauge: Gauge,
 }
@@ -53,6 +60,7 @@ impl Pool {
             walls,
             size,
             ready: Mutex::new(Vec::new()),
+            last_taken: Mutex::new(None),
             wake: Notify::new(),
             gauge,
         })
@@ -94,14 +102,17 @@ impl Pool {
 
     /// A kernel for one run: a warm one when there is one.
     pub async fn checkout(&self) -> Result<Kernel, KernelError> {
-        self.wake.notify_one();
         while let Some(mut kernel) = self.take() {
             if kernel.is_alive() && kernel.started.elapsed() < MAX_IDLE_AGE {
                 kernel.hurry();
+                let gone = kernel.when_gone();
+                *self.last_taken.lock().unwrap_or_else(|p| p.into_inner()) = Some(gone);
+                self.wake.notify_one();
                 return Ok(kernel);
             }
             kernel.kill().await;
         }
+        self.wake.notify_one();
         let kernel = self.start_kernel().await?;
         kernel.hurry();
         Ok(kernel)
@@ -146,18 +157,7 @@ impl Pool {
                 }
             }
             tokio::select! {
-                _ = self.wake.notified() => {
-                    // Starting Python cold takes a core for about 0.4 s;
-                    // starting the replacement a moment later leaves the
-                    // first cells of the run that just took a kernel the CPU
-                    // it needs. A fork costs a tenth of that: at once.
-                    if self.fork.is_none() {
-                        tokio::select! {
-                            _ = tokio::time::sleep(REFILL_DELAY) => {}
-                            _ = shutdown.cancelled() => {}
-                        }
-                    }
-                }
+                _ = self.wake.notified() => self.before_refill(&shutdown).await,
                 _ = tokio::time::sleep(HEALTH_EVERY) => self.recycle().await,
                 _ = shutdown.cancelled() => {
                     while let Some(mut kernel) = self.take() {
@@ -166,6 +166,33 @@ impl Pool {
                     return;
                 }
             }
+        }
+    }
+
+    /// Gives the run that just took a kernel the CPU for its first cells.
+    /// Starting Python cold takes a core for about 0.4 s: the replacement
+    /// starts a moment later. A fork costs a tenth of that, yet kernels
+    /// share the CPU equally (all yield to the server alike): while another
+    /// kernel is ready, the spare waits for that run to end, for at most
+    /// `SPARE_DEFER`, and no longer than until the next checkout.
+    async fn before_refill(&self, shutdown: &CancellationToken) {
+        let taken = self
+            .last_taken
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        match (&self.fork, taken) {
+            (None, _) => tokio::select! {
+                _ = tokio::time::sleep(REFILL_DELAY) => {}
+                _ = shutdown.cancelled() => {}
+            },
+            (Some(_), Some(gone)) if self.available() > 0 => tokio::select! {
+                _ = gone => {}
+                _ = tokio::time::sleep(SPARE_DEFER) => {}
+                _ = self.wake.notified() => {}
+                _ = shutdown.cancelled() => {}
+            },
+            _ => {}
         }
     }
 
