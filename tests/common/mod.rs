@@ -10,6 +10,7 @@ pub mod evidence;
 pub mod jobs;
 pub mod nodes;
 pub mod process;
+pub mod runs;
 
 use clap::Parser as _;
 use hookbook::config::{Cli, Command, UserCommand};
