@@ -186,11 +186,7 @@ impl Kernel {
         let pid = child.pid();
         // From here on, a failure kills what was started and removes the
         // kernel's directory.
-        let joined = match &group {
-            Some(g) => g.add(pid),
-            None => Ok(()),
-        };
-        if let Err(e) = joined {
+        if let Err(e) = group.as_ref().map_or(Ok(()), |g| g.add(pid)) {
             return Err(abandon(pid, group, &dir, KernelError::Limit(e)).await);
         }
         let session = uuid::Uuid::new_v4().to_string();
