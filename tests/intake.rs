@@ -354,11 +354,7 @@ async fn racing_copies_of_one_delivery_create_one_job() {
                 .send()
                 .await
                 .unwrap();
-            assert_eq!(r.status(), 200);
-            r.json::<Value>().await.unwrap()["jobId"]
-                .as_str()
-                .unwrap()
-                .to_string()
+            common::events::job_id(r).await
         }));
     }
     let mut jobs = Vec::new();

@@ -34,14 +34,8 @@ async fn executed(app: &TestApp, token: &str, job: &str) -> Value {
 /// What the notebook's own (last) cell printed; the injected parameters
 /// cell comes before it.
 fn stdout(nb: &Value) -> String {
-    let cells = nb["cells"].as_array().unwrap();
-    cells.last().unwrap()["outputs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|o| o["output_type"] == "stream")
-        .map(|o| o["text"].as_str().unwrap().to_string())
-        .collect()
+    let last = nb["cells"].as_array().unwrap().len() - 1;
+    common::runs::stdout(nb, last)
 }
 
 /// A server (one run at a time) where alice's receiver runs a notebook

@@ -110,11 +110,7 @@ impl Site {
             .send()
             .await
             .unwrap();
-        assert_eq!(r.status(), 200);
-        r.json::<Value>().await.unwrap()["jobId"]
-            .as_str()
-            .unwrap()
-            .to_string()
+        common::events::job_id(r).await
     }
 
     async fn job(&self, job: &str) -> Value {

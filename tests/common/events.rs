@@ -87,6 +87,15 @@ pub async fn post(
     )
 }
 
+/// The job an accepted delivery's answer names (the answer must be 200).
+pub async fn job_id(answer: reqwest::Response) -> String {
+    assert_eq!(answer.status(), 200);
+    answer.json::<Value>().await.unwrap()["jobId"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
 /// How many jobs a receiver has, as the jobs API counts them (asked as
 /// the administrator `with_receiver` creates).
 pub async fn jobs_of(app: &TestApp, id: &str) -> u64 {

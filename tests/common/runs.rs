@@ -80,11 +80,7 @@ pub async fn deliver(s: &Setup, body: &str, content_type: &str) -> String {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 200);
-    r.json::<Value>().await.unwrap()["jobId"]
-        .as_str()
-        .unwrap()
-        .to_string()
+    super::events::job_id(r).await
 }
 
 /// Waits (bounded) until the job reaches a final state.
