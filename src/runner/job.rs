@@ -1,7 +1,7 @@
 //! One claimed job, in named steps: prepare (notebook, parameters, event,
-//! whom the run acts as and its token), execute on a kernel within the
-//! time and disk limits, then record the outcome (or put the job back in
-//! the queue when its lease was lost or the node is stopping).
+//! whom the run acts as and its token), choose its environment
+//! (`choice`), execute on a kernel within the time and disk limits, then
+//! record the outcome (`record`).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -10,19 +10,20 @@ use std::time::{Duration, Instant};
 use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
 
+use super::choice::{choose_runtime, wait_for_runtime, Choice};
 use super::disk::watch_disk;
 use super::execute::{run_notebook, RunEnd};
 use super::kernel::Kernel;
 use super::pools::{Hold, Pools, RuntimeEnv};
+use super::record::{record, Outcome};
 use super::Runner;
 use crate::domain::ids::EventId;
 use crate::domain::job::JobStatus;
 use crate::domain::retry::Failure;
-use crate::domain::runtime::{RuntimeState, DEFAULT_RUNTIME};
 use crate::domain::time::Millis;
 use crate::error::Error;
 use crate::security::token::Token;
-use crate::store::{JobEnd, JobRecord, StoreError};
+use crate::store::{JobRecord, StoreError};
 use crate::telemetry::chain;
 
 /// How long a run's own token outlives its time limit, as a backstop for a
@@ -65,30 +66,6 @@ struct Prepared {
     /// The receiver's api token for the site's external portal
     /// (`--portal-url`), which goes only into the run's `NB_AUTH_FILE`.
     portal_token: Option<String>,
-}
-
-/// How a run ended, as the job records it.
-struct Outcome {
-    status: JobStatus,
-    message: String,
-    notebook: Option<Vec<u8>>,
-    /// What failed, when a retry policy may give the job another attempt
-    /// (never for a run that could not start).
-    failure: Option<Failure>,
-    /// When the run's first cell was sent, if it was.
-    first_cell: Option<Millis>,
-}
-
-impl Outcome {
-    fn failed(message: String) -> Self {
-        Outcome {
-            status: JobStatus::Failed,
-            message,
-            notebook: None,
-            failure: None,
-            first_cell: None,
-        }
-    }
 }
 
 /// Runs one claimed job to its end and stores what happened.
@@ -134,36 +111,7 @@ pub async fn run_job(runner: &Runner, pools: &Pools, job: JobRecord) {
     }
 }
 
-/// How long a job waits for its runtime to be built on this node.
-const RUNTIME_WAIT: Duration = Duration::from_secs(3600);
-/// How often a job waiting for its runtime looks again.
-const RUNTIME_LOOK_AGAIN: Duration = Duration::from_secs(2);
-
-/// Where a run's kernel comes from.
-enum Choice {
-    /// This node's default environment (`None`) or a runtime's.
-    Here(Option<RuntimeEnv>),
-    /// Its runtime is being built; why, to say if the wait runs out.
-    Later(String),
-}
-
-/// Puts the job back to wait for its runtime (claimed again in a few
-/// seconds, the attempt not counted); `None` then. A job that has waited
-/// `RUNTIME_WAIT` fails saying why.
-async fn wait_for_runtime(runner: &Runner, job: &JobRecord, why: String) -> Option<Outcome> {
-    let waited = Millis::now().0 - job.submitted.0;
-    if waited > RUNTIME_WAIT.as_millis() as i64 {
-        return Some(Outcome::failed(format!("{why} (the job waited an hour)")));
-    }
-    runner.runs.unregister(&job.id);
-    let due = Millis(Millis::now().0 + RUNTIME_LOOK_AGAIN.as_millis() as i64);
-    let node = &runner.settings.node;
-    if let Err(e) = runner.store.requeue_job(node, &job.id, Some(due)).await {
-        tracing::warn!(job = %job.id, error = %chain(&e), "putting a job back to wait for its runtime failed");
-    }
-    None
-}
-
+/// Everything a run needs, or why it cannot start.
 async fn prepare(
     runner: &Runner,
     job: &JobRecord,
@@ -256,76 +204,6 @@ async fn add_event(
     );
     parameters.insert("webhookHeaders".into(), Value::Object(headers));
     Ok(())
-}
-
-/// What a run asked for: a runtime by id (`executeNotebook`'s
-/// `notebookRuntimeId`) or by name (the notebook's `esriNotebookRuntime`,
-/// after the site's aliases).
-enum Asked {
-    Id(String),
-    Name(String),
-}
-
-/// The runtime the job asks for (`executeNotebook`'s `notebookRuntimeId`,
-/// else the one its notebook names in `esriNotebookRuntime`, after the
-/// site's aliases; none, or `Default`: the default environment), or
-/// `Later` while it is being built here; why the run cannot start when the
-/// site has no such runtime or its build failed.
-async fn choose_runtime(
-    runner: &Runner,
-    job: &JobRecord,
-    notebook: &Value,
-) -> Result<Choice, String> {
-    let by_id = job
-        .inputs
-        .as_ref()
-        .and_then(|i| i.notebook_runtime_id.clone());
-    let asked = match (by_id, crate::domain::runtime::asked_by(notebook)) {
-        (Some(id), _) => Asked::Id(id),
-        (None, None) => return Ok(Choice::Here(None)),
-        (None, Some((name, _))) => {
-            let aliases = &runner.settings.runtime_aliases;
-            Asked::Name(crate::domain::runtime::resolve_alias(aliases, &name).to_string())
-        }
-    };
-    if matches!(&asked, Asked::Name(n) if n.eq_ignore_ascii_case(DEFAULT_RUNTIME)) {
-        return Ok(Choice::Here(None));
-    }
-    let runtimes = runner.store.runtimes().await.map_err(|e| {
-        tracing::error!(error = %chain(&e), "reading the runtimes failed");
-        "The runtimes could not be read; the server log has the details.".to_string()
-    })?;
-    let found = match &asked {
-        Asked::Id(id) => runtimes.iter().find(|r| r.id.as_str() == id).ok_or_else(|| {
-            format!("The runtime '{id}' that executeNotebook named (notebookRuntimeId) no longer exists.")
-        }),
-        Asked::Name(name) => runtimes.iter().find(|r| r.name.matches(name)).ok_or_else(|| {
-            format!(
-                "This site has no runtime named '{name}' (the notebook's esriNotebookRuntime); \
-                 register one with that name, map the name to one with --runtime-alias, or \
-                 remove the name from the notebook to run it in the default environment."
-            )
-        }),
-    };
-    let r = found?;
-    let Some(builder) = &runner.builder else {
-        return Err("This node builds no runtimes.".into());
-    };
-    match (builder.serving(r), r.state) {
-        (Some(env), _) => Ok(Choice::Here(Some(env))),
-        (None, RuntimeState::Failed) => Err(format!(
-            "The runtime '{}' failed to build: {}",
-            r.name, r.message
-        )),
-        (None, _) => {
-            // Built here at once, rather than at the builder's next round.
-            runner.runs.builds.notify_one();
-            Ok(Choice::Later(format!(
-                "The runtime '{}' (version {}) was not built on this node in time",
-                r.name, r.version
-            )))
-        }
-    }
 }
 
 /// One run as it is executed: its job, its runtime (none: the default
@@ -525,129 +403,5 @@ fn conclude(end: RunEnd, timeout: Duration) -> (JobStatus, String, Option<Failur
             format!("The kernel was lost: {e}"),
             Some(Failure::Error),
         ),
-    }
-}
-
-/// Stores the outcome, or puts the job back in the queue when its run was
-/// stopped because the lease was lost or the node is stopping.
-async fn record(runner: &Runner, job: &JobRecord, outcome: Outcome) {
-    let node = &runner.settings.node;
-    let lost = runner.runs.unregister(&job.id);
-    if outcome.status == JobStatus::Cancelled && (lost || runner.runs.is_stopping()) {
-        if let Err(e) = runner.store.requeue_job(node, &job.id, None).await {
-            tracing::warn!(job = %job.id, error = %chain(&e), "putting a job back in the queue failed");
-        }
-        return;
-    }
-    if let Some(failure) = outcome.failure {
-        if retry(runner, job, failure, &outcome).await {
-            return;
-        }
-    }
-    finish(runner, job, outcome).await;
-}
-
-/// The attempt a claimed job is on, and the most its policy gave it.
-fn attempt_of(job: &JobRecord) -> (u32, u32) {
-    let made = u32::try_from(job.attempts).unwrap_or(u32::MAX);
-    let max = job
-        .max_attempts
-        .and_then(|m| u32::try_from(m).ok())
-        .unwrap_or(1);
-    (made, max)
-}
-
-/// Puts a failed attempt back in the queue when the job's retry policy
-/// gives it another, and wakes this node's worker when it is due; false
-/// when the attempt was the job's last.
-async fn retry(runner: &Runner, job: &JobRecord, failure: Failure, outcome: &Outcome) -> bool {
-    let (made, max) = attempt_of(job);
-    let policy = match runner
-        .store
-        .effective_retry_policy(job.receiver_id.as_ref())
-        .await
-    {
-        Ok(scoped) => scoped.policy,
-        Err(e) => {
-            tracing::error!(job = %job.id, error = %chain(&e), "reading a job's retry policy failed; the attempt is its last");
-            return false;
-        }
-    };
-    let Some(wait) = policy.next_attempt(failure, made, max) else {
-        return false;
-    };
-    let due = Millis::now().plus(wait);
-    let mut messages = job.messages.clone();
-    messages.push(format!(
-        "Attempt {made} of {max} failed: {}. The next attempt is due at {}.",
-        outcome.message.trim_end_matches('.'),
-        due.utc()
-    ));
-    let node = &runner.settings.node;
-    let notebook = outcome.notebook.as_deref();
-    match runner
-        .store
-        .retry_job(node, &job.id, due, &messages, notebook)
-        .await
-    {
-        Ok(true) => {
-            runner.metrics.run_retried(failure);
-            let wake = runner.runs.wake.clone();
-            tokio::spawn(async move {
-                tokio::time::sleep(wait).await;
-                wake.notify_one();
-            });
-        }
-        Ok(false) => {}
-        Err(e) => {
-            tracing::error!(job = %job.id, error = %chain(&e), "putting a failed attempt back in the queue failed")
-        }
-    }
-    true
-}
-
-/// Stores the job's end: its messages (earlier attempts' first, and which
-/// attempt this was when it was not the first) and its executed notebook;
-/// updates the item when `executeNotebook` asked.
-async fn finish(runner: &Runner, job: &JobRecord, outcome: Outcome) {
-    let node = &runner.settings.node;
-    let mut messages = job.messages.clone();
-    let (made, max) = attempt_of(job);
-    messages.push(if made > 1 {
-        format!("Attempt {made} of {max}: {}", outcome.message)
-    } else {
-        outcome.message
-    });
-    let notebook = outcome.notebook.as_deref();
-    match runner
-        .store
-        .finish_job(
-            node,
-            &job.id,
-            &JobEnd {
-                status: outcome.status,
-                end: Millis::now(),
-                messages: &messages,
-                notebook,
-                first_cell: outcome.first_cell,
-            },
-        )
-        .await
-    {
-        Ok(true) => runner.metrics.run_finished(outcome.status),
-        Ok(false) => {}
-        Err(e) => {
-            tracing::error!(job = %job.id, error = %chain(&e), "storing a job's result failed")
-        }
-    }
-    let update_item = job.inputs.as_ref().is_some_and(|i| i.update_portal_item);
-    if let (true, JobStatus::Completed, Some(bytes)) = (update_item, outcome.status, notebook) {
-        if let Err(e) = runner
-            .store
-            .update_item(&job.item_id, None, Some(bytes), Millis::now())
-            .await
-        {
-            tracing::warn!(item = %job.item_id, error = %chain(&e), "updating an item with its executed notebook failed");
-        }
     }
 }

@@ -7,6 +7,7 @@
 
 pub mod build;
 pub mod cgroup;
+mod choice;
 mod disk;
 mod error;
 pub mod execute;
@@ -20,6 +21,7 @@ pub mod outputs;
 pub mod pool;
 pub mod pools;
 mod process;
+mod record;
 pub mod rights;
 pub mod runs;
 pub mod sandbox;
