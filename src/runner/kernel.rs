@@ -86,7 +86,8 @@ kernelapp.launch_new_instance()
 /// in the pool behind others, so that runs in progress keep the CPU; a
 /// run's kernel gets the server's priority back at checkout
 /// ([`Kernel::hurry`]). Only a root server may give priority back, so only
-/// a root server lowers it.
+/// a root server lowers it; and only under `--run-cpu normal`, since a
+/// nice value changes nothing under SCHED_IDLE.
 const WARMING_NICE: i32 = 10;
 
 /// What one `execute_request` produced.

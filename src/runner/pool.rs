@@ -100,11 +100,19 @@ impl Pool {
         self.gauge.set(ready.len() as i64);
     }
 
+    /// Gives a kernel taken for a run the server's priority back; under
+    /// SCHED_IDLE (`walls.idle`) no kernel was lowered.
+    fn hurry(&self, kernel: &Kernel) {
+        if !self.walls.idle {
+            kernel.hurry();
+        }
+    }
+
     /// A kernel for one run: a warm one when there is one.
     pub async fn checkout(&self) -> Result<Kernel, KernelError> {
         while let Some(mut kernel) = self.take() {
             if kernel.is_alive() && kernel.started.elapsed() < MAX_IDLE_AGE {
-                kernel.hurry();
+                self.hurry(&kernel);
                 let gone = kernel.when_gone();
                 *self.last_taken.lock().unwrap_or_else(|p| p.into_inner()) = Some(gone);
                 self.wake.notify_one();
@@ -114,7 +122,7 @@ impl Pool {
         }
         self.wake.notify_one();
         let kernel = self.start_kernel().await?;
-        kernel.hurry();
+        self.hurry(&kernel);
         Ok(kernel)
     }
 
@@ -126,7 +134,8 @@ impl Pool {
             // with it, and the next fork starts the fork server again.
             for attempt in 1..=2 {
                 // Spare while another is ready: then no run waits for it.
-                let spare = self.available() > 0;
+                // Under SCHED_IDLE a nice value changes nothing.
+                let spare = !self.walls.idle && self.available() > 0;
                 match Kernel::start_forked(fork, &self.base, &self.walls, spare).await {
                     Ok(kernel) => return Ok(kernel),
                     Err(e) => tracing::warn!(
