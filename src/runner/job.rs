@@ -17,13 +17,12 @@ use super::kernel::Kernel;
 use super::pools::{Hold, Pools, RuntimeEnv};
 use super::record::{record, Outcome};
 use super::Runner;
-use crate::domain::ids::EventId;
 use crate::domain::job::JobStatus;
 use crate::domain::retry::Failure;
 use crate::domain::time::Millis;
 use crate::error::Error;
 use crate::security::token::Token;
-use crate::store::{JobRecord, StoreError};
+use crate::store::{EventRecord, JobRecord, StoreError};
 use crate::telemetry::chain;
 
 /// How long a run's own token outlives its time limit, as a backstop for a
@@ -117,7 +116,20 @@ async fn prepare(
     job: &JobRecord,
     timeout: Duration,
 ) -> Result<Prepared, NotStarted> {
-    let data = runner.store.item_data(&job.item_id).await?.ok_or_else(|| {
+    // The notebook, whom the run acts as and the event are read at once:
+    // each read is a trip to a database thread, and a run waits for all.
+    let event = async {
+        match &job.event_id {
+            Some(id) => runner.store.event(id).await,
+            None => Ok(None),
+        }
+    };
+    let (data, owner, event) = tokio::join!(
+        runner.store.item_data(&job.item_id),
+        runner.rights.run_user(job),
+        event
+    );
+    let data = data?.ok_or_else(|| {
         NotStarted::Refused(format!(
             "The notebook item '{}' no longer exists.",
             job.item_id
@@ -128,14 +140,12 @@ async fn prepare(
         serde_json::from_str(&job.parameters).unwrap_or_default();
     // The run acts as the notebook's owner, and not at all when a
     // revocation came after the job was submitted.
-    let owner = runner
-        .rights
-        .run_user(job)
-        .await?
-        .map_err(NotStarted::Refused)?;
+    let owner = owner?.map_err(NotStarted::Refused)?;
     let mut api_token = None;
-    if let Some(event_id) = &job.event_id {
-        add_event(runner, event_id, &mut parameters).await?;
+    if job.event_id.is_some() {
+        let event = event?
+            .ok_or_else(|| NotStarted::Refused("The webhook event of this job is gone.".into()))?;
+        add_event(&event, &mut parameters);
         if let Some(receiver) = &job.receiver_id {
             api_token = runner
                 .rights
@@ -183,16 +193,7 @@ async fn prepare(
 
 /// Adds the event's payload (exactly the signed bytes) and kept headers to
 /// the run's parameters.
-async fn add_event(
-    runner: &Runner,
-    event_id: &EventId,
-    parameters: &mut Map<String, Value>,
-) -> Result<(), NotStarted> {
-    let event = runner
-        .store
-        .event(event_id)
-        .await?
-        .ok_or_else(|| NotStarted::Refused("The webhook event of this job is gone.".into()))?;
+fn add_event(event: &EventRecord, parameters: &mut Map<String, Value>) {
     let headers: Map<String, Value> = serde_json::from_str(&event.headers).unwrap_or_default();
     let is_form = headers
         .get("content-type")
@@ -203,7 +204,6 @@ async fn add_event(
         crate::domain::event::webhook_payload(&event.body, event.signed, is_form),
     );
     parameters.insert("webhookHeaders".into(), Value::Object(headers));
-    Ok(())
 }
 
 /// One run as it is executed: its job, its runtime (none: the default
