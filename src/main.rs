@@ -6,6 +6,12 @@ use std::process::ExitCode;
 use clap::Parser as _;
 use hookbook::config::Cli;
 
+/// mimalloc rather than glibc's allocator (and, with its `override` feature,
+/// for SQLite's C code too): a delivery is many small, short-lived
+/// allocations made on one thread and freed on another.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
