@@ -195,11 +195,14 @@ def hookbook(base, token, url, secret, server_pid, seconds, label):
         hb.wait(job_id)
         sent.append((at, job_id))
     lat, _ = hb.finish(sent)
-    print(f"(a) one at a time, 40 deliveries: first cell p50 {pct(lat, .5):7.1f} ms  p99 {pct(lat, .99):7.1f} ms")
+    a50 = pct(lat, .5)
+    print(f"(a) one at a time, 40 deliveries: first cell p50 {a50:7.1f} ms  p99 {pct(lat, .99):7.1f} ms")
     # (b) open loop at 5 and 10 a second.
+    b50 = {}
     for rate in (5, 10):
         sent, start = open_loop(hb, rate, seconds)
         lat, last_end = hb.finish(sent)
+        b50[rate] = pct(lat, .5)
         print(f"(b) {rate:2d} a second for {seconds} s: first cell p50 {pct(lat, .5):7.1f} ms  p99 {pct(lat, .99):7.1f} ms  "
               f"completed {len(sent) / (last_end - start):5.2f} runs/s")
     # (c) a burst of 100, and (e) the same burst while intake takes a
@@ -223,6 +226,9 @@ def hookbook(base, token, url, secret, server_pid, seconds, label):
     shown = ", ".join(f"{k:.1f}" for k in kernels)
     fork = f"; fork server {server:.1f} MiB" if server is not None else ""
     print(f"(d) warm kernels, PSS: {shown} MiB{fork}")
+    met = lambda ok: "met" if ok else "not met"
+    print(f"targets: (a) p50 under 20 ms: {met(a50 < 20)}; (b) at 5 a second p50 under 20 ms: {met(b50[5] < 20)}; "
+          f"(c) at least 15 runs/s: {met(c >= 15)}; (e) at least 80% of (c): {met(e >= .8 * c)}")
 
 
 def papermill(notebook, runs):
