@@ -8,7 +8,8 @@ hookbook: (a) one delivery at a time, each sent as soon as the previous job
 ended (no other pause); (b) open-loop arrivals at 5 and at 10 deliveries a
 second for SECONDS each; (c) a burst of 100 deliveries, and (e) the same
 while intake takes 1,000 duplicate deliveries a second, alternately three
-times each, compared by their medians; (d) memory of the
+times each, compared by their medians, each with where the machine's CPU
+went during its bursts (`burst`); (d) memory of the
 warm kernels (proportional set size, so pages shared with the fork server
 count once). Latency is from just before the webhook is posted to the
 moment the notebook's first cell ran (it prints time.time()).
@@ -16,7 +17,7 @@ papermill: the same notebook from the command line, one run after another.
 sequential (bench/pandas.sh): the first delivery alone, then (a) with RUNS
 deliveries and (b) at RATE a second for SECONDS.
 """
-import base64, concurrent.futures, hashlib, hmac, json, os, subprocess, sys, tempfile, threading, time
+import base64, concurrent.futures, hashlib, hmac, json, os, resource, subprocess, sys, tempfile, threading, time
 import urllib.parse, urllib.request
 
 
@@ -145,22 +146,60 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def burst(hb, first):
+def machine_jiffies():
+    """Busy and total time of all CPUs so far, from /proc/stat (busy: all
+    but idle and iowait)."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    return sum(v) - v[3] - v[4], sum(v)
+
+
+def own_cpu():
+    u = resource.getrusage(resource.RUSAGE_SELF)
+    return u.ru_utime + u.ru_stime
+
+
+def burst(hb, first, server_pid, generator_pid=None):
     """Posts 100 deliveries at once (32 senders) and returns runs per
-    second, from the first post to the end of the last job."""
-    start = time.time()
+    second, from the first post to the end of the last job, with where
+    the machine's CPU went meanwhile: cores busy in all, the server's
+    process, this client (its posts and its polls for the jobs' ends),
+    the flood's generator (when there is one), and the rest (kernels,
+    their keepers, the fork server, the Linux kernel's threads) in ms of
+    CPU a run."""
+    procs = {"server": server_pid}
+    if generator_pid is not None:
+        procs["generator"] = generator_pid
+    busy0, total0 = machine_jiffies()
+    cpu0 = {k: cpu_seconds(p) for k, p in procs.items()}
+    own0, start = own_cpu(), time.time()
     with concurrent.futures.ThreadPoolExecutor(max_workers=32) as pool:
         ids = list(pool.map(hb.post, range(first, first + 100)))
     _, last_end = hb.finish([(start, j) for j in ids])
-    return 100 / (last_end - start)
+    wall = time.time() - start
+    busy1, total1 = machine_jiffies()
+    cores = os.cpu_count() * (busy1 - busy0) / max(1, total1 - total0)
+    account = {k: (cpu_seconds(p) - cpu0[k]) / wall for k, p in procs.items()}
+    account["client"] = (own_cpu() - own0) / wall
+    account["busy"] = cores
+    account["rest"] = (cores - sum(account[k] for k in ("client", *procs))) * wall * 1000 / 100
+    return 100 / (last_end - start), account
 
 
-def during_flood(hb, url, secret):
+def where(accounts, flood):
+    """The medians of bursts' accounts, as a sentence."""
+    m = {k: median([a[k] for a in accounts]) for k in accounts[0]}
+    gen = f", the flood's generator {m['generator']:.2f}" if flood else ""
+    return (f"{m['busy']:.2f} of {os.cpu_count()} cores busy: server {m['server']:.2f}, this client {m['client']:.2f}{gen}; "
+            f"kernels and the rest {m['rest']:.0f} ms of CPU a run")
+
+
+def during_flood(hb, url, secret, server_pid):
     """(e): a burst while a load generator (examples/flood.rs) sends 1,000
     deliveries a second of one delivery id, each a synced duplicate (a
     delivery-log line), so the flood writes as intake does without adding
-    runs. Returns runs per second and the cores the load generator itself
-    used meanwhile. The generator stops, saying why, on an answer that is
+    runs. Returns runs per second and where the CPU went (`burst`). The
+    generator stops, saying why, on an answer that is
     not 2xx or when a second behind its schedule; the burst then fails."""
     time.sleep(2)
     body = json.dumps({"flood": True}).encode()
@@ -173,12 +212,10 @@ def during_flood(hb, url, secret):
         stdout=subprocess.DEVNULL)
     try:
         time.sleep(2)
-        cpu, start = cpu_seconds(flood.pid), time.time()
-        rate = burst(hb, 1000)
-        cpu = (cpu_seconds(flood.pid) - cpu) / (time.time() - start)
+        rate, account = burst(hb, 1000, server_pid, flood.pid)
         if flood.poll() is not None:
             raise SystemExit("the flood's load generator stopped before the burst ended")
-        return rate, cpu
+        return rate, account
     finally:
         flood.kill()
         flood.wait()
@@ -208,18 +245,20 @@ def hookbook(base, token, url, secret, server_pid, seconds, label):
     # (c) a burst of 100, and (e) the same burst while intake takes a
     # flood, alternately PAIRS times; the medians are compared, since one
     # burst lasts seconds and this machine's speed drifts between them.
-    quiet, flooded, flood_cpu = [], [], []
+    quiet, flooded, quiet_cpu, flood_cpu = [], [], [], []
     for _ in range(PAIRS):
         time.sleep(2)
-        quiet.append(burst(hb, 0))
-        rate, cpu = during_flood(hb, url, secret)
+        rate, account = burst(hb, 0, server_pid)
+        quiet.append(rate)
+        quiet_cpu.append(account)
+        rate, account = during_flood(hb, url, secret, server_pid)
         flooded.append(rate)
-        flood_cpu.append(cpu)
+        flood_cpu.append(account)
     shown = lambda xs: ", ".join(f"{x:.2f}" for x in xs)
     c, e = median(quiet), median(flooded)
-    print(f"(c) a burst of 100 trivial deliveries: {c:5.2f} runs/s (median of {shown(quiet)})")
+    print(f"(c) a burst of 100 trivial deliveries: {c:5.2f} runs/s (median of {shown(quiet)}); {where(quiet_cpu, False)}")
     print(f"(e) the same burst during 1,000 deliveries a second of intake: {e:5.2f} runs/s (median of {shown(flooded)}), "
-          f"{e / c:.0%} of (c); the flood's load generator used {median(flood_cpu):.2f} of a core")
+          f"{e / c:.0%} of (c); {where(flood_cpu, True)}")
     # (d) memory of the warm kernels, once the pool has refilled.
     time.sleep(3)
     server, kernels = memory(server_pid)
