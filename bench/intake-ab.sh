@@ -33,16 +33,9 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 
-secret=9f8b47c2e4a748d3b58e2a17ad8f2e4b
-body='{"serviceType":"FeatureServer","name":"Posting","events":[{"eventType":"FeaturesUpdated","when":1741189389713}]}'
-sig="sha256=$(printf '%s' "$body" | openssl dgst -sha256 -hmac "$secret" -r | cut -d' ' -f1)"
+. bench/signed.sh
 echo '{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}' > "$work/nb.ipynb"
-cat > "$work/post.lua" <<LUA
-wrk.method = "POST"
-wrk.body = '$body'
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["X-Hub-Signature-256"] = "$sig"
-LUA
+wrk_post "$work/post.lua"
 
 urls=() names=()
 for i in $(seq 0 $(($# - 1))); do

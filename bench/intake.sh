@@ -52,9 +52,7 @@ trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_http() { for _ in $(seq 200); do curl -s -o /dev/null "$1" && return; sleep 0.05; done; echo "bench: $1 never answered" >&2; exit 1; }
 
-secret=9f8b47c2e4a748d3b58e2a17ad8f2e4b
-body='{"serviceType":"FeatureServer","name":"Posting","events":[{"eventType":"FeaturesUpdated","when":1741189389713}]}'
-sig="sha256=$(printf '%s' "$body" | openssl dgst -sha256 -hmac "$secret" -r | cut -d' ' -f1)"
+. bench/signed.sh
 cat > "$work/bench.ipynb" <<'NB'
 {"cells": [{"cell_type": "code", "id": "a", "metadata": {}, "source": "n = len(webhookPayload) if 'webhookPayload' in dir() else 0", "outputs": [], "execution_count": null}],
  "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}, "nbformat": 4, "nbformat_minor": 5}
@@ -106,12 +104,7 @@ wh_url="http://127.0.0.1:$wh_port/hooks/bench"
 wait_http "$wh_url"
 check "$wh_url"
 
-cat > "$work/post.lua" <<LUA
-wrk.method = "POST"
-wrk.body = '$body'
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["X-Hub-Signature-256"] = "$sig"
-LUA
+wrk_post "$work/post.lua"
 
 ticks=$(getconf CLK_TCK)
 # CPU ticks of a process (its threads; with "children", also its children

@@ -43,16 +43,9 @@ trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_http() { for _ in $(seq 200); do curl -s -o /dev/null "$1" && return; sleep 0.05; done; echo "bench: $1 never answered" >&2; exit 1; }
 
-secret=9f8b47c2e4a748d3b58e2a17ad8f2e4b
-body='{"serviceType":"FeatureServer","name":"Posting","events":[{"eventType":"FeaturesUpdated","when":1741189389713}]}'
-sig="sha256=$(printf '%s' "$body" | openssl dgst -sha256 -hmac "$secret" -r | cut -d' ' -f1)"
+. bench/signed.sh
 key=$(head -c 32 /dev/urandom | base64)
-cat > "$work/post.lua" <<LUA
-wrk.method = "POST"
-wrk.body = '$body'
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["X-Hub-Signature-256"] = "$sig"
-LUA
+wrk_post "$work/post.lua"
 
 # Creates a database; sets $pg (its URL) and remembers it for cleanup.
 fresh_pg() {

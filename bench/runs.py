@@ -186,10 +186,10 @@ def burst(hb, first, server_pid, generator_pid=None):
     return 100 / (last_end - start), account
 
 
-def where(accounts, flood):
+def where(accounts):
     """The medians of bursts' accounts, as a sentence."""
     m = {k: median([a[k] for a in accounts]) for k in accounts[0]}
-    gen = f", the flood's generator {m['generator']:.2f}" if flood else ""
+    gen = f", the flood's generator {m['generator']:.2f}" if "generator" in m else ""
     return (f"{m['busy']:.2f} of {os.cpu_count()} cores busy: server {m['server']:.2f}, this client {m['client']:.2f}{gen}; "
             f"kernels and the rest {m['rest']:.0f} ms of CPU a run")
 
@@ -256,9 +256,9 @@ def hookbook(base, token, url, secret, server_pid, seconds, label):
         flood_cpu.append(account)
     shown = lambda xs: ", ".join(f"{x:.2f}" for x in xs)
     c, e = median(quiet), median(flooded)
-    print(f"(c) a burst of 100 trivial deliveries: {c:5.2f} runs/s (median of {shown(quiet)}); {where(quiet_cpu, False)}")
+    print(f"(c) a burst of 100 trivial deliveries: {c:5.2f} runs/s (median of {shown(quiet)}); {where(quiet_cpu)}")
     print(f"(e) the same burst during 1,000 deliveries a second of intake: {e:5.2f} runs/s (median of {shown(flooded)}), "
-          f"{e / c:.0%} of (c); {where(flood_cpu, True)}")
+          f"{e / c:.0%} of (c); {where(flood_cpu)}")
     # (d) memory of the warm kernels, once the pool has refilled.
     time.sleep(3)
     server, kernels = memory(server_pid)
