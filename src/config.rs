@@ -370,6 +370,21 @@ pub struct ServeArgs {
     /// Deliveries per second one receiver may get before 429; 0 is no limit.
     #[arg(long, env = "HOOKBOOK_RECEIVER_RATE_LIMIT", default_value_t = 0)]
     pub receiver_rate_limit: u32,
+    /// Connections one client address may hold open at once; past it, new
+    /// ones are closed as they come. 0 is no cap (behind a reverse proxy,
+    /// whose address every client then shares).
+    #[arg(
+        long,
+        env = "HOOKBOOK_MAX_CONNECTIONS_PER_CLIENT",
+        default_value_t = 256
+    )]
+    pub max_connections_per_client: usize,
+    /// Connections open at once in all; when full, the connection idle the
+    /// longest is closed for a new one. 0 is the open-file limit (raised to
+    /// its hard limit at start) less 1,024 for the database, kernels and
+    /// files.
+    #[arg(long, env = "HOOKBOOK_MAX_CONNECTIONS", default_value_t = 0)]
+    pub max_connections: usize,
     /// Largest accepted event body in bytes.
     #[arg(long, env = "HOOKBOOK_MAX_PAYLOAD_BYTES", default_value_t = 1024 * 1024,
           value_parser = clap::value_parser!(u64).range(1..))]

@@ -23,6 +23,11 @@ struct DeliveryLabels {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TurnedLabels {
+    reason: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RunLabels {
     status: &'static str,
 }
@@ -68,6 +73,8 @@ pub struct Metrics {
     sandboxed: Gauge,
     /// Why this node's runs are not walled off, or not run at all.
     walls: std::sync::OnceLock<String>,
+    connections_open: Gauge,
+    connections_turned: Family<TurnedLabels, Counter>,
 }
 
 /// What the fork server reports of itself: `hookbook_fork_server_up`, and
@@ -145,6 +152,13 @@ where
     family
 }
 
+/// A gauge registered under `name`.
+fn gauge(registry: &mut Registry, name: &str, help: &str) -> Gauge {
+    let gauge = Gauge::default();
+    registry.register(name, help, gauge.clone());
+    gauge
+}
+
 /// A histogram registered under `name`.
 fn histogram(registry: &mut Registry, name: &str, help: &str, buckets: Histogram) -> Histogram {
     registry.register(name, help, buckets.clone());
@@ -177,6 +191,21 @@ fn run_counters(
     (runs, retries)
 }
 
+/// Connections open, and those turned away by reason.
+fn connection_metrics(registry: &mut Registry) -> (Gauge, Family<TurnedLabels, Counter>) {
+    let open = gauge(
+        registry,
+        "hookbook_connections_open",
+        "HTTP connections open on this node",
+    );
+    let turned = counters(
+        registry,
+        "hookbook_connections_turned_away",
+        "Connections closed as they were accepted: their client held its share (client full) or every connection had a request in progress (server full)",
+    );
+    (open, turned)
+}
+
 impl Metrics {
     pub fn new() -> Self {
         let mut registry = Registry::default();
@@ -205,39 +234,29 @@ impl Metrics {
             "Time from a job's acceptance to the start of its run on a kernel",
             Histogram::new(exponential_buckets(0.001, 2.0, 16)),
         );
-        let queue_depth = Gauge::default();
-        registry.register(
-            "hookbook_queue_depth",
-            "Jobs waiting to run",
-            queue_depth.clone(),
-        );
-        let warm_kernels = Gauge::default();
-        registry.register(
+        let queue_depth = gauge(&mut registry, "hookbook_queue_depth", "Jobs waiting to run");
+        let warm_kernels = gauge(
+            &mut registry,
             "hookbook_warm_kernels",
             "Kernels started and ready for a run on this node",
-            warm_kernels.clone(),
         );
-        let fork_server = Gauge::default();
-        registry.register(
+        let fork_server = gauge(
+            &mut registry,
             "hookbook_fork_server_up",
             "1 while kernels are forked from a fork server, 0 while they start cold",
-            fork_server.clone(),
         );
         let (runtime_warm, runtime_fork) = runtime_gauges(&mut registry);
-        let nodes = Gauge::default();
-        registry.register(
+        let nodes = gauge(
+            &mut registry,
             "hookbook_nodes_taking_events",
             "Live nodes taking events, among which the per-receiver rate limit is shared",
-            nodes.clone(),
         );
-        let sandboxed = Gauge::default();
-        registry.register(
-            "hookbook_runs_sandboxed",
-            "1 when this node runs notebooks each in a sandbox of its own, 0 when it runs them without (or runs nothing)",
-            sandboxed.clone(),
-        );
+        let sandboxed = gauge(&mut registry, "hookbook_runs_sandboxed", "1 when this node runs notebooks each in a sandbox of its own, 0 when it runs them without (or runs nothing)");
+        let (connections_open, connections_turned) = connection_metrics(&mut registry);
         Self {
             registry,
+            connections_open,
+            connections_turned,
             runtime_warm,
             runtime_fork,
             deliveries,
@@ -294,6 +313,17 @@ impl Metrics {
     pub fn notice_attempted(&self, channel: &'static str, status: &'static str) {
         self.notices
             .get_or_create(&NoticeLabels { channel, status })
+            .inc();
+    }
+
+    /// The gauge of open connections, kept by the register of connections.
+    pub fn connections_open(&self) -> Gauge {
+        self.connections_open.clone()
+    }
+
+    pub fn connection_turned_away(&self, reason: &'static str) {
+        self.connections_turned
+            .get_or_create(&TurnedLabels { reason })
             .inc();
     }
 

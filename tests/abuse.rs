@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::events::{esri, post, with_receiver, BODY};
+use common::events::{esri, esri_app, post, with_receiver, BODY};
 use common::{spawn_app, spawn_app_in, SECRET};
 use hookbook::domain::ids::ReceiverId;
 use serde_json::Value;
@@ -287,4 +287,202 @@ async fn password_checks_are_throttled_per_name_and_per_address() {
     assert_eq!(statuses[0], 400, "{statuses:?}");
     assert_eq!(statuses.last(), Some(&429), "{statuses:?}");
     assert!(statuses.iter().all(|s| *s == 400 || *s == 429));
+}
+
+/// Opens `count` connections to `addr` from the given source addresses,
+/// each sending the start of a request that never ends, and holds them
+/// all until its stdin closes; prints how many it opened.
+const HOLD_CONNECTIONS: &str = r#"
+import socket, sys
+host, port, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+sources = sys.argv[4].split(",")
+head = b"POST /notebooks/admin/notebooks/jobs HTTP/1.1\r\nHost: a\r\nX-Slow: "
+held = []
+for i in range(count):
+    s = socket.socket()
+    s.bind((sources[i % len(sources)], 0))
+    s.settimeout(10)
+    try:
+        s.connect((host, port))
+        s.send(head)
+    except OSError:
+        pass  # turned away as it came: still a connection the client opened
+    held.append(s)
+print(len(held), flush=True)
+sys.stdin.read()
+"#;
+
+/// Starts a process holding `count` connections from `sources` and waits
+/// until they are all open; it is killed with the test, however it ends.
+fn hold(addr: std::net::SocketAddr, count: usize, sources: &[String]) -> common::process::Process {
+    use std::io::BufRead as _;
+    let mut child = common::process::Process::spawn(
+        std::process::Command::new(common::python())
+            .args(["-c", HOLD_CONNECTIONS])
+            .arg(addr.ip().to_string())
+            .arg(addr.port().to_string())
+            .arg(count.to_string())
+            .arg(sources.join(","))
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped()),
+    );
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.as_mut().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line.trim(), count.to_string(), "the holder opened them all");
+    child
+}
+
+/// Signed deliveries and `/healthz` from 127.0.0.1, each on a connection
+/// of its own, while others hold connections: every one answers; the
+/// slowest answers of each are printed.
+async fn answered_meanwhile(app: &common::TestApp, url: &str, rounds: usize) {
+    let fresh = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .timeout(Duration::from_secs(60))
+        .build()
+        .unwrap();
+    let (mut slowest_delivery, mut slowest_health) = (Duration::ZERO, Duration::ZERO);
+    for n in 0..rounds {
+        let body = format!(r#"{{"n": {n}}}"#);
+        let started = std::time::Instant::now();
+        let r = fresh
+            .post(url)
+            .header("x-esrihook-signature", esri(body.as_bytes()))
+            .body(body)
+            .send()
+            .await
+            .expect("a delivery is answered while connections are held");
+        assert_eq!(r.status(), 200, "delivery {n}: {}", r.text().await.unwrap());
+        slowest_delivery = slowest_delivery.max(started.elapsed());
+        let started = std::time::Instant::now();
+        let r = fresh
+            .get(app.url("/healthz"))
+            .send()
+            .await
+            .expect("/healthz answers while connections are held");
+        assert_eq!(r.status(), 200);
+        slowest_health = slowest_health.max(started.elapsed());
+    }
+    println!(
+        "while held: {rounds} signed deliveries, slowest {slowest_delivery:?}; /healthz slowest {slowest_health:?}"
+    );
+}
+
+/// A counter of `/metrics`, summed over its labels that contain `filter`.
+async fn metric(app: &common::TestApp, name: &str, filter: &str) -> f64 {
+    app.metrics()
+        .await
+        .lines()
+        .filter(|l| l.starts_with(name) && l.contains(filter))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twenty_thousand_idle_connections_from_one_address_keep_no_sender_out() {
+    let (app, _, _, url) = esri_app().await;
+    let addr: std::net::SocketAddr = app.base.trim_start_matches("http://").parse().unwrap();
+    // Two processes of 10,000 each: one process may hold 20,000 files.
+    let attacker = ["127.0.0.2".to_string()];
+    let _a = hold(addr, 10_000, &attacker);
+    let _b = hold(addr, 10_000, &attacker);
+    answered_meanwhile(&app, &url, 20).await;
+    let open = metric(&app, "hookbook_connections_open", "").await;
+    assert!(
+        open <= 256.0 + 4.0,
+        "one address holds at most its share: {open} open"
+    );
+    let turned = metric(&app, "hookbook_connections_turned_away", "client full").await;
+    assert!(turned >= 19_000.0, "the rest were turned away: {turned}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_server_closes_idle_connections_to_let_senders_and_healthz_in() {
+    let (app, _, _, url) = with_receiver(
+        spawn_app_in(tempfile::tempdir().unwrap(), &["--max-connections", "2000"]).await,
+        SECRET,
+        "x-esrihook-signature",
+    )
+    .await;
+    let addr: std::net::SocketAddr = app.base.trim_start_matches("http://").parse().unwrap();
+    // 80 addresses, each under its share of 256, 20,000 in all.
+    let sources: Vec<String> = (10..90).map(|n| format!("127.0.0.{n}")).collect();
+    let _a = hold(addr, 10_000, &sources);
+    let _b = hold(addr, 10_000, &sources);
+    answered_meanwhile(&app, &url, 20).await;
+    let open = metric(&app, "hookbook_connections_open", "").await;
+    assert!(
+        open <= 2000.0,
+        "the server holds at most its cap: {open} open"
+    );
+}
+
+/// Reads from `stream` until the server closes it; how long that took
+/// and what the server answered.
+async fn closed_by_server(
+    mut stream: impl tokio::io::AsyncRead + Unpin,
+    started: std::time::Instant,
+) -> (Duration, String) {
+    use tokio::io::AsyncReadExt as _;
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match tokio::time::timeout(Duration::from_secs(120), stream.read(&mut buf)).await {
+            Err(_) => panic!("the server kept a slow client for two minutes"),
+            Ok(Ok(0)) | Ok(Err(_)) => {
+                return (
+                    started.elapsed(),
+                    String::from_utf8_lossy(&answer).into_owned(),
+                )
+            }
+            Ok(Ok(n)) => answer.extend_from_slice(&buf[..n]),
+        }
+    }
+}
+
+/// Sends `head` and then one byte of `drip` every `every`, until the
+/// server closes the connection; how long that took and what it answered.
+async fn drip(addr: &str, head: String, every: Duration) -> (Duration, String) {
+    use tokio::io::AsyncWriteExt as _;
+    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (read, mut write) = stream.into_split();
+    let started = std::time::Instant::now();
+    let _dripping = common::Aborting(tokio::spawn(async move {
+        if write.write_all(head.as_bytes()).await.is_err() {
+            return;
+        }
+        loop {
+            tokio::time::sleep(every).await;
+            if write.write_all(b"a").await.is_err() {
+                return;
+            }
+        }
+    }));
+    closed_by_server(read, started).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn headers_or_a_body_sent_a_byte_at_a_time_are_cut_off() {
+    let (app, _, _, url) = esri_app().await;
+    let addr = app.base.trim_start_matches("http://").to_string();
+    let path = url.splitn(4, '/').nth(3).unwrap().to_string();
+    let every = Duration::from_secs(2);
+    // Headers that never end, and a body of 1,000 bytes sent as slowly.
+    let headers = format!("POST /{path} HTTP/1.1\r\nHost: a\r\nX-A: ");
+    let body = format!(
+        "POST /{path} HTTP/1.1\r\nHost: a\r\nContent-Length: 1000\r\nx-esrihook-signature: sha256=x\r\n\r\n"
+    );
+    let ((headers_took, _), (body_took, answer)) =
+        tokio::join!(drip(&addr, headers, every), drip(&addr, body, every));
+    println!("slow headers closed after {headers_took:?}, a slow body after {body_took:?}");
+    // Each would take a minute a byte per two seconds at the least pace
+    // of 8 KiB a second: being closed at all is the test; the bound on
+    // the wait is only so that a failure ends.
+    assert!(
+        answer.starts_with("HTTP/1.1 400"),
+        "a body too slow is answered 400 and closed: {answer}"
+    );
+    assert!(answer.contains("could not be read"), "{answer}");
 }

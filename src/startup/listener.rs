@@ -1,7 +1,9 @@
 //! The listener: plain HTTP, or HTTPS with the operator's certificate
-//! (`--tls-cert`, `--tls-key`, PEM) through rustls. Handshakes run each in
-//! a task of its own, so a slow or silent client never holds up the
-//! others; one that does not finish in ten seconds is dropped.
+//! (`--tls-cert`, `--tls-key`, PEM) through rustls. Each connection is
+//! admitted by the register of connections as it is accepted (before its
+//! handshake), so a client past its share costs nothing more; handshakes
+//! run each in a task of its own, so a slow or silent client never holds
+//! up the others, and one that does not finish in ten seconds is dropped.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -18,6 +20,8 @@ use tokio_rustls::server::TlsStream;
 use tokio_rustls::TlsAcceptor;
 use tokio_util::either::Either;
 
+use super::connections::{Connections, Ticket};
+
 /// How long a client may take to finish its TLS handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -27,16 +31,29 @@ pub type Connection = Either<TcpStream, TlsStream<TcpStream>>;
 pub struct Incoming {
     tcp: TcpListener,
     tls: Option<Tls>,
+    connections: Connections,
+}
+
+/// A connection the register admitted.
+pub struct Admitted {
+    pub io: Connection,
+    pub addr: SocketAddr,
+    pub ticket: Ticket,
 }
 
 struct Tls {
     acceptor: TlsAcceptor,
-    handshakes: JoinSet<Option<(TlsStream<TcpStream>, SocketAddr)>>,
+    handshakes: JoinSet<Option<(TlsStream<TcpStream>, SocketAddr, Ticket)>>,
 }
 
 impl Incoming {
-    /// Binds `addr`; HTTPS when `cert` and `key` (PEM files) are given.
-    pub async fn bind(addr: SocketAddr, tls: Option<(&Path, &Path)>) -> anyhow::Result<Self> {
+    /// Binds `addr`; HTTPS when `cert` and `key` (PEM files) are given;
+    /// every connection is admitted by `connections`.
+    pub async fn bind(
+        addr: SocketAddr,
+        tls: Option<(&Path, &Path)>,
+        connections: Connections,
+    ) -> anyhow::Result<Self> {
         let tls = tls
             .map(|(cert, key)| server_config(cert, key))
             .transpose()?
@@ -44,10 +61,12 @@ impl Incoming {
                 acceptor: TlsAcceptor::from(Arc::new(config)),
                 handshakes: JoinSet::new(),
             });
-        let tcp = TcpListener::bind(addr)
-            .await
-            .with_context(|| format!("cannot listen on {addr}"))?;
-        Ok(Self { tcp, tls })
+        let tcp = listen(addr).with_context(|| format!("cannot listen on {addr}"))?;
+        Ok(Self {
+            tcp,
+            tls,
+            connections,
+        })
     }
 
     /// Whether it serves HTTPS.
@@ -58,6 +77,23 @@ impl Incoming {
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.tcp.local_addr()
     }
+}
+
+/// Connections the kernel completes and queues for `accept` (capped by
+/// `net.core.somaxconn`): a burst of new connections waits in it rather
+/// than having its handshakes dropped and retried a second later.
+const BACKLOG: u32 = 4096;
+
+/// A listening socket on `addr`, as `TcpListener::bind` makes it but with
+/// a deeper queue.
+fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = match addr {
+        SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(BACKLOG)
 }
 
 /// rustls's server configuration from a certificate chain and its key.
@@ -80,23 +116,25 @@ fn server_config(cert: &Path, key: &Path) -> anyhow::Result<ServerConfig> {
         .context("the certificate and the key do not go together")
 }
 
-impl axum::serve::Listener for Incoming {
-    type Io = Connection;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+impl Incoming {
+    /// The next connection admitted, handshaken when TLS.
+    pub async fn accept(&mut self) -> Admitted {
         loop {
             let Some(tls) = &mut self.tls else {
-                let (stream, addr) = accept_tcp(&self.tcp).await;
-                return (Either::Left(stream), addr);
+                let (stream, addr, ticket) = admitted_tcp(&self.tcp, &self.connections).await;
+                return Admitted {
+                    io: Either::Left(stream),
+                    addr,
+                    ticket,
+                };
             };
             tokio::select! {
-                (stream, addr) = accept_tcp(&self.tcp) => {
+                (stream, addr, ticket) = admitted_tcp(&self.tcp, &self.connections) => {
                     let acceptor = tls.acceptor.clone();
                     tls.handshakes.spawn(async move {
                         let done = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await;
                         match done {
-                            Ok(Ok(stream)) => Some((stream, addr)),
+                            Ok(Ok(stream)) => Some((stream, addr, ticket)),
                             Ok(Err(e)) => {
                                 tracing::debug!(%addr, "a TLS handshake failed: {e}");
                                 None
@@ -106,16 +144,26 @@ impl axum::serve::Listener for Incoming {
                     });
                 }
                 Some(done) = tls.handshakes.join_next(), if !tls.handshakes.is_empty() => {
-                    if let Ok(Some((stream, addr))) = done {
-                        return (Either::Right(stream), addr);
+                    if let Ok(Some((stream, addr, ticket))) = done {
+                        return Admitted { io: Either::Right(stream), addr, ticket };
                     }
                 }
             }
         }
     }
+}
 
-    fn local_addr(&self) -> std::io::Result<Self::Addr> {
-        self.tcp.local_addr()
+/// The next TCP connection the register admits; those it turns away are
+/// closed at once and counted.
+async fn admitted_tcp(
+    tcp: &TcpListener,
+    connections: &Connections,
+) -> (TcpStream, SocketAddr, Ticket) {
+    loop {
+        let (stream, addr) = accept_tcp(tcp).await;
+        if let Ok(ticket) = connections.admit(addr.ip()) {
+            return (stream, addr, ticket);
+        }
     }
 }
 

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use axum::serve::ListenerExt as _;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{
@@ -32,14 +31,18 @@ use crate::service::{App, Settings};
 use crate::store::{self, Orphans, Store};
 use crate::telemetry::chain;
 use crate::{api, cluster, runner, telemetry};
+use connections::{ConnectionLimits, Connections};
 use listener::Incoming;
 use runs::RunsSide;
 
 mod commands;
+mod connections;
 mod kernels;
 mod listener;
 mod runs;
 mod runtimes;
+mod serve;
+mod slow;
 
 pub use commands::{add_user, read_password};
 use commands::{copy, migrate, require_site_key};
@@ -146,15 +149,16 @@ impl Application {
             &data_dir,
         )
         .await?;
+        let metrics = Arc::new(Metrics::new());
         let tls = args.tls_cert.as_deref().zip(args.tls_key.as_deref());
-        let listener = Incoming::bind(args.listen, tls).await?;
+        let connections = Connections::new(connection_limits(&args), Some(metrics.clone()));
+        let listener = Incoming::bind(args.listen, tls, connections).await?;
         let addr = listener
             .local_addr()
             .context("cannot read the bound address")?;
         let settings = site_settings(&args, &listener, addr)?;
         let notice_settings = notice_settings(&args, &settings)?;
         recover_orphans(store.as_ref()).await?;
-        let metrics = Arc::new(Metrics::new());
         let kernels = kernels::prepare(&args, &data_dir, &metrics).await?;
         let receivers = Arc::new(ReceiverCache::default());
         let runs = Arc::new(Runs::default());
@@ -257,15 +261,7 @@ impl Application {
             NodeRole::Worker => api::worker_app(site),
             NodeRole::All | NodeRole::Api => api::app(site),
         };
-        axum::serve(
-            // Tapped: the connection's peer address reaches the handlers
-            // whether it is plain or TLS.
-            self.listener.tap_io(|_| {}),
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
-        .await
-        .context("the server stopped with an error")?;
+        serve::serve(self.listener, router, shutdown.clone()).await;
         if let Some(runs_side) = runs_side {
             runs_side.stop().await;
         }
@@ -318,6 +314,51 @@ fn pools(
         Arc::new(Pools::new(default, settings, metrics.clone(), builder)),
         k.size,
     )
+}
+
+/// How many connections may be open, from one client and in all; the
+/// open-file limit is raised to its hard limit first, and said.
+fn connection_limits(args: &ServeArgs) -> ConnectionLimits {
+    let files = raise_open_files();
+    let total = match args.max_connections {
+        0 => files.saturating_sub(FILES_KEPT).max(64),
+        n => n,
+    };
+    tracing::info!(
+        "open files: {files}; connections: at most {total}, {} per client address",
+        match args.max_connections_per_client {
+            0 => "any number".to_string(),
+            n => n.to_string(),
+        }
+    );
+    ConnectionLimits {
+        per_client: args.max_connections_per_client,
+        total,
+    }
+}
+
+/// Open files kept for the database, kernels' sockets and files when the
+/// connections' cap is derived from the open-file limit.
+const FILES_KEPT: usize = 1024;
+
+/// Raises this process's soft open-file limit to its hard limit; the
+/// limit it has.
+fn raise_open_files() -> usize {
+    use rustix::process::{getrlimit, setrlimit, Resource};
+    let mut limit = getrlimit(Resource::Nofile);
+    if limit.current != limit.maximum {
+        let raised = rustix::process::Rlimit {
+            current: limit.maximum,
+            maximum: limit.maximum,
+        };
+        match setrlimit(Resource::Nofile, raised) {
+            Ok(()) => limit = raised,
+            Err(e) => tracing::warn!("cannot raise the open-file limit: {e}"),
+        }
+    }
+    limit
+        .current
+        .map_or(usize::MAX, |n| usize::try_from(n).unwrap_or(usize::MAX))
 }
 
 /// What the administration works with: the public URL (HTTPS by default
