@@ -75,6 +75,7 @@ pub struct Metrics {
     walls: std::sync::OnceLock<String>,
     connections_open: Gauge,
     connections_turned: Family<TurnedLabels, Counter>,
+    storage_up: Gauge,
 }
 
 /// What the fork server reports of itself: `hookbook_fork_server_up`, and
@@ -253,10 +254,16 @@ impl Metrics {
         );
         let sandboxed = gauge(&mut registry, "hookbook_runs_sandboxed", "1 when this node runs notebooks each in a sandbox of its own, 0 when it runs them without (or runs nothing)");
         let (connections_open, connections_turned) = connection_metrics(&mut registry);
+        let storage_up = gauge(
+            &mut registry,
+            "hookbook_storage_up",
+            "1 while intake's last commit went through, 0 while the database cannot be reached or written (deliveries are answered 503)",
+        );
         Self {
             registry,
             connections_open,
             connections_turned,
+            storage_up,
             runtime_warm,
             runtime_fork,
             deliveries,
@@ -314,6 +321,11 @@ impl Metrics {
         self.notices
             .get_or_create(&NoticeLabels { channel, status })
             .inc();
+    }
+
+    /// The gauge intake's storage health keeps.
+    pub fn storage_up(&self) -> Gauge {
+        self.storage_up.clone()
     }
 
     /// The gauge of open connections, kept by the register of connections.

@@ -68,7 +68,9 @@ impl From<Error> for Failure {
                     Refusal::NoSignature | Refusal::BadSignature | Refusal::StaleTimestamp => {
                         StatusCode::UNAUTHORIZED
                     }
-                    Refusal::QueueFull { .. } => StatusCode::SERVICE_UNAVAILABLE,
+                    Refusal::QueueFull { .. } | Refusal::Unavailable { .. } => {
+                        StatusCode::SERVICE_UNAVAILABLE
+                    }
                 },
                 vec![],
             ),

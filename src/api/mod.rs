@@ -140,8 +140,19 @@ async fn wrong_method(method: axum::http::Method, uri: axum::http::Uri) -> crate
 /// off (or not run) because no sandbox can be made here, and when kernels
 /// start cold because the fork server is down (runs still run, each a
 /// second slower).
-async fn healthz(axum::extract::State(app): axum::extract::State<Arc<App>>) -> String {
+async fn healthz(
+    axum::extract::State(app): axum::extract::State<Arc<App>>,
+    axum::extract::State(intake): axum::extract::State<Arc<crate::intake::Intake>>,
+) -> (axum::http::StatusCode, String) {
+    let mut status = axum::http::StatusCode::OK;
     let mut answer = String::from("ok\n");
+    if let Some((how_long, cause)) = intake.storage_problem() {
+        status = axum::http::StatusCode::SERVICE_UNAVAILABLE;
+        answer = format!(
+            "unavailable: deliveries cannot be stored (for {} s): {cause}\n",
+            how_long.as_secs()
+        );
+    }
     if let Some(note) = app.metrics.walls_note() {
         answer.push_str(note);
         answer.push('\n');
@@ -149,7 +160,7 @@ async fn healthz(axum::extract::State(app): axum::extract::State<Arc<App>>) -> S
     if app.metrics.kernels_start_cold() {
         answer.push_str("kernels start cold: the fork server is down\n");
     }
-    answer
+    (status, answer)
 }
 
 /// Prometheus text exposition.

@@ -26,18 +26,24 @@ async fn describe(State(app): State<Arc<App>>) -> Result<Json<Value>> {
     // Health and metrics live outside the context path.
     let outside = json!([{"url": s.public_url}]);
     if let Some(paths) = doc["paths"].as_object_mut() {
-        for (path, summary, kind) in [
-            ("/healthz", "Answers ok while the server runs", "text/plain"),
-            ("/metrics", "Prometheus metrics", "text/plain"),
+        let text = json!({"text/plain": {"schema": {"type": "string"}}});
+        for (path, summary, unavailable) in [
+            (
+                "/healthz",
+                "Answers ok while the server runs",
+                Some("Deliveries cannot be stored: the database cannot be reached or written (the text says why and for how long)"),
+            ),
+            ("/metrics", "Prometheus metrics", None),
         ] {
+            let mut responses = json!({"200": {"description": summary, "content": text}});
+            if let Some(why) = unavailable {
+                responses["503"] = json!({"description": why, "content": text});
+            }
             paths.insert(
                 path.into(),
                 json!({
                     "servers": outside,
-                    "get": {"summary": summary, "tags": ["meta"], "responses": {"200": {
-                        "description": summary,
-                        "content": {kind: {"schema": {"type": "string"}}}
-                    }}}
+                    "get": {"summary": summary, "tags": ["meta"], "responses": responses}
                 }),
             );
         }

@@ -8,12 +8,23 @@
 pub enum Refusal {
     UnknownReceiver,
     Disabled,
-    RateLimited { retry_after_secs: u64 },
-    TooLarge { limit: u64 },
+    RateLimited {
+        retry_after_secs: u64,
+    },
+    TooLarge {
+        limit: u64,
+    },
     NoSignature,
     BadSignature,
     StaleTimestamp,
-    QueueFull { retry_after_secs: u64 },
+    QueueFull {
+        retry_after_secs: u64,
+    },
+    /// The database cannot be reached or written (PostgreSQL down or cut
+    /// off, SQLite's disk full or read-only): nothing was stored.
+    Unavailable {
+        retry_after_secs: u64,
+    },
 }
 
 impl Refusal {
@@ -28,6 +39,7 @@ impl Refusal {
             Refusal::BadSignature => "bad signature",
             Refusal::StaleTimestamp => "stale timestamp",
             Refusal::QueueFull { .. } => "queue full",
+            Refusal::Unavailable { .. } => "storage unavailable",
         }
     }
 
@@ -48,15 +60,18 @@ impl Refusal {
                 "The webhook-timestamp is too far from the current time.".into()
             }
             Refusal::QueueFull { .. } => "Too many jobs are waiting to run; retry later.".into(),
+            Refusal::Unavailable { .. } => {
+                "The server cannot store deliveries right now; retry later.".into()
+            }
         }
     }
 
     /// Seconds to wait before retrying, for the answers that have one.
     pub fn retry_after(self) -> Option<u64> {
         match self {
-            Refusal::RateLimited { retry_after_secs } | Refusal::QueueFull { retry_after_secs } => {
-                Some(retry_after_secs)
-            }
+            Refusal::RateLimited { retry_after_secs }
+            | Refusal::QueueFull { retry_after_secs }
+            | Refusal::Unavailable { retry_after_secs } => Some(retry_after_secs),
             _ => None,
         }
     }

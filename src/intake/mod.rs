@@ -5,6 +5,7 @@
 
 pub mod cache;
 pub mod committer;
+pub mod health;
 pub mod limits;
 mod receive;
 pub mod signature;
@@ -22,6 +23,7 @@ pub use receive::{Delivered, Gate, Incoming};
 
 use cache::ReceiverCache;
 use committer::Committer;
+use health::StorageHealth;
 use limits::RateLimiter;
 
 /// The most lines a receiver's delivery log keeps (give or take one trim).
@@ -56,6 +58,8 @@ pub struct Intake {
     logged_refusals: RateLimiter,
     receivers: Arc<ReceiverCache>,
     metrics: Arc<Metrics>,
+    /// Whether deliveries can be stored now.
+    health: Arc<StorageHealth>,
 }
 
 impl Intake {
@@ -69,11 +73,13 @@ impl Intake {
         metrics: Arc<Metrics>,
         accepted: Arc<Notify>,
     ) -> Self {
+        let health = Arc::new(StorageHealth::new(metrics.storage_up()));
         let committer = Committer::start(
             store.clone(),
             settings.max_queue_depth,
             accepted,
             metrics.clone(),
+            health.clone(),
         );
         let limiter = RateLimiter::new(settings.receiver_rate_limit);
         Self {
@@ -85,7 +91,13 @@ impl Intake {
             logged_refusals: RateLimiter::new(LOGGED_REFUSALS_PER_SECOND),
             receivers,
             metrics,
+            health,
         }
+    }
+
+    /// Why deliveries cannot be stored, and for how long, if they cannot.
+    pub fn storage_problem(&self) -> Option<(std::time::Duration, String)> {
+        self.health.problem()
     }
 
     /// The largest body a delivery may have.

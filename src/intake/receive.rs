@@ -11,8 +11,9 @@ use crate::domain::ids::{EventId, JobId, ReceiverId};
 use crate::domain::receiver::Receiver;
 use crate::domain::time::Millis;
 use crate::error::{Error, Result};
-use crate::store::{Acceptance, DeliveryOutcome, DeliveryRecord, NewEvent};
+use crate::store::{Acceptance, DeliveryOutcome, DeliveryRecord, NewEvent, StoreError};
 
+use super::committer::NotStored;
 use super::signature::{self, Delivery, Key, Verdict, Verified};
 use super::{Intake, Refusal};
 
@@ -23,6 +24,13 @@ const PRIVATE_HEADERS: [&str; 4] = [
     "x-esri-authorization",
     signature::STANDARD_HEADER,
 ];
+
+/// The longest a delivery waits for its receiver to be read from the
+/// store (on a cache miss) before it is answered 503.
+const RECEIVER_DEADLINE: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The `Retry-After` of a delivery the database could not store.
+const RETRY_UNAVAILABLE_SECS: u64 = 10;
 
 /// A delivery whose receiver is known and open; its body may be read.
 pub struct Gate {
@@ -48,11 +56,7 @@ impl Intake {
     pub async fn open_delivery(&self, id: &str, declared_length: Option<u64>) -> Result<Gate> {
         let started = Instant::now();
         let receiver = match ReceiverId::parse(id) {
-            Ok(id) => {
-                self.receivers
-                    .load(self.store.as_ref(), &self.vault, &id)
-                    .await?
-            }
+            Ok(id) => self.load_receiver(&id).await?,
             Err(_) => None,
         };
         let Some(receiver) = receiver else {
@@ -95,11 +99,14 @@ impl Intake {
             return Err(self.refuse(Some(receiver.id), refusal, size));
         }
         let event = new_event(receiver, incoming, verified, now);
-        let answer = self
-            .committer
-            .accept(event)
-            .await
-            .ok_or_else(|| Error::Internal(anyhow::anyhow!("the event could not be stored")))?;
+        let answer = self.committer.accept(event).await.map_err(|not_stored| {
+            // A failure marked the health already; a late answer is
+            // the database cut off rather than refusing.
+            if matches!(not_stored, NotStored::Late) {
+                self.health.failed(|| not_stored.to_string());
+            }
+            self.unavailable()
+        })?;
         let delivered = match answer {
             Acceptance::Accepted { job_id } => Delivered {
                 job_id,
@@ -127,6 +134,38 @@ impl Intake {
         self.metrics.delivery(outcome, "");
         self.metrics.accepted_in(gate.started.elapsed());
         Ok(delivered)
+    }
+
+    /// The receiver, from the cache or the store within
+    /// [`RECEIVER_DEADLINE`]; a store that fails or is late is the
+    /// database being unavailable.
+    async fn load_receiver(&self, id: &ReceiverId) -> Result<Option<Arc<Receiver>>> {
+        let load = self.receivers.load(self.store.as_ref(), &self.vault, id);
+        match tokio::time::timeout(RECEIVER_DEADLINE, load).await {
+            Ok(Ok(receiver)) => Ok(receiver),
+            Ok(Err(StoreError::Database(e))) => {
+                self.health.failed(|| crate::telemetry::chain(&*e));
+                Err(self.unavailable())
+            }
+            Ok(Err(e)) => Err(e.into()),
+            Err(_) => {
+                self.health.failed(|| {
+                    format!("reading a receiver took longer than {RECEIVER_DEADLINE:?}")
+                });
+                Err(self.unavailable())
+            }
+        }
+    }
+
+    /// The answer while the database cannot be reached or written:
+    /// counted, never written to the delivery log (it cannot be).
+    fn unavailable(&self) -> Error {
+        let refusal = Refusal::Unavailable {
+            retry_after_secs: RETRY_UNAVAILABLE_SECS,
+        };
+        self.metrics
+            .delivery(DeliveryOutcome::Rejected, refusal.reason());
+        Error::Refused(refusal)
     }
 
     /// Counts and logs a refusal and turns it into the error to answer.

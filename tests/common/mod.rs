@@ -10,6 +10,7 @@ pub mod evidence;
 pub mod jobs;
 pub mod nodes;
 pub mod process;
+pub mod proxy;
 pub mod runs;
 
 use clap::Parser as _;

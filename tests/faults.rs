@@ -1,0 +1,371 @@
+//! Faults no request makes: the database gone (PostgreSQL stopped or cut
+//! off, through a proxy the test controls; SQLite's disk full) while
+//! signed deliveries keep coming. Every delivery is answered 200 (stored)
+//! or 503 with `Retry-After` within 10 s, never 500 and never a dropped
+//! connection; the log says why once; `/healthz` and `hookbook_storage_up`
+//! say so; intake resumes by itself; every 200 has its job.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::events::esri;
+use common::nodes::{add_admin, admin_token, key, notebook_receiver, ready_at, BIN};
+use common::process::Process;
+use common::proxy::{Mode, Proxy};
+
+/// What one delivery got.
+#[derive(Debug, Clone)]
+struct Answer {
+    status: Option<u16>,
+    retry_after: Option<String>,
+    took: Duration,
+}
+
+/// Signed deliveries from `senders` tasks, one after another each, until
+/// stopped; every answer is kept.
+struct Stream {
+    answers: Arc<Mutex<Vec<Answer>>>,
+    stop: Arc<AtomicBool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Stream {
+    fn start(url: String, senders: usize) -> Stream {
+        let answers = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()
+            .unwrap();
+        let tasks = (0..senders)
+            .map(|s| {
+                let (client, url, answers, stop) =
+                    (client.clone(), url.clone(), answers.clone(), stop.clone());
+                tokio::spawn(async move {
+                    let mut n = 0;
+                    while !stop.load(Ordering::Relaxed) {
+                        n += 1;
+                        let body = format!(r#"{{"sender": {s}, "n": {n}}}"#);
+                        let started = Instant::now();
+                        let sent = client
+                            .post(&url)
+                            .header("x-esrihook-signature", esri(body.as_bytes()))
+                            .body(body)
+                            .send()
+                            .await;
+                        let answer = Answer {
+                            status: sent.as_ref().ok().map(|r| r.status().as_u16()),
+                            retry_after: sent.as_ref().ok().and_then(|r| {
+                                Some(r.headers().get("retry-after")?.to_str().ok()?.to_string())
+                            }),
+                            took: started.elapsed(),
+                        };
+                        let refused = answer.status != Some(200);
+                        answers.lock().unwrap().push(answer);
+                        if refused {
+                            // As a sender's retry would: not a busy loop.
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                        }
+                    }
+                })
+            })
+            .collect();
+        Stream {
+            answers,
+            stop,
+            tasks,
+        }
+    }
+
+    fn count(&self, status: u16) -> usize {
+        self.answers
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|a| a.status == Some(status))
+            .count()
+    }
+
+    /// Waits (bounded) until `n` more answers with `status` came.
+    async fn wait_for(&self, status: u16, n: usize) {
+        let target = self.count(status) + n;
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while self.count(status) < target {
+            assert!(
+                Instant::now() < deadline,
+                "{n} more answers {status} never came"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    async fn stop(mut self) -> Vec<Answer> {
+        self.stop.store(true, Ordering::Relaxed);
+        for task in std::mem::take(&mut self.tasks) {
+            task.await.unwrap();
+        }
+        let answers = self.answers.lock().unwrap().clone();
+        answers
+    }
+}
+
+impl Drop for Stream {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+/// `hookbook serve` on `database` with runs off, its log in `log`.
+fn serve(dir: &Path, database: &str, key: &str, log: &Path) -> (Process, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Process::spawn(
+        Command::new(BIN)
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .args(["--database-url", database, "--encryption-key", key])
+            .args(["--data-dir", dir.to_str().unwrap()])
+            .args(["--max-concurrent-runs", "0", "--log", "warn"])
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(log).unwrap()),
+    );
+    (child, format!("http://127.0.0.1:{port}"))
+}
+
+/// `/healthz`: its status and text.
+async fn health(client: &reqwest::Client, base: &str) -> (u16, String) {
+    let r = client.get(format!("{base}/healthz")).send().await.unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+/// The value of the gauge `hookbook_storage_up`.
+async fn storage_up(client: &reqwest::Client, base: &str) -> String {
+    let text = client
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find(|l| l.starts_with("hookbook_storage_up "))
+        .and_then(|l| l.split(' ').nth(1))
+        .unwrap_or("absent")
+        .to_string()
+}
+
+/// Jobs the receiver has, asked of the server.
+async fn jobs(client: &reqwest::Client, base: &str, token: &str, receiver: &str) -> u64 {
+    let r: serde_json::Value = client
+        .get(format!(
+            "{base}/notebooks/admin/notebooks/jobs?receiverId={receiver}&num=1&f=json&token={token}"
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    r["total"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("a total: {r}"))
+}
+
+/// Every answer is 200, or 503 with `Retry-After`, within 10 s; none is
+/// a dropped connection. Prints the figures.
+fn check(answers: &[Answer], what: &str) -> (usize, usize) {
+    let ok = answers.iter().filter(|a| a.status == Some(200)).count();
+    let unavailable: Vec<&Answer> = answers.iter().filter(|a| a.status == Some(503)).collect();
+    let others: Vec<&Answer> = answers
+        .iter()
+        .filter(|a| !matches!(a.status, Some(200) | Some(503)))
+        .collect();
+    assert!(
+        others.is_empty(),
+        "{what}: answers other than 200 and 503: {others:?}"
+    );
+    for a in &unavailable {
+        assert!(
+            a.retry_after.is_some(),
+            "{what}: a 503 without Retry-After: {a:?}"
+        );
+    }
+    let longest = answers.iter().map(|a| a.took).max().unwrap_or_default();
+    println!(
+        "{what}: {} deliveries: {ok} answered 200, {} answered 503; longest answer {longest:?}",
+        answers.len(),
+        unavailable.len()
+    );
+    assert!(
+        longest <= Duration::from_secs(10),
+        "{what}: an answer took {longest:?}, past the 10 s senders wait"
+    );
+    (ok, unavailable.len())
+}
+
+/// Lines of the log that say deliveries cannot be stored.
+fn said_unavailable(log: &Path) -> usize {
+    std::fs::read_to_string(log)
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains("deliveries cannot be stored"))
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgresql_stopped_or_cut_off_is_answered_503_in_time_and_intake_resumes_by_itself() {
+    let upstream: SocketAddr = "127.0.0.1:5432".parse().unwrap();
+    let proxy = Proxy::start(upstream).await;
+    let direct = common::db::fresh_postgres();
+    let database = direct.replacen("127.0.0.1:5432", &proxy.addr.to_string(), 1);
+    assert_ne!(
+        database, direct,
+        "the test database is reached through the proxy"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("server.log");
+    let site_key = key();
+    let (_server, base) = serve(dir.path(), &database, &site_key, &log);
+    let client = reqwest::Client::new();
+    ready_at(&client, &base).await;
+    add_admin(&database);
+    let token = admin_token(&client, &base).await;
+    let (_, receiver) = notebook_receiver(&client, &base, &token, "outage", common::NOTEBOOK).await;
+    let url = format!("{base}/notebooks/rest/events/webhooks/{receiver}");
+
+    let stream = Stream::start(url, 4);
+    stream.wait_for(200, 40).await;
+    // PostgreSQL stops: its connections are reset and new ones refused.
+    proxy.set(Mode::Closed);
+    stream.wait_for(503, 20).await;
+    let (status, text) = health(&client, &base).await;
+    println!("/healthz with PostgreSQL stopped: {status} {text}");
+    assert_eq!(status, 503, "/healthz says so: {text}");
+    assert!(text.contains("deliveries cannot be stored"), "{text}");
+    assert_eq!(storage_up(&client, &base).await, "0");
+    proxy.set(Mode::Pass);
+    stream.wait_for(200, 40).await;
+    assert_eq!(health(&client, &base).await.0, 200, "/healthz is ok again");
+    assert_eq!(storage_up(&client, &base).await, "1");
+    let stopped = stream.stop().await;
+    let (ok, _) = check(&stopped, "PostgreSQL stopped");
+    assert_eq!(
+        jobs(&client, &base, &token, &receiver).await,
+        ok as u64,
+        "every 200 has its job, and no 503 made one"
+    );
+    assert_eq!(said_unavailable(&log), 1, "the log says it once");
+
+    // The connection cut off: nothing passes, nothing is refused.
+    let url = format!("{base}/notebooks/rest/events/webhooks/{receiver}");
+    let stream = Stream::start(url, 4);
+    stream.wait_for(200, 40).await;
+    proxy.set(Mode::Blackhole);
+    stream.wait_for(503, 8).await;
+    let (status, text) = health(&client, &base).await;
+    assert_eq!(status, 503, "/healthz says so: {text}");
+    proxy.set(Mode::Pass);
+    stream.wait_for(200, 40).await;
+    let cut = stream.stop().await;
+    let (ok_cut, late) = check(&cut, "PostgreSQL cut off");
+    let stored = jobs(&client, &base, &token, &receiver).await - ok as u64;
+    // A 503 for an answer that came too late may still have been stored,
+    // (then the sender's retry is its duplicate); every 200 was.
+    assert!(
+        stored >= ok_cut as u64 && stored <= (ok_cut + late) as u64,
+        "{stored} jobs for {ok_cut} answers 200 and {late} answers 503"
+    );
+    assert_eq!(said_unavailable(&log), 2, "the log says it once per outage");
+}
+
+/// A small file system (tmpfs) mounted for the test, unmounted however the
+/// test ends.
+struct Mounted(std::path::PathBuf);
+
+impl Mounted {
+    fn tmpfs(at: &Path, size: &str) -> Mounted {
+        std::fs::create_dir_all(at).unwrap();
+        let status = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(at)
+            .status()
+            .expect("mount runs");
+        assert!(
+            status.success(),
+            "cannot mount a {size} tmpfs at {} (the disk-full test runs as root, as scripts/test does in CI)",
+            at.display()
+        );
+        Mounted(at.to_path_buf())
+    }
+}
+
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+/// Writes `path` until the file system is full, in ever smaller pieces.
+fn fill(path: &Path) {
+    use std::io::Write as _;
+    let mut file = std::fs::File::create(path).unwrap();
+    for piece in [65_536, 4096, 1] {
+        let bytes = vec![0u8; piece];
+        while file
+            .write_all(&bytes)
+            .and_then(|()| file.sync_data())
+            .is_ok()
+        {}
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_sqlite_disk_is_answered_503_and_intake_resumes_once_there_is_room() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let _mounted = Mounted::tmpfs(&data, "8m");
+    let database = format!("sqlite://{}", data.join("hookbook.db").display());
+    let log = dir.path().join("server.log");
+    let (server, base) = serve(&data, &database, &key(), &log);
+    let client = reqwest::Client::new();
+    ready_at(&client, &base).await;
+    add_admin(&database);
+    let token = admin_token(&client, &base).await;
+    let (_, receiver) =
+        notebook_receiver(&client, &base, &token, "full disk", common::NOTEBOOK).await;
+    let url = format!("{base}/notebooks/rest/events/webhooks/{receiver}");
+
+    let stream = Stream::start(url, 4);
+    stream.wait_for(200, 20).await;
+    let filler = data.join("filler");
+    fill(&filler);
+    stream.wait_for(503, 20).await;
+    let (status, text) = health(&client, &base).await;
+    println!("/healthz with the disk full: {status} {text}");
+    assert_eq!(status, 503, "/healthz says so: {text}");
+    assert!(text.contains("full"), "it says the disk is full: {text}");
+    assert_eq!(storage_up(&client, &base).await, "0");
+    std::fs::remove_file(&filler).unwrap();
+    stream.wait_for(200, 20).await;
+    assert_eq!(health(&client, &base).await.0, 200, "/healthz is ok again");
+    let answers = stream.stop().await;
+    let (ok, _) = check(&answers, "SQLite's disk full");
+    assert_eq!(
+        jobs(&client, &base, &token, &receiver).await,
+        ok as u64,
+        "every 200 has its job, and no 503 made one"
+    );
+    assert_eq!(said_unavailable(&log), 1, "the log says it once");
+    drop(server);
+}
