@@ -397,6 +397,12 @@ pub struct ServeArgs {
     /// `pids.max`, where the machine allows cgroups); 0 is no limit.
     #[arg(long, env = "HOOKBOOK_MAX_RUN_PROCESSES", default_value_t = 256)]
     pub max_run_processes: u32,
+    /// Megabytes of outputs (printed text, displays, results) a run keeps
+    /// in its notebook; past them, what it prints or displays is dropped
+    /// as it comes, the notebook and the job's message say so, and the
+    /// run goes on. 0 is no limit.
+    #[arg(long, env = "HOOKBOOK_MAX_RUN_OUTPUT_MB", default_value_t = 8)]
+    pub max_run_output_mb: u64,
     /// Megabytes a run may write to its working directory before it is
     /// stopped; 0 is no limit.
     #[arg(long, env = "HOOKBOOK_MAX_RUN_DISK_MB", default_value_t = 1024)]

@@ -125,6 +125,17 @@ impl Drop for Stream {
 
 /// `hookbook serve` on `database` with runs off, its log in `log`.
 fn serve(dir: &Path, database: &str, key: &str, log: &Path) -> (Process, String) {
+    serve_with(dir, database, key, log, &["--max-concurrent-runs", "0"])
+}
+
+/// `hookbook serve` on `database` with `flags`, its log in `log`.
+fn serve_with(
+    dir: &Path,
+    database: &str,
+    key: &str,
+    log: &Path,
+    flags: &[&str],
+) -> (Process, String) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -135,7 +146,9 @@ fn serve(dir: &Path, database: &str, key: &str, log: &Path) -> (Process, String)
             .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
             .args(["--database-url", database, "--encryption-key", key])
             .args(["--data-dir", dir.to_str().unwrap()])
-            .args(["--max-concurrent-runs", "0", "--log", "warn"])
+            .args(["--python", common::python().to_str().unwrap()])
+            .args(["--log", "warn"])
+            .args(flags)
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(log).unwrap()),
     );
@@ -368,4 +381,112 @@ async fn a_full_sqlite_disk_is_answered_503_and_intake_resumes_once_there_is_roo
     );
     assert_eq!(said_unavailable(&log), 1, "the log says it once");
     drop(server);
+}
+
+/// The peak resident memory of a process, in bytes (`VmHWM`).
+fn peak_memory(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM in /proc/<pid>/status");
+    kib * 1024
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_notebook_printing_400_mb_leaves_the_servers_memory_flat_and_its_page_small() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}", dir.path().join("hookbook.db").display());
+    let log = dir.path().join("server.log");
+    let (server, base) = serve_with(
+        dir.path(),
+        &database,
+        &key(),
+        &log,
+        &["--max-concurrent-runs", "1"],
+    );
+    let client = reqwest::Client::new();
+    ready_at(&client, &base).await;
+    add_admin(&database);
+    let token = admin_token(&client, &base).await;
+    let printing = common::runs::notebook(&[
+        "for i in range(300):\n    print('x' * (1 << 20))",
+        "print('y' * (100 << 20))",
+        "print('the end')",
+    ]);
+    let (_, receiver) = notebook_receiver(&client, &base, &token, "loud", &printing).await;
+    let url = format!("{base}/notebooks/rest/events/webhooks/{receiver}");
+    let before = peak_memory(server.id());
+    let r = client
+        .post(&url)
+        .header("x-esrihook-signature", esri(b"{}"))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    let job = common::events::job_id(r).await;
+    let jobs_url = format!("{base}/notebooks/admin/notebooks/jobs/{job}");
+    let deadline = Instant::now() + Duration::from_secs(300);
+    let ended = loop {
+        assert!(Instant::now() < deadline, "the run never ended");
+        let j: serde_json::Value = client
+            .get(format!("{jobs_url}?f=json&token={token}"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if matches!(
+            j["status"].as_str(),
+            Some("COMPLETED" | "FAILED" | "CANCELLED")
+        ) {
+            break j;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let after = peak_memory(server.id());
+    let page = client
+        .get(format!("{jobs_url}?f=html&token={token}"))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let notebook = client
+        .get(format!("{jobs_url}/notebook?token={token}"))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    println!(
+        "400 MB printed: the server's peak memory {} MiB before, {} MiB after; the job page {} KiB, the notebook {} KiB",
+        before >> 20,
+        after >> 20,
+        page.len() >> 10,
+        notebook.len() >> 10
+    );
+    assert_eq!(ended["status"], "COMPLETED", "the run goes on: {ended}");
+    let message = ended["messages"].to_string();
+    assert!(
+        message.contains("--max-run-output-mb"),
+        "the job says so: {message}"
+    );
+    // What it holds is the budget's 8 MB of outputs in a few copies (the
+    // outputs, the notebook's JSON, the database's write), whatever was
+    // printed.
+    assert!(
+        after < before + (128 << 20),
+        "the server's peak memory grew from {before} to {after} bytes"
+    );
+    assert!(page.len() < 2 << 20, "the page is {} bytes", page.len());
+    assert!(
+        notebook.len() < 9 << 20,
+        "the notebook is {} bytes",
+        notebook.len()
+    );
 }

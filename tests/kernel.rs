@@ -5,8 +5,9 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use hookbook::runner::execute::{run_notebook, RunEnd};
+use hookbook::runner::execute::{run_notebook, RunBounds, RunEnd};
 use hookbook::runner::kernel::Kernel;
+use hookbook::runner::outputs::OutputBudget;
 use serde_json::{json, Map};
 use tokio_util::sync::CancellationToken;
 
@@ -54,8 +55,11 @@ async fn a_notebook_runs_with_papermill_metadata_and_stops_at_the_first_error() 
         &mut kernel,
         nb,
         &params,
-        Instant::now() + Duration::from_secs(60),
-        &CancellationToken::new(),
+        RunBounds {
+            deadline: Instant::now() + Duration::from_secs(60),
+            cancel: &CancellationToken::new(),
+            budget: &mut OutputBudget::new(0),
+        },
     )
     .await;
     kernel.kill().await;
@@ -82,8 +86,11 @@ async fn a_run_past_its_deadline_ends_as_timed_out() {
         &mut kernel,
         nb,
         &Map::new(),
-        Instant::now() + Duration::from_millis(800),
-        &CancellationToken::new(),
+        RunBounds {
+            deadline: Instant::now() + Duration::from_millis(800),
+            cancel: &CancellationToken::new(),
+            budget: &mut OutputBudget::new(0),
+        },
     )
     .await;
     assert_eq!(end, RunEnd::TimedOut);
@@ -124,4 +131,91 @@ async fn a_python_without_ipykernel_fails_fast_with_a_clear_error() {
     // Found by the process's exit, not by the start timeout running out.
     assert!(error.contains("exited"), "{error}");
     assert!(!error.contains("did not become ready"), "{error}");
+}
+
+/// The text of every output of `cells`, joined.
+fn all_text(cells: &[serde_json::Value]) -> String {
+    cells
+        .iter()
+        .flat_map(|c| c["outputs"].as_array().cloned().unwrap_or_default())
+        .map(|o| o.to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn outputs_past_the_runs_budget_are_dropped_as_they_come_and_the_run_goes_on() {
+    let base = tempfile::tempdir().unwrap();
+    let mut kernel = Kernel::start(&common::python(), base.path()).await.unwrap();
+    let mut budget = OutputBudget::new(1 << 20);
+    kernel.provide_env(&Map::new(), &budget).await.unwrap();
+    // Printed in pieces, displayed, a cell's result, each far past 1 MB;
+    // then a cell that undoes the kernel's own cap and prints again: the
+    // server's budget holds on its own.
+    let nb = json!({"cells": [
+        {"cell_type": "code", "metadata": {}, "source": "for i in range(50):\n    print('p' * (1 << 20))", "outputs": [], "execution_count": null},
+        {"cell_type": "code", "metadata": {}, "source": "from IPython.display import display\ndisplay({'text/plain': 'd' * (5 << 20)}, raw=True)", "outputs": [], "execution_count": null},
+        {"cell_type": "code", "metadata": {}, "source": "'r' * (5 << 20)", "outputs": [], "execution_count": null},
+        {"cell_type": "code", "metadata": {}, "source": "from ipykernel.iostream import OutStream\nf = OutStream._flush_buffers\nOutStream._flush_buffers = dict(zip(f.__code__.co_freevars, (c.cell_contents for c in f.__closure__)))['flush_buffers']\nfor i in range(20):\n    print('u' * (1 << 20))\nprint('done')", "outputs": [], "execution_count": null}
+    ], "metadata": {}, "nbformat": 4, "nbformat_minor": 5});
+    let (out, end) = run_notebook(
+        &mut kernel,
+        nb,
+        &Map::new(),
+        RunBounds {
+            deadline: Instant::now() + Duration::from_secs(120),
+            cancel: &CancellationToken::new(),
+            budget: &mut budget,
+        },
+    )
+    .await;
+    kernel.kill().await;
+    assert_eq!(end, RunEnd::Completed, "the run goes on past its budget");
+    assert!(budget.passed());
+    let cells = out["cells"].as_array().unwrap();
+    let text = all_text(cells);
+    assert!(
+        text.len() < (1 << 20) + 64 * 1024,
+        "the outputs kept are the budget and a note: {} bytes",
+        text.len()
+    );
+    assert_eq!(
+        text.matches("--max-run-output-mb").count(),
+        1,
+        "one note says so"
+    );
+    assert!(!text.contains("ddd") && !text.contains("rrr") && !text.contains("uuu"));
+    common::assert_valid_notebook(&out);
+}
+
+#[tokio::test]
+async fn the_servers_budget_holds_for_a_notebook_that_undoes_the_kernels_cap() {
+    let base = tempfile::tempdir().unwrap();
+    let mut kernel = Kernel::start(&common::python(), base.path()).await.unwrap();
+    let mut budget = OutputBudget::new(1 << 20);
+    kernel.provide_env(&Map::new(), &budget).await.unwrap();
+    let nb = json!({"cells": [
+        {"cell_type": "code", "metadata": {}, "source": "from ipykernel.iostream import OutStream\nf = OutStream._flush_buffers\nOutStream._flush_buffers = dict(zip(f.__code__.co_freevars, (c.cell_contents for c in f.__closure__)))['flush_buffers']\nfor i in range(20):\n    print('u' * (1 << 20))\nprint('done')", "outputs": [], "execution_count": null}
+    ], "metadata": {}, "nbformat": 4, "nbformat_minor": 5});
+    let (out, end) = run_notebook(
+        &mut kernel,
+        nb,
+        &Map::new(),
+        RunBounds {
+            deadline: Instant::now() + Duration::from_secs(120),
+            cancel: &CancellationToken::new(),
+            budget: &mut budget,
+        },
+    )
+    .await;
+    kernel.kill().await;
+    assert_eq!(end, RunEnd::Completed);
+    assert!(budget.passed());
+    let text = all_text(out["cells"].as_array().unwrap());
+    assert!(
+        text.len() < (1 << 20) + 64 * 1024,
+        "{} bytes kept",
+        text.len()
+    );
+    assert_eq!(text.matches("--max-run-output-mb").count(), 1);
+    assert!(!text.contains("done"));
 }

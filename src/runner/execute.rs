@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::inject::inject;
 use super::kernel::{Execution, Kernel, KernelError};
+use super::outputs::OutputBudget;
 
 const ERROR_TAG: &str = "papermill-error-cell-tag";
 const ERROR_STYLE: &str =
@@ -93,15 +94,26 @@ fn marker(id: &str, html: String) -> Value {
     json!({"cell_type": "markdown", "id": id, "metadata": {"tags": [ERROR_TAG]}, "source": html})
 }
 
+/// What bounds a run: its time, a person's cancel, its outputs.
+pub struct RunBounds<'a> {
+    pub deadline: Instant,
+    pub cancel: &'a CancellationToken,
+    pub budget: &'a mut OutputBudget,
+}
+
 /// Runs `nb` on `kernel`. Returns the executed notebook and how the run
 /// ended.
 pub async fn run_notebook(
     kernel: &mut Kernel,
     mut nb: Value,
     parameters: &Map<String, Value>,
-    deadline: Instant,
-    cancel: &CancellationToken,
+    run: RunBounds<'_>,
 ) -> (Value, RunEnd) {
+    let RunBounds {
+        deadline,
+        cancel,
+        budget,
+    } = run;
     prepare(&mut nb, parameters);
     let started = Instant::now();
     let stop = Stop {
@@ -145,7 +157,7 @@ pub async fn run_notebook(
         nb["cells"][index]["metadata"]["papermill"]["start_time"] = json!(now_text());
         let result = match id {
             None => Ok(None),
-            Some(id) => bounded(&stop, kernel.collect(id)).await.map(Some),
+            Some(id) => bounded(&stop, kernel.collect(id, budget)).await.map(Some),
         };
         match record_cell(&mut nb["cells"][index], result, cell_start) {
             CellEnd::Next => {}

@@ -12,8 +12,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::choice::{choose_runtime, wait_for_runtime, Choice};
 use super::disk::watch_disk;
-use super::execute::{run_notebook, RunEnd};
+use super::execute::{run_notebook, RunBounds, RunEnd};
 use super::kernel::Kernel;
+use super::outputs::OutputBudget;
 use super::pools::{Hold, Pools, RuntimeEnv};
 use super::record::{record, Outcome};
 use super::Runner;
@@ -249,11 +250,17 @@ async fn execute(runner: &Runner, pools: &Pools, p: Prepared, run: Run<'_>) -> O
     )
     .await;
     let mut first_cell = None;
-    let (executed, end) = match kernel.provide_env(&values).await {
+    let mut budget = OutputBudget::new(runner.settings.max_output_bytes);
+    let (executed, end) = match kernel.provide_env(&values, &budget).await {
         Ok(()) => {
             // The injected parameters are the first cell, sent at once.
             first_cell = Some(Millis::now());
-            run_notebook(&mut kernel, p.notebook, &p.parameters, deadline, cancel).await
+            let bounds = RunBounds {
+                deadline,
+                cancel,
+                budget: &mut budget,
+            };
+            run_notebook(&mut kernel, p.notebook, &p.parameters, bounds).await
         }
         Err(e) => (
             Value::Null,
@@ -269,7 +276,13 @@ async fn execute(runner: &Runner, pools: &Pools, p: Prepared, run: Run<'_>) -> O
     // rather than asked to stop.
     let clean = matches!(end, RunEnd::Completed | RunEnd::Failed(_)) && !cancel.is_cancelled();
     let_go(kernel, hold, clean).await;
-    let (status, message, failure) = conclude(end, timeout);
+    let (status, mut message, failure) = conclude(end, timeout);
+    if budget.passed() {
+        message.push_str(&format!(
+            " Its outputs passed {} MB (--max-run-output-mb): what it printed or displayed after that was dropped.",
+            budget.limit().unwrap_or(0) >> 20
+        ));
+    }
     Outcome {
         status,
         message,

@@ -17,7 +17,7 @@ use serde_json::Value;
 use super::error::protocol;
 pub use super::error::KernelError;
 use super::forkserver::{ForkRequest, ForkServer};
-use super::outputs::Outputs;
+use super::outputs::{OutputBudget, Outputs};
 use super::process::KernelProcess;
 use super::sandbox::{self, Owner, Walls};
 
@@ -25,23 +25,71 @@ use super::sandbox::{self, Owner, Walls};
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Run at warm-up: before the first cell of the run, IPython reads the
-/// run's environment (`HOOKBOOK_URL`, `HOOKBOOK_TOKEN`) from a file the
-/// server writes into the kernel's private directory, then forgets the hook.
-/// A warm kernel is started before its run is known, and this costs the run
-/// no extra execution.
+/// run's environment (`HOOKBOOK_URL`, `HOOKBOOK_TOKEN`) and output budget
+/// from a file the server writes into the kernel's private directory, then
+/// forgets the hook. A warm kernel is started before its run is known, and
+/// this costs the run no extra execution. With a budget, what the streams,
+/// `display` and a cell's result send stops at the budget (a display too
+/// large is dropped and announced with
+/// [`BUDGET_MIME`](super::outputs::BUDGET_MIME)): so no message the
+/// server reads is larger than the budget; the server keeps the budget
+/// too, for a notebook that undoes these.
 const WARM_UP: &str = "\
 def __hookbook_install():
-    import json, os
+    import json, os, sys
     shell = get_ipython()
     path = os.path.join(os.environ['JUPYTER_RUNTIME_DIR'], 'run-env.json')
+    def cap(budget):
+        left = [budget]
+        publish = shell.display_pub.publish
+        def passed():
+            if left[0] >= 0:
+                publish({'application/vnd.hookbook.budget+json': {'passed': True}})
+            left[0] = -1
+        def take(n):
+            if n > left[0]:
+                passed()
+                return False
+            left[0] -= n
+            return True
+        def size(data):
+            return sum(len(v) if isinstance(v, (str, bytes)) else len(json.dumps(v, default=str))
+                       for v in (data or {}).values())
+        # What the streams send, on the class (IPython puts each cell's
+        # stream.write back after it): past the budget, one character more
+        # than is left (so the server sees it passed), then nothing.
+        stream = type(sys.stdout)
+        flush_buffers = stream._flush_buffers
+        def flushed(self):
+            for parent, data in flush_buffers(self):
+                if left[0] < 0:
+                    continue
+                if len(data) > left[0]:
+                    data = data[:left[0] + 1]
+                    left[0] = -1
+                else:
+                    left[0] -= len(data)
+                yield parent, data
+        stream._flush_buffers = flushed
+        def display(data, *args, **kwargs):
+            if take(size(data)):
+                return publish(data, *args, **kwargs)
+        shell.display_pub.publish = display
+        result = shell.displayhook.write_format_data
+        def cell_result(data, *args, **kwargs):
+            if take(size(data)):
+                return result(data, *args, **kwargs)
+        shell.displayhook.write_format_data = cell_result
     def load(*_):
         try:
             with open(path) as f:
-                values = json.load(f)
+                run = json.load(f)
         except FileNotFoundError:
             return
         os.remove(path)
-        os.environ.update(values)
+        os.environ.update(run['env'])
+        if run.get('output_budget'):
+            cap(run['output_budget'])
         shell.events.unregister('pre_run_cell', load)
     shell.events.register('pre_run_cell', load)
 __hookbook_install()
@@ -246,13 +294,15 @@ impl Kernel {
         }
     }
 
-    /// Hands the run's environment variables to the kernel; they are set
-    /// just before its first cell runs (see [`WARM_UP`]).
+    /// Hands the run's environment variables and output budget to the
+    /// kernel; they take effect just before its first cell runs (see
+    /// [`WARM_UP`]).
     pub async fn provide_env(
         &self,
         values: &serde_json::Map<String, Value>,
+        budget: &OutputBudget,
     ) -> std::io::Result<()> {
-        let text = Value::Object(values.clone()).to_string();
+        let text = serde_json::json!({"env": values, "output_budget": budget.limit()}).to_string();
         self.provide_file("run-env.json", text.as_bytes())
             .await
             .map(|_| ())
@@ -322,7 +372,7 @@ impl Kernel {
     /// the future abandons the cell; the kernel must then be killed.
     pub async fn execute(&mut self, code: &str, silent: bool) -> Result<Execution, KernelError> {
         let id = self.submit(code, silent).await?;
-        self.collect(&id).await
+        self.collect(&id, &mut OutputBudget::new(0)).await
     }
 
     /// Sends an `execute_request` and returns its message id. Requests are
@@ -351,7 +401,11 @@ impl Kernel {
 
     /// Gathers the outputs and the reply of the request `id`; requests must
     /// be collected in the order they were submitted.
-    pub async fn collect(&mut self, id: &str) -> Result<Execution, KernelError> {
+    pub async fn collect(
+        &mut self,
+        id: &str,
+        budget: &mut OutputBudget,
+    ) -> Result<Execution, KernelError> {
         let id = id.to_string();
         let mut outputs = Outputs::default();
         let mut error = None;
@@ -370,12 +424,14 @@ impl Kernel {
                 }
                 JupyterMessageContent::ErrorOutput(e) => {
                     error = Some((e.ename.clone(), e.evalue.clone(), e.traceback.clone()));
-                    outputs.push(
+                    outputs.push_within(
+                        budget,
                         &msg.header.msg_type,
                         serde_json::to_value(&msg.content).unwrap_or_default(),
                     );
                 }
-                _ => outputs.push(
+                _ => outputs.push_within(
+                    budget,
                     &msg.header.msg_type,
                     serde_json::to_value(&msg.content).unwrap_or_default(),
                 ),

@@ -52,6 +52,9 @@ pub struct RunSettings {
     pub lease: Duration,
     /// Bytes a run may write to its working directory; 0 is no limit.
     pub max_disk_bytes: u64,
+    /// Bytes of outputs a run keeps (text and data); past them, outputs
+    /// are dropped as they come. 0 is no limit.
+    pub max_output_bytes: u64,
     /// What a run finds in `HOOKBOOK_URL`: this server's public URL and
     /// context path.
     pub hookbook_url: String,

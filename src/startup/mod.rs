@@ -418,6 +418,7 @@ fn run_settings(args: &ServeArgs, settings: &Settings) -> RunSettings {
         node: NodeId::generate(),
         lease: Duration::from_secs(args.job_lease_seconds),
         max_disk_bytes: args.max_run_disk_mb.saturating_mul(1 << 20),
+        max_output_bytes: args.max_run_output_mb.saturating_mul(1 << 20),
         hookbook_url: format!("{}/{}", settings.public_url, settings.context),
         runtime_aliases: args.runtime_aliases.clone(),
         portal_url: args.portal_url.clone(),

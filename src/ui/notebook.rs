@@ -2,6 +2,8 @@
 //! (streams, results, errors without terminal colours, images as data
 //! URLs, HTML sanitized), Markdown rendered and sanitized. Nothing a
 //! notebook holds can run script in the page or fetch from elsewhere.
+//! Large outputs are folded, so a page stays small whatever a run printed:
+//! the downloaded notebook has everything.
 
 use serde::Serialize;
 use serde_json::Value;
@@ -27,7 +29,14 @@ pub struct Output {
     pub content: String,
     /// `stderr` for error streams; empty otherwise.
     pub stream: String,
+    /// What of it is not shown here, when it was too large for the page.
+    pub folded: Option<String>,
 }
+
+/// The most of one output a page shows, in bytes.
+const ONE_OUTPUT: usize = 64 * 1024;
+/// The most of all outputs a page shows, in bytes.
+const ALL_OUTPUTS: usize = 1024 * 1024;
 
 /// nbformat's multiline strings: a string or a list of strings.
 fn text(value: Option<&Value>) -> String {
@@ -93,14 +102,28 @@ fn bundle(data: &serde_json::Map<String, Value>) -> Option<Output> {
                 kind: "image",
                 content: url,
                 stream: String::new(),
+                folded: None,
             });
         }
     }
     if let Some(html) = data.get("text/html") {
+        let html = text(Some(html));
+        if html.len() > ONE_OUTPUT {
+            return Some(Output {
+                kind: "text",
+                content: String::new(),
+                stream: String::new(),
+                folded: Some(format!(
+                    "An HTML output of {} bytes is too large to show here; the downloaded notebook has it.",
+                    html.len()
+                )),
+            });
+        }
         return Some(Output {
             kind: "html",
-            content: sanitize(&text(Some(html))),
+            content: sanitize(&html),
             stream: String::new(),
+            folded: None,
         });
     }
     ["text/markdown", "text/plain", "application/json"]
@@ -113,6 +136,7 @@ fn bundle(data: &serde_json::Map<String, Value>) -> Option<Output> {
                 other => text(Some(other)),
             },
             stream: String::new(),
+            folded: None,
         })
 }
 
@@ -127,6 +151,7 @@ fn output(value: &Value) -> Option<Output> {
                 .filter(|n| *n == "stderr")
                 .unwrap_or("")
                 .to_string(),
+            folded: None,
         }),
         "error" => {
             let traceback: Vec<String> = value
@@ -153,6 +178,7 @@ fn output(value: &Value) -> Option<Output> {
                     traceback.join("\n")
                 },
                 stream: String::new(),
+                folded: None,
             })
         }
         "execute_result" | "display_data" => bundle(value.get("data")?.as_object()?),
@@ -160,11 +186,43 @@ fn output(value: &Value) -> Option<Output> {
     }
 }
 
-/// The cells of an nbformat v4 notebook, ready for the page.
+/// An output cut to what the page has `left` room for (and at most
+/// [`ONE_OUTPUT`]), saying what is not shown.
+fn fold(mut out: Output, left: &mut usize) -> Output {
+    let room = ONE_OUTPUT.min(*left);
+    if out.content.len() <= room {
+        *left -= out.content.len();
+        return out;
+    }
+    let total = out.content.len();
+    if out.kind == "text" || out.kind == "error" {
+        let mut cut = room;
+        while !out.content.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        out.content.truncate(cut);
+        *left -= cut;
+        out.folded = Some(format!(
+            "{} more bytes of this output are not shown here; the downloaded notebook has them all.",
+            total - cut
+        ));
+    } else {
+        out.folded = Some(format!(
+            "An output of {total} bytes is too large to show here; the downloaded notebook has it."
+        ));
+        out.kind = "text";
+        out.content = String::new();
+    }
+    out
+}
+
+/// The cells of an nbformat v4 notebook, ready for the page, their
+/// outputs folded past [`ONE_OUTPUT`] each and [`ALL_OUTPUTS`] in all.
 pub fn notebook_cells(notebook: &Value) -> Vec<NotebookCell> {
     let Some(cells) = notebook.get("cells").and_then(Value::as_array) else {
         return Vec::new();
     };
+    let mut left = ALL_OUTPUTS;
     cells
         .iter()
         .map(|cell| {
@@ -180,7 +238,12 @@ pub fn notebook_cells(notebook: &Value) -> Vec<NotebookCell> {
                 outputs: cell
                     .get("outputs")
                     .and_then(Value::as_array)
-                    .map(|o| o.iter().filter_map(output).collect())
+                    .map(|o| {
+                        o.iter()
+                            .filter_map(output)
+                            .map(|out| fold(out, &mut left))
+                            .collect()
+                    })
                     .unwrap_or_default(),
                 kind,
                 source,
@@ -193,6 +256,44 @@ pub fn notebook_cells(notebook: &Value) -> Vec<NotebookCell> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn large_outputs_are_folded_so_the_page_stays_small() {
+        let big = "x".repeat(200 * 1024);
+        let cells: Vec<Value> = (0..40)
+            .map(|_| {
+                json!({"cell_type": "code", "source": "", "outputs": [
+                    {"output_type": "stream", "name": "stdout", "text": big},
+                    {"output_type": "display_data", "data": {"text/html": format!("<p>{big}</p>")}},
+                ]})
+            })
+            .collect();
+        let shown = notebook_cells(&json!({"cells": cells}));
+        let bytes: usize = shown
+            .iter()
+            .flat_map(|c| &c.outputs)
+            .map(|o| o.content.len() + o.folded.as_deref().map_or(0, str::len))
+            .sum();
+        assert!(
+            bytes <= ALL_OUTPUTS + 80 * 200,
+            "{bytes} bytes of outputs shown"
+        );
+        let first = &shown[0].outputs[0];
+        assert_eq!(first.content.len(), ONE_OUTPUT);
+        assert!(first
+            .folded
+            .as_deref()
+            .unwrap()
+            .contains("downloaded notebook"));
+        assert!(
+            shown[0].outputs[1].folded.is_some(),
+            "a large HTML output is folded"
+        );
+        assert!(
+            shown[39].outputs[0].content.is_empty(),
+            "past the page's room, nothing"
+        );
+    }
 
     #[test]
     fn outputs_become_text_errors_images_and_safe_html() {
