@@ -160,6 +160,32 @@ async fn a_run_that_fills_its_working_directory_is_stopped_at_its_disk_budget() 
 }
 
 #[tokio::test]
+async fn the_disk_budget_counts_what_a_run_writes_beside_its_directory_in_tmp_and_in_small_files() {
+    let s = setup(
+        &["import os, time\nwhere = webhookPayload['where']\nif where == 'small':\n    os.makedirs('/tmp/many', exist_ok=True)\n    for i in range(40000):\n        open(f'/tmp/many/{i}', 'w').close()\n        if i % 1000 == 0:\n            time.sleep(0.05)\nelse:\n    d = {'beside': os.path.dirname(os.getcwd()), 'tmp': '/tmp'}[where]\n    for i in range(120):\n        with open(f'{d}/part{i}', 'wb') as f:\n            f.write(b'x' * (1 << 20))\n        time.sleep(0.01)\nprint('wrote everything')"],
+        &["--max-concurrent-runs", "1", "--max-run-disk-mb", "50"],
+    )
+    .await;
+    for place in ["beside", "tmp", "small"] {
+        let job = deliver(
+            &s,
+            &format!(r#"{{"where": "{place}"}}"#),
+            "application/json",
+        )
+        .await;
+        let ended = finished(&s, &job).await;
+        assert_eq!(ended["status"], "FAILED", "writing {place}: {ended}");
+        assert!(
+            ended["messages"][0]
+                .as_str()
+                .unwrap()
+                .contains("more than 50 MB"),
+            "writing {place}: {ended}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn a_run_whose_kernel_dies_fails_at_once_not_at_its_time_limit() {
     // The default time limit is an hour: the job must end long before.
     let s = setup(

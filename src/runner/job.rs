@@ -320,7 +320,7 @@ fn watch_disk_of(
     over: &Arc<AtomicBool>,
 ) -> Option<tokio::task::JoinHandle<()>> {
     (limit > 0).then(|| {
-        let (dir, stop, over) = (kernel.work_dir(), cancel.clone(), over.clone());
+        let (dir, stop, over) = (kernel.own_dir().to_path_buf(), cancel.clone(), over.clone());
         tokio::spawn(watch_disk(dir, limit, stop, over))
     })
 }
@@ -371,7 +371,7 @@ fn what_stopped(
     let own = env.and_then(|e| e.limits.max_memory).is_some();
     if over_disk {
         RunEnd::Failed(format!(
-            "The run wrote more than {} MB to its working directory and was stopped.",
+            "The run wrote more than {} MB to disk (its working directory, /tmp and its kernel's files) and was stopped.",
             limit >> 20
         ))
     } else if let Some(memory) = past_memory {

@@ -363,6 +363,13 @@ impl Kernel {
         self.dir.join("work")
     }
 
+    /// The kernel's own directory: everything its run can write on disk
+    /// (its working directory, its `/tmp` when sandboxed, the runtime
+    /// files beside them).
+    pub fn own_dir(&self) -> &Path {
+        &self.dir
+    }
+
     /// Whether the process is still running.
     pub fn is_alive(&mut self) -> bool {
         self.child.exited().is_none()
@@ -531,7 +538,9 @@ fn prepare_dir(
     let dir = std::fs::canonicalize(base)
         .map_err(KernelError::Dir)?
         .join(name);
-    std::fs::create_dir_all(dir.join("work")).map_err(KernelError::Dir)?;
+    for sub in sandbox::RUN_WRITES {
+        std::fs::create_dir_all(dir.join(sub)).map_err(KernelError::Dir)?;
+    }
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
@@ -555,7 +564,7 @@ fn prepare_dir(
     let file = dir.join("connection.json");
     let text = serde_json::to_string(&info).map_err(protocol)?;
     std::fs::write(&file, text).map_err(KernelError::Dir)?;
-    sandbox::chown_all(&dir, owner, &["work"]).map_err(KernelError::Dir)?;
+    sandbox::chown_all(&dir, owner, &sandbox::RUN_WRITES).map_err(KernelError::Dir)?;
     Ok((dir, info, file))
 }
 

@@ -11,10 +11,11 @@
 # `parent` is gone. Only the kernel returns from `sandbox`.
 #
 # spec: {"dir": the kernel's directory, bound read-write at its own path;
-#        "work": its working directory; "uid", "gid": the host ids the run
+#        "work": its working directory (and its "tmp" beside it, which the
+#        run sees as /tmp, so that the disk budget counts it); "uid",
+#        "gid": the host ids the run
 #        gets when the server is root (else null: the server's own);
 #        "network": false for a network namespace of its own;
-#        "tmp_bytes": the size of its private /tmp (memory);
 #        "cgroups": the cgroup.procs files the keeper joins first (one per
 #        cgroup v1 hierarchy, one on cgroup v2);
 #        "hide": paths no run may see (refused when a bind would show one)}
@@ -120,15 +121,20 @@ def _open_sources(spec):
             sources.append((p, os.open(p, os.O_PATH | os.O_CLOEXEC), False))
     sources.append((spec['dir'], os.open(spec['dir'], os.O_PATH | os.O_CLOEXEC), True))
     devices = [(f'/dev/{d}', os.open(f'/dev/{d}', os.O_PATH | os.O_CLOEXEC), True) for d in _DEVICES]
-    return sources, devices
+    tmp = os.open(os.path.join(spec['dir'], 'tmp'), os.O_PATH | os.O_CLOEXEC)
+    return sources, devices, tmp
 
 
-def _build_root(root, spec, sources, devices):
+def _build_root(root, spec, sources, devices, tmp):
     _mount('hookbook-run', root, 'tmpfs', _NOSUID | _NODEV, 'mode=755,size=1m')
     # The run's own /tmp first: binds of paths under /tmp go inside it.
     for d in ('proc', 'tmp', 'dev/shm'):
         os.makedirs(f'{root}/{d}', exist_ok=True)
-    _mount('tmp', f'{root}/tmp', 'tmpfs', _NOSUID | _NODEV, f'mode=1777,size={spec.get("tmp_bytes", 1 << 30)}')
+    # The run's /tmp is the kernel's own tmp directory, on disk, where the
+    # disk budget counts it (a tmpfs would be neither counted nor disk).
+    _mount(f'/proc/self/fd/{tmp}', f'{root}/tmp', None, _BIND)
+    _set_attributes(f'{root}/tmp', _ATTR_NOSUID | _ATTR_NODEV)
+    os.close(tmp)
     for path, source, writable in sources:
         if isinstance(source, str):
             os.symlink(source, root + path)
@@ -219,8 +225,8 @@ def sandbox(spec, parent):
             f.write(str(os.getpid()))
     _map_ids(spec)
     _mount(None, '/', None, _REC | _PRIVATE)
-    sources, devices = _open_sources(spec)
-    _build_root(root, spec, sources, devices)
+    sources, devices, tmp = _open_sources(spec)
+    _build_root(root, spec, sources, devices, tmp)
     signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGCHLD])
     alive_r, alive_w = os.pipe()
     child = os.fork()

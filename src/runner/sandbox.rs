@@ -34,8 +34,6 @@ pub struct Sandbox {
     network: bool,
     /// What no run may see: the data dir and the kernels directory.
     hide: Vec<PathBuf>,
-    /// The size of a run's private `/tmp`.
-    tmp_bytes: u64,
     /// Run ids when the server is root; `None`: the server's own.
     ids: Option<RunIds>,
 }
@@ -51,7 +49,7 @@ struct RunIds {
 pub type Owner = Option<(u32, u32)>;
 
 impl Sandbox {
-    pub fn new(network: bool, hide: Vec<PathBuf>, tmp_bytes: u64) -> Self {
+    pub fn new(network: bool, hide: Vec<PathBuf>) -> Self {
         let ids = nix::unistd::geteuid().is_root().then(|| {
             let (base, count) = if maps_range(RUN_IDS, 1 << 16) {
                 (RUN_IDS, 1 << 16)
@@ -64,12 +62,7 @@ impl Sandbox {
                 next: Arc::new(AtomicU32::new(0)),
             }
         });
-        Self {
-            network,
-            hide,
-            tmp_bytes: if tmp_bytes == 0 { 1 << 30 } else { tmp_bytes },
-            ids,
-        }
+        Self { network, hide, ids }
     }
 
     /// The host ids of the next kernel: a fresh one per kernel when the
@@ -89,7 +82,6 @@ impl Sandbox {
             "uid": owner.map(|o| o.0),
             "gid": owner.map(|o| o.1),
             "network": self.network,
-            "tmp_bytes": self.tmp_bytes,
             "cgroups": cgroups,
             "hide": self.hide,
         })
@@ -102,7 +94,8 @@ impl Sandbox {
         let dir = kernels.join("probe");
         let owner = self.next_owner();
         let made = std::fs::create_dir_all(dir.join("work"))
-            .and_then(|()| chown_all(&dir, owner, &["work"]));
+            .and_then(|()| std::fs::create_dir_all(dir.join("tmp")))
+            .and_then(|()| chown_all(&dir, owner, &RUN_WRITES));
         if let Err(e) = made {
             return Err(format!("cannot make {}: {e}", dir.display()));
         }
@@ -166,6 +159,10 @@ os._exit(0)
 
 /// Gives `dir`, its files and the subdirectories named to the kernel's
 /// owner, when it has one.
+/// The directories of a kernel's own directory that its run writes: its
+/// working directory and what it sees as `/tmp`.
+pub const RUN_WRITES: [&str; 2] = ["work", "tmp"];
+
 pub fn chown_all(dir: &Path, owner: Owner, subdirs: &[&str]) -> std::io::Result<()> {
     let Some((uid, gid)) = owner else {
         return Ok(());

@@ -57,7 +57,6 @@ pub async fn prepare(
     let sandbox = Sandbox::new(
         args.run_network == RunNetwork::On,
         vec![std::path::absolute(data_dir)?, dir.clone()],
-        args.max_run_disk_mb.saturating_mul(1 << 20),
     );
     let sandbox = match sandbox.probe(&python, &dir).await {
         Ok(()) => {
