@@ -45,6 +45,43 @@ pub enum Command {
     Migrate(MigrateArgs),
     /// Copy an installation (users, items, receivers, jobs) into an empty database.
     Copy(CopyArgs),
+    /// Take a consistent copy of a SQLite site's database while it runs.
+    Backup(BackupArgs),
+    /// Make a new data dir from a backup and the site's key.
+    Restore(RestoreArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct BackupArgs {
+    #[command(flatten)]
+    pub storage: StorageArgs,
+    /// The file to write; it must not exist. It holds the database only:
+    /// the secrets in it open only with the site's encryption key, which
+    /// is kept apart.
+    #[arg(long)]
+    pub to: PathBuf,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RestoreArgs {
+    /// A file `hookbook backup` wrote.
+    #[arg(long)]
+    pub from: PathBuf,
+    /// The data dir to make; it must not hold a database already.
+    #[arg(long, env = "HOOKBOOK_DATA_DIR")]
+    pub data_dir: PathBuf,
+    /// The site's key file (`encryption.key` of the data dir the backup
+    /// was taken from), copied into the new data dir.
+    #[arg(
+        long,
+        required_unless_present = "encryption_key",
+        conflicts_with = "encryption_key"
+    )]
+    pub key_file: Option<PathBuf>,
+    /// The site's encryption key, when the site's nodes take it from
+    /// `HOOKBOOK_ENCRYPTION_KEY` (then no key file is written).
+    #[arg(long, env = "HOOKBOOK_ENCRYPTION_KEY", hide_env_values = true, value_parser = parse_sensitive)]
+    pub encryption_key: Option<Sensitive<String>>,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -25,6 +25,10 @@ struct Answer {
     status: Option<u16>,
     retry_after: Option<String>,
     took: Duration,
+    /// When the answer came.
+    at: Instant,
+    /// The job an answer 200 names.
+    job: Option<String>,
 }
 
 /// Signed deliveries from `senders` tasks, one after another each, until
@@ -59,12 +63,20 @@ impl Stream {
                             .body(body)
                             .send()
                             .await;
+                        let status = sent.as_ref().ok().map(|r| r.status().as_u16());
+                        let retry_after = sent.as_ref().ok().and_then(|r| {
+                            Some(r.headers().get("retry-after")?.to_str().ok()?.to_string())
+                        });
+                        let body: Option<serde_json::Value> = match sent {
+                            Ok(r) => r.json().await.ok(),
+                            Err(_) => None,
+                        };
                         let answer = Answer {
-                            status: sent.as_ref().ok().map(|r| r.status().as_u16()),
-                            retry_after: sent.as_ref().ok().and_then(|r| {
-                                Some(r.headers().get("retry-after")?.to_str().ok()?.to_string())
-                            }),
+                            status,
+                            retry_after,
                             took: started.elapsed(),
+                            at: Instant::now(),
+                            job: body.and_then(|b| Some(b["jobId"].as_str()?.to_string())),
                         };
                         let refused = answer.status != Some(200);
                         answers.lock().unwrap().push(answer);
@@ -488,5 +500,153 @@ async fn a_notebook_printing_400_mb_leaves_the_servers_memory_flat_and_its_page_
         notebook.len() < 9 << 20,
         "the notebook is {} bytes",
         notebook.len()
+    );
+}
+
+/// Runs `hookbook` with `args` to its end; panics with its output unless
+/// it succeeds.
+fn hookbook(args: &[&str]) -> String {
+    let out = Command::new(BIN).args(args).output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "hookbook {args:?} failed: {text}");
+    text
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_taken_under_a_flood_restores_to_a_site_with_every_delivery_acknowledged_before_it(
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("site");
+    let database = format!("sqlite://{}", data.join("hookbook.db").display());
+    let log = dir.path().join("server.log");
+    let site_key = key();
+    let (server, base) = serve_with(
+        &data,
+        &database,
+        &site_key,
+        &log,
+        &["--max-concurrent-runs", "0"],
+    );
+    let client = reqwest::Client::new();
+    ready_at(&client, &base).await;
+    add_admin(&database);
+    let token = admin_token(&client, &base).await;
+    let (_, receiver) =
+        notebook_receiver(&client, &base, &token, "backed up", common::NOTEBOOK).await;
+    let url = format!("{base}/notebooks/rest/events/webhooks/{receiver}");
+    let stream = Stream::start(url, 4);
+    stream.wait_for(200, 100).await;
+    let backup = dir.path().join("site.backup");
+    let began = Instant::now();
+    let said = hookbook(&[
+        "backup",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--to",
+        backup.to_str().unwrap(),
+    ]);
+    assert!(
+        said.contains("encryption key"),
+        "it says the key is kept apart: {said}"
+    );
+    stream.wait_for(200, 100).await;
+    let answers = stream.stop().await;
+    drop(server);
+    check(&answers, "a flood during a backup");
+    let acknowledged: Vec<String> = answers
+        .iter()
+        .filter(|a| a.status == Some(200) && a.at < began)
+        .filter_map(|a| a.job.clone())
+        .collect();
+    assert!(acknowledged.len() >= 100);
+
+    // Restoring into the live data dir is refused; a new one is made.
+    let refused = Command::new(BIN)
+        .args([
+            "restore",
+            "--from",
+            backup.to_str().unwrap(),
+            "--data-dir",
+            data.to_str().unwrap(),
+        ])
+        .args(["--encryption-key", &site_key])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("holds a database already"));
+    let restored = dir.path().join("restored");
+    hookbook(&[
+        "restore",
+        "--from",
+        backup.to_str().unwrap(),
+        "--data-dir",
+        restored.to_str().unwrap(),
+        "--encryption-key",
+        &site_key,
+    ]);
+    let restored_db = format!("sqlite://{}", restored.join("hookbook.db").display());
+    let (_again, base) = serve_with(
+        &restored,
+        &restored_db,
+        &site_key,
+        &dir.path().join("restored.log"),
+        &["--max-concurrent-runs", "1"],
+    );
+    ready_at(&client, &base).await;
+    let token = admin_token(&client, &base).await;
+    for job in &acknowledged {
+        let r: serde_json::Value = client
+            .get(format!(
+                "{base}/notebooks/admin/notebooks/jobs/{job}?f=json&token={token}"
+            ))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            r["jobId"],
+            job.as_str(),
+            "job {job}, acknowledged before the backup, is in it: {r}"
+        );
+    }
+    // The restored site runs: its receiver (and its secret) work.
+    let r = client
+        .post(format!("{base}/notebooks/rest/events/webhooks/{receiver}"))
+        .header("x-esrihook-signature", esri(b"{}"))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    let job = common::events::job_id(r).await;
+    let deadline = Instant::now() + Duration::from_secs(300);
+    loop {
+        let j: serde_json::Value = client
+            .get(format!(
+                "{base}/notebooks/admin/notebooks/jobs/{job}?f=json&token={token}"
+            ))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if j["status"] == "COMPLETED" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline && j["status"] != "FAILED",
+            "a run on the restored site: {j}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    println!(
+        "backup under a flood: {} deliveries acknowledged before it began, all restored; the restored site runs",
+        acknowledged.len()
     );
 }

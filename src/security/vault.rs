@@ -95,6 +95,15 @@ fn decode_key(text: &str) -> anyhow::Result<[u8; 32]> {
         .map_err(|b: Vec<u8>| anyhow::anyhow!("decoded to {} bytes, not 32", b.len()))
 }
 
+/// Writes the key file of `data_dir` from a key file's `text` (checked to
+/// be a key), readable by its owner only; refuses to replace one.
+pub fn install_key_file(text: &str, data_dir: &Path) -> anyhow::Result<()> {
+    decode_key(text).context("the key file is not 32 bytes in base64")?;
+    let path = data_dir.join(KEY_FILE);
+    write_private(&path, text.trim())
+        .with_context(|| format!("cannot write the key file {}", path.display()))
+}
+
 fn load_or_create_key_file(path: &Path) -> anyhow::Result<[u8; 32]> {
     match std::fs::read_to_string(path) {
         Ok(text) => decode_key(&text)

@@ -35,6 +35,7 @@ use connections::{ConnectionLimits, Connections};
 use listener::Incoming;
 use runs::RunsSide;
 
+mod backup;
 mod commands;
 mod connections;
 mod kernels;
@@ -64,6 +65,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Replay(args) => runtime.block_on(crate::replay::replay(args)),
         Command::Migrate(args) => runtime.block_on(migrate(args)),
         Command::Copy(args) => runtime.block_on(copy(args)),
+        Command::Backup(args) => runtime.block_on(backup::backup(args)),
+        Command::Restore(args) => runtime.block_on(backup::restore(args)),
         Command::Runtime(RuntimeCommand::Add(args)) => runtime.block_on(runtimes::add(args)),
         Command::Runtime(RuntimeCommand::List(storage)) => {
             runtime.block_on(runtimes::list(storage))

@@ -1,6 +1,7 @@
 //! The embedded SQLite store: one file in the data dir, WAL journal, full
 //! sync, migrations run at open.
 
+mod backup;
 mod intake;
 mod jobs;
 mod site;
@@ -15,6 +16,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::SqlitePool;
 
 use super::{Store, StoreError};
+
+pub use backup::backup;
 
 /// The SQLite implementation of [`super::Store`].
 #[derive(Clone)]
