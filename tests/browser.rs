@@ -268,6 +268,19 @@ async fn a_person_runs_a_notebook_from_a_webhook_without_curl() {
         .unwrap()
         .expect("the receiver URL");
     assert!(url.contains("/notebooks/rest/events/webhooks/"), "{url}");
+    // The page's policy lets its own style and script work, and only them.
+    let styled: Value = c
+        .execute("return getComputedStyle(document.body).fontFamily;", vec![])
+        .await
+        .unwrap();
+    assert!(styled.as_str().unwrap().contains("system-ui"), "{styled}");
+    let copy = c.find(Locator::Css("button[data-copy]")).await.unwrap();
+    copy.click().await.unwrap();
+    assert_eq!(
+        copy.text().await.unwrap(),
+        "Copied",
+        "the page's script runs"
+    );
     let commands = body_text(&c).await;
     assert!(commands.contains("hookbook send"), "{commands}");
 

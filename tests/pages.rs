@@ -331,3 +331,39 @@ async fn a_sign_in_posted_from_another_site_is_refused() {
         assert!(r.headers().get("set-cookie").is_some());
     }
 }
+
+#[tokio::test]
+async fn every_answer_forbids_sniffing_and_framing_and_pages_allow_only_their_own_style_and_script()
+{
+    let app = spawn_app().await;
+    let page = app
+        .client
+        .get(app.url("/notebooks/signin"))
+        .send()
+        .await
+        .unwrap();
+    let h = page.headers();
+    assert_eq!(h["x-content-type-options"], "nosniff");
+    assert_eq!(h["x-frame-options"], "DENY");
+    let policy = h["content-security-policy"].to_str().unwrap();
+    for part in [
+        "default-src 'none'",
+        "script-src 'sha256-",
+        "style-src 'sha256-",
+        "frame-ancestors 'none'",
+        "base-uri 'none'",
+    ] {
+        assert!(policy.contains(part), "{part} in {policy}");
+    }
+    assert!(!policy.contains("unsafe-inline"), "{policy}");
+    let json = app
+        .client
+        .get(app.url("/notebooks/admin/notebooks/webhookReceivers?f=json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(json.headers()["x-frame-options"], "DENY");
+    let health = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(health.headers()["x-content-type-options"], "nosniff");
+}

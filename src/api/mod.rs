@@ -9,6 +9,7 @@ mod dashboard;
 mod directory;
 mod error;
 mod events;
+mod headers;
 mod items;
 mod jobs;
 mod negotiate;
@@ -101,6 +102,7 @@ pub fn app(site: Site) -> Router {
         .nest(&context, contextual)
         .fallback(unknown_resource)
         .method_not_allowed_fallback(wrong_method)
+        .layer(axum::middleware::from_fn(headers::secure))
         .with_state(site)
 }
 
@@ -110,6 +112,7 @@ pub fn worker_app(site: Site) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .fallback(unknown_resource)
+        .layer(axum::middleware::from_fn(headers::secure))
         .with_state(site)
 }
 

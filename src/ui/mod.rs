@@ -11,7 +11,7 @@ mod render;
 pub use notebook::{notebook_cells, NotebookCell};
 pub use page::{Block, Cell, Field, FieldKind, Form, Link, Page};
 pub use pages::Urls;
-pub use render::{render_error, render_page, Chrome, PageAuth};
+pub use render::{inline_hashes, render_error, render_page, Chrome, PageAuth};
 
 /// Text quoted for a POSIX shell: single quotes, with `'` written `'\''`.
 pub fn shell_quote(text: &str) -> String {

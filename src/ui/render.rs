@@ -8,12 +8,35 @@ use serde_json::Value;
 
 use super::page::{Block, Field, FieldKind, Link, Page};
 
+/// The layout, whose inline style and script the pages' policy allows by
+/// their hashes.
+const LAYOUT: &str = include_str!("../../templates/layout.html");
+
+/// The SHA-256 (base64) of the layout's inline `<style>` and `<script>`,
+/// as a `Content-Security-Policy` names them: the only style and script a
+/// page may run.
+pub fn inline_hashes() -> &'static (String, String) {
+    static HASHES: OnceLock<(String, String)> = OnceLock::new();
+    HASHES.get_or_init(|| {
+        let hash = |open: &str, close: &str| {
+            use base64::Engine as _;
+            use sha2::Digest as _;
+            let body = LAYOUT
+                .split_once(open)
+                .and_then(|(_, rest)| rest.split_once(close))
+                .map_or("", |(body, _)| body);
+            base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(body))
+        };
+        (hash("<style>", "</style>"), hash("<script>", "</script>"))
+    })
+}
+
 fn templates() -> &'static Environment<'static> {
     static ENV: OnceLock<Environment<'static>> = OnceLock::new();
     ENV.get_or_init(|| {
         let mut env = Environment::new();
         for (name, source) in [
-            ("layout.html", include_str!("../../templates/layout.html")),
+            ("layout.html", LAYOUT),
             (
                 "resource.html",
                 include_str!("../../templates/resource.html"),
