@@ -289,6 +289,62 @@ async fn password_checks_are_throttled_per_name_and_per_address() {
     assert!(statuses.iter().all(|s| *s == 400 || *s == 429));
 }
 
+/// `generateToken` for `user` from the loopback address `from`.
+async fn sign_in_from(app: &common::TestApp, from: [u8; 4], user: &str, password: &str) -> u16 {
+    reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from(from))
+        .build()
+        .unwrap()
+        .post(app.url("/notebooks/sharing/rest/generateToken"))
+        .form(&[("username", user), ("password", password), ("f", "json")])
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn no_one_can_lock_a_user_out_by_failing_on_purpose() {
+    let app = spawn_app().await;
+    app.add_user("alice", "user", &[]).await;
+    let alice = [127, 0, 0, 1];
+    assert_eq!(
+        sign_in_from(&app, alice, "alice", common::PASSWORD).await,
+        200
+    );
+    // From one address: that address is held back, alice is not.
+    let attacker = [127, 0, 0, 2];
+    for _ in 0..5 {
+        assert_eq!(sign_in_from(&app, attacker, "alice", "wrong").await, 400);
+    }
+    assert_eq!(
+        sign_in_from(&app, attacker, "alice", common::PASSWORD).await,
+        429
+    );
+    assert_eq!(
+        sign_in_from(&app, alice, "alice", common::PASSWORD).await,
+        200
+    );
+    // From many: strangers are held back, alice's own address is not.
+    let mut failures = 5;
+    for n in 0..200u8 {
+        let stranger = [127, 0, 1, n];
+        if sign_in_from(&app, stranger, "alice", "wrong").await == 429 {
+            break;
+        }
+        failures += 1;
+    }
+    assert_eq!(
+        failures, 100,
+        "a hundred failures a minute from all addresses"
+    );
+    assert_eq!(
+        sign_in_from(&app, alice, "alice", common::PASSWORD).await,
+        200
+    );
+}
+
 /// Opens `count` connections to `addr` from the given source addresses,
 /// each sending the start of a request that never ends, and holds them
 /// all until its stdin closes; prints how many it opened.

@@ -1,7 +1,12 @@
 //! Limits on password checks, which cost about 19 MiB and tens of
-//! milliseconds of Argon2 each: at most a few at once, and per user name
-//! and per client address a budget of failures per minute, past which
-//! sign-in answers 429 with the seconds to wait, before any hashing.
+//! milliseconds of Argon2 each: at most a few at once, and budgets of
+//! failures per minute, past which sign-in answers 429 with the seconds
+//! to wait, before any hashing: per user name from one address, per
+//! address whatever the names, and per user name from all addresses. The
+//! last (which many addresses guessing one name reach) never holds back
+//! an address the name signed in from before, so no one can lock a user
+//! out by failing on purpose: from one address that address alone is
+//! held back, and from many the user's own addresses still get in.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -13,8 +18,13 @@ use crate::domain::time::Millis;
 
 /// Password checks running at once on this node.
 pub const CONCURRENT_CHECKS: usize = 2;
-/// Failed sign-ins of one user name per window.
+/// Failed sign-ins of one user name from one address per window.
 pub const FAILURES_PER_USER: u32 = 5;
+/// Failed sign-ins of one user name from all addresses per window; past
+/// it, only the addresses the name signed in from before may try.
+pub const FAILURES_PER_NAME: u32 = 100;
+/// Addresses remembered per user name as ones it signed in from.
+const KNOWN_PER_NAME: usize = 16;
 /// Failed sign-ins from one address per window.
 pub const FAILURES_PER_ADDRESS: u32 = 30;
 /// The window, in milliseconds.
@@ -29,20 +39,46 @@ struct Window {
     count: u32,
 }
 
+/// A user name from one address (`None`: not known).
+type Pair = (String, Option<IpAddr>);
+
 #[derive(Debug)]
 pub struct SignInThrottle {
     checks: Semaphore,
-    users: Mutex<HashMap<String, Window>>,
+    pairs: Mutex<HashMap<Pair, Window>>,
+    names: Mutex<HashMap<String, Window>>,
     addresses: Mutex<HashMap<IpAddr, Window>>,
+    /// The addresses each name signed in from lately.
+    known: Mutex<HashMap<String, Vec<IpAddr>>>,
 }
 
 impl Default for SignInThrottle {
     fn default() -> Self {
         Self {
             checks: Semaphore::new(CONCURRENT_CHECKS),
-            users: Mutex::new(HashMap::new()),
+            pairs: Mutex::new(HashMap::new()),
+            names: Mutex::new(HashMap::new()),
             addresses: Mutex::new(HashMap::new()),
+            known: Mutex::new(HashMap::new()),
         }
+    }
+}
+
+/// The lock; a panic while holding it leaves counts that are still usable.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Whether `key`'s open window has used `budget`: the seconds to wait.
+fn over<K: std::hash::Hash + Eq>(
+    map: &Mutex<HashMap<K, Window>>,
+    key: &K,
+    budget: u32,
+    now: i64,
+) -> Result<(), u64> {
+    match open_window(&lock(map), key, now) {
+        Some(w) if w.count >= budget => Err(retry_after(w, now)),
+        _ => Ok(()),
     }
 }
 
@@ -81,45 +117,60 @@ fn retry_after(window: Window, now: i64) -> u64 {
 
 impl SignInThrottle {
     /// Whether `user` may try a password from `address` now; `Err` with
-    /// the seconds to wait when either is out of failures. Call before
-    /// checking the password, and [`SignInThrottle::failed`] or
+    /// the seconds to wait when a budget is used up. Call before checking
+    /// the password, and [`SignInThrottle::failed`] or
     /// [`SignInThrottle::succeeded`] after.
     pub fn attempt(&self, user: &str, address: Option<IpAddr>, now: Millis) -> Result<(), u64> {
-        let now = now.0;
-        let users = self.users.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(w) = open_window(&users, &user.to_ascii_lowercase(), now) {
-            if w.count >= FAILURES_PER_USER {
-                return Err(retry_after(w, now));
-            }
-        }
-        drop(users);
+        let (now, name) = (now.0, user.to_ascii_lowercase());
+        over(
+            &self.pairs,
+            &(name.clone(), address),
+            FAILURES_PER_USER,
+            now,
+        )?;
         if let Some(address) = address {
-            let addresses = self.addresses.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some(w) = open_window(&addresses, &address, now) {
-                if w.count >= FAILURES_PER_ADDRESS {
-                    return Err(retry_after(w, now));
-                }
-            }
+            over(&self.addresses, &address, FAILURES_PER_ADDRESS, now)?;
+        }
+        let known = address.is_some_and(|a| {
+            lock(&self.known)
+                .get(&name)
+                .is_some_and(|list| list.contains(&a))
+        });
+        if !known {
+            over(&self.names, &name, FAILURES_PER_NAME, now)?;
         }
         Ok(())
     }
 
-    /// A wrong password (or an unknown user) counts against the name and
-    /// the address.
+    /// A wrong password (or an unknown user) counts against the name from
+    /// the address, the address, and the name.
     pub fn failed(&self, user: &str, address: Option<IpAddr>, now: Millis) {
-        let mut users = self.users.lock().unwrap_or_else(|p| p.into_inner());
-        count_failure(&mut users, user.to_ascii_lowercase(), now.0);
-        drop(users);
+        let name = user.to_ascii_lowercase();
+        count_failure(&mut lock(&self.pairs), (name.clone(), address), now.0);
+        count_failure(&mut lock(&self.names), name, now.0);
         if let Some(address) = address {
-            let mut addresses = self.addresses.lock().unwrap_or_else(|p| p.into_inner());
-            count_failure(&mut addresses, address, now.0);
+            count_failure(&mut lock(&self.addresses), address, now.0);
         }
     }
 
-    /// A right password clears the name's failures.
-    pub fn succeeded(&self, user: &str) {
-        let mut users = self.users.lock().unwrap_or_else(|p| p.into_inner());
-        users.remove(&user.to_ascii_lowercase());
+    /// A right password clears the name's failures from the address, and
+    /// makes the address one the name signed in from.
+    pub fn succeeded(&self, user: &str, address: Option<IpAddr>) {
+        let name = user.to_ascii_lowercase();
+        lock(&self.pairs).remove(&(name.clone(), address));
+        let Some(address) = address else {
+            return;
+        };
+        let mut known = lock(&self.known);
+        if known.len() > MAX_ENTRIES {
+            known.clear();
+        }
+        let list = known.entry(name).or_default();
+        list.retain(|a| *a != address);
+        if list.len() >= KNOWN_PER_NAME {
+            list.remove(0);
+        }
+        list.push(address);
     }
 
     /// A turn to check a password; waits while others hold every turn.
@@ -150,9 +201,36 @@ mod tests {
         for _ in 0..FAILURES_PER_USER - 1 {
             t.failed("alice", None, Millis(0));
         }
-        t.succeeded("alice");
+        t.succeeded("alice", None);
         t.failed("alice", None, Millis(0));
         assert!(t.attempt("alice", None, Millis(0)).is_ok());
+    }
+
+    #[test]
+    fn failing_on_purpose_from_one_address_holds_back_that_address_alone() {
+        let t = SignInThrottle::default();
+        let attacker: IpAddr = "192.0.2.66".parse().unwrap();
+        let alice: IpAddr = "198.51.100.7".parse().unwrap();
+        for _ in 0..FAILURES_PER_USER {
+            t.failed("alice", Some(attacker), Millis(0));
+        }
+        assert!(t.attempt("alice", Some(attacker), Millis(0)).is_err());
+        assert!(t.attempt("alice", Some(alice), Millis(0)).is_ok());
+    }
+
+    #[test]
+    fn many_addresses_guessing_a_name_hold_back_strangers_but_not_the_users_own_address() {
+        let t = SignInThrottle::default();
+        let alice: IpAddr = "198.51.100.7".parse().unwrap();
+        t.succeeded("alice", Some(alice));
+        for n in 0..FAILURES_PER_NAME {
+            let bot = IpAddr::from([203, 0, (n / 250) as u8, (n % 250) as u8]);
+            t.failed("alice", Some(bot), Millis(0));
+        }
+        let stranger: IpAddr = "192.0.2.99".parse().unwrap();
+        assert!(t.attempt("alice", Some(stranger), Millis(0)).is_err());
+        assert!(t.attempt("alice", Some(alice), Millis(0)).is_ok());
+        assert!(t.attempt("bob", Some(stranger), Millis(0)).is_ok());
     }
 
     #[test]

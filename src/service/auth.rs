@@ -62,7 +62,7 @@ impl App {
             self.sign_in.failed(name, from, Millis::now());
             return Err(Error::BadCredentials);
         };
-        self.sign_in.succeeded(name);
+        self.sign_in.succeeded(name, from);
         let minutes = minutes
             .unwrap_or(DEFAULT_TOKEN_MINUTES)
             .clamp(1, MAX_TOKEN_MINUTES);
