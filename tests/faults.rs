@@ -650,3 +650,177 @@ async fn a_backup_taken_under_a_flood_restores_to_a_site_with_every_delivery_ack
         acknowledged.len()
     );
 }
+
+/// Heartbeats runs send while they run: which job, which kernel, when.
+type Beats = Arc<Mutex<Vec<(String, String, Instant)>>>;
+
+/// An HTTP server on 127.0.0.1 that records `GET /beat?job=J&kernel=K`.
+async fn heartbeats() -> (u16, Beats, common::Aborting) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let beats: Beats = Arc::default();
+    let recorded = beats.clone();
+    let task = tokio::spawn(async move {
+        while let Ok((mut conn, _)) = listener.accept().await {
+            let recorded = recorded.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 2048];
+                let n = conn.read(&mut buf).await.unwrap_or(0);
+                let at = Instant::now();
+                let head = String::from_utf8_lossy(&buf[..n]).into_owned();
+                let query = head.split_whitespace().nth(1).unwrap_or("").to_string();
+                let field = |name: &str| {
+                    query
+                        .split(['?', '&'])
+                        .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
+                        .unwrap_or("")
+                        .to_string()
+                };
+                recorded
+                    .lock()
+                    .unwrap()
+                    .push((field("job"), field("kernel"), at));
+                let _ = conn
+                    .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                    .await;
+            });
+        }
+    });
+    (port, beats, common::Aborting(task))
+}
+
+/// The kernels that ran `job`, in the order they began, each with its
+/// first and last heartbeat.
+fn kernels_of(beats: &Beats, job: &str) -> Vec<(String, Instant, Instant)> {
+    let mut kernels: Vec<(String, Instant, Instant)> = Vec::new();
+    for (j, kernel, at) in beats.lock().unwrap().iter() {
+        if j != job {
+            continue;
+        }
+        match kernels.iter_mut().find(|k| &k.0 == kernel) {
+            Some(k) => k.2 = *at,
+            None => kernels.push((kernel.clone(), *at, *at)),
+        }
+    }
+    kernels
+}
+
+/// Waits (bounded) until `job` has had `n` kernels, with `beats` each.
+async fn wait_for_kernels(beats: &Beats, job: &str, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(180);
+    loop {
+        let seen = kernels_of(beats, job);
+        if seen.len() >= n {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{job} never had {n} kernels: {seen:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A node running `job` is cut off from PostgreSQL as `mode` says; another
+/// node takes the job over. The first kernel's last heartbeat comes before
+/// the second's first.
+async fn cut_off(mode: Mode) {
+    let (port, beats, _beats_server) = heartbeats().await;
+    let proxy = Proxy::start("127.0.0.1:5432".parse().unwrap()).await;
+    let direct = common::db::fresh_postgres();
+    let through = direct.replacen("127.0.0.1:5432", &proxy.addr.to_string(), 1);
+    let site_key = key();
+    let flags = ["--max-concurrent-runs", "1", "--job-lease-seconds", "6"];
+    let dir_a = tempfile::tempdir().unwrap();
+    let (_a, base_a) = serve_with(
+        dir_a.path(),
+        &through,
+        &site_key,
+        &dir_a.path().join("log"),
+        &flags,
+    );
+    let client = reqwest::Client::new();
+    ready_at(&client, &base_a).await;
+    add_admin(&direct);
+    let token = admin_token(&client, &base_a).await;
+    let beating = common::runs::notebook(&[&format!(
+        "import time, uuid, urllib.request\nme = uuid.uuid4().hex\njob = webhookPayload['job']\nfor i in range(200):\n    urllib.request.urlopen(f'http://127.0.0.1:{port}/beat?job={{job}}&kernel={{me}}', timeout=5).read()\n    time.sleep(0.05)"
+    )]);
+    let (_, receiver) = notebook_receiver(&client, &base_a, &token, "beats", &beating).await;
+    let r = client
+        .post(format!(
+            "{base_a}/notebooks/rest/events/webhooks/{receiver}"
+        ))
+        .header("x-esrihook-signature", esri(br#"{"job": "one"}"#))
+        .body(r#"{"job": "one"}"#)
+        .send()
+        .await
+        .unwrap();
+    let job = common::events::job_id(r).await;
+    wait_for_kernels(&beats, "one", 1).await;
+    // A second node, which may take the job only once its lease ends.
+    let dir_b = tempfile::tempdir().unwrap();
+    let (_b, base_b) = serve_with(
+        dir_b.path(),
+        &direct,
+        &site_key,
+        &dir_b.path().join("log"),
+        &flags,
+    );
+    ready_at(&client, &base_b).await;
+    let cut = Instant::now();
+    proxy.set(mode);
+    wait_for_kernels(&beats, "one", 2).await;
+    let kernels = kernels_of(&beats, "one");
+    let (first, second) = (&kernels[0], &kernels[1]);
+    println!(
+        "{mode:?}: the cut-off node's kernel beat last {:?} after the cut; the other node's kernel first {:?} after it ({:?} apart)",
+        first.2 - cut,
+        second.1 - cut,
+        second.1 - first.2
+    );
+    assert!(
+        first.2 < second.1,
+        "two kernels ran job one at once: {kernels:?}"
+    );
+    // The job ends on the second node, as its retry policy says.
+    let deadline = Instant::now() + Duration::from_secs(180);
+    loop {
+        let j: serde_json::Value = client
+            .get(format!(
+                "{base_b}/notebooks/admin/notebooks/jobs/{job}?f=json&token={token}"
+            ))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if j["status"] == "COMPLETED" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline && j["status"] != "FAILED",
+            "job one: {j}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let kernels = kernels_of(&beats, "one");
+    assert_eq!(kernels.len(), 2, "no third kernel: {kernels:?}");
+    assert!(
+        kernels[0].2 < kernels[1].1,
+        "the first never beat again: {kernels:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_whose_postgresql_goes_silent_kills_its_kernels_before_another_takes_its_jobs() {
+    cut_off(Mode::Blackhole).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_whose_postgresql_connections_close_kills_its_kernels_before_another_takes_its_jobs()
+{
+    cut_off(Mode::Closed).await;
+}

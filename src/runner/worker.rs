@@ -19,8 +19,8 @@ use crate::telemetry::chain;
 /// How often the queue is looked at when nothing wakes the worker.
 const POLL_EVERY: Duration = Duration::from_secs(2);
 
-/// The lease a claim made now takes.
-fn lease(runner: &Runner) -> Lease {
+/// The lease a claim or renewal made now takes.
+fn lease_now(runner: &Runner) -> Lease {
     let millis = i64::try_from(runner.settings.lease.as_millis()).unwrap_or(i64::MAX);
     Lease {
         node: runner.settings.node,
@@ -28,30 +28,66 @@ fn lease(runner: &Runner) -> Lease {
     }
 }
 
+/// The part of a lease before its end at which a node that could not
+/// renew it stops its runs: by then their kernels are dead, and another
+/// node may take them over only once the lease has ended by its own clock,
+/// so clocks may differ by this much (less the milliseconds a kill takes)
+/// without a job ever having two kernels at once.
+pub fn stop_margin(lease: Duration) -> Duration {
+    lease / 6
+}
+
 /// Renews the leases of this node's runs every third of the lease, until
-/// `stop`. Runs the database no longer gives this node stop; when renewals
-/// fail until the lease may have run out, all runs stop.
+/// `stop`. Runs the database no longer gives this node stop. A renewal
+/// that fails, or does not answer in time (a connection cut off answers
+/// nothing), leaves the leases as they were; once they may end within
+/// [`stop_margin`], every run stops and its kernel is killed, whatever
+/// the database does.
 async fn keep_leases(runner: Arc<Runner>, stop: CancellationToken) {
-    let every = runner.settings.lease / 3;
-    let mut held_until = Instant::now() + runner.settings.lease;
+    let lease = runner.settings.lease;
+    let (every, margin) = (lease / 3, stop_margin(lease));
+    let mut held_until = Instant::now() + lease;
+    let mut next = Instant::now() + every;
+    let mut lost = false;
     loop {
+        let deadline = held_until.checked_sub(margin).unwrap_or(held_until);
         tokio::select! {
             _ = stop.cancelled() => return,
-            _ = tokio::time::sleep(every) => {}
+            _ = tokio::time::sleep_until(next.min(deadline).into()) => {}
         }
+        if !lost && Instant::now() >= deadline {
+            tracing::error!(
+                "the leases of running jobs could not be renewed and end within {margin:?}: stopping every run on this node so that another node may take them over"
+            );
+            runner.runs.lose_all();
+            lost = true;
+        }
+        if Instant::now() < next {
+            continue;
+        }
+        next = Instant::now() + every;
         let asked = Instant::now();
-        match runner.store.renew_leases(&lease(&runner)).await {
-            Ok(held) => {
-                held_until = asked + runner.settings.lease;
+        // A renewal may not run past the moment the runs must stop.
+        let budget = if lost {
+            every
+        } else {
+            deadline.saturating_duration_since(asked).min(every)
+        };
+        match tokio::time::timeout(budget, runner.store.renew_leases(&lease_now(&runner))).await {
+            Ok(Ok(held)) => {
+                if lost {
+                    tracing::warn!("the leases of running jobs are renewed again");
+                }
+                held_until = asked + lease;
+                lost = false;
                 runner.runs.keep_only(&held, asked);
             }
-            Err(e) => {
-                tracing::warn!(error = %chain(&e), "renewing the leases of running jobs failed");
-                if Instant::now() + every >= held_until {
-                    tracing::error!("the leases of running jobs may have expired; stopping them");
-                    runner.runs.lose_all();
-                }
+            Ok(Err(e)) => {
+                tracing::warn!(error = %chain(&e), "renewing the leases of running jobs failed")
             }
+            Err(_) => tracing::warn!(
+                "renewing the leases of running jobs got no answer within {budget:?}"
+            ),
         }
     }
 }
@@ -81,7 +117,7 @@ impl Worker {
     async fn claim(&self) -> StoreResult<Option<JobRecord>> {
         let r = &self.runner;
         r.store
-            .claim_job(Millis::now(), &lease(r), r.settings.per_receiver)
+            .claim_job(Millis::now(), &lease_now(r), r.settings.per_receiver)
             .await
     }
 
