@@ -131,10 +131,13 @@ pub enum KernelStart {
     Cold,
 }
 
-/// Whether runs reach the network.
+/// Which network runs have.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum RunNetwork {
-    /// The host's network, as the server has it.
+    /// A network namespace of its own per run, reaching out through
+    /// `pasta` (Debian's `passt`); the host's when pasta is not installed.
+    Own,
+    /// The host's network namespace, as the server has it.
     On,
     /// No network at all.
     None,
@@ -384,9 +387,11 @@ pub struct ServeArgs {
         value_delimiter = ';'
     )]
     pub runtime_aliases: Vec<RuntimeAlias>,
-    /// Whether runs reach the network (`none`: each run in a network
-    /// namespace of its own, without even loopback).
-    #[arg(long, env = "HOOKBOOK_RUN_NETWORK", value_enum, default_value_t = RunNetwork::On)]
+    /// Which network runs have: `own` (a namespace of its own per run,
+    /// reaching out through pasta; the host's when pasta is missing),
+    /// `on` (the host's namespace) or `none` (no network, not even
+    /// loopback).
+    #[arg(long, env = "HOOKBOOK_RUN_NETWORK", value_enum, default_value_t = RunNetwork::Own)]
     pub run_network: RunNetwork,
     /// What share of the CPU notebooks get beside the server (`idle`:
     /// only what the server and other programs leave).

@@ -45,11 +45,15 @@ found['write_interpreter'] = attempt(lambda: os.close(os.open(os.path.realpath(s
 found['idle'] = os.sched_getscheduler(0) == os.SCHED_IDLE
 found['take_cpu'] = attempt(lambda: os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0)))
 found['network'] = attempt(lambda: socket.create_connection(('127.0.0.1', server_port), timeout=5).close())
+found['host_loopback'] = attempt(lambda: socket.create_connection(('127.0.0.1', host_service), timeout=5).close())
+found['outbound'] = attempt(lambda: socket.create_connection((outside[0], outside[1]), timeout=5).close())
+found['victim_socket'] = attempt(lambda: socket.socket(socket.AF_UNIX).connect('\0' + victim_file))
+found['proc_net'] = victim_file in open('/proc/net/unix').read()
 subprocess.Popen(['sh', '-c', f'sleep {daemon} &'], start_new_session=True).wait()
 print(json.dumps(found))"#;
 
 /// A run that waits to be attacked: its files carry `victim_file`'s name.
-const VICTIM: &str = "import os, time\nfor d in ('.', '/tmp'):\n    open(os.path.join(d, victim_file), 'w').write(os.environ.get('HOOKBOOK_TOKEN', ''))\ntime.sleep(120)";
+const VICTIM: &str = "import os, socket, time\nlistening = socket.socket(socket.AF_UNIX)\nlistening.bind('\\0' + victim_file)\nlistening.listen()\nfor d in ('.', '/tmp'):\n    open(os.path.join(d, victim_file), 'w').write(os.environ.get('HOOKBOOK_TOKEN', ''))\ntime.sleep(120)";
 
 /// A server as the tests reach it: its base URL and an administrator.
 struct Site {
@@ -157,6 +161,42 @@ impl Site {
     }
 }
 
+/// Two services on the host, open for the test binary's whole life: one
+/// on its loopback (as a database that trusts local connections would
+/// be), one on its own address as seen from the network; their port, and
+/// the address and port.
+fn listeners() -> (u16, (String, u16)) {
+    let loopback = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = loopback.local_addr().unwrap().port();
+    // The address the host reaches out from (no packet is sent).
+    let probe = std::net::UdpSocket::bind("0.0.0.0:0").unwrap();
+    probe.connect("192.0.2.1:9").unwrap();
+    let address = probe.local_addr().unwrap().ip();
+    assert!(
+        !address.is_loopback(),
+        "the test needs an address besides loopback"
+    );
+    let outside = std::net::TcpListener::bind((address, 0)).unwrap();
+    let outside_port = outside.local_addr().unwrap().port();
+    Box::leak(Box::new((loopback, outside)));
+    (port, (address.to_string(), outside_port))
+}
+
+/// Asserts that a run has a network of its own: out to the network and to
+/// this server's port, but not to the host's loopback services, another
+/// run's abstract sockets or the host's `/proc/net`.
+fn assert_own_network(found: &Value) {
+    let starts = |key: &str, with: &str| {
+        let v = found[key].as_str().unwrap_or_default();
+        assert!(v.starts_with(with), "{key}: {v} ({found})");
+    };
+    starts("network", "ALLOWED");
+    starts("outbound", "ALLOWED");
+    starts("host_loopback", "refused");
+    starts("victim_socket", "refused");
+    assert_eq!(found["proc_net"], json!(false), "{found}");
+}
+
 /// What the attacker is told: the most an attacker could know.
 fn targets(data_dir: &std::path::Path, server_pid: u32, port: u16) -> Value {
     let victim_file = format!("victim-{}", uuid::Uuid::new_v4().simple());
@@ -170,7 +210,10 @@ fn targets(data_dir: &std::path::Path, server_pid: u32, port: u16) -> Value {
         !secret_files.is_empty(),
         "the data dir holds the key and the database"
     );
+    let (host_service, outside) = listeners();
     json!({
+        "host_service": host_service,
+        "outside": outside,
         "server_pid": server_pid,
         "server_port": port,
         "data_dir": data_dir,
@@ -315,11 +358,8 @@ async fn a_run_reaches_no_other_run_nor_the_server_nor_its_data() {
     let targets = targets(app.dir.path(), std::process::id(), port_of(&site.base));
     let (found, _daemons) = attack(&site, &targets).await;
     assert_walled(&found);
-    // Network stays on by default: notebooks call services.
-    assert!(
-        found["network"].as_str().unwrap().starts_with("ALLOWED"),
-        "{found}"
-    );
+    // A network of its own by default: notebooks call services.
+    assert_own_network(&found);
     assert!(
         common::process::gone(targets["daemon"].as_str().unwrap(), 10).await,
         "a process the attack left behind outlived its run"
@@ -332,10 +372,12 @@ async fn run_network_none_cuts_a_run_off_the_network() {
     let targets = targets(app.dir.path(), std::process::id(), port_of(&site.base));
     let url = site.receiver(ATTACK, &targets).await;
     let found = site.findings(&site.deliver(&url).await).await;
-    assert!(
-        found["network"].as_str().unwrap().starts_with("refused"),
-        "{found}"
-    );
+    for key in ["network", "outbound", "host_loopback"] {
+        assert!(
+            found[key].as_str().unwrap().starts_with("refused"),
+            "{key}: {found}"
+        );
+    }
     assert_walled(&found);
 }
 
@@ -515,6 +557,7 @@ async fn a_server_that_is_not_root_walls_its_runs_off_too() {
     let targets = targets(&data_dir, server as u32, port_of(&site.base));
     let (found, _daemons) = attack(&site, &targets).await;
     assert_walled(&found);
+    assert_own_network(&found);
     assert!(
         common::process::gone(targets["daemon"].as_str().unwrap(), 10).await,
         "a process the attack left behind outlived its run"

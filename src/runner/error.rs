@@ -20,6 +20,8 @@ pub enum KernelError {
     Exited(String),
     #[error("talking to the kernel failed: {0}")]
     Protocol(String),
+    #[error("{0}")]
+    Network(String),
 }
 
 pub(super) fn protocol(e: impl std::fmt::Display) -> KernelError {

@@ -260,15 +260,24 @@ impl Kernel {
             started: Instant::now(),
             _gone: None,
         };
-        let ready = tokio::time::timeout(START_TIMEOUT, kernel.ready())
-            .await
-            .unwrap_or(Err(KernelError::StartTimeout(START_TIMEOUT)));
-        match ready {
+        match kernel.become_ready(walls).await {
             Ok(()) => Ok(kernel),
             Err(e) => {
                 kernel.kill().await;
                 Err(e)
             }
+        }
+    }
+
+    /// Waits until the kernel is ready, then connects its own network
+    /// (before any code of a run runs).
+    async fn become_ready(&mut self, walls: &Walls) -> Result<(), KernelError> {
+        tokio::time::timeout(START_TIMEOUT, self.ready())
+            .await
+            .unwrap_or(Err(KernelError::StartTimeout(START_TIMEOUT)))?;
+        match walls.sandbox.as_ref().and_then(|s| s.pasta()) {
+            Some(pasta) => pasta.connect(self.pid).await.map_err(KernelError::Network),
+            None => Ok(()),
         }
     }
 

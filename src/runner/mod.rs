@@ -17,6 +17,7 @@ pub mod inject;
 mod job;
 pub mod kernel;
 pub mod literal;
+pub mod network;
 pub mod outputs;
 pub mod pool;
 pub mod pools;

@@ -1,5 +1,5 @@
 //! The sandbox each kernel starts in: user, mount, PID and IPC namespaces
-//! (and a network namespace with `--run-network none`), made by the
+//! (and a network namespace, of its own or none), made by the
 //! kernel's own process from `sandbox.py` before it becomes a kernel,
 //! whether forked or started cold. This side decides the host ids a run
 //! gets, what no run may see, and checks at start that a sandbox can be
@@ -11,6 +11,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
 use serde_json::{json, Value};
+
+use super::network::Pasta;
 
 /// The Python half: `sandbox(spec, parent)`.
 pub const PYTHON: &str = include_str!("sandbox.py");
@@ -27,11 +29,22 @@ const RUN_IDS: u32 = 2_000_000_000;
 /// namespace does not map the range above.
 const NOBODY: u32 = 65_534;
 
+/// The network a run has.
+#[derive(Debug, Clone)]
+pub enum Network {
+    /// The host's own namespace, as the server has it.
+    Host,
+    /// A namespace of its own, connected to the host's network by `pasta`.
+    Own(Pasta),
+    /// A namespace of its own with nothing in it but its loopback.
+    None,
+}
+
 /// How the sandboxes of this node are made.
 #[derive(Debug, Clone)]
 pub struct Sandbox {
-    /// Whether runs reach the network.
-    network: bool,
+    /// The network runs have.
+    network: Network,
     /// What no run may see: the data dir and the kernels directory.
     hide: Vec<PathBuf>,
     /// Run ids when the server is root; `None`: the server's own.
@@ -49,7 +62,7 @@ struct RunIds {
 pub type Owner = Option<(u32, u32)>;
 
 impl Sandbox {
-    pub fn new(network: bool, hide: Vec<PathBuf>) -> Self {
+    pub fn new(network: Network, hide: Vec<PathBuf>) -> Self {
         let ids = nix::unistd::geteuid().is_root().then(|| {
             let (base, count) = if maps_range(RUN_IDS, 1 << 16) {
                 (RUN_IDS, 1 << 16)
@@ -63,6 +76,14 @@ impl Sandbox {
             }
         });
         Self { network, hide, ids }
+    }
+
+    /// What connects a run's own network to the host's, when runs have one.
+    pub fn pasta(&self) -> Option<&Pasta> {
+        match &self.network {
+            Network::Own(pasta) => Some(pasta),
+            _ => None,
+        }
     }
 
     /// The host ids of the next kernel: a fresh one per kernel when the
@@ -81,7 +102,7 @@ impl Sandbox {
             "work": dir.join("work"),
             "uid": owner.map(|o| o.0),
             "gid": owner.map(|o| o.1),
-            "network": self.network,
+            "network": matches!(self.network, Network::Host),
             "cgroups": cgroups,
             "hide": self.hide,
         })

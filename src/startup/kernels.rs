@@ -11,7 +11,8 @@ use crate::config::{KernelStart, Role as NodeRole, RunCpu, RunNetwork, ServeArgs
 use crate::metrics::Metrics;
 use crate::runner;
 use crate::runner::cgroup::Cgroups;
-use crate::runner::sandbox::{Sandbox, Walls};
+use crate::runner::network::Pasta;
+use crate::runner::sandbox::{Network, Sandbox, Walls};
 
 /// How runs are made on this node.
 pub struct Kernels {
@@ -29,6 +30,7 @@ pub struct Kernels {
 pub async fn prepare(
     args: &ServeArgs,
     data_dir: &Path,
+    port: u16,
     metrics: &Metrics,
 ) -> anyhow::Result<Option<Kernels>> {
     if args.max_concurrent_runs == 0 || args.role == NodeRole::Api {
@@ -55,7 +57,7 @@ pub async fn prepare(
         }
     };
     let sandbox = Sandbox::new(
-        args.run_network == RunNetwork::On,
+        run_network(args, port, metrics),
         vec![std::path::absolute(data_dir)?, dir.clone()],
     );
     let sandbox = match sandbox.probe(&python, &dir).await {
@@ -97,6 +99,29 @@ pub async fn prepare(
         },
         size: args.max_concurrent_runs as usize,
     }))
+}
+
+/// The network runs get (with this server's `port` on their loopback):
+/// their own, through pasta, unless it is missing
+/// (then the host's, said in the log and on `/healthz`) or another was
+/// asked for.
+fn run_network(args: &ServeArgs, port: u16, metrics: &Metrics) -> Network {
+    match args.run_network {
+        RunNetwork::On => Network::Host,
+        RunNetwork::None => Network::None,
+        RunNetwork::Own => match Pasta::find(port) {
+            Some(pasta) => {
+                tracing::info!("each run has a network namespace of its own, connected by pasta");
+                Network::Own(pasta)
+            }
+            None => {
+                let note = "runs share the host's network namespace: pasta (Debian's passt package) is not installed";
+                tracing::warn!("{note}; install it for a network of their own per run, or pass --run-network on to say this is meant");
+                metrics.set_walls_note(note.to_string());
+                Network::Host
+            }
+        },
+    }
 }
 
 /// The interpreter given, or the data dir's own environment (made when

@@ -162,7 +162,7 @@ impl Application {
         let settings = site_settings(&args, &listener, addr)?;
         let notice_settings = notice_settings(&args, &settings)?;
         recover_orphans(store.as_ref()).await?;
-        let kernels = kernels::prepare(&args, &data_dir, &metrics).await?;
+        let kernels = kernels::prepare(&args, &data_dir, addr.port(), &metrics).await?;
         let receivers = Arc::new(ReceiverCache::default());
         let runs = Arc::new(Runs::default());
         let intake = Arc::new(Intake::start(
