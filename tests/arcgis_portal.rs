@@ -44,11 +44,16 @@ async fn runs_sign_in_to_the_sites_portal_with_the_receivers_api_token() {
     // The site, trusting the portal's self-signed certificate.
     let dir = tempfile::tempdir().unwrap();
     let ca = portal_dir.path().join("cert.pem");
+    // The stand-in portal listens on the host's loopback, which a run's
+    // own network does not reach (a real portal is elsewhere on the
+    // network): this site's runs share the host's network.
     let flags = [
         "--portal-url",
         portal.as_str(),
         "--portal-ca-cert",
         ca.to_str().unwrap(),
+        "--run-network",
+        "on",
     ];
     let (_server, base) = serve_https(dir.path(), &client, &flags).await;
     let site = format!("{base}/notebooks");

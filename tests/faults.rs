@@ -654,11 +654,16 @@ async fn a_backup_taken_under_a_flood_restores_to_a_site_with_every_delivery_ack
 /// Heartbeats runs send while they run: which job, which kernel, when.
 type Beats = Arc<Mutex<Vec<(String, String, Instant)>>>;
 
-/// An HTTP server on 127.0.0.1 that records `GET /beat?job=J&kernel=K`.
-async fn heartbeats() -> (u16, Beats, common::Aborting) {
+/// An HTTP server that records `GET /beat?job=J&kernel=K`, on the host's
+/// own address (runs have a network of their own, without the host's
+/// loopback); where it listens.
+async fn heartbeats() -> (std::net::SocketAddr, Beats, common::Aborting) {
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
+    let probe = std::net::UdpSocket::bind("0.0.0.0:0").unwrap();
+    probe.connect("192.0.2.1:9").unwrap();
+    let host = probe.local_addr().unwrap().ip();
+    let listener = tokio::net::TcpListener::bind((host, 0)).await.unwrap();
+    let port = listener.local_addr().unwrap();
     let beats: Beats = Arc::default();
     let recorded = beats.clone();
     let task = tokio::spawn(async move {
@@ -745,7 +750,7 @@ async fn cut_off(mode: Mode) {
     add_admin(&direct);
     let token = admin_token(&client, &base_a).await;
     let beating = common::runs::notebook(&[&format!(
-        "import time, uuid, urllib.request\nme = uuid.uuid4().hex\njob = webhookPayload['job']\nfor i in range(200):\n    urllib.request.urlopen(f'http://127.0.0.1:{port}/beat?job={{job}}&kernel={{me}}', timeout=5).read()\n    time.sleep(0.05)"
+        "import time, uuid, urllib.request\nme = uuid.uuid4().hex\njob = webhookPayload['job']\nfor i in range(200):\n    urllib.request.urlopen(f'http://{port}/beat?job={{job}}&kernel={{me}}', timeout=5).read()\n    time.sleep(0.05)"
     )]);
     let (_, receiver) = notebook_receiver(&client, &base_a, &token, "beats", &beating).await;
     let r = client
