@@ -168,14 +168,7 @@ impl Site {
 fn listeners() -> (u16, (String, u16)) {
     let loopback = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = loopback.local_addr().unwrap().port();
-    // The address the host reaches out from (no packet is sent).
-    let probe = std::net::UdpSocket::bind("0.0.0.0:0").unwrap();
-    probe.connect("192.0.2.1:9").unwrap();
-    let address = probe.local_addr().unwrap().ip();
-    assert!(
-        !address.is_loopback(),
-        "the test needs an address besides loopback"
-    );
+    let address = common::host_address();
     let outside = std::net::TcpListener::bind((address, 0)).unwrap();
     let outside_port = outside.local_addr().unwrap().port();
     Box::leak(Box::new((loopback, outside)));

@@ -20,8 +20,6 @@ pub enum KernelError {
     Exited(String),
     #[error("talking to the kernel failed: {0}")]
     Protocol(String),
-    #[error("{0}")]
-    Network(String),
 }
 
 pub(super) fn protocol(e: impl std::fmt::Display) -> KernelError {

@@ -260,7 +260,7 @@ impl Kernel {
             started: Instant::now(),
             _gone: None,
         };
-        match kernel.become_ready(walls).await {
+        match kernel.become_ready().await {
             Ok(()) => Ok(kernel),
             Err(e) => {
                 kernel.kill().await;
@@ -269,16 +269,11 @@ impl Kernel {
         }
     }
 
-    /// Waits until the kernel is ready, then connects its own network
-    /// (before any code of a run runs).
-    async fn become_ready(&mut self, walls: &Walls) -> Result<(), KernelError> {
+    /// Waits until the kernel is ready.
+    async fn become_ready(&mut self) -> Result<(), KernelError> {
         tokio::time::timeout(START_TIMEOUT, self.ready())
             .await
-            .unwrap_or(Err(KernelError::StartTimeout(START_TIMEOUT)))?;
-        match walls.sandbox.as_ref().and_then(|s| s.pasta()) {
-            Some(pasta) => pasta.connect(self.pid).await.map_err(KernelError::Network),
-            None => Ok(()),
-        }
+            .unwrap_or(Err(KernelError::StartTimeout(START_TIMEOUT)))
     }
 
     /// Waits for `kernel_info`, then runs a first, silent execution that

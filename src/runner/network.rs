@@ -4,14 +4,11 @@
 //! the host's own sockets. So a run reaches ArcGIS and the internet, and
 //! this server's port (forwarded to its loopback), but not the host's
 //! loopback services (a database that trusts local connections), other
-//! runs' abstract Unix sockets, or the host's `/proc/net`. `pasta` exits
-//! when the namespace goes, with the kernel.
+//! runs' abstract Unix sockets, or the host's `/proc/net`. The kernel's
+//! keeper starts `pasta` (`sandbox.py`): it lives in the keeper's process
+//! group and dies with the keeper, so it never outlives its run.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
-
-/// How long `pasta` may take to set a namespace up.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A run's IPv4 address in its own namespace, and its gateway.
 const RUN_ADDRESS: &str = "198.18.0.2";
@@ -45,51 +42,46 @@ impl Pasta {
         })
     }
 
-    /// Connects the network namespace of the process `pid` (a kernel's
-    /// keeper, which made it) to the host's network.
-    pub async fn connect(&self, pid: i32) -> Result<(), String> {
-        let port = self.port.to_string();
-        let mut command = tokio::process::Command::new(&self.program);
-        command
-            .args(["--config-net", "--quiet", "--no-map-gw"])
-            // An address of its own (from the benchmarking range, which
-            // no real network uses), not the host's: so the host's own
-            // address is reached through pasta, as from any other machine.
-            .args([
-                "--address",
-                RUN_ADDRESS,
-                "--netmask",
-                "30",
-                "--gateway",
-                RUN_GATEWAY,
-            ])
+    /// pasta's command line for a run's namespace, less the keeper's pid
+    /// that ends it (`sandbox.py` runs it: in the foreground, in the
+    /// keeper's process group, dying with the keeper).
+    pub fn command(&self) -> Vec<String> {
+        let mut argv: Vec<String> = [
+            self.program.to_string_lossy().as_ref(),
+            "--foreground",
+            "--config-net",
+            "--quiet",
+            "--no-map-gw",
+            // An address of its own (from the benchmarking range, which no
+            // real network uses), not the host's: so the host's own address
+            // is reached through pasta, as from any other machine.
+            "--address",
+            RUN_ADDRESS,
+            "--netmask",
+            "30",
+            "--gateway",
+            RUN_GATEWAY,
             // Nothing comes in; out of the namespace only this server's
             // port is forwarded to the host's loopback.
-            .args(["-t", "none", "-u", "none", "-U", "none", "-T", &port])
-            .args(["--log-file", "/dev/null"])
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::piped())
-            .kill_on_drop(true);
+            "-t",
+            "none",
+            "-u",
+            "none",
+            "-U",
+            "none",
+            "--log-file",
+            "/dev/null",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        argv.extend(["-T".to_string(), self.port.to_string()]);
         if nix::unistd::geteuid().is_root() {
             // It drops to `nobody` otherwise, which cannot enter the
             // namespaces a root server's kernels make; it confines itself
             // (its own namespaces and seccomp filter) once it has.
-            command.args(["--runas", "0"]);
+            argv.extend(["--runas".to_string(), "0".to_string()]);
         }
-        command.arg(pid.to_string());
-        let output = tokio::time::timeout(CONNECT_TIMEOUT, command.output())
-            .await
-            .map_err(|_| format!("pasta did not connect the run's network in {CONNECT_TIMEOUT:?}"))?
-            .map_err(|e| format!("cannot run {}: {e}", self.program.display()))?;
-        if output.status.success() {
-            return Ok(());
-        }
-        let said: String = String::from_utf8_lossy(&output.stderr)
-            .lines()
-            .filter(|l| !l.contains("syslog"))
-            .collect::<Vec<_>>()
-            .join("; ");
-        Err(format!("pasta could not connect the run's network: {said}"))
+        argv
     }
 }

@@ -16,6 +16,8 @@
 #        "gid": the host ids the run
 #        gets when the server is root (else null: the server's own);
 #        "network": false for a network namespace of its own;
+#        "pasta": when that namespace is connected to the host's network,
+#        pasta's command line, which the keeper's pid ends;
 #        "cgroups": the cgroup.procs files the keeper joins first (one per
 #        cgroup v1 hierarchy, one on cgroup v2);
 #        "hide": paths no run may see (refused when a bind would show one)}
@@ -187,6 +189,39 @@ def _map_ids(spec):
         raise SandboxError(f'mapping the run to uid {spec["uid"]} failed')
 
 
+def _pasta_helper(spec):
+    """Forks, before the unshare, the process that becomes pasta once the
+    keeper's namespaces exist (it must stay in the host's): it dies with the
+    keeper (and is in its process group). Returns the pipe that says go."""
+    keeper = os.getpid()
+    go_r, go_w = os.pipe()
+    if os.fork() == 0:
+        try:
+            os.close(go_w)
+            _prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: die with the keeper
+            if os.getppid() == keeper and os.read(go_r, 1) == b'1':
+                os.close(go_r)
+                # Python ignores these; pasta refuses to start with SIGPIPE ignored.
+                for number in (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGCHLD):
+                    signal.signal(number, signal.SIG_DFL)
+                argv = list(spec['pasta']) + [str(keeper)]
+                os.execv(argv[0], argv)
+        finally:
+            os._exit(1)
+    os.close(go_r)
+    return go_w
+
+
+def _wait_for_network(seconds):
+    """Waits until pasta has given the namespace its default route."""
+    for _ in range(int(seconds * 50)):
+        with open('/proc/self/net/route') as f:
+            if any(line.split()[1:2] == ['00000000'] for line in f.readlines()[1:]):
+                return
+        select.select([], [], [], 0.02)
+    raise SandboxError('the run\'s network was not connected (pasta)')
+
+
 def _become_run_user():
     """Ends with the run's ids and no capabilities. As root, the keeper
     kept root (mapped to itself) to build the kernel's root, and the
@@ -223,7 +258,11 @@ def sandbox(spec, parent):
         # Before the kernel is forked: it must start inside the limits.
         with open(procs, 'w') as f:
             f.write(str(os.getpid()))
+    pasta = _pasta_helper(spec) if spec.get('pasta') else None
     _map_ids(spec)
+    if pasta is not None:
+        os.write(pasta, b'1')
+        os.close(pasta)
     _mount(None, '/', None, _REC | _PRIVATE)
     sources, devices, tmp = _open_sources(spec)
     _build_root(root, spec, sources, devices, tmp)
@@ -235,6 +274,8 @@ def sandbox(spec, parent):
         _keep(child, parent)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGCHLD])
     os.close(alive_w)
+    if pasta is not None:
+        _wait_for_network(10)
     _mount('proc', f'{root}/proc', 'proc', _NOSUID | _NODEV | _NOEXEC)
     os.chdir(root)
     _pivot_root()

@@ -103,6 +103,7 @@ impl Sandbox {
             "uid": owner.map(|o| o.0),
             "gid": owner.map(|o| o.1),
             "network": matches!(self.network, Network::Host),
+            "pasta": self.pasta().map(Pasta::command),
             "cgroups": cgroups,
             "hide": self.hide,
         })

@@ -14,15 +14,18 @@ pub fn sender(port: u16) -> String {
         "import os as _os, socket as _socket\n\
          def evidence(line):\n    \
              line = line.replace('KERNEL', 'dir:' + _os.environ['JUPYTER_RUNTIME_DIR'])\n    \
-             with _socket.create_connection(('127.0.0.1', {port})) as s:\n        \
-                 s.sendall((line + '\\n').encode())\n"
+             with _socket.create_connection(('{host}', {port})) as s:\n        \
+                 s.sendall((line + '\\n').encode())\n",
+        host = super::host_address()
     )
 }
 
 /// Starts a collector appending to `file`; returns its port. It lives as
 /// long as the test process.
 pub fn collect(file: &Path) -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    // On the host's own address: a run's own network does not have the
+    // host's loopback.
+    let listener = TcpListener::bind((super::host_address(), 0)).unwrap();
     let port = listener.local_addr().unwrap().port();
     let file = file.to_path_buf();
     std::thread::spawn(move || {

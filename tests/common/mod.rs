@@ -331,6 +331,20 @@ pub fn assert_valid_notebook(notebook: &Value) {
     );
 }
 
+/// The host's own address as the network sees it (no packet is sent to
+/// find it): where a test's service listens for runs to reach, since a
+/// run's own network does not have the host's loopback.
+pub fn host_address() -> std::net::IpAddr {
+    let probe = std::net::UdpSocket::bind("0.0.0.0:0").unwrap();
+    probe.connect("192.0.2.1:9").unwrap();
+    let address = probe.local_addr().unwrap().ip();
+    assert!(
+        !address.is_loopback() && !address.is_unspecified(),
+        "the tests need an address besides loopback for runs to reach them"
+    );
+    address
+}
+
 /// A task the test started, aborted when the test lets go of it (on every
 /// way out, a panic included).
 pub struct Aborting(pub tokio::task::JoinHandle<()>);
