@@ -30,6 +30,25 @@ pub enum RunEnd {
     KernelLost(String),
 }
 
+/// The most of an exception's text a job's message keeps: the notebook
+/// has the rest (within its output budget).
+const MESSAGE_BYTES: usize = 4096;
+
+/// `text` cut to at most `max` bytes, saying so.
+fn clip(mut text: String, max: usize) -> String {
+    if text.len() <= max {
+        return text;
+    }
+    let mut cut = max;
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let dropped = text.len() - cut;
+    text.truncate(cut);
+    text.push_str(&format!(" … ({dropped} more bytes)"));
+    text
+}
+
 fn now_text() -> String {
     chrono::Utc::now()
         .format("%Y-%m-%dT%H:%M:%S%.6f")
@@ -203,7 +222,7 @@ fn record_cell(
                 Some((ename, evalue, _)) => (
                     "failed",
                     CellEnd::Stop(
-                        RunEnd::Failed(format!("{ename}: {evalue}")),
+                        RunEnd::Failed(clip(format!("{ename}: {evalue}"), MESSAGE_BYTES)),
                         execution.execution_count,
                     ),
                 ),
@@ -280,6 +299,19 @@ struct Stop<'a> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn an_exceptions_text_is_clipped_in_the_jobs_message() {
+        let long = "m".repeat(5_000_000);
+        let clipped = super::clip(format!("ValueError: {long}"), super::MESSAGE_BYTES);
+        assert!(clipped.len() < super::MESSAGE_BYTES + 40);
+        assert!(
+            clipped.ends_with("more bytes)"),
+            "{}",
+            &clipped[clipped.len() - 40..]
+        );
+        assert_eq!(super::clip("short".into(), 10), "short");
+    }
+
     use super::*;
 
     #[test]

@@ -9,9 +9,13 @@ use serde_json::{json, Map, Value};
 /// output for the run's budget (`WARM_UP` in `kernel.rs`).
 pub const BUDGET_MIME: &str = "application/vnd.hookbook.budget+json";
 
-/// An error output past the budget is still kept when it is at most this
+/// One error output past the budget is still kept when it is at most this
 /// large: why a run failed matters more than what it printed.
 const ERROR_KEPT_PAST_BUDGET: u64 = 64 * 1024;
+
+/// What any output costs at the least, whatever it holds: a notebook's
+/// outputs (and a page's) grow with their number too.
+const LEAST_PER_OUTPUT: u64 = 64;
 
 /// What a run's outputs may take, in bytes of text and data, across all
 /// its cells.
@@ -21,6 +25,8 @@ pub struct OutputBudget {
     spent: u64,
     /// Whether an output was dropped for it.
     passed: bool,
+    /// Whether an error was kept past it (only one is).
+    error_kept: bool,
 }
 
 impl OutputBudget {
@@ -30,6 +36,7 @@ impl OutputBudget {
             limit: (limit > 0).then_some(limit),
             spent: 0,
             passed: false,
+            error_kept: false,
         }
     }
 
@@ -94,7 +101,17 @@ impl Outputs {
             && c.pointer("/data")
                 .and_then(Value::as_object)
                 .is_some_and(|d| d.contains_key(BUDGET_MIME));
-        let cost = cost(kind, &c);
+        // An update is written into every display with its id.
+        let copies = match kind {
+            "update_display_data" => display_id(&c).map_or(0, |id| {
+                self.displays.iter().filter(|(d, _)| *d == id).count()
+            }) as u64,
+            _ => 1,
+        };
+        let cost = match cost(kind, &c) {
+            0 if kind == "update_display_data" || kind == "clear_output" => 0,
+            bytes => bytes.max(LEAST_PER_OUTPUT).saturating_mul(copies),
+        };
         if !announced && !budget.passed && budget.spend(cost) {
             return self.push(kind, c);
         }
@@ -111,7 +128,8 @@ impl Outputs {
             self.list
                 .push(json!({"output_type": "stream", "name": "stderr", "text": budget.note()}));
         }
-        if kind == "error" && cost <= ERROR_KEPT_PAST_BUDGET {
+        if kind == "error" && cost <= ERROR_KEPT_PAST_BUDGET && !budget.error_kept {
+            budget.error_kept = true;
             self.list.push(error_output(&c));
         }
     }
@@ -278,7 +296,8 @@ mod tests {
 
     #[test]
     fn outputs_past_the_budget_are_dropped_with_one_note_and_an_error_is_kept() {
-        let mut budget = OutputBudget::new(10);
+        // Each output costs at least 64 bytes: two use 128 of 150.
+        let mut budget = OutputBudget::new(150);
         let mut o = Outputs::default();
         o.push_within(
             &mut budget,
@@ -294,7 +313,7 @@ mod tests {
         o.push_within(
             &mut budget,
             "stream",
-            json!({"name": "stdout", "text": "90xyz"}),
+            json!({"name": "stdout", "text": "9".repeat(100)}),
         );
         o.push_within(
             &mut budget,
@@ -310,7 +329,8 @@ mod tests {
         let list = o.into_vec();
         assert_eq!(list.len(), 3, "{list:?}");
         assert_eq!(
-            list[0]["text"], "1234567890",
+            list[0]["text"],
+            format!("12345678{}", "9".repeat(22)),
             "what fits of a stream is kept"
         );
         assert!(list[1]["text"]
@@ -318,6 +338,43 @@ mod tests {
             .unwrap()
             .contains("--max-run-output-mb"));
         assert_eq!(list[2]["output_type"], "error");
+    }
+
+    #[test]
+    fn an_update_costs_every_display_it_changes_and_empty_outputs_cost_too() {
+        let mut budget = OutputBudget::new(10_000);
+        let mut o = Outputs::default();
+        for _ in 0..50 {
+            let c = json!({"data": {"text/plain": "x"}, "metadata": {}, "transient": {"display_id": "same"}});
+            o.push_within(&mut budget, "display_data", c);
+        }
+        assert!(!budget.passed(), "50 small displays fit");
+        let big = json!({"data": {"text/plain": "y".repeat(1000)}, "metadata": {}, "transient": {"display_id": "same"}});
+        o.push_within(&mut budget, "update_display_data", big);
+        assert!(budget.passed(), "an update of 50 displays costs 50 times");
+        let mut budget = OutputBudget::new(10_000);
+        let mut o = Outputs::default();
+        for _ in 0..1000 {
+            o.push_within(
+                &mut budget,
+                "display_data",
+                json!({"data": {}, "metadata": {}}),
+            );
+        }
+        assert!(budget.passed(), "empty outputs are not free");
+        for _ in 0..10 {
+            o.push_within(
+                &mut budget,
+                "error",
+                json!({"ename": "E", "evalue": "v", "traceback": []}),
+            );
+        }
+        let errors = o
+            .into_vec()
+            .iter()
+            .filter(|x| x["output_type"] == "error")
+            .count();
+        assert_eq!(errors, 1, "one error is kept past the budget");
     }
 
     #[test]

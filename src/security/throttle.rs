@@ -111,17 +111,31 @@ fn count_failure<K: std::hash::Hash + Eq>(map: &mut HashMap<K, Window>, key: K, 
     window.count += 1;
 }
 
+/// Takes one failure back from `key`'s window.
+fn forgive<K: std::hash::Hash + Eq>(map: &mut HashMap<K, Window>, key: &K) {
+    if let Some(w) = map.get_mut(key) {
+        w.count = w.count.saturating_sub(1);
+    }
+}
+
+/// A user name as the budgets count it: as a sign-in reads it (trimmed),
+/// whatever its case.
+fn key(user: &str) -> String {
+    user.trim().to_ascii_lowercase()
+}
+
 fn retry_after(window: Window, now: i64) -> u64 {
     u64::try_from((window.start + WINDOW_MS - now).max(1000) / 1000).unwrap_or(1)
 }
 
 impl SignInThrottle {
     /// Whether `user` may try a password from `address` now; `Err` with
-    /// the seconds to wait when a budget is used up. Call before checking
-    /// the password, and [`SignInThrottle::failed`] or
-    /// [`SignInThrottle::succeeded`] after.
+    /// the seconds to wait when a budget is used up. An attempt let
+    /// through counts as a failure at once (so attempts made at the same
+    /// time cannot all pass the budget); [`SignInThrottle::succeeded`]
+    /// takes it back.
     pub fn attempt(&self, user: &str, address: Option<IpAddr>, now: Millis) -> Result<(), u64> {
-        let (now, name) = (now.0, user.to_ascii_lowercase());
+        let (now, name) = (now.0, key(user));
         over(
             &self.pairs,
             &(name.clone(), address),
@@ -139,28 +153,25 @@ impl SignInThrottle {
         if !known {
             over(&self.names, &name, FAILURES_PER_NAME, now)?;
         }
+        count_failure(&mut lock(&self.pairs), (name.clone(), address), now);
+        count_failure(&mut lock(&self.names), name, now);
+        if let Some(address) = address {
+            count_failure(&mut lock(&self.addresses), address, now);
+        }
         Ok(())
     }
 
-    /// A wrong password (or an unknown user) counts against the name from
-    /// the address, the address, and the name.
-    pub fn failed(&self, user: &str, address: Option<IpAddr>, now: Millis) {
-        let name = user.to_ascii_lowercase();
-        count_failure(&mut lock(&self.pairs), (name.clone(), address), now.0);
-        count_failure(&mut lock(&self.names), name, now.0);
-        if let Some(address) = address {
-            count_failure(&mut lock(&self.addresses), address, now.0);
-        }
-    }
-
-    /// A right password clears the name's failures from the address, and
-    /// makes the address one the name signed in from.
+    /// A right password: the attempt's failure is taken back, the name's
+    /// failures from the address are cleared, and the address becomes one
+    /// the name signed in from.
     pub fn succeeded(&self, user: &str, address: Option<IpAddr>) {
-        let name = user.to_ascii_lowercase();
+        let name = key(user);
         lock(&self.pairs).remove(&(name.clone(), address));
+        forgive(&mut lock(&self.names), &name);
         let Some(address) = address else {
             return;
         };
+        forgive(&mut lock(&self.addresses), &address);
         let mut known = lock(&self.known);
         if known.len() > MAX_ENTRIES {
             known.clear();
@@ -188,9 +199,8 @@ mod tests {
         let t = SignInThrottle::default();
         for _ in 0..FAILURES_PER_USER {
             assert!(t.attempt("alice", None, Millis(1_000)).is_ok());
-            t.failed("alice", None, Millis(1_000));
         }
-        assert_eq!(t.attempt("Alice", None, Millis(2_000)), Err(59));
+        assert_eq!(t.attempt(" Alice", None, Millis(2_000)), Err(59));
         assert!(t.attempt("bob", None, Millis(2_000)).is_ok());
         assert!(t.attempt("alice", None, Millis(61_000)).is_ok());
     }
@@ -199,10 +209,10 @@ mod tests {
     fn a_success_clears_the_failures_of_its_name() {
         let t = SignInThrottle::default();
         for _ in 0..FAILURES_PER_USER - 1 {
-            t.failed("alice", None, Millis(0));
+            assert!(t.attempt("alice", None, Millis(0)).is_ok());
         }
         t.succeeded("alice", None);
-        t.failed("alice", None, Millis(0));
+        assert!(t.attempt("alice", None, Millis(0)).is_ok());
         assert!(t.attempt("alice", None, Millis(0)).is_ok());
     }
 
@@ -212,7 +222,7 @@ mod tests {
         let attacker: IpAddr = "192.0.2.66".parse().unwrap();
         let alice: IpAddr = "198.51.100.7".parse().unwrap();
         for _ in 0..FAILURES_PER_USER {
-            t.failed("alice", Some(attacker), Millis(0));
+            assert!(t.attempt("alice", Some(attacker), Millis(0)).is_ok());
         }
         assert!(t.attempt("alice", Some(attacker), Millis(0)).is_err());
         assert!(t.attempt("alice", Some(alice), Millis(0)).is_ok());
@@ -225,7 +235,7 @@ mod tests {
         t.succeeded("alice", Some(alice));
         for n in 0..FAILURES_PER_NAME {
             let bot = IpAddr::from([203, 0, (n / 250) as u8, (n % 250) as u8]);
-            t.failed("alice", Some(bot), Millis(0));
+            assert!(t.attempt("alice", Some(bot), Millis(0)).is_ok());
         }
         let stranger: IpAddr = "192.0.2.99".parse().unwrap();
         assert!(t.attempt("alice", Some(stranger), Millis(0)).is_err());
@@ -241,7 +251,6 @@ mod tests {
             assert!(t
                 .attempt(&format!("u{n}"), Some(address), Millis(0))
                 .is_ok());
-            t.failed(&format!("u{n}"), Some(address), Millis(0));
         }
         assert!(t.attempt("other", Some(address), Millis(0)).is_err());
         assert!(t

@@ -43,7 +43,6 @@ impl App {
             .map_err(|retry_after_secs| Error::Throttled { retry_after_secs })?;
         let (Ok(username), Ok(password)) = (Username::parse(username), Password::parse(password))
         else {
-            self.sign_in.failed(name, from, Millis::now());
             return Err(Error::BadCredentials);
         };
         let turn = self.sign_in.turn().await;
@@ -59,7 +58,6 @@ impl App {
         .map_err(anyhow::Error::from)?;
         drop(turn);
         let Some(record) = record.filter(|_| matches) else {
-            self.sign_in.failed(name, from, Millis::now());
             return Err(Error::BadCredentials);
         };
         self.sign_in.succeeded(name, from);

@@ -62,10 +62,11 @@ pub(super) async fn backup(args: BackupArgs) -> anyhow::Result<()> {
 pub(super) async fn restore(args: RestoreArgs) -> anyhow::Result<()> {
     let dir = &args.data_dir;
     let db = dir.join(DATABASE_FILE);
-    if db.exists() {
+    if db_files(&db).iter().any(|f| f.exists()) {
         bail!(
-            "{} holds a database already (a site that may be running): restore into a new data dir",
-            dir.display()
+            "{} holds a database already, or what is left of one ({}, its -wal or -shm: a site that may be running): restore into a new data dir",
+            dir.display(),
+            db.display()
         );
     }
     if !args.from.is_file() {
@@ -81,12 +82,24 @@ pub(super) async fn restore(args: RestoreArgs) -> anyhow::Result<()> {
     let made = place(&args, &db).await;
     if made.is_err() {
         // Nothing half made is left behind: the restore can be run again.
-        let _ = std::fs::remove_file(&db);
+        for file in db_files(&db) {
+            let _ = std::fs::remove_file(file);
+        }
         if args.key_file.is_some() {
             let _ = std::fs::remove_file(dir.join(KEY_FILE));
         }
     }
     made
+}
+
+/// A SQLite database's files: the database, its write-ahead log and its
+/// shared-memory index.
+fn db_files(db: &Path) -> [std::path::PathBuf; 3] {
+    [
+        db.to_path_buf(),
+        db.with_extension("db-wal"),
+        db.with_extension("db-shm"),
+    ]
 }
 
 /// Copies the backup and the key into the data dir and checks them.

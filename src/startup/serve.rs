@@ -24,8 +24,12 @@ use super::slow::Paced;
 /// kept-alive connection may wait idle for its next request.
 pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long a stop waits for connections to finish their requests.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Serves `router` until `shutdown` is cancelled, then lets the requests
-/// in flight finish and returns once every connection is closed.
+/// in flight finish and returns once every connection is closed, or after
+/// [`CLOSE_TIMEOUT`].
 pub async fn serve(mut listener: Incoming, router: Router, shutdown: CancellationToken) {
     // Each connection holds a receiver; the sender sees them all gone.
     let (open_tx, open_rx) = watch::channel(());
@@ -44,7 +48,16 @@ pub async fn serve(mut listener: Incoming, router: Router, shutdown: Cancellatio
     }
     drop(listener);
     drop(open_rx);
-    open_tx.closed().await;
+    // A client that never reads its answers would hold the stop forever.
+    if tokio::time::timeout(CLOSE_TIMEOUT, open_tx.closed())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            "{} connections did not close within {CLOSE_TIMEOUT:?} of the stop; they are dropped",
+            open_tx.receiver_count()
+        );
+    }
 }
 
 /// One connection, until the client closes it, a bound is crossed, it is

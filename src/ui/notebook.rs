@@ -186,22 +186,40 @@ fn output(value: &Value) -> Option<Output> {
     }
 }
 
+/// What an output's markup costs the page beside its content.
+const MARKUP_PER_OUTPUT: usize = 64;
+
+/// The bytes `text` takes in a page once escaped (`<`, `>`, `&` and quotes
+/// become entities of up to six bytes).
+fn escaped_len(text: &str) -> usize {
+    text.len()
+        + text
+            .bytes()
+            .filter(|b| matches!(b, b'<' | b'>' | b'&' | b'"' | b'\''))
+            .count()
+            * 5
+}
+
 /// An output cut to what the page has `left` room for (and at most
-/// [`ONE_OUTPUT`]), saying what is not shown.
+/// [`ONE_OUTPUT`]), saying what is not shown; every output costs its
+/// markup too.
 fn fold(mut out: Output, left: &mut usize) -> Output {
+    *left = left.saturating_sub(MARKUP_PER_OUTPUT);
     let room = ONE_OUTPUT.min(*left);
-    if out.content.len() <= room {
-        *left -= out.content.len();
+    let size = escaped_len(&out.content);
+    if size <= room {
+        *left -= size;
         return out;
     }
     let total = out.content.len();
     if out.kind == "text" || out.kind == "error" {
-        let mut cut = room;
-        while !out.content.is_char_boundary(cut) {
-            cut -= 1;
+        // Room in escaped bytes; the text kept is at most that long.
+        let mut cut = floor(&out.content, room);
+        while escaped_len(&out.content[..cut]) > room {
+            cut = floor(&out.content, cut * 3 / 4);
         }
         out.content.truncate(cut);
-        *left -= cut;
+        *left = left.saturating_sub(escaped_len(&out.content));
         out.folded = Some(format!(
             "{} more bytes of this output are not shown here; the downloaded notebook has them all.",
             total - cut
@@ -214,6 +232,40 @@ fn fold(mut out: Output, left: &mut usize) -> Output {
         out.content = String::new();
     }
     out
+}
+
+/// The largest char boundary of `text` at or below `at`.
+fn floor(text: &str, mut at: usize) -> usize {
+    at = at.min(text.len());
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    at
+}
+
+/// A cell's outputs for the page: folded while the page has room; once it
+/// has none, the rest of them as one note.
+fn shown(outputs: &[Value], left: &mut usize) -> Vec<Output> {
+    let mut shown = Vec::new();
+    let mut hidden = 0usize;
+    for out in outputs.iter().filter_map(output) {
+        if *left <= MARKUP_PER_OUTPUT {
+            hidden += 1;
+        } else {
+            shown.push(fold(out, left));
+        }
+    }
+    if hidden > 0 {
+        shown.push(Output {
+            kind: "text",
+            content: String::new(),
+            stream: String::new(),
+            folded: Some(format!(
+                "{hidden} more outputs of this cell are not shown here; the downloaded notebook has them."
+            )),
+        });
+    }
+    shown
 }
 
 /// The cells of an nbformat v4 notebook, ready for the page, their
@@ -238,12 +290,7 @@ pub fn notebook_cells(notebook: &Value) -> Vec<NotebookCell> {
                 outputs: cell
                     .get("outputs")
                     .and_then(Value::as_array)
-                    .map(|o| {
-                        o.iter()
-                            .filter_map(output)
-                            .map(|out| fold(out, &mut left))
-                            .collect()
-                    })
+                    .map(|o| shown(o, &mut left))
                     .unwrap_or_default(),
                 kind,
                 source,
@@ -292,6 +339,34 @@ mod tests {
         assert!(
             shown[39].outputs[0].content.is_empty(),
             "past the page's room, nothing"
+        );
+    }
+
+    #[test]
+    fn many_small_or_escaped_outputs_keep_the_page_small() {
+        let tiny: Vec<Value> = (0..50_000)
+            .map(|i| json!({"output_type": "stream", "name": if i % 2 == 0 { "stdout" } else { "stderr" }, "text": "\"<"}))
+            .collect();
+        let shown = notebook_cells(
+            &json!({"cells": [{"cell_type": "code", "source": "", "outputs": tiny}]}),
+        );
+        let outputs = &shown[0].outputs;
+        assert!(outputs.len() < 20_000, "{} outputs shown", outputs.len());
+        let last = outputs.last().unwrap().folded.as_deref().unwrap();
+        assert!(
+            last.contains("more outputs of this cell are not shown"),
+            "{last}"
+        );
+        let quotes = "\"<&".repeat(400_000);
+        let shown = notebook_cells(
+            &json!({"cells": [{"cell_type": "code", "source": "", "outputs": [
+            {"output_type": "stream", "name": "stdout", "text": quotes}]}]}),
+        );
+        let content = &shown[0].outputs[0].content;
+        assert!(
+            escaped_len(content) <= ONE_OUTPUT,
+            "{} bytes once escaped",
+            escaped_len(content)
         );
     }
 
