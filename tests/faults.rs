@@ -207,6 +207,36 @@ async fn jobs(client: &reqwest::Client, base: &str, token: &str, receiver: &str)
         .unwrap_or_else(|| panic!("a total: {r}"))
 }
 
+/// A job of the server at `base`, as the jobs API answers it.
+async fn job_of(client: &reqwest::Client, base: &str, token: &str, job: &str) -> serde_json::Value {
+    client
+        .get(format!(
+            "{base}/notebooks/admin/notebooks/jobs/{job}?f=json&token={token}"
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// Waits (bounded) until the job ends; the job as it ended.
+async fn ended(client: &reqwest::Client, base: &str, token: &str, job: &str) -> serde_json::Value {
+    let deadline = Instant::now() + Duration::from_secs(300);
+    loop {
+        let j = job_of(client, base, token, job).await;
+        if matches!(
+            j["status"].as_str(),
+            Some("COMPLETED" | "FAILED" | "CANCELLED")
+        ) {
+            return j;
+        }
+        assert!(Instant::now() < deadline, "job {job} never ended: {j}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 /// Every answer is 200, or 503 with `Retry-After`, within 10 s; none is
 /// a dropped connection. Prints the figures.
 fn check(answers: &[Answer], what: &str) -> (usize, usize) {
@@ -442,25 +472,7 @@ async fn a_notebook_printing_400_mb_leaves_the_servers_memory_flat_and_its_page_
         .unwrap();
     let job = common::events::job_id(r).await;
     let jobs_url = format!("{base}/notebooks/admin/notebooks/jobs/{job}");
-    let deadline = Instant::now() + Duration::from_secs(300);
-    let ended = loop {
-        assert!(Instant::now() < deadline, "the run never ended");
-        let j: serde_json::Value = client
-            .get(format!("{jobs_url}?f=json&token={token}"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if matches!(
-            j["status"].as_str(),
-            Some("COMPLETED" | "FAILED" | "CANCELLED")
-        ) {
-            break j;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let ended = ended(&client, &base, &token, &job).await;
     let after = peak_memory(server.id());
     let page = client
         .get(format!("{jobs_url}?f=html&token={token}"))
@@ -602,16 +614,7 @@ async fn a_backup_taken_under_a_flood_restores_to_a_site_with_every_delivery_ack
     ready_at(&client, &base).await;
     let token = admin_token(&client, &base).await;
     for job in &acknowledged {
-        let r: serde_json::Value = client
-            .get(format!(
-                "{base}/notebooks/admin/notebooks/jobs/{job}?f=json&token={token}"
-            ))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let r = job_of(&client, &base, &token, job).await;
         assert_eq!(
             r["jobId"],
             job.as_str(),
@@ -627,27 +630,8 @@ async fn a_backup_taken_under_a_flood_restores_to_a_site_with_every_delivery_ack
         .await
         .unwrap();
     let job = common::events::job_id(r).await;
-    let deadline = Instant::now() + Duration::from_secs(300);
-    loop {
-        let j: serde_json::Value = client
-            .get(format!(
-                "{base}/notebooks/admin/notebooks/jobs/{job}?f=json&token={token}"
-            ))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if j["status"] == "COMPLETED" {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline && j["status"] != "FAILED",
-            "a run on the restored site: {j}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let j = ended(&client, &base, &token, &job).await;
+    assert_eq!(j["status"], "COMPLETED", "a run on the restored site: {j}");
     println!(
         "backup under a flood: {} deliveries acknowledged before it began, all restored; the restored site runs",
         acknowledged.len()
@@ -792,27 +776,8 @@ async fn cut_off(mode: Mode) {
         "two kernels ran job one at once: {kernels:?}"
     );
     // The job ends on the second node, as its retry policy says.
-    let deadline = Instant::now() + Duration::from_secs(180);
-    loop {
-        let j: serde_json::Value = client
-            .get(format!(
-                "{base_b}/notebooks/admin/notebooks/jobs/{job}?f=json&token={token}"
-            ))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if j["status"] == "COMPLETED" {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline && j["status"] != "FAILED",
-            "job one: {j}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let j = ended(&client, &base_b, &token, &job).await;
+    assert_eq!(j["status"], "COMPLETED", "job one: {j}");
     let kernels = kernels_of(&beats, "one");
     assert_eq!(kernels.len(), 2, "no third kernel: {kernels:?}");
     assert!(

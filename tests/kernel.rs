@@ -133,30 +133,13 @@ async fn a_python_without_ipykernel_fails_fast_with_a_clear_error() {
     assert!(!error.contains("did not become ready"), "{error}");
 }
 
-/// The text of every output of `cells`, joined.
-fn all_text(cells: &[serde_json::Value]) -> String {
-    cells
-        .iter()
-        .flat_map(|c| c["outputs"].as_array().cloned().unwrap_or_default())
-        .map(|o| o.to_string())
-        .collect()
-}
-
-#[tokio::test]
-async fn outputs_past_the_runs_budget_are_dropped_as_they_come_and_the_run_goes_on() {
+/// Runs `nb` on a kernel of its own with an output budget of 1 MiB; the
+/// executed notebook, how it ended, and the budget.
+async fn run_within_a_megabyte(nb: serde_json::Value) -> (serde_json::Value, RunEnd, OutputBudget) {
     let base = tempfile::tempdir().unwrap();
     let mut kernel = Kernel::start(&common::python(), base.path()).await.unwrap();
     let mut budget = OutputBudget::new(1 << 20);
     kernel.provide_env(&Map::new(), &budget).await.unwrap();
-    // Printed in pieces, displayed, a cell's result, each far past 1 MB;
-    // then a cell that undoes the kernel's own cap and prints again: the
-    // server's budget holds on its own.
-    let nb = json!({"cells": [
-        {"cell_type": "code", "metadata": {}, "source": "for i in range(50):\n    print('p' * (1 << 20))", "outputs": [], "execution_count": null},
-        {"cell_type": "code", "metadata": {}, "source": "from IPython.display import display\ndisplay({'text/plain': 'd' * (5 << 20)}, raw=True)", "outputs": [], "execution_count": null},
-        {"cell_type": "code", "metadata": {}, "source": "'r' * (5 << 20)", "outputs": [], "execution_count": null},
-        {"cell_type": "code", "metadata": {}, "source": "from ipykernel.iostream import OutStream\nf = OutStream._flush_buffers\nOutStream._flush_buffers = dict(zip(f.__code__.co_freevars, (c.cell_contents for c in f.__closure__)))['flush_buffers']\nfor i in range(20):\n    print('u' * (1 << 20))\nprint('done')", "outputs": [], "execution_count": null}
-    ], "metadata": {}, "nbformat": 4, "nbformat_minor": 5});
     let (out, end) = run_notebook(
         &mut kernel,
         nb,
@@ -169,6 +152,30 @@ async fn outputs_past_the_runs_budget_are_dropped_as_they_come_and_the_run_goes_
     )
     .await;
     kernel.kill().await;
+    (out, end, budget)
+}
+
+/// The text of every output of `cells`, joined.
+fn all_text(cells: &[serde_json::Value]) -> String {
+    cells
+        .iter()
+        .flat_map(|c| c["outputs"].as_array().cloned().unwrap_or_default())
+        .map(|o| o.to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn outputs_past_the_runs_budget_are_dropped_as_they_come_and_the_run_goes_on() {
+    // Printed in pieces, displayed, a cell's result, each far past 1 MB;
+    // then a cell that undoes the kernel's own cap and prints again: the
+    // server's budget holds on its own.
+    let nb = json!({"cells": [
+        {"cell_type": "code", "metadata": {}, "source": "for i in range(50):\n    print('p' * (1 << 20))", "outputs": [], "execution_count": null},
+        {"cell_type": "code", "metadata": {}, "source": "from IPython.display import display\ndisplay({'text/plain': 'd' * (5 << 20)}, raw=True)", "outputs": [], "execution_count": null},
+        {"cell_type": "code", "metadata": {}, "source": "'r' * (5 << 20)", "outputs": [], "execution_count": null},
+        {"cell_type": "code", "metadata": {}, "source": "from ipykernel.iostream import OutStream\nf = OutStream._flush_buffers\nOutStream._flush_buffers = dict(zip(f.__code__.co_freevars, (c.cell_contents for c in f.__closure__)))['flush_buffers']\nfor i in range(20):\n    print('u' * (1 << 20))\nprint('done')", "outputs": [], "execution_count": null}
+    ], "metadata": {}, "nbformat": 4, "nbformat_minor": 5});
+    let (out, end, budget) = run_within_a_megabyte(nb).await;
     assert_eq!(end, RunEnd::Completed, "the run goes on past its budget");
     assert!(budget.passed());
     let cells = out["cells"].as_array().unwrap();
@@ -189,25 +196,10 @@ async fn outputs_past_the_runs_budget_are_dropped_as_they_come_and_the_run_goes_
 
 #[tokio::test]
 async fn the_servers_budget_holds_for_a_notebook_that_undoes_the_kernels_cap() {
-    let base = tempfile::tempdir().unwrap();
-    let mut kernel = Kernel::start(&common::python(), base.path()).await.unwrap();
-    let mut budget = OutputBudget::new(1 << 20);
-    kernel.provide_env(&Map::new(), &budget).await.unwrap();
     let nb = json!({"cells": [
         {"cell_type": "code", "metadata": {}, "source": "from ipykernel.iostream import OutStream\nf = OutStream._flush_buffers\nOutStream._flush_buffers = dict(zip(f.__code__.co_freevars, (c.cell_contents for c in f.__closure__)))['flush_buffers']\nfor i in range(20):\n    print('u' * (1 << 20))\nprint('done')", "outputs": [], "execution_count": null}
     ], "metadata": {}, "nbformat": 4, "nbformat_minor": 5});
-    let (out, end) = run_notebook(
-        &mut kernel,
-        nb,
-        &Map::new(),
-        RunBounds {
-            deadline: Instant::now() + Duration::from_secs(120),
-            cancel: &CancellationToken::new(),
-            budget: &mut budget,
-        },
-    )
-    .await;
-    kernel.kill().await;
+    let (out, end, budget) = run_within_a_megabyte(nb).await;
     assert_eq!(end, RunEnd::Completed);
     assert!(budget.passed());
     let text = all_text(out["cells"].as_array().unwrap());
