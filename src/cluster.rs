@@ -14,9 +14,9 @@ use crate::domain::ids::NodeId;
 use crate::domain::time::Millis;
 use crate::intake::Intake;
 use crate::metrics::Metrics;
+use crate::report::chain;
 use crate::runner::runs::Runs;
 use crate::store::{Orphans, Signal, Store};
-use crate::telemetry::chain;
 
 /// How often a node reports itself alive; three missed reports and the
 /// others stop counting it.

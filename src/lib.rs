@@ -1,20 +1,20 @@
 //! hookbook: webhook receivers that run Jupyter notebooks, compatible with
 //! the ArcGIS Notebook Server admin API. See ARCHITECTURE.md for the map.
 
+pub use hookbook_core::{domain, report, security};
+pub use hookbook_store as store;
+
 pub mod api;
 pub mod cluster;
 pub mod config;
-pub mod domain;
 pub mod error;
 pub mod intake;
 pub mod metrics;
 pub mod notices;
 pub mod replay;
 pub mod runner;
-pub mod security;
 pub mod send;
 pub mod service;
 pub mod startup;
-pub mod store;
 pub mod telemetry;
 pub mod ui;

@@ -110,7 +110,7 @@ fn before(mut migrator: sqlx::migrate::Migrator, version: i64) -> sqlx::migrate:
 async fn a_database_from_before_the_partial_index_keeps_events_and_duplicates() {
     let dir = tempfile::tempdir().unwrap();
     let sqlite = format!("sqlite://{}", dir.path().join("hookbook.db").display());
-    let before_sqlite = before(sqlx::migrate!("./migrations/sqlite"), 12);
+    let before_sqlite = before(sqlx::migrate!("./crates/store/migrations/sqlite"), 12);
     let pool = sqlx::sqlite::SqlitePoolOptions::new()
         .connect_with(
             sqlx::sqlite::SqliteConnectOptions::new()
@@ -126,7 +126,7 @@ async fn a_database_from_before_the_partial_index_keeps_events_and_duplicates() 
     check_migrated(&sqlite, old).await;
 
     let postgres = common::db::fresh_postgres();
-    let before_postgres = before(sqlx::migrate!("./migrations/postgres"), 10);
+    let before_postgres = before(sqlx::migrate!("./crates/store/migrations/postgres"), 10);
     let pool = sqlx::postgres::PgPoolOptions::new()
         .connect(&postgres)
         .await

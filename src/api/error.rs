@@ -79,7 +79,7 @@ impl From<Error> for Failure {
                 vec!["Invalid username or password.".to_string()],
             ),
             Error::Store(_) | Error::Internal(_) => {
-                tracing::error!(error = %crate::telemetry::chain(&error), "request failed");
+                tracing::error!(error = %crate::report::chain(&error), "request failed");
                 return Failure {
                     status: StatusCode::INTERNAL_SERVER_ERROR,
                     code: 500,

@@ -153,8 +153,8 @@ impl Task {
         let answers = match self.store.accept_events(events, self.max_queue_depth).await {
             Ok(answers) => answers,
             Err(e) => {
-                self.health.failed(|| crate::telemetry::chain(&e));
-                tracing::debug!(error = %crate::telemetry::chain(&e), "storing {count} events failed");
+                self.health.failed(|| crate::report::chain(&e));
+                tracing::debug!(error = %crate::report::chain(&e), "storing {count} events failed");
                 for reply in replies {
                     let _ = reply.send(Err(NotStored::Failed));
                 }
@@ -189,7 +189,7 @@ impl Task {
         }
         if let Err(e) = self.store.log_deliveries(logs).await {
             if self.health.problem().is_none() {
-                tracing::warn!(error = %crate::telemetry::chain(&e), "writing {} delivery-log lines failed", logs.len());
+                tracing::warn!(error = %crate::report::chain(&e), "writing {} delivery-log lines failed", logs.len());
             }
         }
     }
@@ -208,7 +208,7 @@ impl Task {
                 .trim_deliveries(&receiver, DELIVERY_LOG_LINES)
                 .await
             {
-                tracing::warn!(error = %crate::telemetry::chain(&e), "trimming a delivery log failed");
+                tracing::warn!(error = %crate::report::chain(&e), "trimming a delivery log failed");
             }
         }
         if since_trim.len() > 100_000 {

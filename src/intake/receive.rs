@@ -144,7 +144,7 @@ impl Intake {
         match tokio::time::timeout(RECEIVER_DEADLINE, load).await {
             Ok(Ok(receiver)) => Ok(receiver),
             Ok(Err(StoreError::Database(e))) => {
-                self.health.failed(|| crate::telemetry::chain(&*e));
+                self.health.failed(|| crate::report::chain(&*e));
                 Err(self.unavailable())
             }
             Ok(Err(e)) => Err(e.into()),

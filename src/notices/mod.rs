@@ -19,10 +19,10 @@ use crate::domain::notice::{Destination, FailedJob};
 use crate::domain::outbound::{Allowlist, UrlHost};
 use crate::domain::time::Millis;
 use crate::metrics::Metrics;
+use crate::report::chain;
 use crate::security::vault::Vault;
 use crate::store::sealed::open_destination;
 use crate::store::{Channel, JobRecord, NoticeRecord, NoticeStatus, Store};
-use crate::telemetry::chain;
 
 pub use mail::SmtpSettings;
 

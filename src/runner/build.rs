@@ -88,7 +88,7 @@ pub async fn build(
             Ok(python)
         }
         Err(e) => {
-            let message = crate::telemetry::chain(&e);
+            let message = crate::report::chain(&e);
             tracing::warn!(runtime = %runtime.name, version, "a runtime's build failed: {message}");
             store
                 .set_runtime_state(id, version, RuntimeState::Failed, None, &message)
@@ -361,7 +361,7 @@ pub async fn keep_built(
                 builder.prune(&runtimes, &pools.held()).await;
             }
             Err(e) => tracing::warn!(
-                error = %crate::telemetry::chain(&e),
+                error = %crate::report::chain(&e),
                 "the runtime builder cannot read the runtimes"
             ),
         }

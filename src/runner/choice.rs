@@ -9,8 +9,8 @@ use serde_json::Value;
 
 use crate::domain::runtime::{RuntimeState, DEFAULT_RUNTIME};
 use crate::domain::time::Millis;
+use crate::report::chain;
 use crate::store::JobRecord;
-use crate::telemetry::chain;
 
 use super::pools::RuntimeEnv;
 use super::record::Outcome;

@@ -22,9 +22,9 @@ use crate::domain::job::JobStatus;
 use crate::domain::retry::Failure;
 use crate::domain::time::Millis;
 use crate::error::Error;
+use crate::report::chain;
 use crate::security::token::Token;
 use crate::store::{EventRecord, JobRecord, StoreError};
-use crate::telemetry::chain;
 
 /// How long a run's own token outlives its time limit, as a backstop for a
 /// server that dies before ending it.

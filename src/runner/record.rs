@@ -6,8 +6,8 @@
 use crate::domain::job::JobStatus;
 use crate::domain::retry::Failure;
 use crate::domain::time::Millis;
+use crate::report::chain;
 use crate::store::{JobEnd, JobRecord};
-use crate::telemetry::chain;
 
 use super::Runner;
 

@@ -13,8 +13,8 @@ use super::pools::Pools;
 use super::Runner;
 use crate::domain::ids::JobId;
 use crate::domain::time::Millis;
+use crate::report::chain;
 use crate::store::{JobRecord, Lease, StoreResult};
-use crate::telemetry::chain;
 
 /// How often the queue is looked at when nothing wakes the worker.
 const POLL_EVERY: Duration = Duration::from_secs(2);

@@ -79,7 +79,7 @@ impl Portal {
                 return TokenCheck::Unchecked(format!(
                     "the portal at {} did not answer ({}); the token was not checked",
                     self.url,
-                    crate::telemetry::chain(&e)
+                    crate::report::chain(&e)
                 ))
             }
         };

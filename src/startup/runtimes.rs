@@ -152,7 +152,7 @@ async fn build_here(
             record.name,
             record.id,
             record.version,
-            crate::telemetry::chain(&e)
+            crate::report::chain(&e)
         ),
     }
 }

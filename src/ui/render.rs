@@ -44,7 +44,7 @@ fn templates() -> &'static Environment<'static> {
             ("error.html", include_str!("../../templates/error.html")),
         ] {
             if let Err(e) = env.add_template(name, source) {
-                tracing::error!(error = %crate::telemetry::chain(&e), "template {name} does not compile");
+                tracing::error!(error = %crate::report::chain(&e), "template {name} does not compile");
             }
         }
         env

@@ -1,0 +1,629 @@
+//! Storage: the only place with SQL. The [`Store`] trait is what the rest of
+//! hookbook sees; `sqlite` is the embedded implementation, `postgres` the
+//! one several nodes share, and `copy` moves an installation between them.
+//!
+//! The trait is split by resource so that each implementation keeps one file
+//! per resource; [`Store`] is all of them together.
+
+pub(crate) mod attempts;
+pub mod copy;
+mod operating;
+pub mod postgres;
+pub(crate) mod replays;
+pub mod rows;
+pub mod runtimes;
+pub mod sealed;
+mod shared;
+pub mod sqlite;
+
+use std::sync::Arc;
+
+use std::str::FromStr as _;
+
+use async_trait::async_trait;
+
+use hookbook_core::domain::event::SignedPart;
+use hookbook_core::domain::ids::{BatchId, EventId, ItemId, JobId, NodeId, ReceiverId};
+use hookbook_core::domain::job::{JobInputs, JobKind, JobStatus};
+use hookbook_core::domain::notebook::ItemTitle;
+use hookbook_core::domain::time::Millis;
+use hookbook_core::domain::user::{User, Username};
+use hookbook_core::security::token::TokenHash;
+
+pub use operating::{
+    Buckets, Channel, Count, DashboardStore, DestinationRecord, NoticeRecord, NoticeStatus,
+    NoticeStore, PolicyScope, RetryStore, RunTimes, Sample, ScopedPolicy,
+};
+pub use runtimes::{RuntimeChange, RuntimeRecord, RuntimeStore};
+
+/// What can go wrong in storage. Callers match on `Conflict`; everything
+/// else is an internal failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{0} already exists")]
+    Conflict(String),
+    #[error("a stored {0} could not be read back")]
+    Corrupt(&'static str),
+    #[error("a stored {0}'s secrets could not be opened with this site's key")]
+    Sealed(&'static str),
+    #[error("database failure")]
+    Database(#[source] Box<dyn std::error::Error + Send + Sync>),
+    #[error("database migration failed")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        StoreError::Database(Box::new(e))
+    }
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Database(Box::new(e))
+    }
+}
+
+/// Maps a unique-constraint failure to `Conflict(what)`.
+fn conflict_or(e: sqlx::Error, what: &str) -> StoreError {
+    match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => {
+            StoreError::Conflict(what.to_string())
+        }
+        _ => StoreError::from(e),
+    }
+}
+
+/// A user with its password hash, as stored.
+#[derive(Debug, Clone)]
+pub struct UserRecord {
+    pub user: User,
+    /// An Argon2 PHC string.
+    pub password_hash: String,
+    pub created: Millis,
+    /// When the user's tokens were last revoked.
+    pub tokens_revoked: Option<Millis>,
+}
+
+/// An issued access token, stored by its hash.
+#[derive(Debug, Clone)]
+pub struct TokenRecord {
+    pub hash: TokenHash,
+    pub username: Username,
+    pub created: Millis,
+    pub expires: Millis,
+}
+
+/// A notebook item's description, without its file.
+#[derive(Debug, Clone)]
+pub struct ItemMeta {
+    pub id: ItemId,
+    pub owner: Username,
+    pub title: ItemTitle,
+    pub created: Millis,
+    pub modified: Millis,
+    pub size: i64,
+}
+
+/// A receiver as stored: its secrets sealed by the vault.
+#[derive(Debug, Clone)]
+pub struct ReceiverRecord {
+    pub id: ReceiverId,
+    pub name: String,
+    pub item_id: ItemId,
+    pub owner: Username,
+    pub signature_headers: String,
+    pub disabled: bool,
+    pub secret: Vec<u8>,
+    pub previous_secret: Option<(Vec<u8>, Millis)>,
+    pub api_token: Option<Vec<u8>>,
+    pub parameters: String,
+    pub message: String,
+    pub created: Millis,
+    pub modified: Millis,
+}
+
+#[async_trait]
+pub trait UserStore: Send + Sync {
+    /// Fails with `Conflict` when the name is taken.
+    async fn add_user(&self, record: &UserRecord) -> StoreResult<()>;
+    async fn user(&self, username: &Username) -> StoreResult<Option<UserRecord>>;
+}
+
+#[async_trait]
+pub trait TokenStore: Send + Sync {
+    async fn add_token(&self, record: &TokenRecord) -> StoreResult<()>;
+    /// The token with this hash, expired or not.
+    async fn token(&self, hash: &TokenHash) -> StoreResult<Option<TokenRecord>>;
+    /// Forgets one token (a session signed out).
+    async fn delete_token(&self, hash: &TokenHash) -> StoreResult<()>;
+    /// Deletes every token of a user and records when; returns how many
+    /// tokens there were, or `None` when there is no such user.
+    async fn revoke_tokens(&self, username: &Username, now: Millis) -> StoreResult<Option<u64>>;
+    /// Removes tokens that expired before `now`; returns how many.
+    async fn delete_expired_tokens(&self, now: Millis) -> StoreResult<u64>;
+}
+
+#[async_trait]
+pub trait ItemStore: Send + Sync {
+    async fn add_item(&self, meta: &ItemMeta, data: &[u8]) -> StoreResult<()>;
+    async fn item(&self, id: &ItemId) -> StoreResult<Option<ItemMeta>>;
+    async fn item_data(&self, id: &ItemId) -> StoreResult<Option<Vec<u8>>>;
+    /// Replaces the title and/or file; returns false when there is no such item.
+    async fn update_item(
+        &self,
+        id: &ItemId,
+        title: Option<&ItemTitle>,
+        data: Option<&[u8]>,
+        modified: Millis,
+    ) -> StoreResult<bool>;
+    async fn delete_item(&self, id: &ItemId) -> StoreResult<bool>;
+    /// A user's items, oldest first.
+    async fn items_of(&self, owner: &Username) -> StoreResult<Vec<ItemMeta>>;
+}
+
+#[async_trait]
+pub trait ReceiverStore: Send + Sync {
+    async fn add_receiver(&self, record: &ReceiverRecord) -> StoreResult<()>;
+    async fn receiver(&self, id: &ReceiverId) -> StoreResult<Option<ReceiverRecord>>;
+    /// All receivers, or one owner's, oldest first.
+    async fn receivers(&self, owner: Option<&Username>) -> StoreResult<Vec<ReceiverRecord>>;
+    /// Overwrites every field but `id`, `owner` and `created`; false when gone.
+    async fn update_receiver(&self, record: &ReceiverRecord) -> StoreResult<bool>;
+    async fn delete_receiver(&self, id: &ReceiverId) -> StoreResult<bool>;
+}
+
+/// An event to accept with its job, as the intake hands it over.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    pub event_id: EventId,
+    pub job_id: JobId,
+    pub receiver_id: ReceiverId,
+    /// `webhook-id` or `X-GitHub-Delivery`, when the sender gave one.
+    pub delivery_id: Option<String>,
+    pub received: Millis,
+    /// The non-secret headers, as a JSON object of lowercased names.
+    pub headers: String,
+    pub body: Vec<u8>,
+    /// What of the body the signature covered; a run receives only that.
+    pub signed: SignedPart,
+    /// The receiver's item, owner and parameters when the event arrived.
+    pub item_id: ItemId,
+    pub username: Username,
+    pub parameters: String,
+}
+
+/// What became of one event of a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Acceptance {
+    Accepted {
+        job_id: JobId,
+    },
+    /// The delivery id was seen before for this receiver: its first job.
+    Duplicate {
+        job_id: JobId,
+    },
+    /// Too many jobs are waiting; nothing was stored.
+    QueueFull,
+}
+
+/// One line of a receiver's delivery log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryRecord {
+    pub receiver_id: ReceiverId,
+    pub time: Millis,
+    pub outcome: DeliveryOutcome,
+    /// Why a delivery was refused; empty otherwise.
+    pub reason: String,
+    pub job_id: Option<JobId>,
+    pub size: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryOutcome {
+    Accepted,
+    Duplicate,
+    Rejected,
+}
+
+impl DeliveryOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryOutcome::Accepted => "accepted",
+            DeliveryOutcome::Duplicate => "duplicate",
+            DeliveryOutcome::Rejected => "rejected",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "accepted" => Some(DeliveryOutcome::Accepted),
+            "duplicate" => Some(DeliveryOutcome::Duplicate),
+            "rejected" => Some(DeliveryOutcome::Rejected),
+            _ => None,
+        }
+    }
+}
+
+/// A job as stored.
+#[derive(Debug, Clone)]
+pub struct JobRecord {
+    pub id: JobId,
+    pub kind: JobKind,
+    pub status: JobStatus,
+    pub item_id: ItemId,
+    pub receiver_id: Option<ReceiverId>,
+    pub event_id: Option<EventId>,
+    pub username: Username,
+    /// The parameters to inject, a JSON object.
+    pub parameters: String,
+    pub submitted: Millis,
+    pub start_time: Option<Millis>,
+    pub end_time: Option<Millis>,
+    pub messages: Vec<String>,
+    pub attempts: i64,
+    pub timeout_minutes: Option<i64>,
+    /// What an `executeNotebook` job was asked with; a webhook job has none.
+    pub inputs: Option<JobInputs>,
+    pub has_notebook: bool,
+    /// The job this one runs again (same event), when it is a replay.
+    pub replay_of: Option<JobId>,
+    /// The replay of many jobs that made this one, if any.
+    pub replay_batch: Option<BatchId>,
+    /// The most attempts its retry policy gave it when its last attempt
+    /// began (none before its first).
+    pub max_attempts: Option<i64>,
+    /// When its next attempt is due, while it waits for one.
+    pub retry_at: Option<Millis>,
+}
+
+/// How a job ended, as `finish_job` stores it.
+#[derive(Debug, Clone)]
+pub struct JobEnd<'a> {
+    pub status: JobStatus,
+    pub end: Millis,
+    pub messages: &'a [String],
+    /// The executed notebook, if the run got that far.
+    pub notebook: Option<&'a [u8]>,
+    /// When the run's first cell was sent, if it was.
+    pub first_cell: Option<Millis>,
+}
+
+/// A job created by `executeNotebook`.
+#[derive(Debug, Clone)]
+pub struct NewJob {
+    pub id: JobId,
+    pub item_id: ItemId,
+    pub username: Username,
+    pub parameters: String,
+    pub timeout_minutes: Option<i64>,
+    pub inputs: JobInputs,
+    pub submitted: Millis,
+}
+
+/// A job that runs the event of job `of` again, as the receiver's notebook,
+/// owner and parameters now are.
+#[derive(Debug, Clone)]
+pub struct NewReplay {
+    pub id: JobId,
+    pub of: JobId,
+    pub item_id: ItemId,
+    pub username: Username,
+    pub parameters: String,
+    pub submitted: Millis,
+}
+
+/// Many webhook jobs of one receiver run again at once: those that are not
+/// replays themselves, ended in `status`, submitted from `from` to `to`
+/// (inclusive). Each replay is made as [`NewReplay`] describes, with
+/// `batch`.
+#[derive(Debug, Clone)]
+pub struct BulkReplay {
+    pub batch: BatchId,
+    pub receiver_id: ReceiverId,
+    pub status: JobStatus,
+    pub from: Millis,
+    pub to: Millis,
+    pub item_id: ItemId,
+    pub username: Username,
+    pub parameters: String,
+    pub submitted: Millis,
+    /// The most jobs one replay may make.
+    pub max: u32,
+}
+
+impl BulkReplay {
+    /// The replay of one selected job.
+    pub fn replay_of(&self, of: JobId) -> NewReplay {
+        NewReplay {
+            id: JobId::generate(),
+            of,
+            item_id: self.item_id.clone(),
+            username: self.username.clone(),
+            parameters: self.parameters.clone(),
+            submitted: self.submitted,
+        }
+    }
+}
+
+/// What a [`BulkReplay`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BulkReplayed {
+    /// `jobs` replays queued; `already` of the jobs selected had been
+    /// replayed before (a second replay of the same selection shows here).
+    Queued { jobs: u64, already: u64 },
+    /// The selection holds more than `max` jobs; nothing was made.
+    TooMany { selected: u64 },
+}
+
+/// Which jobs a list shows; `start` is 0-based here.
+#[derive(Debug, Clone, Default)]
+pub struct JobFilter {
+    pub status: Option<JobStatus>,
+    pub receiver_id: Option<ReceiverId>,
+    pub username: Option<Username>,
+    pub offset: u32,
+    pub limit: u32,
+}
+
+/// A stored event, as a run reads it.
+#[derive(Debug, Clone)]
+pub struct EventRecord {
+    /// The kept headers, a JSON object.
+    pub headers: String,
+    pub body: Vec<u8>,
+    pub signed: SignedPart,
+}
+
+/// The lease a claim takes on a job: the node running it, and until when
+/// the claim holds unless the node renews it.
+#[derive(Debug, Clone, Copy)]
+pub struct Lease {
+    pub node: NodeId,
+    pub until: Millis,
+}
+
+/// Which `EXECUTING` jobs `recover_jobs` takes over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Orphans {
+    /// Those whose lease has expired (several nodes share the database).
+    Expired,
+    /// All of them: this process is the only one using the database.
+    All,
+}
+
+/// What the database tells a node about the queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    /// New jobs are waiting.
+    Queued,
+    /// This job was cancelled; whichever node runs it stops it.
+    Cancelled(JobId),
+}
+
+/// A stored event with everything needed to store it again elsewhere.
+#[derive(Debug, Clone)]
+pub struct StoredEvent {
+    pub id: EventId,
+    pub receiver_id: ReceiverId,
+    pub delivery_id: Option<String>,
+    pub received: Millis,
+    pub headers: String,
+    pub body: Vec<u8>,
+    pub signed: SignedPart,
+}
+
+#[async_trait]
+pub trait JobStore: Send + Sync {
+    async fn add_job(&self, job: &NewJob) -> StoreResult<()>;
+    /// Queues a replay of a webhook job; false when that job does not
+    /// exist or has no event.
+    async fn replay_job(&self, replay: &NewReplay) -> StoreResult<bool>;
+    /// Queues replays of the jobs a selection holds, in one transaction.
+    async fn replay_jobs(&self, replay: &BulkReplay) -> StoreResult<BulkReplayed>;
+    /// Cancels the replays of `batch` of `receiver` still waiting; how many.
+    async fn cancel_batch(
+        &self,
+        receiver: &ReceiverId,
+        batch: &BatchId,
+        now: Millis,
+    ) -> StoreResult<u64>;
+    async fn job(&self, id: &JobId) -> StoreResult<Option<JobRecord>>;
+    /// Newest first, and how many match in all.
+    async fn jobs(&self, filter: &JobFilter) -> StoreResult<(Vec<JobRecord>, u64)>;
+    /// Takes the oldest `SUBMITTED` job and marks it `EXECUTING` under
+    /// `lease`, atomically: two claims never get the same job. With
+    /// `per_receiver > 0`, jobs of a receiver that already has that many
+    /// `EXECUTING` are passed over.
+    async fn claim_job(
+        &self,
+        now: Millis,
+        lease: &Lease,
+        per_receiver: u32,
+    ) -> StoreResult<Option<JobRecord>>;
+    /// Extends the lease of every job `lease.node` is running; returns the
+    /// ids it still holds (a job missing was cancelled or taken over).
+    async fn renew_leases(&self, lease: &Lease) -> StoreResult<Vec<JobId>>;
+    /// Ends a job `node` is running; false when it no longer holds it (the
+    /// job was cancelled meanwhile, or taken over after its lease expired).
+    async fn finish_job(&self, node: &NodeId, id: &JobId, end: &JobEnd<'_>) -> StoreResult<bool>;
+    /// Puts a job `node` is running back in the queue (the node is
+    /// stopping, or what it needs is not ready yet), not to be claimed
+    /// before `due` when given; the attempt does not count.
+    async fn requeue_job(&self, node: &NodeId, id: &JobId, due: Option<Millis>) -> StoreResult<()>;
+    /// Puts a job whose attempt failed back in the queue, due at `due`,
+    /// with its messages so far (and the failed attempt's notebook), if
+    /// this node still holds it.
+    async fn retry_job(
+        &self,
+        node: &NodeId,
+        id: &JobId,
+        due: Millis,
+        messages: &[String],
+        notebook: Option<&[u8]>,
+    ) -> StoreResult<bool>;
+    /// Cancels a waiting or executing job; the status it had, if it could.
+    async fn cancel_job(&self, id: &JobId, now: Millis) -> StoreResult<Option<JobStatus>>;
+    async fn job_notebook(&self, id: &JobId) -> StoreResult<Option<Vec<u8>>>;
+    async fn event(&self, id: &EventId) -> StoreResult<Option<EventRecord>>;
+    /// Jobs left `EXECUTING` by a node that died: re-queued when they were
+    /// tried once, else failed with `message`. Returns (re-queued, failed).
+    async fn recover_jobs(
+        &self,
+        now: Millis,
+        message: &str,
+        which: Orphans,
+    ) -> StoreResult<(u64, u64)>;
+    /// Deletes finished jobs (and their events) that ended before `before`.
+    async fn prune_jobs(&self, before: Millis) -> StoreResult<u64>;
+    /// Forwards what other nodes tell through the database (new jobs,
+    /// cancellations) to `signals`, until it is closed. False when this
+    /// database has no such channel (one node: it tells itself).
+    async fn watch(&self, signals: tokio::sync::mpsc::Sender<Signal>) -> StoreResult<bool>;
+}
+
+/// The live nodes of a site, as they report themselves.
+#[async_trait]
+pub trait NodeStore: Send + Sync {
+    /// Records that `node`, taking events or not, is alive at `now`, and
+    /// returns how many nodes taking events were seen alive since `since`
+    /// (at least 1 when `takes_events`).
+    async fn node_alive(
+        &self,
+        node: &NodeId,
+        takes_events: bool,
+        now: Millis,
+        since: Millis,
+    ) -> StoreResult<u32>;
+    /// Forgets a node that stops cleanly.
+    async fn node_gone(&self, node: &NodeId) -> StoreResult<()>;
+}
+
+/// Reading and writing whole installations, for `hookbook copy`.
+#[async_trait]
+pub trait CopyStore: Send + Sync {
+    /// Every user, by name.
+    async fn all_users(&self) -> StoreResult<Vec<UserRecord>>;
+    /// One page of jobs, oldest first, after `after` (by id).
+    async fn jobs_after(&self, after: Option<JobId>, limit: u32) -> StoreResult<Vec<JobRecord>>;
+    async fn stored_event(&self, id: &EventId) -> StoreResult<Option<StoredEvent>>;
+    /// Stores a job exactly as given (with its event, first, when it has
+    /// one, and its executed notebook); an id already present is a `Conflict`.
+    async fn restore_job(
+        &self,
+        job: &JobRecord,
+        event: Option<&StoredEvent>,
+        notebook: Option<&[u8]>,
+    ) -> StoreResult<()>;
+}
+
+#[async_trait]
+pub trait IntakeStore: Send + Sync {
+    /// Stores each event with a `SUBMITTED` job and an `accepted` delivery
+    /// line, in one transaction that is durable when this returns. Repeated
+    /// delivery ids answer `Duplicate`; past `max_queue_depth` waiting jobs,
+    /// `QueueFull`. Answers in the order of `events`.
+    async fn accept_events(
+        &self,
+        events: Vec<NewEvent>,
+        max_queue_depth: u64,
+    ) -> StoreResult<Vec<Acceptance>>;
+    /// Appends lines to delivery logs (rejections; acceptances are written
+    /// by `accept_events`).
+    async fn log_deliveries(&self, records: &[DeliveryRecord]) -> StoreResult<()>;
+    /// A receiver's newest `limit` delivery lines, newest first.
+    async fn deliveries(
+        &self,
+        receiver_id: &ReceiverId,
+        limit: u32,
+    ) -> StoreResult<Vec<DeliveryRecord>>;
+    /// Drops lines older than `before`, and all but the newest `keep` of each receiver.
+    async fn prune_deliveries(&self, before: Millis, keep: u32) -> StoreResult<u64>;
+    /// Drops all but the newest `keep` lines of one receiver's log.
+    async fn trim_deliveries(&self, receiver_id: &ReceiverId, keep: u32) -> StoreResult<u64>;
+    /// How many jobs are waiting to run.
+    async fn queue_depth(&self) -> StoreResult<u64>;
+}
+
+/// Everything hookbook keeps.
+/// The site value that holds the encryption key's check value.
+pub const KEY_CHECK: &str = "key_check";
+
+/// Values of the whole site, by name.
+#[async_trait]
+pub trait SiteStore: Send + Sync {
+    async fn site_value(&self, name: &str) -> StoreResult<Option<Vec<u8>>>;
+    /// Stores `value` under `name` unless a value is already there; either
+    /// way returns the value that is stored now (the first writer wins).
+    async fn put_site_value_once(&self, name: &str, value: &[u8]) -> StoreResult<Vec<u8>>;
+}
+
+pub trait Store:
+    UserStore
+    + RetryStore
+    + RuntimeStore
+    + NoticeStore
+    + DashboardStore
+    + TokenStore
+    + ItemStore
+    + ReceiverStore
+    + IntakeStore
+    + JobStore
+    + NodeStore
+    + CopyStore
+    + SiteStore
+{
+    /// Whether one process alone uses this database (SQLite): then every
+    /// `EXECUTING` job found at start was left by a process that died.
+    fn single_node(&self) -> bool;
+}
+
+/// Where the database is: parsed from `--database-url`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    Sqlite(std::path::PathBuf),
+    /// A `postgres://` or `postgresql://` URL, kept as given.
+    Postgres(hookbook_core::domain::sensitive::Sensitive<String>),
+}
+
+impl DatabaseUrl {
+    pub fn parse(input: &str) -> Result<Self, String> {
+        if let Some(path) = input.strip_prefix("sqlite://") {
+            if path.is_empty() {
+                return Err("a sqlite:// URL needs a file path, as in sqlite:///var/lib/hookbook/hookbook.db".into());
+            }
+            Ok(Self::Sqlite(path.into()))
+        } else if input.starts_with("postgres://") || input.starts_with("postgresql://") {
+            sqlx::postgres::PgConnectOptions::from_str(input)
+                .map_err(|e| format!("is not a usable PostgreSQL URL: {e}"))?;
+            Ok(Self::Postgres(
+                hookbook_core::domain::sensitive::Sensitive::new(input.to_string()),
+            ))
+        } else {
+            Err(format!(
+                "'{}' is not a database URL: expected sqlite://PATH or postgres://USER@HOST/DATABASE",
+                input.escape_default()
+            ))
+        }
+    }
+}
+
+impl DatabaseUrl {
+    /// The URL without a password, for messages.
+    pub fn describe(&self) -> String {
+        match self {
+            DatabaseUrl::Sqlite(path) => format!("sqlite://{}", path.display()),
+            DatabaseUrl::Postgres(url) => postgres::describe(url.expose()),
+        }
+    }
+}
+
+/// Opens the database, creating it and running migrations as needed.
+pub async fn open(url: &DatabaseUrl) -> anyhow::Result<Arc<dyn Store>> {
+    match url {
+        DatabaseUrl::Sqlite(path) => Ok(Arc::new(sqlite::SqliteStore::open(path).await?)),
+        DatabaseUrl::Postgres(url) => Ok(Arc::new(postgres::PgStore::open(url.expose()).await?)),
+    }
+}

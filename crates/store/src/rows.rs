@@ -1,0 +1,427 @@
+//! Rows as both databases return them, and their parsing into records: one
+//! definition for SQLite and PostgreSQL. Columns hold text, integers, bytes,
+//! booleans and (for a retry policy's factor) one floating-point number,
+//! so the same `FromRow` derive reads either.
+
+use crate::{
+    Channel, DeliveryOutcome, DeliveryRecord, DestinationRecord, EventRecord, ItemMeta, JobRecord,
+    NoticeRecord, NoticeStatus, PolicyScope, ReceiverRecord, ScopedPolicy, StoreError, StoreResult,
+    StoredEvent, TokenRecord, UserRecord,
+};
+use hookbook_core::domain::event::SignedPart;
+use hookbook_core::domain::ids::{BatchId, EventId, ItemId, JobId, ReceiverId};
+use hookbook_core::domain::job::{JobInputs, JobKind, JobStatus};
+use hookbook_core::domain::notebook::ItemTitle;
+use hookbook_core::domain::retry::{Failure, RetryPolicy};
+use hookbook_core::domain::time::Millis;
+use hookbook_core::domain::user::{User, Username};
+use hookbook_core::security::token::TokenHash;
+
+pub const USER_COLUMNS: &str = "username, password_hash, role, privileges, created, tokens_revoked";
+
+#[derive(sqlx::FromRow)]
+pub struct UserRow {
+    username: String,
+    password_hash: String,
+    role: String,
+    privileges: String,
+    created: i64,
+    tokens_revoked: Option<i64>,
+}
+
+impl UserRow {
+    pub fn parse(self) -> StoreResult<UserRecord> {
+        let corrupt = |_| StoreError::Corrupt("user");
+        Ok(UserRecord {
+            user: User {
+                username: Username::parse(&self.username).map_err(corrupt)?,
+                role: self.role.parse().map_err(corrupt)?,
+                privileges: self
+                    .privileges
+                    .split(',')
+                    .filter(|p| !p.is_empty())
+                    .map(str::parse)
+                    .collect::<Result<_, _>>()
+                    .map_err(corrupt)?,
+            },
+            password_hash: self.password_hash,
+            created: Millis(self.created),
+            tokens_revoked: self.tokens_revoked.map(Millis),
+        })
+    }
+}
+
+/// The stored form of a user's privileges.
+pub fn privileges(user: &User) -> String {
+    let held: Vec<&str> = user.privileges.iter().map(|p| p.as_str()).collect();
+    held.join(",")
+}
+
+#[derive(sqlx::FromRow)]
+pub struct TokenRow {
+    hash: Vec<u8>,
+    username: String,
+    created: i64,
+    expires: i64,
+}
+
+impl TokenRow {
+    pub fn parse(self) -> StoreResult<TokenRecord> {
+        let corrupt = || StoreError::Corrupt("token");
+        Ok(TokenRecord {
+            hash: TokenHash(self.hash.try_into().map_err(|_| corrupt())?),
+            username: Username::parse(&self.username).map_err(|_| corrupt())?,
+            created: Millis(self.created),
+            expires: Millis(self.expires),
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub struct ItemRow {
+    id: String,
+    owner: String,
+    title: String,
+    created: i64,
+    modified: i64,
+    size: i64,
+}
+
+impl ItemRow {
+    pub fn parse(self) -> StoreResult<ItemMeta> {
+        let corrupt = |_| StoreError::Corrupt("item");
+        Ok(ItemMeta {
+            id: ItemId::parse(&self.id).map_err(corrupt)?,
+            owner: Username::parse(&self.owner).map_err(corrupt)?,
+            title: ItemTitle::parse(&self.title).map_err(corrupt)?,
+            created: Millis(self.created),
+            modified: Millis(self.modified),
+            size: self.size,
+        })
+    }
+}
+
+pub const RECEIVER_COLUMNS: &str =
+    "id, name, item_id, owner, signature_headers, disabled, secret, \
+     previous_secret, previous_secret_until, api_token, parameters, message, created, modified";
+
+#[derive(sqlx::FromRow)]
+pub struct ReceiverRow {
+    id: String,
+    name: String,
+    item_id: String,
+    owner: String,
+    signature_headers: String,
+    disabled: bool,
+    secret: Vec<u8>,
+    previous_secret: Option<Vec<u8>>,
+    previous_secret_until: Option<i64>,
+    api_token: Option<Vec<u8>>,
+    parameters: String,
+    message: String,
+    created: i64,
+    modified: i64,
+}
+
+impl ReceiverRow {
+    pub fn parse(self) -> StoreResult<ReceiverRecord> {
+        let corrupt = |_| StoreError::Corrupt("webhook receiver");
+        Ok(ReceiverRecord {
+            id: ReceiverId::parse(&self.id).map_err(corrupt)?,
+            name: self.name,
+            item_id: ItemId::parse(&self.item_id).map_err(corrupt)?,
+            owner: Username::parse(&self.owner).map_err(corrupt)?,
+            signature_headers: self.signature_headers,
+            disabled: self.disabled,
+            secret: self.secret,
+            previous_secret: self
+                .previous_secret
+                .zip(self.previous_secret_until.map(Millis)),
+            api_token: self.api_token,
+            parameters: self.parameters,
+            message: self.message,
+            created: Millis(self.created),
+            modified: Millis(self.modified),
+        })
+    }
+}
+
+/// A job's columns; `has_notebook` is computed, the notebook itself is
+/// read on its own.
+pub const JOB_COLUMNS: &str = "id, kind, status, item_id, receiver_id, event_id, username, \
+     parameters, submitted, start_time, end_time, messages, attempts, timeout_minutes, inputs, \
+     notebook IS NOT NULL AS has_notebook, replay_of, replay_batch, max_attempts, retry_at";
+
+#[derive(sqlx::FromRow)]
+pub struct JobRow {
+    id: String,
+    kind: String,
+    status: String,
+    item_id: String,
+    receiver_id: Option<String>,
+    event_id: Option<String>,
+    username: String,
+    parameters: String,
+    submitted: i64,
+    start_time: Option<i64>,
+    end_time: Option<i64>,
+    messages: String,
+    attempts: i64,
+    timeout_minutes: Option<i64>,
+    inputs: String,
+    has_notebook: bool,
+    replay_of: Option<String>,
+    replay_batch: Option<String>,
+    max_attempts: Option<i64>,
+    retry_at: Option<i64>,
+}
+
+impl JobRow {
+    pub fn parse(self) -> StoreResult<JobRecord> {
+        let corrupt = |_| StoreError::Corrupt("job");
+        Ok(JobRecord {
+            id: JobId::parse(&self.id).map_err(corrupt)?,
+            kind: JobKind::parse(&self.kind).map_err(corrupt)?,
+            status: JobStatus::parse(&self.status).map_err(corrupt)?,
+            item_id: ItemId::parse(&self.item_id).map_err(corrupt)?,
+            receiver_id: self
+                .receiver_id
+                .as_deref()
+                .map(ReceiverId::parse)
+                .transpose()
+                .map_err(corrupt)?,
+            event_id: self
+                .event_id
+                .as_deref()
+                .map(EventId::parse)
+                .transpose()
+                .map_err(corrupt)?,
+            username: Username::parse(&self.username).map_err(corrupt)?,
+            parameters: self.parameters,
+            submitted: Millis(self.submitted),
+            start_time: self.start_time.map(Millis),
+            end_time: self.end_time.map(Millis),
+            messages: serde_json::from_str(&self.messages)
+                .map_err(|_| StoreError::Corrupt("job"))?,
+            attempts: self.attempts,
+            timeout_minutes: self.timeout_minutes,
+            inputs: JobInputs::from_json(&self.inputs),
+            has_notebook: self.has_notebook,
+            replay_of: self
+                .replay_of
+                .as_deref()
+                .map(JobId::parse)
+                .transpose()
+                .map_err(corrupt)?,
+            replay_batch: self
+                .replay_batch
+                .as_deref()
+                .map(BatchId::parse)
+                .transpose()
+                .map_err(corrupt)?,
+            max_attempts: self.max_attempts,
+            retry_at: self.retry_at.map(Millis),
+        })
+    }
+}
+
+/// A job's messages as stored: a JSON array of strings.
+pub fn messages(messages: &[impl AsRef<str>]) -> String {
+    let list: Vec<&str> = messages.iter().map(AsRef::as_ref).collect();
+    serde_json::Value::from(list).to_string()
+}
+
+/// A receiver's delivery log, newest first: the lines of deliveries not
+/// accepted (refused, duplicates), and one per webhook job other than a
+/// replay, which is what an accepted delivery became, so that acceptance
+/// writes no line of its own. `receiver` and `limit` are the two placeholders, and `length` the
+/// function giving a blob's size in bytes, in the database's spelling.
+pub fn delivery_log_sql(receiver: &str, limit: &str, length: &str) -> String {
+    format!(
+        "SELECT receiver_id, time, outcome, reason, job_id, size FROM ( \
+         SELECT * FROM (SELECT receiver_id, time, outcome, reason, job_id, size FROM deliveries \
+             WHERE receiver_id = {receiver} ORDER BY seq DESC LIMIT {limit}) AS lines \
+         UNION ALL \
+         SELECT * FROM (SELECT j.receiver_id, j.submitted AS time, 'accepted' AS outcome, '' AS reason, \
+             j.id AS job_id, {length}(e.body) AS size FROM jobs j JOIN events e ON e.id = j.event_id \
+             WHERE j.receiver_id = {receiver} AND j.kind = 'webhook' AND j.replay_of IS NULL \
+             ORDER BY j.submitted DESC, j.id DESC LIMIT {limit}) AS accepted \
+         ) AS log ORDER BY time DESC LIMIT {limit}"
+    )
+}
+
+#[derive(sqlx::FromRow)]
+pub struct DeliveryRow {
+    receiver_id: String,
+    time: i64,
+    outcome: String,
+    reason: String,
+    job_id: Option<String>,
+    size: i64,
+}
+
+impl DeliveryRow {
+    pub fn parse(self) -> StoreResult<DeliveryRecord> {
+        let corrupt = || StoreError::Corrupt("delivery");
+        Ok(DeliveryRecord {
+            receiver_id: ReceiverId::parse(&self.receiver_id).map_err(|_| corrupt())?,
+            time: Millis(self.time),
+            outcome: DeliveryOutcome::parse(&self.outcome).ok_or_else(corrupt)?,
+            reason: self.reason,
+            job_id: self
+                .job_id
+                .as_deref()
+                .map(JobId::parse)
+                .transpose()
+                .map_err(|_| corrupt())?,
+            size: self.size,
+        })
+    }
+}
+
+pub const EVENT_COLUMNS: &str = "id, receiver_id, delivery_id, received, headers, body, signed";
+
+#[derive(sqlx::FromRow)]
+pub struct EventRow {
+    id: String,
+    receiver_id: String,
+    delivery_id: Option<String>,
+    received: i64,
+    headers: String,
+    body: Vec<u8>,
+    signed: String,
+}
+
+impl EventRow {
+    pub fn parse(self) -> StoreResult<StoredEvent> {
+        Ok(StoredEvent {
+            id: EventId::parse(&self.id).map_err(|_| StoreError::Corrupt("event"))?,
+            receiver_id: ReceiverId::parse(&self.receiver_id)
+                .map_err(|_| StoreError::Corrupt("event"))?,
+            delivery_id: self.delivery_id,
+            received: Millis(self.received),
+            headers: self.headers,
+            body: self.body,
+            signed: SignedPart::parse(&self.signed).ok_or(StoreError::Corrupt("event"))?,
+        })
+    }
+}
+
+impl From<StoredEvent> for EventRecord {
+    fn from(e: StoredEvent) -> Self {
+        EventRecord {
+            headers: e.headers,
+            body: e.body,
+            signed: e.signed,
+        }
+    }
+}
+
+/// The columns of a retry policy, as [`PolicyRow`] reads them.
+pub const POLICY_COLUMNS: &str = "scope, max_attempts, delay_seconds, backoff_factor, \
+     max_delay_seconds, on_error, on_timeout, on_lost_node";
+
+#[derive(sqlx::FromRow)]
+pub struct PolicyRow {
+    scope: String,
+    max_attempts: i64,
+    delay_seconds: i64,
+    backoff_factor: f64,
+    max_delay_seconds: i64,
+    on_error: bool,
+    on_timeout: bool,
+    on_lost_node: bool,
+}
+
+impl PolicyRow {
+    pub fn parse(self) -> StoreResult<ScopedPolicy> {
+        let corrupt = StoreError::Corrupt("retry policy");
+        let scope = match self.scope.as_str() {
+            "site" => PolicyScope::Site,
+            id => PolicyScope::Receiver(ReceiverId::parse(id).map_err(|_| corrupt)?),
+        };
+        let whole = |n: i64| u32::try_from(n).map_err(|_| StoreError::Corrupt("retry policy"));
+        let on = [
+            (self.on_error, Failure::Error),
+            (self.on_timeout, Failure::Timeout),
+            (self.on_lost_node, Failure::LostNode),
+        ];
+        let policy = RetryPolicy::new(
+            whole(self.max_attempts)?,
+            whole(self.delay_seconds)?,
+            self.backoff_factor,
+            whole(self.max_delay_seconds)?,
+            on.into_iter()
+                .filter(|(set, _)| *set)
+                .map(|(_, f)| f)
+                .collect(),
+        )
+        .map_err(|_| StoreError::Corrupt("retry policy"))?;
+        Ok(ScopedPolicy { scope, policy })
+    }
+}
+
+/// A policy scope's key in `retry_policies`.
+pub fn scope_key(scope: PolicyScope) -> String {
+    match scope {
+        PolicyScope::Site => "site".to_string(),
+        PolicyScope::Receiver(id) => id.to_string(),
+    }
+}
+
+pub const DESTINATION_COLUMNS: &str = "username, url, secret, email, modified";
+
+#[derive(sqlx::FromRow)]
+pub struct DestinationRow {
+    username: String,
+    url: Option<String>,
+    secret: Vec<u8>,
+    email: Option<String>,
+    modified: i64,
+}
+
+impl DestinationRow {
+    pub fn parse(self) -> StoreResult<DestinationRecord> {
+        Ok(DestinationRecord {
+            username: Username::parse(&self.username)
+                .map_err(|_| StoreError::Corrupt("notice destination"))?,
+            url: self.url,
+            secret: self.secret,
+            email: self.email,
+            modified: Millis(self.modified),
+        })
+    }
+}
+
+pub const NOTICE_COLUMNS: &str =
+    "job_id, channel, username, status, attempts, due, created, last_time, last_outcome";
+
+#[derive(sqlx::FromRow)]
+pub struct NoticeRow {
+    job_id: String,
+    channel: String,
+    username: String,
+    status: String,
+    attempts: i64,
+    due: i64,
+    created: i64,
+    last_time: Option<i64>,
+    last_outcome: String,
+}
+
+impl NoticeRow {
+    pub fn parse(self) -> StoreResult<NoticeRecord> {
+        let corrupt = StoreError::Corrupt("notice");
+        Ok(NoticeRecord {
+            job_id: JobId::parse(&self.job_id).map_err(|_| StoreError::Corrupt("notice"))?,
+            channel: Channel::parse(&self.channel).ok_or(StoreError::Corrupt("notice"))?,
+            username: Username::parse(&self.username).map_err(|_| StoreError::Corrupt("notice"))?,
+            status: NoticeStatus::parse(&self.status).ok_or(corrupt)?,
+            attempts: self.attempts,
+            due: Millis(self.due),
+            created: Millis(self.created),
+            last_time: self.last_time.map(Millis),
+            last_outcome: self.last_outcome,
+        })
+    }
+}
