@@ -1,5 +1,5 @@
 //! The OpenAPI 3.1 description of the whole HTTP surface, served at
-//! `/<context>/openapi.json` with this server's URLs. `tests/openapi.rs`
+//! `/<context>/openapi.json` with this server's URLs. `tests/it/openapi.rs`
 //! keeps it in step with the routes.
 
 use std::sync::Arc;

@@ -1,0 +1,193 @@
+//! hookbook driven by the real ArcGIS API for Python (`arcgis` 2.4.4, in
+//! the environment `scripts/test` prepares), over HTTPS with a
+//! self-signed certificate made by `openssl`: `GIS(url, token=...)` and
+//! `GIS(url, username, password)` sign in (a wrong password does not),
+//! `gis.users.me` is the token's user, `gis.notebook_server` finds
+//! hookbook's notebook server, `execute_notebook` runs a notebook with
+//! parameters and waits for its job (then listed by `nbs.system.jobs`,
+//! Esri's jobs resource), and a receiver is created, listed,
+//! updated, validated and deleted through the package's connection; a
+//! token that is not valid, or expired, is an error, not
+//! anonymous access; and a notebook run from a signed webhook calls
+//! `GIS("home")` and prints the user it runs as.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use crate::common::arcgis::{
+    add_notebook, arcgis_python, form, python, run_from_webhook, serve_https,
+};
+use crate::common::nodes::PASSWORD;
+use serde_json::json;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_arcgis_package_signs_in_over_https_and_runs_find_their_portal() {
+    let dir = tempfile::tempdir().unwrap();
+    let client = reqwest::Client::builder()
+        .danger_accept_invalid_certs(true)
+        .build()
+        .unwrap();
+    let (_server, base) = serve_https(dir.path(), &client, &[]).await;
+    let portal = format!("{base}/notebooks");
+    let token = form(
+        &client,
+        format!("{portal}/sharing/rest/generateToken"),
+        &[("username", "admin"), ("password", PASSWORD), ("f", "json")],
+    )
+    .await["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // A token of one minute, used once it has expired, at the end.
+    let short = form(
+        &client,
+        format!("{portal}/sharing/rest/generateToken"),
+        &[
+            ("username", "admin"),
+            ("password", PASSWORD),
+            ("expiration", "1"),
+            ("f", "json"),
+        ],
+    )
+    .await["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let notebook = json!({
+        "cells": [
+            {"cell_type": "code", "id": "p", "metadata": {"tags": ["parameters"]}, "execution_count": null, "outputs": [], "source": "x = 1"},
+            {"cell_type": "code", "id": "x", "metadata": {}, "execution_count": null, "outputs": [], "source": "print('x is', x)"}
+        ],
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+        "nbformat": 4, "nbformat_minor": 5
+    });
+    let item = add_notebook(&client, &portal, &token, "x", &notebook).await;
+    // As users type it: sign in with a token, find the notebook server, run
+    // a notebook with parameters and wait for its job; then a receiver's
+    // life through the package's connection.
+    let said = python(&format!(
+        "from arcgis.gis import GIS\n\
+         gis = GIS({portal:?}, token={token:?}, verify_cert=False)\n\
+         print('me', gis.users.me.username)\n\
+         nbs = gis.notebook_server[0]\n\
+         print('server', nbs.url)\n\
+         item = gis.content.get({item:?})\n\
+         job = nbs.notebooks.execute_notebook(item, parameters={{'x': 41}}, update_portal_item=False, future=True).result()\n\
+         print('job', job['status'], job['results']['notebookUrl'])\n\
+         print('system jobs', len(nbs.system.jobs))\n\
+         base = nbs.url + '/notebooks/webhookReceivers'\n\
+         made = gis._con.post(base + '/create', {{'name': 'pkg', 'itemId': item.id, 'secret': 'a' * 32, 'signatureHeaders': 'x-esrihook-signature', 'f': 'json'}})\n\
+         rid = made['webhookReceiver']['id']\n\
+         print('listed', [r['name'] for r in gis._con.get(base, {{'f': 'json'}})['webhookReceivers']])\n\
+         gis._con.post(f'{{base}}/{{rid}}/update', {{'name': 'renamed', 'f': 'json'}})\n\
+         print('renamed', gis._con.get(f'{{base}}/{{rid}}', {{'f': 'json'}})['name'])\n\
+         print('validated', gis._con.post(f'{{base}}/{{rid}}/validate', {{'f': 'json'}}).get('success'))\n\
+         print('deleted', gis._con.post(f'{{base}}/{{rid}}/delete', {{'f': 'json'}}).get('status'))\n"
+    ));
+    assert!(said.contains("me admin"), "{said}");
+    assert!(said.contains(&format!("server {portal}/admin")), "{said}");
+    assert!(said.contains("job COMPLETED"), "{said}");
+    assert!(said.contains("system jobs 1"), "{said}");
+    let executed_url = said
+        .lines()
+        .find_map(|l| l.strip_prefix("job COMPLETED "))
+        .expect("the job's notebook URL");
+    let executed = client
+        .get(executed_url)
+        .query(&[("token", token.as_str())])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(executed.contains("x is 41"), "{executed}");
+    assert!(said.contains("listed ['pkg']"), "{said}");
+    assert!(said.contains("renamed renamed"), "{said}");
+    assert!(said.contains("validated true"), "{said}");
+    assert!(said.contains("deleted success"), "{said}");
+
+    // With a username and password, as users type it (the package's OAuth
+    // sign-in); a wrong password fails.
+    let said = python(&format!(
+        "from arcgis.gis import GIS\n\
+         gis = GIS({portal:?}, 'admin', {PASSWORD:?}, verify_cert=False)\n\
+         print('signed in as', gis.users.me.username)\n"
+    ));
+    assert!(said.contains("signed in as admin"), "{said}");
+    let wrong = Command::new(arcgis_python())
+        .args([
+            "-c",
+            &format!("from arcgis.gis import GIS\nGIS({portal:?}, 'admin', 'wrong password', verify_cert=False)\n"),
+        ])
+        .output()
+        .unwrap();
+    assert!(!wrong.status.success(), "a wrong password signed in");
+
+    // A token that is not valid: an error naming it, never anonymous.
+    refused_by_the_package(&portal, "not-a-token");
+
+    // GIS("home") inside a run started by a signed webhook.
+    let notebook = json!({
+        "cells": [{"cell_type": "code", "id": "h", "metadata": {}, "execution_count": null, "outputs": [],
+                   "source": "from arcgis.gis import GIS\ngis = GIS('home')\nprint('home', gis.users.me.username)"}],
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+        "nbformat": 4, "nbformat_minor": 5
+    });
+    let (_, receiver) = crate::common::nodes::notebook_receiver(
+        &client,
+        &base,
+        &token,
+        "home",
+        &notebook.to_string(),
+    )
+    .await;
+    let (done, executed) = run_from_webhook(&client, &portal, &token, &receiver).await;
+    assert_eq!(done["status"], "COMPLETED", "{done}");
+    assert!(executed.contains("home admin"), "{executed}");
+
+    // The one-minute token, once the site no longer takes it (waited for,
+    // bounded): expired is refused the same way.
+    let deadline = Instant::now() + Duration::from_secs(150);
+    loop {
+        let r = client
+            .get(format!("{portal}/sharing/rest/community/self"))
+            .query(&[("f", "json")])
+            .header("X-Esri-Authorization", format!("Bearer {short}"))
+            .send()
+            .await
+            .unwrap();
+        if r.status() == 401 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the one-minute token never expired"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    refused_by_the_package(&portal, &short);
+}
+
+/// `GIS(portal, token=token)` fails with the error that names the token
+/// problem, rather than carrying on anonymously.
+fn refused_by_the_package(portal: &str, token: &str) {
+    let refused = Command::new(arcgis_python())
+        .args([
+            "-c",
+            &format!(
+                "from arcgis.gis import GIS\n\
+                 gis = GIS({portal:?}, token={token:?}, verify_cert=False)\n\
+                 print('anonymous', gis.users.me)\n"
+            ),
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        !refused.status.success(),
+        "a token that is not valid signed in: {stderr}"
+    );
+    assert!(stderr.contains("The token is not valid"), "{stderr}");
+}

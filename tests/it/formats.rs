@@ -1,0 +1,217 @@
+//! `f=json|pjson|html` on every resource, HTML by default, and error
+//! answers in each format.
+
+use crate::common::{spawn_app, RECEIVERS};
+
+/// Every resource that answers a GET with a token, for one set-up app.
+async fn resources(app: &crate::common::TestApp) -> (String, Vec<String>) {
+    let cast = app.cast().await;
+    let item = app.add_item(&cast.admin, "admin").await;
+    let id = app.receiver_on(&cast.admin, &item).await;
+    let runtimes = "/notebooks/admin/notebooks/runtimes";
+    let runtime = app
+        .post_form(
+            &format!("{runtimes}/register"),
+            Some(&cast.admin),
+            &[("name", "Formats")],
+        )
+        .await
+        .json["id"]
+        .as_str()
+        .expect("a runtime id")
+        .to_string();
+    let paths = vec![
+        "/notebooks/admin".to_string(),
+        "/notebooks/admin/notebooks".to_string(),
+        RECEIVERS.to_string(),
+        format!("{RECEIVERS}/{id}"),
+        format!("{RECEIVERS}/{id}/validate"),
+        "/notebooks/sharing/rest".to_string(),
+        "/notebooks/sharing/rest/generateToken".to_string(),
+        "/notebooks/sharing/rest/content/users/admin".to_string(),
+        format!("/notebooks/sharing/rest/content/items/{item}"),
+        runtimes.to_string(),
+        format!("{runtimes}/{runtime}"),
+        format!("{runtimes}/{runtime}/manifest"),
+    ];
+    (cast.admin, paths)
+}
+
+#[tokio::test]
+async fn every_resource_answers_json_pjson_and_html_with_html_by_default() {
+    let app = spawn_app().await;
+    let (token, paths) = resources(&app).await;
+    for path in paths {
+        let fetch = |f: Option<&'static str>| {
+            let mut req = app.client.get(app.url(&path)).query(&[("token", &token)]);
+            if let Some(f) = f {
+                req = req.query(&[("f", f)]);
+            }
+            req.send()
+        };
+        let json = fetch(Some("json")).await.unwrap();
+        assert_eq!(json.status(), 200, "{path}");
+        assert!(json.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json"));
+        let compact = json.text().await.unwrap();
+        let value: serde_json::Value = serde_json::from_str(&compact).unwrap();
+        assert!(!compact.contains('\n'), "{path}: json is compact");
+
+        let pjson = fetch(Some("pjson")).await.unwrap().text().await.unwrap();
+        assert!(pjson.contains("\n  "), "{path}: pjson is indented");
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&pjson).unwrap(),
+            value
+        );
+
+        for f in [None, Some("html")] {
+            let html = fetch(f).await.unwrap();
+            assert_eq!(html.status(), 200);
+            assert!(
+                html.headers()["content-type"]
+                    .to_str()
+                    .unwrap()
+                    .starts_with("text/html"),
+                "{path} {f:?}"
+            );
+            let body = html.text().await.unwrap();
+            assert!(body.starts_with("<!doctype html>"), "{path}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn pages_show_the_fields_and_a_form_per_operation() {
+    let app = spawn_app().await;
+    let cast = app.cast().await;
+    let item = app.add_item(&cast.admin, "admin").await;
+    let id = app.receiver_on(&cast.admin, &item).await;
+    let page = app
+        .client
+        .get(app.url(&format!("{RECEIVERS}/{id}")))
+        .query(&[("token", &cast.admin)])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains(&item), "the item id is shown");
+    assert!(page.contains("x-esrihook-signature"));
+    for op in ["update", "validate", "disable", "delete"] {
+        assert!(page.contains(&format!("{id}&#x2f;{op}")), "a form for {op}");
+    }
+}
+
+#[tokio::test]
+async fn a_form_posted_from_a_page_answers_with_a_page() {
+    let app = spawn_app().await;
+    let cast = app.cast().await;
+    let item = app.add_item(&cast.admin, "admin").await;
+    let id = app.receiver_on(&cast.admin, &item).await;
+    let r = app
+        .client
+        .post(app.url(&format!("{RECEIVERS}/{id}/disable")))
+        .form(&[("token", cast.admin.as_str()), ("f", "html")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(
+        r.text().await.unwrap().contains("Enable"),
+        "the page offers the opposite operation"
+    );
+}
+
+#[tokio::test]
+async fn html_escapes_what_users_typed() {
+    let app = spawn_app().await;
+    let cast = app.cast().await;
+    let item = app.add_item(&cast.admin, "admin").await;
+    let r = app
+        .create_receiver(
+            &cast.admin,
+            &[
+                ("name", "<script>alert(1)</script>"),
+                ("itemId", &item),
+                ("secret", crate::common::SECRET),
+                ("signatureHeaders", "x"),
+            ],
+        )
+        .await;
+    let id = r.json["webhookReceiver"]["id"].as_str().unwrap();
+    let body = app
+        .client
+        .get(app.url(&format!("{RECEIVERS}/{id}")))
+        .query(&[("token", &cast.admin)])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!body.contains("<script>alert(1)"));
+    assert!(body.contains("&lt;script&gt;alert(1)&lt;&#x2f;script&gt;"));
+}
+
+#[tokio::test]
+async fn errors_come_in_the_format_asked_for() {
+    let app = spawn_app().await;
+    let pjson = app
+        .client
+        .get(app.url(RECEIVERS))
+        .query(&[("f", "pjson")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pjson.status(), 401);
+    let text = pjson.text().await.unwrap();
+    assert!(text.contains("\n  "));
+    let html = app.client.get(app.url(RECEIVERS)).send().await.unwrap();
+    assert_eq!(html.status(), 401);
+    let body = html.text().await.unwrap();
+    assert!(body.contains("Token Required."));
+    assert!(
+        body.contains("signin?next=%2Fnotebooks%2Fadmin%2Fnotebooks%2FwebhookReceivers"),
+        "an HTML 401 offers a way to sign in and back: {body}"
+    );
+}
+
+#[tokio::test]
+async fn an_unknown_format_is_refused_naming_f() {
+    let app = spawn_app().await;
+    let r = app
+        .client
+        .get(app.url(RECEIVERS))
+        .query(&[("f", "xml")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert!(v["messages"][0].as_str().unwrap().contains("'f'"));
+}
+
+#[tokio::test]
+async fn healthz_answers_200() {
+    let app = spawn_app().await;
+    let r = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+}
+
+#[tokio::test]
+async fn an_unknown_path_is_404_in_the_admin_error_shape() {
+    let app = spawn_app().await;
+    let r = app
+        .client
+        .get(app.url("/notebooks/admin/nothing-here"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(v["code"], 404);
+    assert_eq!(v["status"], "error");
+}

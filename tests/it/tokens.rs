@@ -1,0 +1,253 @@
+//! generateToken and the three ways a token can come with a request.
+
+use crate::common::{spawn_app, PASSWORD, RECEIVERS};
+use hookbook::domain::time::Millis;
+use hookbook::domain::user::Username;
+use hookbook::security::token::Token;
+use hookbook::store::TokenRecord;
+
+#[tokio::test]
+async fn generate_token_answers_token_expires_and_ssl() {
+    let app = spawn_app().await;
+    app.add_user("admin", "administrator", &[]).await;
+    let before = Millis::now().0;
+    let r = app
+        .post_form(
+            "/notebooks/sharing/rest/generateToken",
+            None,
+            &[
+                ("username", "admin"),
+                ("password", PASSWORD),
+                ("expiration", "30"),
+                ("client", "requestip"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    let keys: Vec<_> = r.json.as_object().unwrap().keys().cloned().collect();
+    assert_eq!(keys, ["expires", "ssl", "token"]);
+    assert_eq!(r.json["ssl"], false);
+    let expires = r.json["expires"].as_i64().unwrap();
+    assert!(expires >= before + 30 * 60_000 && expires <= Millis::now().0 + 30 * 60_000);
+}
+
+#[tokio::test]
+async fn wrong_credentials_get_the_sharing_error_shape() {
+    let app = spawn_app().await;
+    app.add_user("admin", "administrator", &[]).await;
+    for (user, password) in [("admin", "wrong"), ("nobody", PASSWORD), ("", "")] {
+        let r = app
+            .post_form(
+                "/notebooks/sharing/rest/generateToken",
+                None,
+                &[("username", user), ("password", password)],
+            )
+            .await;
+        assert_eq!(r.status, 400);
+        assert_eq!(
+            r.json,
+            serde_json::json!({"error": {"code": 400, "message": "Unable to generate token.", "details": ["Invalid username or password."]}})
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_bad_expiration_is_refused_naming_it() {
+    let app = spawn_app().await;
+    app.add_user("admin", "administrator", &[]).await;
+    let r = app
+        .post_form(
+            "/notebooks/sharing/rest/generateToken",
+            None,
+            &[
+                ("username", "admin"),
+                ("password", PASSWORD),
+                ("expiration", "soon"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 400);
+    assert!(r.json["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("expiration"));
+}
+
+#[tokio::test]
+async fn a_token_is_accepted_as_field_and_in_both_headers() {
+    let app = spawn_app().await;
+    app.add_user("admin", "administrator", &[]).await;
+    let token = app.token("admin").await;
+    let url = app.url(RECEIVERS);
+    let field = app
+        .client
+        .get(&url)
+        .query(&[("f", "json"), ("token", &token)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(field.status(), 200);
+    let form = app
+        .client
+        .post(app.url("/notebooks/admin/notebooks/webhookReceivers/00000000-0000-0000-0000-000000000000/validate"))
+        .form(&[("f", "json"), ("token", &token)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        form.status(),
+        404,
+        "a form token authenticates; the receiver is unknown"
+    );
+    for header in ["X-Esri-Authorization", "Authorization"] {
+        let r = app
+            .client
+            .get(&url)
+            .query(&[("f", "json")])
+            .header(header, format!("Bearer {token}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{header}");
+    }
+}
+
+#[tokio::test]
+async fn no_token_is_499_and_a_bad_token_is_498() {
+    let app = spawn_app().await;
+    let none = app.get(RECEIVERS, None).await;
+    assert_eq!((none.status, none.json["code"].as_i64()), (401, Some(499)));
+    assert_eq!(none.json["status"], "error");
+    let bad = app.get(RECEIVERS, Some("not-a-token")).await;
+    assert_eq!((bad.status, bad.json["code"].as_i64()), (401, Some(498)));
+    let wrong_scheme = app
+        .client
+        .get(app.url(RECEIVERS))
+        .query(&[("f", "json")])
+        .header("Authorization", "Basic YWRtaW46cHc=")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong_scheme.status(), 401);
+}
+
+#[tokio::test]
+async fn an_expired_token_is_498() {
+    let app = spawn_app().await;
+    app.add_user("admin", "administrator", &[]).await;
+    // A token that expired a minute ago, written where the server keeps
+    // tokens: its own database file.
+    let store = crate::common::db::store(app.dir.path()).await;
+    let token = Token::generate();
+    let now = Millis::now();
+    store
+        .add_token(&TokenRecord {
+            hash: token.hash(),
+            username: Username::parse("admin").unwrap(),
+            created: Millis(now.0 - 120_000),
+            expires: Millis(now.0 - 60_000),
+        })
+        .await
+        .unwrap();
+    let r = app.get(RECEIVERS, Some(token.expose())).await;
+    assert_eq!((r.status, r.json["code"].as_i64()), (401, Some(498)));
+}
+
+#[tokio::test]
+async fn tokens_survive_a_restart() {
+    let app = spawn_app().await;
+    app.add_user("admin", "administrator", &[]).await;
+    let token = app.token("admin").await;
+    let dir = app.stop().await;
+    let app = crate::common::spawn_app_in(dir, &[]).await;
+    assert_eq!(app.get(RECEIVERS, Some(&token)).await.status, 200);
+}
+
+/// The form fields of an operation's n-th attempt.
+type FieldsOf<'a> = Box<dyn Fn(usize) -> Vec<(String, String)> + 'a>;
+
+#[tokio::test]
+async fn a_post_takes_its_token_from_the_body_or_a_header_never_from_the_url() {
+    let app = crate::common::spawn_app().await;
+    let cast = app.cast().await;
+    let item = app.add_item(&cast.alice, "alice").await;
+    let client = reqwest::Client::new();
+    // One operation of each resource, each with fresh fields per attempt.
+    let operations: Vec<(&str, FieldsOf)> = vec![
+        (
+            "/notebooks/admin/notebooks/webhookReceivers/create",
+            Box::new(|n| {
+                vec![
+                    ("name".into(), format!("r{n}")),
+                    ("itemId".into(), item.clone()),
+                    ("secret".into(), crate::common::SECRET.into()),
+                    ("signatureHeaders".into(), "x-sig".into()),
+                ]
+            }),
+        ),
+        (
+            "/notebooks/sharing/rest/content/users/alice/addItem",
+            Box::new(|n| {
+                vec![
+                    ("title".into(), format!("t{n}")),
+                    ("text".into(), crate::common::NOTEBOOK.into()),
+                ]
+            }),
+        ),
+        (
+            "/notebooks/admin/notebooks/executeNotebook",
+            Box::new(|_| vec![("itemId".into(), item.clone())]),
+        ),
+        (
+            "/notebooks/sharing/rest/community/users/bob/revokeTokens",
+            Box::new(|_| vec![]),
+        ),
+    ];
+    for (path, fields) in &operations {
+        let url = app.url(path);
+        let post = |n: usize| {
+            let mut form = fields(n);
+            form.push(("f".into(), "json".into()));
+            client.post(&url).form(&form)
+        };
+        // The token only in the URL: no credential, saying where it goes.
+        let r = post(0)
+            .query(&[("token", &cast.alice)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401, "{path}");
+        let body: serde_json::Value = r.json().await.unwrap();
+        let text = body.to_string();
+        assert!(text.contains("499"), "{path}: {text}");
+        assert!(text.contains("request body"), "{path}: {text}");
+        // In the body, and in each header: accepted. (alice's revocation
+        // of bob's tokens is refused as forbidden, not as unauthenticated.)
+        let admin = if path.contains("revokeTokens") {
+            &cast.admin
+        } else {
+            &cast.alice
+        };
+        let mut form = fields(1);
+        form.push(("f".into(), "json".into()));
+        form.push(("token".into(), admin.clone()));
+        let r = client.post(&url).form(&form).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{path} with the token in the body");
+        for (n, header) in ["authorization", "x-esri-authorization"].iter().enumerate() {
+            let r = post(2 + n)
+                .header(*header, format!("Bearer {admin}"))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200, "{path} with the token in {header}");
+        }
+    }
+    // A GET still takes it from the URL, the ArcGIS way of linking.
+    let r = client
+        .get(app.url("/notebooks/admin/notebooks/webhookReceivers"))
+        .query(&[("token", cast.admin.as_str()), ("f", "json")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}
