@@ -4,12 +4,13 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 
 use super::nodes::{add_admin, BIN};
 use super::process::Process;
+use super::wait::eventually;
 
 /// The Python with `arcgis` and `ipykernel` that `scripts/test` prepares
 /// (`HOOKBOOK_TEST_ARCGIS_PYTHON`, else `target/arcgis-python/bin/python`).
@@ -90,11 +91,7 @@ pub async fn serve_https(
             .stderr(Stdio::null()),
     );
     let base = format!("https://127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while client.get(format!("{base}/healthz")).send().await.is_err() {
-        assert!(Instant::now() < deadline, "the HTTPS server never answered");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    super::nodes::ready_at(&client, &base).await;
     (child, base)
 }
 
@@ -168,8 +165,7 @@ pub async fn run_from_webhook(
         .await
         .unwrap();
     let job = sent["jobId"].as_str().expect("a job").to_string();
-    let deadline = Instant::now() + Duration::from_secs(180);
-    let done = loop {
+    let done = eventually("the run ends", Duration::from_secs(180), || async {
         let j: Value = client
             .get(format!("{portal}/admin/notebooks/jobs/{job}"))
             .query(&[("f", "json"), ("token", token)])
@@ -179,12 +175,12 @@ pub async fn run_from_webhook(
             .json()
             .await
             .unwrap();
-        if ["COMPLETED", "FAILED"].contains(&j["status"].as_str().unwrap_or("")) {
-            break j;
+        match j["status"].as_str().unwrap_or("") {
+            "COMPLETED" | "FAILED" => Ok(j),
+            _ => Err(j.to_string()),
         }
-        assert!(Instant::now() < deadline, "the run never ended: {j}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    })
+    .await;
     let executed = client
         .get(format!("{portal}/admin/notebooks/jobs/{job}/notebook"))
         .query(&[("token", token)])

@@ -120,16 +120,14 @@ pub async fn deliveries(app: &TestApp, token: &str, id: &str) -> Vec<Value> {
 }
 
 pub async fn wait_for_log(app: &TestApp, token: &str, id: &str, n: usize) -> Vec<Value> {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    loop {
+    let what = format!("the delivery log reaches {n} lines");
+    super::wait::eventually(&what, std::time::Duration::from_secs(60), || async {
         let log = deliveries(app, token, id).await;
         if log.len() >= n {
-            return log;
+            Ok(log)
+        } else {
+            Err(format!("{log:?}"))
         }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the delivery log never reached {n} lines: {log:?}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    })
+    .await
 }

@@ -1,10 +1,11 @@
 //! Jobs as the suites watch them: waiting, bounded, for a job to end;
 //! and the notebooks they run.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 
+use super::wait::eventually;
 use super::TestApp;
 
 const JOBS: &str = "/notebooks/admin/notebooks/jobs";
@@ -12,15 +13,15 @@ const JOBS: &str = "/notebooks/admin/notebooks/jobs";
 /// Waits (at most two minutes) until the job reaches a final state, read
 /// as `token`; its resource then.
 pub async fn finished(app: &TestApp, token: &str, job: &str) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
+    let what = format!("job {job} ends");
+    eventually(&what, Duration::from_secs(120), || async {
         let j = app.get(&format!("{JOBS}/{job}"), Some(token)).await.json;
-        if ["COMPLETED", "FAILED", "CANCELLED"].contains(&j["status"].as_str().unwrap_or("")) {
-            return j;
+        match j["status"].as_str().unwrap_or("") {
+            "COMPLETED" | "FAILED" | "CANCELLED" => Ok(j),
+            _ => Err(j.to_string()),
         }
-        assert!(Instant::now() < deadline, "job {job} never finished: {j}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    })
+    .await
 }
 
 /// A notebook of code `cells`, naming `runtime` in its

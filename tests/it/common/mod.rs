@@ -10,6 +10,7 @@ pub mod nodes;
 pub mod process;
 pub mod proxy;
 pub mod runs;
+pub mod wait;
 
 use clap::Parser as _;
 use hookbook::config::{Cli, Command, UserCommand};

@@ -2,7 +2,7 @@
 //! one database, started and killed like real ones.
 
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::Engine as _;
 use serde_json::Value;
@@ -11,6 +11,7 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_hookbook");
 pub const PASSWORD: &str = "multi node pw";
 
 use super::process::Process;
+use super::wait::eventually;
 
 /// A node: its process (killed with its kernels when the node is dropped)
 /// and its data dir.
@@ -69,28 +70,18 @@ pub fn serve(
 
 /// Waits (bounded) until `base` answers `/healthz`.
 pub async fn ready_at(client: &reqwest::Client, base: &str) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while client.get(format!("{base}/healthz")).send().await.is_err() {
-        assert!(Instant::now() < deadline, "{base} never started");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let what = format!("{base} answers /healthz");
+    eventually(&what, Duration::from_secs(60), || async {
+        match client.get(format!("{base}/healthz")).send().await {
+            Ok(_) => Ok(()),
+            Err(e) => Err(e.to_string()),
+        }
+    })
+    .await
 }
 
 pub async fn ready(client: &reqwest::Client, node: &Node) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while client
-        .get(format!("{}/healthz", node.base))
-        .send()
-        .await
-        .is_err()
-    {
-        assert!(
-            Instant::now() < deadline,
-            "node {} never started",
-            node.base
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    ready_at(client, &node.base).await
 }
 
 /// `hookbook user add` of an administrator `admin` with [`PASSWORD`].

@@ -167,12 +167,6 @@ pub fn with_argument(argument: &str) -> Vec<i32> {
 /// Waits (up to `seconds`) until no process has `argument` among its
 /// arguments; false when one still has.
 pub async fn gone(argument: &str, seconds: u64) -> bool {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
-    while !with_argument(argument).is_empty() {
-        if std::time::Instant::now() > deadline {
-            return false;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    true
+    let within = std::time::Duration::from_secs(seconds);
+    super::wait::within(within, || with_argument(argument).is_empty()).await
 }
