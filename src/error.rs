@@ -32,11 +32,11 @@ pub enum Error {
     #[error("{0}")]
     WrongMethod(String),
     /// A parameter was missing or wrong.
-    #[error("Invalid parameter '{field}': {source}")]
+    /// (The problem is a leaf: its text is all there is, said here once.)
+    #[error("Invalid parameter '{field}': {problem}")]
     Invalid {
         field: &'static str,
-        #[source]
-        source: ParseError,
+        problem: ParseError,
     },
     /// A request body past the size read from anyone came before its
     /// caller was known.
@@ -61,15 +61,89 @@ pub enum Error {
 impl Error {
     /// Builds the `map_err` for a parser reading `field`.
     pub fn invalid(field: &'static str) -> impl FnOnce(ParseError) -> Error {
-        move |source| Error::Invalid { field, source }
+        move |problem| Error::Invalid { field, problem }
     }
 
     pub fn missing(field: &'static str) -> Error {
         Error::Invalid {
             field,
-            source: ParseError::new("is required"),
+            problem: ParseError::new("is required"),
         }
     }
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    //! No error of ours prints its cause twice: each level's text leaves
+    //! its source to `report::chain`.
+
+    use std::io;
+
+    use super::*;
+    use crate::report::{chain, repeated_cause};
+    use crate::runner::build::BuildError;
+    use crate::runner::kernel::KernelError;
+    use crate::store::{Corrupt, StoreError};
+
+    fn io_error() -> io::Error {
+        io::Error::new(io::ErrorKind::PermissionDenied, "permission denied")
+    }
+
+    fn corrupt() -> StoreError {
+        StoreError::Corrupt(Box::new(Corrupt {
+            table: "jobs",
+            key: "j1".into(),
+            column: "status",
+            problem: Box::new(ParseError::new("'DONE' is not a job status")),
+        }))
+    }
+
+    fn every_kind() -> Vec<Box<dyn std::error::Error>> {
+        let not_json = serde_json::from_str::<serde_json::Value>("{").unwrap_err();
+        vec![
+            Box::new(Error::invalid("name")(ParseError::new("is required"))),
+            Box::new(Error::Store(StoreError::Database(Box::new(io_error())))),
+            Box::new(Error::Store(corrupt())),
+            Box::new(Error::Internal(
+                anyhow::Error::new(io_error()).context("reading the key"),
+            )),
+            Box::new(KernelError::Spawn {
+                python: "/bin/python".into(),
+                source: io_error(),
+            }),
+            Box::new(KernelError::Dir(io_error())),
+            Box::new(KernelError::Limit(io_error())),
+            Box::new(KernelError::Channel {
+                channel: "shell",
+                source: jupyter_zmq_client::RuntimeError::MissingDelimiter,
+            }),
+            Box::new(KernelError::ForkServerPipe(io_error())),
+            Box::new(KernelError::ForkServerAnswer(not_json)),
+            Box::new(BuildError::Run(io_error())),
+            Box::new(BuildError::Store(corrupt())),
+        ]
+    }
+
+    #[test]
+    fn no_error_of_ours_says_its_cause_twice() {
+        for error in every_kind() {
+            assert_eq!(
+                repeated_cause(error.as_ref()),
+                None,
+                "{}",
+                chain(error.as_ref())
+            );
+        }
+    }
+
+    #[test]
+    fn a_corrupt_row_is_named_by_table_key_and_column_with_the_parse_error() {
+        assert_eq!(
+            chain(&Error::Store(corrupt())),
+            "storage failed: the status of the jobs row 'j1' could not be read back: \
+             'DONE' is not a job status"
+        );
+    }
+}

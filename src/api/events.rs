@@ -64,7 +64,7 @@ async fn read_body(intake: &Intake, gate: &Gate, body: Body) -> Result<Vec<u8>> 
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|_| Error::Invalid {
             field: "body",
-            source: ParseError::new("the request body could not be read to its end"),
+            problem: ParseError::new("the request body could not be read to its end"),
         })?;
         let size = (bytes.len() + chunk.len()) as u64;
         if size > limit {

@@ -94,13 +94,13 @@ async fn add(
         if !kind.trim().eq_ignore_ascii_case("notebook") {
             return Err(Error::Invalid {
                 field: "type",
-                source: ParseError::new("only Notebook items can be added"),
+                problem: ParseError::new("only Notebook items can be added"),
             });
         }
     }
     let (file, stem) = notebook_param(&params)?.ok_or_else(|| Error::Invalid {
         field: "file",
-        source: ParseError::new("a notebook is required, as the file 'file' or the field 'text'"),
+        problem: ParseError::new("a notebook is required, as the file 'file' or the field 'text'"),
     })?;
     let title = params
         .non_empty("title")

@@ -89,7 +89,7 @@ pub(super) fn number(params: &Params, field: &'static str, default: u32, max: u3
             .filter(|n| (1..=max).contains(n))
             .ok_or_else(|| Error::Invalid {
                 field,
-                source: ParseError::new(format!("must be a whole number from 1 to {max}")),
+                problem: ParseError::new(format!("must be a whole number from 1 to {max}")),
             }),
     }
 }
@@ -254,7 +254,7 @@ async fn execute(
             .map(|m| {
                 m.ok_or(Error::Invalid {
                     field: "executionTimeoutInMinutes",
-                    source: ParseError::new("must be a whole number of minutes from 1 to 10080"),
+                    problem: ParseError::new("must be a whole number of minutes from 1 to 10080"),
                 })
             })
             .transpose()?,

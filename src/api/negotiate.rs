@@ -326,7 +326,7 @@ impl SizeGate<'_> {
         if total > MAX_FORM_BYTES {
             return Err(Error::Invalid {
                 field: "body",
-                source: ParseError::new(format!(
+                problem: ParseError::new(format!(
                     "the request is larger than {MAX_FORM_BYTES} bytes"
                 )),
             });
@@ -374,7 +374,7 @@ async fn read_body(
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|_| Error::Invalid {
             field: "body",
-            source: ParseError::new("the request body could not be read to its end"),
+            problem: ParseError::new("the request body could not be read to its end"),
         })?;
         gate.allow(bytes.len() + chunk.len(), fields).await?;
         bytes.extend_from_slice(&chunk);
@@ -391,7 +391,7 @@ async fn read_multipart(
 ) -> Result<(), Error> {
     let malformed = |e: multer::Error| Error::Invalid {
         field: "body",
-        source: ParseError::new(format!("the multipart body is malformed: {e}")),
+        problem: ParseError::new(format!("the multipart body is malformed: {e}")),
     };
     let boundary = multer::parse_boundary(content_type).map_err(malformed)?;
     let mut multipart = multer::Multipart::new(body.into_data_stream(), boundary);
@@ -416,7 +416,7 @@ async fn read_multipart(
         } else {
             let text = String::from_utf8(data).map_err(|_| Error::Invalid {
                 field: "body",
-                source: ParseError::new(format!(
+                problem: ParseError::new(format!(
                     "the field '{}' is not UTF-8 text",
                     name.escape_default()
                 )),

@@ -150,7 +150,7 @@ async fn list(
             .filter(|n| (1..=crate::service::notices::MAX_NOTICES).contains(n))
             .ok_or_else(|| Error::Invalid {
                 field: "num",
-                source: crate::domain::ParseError::new("must be a whole number from 1 to 1000"),
+                problem: crate::domain::ParseError::new("must be a whole number from 1 to 1000"),
             })?,
     };
     let notices = app.notices(&caller, username.as_ref(), num).await?;

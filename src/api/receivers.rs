@@ -265,7 +265,7 @@ async fn deliveries(
             .filter(|n| (1..=MAX_DELIVERIES).contains(n))
             .ok_or_else(|| Error::Invalid {
                 field: "num",
-                source: crate::domain::ParseError::new(format!(
+                problem: crate::domain::ParseError::new(format!(
                     "must be a whole number from 1 to {MAX_DELIVERIES}"
                 )),
             })?,

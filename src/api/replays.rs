@@ -44,7 +44,7 @@ fn selection(params: &Params) -> Result<ReplaySelection> {
                 .map(Millis)
                 .ok_or(Error::Invalid {
                     field,
-                    source: crate::domain::ParseError::new(
+                    problem: crate::domain::ParseError::new(
                         "must be a time in milliseconds since 1970 (a whole number)",
                     ),
                 })

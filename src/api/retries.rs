@@ -66,7 +66,7 @@ fn changed(params: &Params, current: &RetryPolicy) -> Result<RetryPolicy> {
         params.non_empty(field).map_or(Ok(now), |t| {
             t.trim().parse::<u32>().map_err(|_| Error::Invalid {
                 field,
-                source: ParseError::new("must be a whole number of zero or more"),
+                problem: ParseError::new("must be a whole number of zero or more"),
             })
         })
     };
@@ -74,7 +74,7 @@ fn changed(params: &Params, current: &RetryPolicy) -> Result<RetryPolicy> {
         None => current.backoff_factor(),
         Some(t) => t.trim().parse::<f64>().map_err(|_| Error::Invalid {
             field: "backoffFactor",
-            source: ParseError::new("must be a number from 1 to 10"),
+            problem: ParseError::new("must be a number from 1 to 10"),
         })?,
     };
     let retry_on = match params.get("retryOn") {
@@ -88,7 +88,7 @@ fn changed(params: &Params, current: &RetryPolicy) -> Result<RetryPolicy> {
         whole("maxDelaySeconds", current.max_delay_seconds())?,
         retry_on,
     )
-    .map_err(|(field, source)| Error::Invalid { field, source })
+    .map_err(|(field, problem)| Error::Invalid { field, problem })
 }
 
 async fn receiver_page(app: Arc<App>, caller: User, id: ReceiverId) -> Result<Page> {

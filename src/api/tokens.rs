@@ -72,7 +72,7 @@ async fn generate(
                 .filter(|m| *m > 0)
                 .ok_or_else(|| Error::Invalid {
                     field: "expiration",
-                    source: ParseError::new("must be a whole number of minutes greater than 0"),
+                    problem: ParseError::new("must be a whole number of minutes greater than 0"),
                 })?,
         ),
     };

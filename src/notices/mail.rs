@@ -82,3 +82,15 @@ impl SmtpSettings {
             .map_err(MailError::Smtp)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::repeated_cause;
+
+    #[test]
+    fn a_mail_error_leaves_its_cause_to_the_chain() {
+        let bad = "not an address".parse::<lettre::Address>().unwrap_err();
+        assert_eq!(repeated_cause(&MailError::Address(bad)), None);
+    }
+}

@@ -16,7 +16,7 @@ use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader, Lines};
 use tokio::process::{Child, ChildStdin, ChildStdout};
 use tokio::sync::oneshot;
 
-use super::error::{protocol, KernelError};
+use super::error::KernelError;
 use crate::metrics::ForkHealth;
 
 /// How long the fork server may take to import everything and say so.
@@ -196,17 +196,13 @@ impl ForkServer {
             match tokio::time::timeout(FORK_TIMEOUT, exchange(r, &line)).await {
                 Ok(Ok(pid)) => return Ok(pid),
                 Ok(Err(e)) => last = Some(e),
-                Err(_) => {
-                    last = Some(KernelError::Protocol(
-                        "the fork server did not answer".into(),
-                    ))
-                }
+                Err(_) => last = Some(KernelError::ForkServer("did not answer".into())),
             }
             tracing::warn!("the fork server failed; starting it again");
             *running = None;
             self.health.down();
         }
-        Err(last.unwrap_or_else(|| KernelError::Protocol("the fork server failed".into())))
+        Err(last.unwrap_or_else(|| KernelError::ForkServer("failed".into())))
     }
 
     /// Stops the fork server (its kernels die with it).
@@ -242,13 +238,13 @@ impl ForkServer {
                 source,
             })?;
         let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
-            return Err(KernelError::Protocol("the fork server has no pipes".into()));
+            return Err(KernelError::ForkServer("has no pipes".into()));
         };
         let mut stdout = BufReader::new(stdout).lines();
         let ready = tokio::time::timeout(READY_TIMEOUT, stdout.next_line())
             .await
             .map_err(|_| KernelError::StartTimeout(READY_TIMEOUT))?
-            .map_err(|e| KernelError::Protocol(e.to_string()))?;
+            .map_err(KernelError::ForkServerPipe)?;
         let ready: Value = serde_json::from_str(ready.as_deref().unwrap_or(""))
             .map_err(|_| KernelError::Exited("the fork server could not load ipykernel".into()))?;
         if ready.get("ready").is_none() {
@@ -256,8 +252,8 @@ impl ForkServer {
                 .get("error")
                 .and_then(Value::as_str)
                 .map_or_else(|| ready.to_string(), str::to_string);
-            return Err(KernelError::Protocol(format!(
-                "the fork server of {} stopped: {said}",
+            return Err(KernelError::ForkServer(format!(
+                "of {} stopped: {said}",
                 self.python.display()
             )));
         }
@@ -290,7 +286,7 @@ async fn watch(mut child: Child, stopped: oneshot::Receiver<()>, health: ForkHea
 
 /// Sends one request line and reads the answer: the child's pid.
 async fn exchange(r: &mut Running, line: &str) -> Result<i32, KernelError> {
-    let io = |e: std::io::Error| KernelError::Protocol(format!("the fork server: {e}"));
+    let io = KernelError::ForkServerPipe;
     r.stdin.write_all(line.as_bytes()).await.map_err(io)?;
     r.stdin.write_all(b"\n").await.map_err(io)?;
     r.stdin.flush().await.map_err(io)?;
@@ -300,11 +296,10 @@ async fn exchange(r: &mut Running, line: &str) -> Result<i32, KernelError> {
         .await
         .map_err(io)?
         .ok_or_else(|| KernelError::Exited("the fork server exited".into()))?;
-    let answer: Value = serde_json::from_str(&answer).map_err(protocol)?;
+    let answer: Value = serde_json::from_str(&answer).map_err(KernelError::ForkServerAnswer)?;
     match answer.get("pid").and_then(Value::as_i64) {
-        Some(pid) => i32::try_from(pid).map_err(protocol),
-        None => Err(KernelError::Protocol(format!(
-            "the fork server could not fork: {answer}"
-        ))),
+        Some(pid) => i32::try_from(pid)
+            .map_err(|_| KernelError::ForkServer(format!("answered a pid out of range: {pid}"))),
+        None => Err(KernelError::ForkServer(format!("could not fork: {answer}"))),
     }
 }

@@ -36,12 +36,25 @@ enum NotStarted {
     /// A rule says no (item gone, tokens revoked, receiver blocked).
     #[error("{0}")]
     Refused(String),
-    #[error("The notebook item is not valid JSON: {0}")]
+    #[error("The notebook item is not valid JSON")]
     NotJson(#[source] serde_json::Error),
-    #[error("the run could not be prepared: {0}")]
+    #[error("the run could not be prepared")]
     Failure(#[source] Error),
-    #[error("no token could be issued for the run: {0}")]
+    #[error("no token could be issued for the run")]
     NoToken(#[source] Error),
+}
+
+impl NotStarted {
+    /// The job's message: what went wrong and its first cause, which says
+    /// what (the JSON's line and column, or "storage failed") without the
+    /// internals the log has.
+    fn message(&self) -> String {
+        match self {
+            NotStarted::Refused(why) => why.clone(),
+            NotStarted::NotJson(e) => format!("{self}: {e}"),
+            NotStarted::Failure(e) | NotStarted::NoToken(e) => format!("{self}: {e}"),
+        }
+    }
 }
 
 impl From<Error> for NotStarted {
@@ -80,7 +93,7 @@ pub async fn run_job(runner: &Runner, pools: &Pools, job: JobRecord) {
             if !matches!(e, NotStarted::Refused(_)) {
                 tracing::error!(job = %job.id, error = %chain(&e), "a run could not start");
             }
-            (Some(Outcome::failed(e.to_string())), None)
+            (Some(Outcome::failed(e.message())), None)
         }
         Ok(mut p) => {
             let token = p.run_token.take();
@@ -229,7 +242,10 @@ async fn execute(runner: &Runner, pools: &Pools, p: Prepared, run: Run<'_>) -> O
         Err(e) => {
             return Outcome {
                 failure: Some(Failure::Error),
-                ..Outcome::failed(format!("No kernel could be started for the run: {e}"))
+                ..Outcome::failed(format!(
+                    "No kernel could be started for the run: {}",
+                    chain(&e)
+                ))
             }
         }
     };
@@ -264,7 +280,10 @@ async fn execute(runner: &Runner, pools: &Pools, p: Prepared, run: Run<'_>) -> O
         }
         Err(e) => (
             Value::Null,
-            RunEnd::KernelLost(format!("the run's environment could not be written: {e}")),
+            RunEnd::KernelLost(format!(
+                "the run's environment could not be written: {}",
+                chain(&e)
+            )),
         ),
     };
     if let Some(watch) = disk_watch {
@@ -416,5 +435,33 @@ fn conclude(end: RunEnd, timeout: Duration) -> (JobStatus, String, Option<Failur
             format!("The kernel was lost: {e}"),
             Some(Failure::Error),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::repeated_cause;
+
+    #[test]
+    fn a_run_that_could_not_start_says_each_cause_once_and_why_in_its_message() {
+        let not_json = serde_json::from_str::<Value>("{").unwrap_err();
+        let store = || Error::Store(StoreError::Database("the disk is full".into()));
+        for e in [
+            NotStarted::NotJson(not_json),
+            NotStarted::Failure(store()),
+            NotStarted::NoToken(store()),
+        ] {
+            assert_eq!(repeated_cause(&e), None, "{e}");
+        }
+        assert_eq!(
+            NotStarted::Failure(store()).message(),
+            "the run could not be prepared: storage failed"
+        );
+        let not_json = serde_json::from_str::<Value>("{").unwrap_err();
+        assert_eq!(
+            NotStarted::NotJson(not_json).message(),
+            "The notebook item is not valid JSON: EOF while parsing an object at line 1 column 1"
+        );
     }
 }

@@ -14,7 +14,7 @@ use jupyter_zmq_client::{ClientControlConnection, ClientIoPubConnection, ClientS
 use rand::RngCore as _;
 use serde_json::Value;
 
-use super::error::protocol;
+use super::error::channel;
 pub use super::error::KernelError;
 use super::forkserver::{ForkRequest, ForkServer};
 use super::outputs::{OutputBudget, Outputs};
@@ -282,18 +282,16 @@ impl Kernel {
     async fn ready(&mut self) -> Result<(), KernelError> {
         let request: JupyterMessage = KernelInfoRequest {}.into();
         let request = request.with_session(&self.session);
-        self.shell.send(request).await.map_err(protocol)?;
+        self.shell.send(request).await.map_err(channel("shell"))?;
         loop {
-            let reply = self.shell.read().await.map_err(protocol)?;
+            let reply = self.shell.read().await.map_err(channel("shell"))?;
             if matches!(reply.content, JupyterMessageContent::KernelInfoReply(_)) {
                 break;
             }
         }
         let warm = self.execute(WARM_UP, true).await?;
         match warm.error {
-            Some((ename, evalue, _)) => Err(KernelError::Protocol(format!(
-                "warming up failed: {ename}: {evalue}"
-            ))),
+            Some((ename, evalue, _)) => Err(KernelError::WarmUp { ename, evalue }),
             None => Ok(()),
         }
     }
@@ -406,7 +404,7 @@ impl Kernel {
         let message: JupyterMessage = request.into();
         let message = message.with_session(&self.session);
         let id = message.header.msg_id.clone();
-        self.shell.send(message).await.map_err(protocol)?;
+        self.shell.send(message).await.map_err(channel("shell"))?;
         Ok(id)
     }
 
@@ -421,7 +419,7 @@ impl Kernel {
         let mut outputs = Outputs::default();
         let mut error = None;
         loop {
-            let msg = self.iopub.read().await.map_err(protocol)?;
+            let msg = self.iopub.read().await.map_err(channel("iopub"))?;
             if msg.parent_header.as_ref().map(|h| h.msg_id.as_str()) != Some(id.as_str()) {
                 continue;
             }
@@ -449,7 +447,7 @@ impl Kernel {
             }
         }
         let execution_count = loop {
-            let reply = self.shell.read().await.map_err(protocol)?;
+            let reply = self.shell.read().await.map_err(channel("shell"))?;
             if reply.parent_header.as_ref().map(|h| h.msg_id.as_str()) != Some(id.as_str()) {
                 continue;
             }
@@ -566,7 +564,8 @@ fn prepare_dir(
         kernel_name: Some("python3".into()),
     };
     let file = dir.join("connection.json");
-    let text = serde_json::to_string(&info).map_err(protocol)?;
+    let text =
+        serde_json::to_string(&info).map_err(|e| KernelError::Dir(std::io::Error::other(e)))?;
     std::fs::write(&file, text).map_err(KernelError::Dir)?;
     sandbox::chown_all(&dir, owner, &sandbox::RUN_WRITES).map_err(KernelError::Dir)?;
     Ok((dir, info, file))
@@ -701,20 +700,21 @@ async fn connect(
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    let identity = jupyter_zmq_client::peer_identity_for_session(session).map_err(protocol)?;
+    let identity =
+        jupyter_zmq_client::peer_identity_for_session(session).map_err(channel("shell"))?;
     let mut iopub = jupyter_zmq_client::create_client_iopub_connection(info, "", session)
         .await
-        .map_err(protocol)?;
+        .map_err(channel("iopub"))?;
     let shell =
         jupyter_zmq_client::create_client_shell_connection_with_identity(info, session, identity)
             .await
-            .map_err(protocol)?;
+            .map_err(channel("shell"))?;
     let control = jupyter_zmq_client::create_client_control_connection(info, session)
         .await
-        .map_err(protocol)?;
+        .map_err(channel("control"))?;
     jupyter_zmq_client::wait_for_iopub_welcome(&mut iopub, Duration::from_secs(10))
         .await
-        .map_err(protocol)?;
+        .map_err(channel("iopub"))?;
     Ok((shell, iopub, control))
 }
 

@@ -102,7 +102,7 @@ impl App {
             None => {
                 return Err(Error::Invalid {
                     field: "jobId",
-                    source: crate::domain::ParseError::new(format!(
+                    problem: crate::domain::ParseError::new(format!(
                         "the job is already {}",
                         job.status
                     )),
@@ -119,7 +119,7 @@ impl App {
         let job = self.job(caller, id).await?;
         let refuse = |why: &str| Error::Invalid {
             field: "jobId",
-            source: crate::domain::ParseError::new(why),
+            problem: crate::domain::ParseError::new(why),
         };
         let receiver_id = match (job.kind, job.receiver_id, job.event_id) {
             (JobKind::Webhook, Some(receiver), Some(_)) => receiver,
@@ -162,7 +162,7 @@ impl App {
         let receiver = self.receiver(caller, receiver_id).await?;
         let invalid = |field: &'static str, why: String| Error::Invalid {
             field,
-            source: crate::domain::ParseError::new(why),
+            problem: crate::domain::ParseError::new(why),
         };
         if receiver.disabled {
             return Err(invalid("id", "the webhook receiver is disabled".into()));
@@ -253,14 +253,14 @@ impl App {
             .await?
             .ok_or_else(|| Error::Invalid {
                 field: "itemId",
-                source: crate::domain::ParseError::new(format!(
+                problem: crate::domain::ParseError::new(format!(
                     "the notebook item '{}' does not exist",
                     request.item_id
                 )),
             })?;
         require_manager(caller, &item.owner).map_err(|_| Error::Invalid {
             field: "itemId",
-            source: crate::domain::ParseError::new(format!(
+            problem: crate::domain::ParseError::new(format!(
                 "you may not run the notebook item '{}'",
                 request.item_id
             )),
@@ -269,7 +269,7 @@ impl App {
             if self.store.runtime(runtime).await?.is_none() {
                 return Err(Error::Invalid {
                     field: "notebookRuntimeId",
-                    source: crate::domain::ParseError::new(format!(
+                    problem: crate::domain::ParseError::new(format!(
                         "this site has no runtime with the id '{runtime}'"
                     )),
                 });

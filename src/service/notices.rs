@@ -28,7 +28,7 @@ pub struct DestinationChange {
 fn invalid(field: &'static str, why: String) -> Error {
     Error::Invalid {
         field,
-        source: crate::domain::ParseError::new(why),
+        problem: crate::domain::ParseError::new(why),
     }
 }
 

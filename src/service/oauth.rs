@@ -36,7 +36,7 @@ struct Pending {
 fn invalid(field: &'static str, message: String) -> Error {
     Error::Invalid {
         field,
-        source: ParseError::new(message),
+        problem: ParseError::new(message),
     }
 }
 

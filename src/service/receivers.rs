@@ -240,12 +240,12 @@ impl App {
             .await?
             .ok_or_else(|| Error::Invalid {
                 field: "itemId",
-                source: ParseError::new(format!("the notebook item '{item_id}' does not exist")),
+                problem: ParseError::new(format!("the notebook item '{item_id}' does not exist")),
             })?;
         if may_manage(caller, &item.owner) != Decision::Allowed {
             return Err(Error::Invalid {
                 field: "itemId",
-                source: ParseError::new(format!("you may not use the notebook item '{item_id}'")),
+                problem: ParseError::new(format!("you may not use the notebook item '{item_id}'")),
             });
         }
         Ok(())
@@ -296,7 +296,7 @@ impl App {
             None => Ok(()),
             Some(problem) => Err(Error::Invalid {
                 field: "apiToken",
-                source: ParseError::new(problem.to_string()),
+                problem: ParseError::new(problem.to_string()),
             }),
         }
     }

@@ -27,7 +27,7 @@ fn taken(e: StoreError) -> Error {
     match e {
         StoreError::Conflict(what) => Error::Invalid {
             field: "name",
-            source: ParseError::new(format!("{what} already exists")),
+            problem: ParseError::new(format!("{what} already exists")),
         },
         other => other.into(),
     }

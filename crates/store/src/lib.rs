@@ -42,8 +42,8 @@ pub use runtimes::{RuntimeChange, RuntimeRecord, RuntimeStore};
 pub enum StoreError {
     #[error("{0} already exists")]
     Conflict(String),
-    #[error("a stored {0} could not be read back")]
-    Corrupt(&'static str),
+    #[error(transparent)]
+    Corrupt(Box<Corrupt>),
     #[error("a stored {0}'s secrets could not be opened with this site's key")]
     Sealed(&'static str),
     #[error("database failure")]
@@ -53,6 +53,68 @@ pub enum StoreError {
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A stored value that does not parse: which table, row and column, and
+/// why (the parser's own error, as the source).
+#[derive(Debug, thiserror::Error)]
+#[error("the {column} of the {table} row '{key}' could not be read back")]
+pub struct Corrupt {
+    pub table: &'static str,
+    pub key: String,
+    pub column: &'static str,
+    #[source]
+    pub problem: Box<dyn std::error::Error + Send + Sync>,
+}
+
+/// One stored row as it is read: its table and key name whatever in it
+/// does not parse.
+pub(crate) struct Reading<'a> {
+    table: &'static str,
+    key: &'a str,
+}
+
+/// What a column held that is none of the values it may hold.
+#[derive(Debug, thiserror::Error)]
+#[error("'{0}' is not one of its values")]
+struct Unknown(String);
+
+impl<'a> Reading<'a> {
+    pub(crate) fn of(table: &'static str, key: &'a str) -> Self {
+        Reading { table, key }
+    }
+
+    /// `read`, the parse of `column`; its error becomes `Corrupt`.
+    pub(crate) fn column<T, E>(&self, column: &'static str, read: Result<T, E>) -> StoreResult<T>
+    where
+        E: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        read.map_err(|e| self.corrupt(column, e.into()))
+    }
+
+    /// `read`, the lookup of `value` (from `column`) among the values the
+    /// column may hold.
+    pub(crate) fn known<T>(
+        &self,
+        column: &'static str,
+        value: &str,
+        read: Option<T>,
+    ) -> StoreResult<T> {
+        read.ok_or_else(|| self.corrupt(column, Box::new(Unknown(value.to_string()))))
+    }
+
+    fn corrupt(
+        &self,
+        column: &'static str,
+        problem: Box<dyn std::error::Error + Send + Sync>,
+    ) -> StoreError {
+        StoreError::Corrupt(Box::new(Corrupt {
+            table: self.table,
+            key: self.key.to_string(),
+            column,
+            problem,
+        }))
+    }
+}
 
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {

@@ -120,8 +120,8 @@ macro_rules! replay_steps {
             let ids = ids
                 .iter()
                 .map(|id| {
-                    hookbook_core::domain::ids::JobId::parse(id)
-                        .map_err(|_| $crate::StoreError::Corrupt("job"))
+                    let row = $crate::Reading::of("jobs", id);
+                    row.column("id", hookbook_core::domain::ids::JobId::parse(id))
                 })
                 .collect::<$crate::StoreResult<Vec<_>>>()?;
             let jobs = ids.len() as u64;

@@ -5,7 +5,7 @@
 
 use crate::{
     Channel, DeliveryOutcome, DeliveryRecord, DestinationRecord, EventRecord, ItemMeta, JobRecord,
-    NoticeRecord, NoticeStatus, PolicyScope, ReceiverRecord, ScopedPolicy, StoreError, StoreResult,
+    NoticeRecord, NoticeStatus, PolicyScope, Reading, ReceiverRecord, ScopedPolicy, StoreResult,
     StoredEvent, TokenRecord, UserRecord,
 };
 use hookbook_core::domain::event::SignedPart;
@@ -31,18 +31,18 @@ pub struct UserRow {
 
 impl UserRow {
     pub fn parse(self) -> StoreResult<UserRecord> {
-        let corrupt = |_| StoreError::Corrupt("user");
+        let row = Reading::of("users", &self.username);
+        let privileges = self
+            .privileges
+            .split(',')
+            .filter(|p| !p.is_empty())
+            .map(str::parse)
+            .collect::<Result<_, _>>();
         Ok(UserRecord {
             user: User {
-                username: Username::parse(&self.username).map_err(corrupt)?,
-                role: self.role.parse().map_err(corrupt)?,
-                privileges: self
-                    .privileges
-                    .split(',')
-                    .filter(|p| !p.is_empty())
-                    .map(str::parse)
-                    .collect::<Result<_, _>>()
-                    .map_err(corrupt)?,
+                username: row.column("username", Username::parse(&self.username))?,
+                role: row.column("role", self.role.parse())?,
+                privileges: row.column("privileges", privileges)?,
             },
             password_hash: self.password_hash,
             created: Millis(self.created),
@@ -67,10 +67,17 @@ pub struct TokenRow {
 
 impl TokenRow {
     pub fn parse(self) -> StoreResult<TokenRecord> {
-        let corrupt = || StoreError::Corrupt("token");
+        // A token's row is named by its user: its hash is its key, but
+        // even a hash of a token is not for the log.
+        let row = Reading::of("tokens", &self.username);
+        let length = self.hash.len();
+        let hash = self
+            .hash
+            .try_into()
+            .map_err(|_| format!("{length} bytes, not 32"));
         Ok(TokenRecord {
-            hash: TokenHash(self.hash.try_into().map_err(|_| corrupt())?),
-            username: Username::parse(&self.username).map_err(|_| corrupt())?,
+            hash: TokenHash(row.column("hash", hash)?),
+            username: row.column("username", Username::parse(&self.username))?,
             created: Millis(self.created),
             expires: Millis(self.expires),
         })
@@ -89,11 +96,11 @@ pub struct ItemRow {
 
 impl ItemRow {
     pub fn parse(self) -> StoreResult<ItemMeta> {
-        let corrupt = |_| StoreError::Corrupt("item");
+        let row = Reading::of("items", &self.id);
         Ok(ItemMeta {
-            id: ItemId::parse(&self.id).map_err(corrupt)?,
-            owner: Username::parse(&self.owner).map_err(corrupt)?,
-            title: ItemTitle::parse(&self.title).map_err(corrupt)?,
+            id: row.column("id", ItemId::parse(&self.id))?,
+            owner: row.column("owner", Username::parse(&self.owner))?,
+            title: row.column("title", ItemTitle::parse(&self.title))?,
             created: Millis(self.created),
             modified: Millis(self.modified),
             size: self.size,
@@ -125,12 +132,12 @@ pub struct ReceiverRow {
 
 impl ReceiverRow {
     pub fn parse(self) -> StoreResult<ReceiverRecord> {
-        let corrupt = |_| StoreError::Corrupt("webhook receiver");
+        let row = Reading::of("receivers", &self.id);
         Ok(ReceiverRecord {
-            id: ReceiverId::parse(&self.id).map_err(corrupt)?,
+            id: row.column("id", ReceiverId::parse(&self.id))?,
             name: self.name,
-            item_id: ItemId::parse(&self.item_id).map_err(corrupt)?,
-            owner: Username::parse(&self.owner).map_err(corrupt)?,
+            item_id: row.column("item_id", ItemId::parse(&self.item_id))?,
+            owner: row.column("owner", Username::parse(&self.owner))?,
             signature_headers: self.signature_headers,
             disabled: self.disabled,
             secret: self.secret,
@@ -178,47 +185,41 @@ pub struct JobRow {
 
 impl JobRow {
     pub fn parse(self) -> StoreResult<JobRecord> {
-        let corrupt = |_| StoreError::Corrupt("job");
+        let row = Reading::of("jobs", &self.id);
         Ok(JobRecord {
-            id: JobId::parse(&self.id).map_err(corrupt)?,
-            kind: JobKind::parse(&self.kind).map_err(corrupt)?,
-            status: JobStatus::parse(&self.status).map_err(corrupt)?,
-            item_id: ItemId::parse(&self.item_id).map_err(corrupt)?,
-            receiver_id: self
-                .receiver_id
-                .as_deref()
-                .map(ReceiverId::parse)
-                .transpose()
-                .map_err(corrupt)?,
-            event_id: self
-                .event_id
-                .as_deref()
-                .map(EventId::parse)
-                .transpose()
-                .map_err(corrupt)?,
-            username: Username::parse(&self.username).map_err(corrupt)?,
+            id: row.column("id", JobId::parse(&self.id))?,
+            kind: row.column("kind", JobKind::parse(&self.kind))?,
+            status: row.column("status", JobStatus::parse(&self.status))?,
+            item_id: row.column("item_id", ItemId::parse(&self.item_id))?,
+            receiver_id: row.column(
+                "receiver_id",
+                self.receiver_id
+                    .as_deref()
+                    .map(ReceiverId::parse)
+                    .transpose(),
+            )?,
+            event_id: row.column(
+                "event_id",
+                self.event_id.as_deref().map(EventId::parse).transpose(),
+            )?,
+            username: row.column("username", Username::parse(&self.username))?,
             parameters: self.parameters,
             submitted: Millis(self.submitted),
             start_time: self.start_time.map(Millis),
             end_time: self.end_time.map(Millis),
-            messages: serde_json::from_str(&self.messages)
-                .map_err(|_| StoreError::Corrupt("job"))?,
+            messages: row.column("messages", serde_json::from_str(&self.messages))?,
             attempts: self.attempts,
             timeout_minutes: self.timeout_minutes,
             inputs: JobInputs::from_json(&self.inputs),
             has_notebook: self.has_notebook,
-            replay_of: self
-                .replay_of
-                .as_deref()
-                .map(JobId::parse)
-                .transpose()
-                .map_err(corrupt)?,
-            replay_batch: self
-                .replay_batch
-                .as_deref()
-                .map(BatchId::parse)
-                .transpose()
-                .map_err(corrupt)?,
+            replay_of: row.column(
+                "replay_of",
+                self.replay_of.as_deref().map(JobId::parse).transpose(),
+            )?,
+            replay_batch: row.column(
+                "replay_batch",
+                self.replay_batch.as_deref().map(BatchId::parse).transpose(),
+            )?,
             max_attempts: self.max_attempts,
             retry_at: self.retry_at.map(Millis),
         })
@@ -262,18 +263,23 @@ pub struct DeliveryRow {
 
 impl DeliveryRow {
     pub fn parse(self) -> StoreResult<DeliveryRecord> {
-        let corrupt = || StoreError::Corrupt("delivery");
+        // A line of the log has no id of its own: its receiver and time
+        // name it.
+        let key = format!("{} at {}", self.receiver_id, self.time);
+        let row = Reading::of("deliveries", &key);
         Ok(DeliveryRecord {
-            receiver_id: ReceiverId::parse(&self.receiver_id).map_err(|_| corrupt())?,
+            receiver_id: row.column("receiver_id", ReceiverId::parse(&self.receiver_id))?,
             time: Millis(self.time),
-            outcome: DeliveryOutcome::parse(&self.outcome).ok_or_else(corrupt)?,
+            outcome: row.known(
+                "outcome",
+                &self.outcome,
+                DeliveryOutcome::parse(&self.outcome),
+            )?,
             reason: self.reason,
-            job_id: self
-                .job_id
-                .as_deref()
-                .map(JobId::parse)
-                .transpose()
-                .map_err(|_| corrupt())?,
+            job_id: row.column(
+                "job_id",
+                self.job_id.as_deref().map(JobId::parse).transpose(),
+            )?,
             size: self.size,
         })
     }
@@ -294,15 +300,15 @@ pub struct EventRow {
 
 impl EventRow {
     pub fn parse(self) -> StoreResult<StoredEvent> {
+        let row = Reading::of("events", &self.id);
         Ok(StoredEvent {
-            id: EventId::parse(&self.id).map_err(|_| StoreError::Corrupt("event"))?,
-            receiver_id: ReceiverId::parse(&self.receiver_id)
-                .map_err(|_| StoreError::Corrupt("event"))?,
+            id: row.column("id", EventId::parse(&self.id))?,
+            receiver_id: row.column("receiver_id", ReceiverId::parse(&self.receiver_id))?,
             delivery_id: self.delivery_id,
             received: Millis(self.received),
             headers: self.headers,
             body: self.body,
-            signed: SignedPart::parse(&self.signed).ok_or(StoreError::Corrupt("event"))?,
+            signed: row.known("signed", &self.signed, SignedPart::parse(&self.signed))?,
         })
     }
 }
@@ -335,28 +341,30 @@ pub struct PolicyRow {
 
 impl PolicyRow {
     pub fn parse(self) -> StoreResult<ScopedPolicy> {
-        let corrupt = StoreError::Corrupt("retry policy");
+        let row = Reading::of("retry_policies", &self.scope);
         let scope = match self.scope.as_str() {
             "site" => PolicyScope::Site,
-            id => PolicyScope::Receiver(ReceiverId::parse(id).map_err(|_| corrupt)?),
+            id => PolicyScope::Receiver(row.column("scope", ReceiverId::parse(id))?),
         };
-        let whole = |n: i64| u32::try_from(n).map_err(|_| StoreError::Corrupt("retry policy"));
+        let whole = |column, n: i64| row.column(column, u32::try_from(n));
         let on = [
             (self.on_error, Failure::Error),
             (self.on_timeout, Failure::Timeout),
             (self.on_lost_node, Failure::LostNode),
         ];
         let policy = RetryPolicy::new(
-            whole(self.max_attempts)?,
-            whole(self.delay_seconds)?,
+            whole("max_attempts", self.max_attempts)?,
+            whole("delay_seconds", self.delay_seconds)?,
             self.backoff_factor,
-            whole(self.max_delay_seconds)?,
+            whole("max_delay_seconds", self.max_delay_seconds)?,
             on.into_iter()
                 .filter(|(set, _)| *set)
                 .map(|(_, f)| f)
                 .collect(),
-        )
-        .map_err(|_| StoreError::Corrupt("retry policy"))?;
+        );
+        // The policy's own check names the limit at fault.
+        let policy = policy.map_err(|(field, why)| format!("{field} {why}"));
+        let policy = row.column("limits", policy)?;
         Ok(ScopedPolicy { scope, policy })
     }
 }
@@ -383,8 +391,8 @@ pub struct DestinationRow {
 impl DestinationRow {
     pub fn parse(self) -> StoreResult<DestinationRecord> {
         Ok(DestinationRecord {
-            username: Username::parse(&self.username)
-                .map_err(|_| StoreError::Corrupt("notice destination"))?,
+            username: Reading::of("notice_destinations", &self.username)
+                .column("username", Username::parse(&self.username))?,
             url: self.url,
             secret: self.secret,
             email: self.email,
@@ -411,12 +419,13 @@ pub struct NoticeRow {
 
 impl NoticeRow {
     pub fn parse(self) -> StoreResult<NoticeRecord> {
-        let corrupt = StoreError::Corrupt("notice");
+        let key = format!("{} by {}", self.job_id, self.channel);
+        let row = Reading::of("notices", &key);
         Ok(NoticeRecord {
-            job_id: JobId::parse(&self.job_id).map_err(|_| StoreError::Corrupt("notice"))?,
-            channel: Channel::parse(&self.channel).ok_or(StoreError::Corrupt("notice"))?,
-            username: Username::parse(&self.username).map_err(|_| StoreError::Corrupt("notice"))?,
-            status: NoticeStatus::parse(&self.status).ok_or(corrupt)?,
+            job_id: row.column("job_id", JobId::parse(&self.job_id))?,
+            channel: row.known("channel", &self.channel, Channel::parse(&self.channel))?,
+            username: row.column("username", Username::parse(&self.username))?,
+            status: row.known("status", &self.status, NoticeStatus::parse(&self.status))?,
             attempts: self.attempts,
             due: Millis(self.due),
             created: Millis(self.created),

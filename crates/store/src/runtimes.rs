@@ -2,9 +2,10 @@
 //! and the row it is read back from. Every node builds a runtime's version
 //! from the same stored lock.
 
+use crate::Reading;
 use async_trait::async_trait;
 
-use super::{StoreError, StoreResult};
+use super::StoreResult;
 use hookbook_core::domain::runtime::{
     Limits, Preload, Requirements, RuntimeId, RuntimeName, RuntimeState,
 };
@@ -136,19 +137,19 @@ pub struct RuntimeRow {
 
 impl RuntimeRow {
     pub fn parse(self) -> StoreResult<RuntimeRecord> {
-        let corrupt = |_| StoreError::Corrupt("runtime");
+        let row = Reading::of("runtimes", &self.id);
         Ok(RuntimeRecord {
-            id: RuntimeId::parse(&self.id).map_err(corrupt)?,
-            name: RuntimeName::parse(&self.name).map_err(corrupt)?,
-            version: u32::try_from(self.version).map_err(|_| StoreError::Corrupt("runtime"))?,
-            requirements: Requirements::parse(&self.requirements).map_err(corrupt)?,
-            preload: Preload::parse(&self.preload).map_err(corrupt)?,
+            id: row.column("id", RuntimeId::parse(&self.id))?,
+            name: row.column("name", RuntimeName::parse(&self.name))?,
+            version: row.column("version", u32::try_from(self.version))?,
+            requirements: row.column("requirements", Requirements::parse(&self.requirements))?,
+            preload: row.column("preload", Preload::parse(&self.preload))?,
             limits: Limits {
                 max_cpu: self.max_cpu,
                 max_memory: self.max_memory.and_then(|m| u64::try_from(m).ok()),
             },
             lock: self.lock,
-            state: RuntimeState::parse(&self.state).map_err(corrupt)?,
+            state: row.column("state", RuntimeState::parse(&self.state))?,
             message: self.message,
             created: Millis(self.created),
             modified: Millis(self.modified),

@@ -2,6 +2,7 @@
 //! database: their secrets sealed by the vault, each bound to its owner
 //! and field, and opened again.
 
+use crate::Reading;
 use hookbook_core::domain::ids::ReceiverId;
 use hookbook_core::domain::notice::{Destination, EmailAddress};
 use hookbook_core::domain::outbound::NoticeUrl;
@@ -45,17 +46,21 @@ pub fn seal_receiver(vault: &Vault, r: &Receiver) -> ReceiverRecord {
 
 /// A stored receiver with its secrets opened.
 pub fn open_receiver(vault: &Vault, r: ReceiverRecord) -> StoreResult<Receiver> {
-    let corrupt = |_| StoreError::Corrupt("webhook receiver");
-    let open_text = |sealed: &[u8], field: &str| -> StoreResult<String> {
+    let key = r.id.to_string();
+    let row = Reading::of("receivers", &key);
+    let open_text = |sealed: &[u8], field: &'static str| -> StoreResult<String> {
         let bytes = vault
             .open(sealed, &sealed_context(&r.id, field))
             .map_err(|_| StoreError::Sealed("webhook receiver"))?;
-        String::from_utf8(bytes).map_err(|_| StoreError::Corrupt("webhook receiver"))
+        row.column(field, String::from_utf8(bytes))
     };
-    let secret = Secret::parse(&open_text(&r.secret, "secret")?).map_err(corrupt)?;
+    let secret = row.column("secret", Secret::parse(&open_text(&r.secret, "secret")?))?;
     let previous_secret = match &r.previous_secret {
         Some((sealed, until)) => Some((
-            Secret::parse(&open_text(sealed, "previous_secret")?).map_err(corrupt)?,
+            row.column(
+                "previous_secret",
+                Secret::parse(&open_text(sealed, "previous_secret")?),
+            )?,
             *until,
         )),
         None => None,
@@ -66,15 +71,18 @@ pub fn open_receiver(vault: &Vault, r: ReceiverRecord) -> StoreResult<Receiver> 
     };
     Ok(Receiver {
         id: r.id,
-        name: ReceiverName::parse(&r.name).map_err(corrupt)?,
+        name: row.column("name", ReceiverName::parse(&r.name))?,
         item_id: r.item_id,
         owner: r.owner,
-        signature_headers: SignatureHeaders::parse(&r.signature_headers).map_err(corrupt)?,
+        signature_headers: row.column(
+            "signature_headers",
+            SignatureHeaders::parse(&r.signature_headers),
+        )?,
         disabled: r.disabled,
         secret,
         previous_secret,
         api_token,
-        parameters: Parameters::parse(&r.parameters).map_err(corrupt)?,
+        parameters: row.column("parameters", Parameters::parse(&r.parameters))?,
         message: r.message,
         created: r.created,
         modified: r.modified,
@@ -102,25 +110,19 @@ pub fn seal_destination(vault: &Vault, d: &Destination) -> DestinationRecord {
 
 /// A stored destination with its secret opened and its fields parsed.
 pub fn open_destination(vault: &Vault, r: DestinationRecord) -> StoreResult<Destination> {
-    let corrupt = || StoreError::Corrupt("notice destination");
+    let key = r.username.to_string();
+    let row = Reading::of("notice_destinations", &key);
     let secret = vault
         .open(&r.secret, &destination_context(&r.username))
         .map_err(|_| StoreError::Sealed("notice destination"))?;
-    let secret = String::from_utf8(secret).map_err(|_| corrupt())?;
+    let secret = row.column("secret", String::from_utf8(secret))?;
     Ok(Destination {
-        secret: Secret::parse(&secret).map_err(|_| corrupt())?,
-        url: r
-            .url
-            .as_deref()
-            .map(NoticeUrl::parse)
-            .transpose()
-            .map_err(|_| corrupt())?,
-        email: r
-            .email
-            .as_deref()
-            .map(EmailAddress::parse)
-            .transpose()
-            .map_err(|_| corrupt())?,
+        secret: row.column("secret", Secret::parse(&secret))?,
+        url: row.column("url", r.url.as_deref().map(NoticeUrl::parse).transpose())?,
+        email: row.column(
+            "email",
+            r.email.as_deref().map(EmailAddress::parse).transpose(),
+        )?,
         username: r.username,
         modified: r.modified,
     })

@@ -3,6 +3,7 @@
 //! statements (arrays through `unnest`), whatever its size; the commit is
 //! durable (`synchronous_commit` on) before any sender hears 200.
 
+use crate::Reading;
 use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
@@ -10,9 +11,7 @@ use sqlx::{PgConnection, Postgres};
 
 use super::{count, PgStore};
 use crate::rows::{delivery_log_sql, DeliveryRow};
-use crate::{
-    Acceptance, DeliveryOutcome, DeliveryRecord, IntakeStore, NewEvent, StoreError, StoreResult,
-};
+use crate::{Acceptance, DeliveryOutcome, DeliveryRecord, IntakeStore, NewEvent, StoreResult};
 use hookbook_core::domain::ids::{JobId, ReceiverId};
 use hookbook_core::domain::time::Millis;
 
@@ -51,7 +50,7 @@ async fn first_jobs(conn: &mut PgConnection, keys: &[Key]) -> StoreResult<HashMa
     .await?;
     rows.into_iter()
         .map(|(r, d, j)| {
-            let j = JobId::parse(&j).map_err(|_| StoreError::Corrupt("job"))?;
+            let j = Reading::of("jobs", &j).column("id", JobId::parse(&j))?;
             Ok(((r, d), j))
         })
         .collect()

@@ -3,6 +3,7 @@
 //! never wait for or take the same job; each claim carries a lease that its
 //! node renews, and jobs whose lease expired are taken over.
 
+use crate::Reading;
 use async_trait::async_trait;
 use sqlx::{Postgres, QueryBuilder};
 use tokio::sync::mpsc;
@@ -12,7 +13,7 @@ use crate::attempts::{LOST_FOR_GOOD, MAX_ATTEMPTS_NOW, PRUNE_NOTICES};
 use crate::rows::{messages as stored_messages, JobRow, JOB_COLUMNS as COLUMNS};
 use crate::{
     BulkReplay, BulkReplayed, EventRecord, JobEnd, JobFilter, JobRecord, JobStore, Lease, NewJob,
-    NewReplay, Orphans, Signal, StoreError, StoreResult,
+    NewReplay, Orphans, Signal, StoreResult,
 };
 use hookbook_core::domain::event::SignedPart;
 use hookbook_core::domain::ids::{BatchId, EventId, JobId, NodeId, ReceiverId};
@@ -31,7 +32,7 @@ fn parse(rows: Vec<JobRow>) -> StoreResult<Vec<JobRecord>> {
 }
 
 fn job_id(text: &str) -> StoreResult<JobId> {
-    JobId::parse(text).map_err(|_| StoreError::Corrupt("job"))
+    Reading::of("jobs", text).column("id", JobId::parse(text))
 }
 
 impl PgStore {
@@ -240,7 +241,7 @@ impl JobStore for PgStore {
                 .fetch_optional(&mut *tx)
                 .await?;
         let before = before
-            .map(|s| JobStatus::parse(&s).map_err(|_| StoreError::Corrupt("job")))
+            .map(|s| Reading::of("jobs", &id.to_string()).column("status", JobStatus::parse(&s)))
             .transpose()?;
         let Some(before) = before.filter(|s| s.is_live()) else {
             return Ok(None);
@@ -279,7 +280,11 @@ impl JobStore for PgStore {
             Ok(EventRecord {
                 headers,
                 body,
-                signed: SignedPart::parse(&signed).ok_or(StoreError::Corrupt("event"))?,
+                signed: Reading::of("events", &id.to_string()).known(
+                    "signed",
+                    &signed,
+                    SignedPart::parse(&signed),
+                )?,
             })
         })
         .transpose()

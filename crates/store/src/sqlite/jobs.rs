@@ -1,5 +1,6 @@
 //! Jobs in SQLite: the queue runs take work from, and their results.
 
+use crate::Reading;
 use async_trait::async_trait;
 use sqlx::{QueryBuilder, Row as _, Sqlite};
 
@@ -8,7 +9,7 @@ use crate::attempts::{LOST_FOR_GOOD, MAX_ATTEMPTS_NOW, PRUNE_NOTICES};
 use crate::rows::{messages as stored_messages, JobRow, JOB_COLUMNS as COLUMNS};
 use crate::{
     BulkReplay, BulkReplayed, EventRecord, JobEnd, JobFilter, JobRecord, JobStore, Lease, NewJob,
-    NewReplay, Orphans, Signal, StoreError, StoreResult,
+    NewReplay, Orphans, Signal, StoreResult,
 };
 use hookbook_core::domain::event::SignedPart;
 use hookbook_core::domain::ids::{BatchId, EventId, JobId, NodeId, ReceiverId};
@@ -150,7 +151,10 @@ impl JobStore for SqliteStore {
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
-            .map(|r| JobId::parse(r.get("id")).map_err(|_| StoreError::Corrupt("job")))
+            .map(|r| {
+                let id: &str = r.get("id");
+                Reading::of("jobs", id).column("id", JobId::parse(id))
+            })
             .collect()
     }
 
@@ -200,7 +204,7 @@ impl JobStore for SqliteStore {
             .await?
             .map(|r| r.get("status"));
         let before = before
-            .map(|s| JobStatus::parse(&s).map_err(|_| StoreError::Corrupt("job")))
+            .map(|s| Reading::of("jobs", &id.to_string()).column("status", JobStatus::parse(&s)))
             .transpose()?;
         let Some(before) = before.filter(|s| s.is_live()) else {
             return Ok(None);
@@ -234,7 +238,15 @@ impl JobStore for SqliteStore {
             Ok(EventRecord {
                 headers: r.get("headers"),
                 body: r.get("body"),
-                signed: SignedPart::parse(r.get("signed")).ok_or(StoreError::Corrupt("event"))?,
+                signed: {
+                    let signed: &str = r.get("signed");
+                    let key = id.to_string();
+                    Reading::of("events", &key).known(
+                        "signed",
+                        signed,
+                        SignedPart::parse(signed),
+                    )?
+                },
             })
         })
         .transpose()
