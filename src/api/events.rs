@@ -11,7 +11,9 @@ use axum::routing::post;
 use axum::{Json, Router};
 use futures_util::StreamExt as _;
 use serde_json::{json, Value};
+use tracing::Instrument as _;
 
+use crate::domain::ids::ReceiverId;
 use crate::domain::ParseError;
 use crate::error::{Error, Result};
 use crate::intake::{Gate, Incoming, Intake};
@@ -31,6 +33,19 @@ async fn receive(
     State(app): State<Arc<App>>,
     State(intake): State<Arc<Intake>>,
     Path(id): Path<String>,
+    request: Request,
+) -> Result<Json<Value>> {
+    // Every line logged for this delivery names its receiver (when the
+    // path holds a receiver's id at all: the caller chose that text).
+    let receiver = ReceiverId::parse(&id).ok();
+    let span = tracing::info_span!("delivery", receiver = receiver.map(tracing::field::display));
+    deliver(app, intake, id, request).instrument(span).await
+}
+
+async fn deliver(
+    app: Arc<App>,
+    intake: Arc<Intake>,
+    id: String,
     request: Request,
 ) -> Result<Json<Value>> {
     let (parts, body) = request.into_parts();

@@ -45,7 +45,7 @@ pub(super) async fn wait_for_runtime(
     let due = Millis(Millis::now().0 + RUNTIME_LOOK_AGAIN.as_millis() as i64);
     let node = &runner.settings.node;
     if let Err(e) = runner.store.requeue_job(node, &job.id, Some(due)).await {
-        tracing::warn!(job = %job.id, error = %chain(&e), "putting a job back to wait for its runtime failed");
+        tracing::warn!(error = %chain(&e), "putting a job back to wait for its runtime failed");
     }
     None
 }

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument as _;
 
 use super::choice::{choose_runtime, wait_for_runtime, Choice};
 use super::disk::watch_disk;
@@ -81,8 +82,19 @@ struct Prepared {
     portal_token: Option<String>,
 }
 
-/// Runs one claimed job to its end and stores what happened.
+/// Runs one claimed job to its end and stores what happened, every line
+/// it logs in the span of the job, its attempt and this node.
 pub async fn run_job(runner: &Runner, pools: &Pools, job: JobRecord) {
+    let span = tracing::info_span!(
+        "job",
+        job = %job.id,
+        attempt = job.attempts,
+        node = %runner.settings.node,
+    );
+    run(runner, pools, job).instrument(span).await
+}
+
+async fn run(runner: &Runner, pools: &Pools, job: JobRecord) {
     let cancel = runner.runs.register(job.id);
     let minutes = job.timeout_minutes.filter(|m| *m > 0).map(|m| m as u64);
     let timeout = minutes.map_or(runner.settings.default_timeout, |m| {
@@ -91,7 +103,7 @@ pub async fn run_job(runner: &Runner, pools: &Pools, job: JobRecord) {
     let (outcome, run_token) = match prepare(runner, &job, timeout).await {
         Err(e) => {
             if !matches!(e, NotStarted::Refused(_)) {
-                tracing::error!(job = %job.id, error = %chain(&e), "a run could not start");
+                tracing::error!(error = %chain(&e), "a run could not start");
             }
             (Some(Outcome::failed(e.message())), None)
         }
@@ -116,7 +128,7 @@ pub async fn run_job(runner: &Runner, pools: &Pools, job: JobRecord) {
     // The run's token ends with the run (its expiry is only a backstop).
     if let Some(token) = run_token {
         if let Err(e) = runner.rights.end_run_token(&token).await {
-            tracing::warn!(job = %job.id, error = %chain(&e), "ending a run's token failed");
+            tracing::warn!(error = %chain(&e), "ending a run's token failed");
         }
     }
     if let Some(outcome) = outcome {
@@ -231,13 +243,7 @@ struct Run<'a> {
 
 /// Runs the prepared notebook on a kernel from its environment's pool.
 async fn execute(runner: &Runner, pools: &Pools, p: Prepared, run: Run<'_>) -> Outcome {
-    let Run {
-        job,
-        env,
-        timeout,
-        cancel,
-    } = run;
-    let (mut kernel, hold) = match pools.checkout(env).await {
+    let (kernel, hold) = match pools.checkout(run.env).await {
         Ok(checked_out) => checked_out,
         Err(e) => {
             return Outcome {
@@ -249,6 +255,27 @@ async fn execute(runner: &Runner, pools: &Pools, p: Prepared, run: Run<'_>) -> O
             }
         }
     };
+    let span = tracing::info_span!("kernel", pid = kernel.pid());
+    on_kernel(runner, pools, p, run, kernel, hold)
+        .instrument(span)
+        .await
+}
+
+/// The run on its kernel, every line it logs in the kernel's span.
+async fn on_kernel(
+    runner: &Runner,
+    pools: &Pools,
+    p: Prepared,
+    run: Run<'_>,
+    mut kernel: Kernel,
+    hold: Hold,
+) -> Outcome {
+    let Run {
+        job,
+        env,
+        timeout,
+        cancel,
+    } = run;
     runner
         .metrics
         .run_started(Millis::now().0 - job.submitted.0);

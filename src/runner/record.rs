@@ -42,7 +42,7 @@ pub(super) async fn record(runner: &Runner, job: &JobRecord, outcome: Outcome) {
     let lost = runner.runs.unregister(&job.id);
     if outcome.status == JobStatus::Cancelled && (lost || runner.runs.is_stopping()) {
         if let Err(e) = runner.store.requeue_job(node, &job.id, None).await {
-            tracing::warn!(job = %job.id, error = %chain(&e), "putting a job back in the queue failed");
+            tracing::warn!(error = %chain(&e), "putting a job back in the queue failed");
         }
         return;
     }
@@ -76,7 +76,7 @@ async fn retry(runner: &Runner, job: &JobRecord, failure: Failure, outcome: &Out
     {
         Ok(scoped) => scoped.policy,
         Err(e) => {
-            tracing::error!(job = %job.id, error = %chain(&e), "reading a job's retry policy failed; the attempt is its last");
+            tracing::error!(error = %chain(&e), "reading a job's retry policy failed; the attempt is its last");
             return false;
         }
     };
@@ -107,7 +107,7 @@ async fn retry(runner: &Runner, job: &JobRecord, failure: Failure, outcome: &Out
         }
         Ok(false) => {}
         Err(e) => {
-            tracing::error!(job = %job.id, error = %chain(&e), "putting a failed attempt back in the queue failed")
+            tracing::error!(error = %chain(&e), "putting a failed attempt back in the queue failed")
         }
     }
     true
@@ -144,7 +144,7 @@ async fn finish(runner: &Runner, job: &JobRecord, outcome: Outcome) {
         Ok(true) => runner.metrics.run_finished(outcome.status),
         Ok(false) => {}
         Err(e) => {
-            tracing::error!(job = %job.id, error = %chain(&e), "storing a job's result failed")
+            tracing::error!(error = %chain(&e), "storing a job's result failed")
         }
     }
     let update_item = job.inputs.as_ref().is_some_and(|i| i.update_portal_item);
