@@ -8,6 +8,7 @@ pub mod api;
 pub mod cluster;
 pub mod config;
 pub mod error;
+pub mod health;
 pub mod intake;
 pub mod metrics;
 pub mod notices;

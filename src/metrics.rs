@@ -1,8 +1,6 @@
 //! Prometheus metrics: deliveries by outcome and reason, and how long
 //! acceptance takes. Rendered in the text exposition format at `/metrics`.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -66,42 +64,11 @@ pub struct Metrics {
     queue_depth: Gauge,
     warm_kernels: Gauge,
     fork_server: Gauge,
-    /// Kernels are meant to be forked, but the fork server died or could
-    /// not start (not merely starting, or stopped with the server).
-    fork_down: Arc<AtomicBool>,
     nodes: Gauge,
     sandboxed: Gauge,
-    /// Why this node's runs are not walled off, or not run at all.
-    walls: std::sync::OnceLock<String>,
     connections_open: Gauge,
     connections_turned: Family<TurnedLabels, Counter>,
     storage_up: Gauge,
-}
-
-/// What the fork server reports of itself: `hookbook_fork_server_up`, and
-/// whether kernels start cold because it is down.
-#[derive(Clone)]
-pub struct ForkHealth {
-    gauge: Gauge,
-    down: Arc<AtomicBool>,
-}
-
-impl ForkHealth {
-    pub fn up(&self) {
-        self.gauge.set(1);
-        self.down.store(false, Ordering::Relaxed);
-    }
-
-    /// It died or could not start: kernels start cold.
-    pub fn down(&self) {
-        self.gauge.set(0);
-        self.down.store(true, Ordering::Relaxed);
-    }
-
-    /// Stopped with the server.
-    pub fn stopped(&self) {
-        self.gauge.set(0);
-    }
 }
 
 /// Group commit: events per transaction (1 to 512) and the time of the
@@ -277,10 +244,8 @@ impl Metrics {
             queue_depth,
             warm_kernels,
             fork_server,
-            fork_down: Arc::default(),
             nodes,
             sandboxed,
-            walls: std::sync::OnceLock::new(),
         }
     }
 
@@ -349,12 +314,9 @@ impl Metrics {
     }
 
     /// The gauge the warm pool keeps up to date.
-    /// What a fork server reports through.
-    pub fn fork_server(&self) -> ForkHealth {
-        ForkHealth {
-            gauge: self.fork_server.clone(),
-            down: self.fork_down.clone(),
-        }
+    /// `hookbook_fork_server_up`, which the default fork server keeps.
+    pub fn fork_server(&self) -> Gauge {
+        self.fork_server.clone()
     }
 
     /// The warm kernels gauge of a runtime version.
@@ -364,16 +326,11 @@ impl Metrics {
             .clone()
     }
 
-    /// The fork server health of a runtime version (its kernels starting
-    /// cold is not the node's default fork server being down).
-    pub fn runtime_fork_server(&self, runtime: &str, version: u32) -> ForkHealth {
-        ForkHealth {
-            gauge: self
-                .runtime_fork
-                .get_or_create(&runtime_labels(runtime, version))
-                .clone(),
-            down: Arc::default(),
-        }
+    /// Whether a runtime version's fork server is up.
+    pub fn runtime_fork_server(&self, runtime: &str, version: u32) -> Gauge {
+        self.runtime_fork
+            .get_or_create(&runtime_labels(runtime, version))
+            .clone()
     }
 
     /// A runtime version's pool is gone: its series go too.
@@ -383,23 +340,9 @@ impl Metrics {
         self.runtime_fork.remove(&labels);
     }
 
-    /// Kernels are meant to be forked, but the fork server is down.
-    pub fn kernels_start_cold(&self) -> bool {
-        self.fork_down.load(Ordering::Relaxed)
-    }
-
     /// Runs are made each in a sandbox of its own.
     pub fn runs_sandboxed(&self) {
         self.sandboxed.set(1);
-    }
-
-    /// Says (once, on `/healthz`) why runs are not walled off or not run.
-    pub fn set_walls_note(&self, note: String) {
-        let _ = self.walls.set(note);
-    }
-
-    pub fn walls_note(&self) -> Option<&str> {
-        self.walls.get().map(String::as_str)
     }
 
     pub fn warm_kernels(&self) -> Gauge {

@@ -32,6 +32,7 @@ use axum::extract::FromRef;
 use axum::routing::get;
 use axum::Router;
 
+use crate::health::Health;
 use crate::intake::Intake;
 use crate::service::App;
 
@@ -44,6 +45,13 @@ pub use negotiate::{Format, Surface};
 pub struct Site {
     pub app: Arc<App>,
     pub intake: Arc<Intake>,
+    pub health: Arc<Health>,
+}
+
+impl FromRef<Site> for Arc<Health> {
+    fn from_ref(site: &Site) -> Self {
+        site.health.clone()
+    }
 }
 
 impl FromRef<Site> for Arc<App> {
@@ -144,7 +152,7 @@ async fn wrong_method(method: axum::http::Method, uri: axum::http::Uri) -> crate
 /// start cold because the fork server is down (runs still run, each a
 /// second slower).
 async fn healthz(
-    axum::extract::State(app): axum::extract::State<Arc<App>>,
+    axum::extract::State(health): axum::extract::State<Arc<Health>>,
     axum::extract::State(intake): axum::extract::State<Arc<crate::intake::Intake>>,
 ) -> (axum::http::StatusCode, String) {
     let mut status = axum::http::StatusCode::OK;
@@ -156,11 +164,11 @@ async fn healthz(
             how_long.as_secs()
         );
     }
-    if let Some(note) = app.metrics.walls_note() {
+    if let Some(note) = health.walls_note() {
         answer.push_str(note);
         answer.push('\n');
     }
-    if app.metrics.kernels_start_cold() {
+    if health.kernels_start_cold() {
         answer.push_str("kernels start cold: the fork server is down\n");
     }
     (status, answer)

@@ -20,6 +20,7 @@ use super::kernel::{Kernel, KernelError};
 use super::pool::Pool;
 use super::sandbox::Walls;
 use crate::domain::runtime::{Limits, RuntimeId};
+use crate::health::ForkHealth;
 use crate::metrics::Metrics;
 
 /// A runtime version as a run needs it: its interpreter, what its fork
@@ -174,7 +175,7 @@ impl Pools {
                 s.base.clone(),
                 env.preload.clone(),
                 s.walls.idle,
-                self.metrics.runtime_fork_server(&env.name, env.version),
+                ForkHealth::gauge_only(self.metrics.runtime_fork_server(&env.name, env.version)),
             )
         });
         // The site's limits where the runtime sets none.

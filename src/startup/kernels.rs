@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context as _};
 
 use crate::config::{KernelStart, Role as NodeRole, RunCpu, RunNetwork, ServeArgs};
+use crate::health::Health;
 use crate::metrics::Metrics;
 use crate::runner;
 use crate::runner::cgroup::Cgroups;
@@ -32,6 +33,7 @@ pub async fn prepare(
     data_dir: &Path,
     port: u16,
     metrics: &Metrics,
+    health: &Health,
 ) -> anyhow::Result<Option<Kernels>> {
     if args.max_concurrent_runs == 0 || args.role == NodeRole::Api {
         return Ok(None);
@@ -57,7 +59,7 @@ pub async fn prepare(
         }
     };
     let sandbox = Sandbox::new(
-        run_network(args, port, metrics),
+        run_network(args, port, health),
         vec![std::path::absolute(data_dir)?, dir.clone()],
     );
     let sandbox = match sandbox.probe(&python, &dir).await {
@@ -67,7 +69,7 @@ pub async fn prepare(
         }
         Err(why) if args.allow_unsandboxed_runs => {
             tracing::warn!("runs are NOT walled off (--allow-unsandboxed-runs): {why}");
-            metrics.set_walls_note(format!(
+            health.set_walls_note(format!(
                 "runs are not walled off (--allow-unsandboxed-runs): {why}"
             ));
             None
@@ -77,7 +79,7 @@ pub async fn prepare(
                 "this node runs no notebook: {why}; events are accepted and wait. \
                  Start with --allow-unsandboxed-runs to run them without a sandbox"
             );
-            metrics.set_walls_note(format!(
+            health.set_walls_note(format!(
                 "runs are off: {why} (--allow-unsandboxed-runs runs them without a sandbox)"
             ));
             return Ok(None);
@@ -105,7 +107,7 @@ pub async fn prepare(
 /// their own, through pasta, unless it is missing
 /// (then the host's, said in the log and on `/healthz`) or another was
 /// asked for.
-fn run_network(args: &ServeArgs, port: u16, metrics: &Metrics) -> Network {
+fn run_network(args: &ServeArgs, port: u16, health: &Health) -> Network {
     match args.run_network {
         RunNetwork::On => Network::Host,
         RunNetwork::None => Network::None,
@@ -117,7 +119,7 @@ fn run_network(args: &ServeArgs, port: u16, metrics: &Metrics) -> Network {
             None => {
                 let note = "runs share the host's network namespace: pasta (Debian's passt package) is not installed";
                 tracing::warn!("{note}; install it for a network of their own per run, or pass --run-network on to say this is meant");
-                metrics.set_walls_note(note.to_string());
+                health.set_walls_note(note.to_string());
                 Network::Host
             }
         },

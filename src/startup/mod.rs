@@ -15,6 +15,7 @@ use crate::config::{
 };
 use crate::domain::ids::NodeId;
 use crate::domain::time::Millis;
+use crate::health::Health;
 use crate::intake::cache::ReceiverCache;
 use crate::intake::{Intake, IntakeSettings};
 use crate::metrics::Metrics;
@@ -124,6 +125,7 @@ pub struct Application {
     store: Arc<dyn Store>,
     app: Arc<App>,
     intake: Arc<Intake>,
+    health: Arc<Health>,
     runner: Arc<Runner>,
     /// The warm pools and how many runs at once, unless runs are off (0).
     pools: Option<(Arc<Pools>, usize)>,
@@ -162,7 +164,8 @@ impl Application {
         let settings = site_settings(&args, &listener, addr)?;
         let notice_settings = notice_settings(&args, &settings)?;
         recover_orphans(store.as_ref()).await?;
-        let kernels = kernels::prepare(&args, &data_dir, addr.port(), &metrics).await?;
+        let health = Arc::new(Health::default());
+        let kernels = kernels::prepare(&args, &data_dir, addr.port(), &metrics, &health).await?;
         let receivers = Arc::new(ReceiverCache::default());
         let runs = Arc::new(Runs::default());
         let intake = Arc::new(Intake::start(
@@ -184,7 +187,7 @@ impl Application {
         ));
         let builder = kernels.as_ref().map(|k| runtime_builder(k, &data_dir));
         let warm = args.runtime_warm_kernels as usize;
-        let pools = kernels.map(|k| pools(k, warm, &metrics, runs.builds.clone()));
+        let pools = kernels.map(|k| pools(k, warm, &metrics, &health, runs.builds.clone()));
         let notifier = Notifier::new(
             store.clone(),
             app.vault.clone(),
@@ -204,6 +207,7 @@ impl Application {
             store,
             app,
             intake,
+            health,
             runner,
             pools,
             notifier,
@@ -259,6 +263,7 @@ impl Application {
         let site = api::Site {
             app: self.app.clone(),
             intake: self.intake.clone(),
+            health: self.health.clone(),
         };
         let router = match self.role {
             NodeRole::Worker => api::worker_app(site),
@@ -287,6 +292,7 @@ fn pools(
     k: kernels::Kernels,
     warm: usize,
     metrics: &Arc<Metrics>,
+    health: &Health,
     builder: Arc<tokio::sync::Notify>,
 ) -> (Arc<Pools>, usize) {
     let fork = k.fork.map(|preload| {
@@ -295,7 +301,7 @@ fn pools(
             k.dir.clone(),
             preload,
             k.walls.idle,
-            metrics.fork_server(),
+            health.fork_server(metrics.fork_server()),
         )
     });
     let forked = fork.is_some();
