@@ -1,5 +1,6 @@
 //! Jobs and `executeNotebook` under `/C/admin/notebooks`.
 
+use crate::domain::job::Job;
 use std::sync::Arc;
 
 use axum::extract::State;
@@ -20,7 +21,6 @@ use crate::domain::ParseError;
 use crate::error::{Error, Result};
 use crate::service::jobs::ExecuteRequest;
 use crate::service::App;
-use crate::store::JobRecord;
 use crate::ui::pages::jobs::{job_page, jobs_page, JobFilterValues, Listing};
 
 const MAX_NUM: u32 = 10_000;
@@ -37,7 +37,7 @@ pub fn routes() -> Router<super::Site> {
         .route("/admin/notebooks/executeNotebook", post(execute))
 }
 
-fn summary(job: &JobRecord) -> Value {
+fn summary(job: &Job) -> Value {
     json!({
         "jobId": job.id.to_string(),
         "type": job.kind.as_str(),
@@ -51,11 +51,11 @@ fn summary(job: &JobRecord) -> Value {
     })
 }
 
-fn detail(app: &App, job: &JobRecord) -> Value {
+fn detail(app: &App, job: &Job) -> Value {
     let mut v = summary(job);
     let inputs = match (job.kind, &job.inputs) {
         (JobKind::Webhook, _) => {
-            json!({"itemId": job.item_id.as_str(), "receiverId": v["receiverId"], "parameters": serde_json::from_str::<Value>(&job.parameters).unwrap_or_default()})
+            json!({"itemId": job.item_id.as_str(), "receiverId": v["receiverId"], "parameters": Value::Object(job.parameters.values().clone())})
         }
         (JobKind::ExecuteNotebook, Some(inputs)) => json!(inputs),
         (JobKind::ExecuteNotebook, None) => json!({}),

@@ -4,6 +4,7 @@
 //! `inputs.notebookParameters` as a string, `customAttributes`, and
 //! `PROCESSING` for a job that runs), and its `cancel` operation.
 
+use crate::domain::job::Job;
 use std::sync::Arc;
 
 use axum::extract::State;
@@ -20,7 +21,6 @@ use crate::domain::job::{JobKind, JobStatus};
 use crate::domain::receiver::parse_flag;
 use crate::error::{Error, Result};
 use crate::service::App;
-use crate::store::JobRecord;
 use crate::ui::Page;
 
 /// The most jobs one answer lists.
@@ -42,7 +42,7 @@ async fn system(State(app): State<Arc<App>>, Caller(_): Caller) -> Result<Reply>
 }
 
 /// Esri's status names: a running job is `PROCESSING`.
-fn status(job: &JobRecord) -> &'static str {
+fn status(job: &Job) -> &'static str {
     match job.status {
         JobStatus::Executing => "PROCESSING",
         other => other.as_str(),
@@ -50,7 +50,7 @@ fn status(job: &JobRecord) -> &'static str {
 }
 
 /// The abbreviated entry of the list.
-fn entry(job: &JobRecord) -> Value {
+fn entry(job: &Job) -> Value {
     json!({
         "jobId": job.id.to_string(),
         "startTime": job.start_time.unwrap_or(job.submitted).0,
@@ -60,12 +60,12 @@ fn entry(job: &JobRecord) -> Value {
 }
 
 /// The whole job, as Esri's job resource has it.
-fn job_json(app: &App, job: &JobRecord) -> Value {
+fn job_json(app: &App, job: &Job) -> Value {
     let parameters = match (job.kind, &job.inputs) {
         (JobKind::ExecuteNotebook, Some(inputs)) => {
             Value::Object(inputs.notebook_parameters.clone()).to_string()
         }
-        _ => job.parameters.clone(),
+        _ => job.parameters.to_json(),
     };
     let mut inputs = json!({"itemId": job.item_id.as_str(), "notebookParameters": parameters});
     if let Some(given) = &job.inputs {

@@ -9,6 +9,7 @@
 mod guard;
 mod mail;
 
+use crate::domain::job::Job;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,7 +23,7 @@ use crate::metrics::Metrics;
 use crate::report::chain;
 use crate::security::vault::Vault;
 use crate::store::sealed::open_destination;
-use crate::store::{Channel, JobRecord, NoticeRecord, NoticeStatus, Store};
+use crate::store::{Channel, NoticeRecord, NoticeStatus, Store};
 
 pub use mail::SmtpSettings;
 
@@ -144,7 +145,7 @@ impl Notifier {
     }
 
     /// The job a notice is about and its owner's destination now.
-    async fn parts(&self, n: &NoticeRecord) -> Result<(JobRecord, Destination), Undelivered> {
+    async fn parts(&self, n: &NoticeRecord) -> Result<(Job, Destination), Undelivered> {
         let internal = |e: &dyn std::error::Error| {
             Undelivered::Transient(format!("hookbook could not read it: {}", chain(e)))
         };
@@ -170,7 +171,7 @@ impl Notifier {
     }
 
     /// What the notice says about `job`.
-    fn describe<'a>(&self, job: &'a JobRecord, receiver_name: Option<&'a str>) -> FailedJob<'a> {
+    fn describe<'a>(&self, job: &'a Job, receiver_name: Option<&'a str>) -> FailedJob<'a> {
         FailedJob {
             job_id: job.id.to_string(),
             job_url: format!("{}/{}", self.settings.jobs_url, job.id),
@@ -184,7 +185,7 @@ impl Notifier {
     }
 
     /// The receiver's name, when the job has a receiver that still exists.
-    async fn receiver_name(&self, job: &JobRecord) -> Option<String> {
+    async fn receiver_name(&self, job: &Job) -> Option<String> {
         let id = job.receiver_id?;
         match self.store.receiver(&id).await {
             Ok(found) => found.map(|r| r.name),
@@ -193,7 +194,7 @@ impl Notifier {
     }
 
     /// Posts the notice to the destination's URL, signed with its secret.
-    async fn post(&self, job: &JobRecord, d: &Destination) -> Result<String, Undelivered> {
+    async fn post(&self, job: &Job, d: &Destination) -> Result<String, Undelivered> {
         let url = d
             .url
             .as_ref()
@@ -253,7 +254,7 @@ impl Notifier {
     }
 
     /// Mails the notice to the destination's address.
-    async fn mail(&self, job: &JobRecord, d: &Destination) -> Result<String, Undelivered> {
+    async fn mail(&self, job: &Job, d: &Destination) -> Result<String, Undelivered> {
         let to = d.email.as_ref().ok_or_else(|| {
             Undelivered::Permanent("the destination has no email address any more".into())
         })?;

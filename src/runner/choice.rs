@@ -3,6 +3,7 @@
 //! notebook's `esriNotebookRuntime`), and the wait while that runtime is
 //! being built on this node.
 
+use crate::domain::job::Job;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -10,7 +11,6 @@ use serde_json::Value;
 use crate::domain::runtime::{RuntimeState, DEFAULT_RUNTIME};
 use crate::domain::time::Millis;
 use crate::report::chain;
-use crate::store::JobRecord;
 
 use super::pools::RuntimeEnv;
 use super::record::Outcome;
@@ -32,11 +32,7 @@ pub(super) enum Choice {
 /// Puts the job back to wait for its runtime (claimed again in a few
 /// seconds, the attempt not counted); `None` then. A job that has waited
 /// `RUNTIME_WAIT` fails saying why.
-pub(super) async fn wait_for_runtime(
-    runner: &Runner,
-    job: &JobRecord,
-    why: String,
-) -> Option<Outcome> {
+pub(super) async fn wait_for_runtime(runner: &Runner, job: &Job, why: String) -> Option<Outcome> {
     let waited = Millis::now().0 - job.submitted.0;
     if waited > RUNTIME_WAIT.as_millis() as i64 {
         return Some(Outcome::failed(format!("{why} (the job waited an hour)")));
@@ -65,7 +61,7 @@ enum Asked {
 /// site has no such runtime or its build failed.
 pub(super) async fn choose_runtime(
     runner: &Runner,
-    job: &JobRecord,
+    job: &Job,
     notebook: &Value,
 ) -> Result<Choice, String> {
     let by_id = job

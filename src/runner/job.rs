@@ -3,6 +3,7 @@
 //! (`choice`), execute on a kernel within the time and disk limits, then
 //! record the outcome (`record`).
 
+use crate::domain::job::Job;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -25,7 +26,7 @@ use crate::domain::time::Millis;
 use crate::error::Error;
 use crate::report::chain;
 use crate::security::token::Token;
-use crate::store::{EventRecord, JobRecord, StoreError};
+use crate::store::{EventRecord, StoreError};
 
 /// How long a run's own token outlives its time limit, as a backstop for a
 /// server that dies before ending it.
@@ -84,7 +85,7 @@ struct Prepared {
 
 /// Runs one claimed job to its end and stores what happened, every line
 /// it logs in the span of the job, its attempt and this node.
-pub async fn run_job(runner: &Runner, pools: &Pools, job: JobRecord) {
+pub async fn run_job(runner: &Runner, pools: &Pools, job: Job) {
     let span = tracing::info_span!(
         "job",
         job = %job.id,
@@ -94,7 +95,7 @@ pub async fn run_job(runner: &Runner, pools: &Pools, job: JobRecord) {
     run(runner, pools, job).instrument(span).await
 }
 
-async fn run(runner: &Runner, pools: &Pools, job: JobRecord) {
+async fn run(runner: &Runner, pools: &Pools, job: Job) {
     let cancel = runner.runs.register(job.id);
     let minutes = job.timeout_minutes.filter(|m| *m > 0).map(|m| m as u64);
     let timeout = minutes.map_or(runner.settings.default_timeout, |m| {
@@ -137,11 +138,7 @@ async fn run(runner: &Runner, pools: &Pools, job: JobRecord) {
 }
 
 /// Everything a run needs, or why it cannot start.
-async fn prepare(
-    runner: &Runner,
-    job: &JobRecord,
-    timeout: Duration,
-) -> Result<Prepared, NotStarted> {
+async fn prepare(runner: &Runner, job: &Job, timeout: Duration) -> Result<Prepared, NotStarted> {
     // The notebook, whom the run acts as and the event are read at once:
     // each read is a trip to a database thread, and a run waits for all.
     let event = async {
@@ -162,8 +159,7 @@ async fn prepare(
         ))
     })?;
     let notebook: Value = serde_json::from_slice(&data).map_err(NotStarted::NotJson)?;
-    let mut parameters: Map<String, Value> =
-        serde_json::from_str(&job.parameters).unwrap_or_default();
+    let mut parameters: Map<String, Value> = job.parameters.values().clone();
     // The run acts as the notebook's owner, and not at all when a
     // revocation came after the job was submitted.
     let owner = owner?.map_err(NotStarted::Refused)?;
@@ -235,7 +231,7 @@ fn add_event(event: &EventRecord, parameters: &mut Map<String, Value>) {
 /// One run as it is executed: its job, its runtime (none: the default
 /// environment), time limit and how it is stopped.
 struct Run<'a> {
-    job: &'a JobRecord,
+    job: &'a Job,
     env: Option<&'a RuntimeEnv>,
     timeout: Duration,
     cancel: &'a CancellationToken,

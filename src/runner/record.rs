@@ -3,11 +3,12 @@
 //! retry policy gives one, or the job put back in the queue when its run
 //! was stopped by a lost lease or a stopping node.
 
+use crate::domain::job::Job;
 use crate::domain::job::JobStatus;
 use crate::domain::retry::Failure;
 use crate::domain::time::Millis;
 use crate::report::chain;
-use crate::store::{JobEnd, JobRecord};
+use crate::store::JobEnd;
 
 use super::Runner;
 
@@ -37,7 +38,7 @@ impl Outcome {
 
 /// Stores the outcome, or puts the job back in the queue when its run was
 /// stopped because the lease was lost or the node is stopping.
-pub(super) async fn record(runner: &Runner, job: &JobRecord, outcome: Outcome) {
+pub(super) async fn record(runner: &Runner, job: &Job, outcome: Outcome) {
     let node = &runner.settings.node;
     let lost = runner.runs.unregister(&job.id);
     if outcome.status == JobStatus::Cancelled && (lost || runner.runs.is_stopping()) {
@@ -55,19 +56,14 @@ pub(super) async fn record(runner: &Runner, job: &JobRecord, outcome: Outcome) {
 }
 
 /// The attempt a claimed job is on, and the most its policy gave it.
-fn attempt_of(job: &JobRecord) -> (u32, u32) {
-    let made = u32::try_from(job.attempts).unwrap_or(u32::MAX);
-    let max = job
-        .max_attempts
-        .and_then(|m| u32::try_from(m).ok())
-        .unwrap_or(1);
-    (made, max)
+fn attempt_of(job: &Job) -> (u32, u32) {
+    (job.attempts, job.max_attempts.unwrap_or(1))
 }
 
 /// Puts a failed attempt back in the queue when the job's retry policy
 /// gives it another, and wakes this node's worker when it is due; false
 /// when the attempt was the job's last.
-async fn retry(runner: &Runner, job: &JobRecord, failure: Failure, outcome: &Outcome) -> bool {
+async fn retry(runner: &Runner, job: &Job, failure: Failure, outcome: &Outcome) -> bool {
     let (made, max) = attempt_of(job);
     let policy = match runner
         .store
@@ -116,7 +112,7 @@ async fn retry(runner: &Runner, job: &JobRecord, failure: Failure, outcome: &Out
 /// Stores the job's end: its messages (earlier attempts' first, and which
 /// attempt this was when it was not the first) and its executed notebook;
 /// updates the item when `executeNotebook` asked.
-async fn finish(runner: &Runner, job: &JobRecord, outcome: Outcome) {
+async fn finish(runner: &Runner, job: &Job, outcome: Outcome) {
     let node = &runner.settings.node;
     let mut messages = job.messages.clone();
     let (made, max) = attempt_of(job);

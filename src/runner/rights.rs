@@ -2,6 +2,7 @@
 //! whom the run acts as, whether its receiver may run now, and a token of
 //! its own that ends with it.
 
+use crate::domain::job::Job;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -10,7 +11,6 @@ use crate::domain::ids::ReceiverId;
 use crate::domain::user::Username;
 use crate::error::Result;
 use crate::security::token::Token;
-use crate::store::JobRecord;
 
 /// The answer to "may this run go on?": `Err` says why not, in words the
 /// job's messages show.
@@ -19,7 +19,7 @@ pub type Permission<T> = std::result::Result<T, String>;
 #[async_trait]
 pub trait RunRights: Send + Sync {
     /// Whom a run of `job` acts as: the notebook item's owner.
-    async fn run_user(&self, job: &JobRecord) -> Result<Permission<Username>>;
+    async fn run_user(&self, job: &Job) -> Result<Permission<Username>>;
 
     /// The api token the receiver lends its runs (`None`: the run gets a
     /// token of its own); a receiver that no longer exists lends none.

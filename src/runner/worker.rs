@@ -2,6 +2,7 @@
 //! no job runs twice), runs each on a kernel from the pool, and keeps the
 //! leases of its runs while they run.
 
+use crate::domain::job::Job;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -14,7 +15,7 @@ use super::Runner;
 use crate::domain::ids::JobId;
 use crate::domain::time::Millis;
 use crate::report::chain;
-use crate::store::{JobRecord, Lease, StoreResult};
+use crate::store::{Lease, StoreResult};
 
 /// How often the queue is looked at when nothing wakes the worker.
 const POLL_EVERY: Duration = Duration::from_secs(2);
@@ -114,7 +115,7 @@ impl Worker {
         }
     }
 
-    async fn claim(&self) -> StoreResult<Option<JobRecord>> {
+    async fn claim(&self) -> StoreResult<Option<Job>> {
         let r = &self.runner;
         r.store
             .claim_job(Millis::now(), &lease_now(r), r.settings.per_receiver)

@@ -2,6 +2,7 @@
 //! token a run acts with.
 
 use crate::domain::ids::{BatchId, ItemId, JobId, ReceiverId};
+use crate::domain::job::Job;
 use crate::domain::job::{JobInputs, JobKind, JobStatus};
 use crate::domain::receiver::Parameters;
 use crate::domain::refusal::Refusal;
@@ -9,7 +10,7 @@ use crate::domain::runtime::RuntimeId;
 use crate::domain::time::Millis;
 use crate::domain::user::User;
 use crate::error::{Error, Result};
-use crate::store::{BulkReplay, BulkReplayed, JobFilter, JobRecord, NewJob, NewReplay};
+use crate::store::{BulkReplay, BulkReplayed, JobFilter, NewJob, NewReplay};
 
 use super::{require_author, require_manager, App};
 
@@ -54,7 +55,7 @@ fn not_found(id: &str) -> Error {
 }
 
 impl App {
-    pub async fn job(&self, caller: &User, id: &JobId) -> Result<JobRecord> {
+    pub async fn job(&self, caller: &User, id: &JobId) -> Result<Job> {
         let job = self
             .store
             .job(id)
@@ -73,7 +74,7 @@ impl App {
         receiver_id: Option<ReceiverId>,
         offset: u32,
         limit: u32,
-    ) -> Result<(Vec<JobRecord>, u64)> {
+    ) -> Result<(Vec<Job>, u64)> {
         require_author(caller)?;
         let filter = JobFilter {
             status,

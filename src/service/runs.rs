@@ -1,6 +1,7 @@
 //! What runs ask of the administration ([`RunRights`]): whom a run acts
 //! as, whether its receiver may run now, and a token that ends with it.
 
+use crate::domain::job::Job;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -12,7 +13,7 @@ use crate::domain::user::Username;
 use crate::error::Result;
 use crate::runner::rights::{Permission, RunRights};
 use crate::security::token::Token;
-use crate::store::{JobRecord, TokenRecord, UserRecord};
+use crate::store::{TokenRecord, UserRecord};
 
 use super::App;
 
@@ -24,7 +25,7 @@ impl RunRights for App {
     /// can change the notebook's code at any time). `Err` with the reason
     /// when the job may not run: a revocation of the owner's or the
     /// submitter's tokens after the job was submitted covers it.
-    async fn run_user(&self, job: &JobRecord) -> Result<Permission<Username>> {
+    async fn run_user(&self, job: &Job) -> Result<Permission<Username>> {
         let Some(item) = self.store.item(&job.item_id).await? else {
             return Ok(Err(format!(
                 "The notebook item '{}' no longer exists.",

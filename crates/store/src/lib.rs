@@ -24,7 +24,7 @@ use async_trait::async_trait;
 
 use hookbook_core::domain::event::SignedPart;
 use hookbook_core::domain::ids::{BatchId, EventId, ItemId, JobId, NodeId, ReceiverId};
-use hookbook_core::domain::job::{JobInputs, JobKind, JobStatus};
+use hookbook_core::domain::job::{Job, JobInputs, JobStatus};
 use hookbook_core::domain::notebook::ItemTitle;
 use hookbook_core::domain::time::Millis;
 use hookbook_core::domain::user::{User, Username};
@@ -309,38 +309,6 @@ impl DeliveryOutcome {
     }
 }
 
-/// A job as stored.
-#[derive(Debug, Clone)]
-pub struct JobRecord {
-    pub id: JobId,
-    pub kind: JobKind,
-    pub status: JobStatus,
-    pub item_id: ItemId,
-    pub receiver_id: Option<ReceiverId>,
-    pub event_id: Option<EventId>,
-    pub username: Username,
-    /// The parameters to inject, a JSON object.
-    pub parameters: String,
-    pub submitted: Millis,
-    pub start_time: Option<Millis>,
-    pub end_time: Option<Millis>,
-    pub messages: Vec<String>,
-    pub attempts: i64,
-    pub timeout_minutes: Option<i64>,
-    /// What an `executeNotebook` job was asked with; a webhook job has none.
-    pub inputs: Option<JobInputs>,
-    pub has_notebook: bool,
-    /// The job this one runs again (same event), when it is a replay.
-    pub replay_of: Option<JobId>,
-    /// The replay of many jobs that made this one, if any.
-    pub replay_batch: Option<BatchId>,
-    /// The most attempts its retry policy gave it when its last attempt
-    /// began (none before its first).
-    pub max_attempts: Option<i64>,
-    /// When its next attempt is due, while it waits for one.
-    pub retry_at: Option<Millis>,
-}
-
 /// How a job ended, as `finish_job` stores it.
 #[derive(Debug, Clone)]
 pub struct JobEnd<'a> {
@@ -492,9 +460,9 @@ pub trait JobStore: Send + Sync {
         batch: &BatchId,
         now: Millis,
     ) -> StoreResult<u64>;
-    async fn job(&self, id: &JobId) -> StoreResult<Option<JobRecord>>;
+    async fn job(&self, id: &JobId) -> StoreResult<Option<Job>>;
     /// Newest first, and how many match in all.
-    async fn jobs(&self, filter: &JobFilter) -> StoreResult<(Vec<JobRecord>, u64)>;
+    async fn jobs(&self, filter: &JobFilter) -> StoreResult<(Vec<Job>, u64)>;
     /// Takes the oldest `SUBMITTED` job and marks it `EXECUTING` under
     /// `lease`, atomically: two claims never get the same job. With
     /// `per_receiver > 0`, jobs of a receiver that already has that many
@@ -504,7 +472,7 @@ pub trait JobStore: Send + Sync {
         now: Millis,
         lease: &Lease,
         per_receiver: u32,
-    ) -> StoreResult<Option<JobRecord>>;
+    ) -> StoreResult<Option<Job>>;
     /// Extends the lease of every job `lease.node` is running; returns the
     /// ids it still holds (a job missing was cancelled or taken over).
     async fn renew_leases(&self, lease: &Lease) -> StoreResult<Vec<JobId>>;
@@ -569,13 +537,13 @@ pub trait CopyStore: Send + Sync {
     /// Every user, by name.
     async fn all_users(&self) -> StoreResult<Vec<UserRecord>>;
     /// One page of jobs, oldest first, after `after` (by id).
-    async fn jobs_after(&self, after: Option<JobId>, limit: u32) -> StoreResult<Vec<JobRecord>>;
+    async fn jobs_after(&self, after: Option<JobId>, limit: u32) -> StoreResult<Vec<Job>>;
     async fn stored_event(&self, id: &EventId) -> StoreResult<Option<StoredEvent>>;
     /// Stores a job exactly as given (with its event, first, when it has
     /// one, and its executed notebook); an id already present is a `Conflict`.
     async fn restore_job(
         &self,
-        job: &JobRecord,
+        job: &Job,
         event: Option<&StoredEvent>,
         notebook: Option<&[u8]>,
     ) -> StoreResult<()>;

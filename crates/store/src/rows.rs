@@ -4,14 +4,15 @@
 //! so the same `FromRow` derive reads either.
 
 use crate::{
-    Channel, DeliveryOutcome, DeliveryRecord, DestinationRecord, EventRecord, ItemMeta, JobRecord,
+    Channel, DeliveryOutcome, DeliveryRecord, DestinationRecord, EventRecord, ItemMeta,
     NoticeRecord, NoticeStatus, PolicyScope, Reading, ReceiverRecord, ScopedPolicy, StoreResult,
     StoredEvent, TokenRecord, UserRecord,
 };
 use hookbook_core::domain::event::SignedPart;
 use hookbook_core::domain::ids::{BatchId, EventId, ItemId, JobId, ReceiverId};
-use hookbook_core::domain::job::{JobInputs, JobKind, JobStatus};
+use hookbook_core::domain::job::{Job, JobInputs, JobKind, JobStatus};
 use hookbook_core::domain::notebook::ItemTitle;
+use hookbook_core::domain::receiver::Parameters;
 use hookbook_core::domain::retry::{Failure, RetryPolicy};
 use hookbook_core::domain::time::Millis;
 use hookbook_core::domain::user::{User, Username};
@@ -184,9 +185,9 @@ pub struct JobRow {
 }
 
 impl JobRow {
-    pub fn parse(self) -> StoreResult<JobRecord> {
+    pub fn parse(self) -> StoreResult<Job> {
         let row = Reading::of("jobs", &self.id);
-        Ok(JobRecord {
+        Ok(Job {
             id: row.column("id", JobId::parse(&self.id))?,
             kind: row.column("kind", JobKind::parse(&self.kind))?,
             status: row.column("status", JobStatus::parse(&self.status))?,
@@ -203,13 +204,16 @@ impl JobRow {
                 self.event_id.as_deref().map(EventId::parse).transpose(),
             )?,
             username: row.column("username", Username::parse(&self.username))?,
-            parameters: self.parameters,
+            parameters: row.column("parameters", Parameters::parse(&self.parameters))?,
             submitted: Millis(self.submitted),
             start_time: self.start_time.map(Millis),
             end_time: self.end_time.map(Millis),
             messages: row.column("messages", serde_json::from_str(&self.messages))?,
-            attempts: self.attempts,
-            timeout_minutes: self.timeout_minutes,
+            attempts: row.column("attempts", u32::try_from(self.attempts))?,
+            timeout_minutes: row.column(
+                "timeout_minutes",
+                self.timeout_minutes.map(u32::try_from).transpose(),
+            )?,
             inputs: JobInputs::from_json(&self.inputs),
             has_notebook: self.has_notebook,
             replay_of: row.column(
@@ -220,7 +224,10 @@ impl JobRow {
                 "replay_batch",
                 self.replay_batch.as_deref().map(BatchId::parse).transpose(),
             )?,
-            max_attempts: self.max_attempts,
+            max_attempts: row.column(
+                "max_attempts",
+                self.max_attempts.map(u32::try_from).transpose(),
+            )?,
             retry_at: self.retry_at.map(Millis),
         })
     }

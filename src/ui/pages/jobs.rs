@@ -1,10 +1,10 @@
 //! The pages of jobs: one job (live while it runs) and the filtered,
 //! paged list.
 
+use crate::domain::job::Job;
 use serde_json::Value;
 
 use crate::domain::job::JobStatus;
-use crate::store::JobRecord;
 use crate::ui::{notebook_cells, Block, Cell, FieldKind, Form, Page};
 
 use super::Urls;
@@ -28,7 +28,7 @@ const STATUS_CHOICES: [&str; 6] = [
 /// Seconds between reloads of a page showing a job that is not over.
 const LIVE_REFRESH: u32 = 2;
 
-fn is_running(job: &JobRecord) -> bool {
+fn is_running(job: &Job) -> bool {
     job.status.is_live()
 }
 
@@ -36,7 +36,7 @@ fn is_running(job: &JobRecord) -> bool {
 /// while it is not over, with a cancel button.
 /// "Attempt 2 of up to 3", and when the next is due while one is awaited;
 /// nothing before the first attempt.
-fn attempt_line(job: &JobRecord) -> Option<String> {
+fn attempt_line(job: &Job) -> Option<String> {
     if job.attempts < 1 {
         return None;
     }
@@ -50,7 +50,7 @@ fn attempt_line(job: &JobRecord) -> Option<String> {
     Some(line)
 }
 
-pub fn job_page(urls: &Urls, job: &JobRecord, notebook: Option<&Value>) -> Page {
+pub fn job_page(urls: &Urls, job: &Job, notebook: Option<&Value>) -> Page {
     let b = urls.notebooks();
     let mut timing = vec![format!("Submitted {}", job.submitted.utc())];
     if let Some(start) = job.start_time {
@@ -120,7 +120,7 @@ pub fn job_page(urls: &Urls, job: &JobRecord, notebook: Option<&Value>) -> Page 
 /// One page of the job list.
 #[derive(Clone, Copy)]
 pub struct Listing<'a> {
-    pub jobs: &'a [JobRecord],
+    pub jobs: &'a [Job],
     pub total: u64,
     /// The position of the first job shown, from 1.
     pub start: u64,
@@ -130,7 +130,7 @@ pub struct Listing<'a> {
 }
 
 /// A job as a row of the jobs table.
-fn job_row(b: &str, job: &JobRecord) -> Vec<Cell> {
+fn job_row(b: &str, job: &Job) -> Vec<Cell> {
     vec![
         Cell::link(job.id.to_string(), format!("{b}/jobs/{}", job.id)),
         Cell::text(job.status.as_str()).class(job.status.as_str()),

@@ -1,12 +1,53 @@
-//! Jobs as the domain sees them: their status and kind (the words the
-//! ArcGIS jobs resource uses), and what `executeNotebook` asked for.
+//! Jobs as the domain sees them: the job itself, its status and kind (the
+//! words the ArcGIS jobs resource uses), and what `executeNotebook` asked
+//! for.
 
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::ids::{BatchId, EventId, ItemId, JobId, ReceiverId};
+use super::receiver::Parameters;
+use super::time::Millis;
+use super::user::Username;
 use super::ParseError;
+
+/// One run of a notebook, made by a delivery or by `executeNotebook`, as
+/// every part but the store sees it (the store builds it from its row).
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub id: JobId,
+    pub kind: JobKind,
+    pub status: JobStatus,
+    pub item_id: ItemId,
+    pub receiver_id: Option<ReceiverId>,
+    pub event_id: Option<EventId>,
+    /// Whom it runs as: its notebook's owner, or who asked for it.
+    pub username: Username,
+    /// The parameters injected into its notebook.
+    pub parameters: Parameters,
+    pub submitted: Millis,
+    pub start_time: Option<Millis>,
+    pub end_time: Option<Millis>,
+    pub messages: Vec<String>,
+    /// The attempts begun, this one included while it runs.
+    pub attempts: u32,
+    /// Its own time limit, when it has one.
+    pub timeout_minutes: Option<u32>,
+    /// What an `executeNotebook` job was asked with; a webhook job has none.
+    pub inputs: Option<JobInputs>,
+    pub has_notebook: bool,
+    /// The job this one runs again (same event), when it is a replay.
+    pub replay_of: Option<JobId>,
+    /// The replay of many jobs that made this one, if any.
+    pub replay_batch: Option<BatchId>,
+    /// The most attempts its retry policy gave it when its last attempt
+    /// began (none before its first).
+    pub max_attempts: Option<u32>,
+    /// When its next attempt is due, while it waits for one.
+    pub retry_at: Option<Millis>,
+}
 
 /// Where a job is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

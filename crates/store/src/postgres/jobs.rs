@@ -5,6 +5,7 @@
 
 use crate::Reading;
 use async_trait::async_trait;
+use hookbook_core::domain::job::Job;
 use sqlx::{Postgres, QueryBuilder};
 use tokio::sync::mpsc;
 
@@ -12,8 +13,8 @@ use super::{count, PgStore, CHANNEL};
 use crate::attempts::{LOST_FOR_GOOD, MAX_ATTEMPTS_NOW, PRUNE_NOTICES};
 use crate::rows::{messages as stored_messages, JobRow, JOB_COLUMNS as COLUMNS};
 use crate::{
-    BulkReplay, BulkReplayed, EventRecord, JobEnd, JobFilter, JobRecord, JobStore, Lease, NewJob,
-    NewReplay, Orphans, Signal, StoreResult,
+    BulkReplay, BulkReplayed, EventRecord, JobEnd, JobFilter, JobStore, Lease, NewJob, NewReplay,
+    Orphans, Signal, StoreResult,
 };
 use hookbook_core::domain::event::SignedPart;
 use hookbook_core::domain::ids::{BatchId, EventId, JobId, NodeId, ReceiverId};
@@ -27,7 +28,7 @@ const CLAIM_LOCK: i64 = 0x686f_6f6b_0001;
 /// How long the listener waits before connecting again after a failure.
 const RECONNECT: std::time::Duration = std::time::Duration::from_secs(1);
 
-fn parse(rows: Vec<JobRow>) -> StoreResult<Vec<JobRecord>> {
+fn parse(rows: Vec<JobRow>) -> StoreResult<Vec<Job>> {
     rows.into_iter().map(JobRow::parse).collect()
 }
 
@@ -106,7 +107,7 @@ impl JobStore for PgStore {
         cancel_waiting(&self.pool, receiver, batch, now).await
     }
 
-    async fn job(&self, id: &JobId) -> StoreResult<Option<JobRecord>> {
+    async fn job(&self, id: &JobId) -> StoreResult<Option<Job>> {
         let sql = format!("SELECT {COLUMNS} FROM jobs WHERE id = $1");
         sqlx::query_as::<_, JobRow>(&sql)
             .bind(id.to_string())
@@ -116,7 +117,7 @@ impl JobStore for PgStore {
             .transpose()
     }
 
-    async fn jobs(&self, f: &JobFilter) -> StoreResult<(Vec<JobRecord>, u64)> {
+    async fn jobs(&self, f: &JobFilter) -> StoreResult<(Vec<Job>, u64)> {
         let filtered = |q: &mut QueryBuilder<'_, Postgres>| {
             q.push(" WHERE TRUE");
             if let Some(status) = &f.status {
@@ -152,7 +153,7 @@ impl JobStore for PgStore {
         now: Millis,
         lease: &Lease,
         per_receiver: u32,
-    ) -> StoreResult<Option<JobRecord>> {
+    ) -> StoreResult<Option<Job>> {
         let sql = format!(
             "UPDATE jobs SET status = 'EXECUTING', start_time = $1, attempts = attempts + 1, \
              max_attempts = {MAX_ATTEMPTS_NOW}, retry_at = NULL, node = $3, lease_until = $4 \

@@ -11,7 +11,8 @@ macro_rules! copy_store {
             use $crate::rows::{
                 messages, EventRow, JobRow, UserRow, EVENT_COLUMNS, JOB_COLUMNS, USER_COLUMNS,
             };
-            use $crate::{CopyStore, JobRecord, StoreResult, StoredEvent, UserRecord};
+            use $crate::{CopyStore, StoreResult, StoredEvent, UserRecord};
+            use hookbook_core::domain::job::Job;
 
             #[async_trait]
             impl CopyStore for $store {
@@ -25,7 +26,7 @@ macro_rules! copy_store {
                         .collect()
                 }
 
-                async fn jobs_after(&self, after: Option<JobId>, limit: u32) -> StoreResult<Vec<JobRecord>> {
+                async fn jobs_after(&self, after: Option<JobId>, limit: u32) -> StoreResult<Vec<Job>> {
                     let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id > $1 ORDER BY id LIMIT $2");
                     sqlx::query_as::<_, JobRow>(&sql)
                         .bind(after.map(|a| a.to_string()).unwrap_or_default())
@@ -49,7 +50,7 @@ macro_rules! copy_store {
 
                 async fn restore_job(
                     &self,
-                    j: &JobRecord,
+                    j: &Job,
                     event: Option<&StoredEvent>,
                     notebook: Option<&[u8]>,
                 ) -> StoreResult<()> {
@@ -84,18 +85,18 @@ macro_rules! copy_store {
                     .bind(j.receiver_id.map(|r| r.to_string()))
                     .bind(j.event_id.map(|e| e.to_string()))
                     .bind(j.username.as_str())
-                    .bind(&j.parameters)
+                    .bind(j.parameters.to_json())
                     .bind(j.submitted.0)
                     .bind(j.start_time.map(|t| t.0))
                     .bind(j.end_time.map(|t| t.0))
                     .bind(messages(&j.messages))
-                    .bind(j.attempts)
-                    .bind(j.timeout_minutes)
+                    .bind(i64::from(j.attempts))
+                    .bind(j.timeout_minutes.map(i64::from))
                     .bind(JobInputs::stored(j.inputs.as_ref()))
                     .bind(notebook)
                     .bind(j.replay_of.map(|r| r.to_string()))
                     .bind(j.replay_batch.map(|b| b.to_string()))
-                    .bind(j.max_attempts)
+                    .bind(j.max_attempts.map(i64::from))
                     .bind(j.retry_at.map(|t| t.0))
                     .execute(&mut *tx)
                     .await

@@ -2,21 +2,22 @@
 
 use crate::Reading;
 use async_trait::async_trait;
+use hookbook_core::domain::job::Job;
 use sqlx::{QueryBuilder, Row as _, Sqlite};
 
 use super::SqliteStore;
 use crate::attempts::{LOST_FOR_GOOD, MAX_ATTEMPTS_NOW, PRUNE_NOTICES};
 use crate::rows::{messages as stored_messages, JobRow, JOB_COLUMNS as COLUMNS};
 use crate::{
-    BulkReplay, BulkReplayed, EventRecord, JobEnd, JobFilter, JobRecord, JobStore, Lease, NewJob,
-    NewReplay, Orphans, Signal, StoreResult,
+    BulkReplay, BulkReplayed, EventRecord, JobEnd, JobFilter, JobStore, Lease, NewJob, NewReplay,
+    Orphans, Signal, StoreResult,
 };
 use hookbook_core::domain::event::SignedPart;
 use hookbook_core::domain::ids::{BatchId, EventId, JobId, NodeId, ReceiverId};
 use hookbook_core::domain::job::JobStatus;
 use hookbook_core::domain::time::Millis;
 
-fn parse(rows: Vec<JobRow>) -> StoreResult<Vec<JobRecord>> {
+fn parse(rows: Vec<JobRow>) -> StoreResult<Vec<Job>> {
     rows.into_iter().map(JobRow::parse).collect()
 }
 
@@ -71,7 +72,7 @@ impl JobStore for SqliteStore {
         cancel_waiting(&self.pool, receiver, batch, now).await
     }
 
-    async fn job(&self, id: &JobId) -> StoreResult<Option<JobRecord>> {
+    async fn job(&self, id: &JobId) -> StoreResult<Option<Job>> {
         let sql = format!("SELECT {COLUMNS} FROM jobs WHERE id = ?");
         sqlx::query_as::<_, JobRow>(&sql)
             .bind(id.to_string())
@@ -81,7 +82,7 @@ impl JobStore for SqliteStore {
             .transpose()
     }
 
-    async fn jobs(&self, f: &JobFilter) -> StoreResult<(Vec<JobRecord>, u64)> {
+    async fn jobs(&self, f: &JobFilter) -> StoreResult<(Vec<Job>, u64)> {
         let filtered = |q: &mut QueryBuilder<'_, Sqlite>| {
             q.push(" WHERE 1 = 1");
             if let Some(status) = &f.status {
@@ -117,7 +118,7 @@ impl JobStore for SqliteStore {
         now: Millis,
         lease: &Lease,
         per_receiver: u32,
-    ) -> StoreResult<Option<JobRecord>> {
+    ) -> StoreResult<Option<Job>> {
         let _turn = self.write_turn().await;
         // One statement: SQLite runs it under its write lock, so two
         // claimers can never take the same row.
