@@ -91,7 +91,7 @@ pub async fn serve_https(
             .stderr(Stdio::null()),
     );
     let base = format!("https://127.0.0.1:{port}");
-    super::nodes::ready_at(&client, &base).await;
+    super::nodes::ready_at(client, &base).await;
     (child, base)
 }
 
