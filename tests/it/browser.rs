@@ -7,8 +7,9 @@
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use crate::common::wait::eventually;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{json, Value};
 
@@ -43,14 +44,13 @@ async fn driver() -> Driver {
         .stderr(Stdio::null())
         .spawn()
         .expect("chromedriver starts");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while reqwest::get(format!("http://127.0.0.1:{port}/status"))
-        .await
-        .is_err()
-    {
-        assert!(Instant::now() < deadline, "chromedriver never answered");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    eventually("chromedriver answers", Duration::from_secs(30), || async {
+        reqwest::get(format!("http://127.0.0.1:{port}/status"))
+            .await
+            .map(drop)
+            .map_err(|e| e.to_string())
+    })
+    .await;
     Driver(child, port)
 }
 
@@ -121,21 +121,18 @@ async fn body_text(c: &Client) -> String {
 
 /// Waits (bounded) until the page, reloading itself or reloaded, shows `text`.
 async fn wait_for_text(c: &Client, text: &str, reload: bool) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if body_text(c).await.contains(text) {
-            return;
+    let what = format!("the page shows {text}");
+    eventually(&what, Duration::from_secs(60), || async {
+        let seen = body_text(c).await;
+        if seen.contains(text) {
+            return Ok(());
         }
-        assert!(
-            Instant::now() < deadline,
-            "the page never showed {text}: {}",
-            body_text(c).await
-        );
-        tokio::time::sleep(Duration::from_millis(500)).await;
         if reload {
             c.refresh().await.unwrap();
         }
-    }
+        Err(seen)
+    })
+    .await;
 }
 
 /// A notebook with Markdown, a printed payload, an HTML output carrying a

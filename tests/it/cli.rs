@@ -5,7 +5,8 @@ use std::io::Write as _;
 use std::process::{Command, Stdio};
 
 use crate::common::process::Process;
-use std::time::{Duration, Instant};
+use crate::common::wait::{eventually, eventually_blocking};
+use std::time::Duration;
 
 const BIN: &str = env!("CARGO_BIN_EXE_hookbook");
 
@@ -231,21 +232,19 @@ fn start_server(dir: &std::path::Path) -> (Process, String) {
             .stdout(Stdio::null())
             .stderr(Stdio::piped()),
     );
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Ok(mut s) = std::net::TcpStream::connect(addr) {
-            use std::io::Read as _;
-            s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-                .unwrap();
-            let mut answer = String::new();
-            let _ = s.read_to_string(&mut answer);
-            if answer.starts_with("HTTP/1.1 200") {
-                break;
-            }
+    eventually_blocking("the server becomes ready", Duration::from_secs(30), || {
+        use std::io::Read as _;
+        let mut s = std::net::TcpStream::connect(addr).map_err(|e| e.to_string())?;
+        s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        let mut answer = String::new();
+        let _ = s.read_to_string(&mut answer);
+        if answer.starts_with("HTTP/1.1 200") {
+            Ok(())
+        } else {
+            Err(answer)
         }
-        assert!(Instant::now() < deadline, "the server did not become ready");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    });
     (child, addr.to_string())
 }
 
@@ -332,16 +331,19 @@ async fn secrets_tokens_and_passwords_never_reach_the_log() {
     );
     let client = reqwest::Client::new();
     let base = format!("http://{addr}/notebooks");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while client
-        .get(format!("http://{addr}/healthz"))
-        .send()
-        .await
-        .is_err()
-    {
-        assert!(Instant::now() < deadline, "the server did not become ready");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    eventually(
+        "the server becomes ready",
+        Duration::from_secs(30),
+        || async {
+            client
+                .get(format!("http://{addr}/healthz"))
+                .send()
+                .await
+                .map(drop)
+                .map_err(|e| e.to_string())
+        },
+    )
+    .await;
     let token: serde_json::Value = client
         .post(format!("{base}/sharing/rest/generateToken"))
         .form(&[("username", "admin"), ("password", password), ("f", "json")])
@@ -420,14 +422,14 @@ fn a_data_dir_whose_key_was_replaced_refuses_to_start_naming_the_key_file() {
     );
     // It must stop by itself; a server that starts anyway fails the test
     // (and is killed by the guard) rather than hanging it.
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while server.try_wait().unwrap().is_none() {
-        assert!(
-            Instant::now() < deadline,
-            "the server started with a key that cannot open the site"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    eventually_blocking(
+        "the server stops by itself rather than start with a key that cannot open the site",
+        Duration::from_secs(120),
+        || match server.try_wait().unwrap() {
+            Some(_) => Ok(()),
+            None => Err("still running".to_string()),
+        },
+    );
     let out = server.wait_with_output();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);

@@ -9,9 +9,10 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::common::nodes::{add_admin, admin_token, form, ready_at, serve};
+use crate::common::wait::eventually;
 use hookbook::domain::ids::JobId;
 use hookbook::domain::job::JobStatus;
 use rand::Rng as _;
@@ -86,15 +87,14 @@ async fn deliveries_survive_sigkill_at_random_moments() {
                 answers
             }));
         }
-        let deadline = Instant::now() + Duration::from_secs(300);
-        while counted.load(Ordering::Relaxed) < kill_after {
-            assert!(
-                Instant::now() < deadline,
-                "round {round}: only {} of {kill_after} deliveries acknowledged in 5 minutes",
-                counted.load(Ordering::Relaxed)
-            );
-            tokio::time::sleep(Duration::from_millis(2)).await;
-        }
+        let what = format!("round {round}: {kill_after} deliveries acknowledged");
+        eventually(&what, Duration::from_secs(300), || async {
+            match counted.load(Ordering::Relaxed) {
+                n if n >= kill_after => Ok(()),
+                n => Err(format!("only {n} of {kill_after} acknowledged")),
+            }
+        })
+        .await;
         child.kill();
         let mut this_round = 0;
         for s in senders {
@@ -153,23 +153,30 @@ async fn deliveries_survive_sigkill_at_random_moments() {
     child.kill();
     let (mut child, base) = serve(dir.path(), &database, &key, &["--max-concurrent-runs", "2"]);
     ready_at(&client, &base).await;
-    let deadline = Instant::now() + Duration::from_secs(240);
-    loop {
-        let waiting = store.queue_depth().await.unwrap();
-        let (executing, _) = store
-            .jobs(&hookbook::store::JobFilter {
-                status: Some(JobStatus::Executing),
-                limit: 1,
-                ..Default::default()
-            })
-            .await
-            .unwrap();
-        if waiting == 0 && executing.is_empty() {
-            break;
-        }
-        assert!(Instant::now() < deadline, "{waiting} jobs still waiting");
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    eventually(
+        "no job waiting or executing",
+        Duration::from_secs(240),
+        || async {
+            let waiting = store.queue_depth().await.unwrap();
+            let (executing, _) = store
+                .jobs(&hookbook::store::JobFilter {
+                    status: Some(JobStatus::Executing),
+                    limit: 1,
+                    ..Default::default()
+                })
+                .await
+                .unwrap();
+            if waiting == 0 && executing.is_empty() {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{waiting} jobs still waiting, {} executing",
+                    if executing.is_empty() { "none" } else { "some" }
+                ))
+            }
+        },
+    )
+    .await;
     for job in acknowledged.values() {
         let record = store.job(job).await.unwrap().unwrap();
         assert_eq!(record.status, JobStatus::Failed, "{record:?}");

@@ -4,10 +4,11 @@
 //! page draws them as SVG with patterns and labelled legends, and asks for
 //! nothing from elsewhere.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::common::events::{mac, post, with_receiver};
 use crate::common::jobs::finished;
+use crate::common::wait::eventually;
 use crate::common::{spawn_app_in, SECRET};
 use serde_json::Value;
 
@@ -53,15 +54,15 @@ async fn a_receivers_dashboard_counts_its_deliveries_and_runs_and_draws_them() {
 
     let path = format!("/notebooks/admin/notebooks/webhookReceivers/{id}/dashboard");
     // The refusal's line is written after its answer: wait for it.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let d = loop {
+    let d = eventually("a refusal counted", Duration::from_secs(30), || async {
         let d = app.get(&path, Some(&admin)).await.json;
         if d["deliveries"]["bad signature"].is_array() {
-            break d;
+            Ok(d)
+        } else {
+            Err(d.to_string())
         }
-        assert!(Instant::now() < deadline, "no refusal counted: {d}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    })
+    .await;
     assert_eq!(
         (d["window"].as_str(), d["buckets"].as_i64()),
         (Some("hour"), Some(60))
@@ -129,20 +130,20 @@ async fn the_sites_dashboard_is_for_administrators_and_shows_the_queue() {
     let path = "/notebooks/admin/notebooks/dashboard";
     assert_eq!(app.get(path, Some(&cast.alice)).await.status, 403);
     // Every node samples the queue once a minute, the first at its start.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
+    let d = eventually("a sample of the queue", Duration::from_secs(30), || async {
         let d = app.get(path, Some(&cast.admin)).await.json;
         let waiting = &d["queue"]["jobs waiting"];
         if waiting
             .as_array()
             .is_some_and(|v| v.iter().any(Value::is_number))
         {
-            assert!(d["queue"]["warm kernels"].is_array(), "{d}");
-            break;
+            Ok(d)
+        } else {
+            Err(d.to_string())
         }
-        assert!(Instant::now() < deadline, "no sample of the queue: {d}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    })
+    .await;
+    assert!(d["queue"]["warm kernels"].is_array(), "{d}");
     let page = app.html(&format!("{path}?window=week"), &cast.admin).await;
     assert!(page.contains("Jobs waiting and warm kernels"), "{page}");
     assert!(page.contains("The last hour"), "links to the other windows");

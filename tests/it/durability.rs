@@ -2,9 +2,10 @@
 //! after answering still has every acknowledged event and job.
 
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::common::process::Process;
+use crate::common::wait::eventually;
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use hookbook::domain::ids::JobId;
@@ -72,11 +73,19 @@ fn start(dir: &std::path::Path) -> (Process, String) {
 }
 
 async fn ready(client: &reqwest::Client, base: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while client.get(format!("{base}/healthz")).send().await.is_err() {
-        assert!(Instant::now() < deadline, "the server did not become ready");
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    eventually(
+        "the server becomes ready",
+        Duration::from_secs(30),
+        || async {
+            client
+                .get(format!("{base}/healthz"))
+                .send()
+                .await
+                .map(drop)
+                .map_err(|e| e.to_string())
+        },
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -261,8 +270,7 @@ async fn relative_data_dir_and_python_paths_run_notebooks() {
         .await
         .unwrap();
     let job = job["jobId"].as_str().unwrap().to_string();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let status = loop {
+    let status = eventually("the run finishes", Duration::from_secs(60), || async {
         let j: serde_json::Value = client
             .get(format!("{base}/notebooks/admin/notebooks/jobs/{job}"))
             .query(&[("f", "json"), ("token", &token)])
@@ -274,11 +282,12 @@ async fn relative_data_dir_and_python_paths_run_notebooks() {
             .unwrap();
         let status = j["status"].as_str().unwrap().to_string();
         if status != "SUBMITTED" && status != "EXECUTING" {
-            break status;
+            Ok(status)
+        } else {
+            Err(j.to_string())
         }
-        assert!(Instant::now() < deadline, "the run never finished");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    })
+    .await;
     server.kill();
     assert_eq!(status, "COMPLETED");
 }

@@ -16,6 +16,7 @@ use crate::common::events::esri;
 use crate::common::nodes::{add_admin, admin_token, key, notebook_receiver, ready_at, BIN};
 use crate::common::process::Process;
 use crate::common::proxy::{Mode, Proxy};
+use crate::common::wait::eventually;
 
 /// What one delivery got.
 #[derive(Debug, Clone)]
@@ -105,14 +106,14 @@ impl Stream {
     /// Waits (bounded) until `n` more answers with `status` came.
     async fn wait_for(&self, status: u16, n: usize) {
         let target = self.count(status) + n;
-        let deadline = Instant::now() + Duration::from_secs(120);
-        while self.count(status) < target {
-            assert!(
-                Instant::now() < deadline,
-                "{n} more answers {status} never came"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        let what = format!("{n} more answers {status}");
+        eventually(&what, Duration::from_secs(120), || async {
+            match self.count(status) {
+                now if now >= target => Ok(()),
+                now => Err(format!("{now} answers {status} of {target}")),
+            }
+        })
+        .await;
     }
 
     async fn stop(mut self) -> Vec<Answer> {
@@ -221,18 +222,19 @@ async fn job_of(client: &reqwest::Client, base: &str, token: &str, job: &str) ->
 
 /// Waits (bounded) until the job ends; the job as it ended.
 async fn ended(client: &reqwest::Client, base: &str, token: &str, job: &str) -> serde_json::Value {
-    let deadline = Instant::now() + Duration::from_secs(300);
-    loop {
+    let what = format!("job {job} ends");
+    eventually(&what, Duration::from_secs(300), || async {
         let j = job_of(client, base, token, job).await;
         if matches!(
             j["status"].as_str(),
             Some("COMPLETED" | "FAILED" | "CANCELLED")
         ) {
-            return j;
+            Ok(j)
+        } else {
+            Err(j.to_string())
         }
-        assert!(Instant::now() < deadline, "job {job} never ended: {j}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    })
+    .await
 }
 
 /// Every answer is 200, or 503 with `Retry-After`, within 10 s; none is
@@ -698,18 +700,16 @@ fn kernels_of(beats: &Beats, job: &str) -> Vec<(String, Instant, Instant)> {
 
 /// Waits (bounded) until `job` has had `n` kernels, with `beats` each.
 async fn wait_for_kernels(beats: &Beats, job: &str, n: usize) {
-    let deadline = Instant::now() + Duration::from_secs(180);
-    loop {
+    let what = format!("{job} has had {n} kernels");
+    eventually(&what, Duration::from_secs(180), || async {
         let seen = kernels_of(beats, job);
         if seen.len() >= n {
-            return;
+            Ok(())
+        } else {
+            Err(format!("{seen:?}"))
         }
-        assert!(
-            Instant::now() < deadline,
-            "{job} never had {n} kernels: {seen:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    })
+    .await;
 }
 
 /// A node running `job` is cut off from PostgreSQL as `mode` says; another

@@ -3,10 +3,11 @@
 //! kernels with it and is started again, and a fork server that cannot
 //! start leaves kernels starting cold, said by `/healthz` and the metrics.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::common::nodes::{add_admin, admin_token, notebook_receiver, ready_at, serve};
 use crate::common::process::children_of;
+use crate::common::wait::eventually;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use serde_json::Value;
@@ -31,18 +32,16 @@ async fn text(client: &reqwest::Client, url: String) -> String {
 
 /// Waits (bounded) until `path` of `base` shows `needle`.
 async fn shows(client: &reqwest::Client, base: &str, path: &str, needle: &str) {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
+    let what = format!("{path} shows {needle:?}");
+    eventually(&what, Duration::from_secs(120), || async {
         let page = text(client, format!("{base}{path}")).await;
         if page.contains(needle) {
-            return;
+            Ok(())
+        } else {
+            Err(page)
         }
-        assert!(
-            Instant::now() < deadline,
-            "{path} never showed {needle:?}: {page}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    })
+    .await;
 }
 
 /// Sends one signed event and waits for its job to end; returns the job.
@@ -63,8 +62,7 @@ async fn run(client: &reqwest::Client, base: &str, token: &str, receiver: &str) 
         .await
         .unwrap();
     let job = answer["jobId"].as_str().expect("a job").to_string();
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
+    eventually("the run ends", Duration::from_secs(120), || async {
         let j: Value = client
             .get(format!("{base}/notebooks/admin/notebooks/jobs/{job}"))
             .query(&[("f", "json"), ("token", token)])
@@ -75,11 +73,12 @@ async fn run(client: &reqwest::Client, base: &str, token: &str, receiver: &str) 
             .await
             .unwrap();
         if ["COMPLETED", "FAILED", "CANCELLED"].contains(&j["status"].as_str().unwrap_or("")) {
-            return j;
+            Ok(j)
+        } else {
+            Err(j.to_string())
         }
-        assert!(Instant::now() < deadline, "the run never ended: {j}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    })
+    .await
 }
 
 #[tokio::test]
@@ -112,26 +111,36 @@ async fn kernels_are_forked_and_a_fork_server_that_dies_is_started_again() {
     // Killed, the fork server takes its kernels with it; the next kernel
     // starts it again.
     kill(Pid::from_raw(fork_server), Signal::SIGKILL).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while kernels.iter().any(|k| running(*k)) {
-        assert!(
-            Instant::now() < deadline,
-            "kernels outlived their fork server"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    eventually(
+        "the kernels end with their fork server",
+        Duration::from_secs(30),
+        || async {
+            let alive: Vec<_> = kernels.iter().filter(|k| running(**k)).collect();
+            if alive.is_empty() {
+                Ok(())
+            } else {
+                Err(format!("kernels {alive:?} still running"))
+            }
+        },
+    )
+    .await;
     assert_eq!(
         run(&client, &base, &token, &receiver).await["status"],
         "COMPLETED"
     );
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while text(&client, format!("{base}/healthz")).await != "ok\n" {
-        assert!(
-            Instant::now() < deadline,
-            "the fork server was not started again"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    eventually(
+        "the fork server is started again (/healthz ok)",
+        Duration::from_secs(60),
+        || async {
+            let health = text(&client, format!("{base}/healthz")).await;
+            if health == "ok\n" {
+                Ok(())
+            } else {
+                Err(health)
+            }
+        },
+    )
+    .await;
     shows(&client, &base, "/metrics", "hookbook_fork_server_up 1").await;
     let again = children_of(server.id());
     assert_eq!(again.len(), 1, "{again:?}");

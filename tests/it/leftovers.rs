@@ -5,10 +5,11 @@
 //! server of the same data dir, and a server stopped gracefully leaves no
 //! kernel directory or cgroup.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::common::nodes::{add_admin, admin_token, ready_at, serve};
 use crate::common::process::Process;
+use crate::common::wait::eventually;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use rand::Rng as _;
@@ -52,12 +53,15 @@ impl Drop for KillKernels {
     }
 }
 
-async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while !done() {
-        assert!(Instant::now() < deadline, "{what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+/// Waits (at most two minutes) until no kernel of `tag` is left.
+async fn no_kernels_left(what: &str, tag: &str) {
+    eventually(what, Duration::from_secs(120), || async {
+        match kernels(tag) {
+            left if left.is_empty() => Ok(()),
+            left => Err(format!("kernels {left:?}")),
+        }
+    })
+    .await
 }
 
 /// This data dir's directory in the cpu controller's hierarchy, when the
@@ -99,10 +103,7 @@ async fn no_kernel_outlives_a_server_killed_at_any_moment() {
         crate::common::nodes::notebook_receiver(&client, &base, &token, "slow", &notebook).await;
     let path = format!("/notebooks/rest/events/webhooks/{receiver}");
     server.kill();
-    wait_until("the first server's kernels died with it", || {
-        kernels(&tag).is_empty()
-    })
-    .await;
+    no_kernels_left("the first server's kernels die with it", &tag).await;
 
     for moment in 0..20 {
         let (mut server, base): (Process, String) = serve(dir.path(), &database, &key, &flags);
@@ -113,11 +114,14 @@ async fn no_kernel_outlives_a_server_killed_at_any_moment() {
             1 => ready_at(&client, &base).await,
             2 => {
                 ready_at(&client, &base).await;
-                let deadline = Instant::now() + Duration::from_secs(120);
-                while !metric(&client, &base, "hookbook_warm_kernels 2").await {
-                    assert!(Instant::now() < deadline, "the pool never warmed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
+                eventually("the pool warms", Duration::from_secs(120), || async {
+                    if metric(&client, &base, "hookbook_warm_kernels 2").await {
+                        Ok(())
+                    } else {
+                        Err("no hookbook_warm_kernels 2 in /metrics".to_string())
+                    }
+                })
+                .await;
             }
             kind => {
                 // A run, and with it a refill of the pool.
@@ -138,8 +142,7 @@ async fn no_kernel_outlives_a_server_killed_at_any_moment() {
                 let job: Value = r.json().await.unwrap();
                 let job = job["jobId"].as_str().unwrap().to_string();
                 if kind == 4 {
-                    let deadline = Instant::now() + Duration::from_secs(120);
-                    loop {
+                    eventually("the run starts", Duration::from_secs(120), || async {
                         let j: Value = client
                             .get(format!("{base}/notebooks/admin/notebooks/jobs/{job}"))
                             .query(&[("f", "json"), ("token", &token)])
@@ -150,11 +153,12 @@ async fn no_kernel_outlives_a_server_killed_at_any_moment() {
                             .await
                             .unwrap();
                         if j["status"] == "EXECUTING" {
-                            break;
+                            Ok(())
+                        } else {
+                            Err(j.to_string())
                         }
-                        assert!(Instant::now() < deadline, "the run never started: {j}");
-                        tokio::time::sleep(Duration::from_millis(20)).await;
-                    }
+                    })
+                    .await;
                 }
             }
         }
@@ -162,9 +166,9 @@ async fn no_kernel_outlives_a_server_killed_at_any_moment() {
         tokio::time::sleep(Duration::from_millis(jitter)).await;
         server.kill();
         // Nothing restarts it yet: its kernels must end by themselves.
-        wait_until(
-            &format!("kernels outlived the server killed at moment {moment}"),
-            || kernels(&tag).is_empty(),
+        no_kernels_left(
+            &format!("the kernels of the server killed at moment {moment} end"),
+            &tag,
         )
         .await;
     }
@@ -173,8 +177,14 @@ async fn no_kernel_outlives_a_server_killed_at_any_moment() {
     // by the next server of the same data dir.
     let (mut server, base) = serve(dir.path(), &database, &key, &flags);
     ready_at(&client, &base).await;
-    wait_until("no kernel started", || !kernels(&tag).is_empty()).await;
-    let frozen = Pid::from_raw(kernels(&tag)[0]);
+    let first = eventually("a kernel starts", Duration::from_secs(120), || async {
+        kernels(&tag)
+            .first()
+            .copied()
+            .ok_or_else(|| "no kernel".to_string())
+    })
+    .await;
+    let frozen = Pid::from_raw(first);
     kill(frozen, Signal::SIGSTOP).unwrap();
     server.kill();
     let (mut server, base) = serve(dir.path(), &database, &key, &flags);

@@ -5,7 +5,7 @@
 //! evidence file, tagged with its kernel's process id.
 
 use std::collections::{BTreeMap, HashSet};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::Engine as _;
 use nix::sys::signal::{kill, Signal};
@@ -13,6 +13,7 @@ use nix::unistd::Pid;
 use serde_json::Value;
 
 use crate::common::nodes::{add_admin, form, ready, start_node, Node, PASSWORD};
+use crate::common::wait::eventually;
 
 const JOBS: &str = "/notebooks/admin/notebooks/jobs";
 
@@ -129,49 +130,49 @@ async fn three_nodes_lose_one_and_every_acknowledged_event_runs_once_at_a_time()
     // so it cannot finish meanwhile, kill the node, then let the kernel go
     // on: it must notice its node's death and stop, unfinished.
     let victim = nodes[1].child.id();
-    let deadline = Instant::now() + Duration::from_secs(300);
-    let frozen = loop {
-        let mid_run = runs(&evidence).values().find_map(|by_kernel| {
-            by_kernel.iter().find_map(|(pid, span)| {
-                let pid = i32::try_from(*pid).ok()?;
-                (span.2 < 30 && crate::common::process::descends_from(pid, victim)).then_some(pid)
-            })
-        });
-        if let Some(pid) = mid_run {
-            let pid = Pid::from_raw(pid);
-            kill(pid, Signal::SIGSTOP).unwrap();
-            let ticks = runs(&evidence)
-                .values()
-                .find_map(|k| k.get(&(pid.as_raw() as u64)).map(|s| s.2))
-                .unwrap_or(0);
-            if ticks < 30 {
-                break pid;
+    let frozen = eventually(
+        "node 1 runs a notebook, frozen mid-run",
+        Duration::from_secs(300),
+        || async {
+            let mid_run = runs(&evidence).values().find_map(|by_kernel| {
+                by_kernel.iter().find_map(|(pid, span)| {
+                    let pid = i32::try_from(*pid).ok()?;
+                    (span.2 < 30 && crate::common::process::descends_from(pid, victim))
+                        .then_some(pid)
+                })
+            });
+            if let Some(pid) = mid_run {
+                let pid = Pid::from_raw(pid);
+                kill(pid, Signal::SIGSTOP).unwrap();
+                let ticks = runs(&evidence)
+                    .values()
+                    .find_map(|k| k.get(&(pid.as_raw() as u64)).map(|s| s.2))
+                    .unwrap_or(0);
+                if ticks < 30 {
+                    return Ok(pid);
+                }
+                // It finished between the two reads: pick another.
+                kill(pid, Signal::SIGCONT).unwrap();
             }
-            // It finished between the two reads: pick another.
-            kill(pid, Signal::SIGCONT).unwrap();
-        }
-        assert!(
-            Instant::now() < deadline,
-            "node 1 never ran a notebook: {:?}",
-            runs(&evidence)
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+            Err(format!("{:?}", runs(&evidence)))
+        },
+    )
+    .await;
     nodes[1].child.kill();
     kill(frozen, Signal::SIGCONT).unwrap();
 
-    let deadline = Instant::now() + Duration::from_secs(180);
-    let all = loop {
+    let all = eventually("every job ends", Duration::from_secs(180), || async {
         let all = jobs(&client, &first, &token, &id).await;
         let done = all.iter().all(|j| {
             ["COMPLETED", "FAILED", "CANCELLED"].contains(&j["status"].as_str().unwrap_or(""))
         });
         if done && all.len() >= acknowledged.len() {
-            break all;
+            Ok(all)
+        } else {
+            Err(format!("{all:?}"))
         }
-        assert!(Instant::now() < deadline, "jobs never finished: {all:?}");
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    };
+    })
+    .await;
     drop(nodes);
 
     // Exactly one job per acknowledged event.

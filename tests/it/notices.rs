@@ -6,10 +6,11 @@
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::common::events::esri;
 use crate::common::jobs::finished;
+use crate::common::wait::eventually;
 use crate::common::{spawn_app_in, TestApp, SECRET};
 use axum::http::{HeaderMap, StatusCode};
 use base64::Engine as _;
@@ -108,22 +109,17 @@ async fn deliver(app: &TestApp, url: &str) -> String {
 
 /// Waits until the caller's notices log shows the job's notice `status`.
 async fn notice_of(app: &TestApp, token: &str, job: &str, status: &str) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
+    let what = format!("a {status} notice of {job}");
+    eventually(&what, Duration::from_secs(120), || async {
         let r = app.get(NOTICES, Some(token)).await;
         let found = r.json["notices"]
             .as_array()
             .and_then(|list| list.iter().find(|n| n["jobId"] == job).cloned());
-        if let Some(n) = found.filter(|n| n["status"] == status) {
-            return n;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no {status} notice of {job}: {}",
-            r.json
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        found
+            .filter(|n| n["status"] == status)
+            .ok_or_else(|| r.json.to_string())
+    })
+    .await
 }
 
 /// The Standard Webhooks check, as a verifier does it.
@@ -292,17 +288,14 @@ async fn smtp() -> Smtp {
             .args(["-c", "aiosmtpd.handlers.Mailbox"])
             .arg(maildir.path().join("mail")),
     );
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .is_err()
-    {
-        assert!(
-            Instant::now() < deadline,
-            "aiosmtpd never listened on {port}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let what = format!("aiosmtpd listens on {port}");
+    eventually(&what, Duration::from_secs(60), || async {
+        tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .map(drop)
+            .map_err(|e| e.to_string())
+    })
+    .await;
     Smtp {
         port,
         maildir,

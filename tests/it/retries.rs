@@ -4,10 +4,11 @@
 //! cancelled. Only the receiver's owner and administrators change its
 //! policy; only administrators the site's.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::common::events::esri;
 use crate::common::jobs::finished;
+use crate::common::wait::eventually;
 use crate::common::{spawn_app_in, TestApp, RECEIVERS, SECRET};
 use serde_json::{json, Value};
 
@@ -184,18 +185,16 @@ async fn a_failing_run_is_tried_again_until_an_attempt_completes() {
 
 /// Waits until the job waits for another attempt; its resource then.
 async fn waiting_again(app: &TestApp, token: &str, job: &str) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
+    let what = format!("job {job} fails once and waits for another attempt");
+    eventually(&what, Duration::from_secs(120), || async {
         let j = app.get(&format!("{JOBS}/{job}"), Some(token)).await.json;
         if j["status"] == "SUBMITTED" && j["attempts"] == 1 {
-            return j;
+            Ok(j)
+        } else {
+            Err(j.to_string())
         }
-        assert!(
-            Instant::now() < deadline,
-            "job {job} never failed once: {j}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    })
+    .await
 }
 
 #[tokio::test]

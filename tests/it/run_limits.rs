@@ -3,9 +3,10 @@
 //! open files, file size, processes and disk; a kernel that dies fails
 //! its run at once.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::common::runs::{deliver, executed, finished, setup, stdout};
+use crate::common::wait::eventually;
 
 #[tokio::test]
 async fn a_run_sees_only_its_own_environment_a_fresh_directory_and_limits() {
@@ -37,14 +38,18 @@ async fn a_run_sees_only_its_own_environment_a_fresh_directory_and_limits() {
     let (cwd, listing) = dir.trim().split_once(' ').unwrap();
     assert_eq!(listing, "[]", "the working directory starts empty");
     assert!(!cwd.contains("hookbook.db"));
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::path::Path::new(cwd).exists() {
-        assert!(
-            Instant::now() < deadline,
-            "the run's working directory outlived the run"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    eventually(
+        "the run's working directory is removed after the run",
+        Duration::from_secs(10),
+        || async {
+            if std::path::Path::new(cwd).exists() {
+                Err(format!("{cwd} still exists"))
+            } else {
+                Ok(())
+            }
+        },
+    )
+    .await;
     assert_eq!(stdout(&nb, 4).trim(), format!("1024 {} 0", 1u64 << 30));
 }
 

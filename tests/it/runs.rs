@@ -2,14 +2,33 @@
 //! receiver's notebook with its payload, headers and parameters; failures,
 //! time limits, cancellation, executeNotebook, and recovery after a crash.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::common::events::esri;
 use crate::common::runs::{deliver, executed, finished, setup, stdout, Setup, JOBS};
+use crate::common::wait::eventually;
 use crate::common::{spawn_app_in, RECEIVERS};
 use hookbook::domain::ids::JobId;
 use hookbook::domain::job::{JobInputs, JobStatus};
 use serde_json::{json, Value};
+
+/// Waits (at most a minute) until the job is executing.
+async fn executing(s: &Setup, job: &str) {
+    let what = format!("job {job} executes");
+    eventually(&what, Duration::from_secs(60), || async {
+        let j = s
+            .app
+            .get(&format!("{JOBS}/{job}"), Some(&s.token))
+            .await
+            .json;
+        if j["status"] == "EXECUTING" {
+            Ok(())
+        } else {
+            Err(j.to_string())
+        }
+    })
+    .await
+}
 
 #[tokio::test]
 async fn a_webhook_runs_the_notebook_with_payload_headers_and_parameters() {
@@ -119,14 +138,18 @@ async fn a_run_past_its_time_limit_is_failed_and_its_processes_killed() {
     );
     let s = setup(&[&code], &["--execution-timeout-minutes", "0.03"]).await;
     let job = deliver(&s, "{}", "application/json").await;
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while crate::common::process::with_argument(marker).is_empty() {
-        assert!(
-            Instant::now() < deadline,
-            "the notebook never started its child"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    eventually(
+        "the notebook starts its child",
+        Duration::from_secs(60),
+        || async {
+            if crate::common::process::with_argument(marker).is_empty() {
+                Err(format!("no process with the argument {marker}"))
+            } else {
+                Ok(())
+            }
+        },
+    )
+    .await;
     let j = finished(&s, &job).await;
     assert_eq!(j["status"], "FAILED");
     assert!(
@@ -177,17 +200,7 @@ async fn execute_notebook_records_its_inputs_and_a_running_job_can_be_cancelled(
     assert_eq!(j["type"], "executeNotebook");
     assert_eq!(j["inputs"]["executionTimeoutInMinutes"], 1);
     // Cancel it while it sleeps.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while s
-        .app
-        .get(&format!("{JOBS}/{job}"), Some(&s.token))
-        .await
-        .json["status"]
-        != "EXECUTING"
-    {
-        assert!(Instant::now() < deadline);
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    executing(&s, &job).await;
     let c = s
         .app
         .post_form(&format!("{JOBS}/{job}/cancel"), Some(&s.token), &[])
@@ -370,31 +383,32 @@ async fn metrics_show_runs_queue_depth_and_warm_kernels() {
     let s = setup(&["print(1)"], &[]).await;
     let job = deliver(&s, "{}", "application/json").await;
     finished(&s, &job).await;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let text = s
-            .app
-            .client
-            .get(s.app.url("/metrics"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        let ok = text.contains(r#"hookbook_runs_total{status="COMPLETED"} 1"#)
-            && text.contains("hookbook_queue_depth 0")
-            && text.contains("hookbook_warm_kernels 1")
-            && text.contains("hookbook_run_start_seconds_count 1");
-        if ok {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "metrics never showed the run and a refilled pool: {text}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    eventually(
+        "the metrics show the run and a refilled pool",
+        Duration::from_secs(30),
+        || async {
+            let text = s
+                .app
+                .client
+                .get(s.app.url("/metrics"))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            let ok = text.contains(r#"hookbook_runs_total{status="COMPLETED"} 1"#)
+                && text.contains("hookbook_queue_depth 0")
+                && text.contains("hookbook_warm_kernels 1")
+                && text.contains("hookbook_run_start_seconds_count 1");
+            if ok {
+                Ok(())
+            } else {
+                Err(text)
+            }
+        },
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -454,17 +468,7 @@ async fn sigterm_puts_a_run_that_outlives_the_grace_period_back_in_the_queue() {
     )
     .await;
     let job = deliver(&s, "{}", "application/json").await;
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while s
-        .app
-        .get(&format!("{JOBS}/{job}"), Some(&s.token))
-        .await
-        .json["status"]
-        != "EXECUTING"
-    {
-        assert!(Instant::now() < deadline);
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    executing(&s, &job).await;
     let dir = s.app.stop().await;
     let store = crate::common::db::store(dir.path()).await;
     let record = store

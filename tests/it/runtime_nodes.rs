@@ -4,9 +4,10 @@
 //! the versions of that lock, which the manifest lists.
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::common::nodes::{add_admin, admin_token, form, ready, start_node};
+use crate::common::wait::eventually;
 use serde_json::Value;
 
 const RUNTIMES: &str = "/notebooks/admin/notebooks/runtimes";
@@ -20,18 +21,11 @@ async fn built_lock(dir: &Path, id: &str) -> String {
         .join(id)
         .join("1")
         .join(".hookbook-lock.txt");
-    let deadline = Instant::now() + Duration::from_secs(300);
-    loop {
-        if let Ok(lock) = std::fs::read_to_string(&marker) {
-            return lock;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{} was never built",
-            marker.display()
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let what = format!("{} is built", marker.display());
+    eventually(&what, Duration::from_secs(300), || async {
+        std::fs::read_to_string(&marker).map_err(|e| e.to_string())
+    })
+    .await
 }
 
 fn six_in(dir: &Path, id: &str) -> String {

@@ -5,9 +5,10 @@
 //! holds it (not before: the builder's round that would remove it is seen
 //! to pass while the first run still reads from it).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::common::jobs::finished;
+use crate::common::wait::eventually;
 use crate::common::{spawn_app_in, TestApp};
 use serde_json::Value;
 
@@ -55,27 +56,29 @@ async fn executed(app: &TestApp, token: &str, job: &str) -> String {
 /// Waits (at most five minutes: a build fetches from PyPI) until `check`
 /// holds of the runtime's resource.
 async fn runtime_until(app: &TestApp, token: &str, id: &str, check: impl Fn(&Value) -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(300);
-    loop {
+    let what = format!("runtime {id} gets there");
+    eventually(&what, Duration::from_secs(300), || async {
         let r = app.get(&format!("{RUNTIMES}/{id}"), Some(token)).await.json;
         if check(&r) {
-            return;
+            Ok(())
+        } else {
+            Err(r.to_string())
         }
-        assert!(
-            Instant::now() < deadline,
-            "the runtime never got there: {r}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    })
+    .await
 }
 
-/// Waits (at most two minutes) until `check` holds.
-async fn until(what: &str, check: impl Fn() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while !check() {
-        assert!(Instant::now() < deadline, "{what} never happened");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+/// Waits (at most two minutes) until `path` is removed, `what` is.
+async fn removed(what: &str, path: &std::path::Path) {
+    let what = format!("the removal of {what}");
+    eventually(&what, Duration::from_secs(120), || async {
+        if path.exists() {
+            Err(format!("{} still exists", path.display()))
+        } else {
+            Ok(())
+        }
+    })
+    .await
 }
 
 #[tokio::test]
@@ -128,11 +131,15 @@ async fn a_run_in_progress_finishes_on_the_old_version_and_new_runs_use_the_new(
         ]),
     )
     .await;
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while app.get(&format!("{JOBS}/{first}"), Some(&token)).await.json["status"] != "EXECUTING" {
-        assert!(Instant::now() < deadline, "the first run never started");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    eventually("the first run starts", Duration::from_secs(120), || async {
+        let j = app.get(&format!("{JOBS}/{first}"), Some(&token)).await.json;
+        if j["status"] == "EXECUTING" {
+            Ok(())
+        } else {
+            Err(j.to_string())
+        }
+    })
+    .await;
 
     let r = app
         .post_form(
@@ -154,11 +161,7 @@ async fn a_run_in_progress_finishes_on_the_old_version_and_new_runs_use_the_new(
         .await;
     assert_eq!(r.status, 200, "{}", r.json);
     let spare_dir = app.dir.path().join("runtimes").join(&spare);
-    until(
-        "the removal of the unregistered runtime's environment",
-        || !spare_dir.exists(),
-    )
-    .await;
+    removed("the unregistered runtime's environment", &spare_dir).await;
 
     let second = submit(
         &app,
@@ -178,7 +181,7 @@ async fn a_run_in_progress_finishes_on_the_old_version_and_new_runs_use_the_new(
 
     let old = app.dir.path().join("runtimes").join(&id).join("1");
     let new = app.dir.path().join("runtimes").join(&id).join("2");
-    until("the removal of version 1's environment", || !old.exists()).await;
+    removed("version 1's environment", &old).await;
     assert!(new.exists(), "version 2's environment went too");
     app.stop().await;
 }

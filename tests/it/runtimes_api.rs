@@ -6,8 +6,9 @@
 //! removes the environments.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use crate::common::wait::eventually;
 use crate::common::{spawn_app_in, TestApp};
 use serde_json::Value;
 
@@ -16,20 +17,17 @@ const RUNTIMES: &str = "/notebooks/admin/notebooks/runtimes";
 /// Waits until the runtime's JSON satisfies `done` (a build takes seconds;
 /// two minutes is the point at which it has certainly failed).
 async fn wait_for(app: &TestApp, token: &str, id: &str, done: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
+    let what = format!("runtime {id} gets there");
+    eventually(&what, Duration::from_secs(120), || async {
         let r = app.get(&format!("{RUNTIMES}/{id}"), Some(token)).await;
         assert_eq!(r.status, 200, "{}", r.json);
         if done(&r.json) {
-            return r.json;
+            Ok(r.json)
+        } else {
+            Err(r.json.to_string())
         }
-        assert!(
-            Instant::now() < deadline,
-            "the runtime never got there: {}",
-            r.json
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    })
+    .await
 }
 
 fn env_python(dir: &Path, id: &str, version: u32) -> PathBuf {
@@ -163,14 +161,18 @@ async fn a_registered_runtime_is_built_listed_and_its_manifest_read_and_a_bad_up
             .status,
         404
     );
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while built.exists() {
-        assert!(
-            Instant::now() < deadline,
-            "the environment stayed after its runtime went"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    eventually(
+        "the environment goes with its runtime",
+        Duration::from_secs(60),
+        || async {
+            if built.exists() {
+                Err(format!("{} still exists", built.display()))
+            } else {
+                Ok(())
+            }
+        },
+    )
+    .await;
     app.stop().await;
 }
 

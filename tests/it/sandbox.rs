@@ -6,10 +6,11 @@
 //! attacks are real) a server that runs notebooks without a sandbox.
 
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::common::events::esri;
 use crate::common::process::Process;
+use crate::common::wait::eventually;
 use crate::common::{spawn_app_in, SECRET};
 use serde_json::{json, Value};
 
@@ -126,15 +127,16 @@ impl Site {
 
     /// Waits (bounded) until the job ends; its final state.
     async fn finished(&self, job: &str) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(90);
-        loop {
+        let what = format!("job {job} finishes");
+        eventually(&what, Duration::from_secs(90), || async {
             let j = self.job(job).await;
             if ["COMPLETED", "FAILED", "CANCELLED"].contains(&j["status"].as_str().unwrap_or("")) {
-                return j;
+                Ok(j)
+            } else {
+                Err(j.to_string())
             }
-            assert!(Instant::now() < deadline, "job {job} never finished: {j}");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        })
+        .await
     }
 
     /// What the attack printed, once its job completed.
@@ -292,11 +294,18 @@ async fn attack(site: &Site, targets: &Value) -> (Value, Daemons) {
     let attack_url = site.receiver(ATTACK, targets).await;
     let victim = site.deliver(&victim_url).await;
     // The victim's file exists (seen from outside) before the attack.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !victim_file_exists(victim_file) {
-        assert!(Instant::now() < deadline, "the victim never wrote its file");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    eventually(
+        "the victim writes its file",
+        Duration::from_secs(60),
+        || async {
+            if victim_file_exists(victim_file) {
+                Ok(())
+            } else {
+                Err(format!("no {victim_file}"))
+            }
+        },
+    )
+    .await;
     let job = site.deliver(&attack_url).await;
     let found = site.findings(&job).await;
     site.form(&format!("{JOBS}/{victim}/cancel"), &[]).await;
@@ -591,8 +600,7 @@ async fn a_kernel_dies_with_its_keeper() {
     .await;
     // Warm, in the pool: the server no longer watches it start (a start
     // whose keeper dies is undone by the server itself).
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let (kernel, keeper) = loop {
+    let (kernel, keeper) = eventually("a warm kernel", Duration::from_secs(60), || async {
         let metrics = site
             .client
             .get(format!("{}/metrics", site.base))
@@ -606,28 +614,31 @@ async fn a_kernel_dies_with_its_keeper() {
                 .contains("hookbook_warm_kernels 1"),
             Err(_) => false,
         };
-        if let Some(found) = warm_kernel(node.id()).filter(|_| warm) {
-            break found;
+        match warm_kernel(node.id()) {
+            Some(found) if warm => Ok(found),
+            found => Err(format!(
+                "hookbook_warm_kernels 1: {warm}; a walled kernel and its keeper: {found:?}"
+            )),
         }
-        assert!(Instant::now() < deadline, "no warm kernel appeared");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    })
+    .await;
     // Killed from outside (not by the server), the keeper takes its
     // kernel with it.
     let _ = nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(keeper as i32),
         nix::sys::signal::Signal::SIGKILL,
     );
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::fs::read_to_string(format!("/proc/{kernel}/stat"))
-        .is_ok_and(|s| !s[s.rfind(')').unwrap() + 1..].trim_start().starts_with('Z'))
-    {
-        assert!(
-            Instant::now() < deadline,
-            "kernel {kernel} outlived its keeper"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let what = format!("kernel {kernel} ends with its keeper");
+    eventually(&what, Duration::from_secs(10), || async {
+        let alive = std::fs::read_to_string(format!("/proc/{kernel}/stat"))
+            .is_ok_and(|s| !s[s.rfind(')').unwrap() + 1..].trim_start().starts_with('Z'));
+        if alive {
+            Err("still running".to_string())
+        } else {
+            Ok(())
+        }
+    })
+    .await;
 }
 
 #[tokio::test]

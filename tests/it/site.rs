@@ -3,9 +3,10 @@
 //! migrate`, and `hookbook copy` from SQLite with nothing lost.
 
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::common::nodes::{add_admin, admin_token, form, ready, start_node, BIN};
+use crate::common::wait::{eventually, eventually_blocking};
 use base64::Engine as _;
 use serde_json::Value;
 
@@ -99,18 +100,16 @@ async fn wait_status(
     id: &str,
     want: &str,
 ) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
+    let what = format!("job {id} becomes {want}");
+    eventually(&what, Duration::from_secs(60), || async {
         let j = job(client, base, token, id).await;
         if j["status"] == want {
-            return j;
+            Ok(j)
+        } else {
+            Err(j.to_string())
         }
-        assert!(
-            Instant::now() < deadline,
-            "job {id} never became {want}: {j}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -170,15 +169,14 @@ async fn an_api_node_takes_events_a_worker_runs_them_and_a_cancel_reaches_the_wo
     let (_, answer) = send(&client, &format!("{}{path}", api.base), r#"{"long": 1}"#).await;
     let long = answer["jobId"].as_str().unwrap().to_string();
     wait_status(&client, &api.base, &token, &long, "EXECUTING").await;
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let kernel = loop {
+    let kernel = eventually("the long run ticks", Duration::from_secs(120), || async {
         let text = std::fs::read_to_string(&evidence).unwrap_or_default();
-        if let Some(pid) = text.lines().next().filter(|_| text.ends_with('\n')) {
-            break pid.trim().to_string();
+        match text.lines().next().filter(|_| text.ends_with('\n')) {
+            Some(pid) => Ok(pid.trim().to_string()),
+            None => Err(format!("evidence {text:?}")),
         }
-        assert!(Instant::now() < deadline, "the long run never ticked");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    })
+    .await;
     let cancelled = form(
         &client,
         format!("{}{JOBS}/{long}/cancel", api.base),
@@ -188,14 +186,15 @@ async fn an_api_node_takes_events_a_worker_runs_them_and_a_cancel_reaches_the_wo
     assert_eq!(cancelled["status"], "success", "{cancelled}");
     wait_status(&client, &api.base, &token, &long, "CANCELLED").await;
     // The kernel that ran it is gone, so nothing ticks any more.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while std::path::Path::new(&format!("/proc/{kernel}")).exists() {
-        assert!(
-            Instant::now() < deadline,
-            "the run on the worker (kernel {kernel}) never stopped"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let what = format!("the run on the worker (kernel {kernel}) stops");
+    eventually(&what, Duration::from_secs(60), || async {
+        if std::path::Path::new(&format!("/proc/{kernel}")).exists() {
+            Err(format!("/proc/{kernel} still exists"))
+        } else {
+            Ok(())
+        }
+    })
+    .await;
     let ticks = std::fs::read_to_string(&evidence).unwrap();
     assert!(
         ticks.lines().count() < 600,
@@ -234,8 +233,8 @@ async fn two_nodes_share_one_rate_limit() {
     let path = receiver(&client, &nodes[0].base, &token, "print(1)").await;
     // Both nodes have reported themselves (every 2 s) and learnt of each other.
     for node in &nodes {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
+        let what = format!("{} learns of the other node", node.base);
+        eventually(&what, Duration::from_secs(60), || async {
             let text = client
                 .get(format!("{}/metrics", node.base))
                 .send()
@@ -245,15 +244,12 @@ async fn two_nodes_share_one_rate_limit() {
                 .await
                 .unwrap();
             if text.contains("hookbook_nodes_taking_events 2") {
-                break;
+                Ok(())
+            } else {
+                Err(text)
             }
-            assert!(
-                Instant::now() < deadline,
-                "{} never learnt of the other node: {text}",
-                node.base
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        })
+        .await;
     }
     // A burst of 20 deliveries per node, early in one second.
     let now = std::time::SystemTime::now()
@@ -518,22 +514,21 @@ async fn copy_moves_a_sqlite_installation_to_postgres_with_nothing_lost() {
 /// Waits (bounded) for a process that must end by itself; its exit and
 /// standard error.
 fn ends_by_itself(mut process: crate::common::process::Process) -> (bool, String) {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        if let Some(status) = process.try_wait().unwrap() {
-            let mut err = String::new();
-            use std::io::Read as _;
-            process
-                .stderr
-                .take()
-                .unwrap()
-                .read_to_string(&mut err)
-                .unwrap();
-            return (status.success(), err);
-        }
-        assert!(Instant::now() < deadline, "it never stopped by itself");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let status = eventually_blocking("it stops by itself", Duration::from_secs(120), || {
+        process
+            .try_wait()
+            .unwrap()
+            .ok_or("still running".to_string())
+    });
+    let mut err = String::new();
+    use std::io::Read as _;
+    process
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    (status.success(), err)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -95,7 +95,8 @@ pub async fn everything_stored(dir: &Path) -> Vec<u8> {
     if !on_postgres() {
         // A stopping server's last connection may still fold the log into
         // the database and remove it: read again until no file vanished.
-        'again: for _ in 0..50 {
+        let what = format!("the database files of {} stop changing", dir.display());
+        return super::wait::eventually(&what, std::time::Duration::from_secs(5), || async {
             let mut bytes = Vec::new();
             for entry in std::fs::read_dir(dir).unwrap() {
                 let path = entry.unwrap().path();
@@ -104,16 +105,15 @@ pub async fn everything_stored(dir: &Path) -> Vec<u8> {
                     match std::fs::read(&path) {
                         Ok(b) => bytes.extend(b),
                         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                            std::thread::sleep(std::time::Duration::from_millis(100));
-                            continue 'again;
+                            return Err(format!("{} vanished as it was read", path.display()));
                         }
                         Err(e) => panic!("cannot read {}: {e}", path.display()),
                     }
                 }
             }
-            return bytes;
-        }
-        panic!("the database files of {} kept changing", dir.display());
+            Ok(bytes)
+        })
+        .await;
     }
     use sqlx::Connection as _;
     let mut conn = sqlx::PgConnection::connect(&database_url(dir))
