@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use crate::common::wait::eventually;
+use crate::common::wait::{eventually, eventually_every};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{json, Value};
 
@@ -122,7 +122,10 @@ async fn body_text(c: &Client) -> String {
 /// Waits (bounded) until the page, reloading itself or reloaded, shows `text`.
 async fn wait_for_text(c: &Client, text: &str, reload: bool) {
     let what = format!("the page shows {text}");
-    eventually(&what, Duration::from_secs(60), || async {
+    // A reload every half second, not every 50 ms: each is a page the
+    // server renders and chromium lays out on a two-core machine.
+    let pace = Duration::from_millis(if reload { 500 } else { 50 });
+    eventually_every(&what, Duration::from_secs(60), pace, || async {
         let seen = body_text(c).await;
         if seen.contains(text) {
             return Ok(());

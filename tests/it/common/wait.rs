@@ -12,7 +12,22 @@ const PACE: Duration = Duration::from_millis(50);
 /// Asks `probe` every 50 ms until it answers `Ok`, and returns that; a
 /// probe answers `Err` with what it saw instead. Panics when `within`
 /// passes first, with `what` and the last thing seen.
-pub async fn eventually<T, F, Fut>(what: &str, within: Duration, mut probe: F) -> T
+pub async fn eventually<T, F, Fut>(what: &str, within: Duration, probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, String>>,
+{
+    eventually_every(what, within, PACE, probe).await
+}
+
+/// [`eventually`], asking every `pace`: for a probe that costs the server
+/// under test some work (a page reloaded in a browser).
+pub async fn eventually_every<T, F, Fut>(
+    what: &str,
+    within: Duration,
+    pace: Duration,
+    mut probe: F,
+) -> T
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, String>>,
@@ -27,7 +42,7 @@ where
             Instant::now() < deadline,
             "{what}: not within {within:?}; last seen: {seen}"
         );
-        tokio::time::sleep(PACE).await;
+        tokio::time::sleep(pace).await;
     }
 }
 
