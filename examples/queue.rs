@@ -9,10 +9,10 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use hookbook::domain::event::SignedPart;
 use hookbook::domain::ids::{EventId, ItemId, JobId, NodeId, ReceiverId};
-use hookbook::domain::job::JobStatus;
+use hookbook::domain::job::{JobEnd, JobStatus, Lease};
 use hookbook::domain::time::Millis;
 use hookbook::domain::user::Username;
-use hookbook::store::{DatabaseUrl, JobEnd, JobFilter, Lease, NewEvent, Store};
+use hookbook::store::{DatabaseUrl, JobFilter, NewEvent, Store};
 
 #[derive(Parser)]
 struct Args {

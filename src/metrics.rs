@@ -1,6 +1,8 @@
 //! Prometheus metrics: deliveries by outcome and reason, and how long
 //! acceptance takes. Rendered in the text exposition format at `/metrics`.
 
+use crate::domain::delivery::DeliveryOutcome;
+
 use std::time::Duration;
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -12,7 +14,6 @@ use prometheus_client::registry::Registry;
 
 use crate::domain::job::JobStatus;
 use crate::domain::retry::Failure;
-use crate::store::DeliveryOutcome;
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct DeliveryLabels {

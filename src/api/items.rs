@@ -1,6 +1,8 @@
 //! Notebook items, the small part of the portal content API that receivers
 //! need: add, describe, data, update, delete, list.
 
+use crate::domain::notebook::Item;
+
 use std::sync::Arc;
 
 use axum::extract::State;
@@ -18,7 +20,6 @@ use crate::domain::user::Username;
 use crate::domain::ParseError;
 use crate::error::{Error, Result};
 use crate::service::App;
-use crate::store::ItemMeta;
 use crate::ui::pages::items::{folder_page, item_page, items_page};
 
 pub fn routes() -> Router<super::Site> {
@@ -42,7 +43,7 @@ pub fn routes() -> Router<super::Site> {
 }
 
 /// The describe shape of the contract.
-fn item_out(item: &ItemMeta) -> Value {
+fn item_out(item: &Item) -> Value {
     json!({
         "id": item.id.as_str(),
         "owner": item.owner.as_str(),

@@ -4,6 +4,8 @@
 //! field removes it), and `GET /C/admin/notebooks/notices` (what became of
 //! them, newest first).
 
+use crate::domain::notice::Notice;
+
 use std::sync::Arc;
 
 use axum::extract::State;
@@ -20,7 +22,6 @@ use crate::domain::user::{User, Username};
 use crate::error::{Error, Result};
 use crate::service::notices::DestinationChange;
 use crate::service::App;
-use crate::store::NoticeRecord;
 use crate::ui::pages::notices::{destination_page, notices_page};
 use crate::ui::Page;
 
@@ -52,7 +53,7 @@ fn destination_json(username: &Username, d: Option<&Destination>) -> Value {
     })
 }
 
-fn notice_json(n: &NoticeRecord) -> Value {
+fn notice_json(n: &Notice) -> Value {
     json!({
         "jobId": n.job_id.to_string(),
         "channel": n.channel.as_str(),

@@ -5,6 +5,8 @@
 //! `.../retryPolicy/update` for the site's. The receiver's own JSON is
 //! untouched.
 
+use crate::domain::retry::{PolicyScope, ScopedPolicy};
+
 use std::sync::Arc;
 
 use axum::extract::State;
@@ -22,7 +24,7 @@ use crate::domain::user::User;
 use crate::domain::ParseError;
 use crate::error::{Error, Result};
 use crate::service::App;
-use crate::store::{PolicyScope, ScopedPolicy};
+
 use crate::ui::pages::retries::{receiver_policy_page, site_policy_page};
 use crate::ui::Page;
 

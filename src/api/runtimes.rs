@@ -7,6 +7,8 @@
 //! no meaning here: accepted, ignored, and answered as `null`. hookbook's
 //! own: `requirements`, `preload`, `state` and `message`.
 
+use crate::domain::runtime::{Runtime, RuntimeChange};
+
 use std::sync::Arc;
 
 use axum::extract::State;
@@ -20,8 +22,6 @@ use super::path::Id;
 use crate::domain::runtime::{manifest, Limits, Preload, Requirements, RuntimeId, RuntimeName};
 use crate::error::{Error, Result};
 use crate::service::App;
-use crate::store::RuntimeChange;
-use crate::store::RuntimeRecord;
 use crate::ui::pages::runtimes::{manifest_page, runtime_page, runtimes_page};
 use crate::ui::Page;
 
@@ -51,7 +51,7 @@ fn memory(bytes: Option<u64>) -> (Value, Value) {
     (json!(b), json!("b"))
 }
 
-fn runtime_json(r: &RuntimeRecord) -> Value {
+fn runtime_json(r: &Runtime) -> Value {
     let (max_memory, unit) = memory(r.limits.max_memory);
     json!({
         "id": r.id.as_str(),
@@ -114,7 +114,7 @@ async fn list(State(app): State<Arc<App>>, Caller(caller): Caller) -> Result<Rep
     Ok(Reply::new(value, async move { Ok(runtimes_page(&urls)) }))
 }
 
-async fn page(app: Arc<App>, r: RuntimeRecord) -> Result<Page> {
+async fn page(app: Arc<App>, r: Runtime) -> Result<Page> {
     let (memory, unit) = memory(r.limits.max_memory);
     let text = |v: &Value| match v {
         Value::Null => String::new(),

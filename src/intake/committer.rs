@@ -3,6 +3,8 @@
 //! durable. While one batch syncs, the next gathers, so a sync per request
 //! is never the bottleneck.
 
+use crate::domain::delivery::Delivery;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,7 +13,7 @@ use tokio::sync::{mpsc, oneshot, Notify};
 
 use crate::domain::ids::ReceiverId;
 use crate::metrics::Metrics;
-use crate::store::{Acceptance, DeliveryRecord, NewEvent, Store};
+use crate::store::{Acceptance, NewEvent, Store};
 
 use super::health::StorageHealth;
 use super::DELIVERY_LOG_LINES;
@@ -47,7 +49,7 @@ const QUEUE: usize = 8192;
 
 enum Work {
     Accept(NewEvent, oneshot::Sender<Result<Acceptance, NotStored>>),
-    Log(DeliveryRecord),
+    Log(Delivery),
 }
 
 /// The handle requests use; cheap to clone.
@@ -96,7 +98,7 @@ impl Committer {
 
     /// Queues a delivery-log line; dropped (with a warning) when the queue is
     /// full, since a refusal must never wait on the disk.
-    pub fn log(&self, record: DeliveryRecord) {
+    pub fn log(&self, record: Delivery) {
         if self.tx.try_send(Work::Log(record)).is_err() {
             tracing::warn!("the delivery log is behind; a refusal was not logged");
         }
@@ -183,7 +185,7 @@ impl Task {
 
     /// Writes refusals' delivery-log lines; while the database cannot be
     /// written they are lost (the health has said why, once).
-    async fn write_log(&self, logs: &[DeliveryRecord]) {
+    async fn write_log(&self, logs: &[Delivery]) {
         if logs.is_empty() {
             return;
         }

@@ -4,6 +4,8 @@
 //! cannot use it up. Every refusal is counted, logged for the receiver
 //! within its own budget, and creates nothing.
 
+use crate::domain::delivery::{self, DeliveryOutcome};
+
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -11,7 +13,7 @@ use crate::domain::ids::{EventId, JobId, ReceiverId};
 use crate::domain::receiver::Receiver;
 use crate::domain::time::Millis;
 use crate::error::{Error, Result};
-use crate::store::{Acceptance, DeliveryOutcome, DeliveryRecord, NewEvent, StoreError};
+use crate::store::{Acceptance, NewEvent, StoreError};
 
 use super::committer::NotStored;
 use super::signature::{self, Delivery, Key, Verdict, Verified};
@@ -174,7 +176,7 @@ impl Intake {
             .delivery(DeliveryOutcome::Rejected, refusal.reason());
         let logged = receiver.filter(|r| self.logged_refusals.admit(*r, Millis::now()));
         if let Some(receiver_id) = logged {
-            self.committer.log(DeliveryRecord {
+            self.committer.log(delivery::Delivery {
                 receiver_id,
                 time: Millis::now(),
                 outcome: DeliveryOutcome::Rejected,

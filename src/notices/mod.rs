@@ -9,6 +9,8 @@
 mod guard;
 mod mail;
 
+use crate::domain::notice::{Channel, Notice, NoticeStatus};
+
 use crate::domain::job::Job;
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,7 +25,7 @@ use crate::metrics::Metrics;
 use crate::report::chain;
 use crate::security::vault::Vault;
 use crate::store::sealed::open_destination;
-use crate::store::{Channel, NoticeRecord, NoticeStatus, Store};
+use crate::store::Store;
 
 pub use mail::SmtpSettings;
 
@@ -116,7 +118,7 @@ impl Notifier {
     }
 
     /// One attempt at a notice, and its outcome stored.
-    async fn deliver(&self, n: NoticeRecord) {
+    async fn deliver(&self, n: Notice) {
         let sent = match self.parts(&n).await {
             Ok((job, destination)) => match n.channel {
                 Channel::Webhook => self.post(&job, &destination).await,
@@ -145,7 +147,7 @@ impl Notifier {
     }
 
     /// The job a notice is about and its owner's destination now.
-    async fn parts(&self, n: &NoticeRecord) -> Result<(Job, Destination), Undelivered> {
+    async fn parts(&self, n: &Notice) -> Result<(Job, Destination), Undelivered> {
         let internal = |e: &dyn std::error::Error| {
             Undelivered::Transient(format!("hookbook could not read it: {}", chain(e)))
         };

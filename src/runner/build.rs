@@ -7,6 +7,8 @@
 //! progress goes to the log; a failure keeps uv's own words, which name
 //! the package at fault.
 
+use crate::domain::runtime::Runtime;
+
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
@@ -15,7 +17,7 @@ use tokio::process::Command;
 use super::pools::{Pools, RuntimeEnv};
 
 use crate::domain::runtime::{Requirements, RuntimeId, RuntimeState};
-use crate::store::{RuntimeRecord, Store, StoreError};
+use crate::store::{Store, StoreError};
 
 use super::setup::{IPYKERNEL, UV};
 
@@ -47,7 +49,7 @@ pub enum BuildError {
 pub async fn build(
     store: &dyn Store,
     builder: &Builder,
-    runtime: &RuntimeRecord,
+    runtime: &Runtime,
 ) -> Result<PathBuf, BuildError> {
     let (id, version) = (&runtime.id, runtime.version);
     // One build of a version at a time on this machine (a server's builder
@@ -134,7 +136,7 @@ impl Builder {
     /// The version of `r` that runs on this node use: its current one once
     /// built and ready here; meanwhile (being built, or failed) the newest
     /// older one built here, which keeps serving; none when there is none.
-    pub fn serving(&self, r: &RuntimeRecord) -> Option<RuntimeEnv> {
+    pub fn serving(&self, r: &Runtime) -> Option<RuntimeEnv> {
         let version = if r.state == RuntimeState::Ready && self.is_built(&r.id, r.version) {
             r.version
         } else {
@@ -377,7 +379,7 @@ impl Builder {
     /// Removes the environments of runtimes not in `runtimes`, and of
     /// versions older than one built and ready here, except those a run
     /// holds (`held`).
-    async fn prune(&self, runtimes: &[RuntimeRecord], held: &HashSet<(RuntimeId, u32)>) {
+    async fn prune(&self, runtimes: &[Runtime], held: &HashSet<(RuntimeId, u32)>) {
         let Ok(mut dirs) = tokio::fs::read_dir(&self.root).await else {
             return;
         };

@@ -3,6 +3,8 @@
 //! (`choice`), execute on a kernel within the time and disk limits, then
 //! record the outcome (`record`).
 
+use crate::domain::event::Event;
+
 use crate::domain::job::Job;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -26,7 +28,7 @@ use crate::domain::time::Millis;
 use crate::error::Error;
 use crate::report::chain;
 use crate::security::token::Token;
-use crate::store::{EventRecord, StoreError};
+use crate::store::StoreError;
 
 /// How long a run's own token outlives its time limit, as a backstop for a
 /// server that dies before ending it.
@@ -215,7 +217,7 @@ async fn prepare(runner: &Runner, job: &Job, timeout: Duration) -> Result<Prepar
 
 /// Adds the event's payload (exactly the signed bytes) and kept headers to
 /// the run's parameters.
-fn add_event(event: &EventRecord, parameters: &mut Map<String, Value>) {
+fn add_event(event: &Event, parameters: &mut Map<String, Value>) {
     let headers: Map<String, Value> = serde_json::from_str(&event.headers).unwrap_or_default();
     let is_form = headers
         .get("content-type")

@@ -3,12 +3,13 @@
 //! retry policy gives one, or the job put back in the queue when its run
 //! was stopped by a lost lease or a stopping node.
 
+use crate::domain::job::JobEnd;
+
 use crate::domain::job::Job;
 use crate::domain::job::JobStatus;
 use crate::domain::retry::Failure;
 use crate::domain::time::Millis;
 use crate::report::chain;
-use crate::store::JobEnd;
 
 use super::Runner;
 

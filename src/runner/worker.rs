@@ -2,6 +2,8 @@
 //! no job runs twice), runs each on a kernel from the pool, and keeps the
 //! leases of its runs while they run.
 
+use crate::domain::job::Lease;
+
 use crate::domain::job::Job;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -15,7 +17,7 @@ use super::Runner;
 use crate::domain::ids::JobId;
 use crate::domain::time::Millis;
 use crate::report::chain;
-use crate::store::{Lease, StoreResult};
+use crate::store::StoreResult;
 
 /// How often the queue is looked at when nothing wakes the worker.
 const POLL_EVERY: Duration = Duration::from_secs(2);

@@ -1,10 +1,11 @@
 //! A receiver's delivery log, for the administrator asking "why did my
 //! webhook not run?".
 
+use crate::domain::delivery::Delivery;
+
 use crate::domain::ids::ReceiverId;
 use crate::domain::user::User;
 use crate::error::Result;
-use crate::store::DeliveryRecord;
 
 use super::App;
 
@@ -18,7 +19,7 @@ impl App {
         caller: &User,
         id: &ReceiverId,
         limit: u32,
-    ) -> Result<Vec<DeliveryRecord>> {
+    ) -> Result<Vec<Delivery>> {
         self.receiver(caller, id).await?;
         Ok(self
             .store

@@ -1,11 +1,12 @@
 //! Notebook items: add, describe, read, update, delete and list.
 
+use crate::domain::notebook::Item;
+
 use crate::domain::ids::ItemId;
 use crate::domain::notebook::{ItemTitle, NotebookFile};
 use crate::domain::time::Millis;
 use crate::domain::user::{User, Username};
 use crate::error::{Error, Result};
-use crate::store::ItemMeta;
 
 use super::{require_manager, App};
 
@@ -21,7 +22,7 @@ impl App {
     }
 
     /// An item the caller may manage.
-    async fn managed_item(&self, caller: &User, id: &ItemId) -> Result<ItemMeta> {
+    async fn managed_item(&self, caller: &User, id: &ItemId) -> Result<Item> {
         let item = self.store.item(id).await?.ok_or_else(|| {
             Error::NotFound(format!("Item '{id}' does not exist or is inaccessible."))
         })?;
@@ -35,10 +36,10 @@ impl App {
         owner: &Username,
         title: ItemTitle,
         file: NotebookFile,
-    ) -> Result<ItemMeta> {
+    ) -> Result<Item> {
         self.content_owner(caller, owner).await?;
         let now = Millis::now();
-        let meta = ItemMeta {
+        let meta = Item {
             id: ItemId::generate(),
             owner: owner.clone(),
             title,
@@ -50,11 +51,11 @@ impl App {
         Ok(meta)
     }
 
-    pub async fn item(&self, caller: &User, id: &ItemId) -> Result<ItemMeta> {
+    pub async fn item(&self, caller: &User, id: &ItemId) -> Result<Item> {
         self.managed_item(caller, id).await
     }
 
-    pub async fn item_data(&self, caller: &User, id: &ItemId) -> Result<(ItemMeta, Vec<u8>)> {
+    pub async fn item_data(&self, caller: &User, id: &ItemId) -> Result<(Item, Vec<u8>)> {
         let item = self.managed_item(caller, id).await?;
         let data = self.store.item_data(id).await?.ok_or_else(|| {
             Error::NotFound(format!("Item '{id}' does not exist or is inaccessible."))
@@ -70,7 +71,7 @@ impl App {
         id: &ItemId,
         title: Option<ItemTitle>,
         file: Option<NotebookFile>,
-    ) -> Result<ItemMeta> {
+    ) -> Result<Item> {
         self.content_owner(caller, owner).await?;
         let item = self.managed_item(caller, id).await?;
         if &item.owner != owner {
@@ -106,7 +107,7 @@ impl App {
         Ok(())
     }
 
-    pub async fn items_of(&self, caller: &User, owner: &Username) -> Result<Vec<ItemMeta>> {
+    pub async fn items_of(&self, caller: &User, owner: &Username) -> Result<Vec<Item>> {
         self.content_owner(caller, owner).await?;
         Ok(self.store.items_of(owner).await?)
     }

@@ -1,6 +1,8 @@
 //! Failure notices: where a user's go (the user and administrators set
 //! it) and what became of them.
 
+use crate::domain::notice::Notice;
+
 use super::App;
 use crate::domain::notice::{Destination, EmailAddress};
 use crate::domain::outbound::NoticeUrl;
@@ -9,7 +11,6 @@ use crate::domain::time::Millis;
 use crate::domain::user::{User, Username};
 use crate::error::{Error, Result};
 use crate::store::sealed::{open_destination, seal_destination};
-use crate::store::NoticeRecord;
 
 /// The most notices one answer lists.
 pub const MAX_NOTICES: u32 = 1_000;
@@ -112,7 +113,7 @@ impl App {
         caller: &User,
         username: Option<&Username>,
         limit: u32,
-    ) -> Result<Vec<NoticeRecord>> {
+    ) -> Result<Vec<Notice>> {
         let whose = match username {
             Some(name) => {
                 self.may_see_notices_of(caller, name).await?;

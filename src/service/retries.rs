@@ -2,12 +2,13 @@
 //! it) and the site's, which receivers without their own follow
 //! (administrators change it; anyone signed in may read it).
 
+use crate::domain::retry::{PolicyScope, ScopedPolicy};
+
 use super::App;
 use crate::domain::ids::ReceiverId;
 use crate::domain::retry::RetryPolicy;
 use crate::domain::user::User;
 use crate::error::{Error, Result};
-use crate::store::{PolicyScope, ScopedPolicy};
 
 impl App {
     /// The policy the receiver's jobs follow, and whose it is.

@@ -2,13 +2,15 @@
 //! unregister. A change to what is installed makes a new version, which
 //! the nodes that run notebooks build (woken through `Runs`).
 
+use crate::domain::runtime::{Runtime, RuntimeChange};
+
 use super::App;
 use crate::domain::runtime::RuntimeId;
 use crate::domain::time::Millis;
 use crate::domain::user::User;
 use crate::domain::ParseError;
 use crate::error::{Error, Result};
-use crate::store::{RuntimeChange, RuntimeRecord, StoreError};
+use crate::store::StoreError;
 
 fn require_admin(caller: &User) -> Result<()> {
     if caller.is_admin() {
@@ -34,25 +36,21 @@ fn taken(e: StoreError) -> Error {
 }
 
 impl App {
-    pub async fn runtimes(&self, caller: &User) -> Result<Vec<RuntimeRecord>> {
+    pub async fn runtimes(&self, caller: &User) -> Result<Vec<Runtime>> {
         require_admin(caller)?;
         Ok(self.store.runtimes().await?)
     }
 
-    pub async fn runtime(&self, caller: &User, id: &RuntimeId) -> Result<RuntimeRecord> {
+    pub async fn runtime(&self, caller: &User, id: &RuntimeId) -> Result<Runtime> {
         require_admin(caller)?;
         self.store.runtime(id).await?.ok_or_else(|| not_found(id))
     }
 
     /// Stores a new runtime (version 1, to be built) and wakes the builder.
-    pub async fn register_runtime(
-        &self,
-        caller: &User,
-        change: RuntimeChange,
-    ) -> Result<RuntimeRecord> {
+    pub async fn register_runtime(&self, caller: &User, change: RuntimeChange) -> Result<Runtime> {
         require_admin(caller)?;
         let record =
-            RuntimeRecord::register(change, Millis::now()).ok_or_else(|| Error::missing("name"))?;
+            Runtime::register(change, Millis::now()).ok_or_else(|| Error::missing("name"))?;
         self.store.add_runtime(&record).await.map_err(taken)?;
         self.runs.builds.notify_one();
         Ok(record)
@@ -66,7 +64,7 @@ impl App {
         caller: &User,
         id: &RuntimeId,
         change: RuntimeChange,
-    ) -> Result<RuntimeRecord> {
+    ) -> Result<Runtime> {
         let mut r = self.runtime(caller, id).await?;
         r.apply(change, Millis::now());
         if !self.store.update_runtime(&r).await.map_err(taken)? {

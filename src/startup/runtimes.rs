@@ -2,6 +2,8 @@
 //! each built with uv where the command runs (its steps logged to
 //! standard error).
 
+use crate::domain::runtime::{Runtime, RuntimeChange};
+
 use anyhow::{bail, Context as _};
 
 use crate::config::{
@@ -11,7 +13,7 @@ use crate::domain::runtime::{self, Limits, Preload, Requirements, RuntimeName};
 use crate::domain::time::Millis;
 use crate::runner::build::{self, Builder};
 use crate::runner::setup;
-use crate::store::{self, RuntimeChange, RuntimeRecord, Store, StoreError};
+use crate::store::{self, Store, StoreError};
 
 use super::prepare_storage;
 
@@ -37,7 +39,7 @@ pub(super) async fn add(args: RuntimeAddArgs) -> anyhow::Result<()> {
             .get_or_insert_with(|| preset.preload.join(","));
     }
     let change = change(&fields)?;
-    let record = RuntimeRecord::register(change, Millis::now())
+    let record = Runtime::register(change, Millis::now())
         .context("--name: a runtime needs a name (or --preset)")?;
     prepare_storage(&args.storage)?;
     let store = store::open(&args.storage.database()).await?;
@@ -116,7 +118,7 @@ async fn build_here(
     store: &dyn Store,
     storage: &StorageArgs,
     fields: &RuntimeFields,
-    record: &RuntimeRecord,
+    record: &Runtime,
 ) -> anyhow::Result<()> {
     if fields.no_build {
         println!(
@@ -197,7 +199,7 @@ pub(super) async fn remove(args: RuntimeRemoveArgs) -> anyhow::Result<()> {
 }
 
 /// The runtime named or identified by `key`.
-async fn find(store: &dyn Store, key: &str) -> anyhow::Result<RuntimeRecord> {
+async fn find(store: &dyn Store, key: &str) -> anyhow::Result<Runtime> {
     let found = store
         .runtimes()
         .await?

@@ -1,6 +1,8 @@
 //! What intake leaves for administrators: the delivery log, its pruning,
 //! the metrics, and `hookbook send` for testing a receiver.
 
+use hookbook::domain::delivery::{Delivery, DeliveryOutcome};
+
 use crate::common::events::*;
 use crate::common::{spawn_app, RECEIVERS, SECRET};
 use hookbook::domain::ids::ReceiverId;
@@ -143,7 +145,7 @@ async fn hookbook_send_signs_like_each_real_sender() {
 #[tokio::test]
 async fn the_delivery_log_is_pruned_by_age_and_by_count() {
     use hookbook::domain::time::Millis;
-    use hookbook::store::{DeliveryOutcome, DeliveryRecord};
+
     let dir = tempfile::tempdir().unwrap();
     let store = hookbook::store::open(&hookbook::store::DatabaseUrl::Sqlite(
         dir.path().join("t.db"),
@@ -151,7 +153,7 @@ async fn the_delivery_log_is_pruned_by_age_and_by_count() {
     .await
     .unwrap();
     let (a, b) = (ReceiverId::generate(), ReceiverId::generate());
-    let line = |receiver, time| DeliveryRecord {
+    let line = |receiver, time| Delivery {
         receiver_id: receiver,
         time: Millis(time),
         outcome: DeliveryOutcome::Rejected,

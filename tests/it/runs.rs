@@ -315,7 +315,7 @@ async fn jobs_left_executing_by_a_killed_server_are_finished_honestly_after_rest
     // Job A was lost twice (claimed, recovered, claimed again); job B once.
     // The leases of the dead node ended already, so that a restart takes
     // the jobs over on either database.
-    let dead = hookbook::store::Lease {
+    let dead = hookbook::domain::job::Lease {
         node: hookbook::domain::ids::NodeId::generate(),
         until: Millis(Millis::now().0 - 1),
     };

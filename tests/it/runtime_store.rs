@@ -2,16 +2,18 @@
 //! back the same, names are unique without regard to case, and a build's
 //! result lands only on the version it built.
 
+use hookbook::domain::runtime::Runtime;
+
 use crate::common::db::stores;
 
 use hookbook::domain::runtime::{
     Limits, Preload, Requirements, RuntimeId, RuntimeName, RuntimeState,
 };
 use hookbook::domain::time::Millis;
-use hookbook::store::{RuntimeRecord, StoreError};
+use hookbook::store::StoreError;
 
-fn runtime(name: &str) -> RuntimeRecord {
-    RuntimeRecord {
+fn runtime(name: &str) -> Runtime {
+    Runtime {
         id: RuntimeId::generate(),
         name: RuntimeName::parse(name).unwrap(),
         version: 1,

@@ -3,6 +3,12 @@
 //! claim per job, leases, takeover once, late results refused), what intake
 //! promises (duplicates, the queue limit) and what nodes tell each other.
 
+use hookbook::domain::job::{JobEnd, Lease};
+
+use hookbook::domain::retry::PolicyScope;
+
+use hookbook::domain::notice::{Channel, NoticeStatus};
+
 use crate::common::db::{event, stores};
 
 use std::collections::HashSet;
@@ -14,9 +20,7 @@ use hookbook::domain::job::{JobInputs, JobStatus};
 use hookbook::domain::retry::{Failure, RetryPolicy};
 use hookbook::domain::time::Millis;
 use hookbook::domain::user::Username;
-use hookbook::store::{
-    Acceptance, JobEnd, Lease, NewEvent, NewJob, NewReplay, Orphans, PolicyScope, Signal, Store,
-};
+use hookbook::store::{Acceptance, NewEvent, NewJob, NewReplay, Orphans, Signal, Store};
 
 fn new_job(submitted: i64) -> NewJob {
     NewJob {
@@ -651,7 +655,7 @@ async fn retry_policies_decide_what_a_lost_node_and_a_failed_attempt_get() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_failed_job_makes_its_notices_in_the_same_transaction_and_nodes_take_turns() {
-    use hookbook::store::{Channel, DestinationRecord, NoticeStatus};
+    use hookbook::store::DestinationRecord;
     for (name, store, _dir) in stores().await {
         let alice = Username::parse("alice").unwrap();
         let destination = DestinationRecord {

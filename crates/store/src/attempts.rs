@@ -66,7 +66,7 @@ macro_rules! attempt_steps {
             tx: &mut sqlx::Transaction<'static, $db>,
             node: &hookbook_core::domain::ids::NodeId,
             id: &hookbook_core::domain::ids::JobId,
-            e: &$crate::JobEnd<'_>,
+            e: &hookbook_core::domain::job::JobEnd<'_>,
         ) -> $crate::StoreResult<bool> {
             let done = sqlx::query($crate::attempts::FINISH)
                 .bind(e.status.as_str())

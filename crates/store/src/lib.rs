@@ -22,19 +22,19 @@ use std::str::FromStr as _;
 
 use async_trait::async_trait;
 
-use hookbook_core::domain::event::SignedPart;
+use hookbook_core::domain::delivery::Delivery;
+use hookbook_core::domain::event::{Event, SignedPart};
 use hookbook_core::domain::ids::{BatchId, EventId, ItemId, JobId, NodeId, ReceiverId};
-use hookbook_core::domain::job::{Job, JobInputs, JobStatus};
-use hookbook_core::domain::notebook::ItemTitle;
+use hookbook_core::domain::job::{Job, JobEnd, JobInputs, JobStatus, Lease};
+use hookbook_core::domain::notebook::{Item, ItemTitle};
 use hookbook_core::domain::time::Millis;
 use hookbook_core::domain::user::{User, Username};
 use hookbook_core::security::token::TokenHash;
 
 pub use operating::{
-    Buckets, Channel, Count, DashboardStore, DestinationRecord, NoticeRecord, NoticeStatus,
-    NoticeStore, PolicyScope, RetryStore, RunTimes, Sample, ScopedPolicy,
+    Buckets, Count, DashboardStore, DestinationRecord, NoticeStore, RetryStore, RunTimes, Sample,
 };
-pub use runtimes::{RuntimeChange, RuntimeRecord, RuntimeStore};
+pub use runtimes::RuntimeStore;
 
 /// What can go wrong in storage. Callers match on `Conflict`; everything
 /// else is an internal failure.
@@ -158,17 +158,6 @@ pub struct TokenRecord {
     pub expires: Millis,
 }
 
-/// A notebook item's description, without its file.
-#[derive(Debug, Clone)]
-pub struct ItemMeta {
-    pub id: ItemId,
-    pub owner: Username,
-    pub title: ItemTitle,
-    pub created: Millis,
-    pub modified: Millis,
-    pub size: i64,
-}
-
 /// A receiver as stored: its secrets sealed by the vault.
 #[derive(Debug, Clone)]
 pub struct ReceiverRecord {
@@ -210,8 +199,8 @@ pub trait TokenStore: Send + Sync {
 
 #[async_trait]
 pub trait ItemStore: Send + Sync {
-    async fn add_item(&self, meta: &ItemMeta, data: &[u8]) -> StoreResult<()>;
-    async fn item(&self, id: &ItemId) -> StoreResult<Option<ItemMeta>>;
+    async fn add_item(&self, meta: &Item, data: &[u8]) -> StoreResult<()>;
+    async fn item(&self, id: &ItemId) -> StoreResult<Option<Item>>;
     async fn item_data(&self, id: &ItemId) -> StoreResult<Option<Vec<u8>>>;
     /// Replaces the title and/or file; returns false when there is no such item.
     async fn update_item(
@@ -223,7 +212,7 @@ pub trait ItemStore: Send + Sync {
     ) -> StoreResult<bool>;
     async fn delete_item(&self, id: &ItemId) -> StoreResult<bool>;
     /// A user's items, oldest first.
-    async fn items_of(&self, owner: &Username) -> StoreResult<Vec<ItemMeta>>;
+    async fn items_of(&self, owner: &Username) -> StoreResult<Vec<Item>>;
 }
 
 #[async_trait]
@@ -269,56 +258,6 @@ pub enum Acceptance {
     },
     /// Too many jobs are waiting; nothing was stored.
     QueueFull,
-}
-
-/// One line of a receiver's delivery log.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeliveryRecord {
-    pub receiver_id: ReceiverId,
-    pub time: Millis,
-    pub outcome: DeliveryOutcome,
-    /// Why a delivery was refused; empty otherwise.
-    pub reason: String,
-    pub job_id: Option<JobId>,
-    pub size: i64,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DeliveryOutcome {
-    Accepted,
-    Duplicate,
-    Rejected,
-}
-
-impl DeliveryOutcome {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DeliveryOutcome::Accepted => "accepted",
-            DeliveryOutcome::Duplicate => "duplicate",
-            DeliveryOutcome::Rejected => "rejected",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "accepted" => Some(DeliveryOutcome::Accepted),
-            "duplicate" => Some(DeliveryOutcome::Duplicate),
-            "rejected" => Some(DeliveryOutcome::Rejected),
-            _ => None,
-        }
-    }
-}
-
-/// How a job ended, as `finish_job` stores it.
-#[derive(Debug, Clone)]
-pub struct JobEnd<'a> {
-    pub status: JobStatus,
-    pub end: Millis,
-    pub messages: &'a [String],
-    /// The executed notebook, if the run got that far.
-    pub notebook: Option<&'a [u8]>,
-    /// When the run's first cell was sent, if it was.
-    pub first_cell: Option<Millis>,
 }
 
 /// A job created by `executeNotebook`.
@@ -396,23 +335,6 @@ pub struct JobFilter {
     pub username: Option<Username>,
     pub offset: u32,
     pub limit: u32,
-}
-
-/// A stored event, as a run reads it.
-#[derive(Debug, Clone)]
-pub struct EventRecord {
-    /// The kept headers, a JSON object.
-    pub headers: String,
-    pub body: Vec<u8>,
-    pub signed: SignedPart,
-}
-
-/// The lease a claim takes on a job: the node running it, and until when
-/// the claim holds unless the node renews it.
-#[derive(Debug, Clone, Copy)]
-pub struct Lease {
-    pub node: NodeId,
-    pub until: Millis,
 }
 
 /// Which `EXECUTING` jobs `recover_jobs` takes over.
@@ -497,7 +419,7 @@ pub trait JobStore: Send + Sync {
     /// Cancels a waiting or executing job; the status it had, if it could.
     async fn cancel_job(&self, id: &JobId, now: Millis) -> StoreResult<Option<JobStatus>>;
     async fn job_notebook(&self, id: &JobId) -> StoreResult<Option<Vec<u8>>>;
-    async fn event(&self, id: &EventId) -> StoreResult<Option<EventRecord>>;
+    async fn event(&self, id: &EventId) -> StoreResult<Option<Event>>;
     /// Jobs left `EXECUTING` by a node that died: re-queued when they were
     /// tried once, else failed with `message`. Returns (re-queued, failed).
     async fn recover_jobs(
@@ -562,13 +484,9 @@ pub trait IntakeStore: Send + Sync {
     ) -> StoreResult<Vec<Acceptance>>;
     /// Appends lines to delivery logs (rejections; acceptances are written
     /// by `accept_events`).
-    async fn log_deliveries(&self, records: &[DeliveryRecord]) -> StoreResult<()>;
+    async fn log_deliveries(&self, records: &[Delivery]) -> StoreResult<()>;
     /// A receiver's newest `limit` delivery lines, newest first.
-    async fn deliveries(
-        &self,
-        receiver_id: &ReceiverId,
-        limit: u32,
-    ) -> StoreResult<Vec<DeliveryRecord>>;
+    async fn deliveries(&self, receiver_id: &ReceiverId, limit: u32) -> StoreResult<Vec<Delivery>>;
     /// Drops lines older than `before`, and all but the newest `keep` of each receiver.
     async fn prune_deliveries(&self, before: Millis, keep: u32) -> StoreResult<u64>;
     /// Drops all but the newest `keep` lines of one receiver's log.

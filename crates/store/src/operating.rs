@@ -5,24 +5,11 @@
 use async_trait::async_trait;
 
 use super::StoreResult;
-use hookbook_core::domain::ids::{JobId, NodeId, ReceiverId};
-use hookbook_core::domain::retry::RetryPolicy;
+use hookbook_core::domain::ids::{NodeId, ReceiverId};
+use hookbook_core::domain::notice::{Notice, NoticeStatus};
+use hookbook_core::domain::retry::{PolicyScope, RetryPolicy, ScopedPolicy};
 use hookbook_core::domain::time::Millis;
 use hookbook_core::domain::user::Username;
-
-/// Whose retry policy: the site's, or one receiver's own.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PolicyScope {
-    Site,
-    Receiver(ReceiverId),
-}
-
-/// A retry policy and where it came from.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ScopedPolicy {
-    pub scope: PolicyScope,
-    pub policy: RetryPolicy,
-}
 
 /// Retry policies, the site's and receivers' own.
 #[async_trait]
@@ -56,73 +43,6 @@ pub struct DestinationRecord {
     pub modified: Millis,
 }
 
-/// How a notice is sent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Channel {
-    Webhook,
-    Email,
-}
-
-impl Channel {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Channel::Webhook => "webhook",
-            Channel::Email => "email",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "webhook" => Some(Channel::Webhook),
-            "email" => Some(Channel::Email),
-            _ => None,
-        }
-    }
-}
-
-/// Where a notice is: waiting for (another) attempt, or over.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NoticeStatus {
-    Pending,
-    Delivered,
-    Failed,
-}
-
-impl NoticeStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            NoticeStatus::Pending => "pending",
-            NoticeStatus::Delivered => "delivered",
-            NoticeStatus::Failed => "failed",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "pending" => Some(NoticeStatus::Pending),
-            "delivered" => Some(NoticeStatus::Delivered),
-            "failed" => Some(NoticeStatus::Failed),
-            _ => None,
-        }
-    }
-}
-
-/// A notice that a job ended `FAILED`, on one channel.
-#[derive(Debug, Clone)]
-pub struct NoticeRecord {
-    pub job_id: JobId,
-    pub channel: Channel,
-    pub username: Username,
-    pub status: NoticeStatus,
-    /// Attempts begun (a claim counts one).
-    pub attempts: i64,
-    pub due: Millis,
-    pub created: Millis,
-    pub last_time: Option<Millis>,
-    /// What the last attempt came to (`HTTP 503`, a refusal, ...).
-    pub last_outcome: String,
-}
-
 /// Failure notices: users' destinations, and the notices themselves
 /// (made by `finish_job` and `recover_jobs` when a job ends `FAILED`).
 #[async_trait]
@@ -140,26 +60,18 @@ pub trait NoticeStore: Send + Sync {
     /// Takes the pending notice due first, if one is due at `now`: its
     /// `due` moves to `lease_until` (so no other node takes it meanwhile)
     /// and its attempts grow by one.
-    async fn claim_notice(
-        &self,
-        now: Millis,
-        lease_until: Millis,
-    ) -> StoreResult<Option<NoticeRecord>>;
+    async fn claim_notice(&self, now: Millis, lease_until: Millis) -> StoreResult<Option<Notice>>;
     /// Records an attempt's outcome: the notice's new status, when the
     /// next attempt is due (pending only), and what happened.
     async fn record_notice(
         &self,
-        notice: &NoticeRecord,
+        notice: &Notice,
         status: NoticeStatus,
         due: Millis,
         outcome: &str,
     ) -> StoreResult<()>;
     /// Notices, newest first: one user's, or everyone's.
-    async fn notices(
-        &self,
-        username: Option<&Username>,
-        limit: u32,
-    ) -> StoreResult<Vec<NoticeRecord>>;
+    async fn notices(&self, username: Option<&Username>, limit: u32) -> StoreResult<Vec<Notice>>;
 }
 
 /// A span of time cut into buckets of equal size, newest last: bucket `b`

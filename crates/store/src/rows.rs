@@ -3,10 +3,18 @@
 //! booleans and (for a retry policy's factor) one floating-point number,
 //! so the same `FromRow` derive reads either.
 
+use hookbook_core::domain::event::Event;
+
+use hookbook_core::domain::retry::{PolicyScope, ScopedPolicy};
+
+use hookbook_core::domain::notebook::Item;
+
+use hookbook_core::domain::notice::{Channel, Notice, NoticeStatus};
+
+use hookbook_core::domain::delivery::{Delivery, DeliveryOutcome};
+
 use crate::{
-    Channel, DeliveryOutcome, DeliveryRecord, DestinationRecord, EventRecord, ItemMeta,
-    NoticeRecord, NoticeStatus, PolicyScope, Reading, ReceiverRecord, ScopedPolicy, StoreResult,
-    StoredEvent, TokenRecord, UserRecord,
+    DestinationRecord, Reading, ReceiverRecord, StoreResult, StoredEvent, TokenRecord, UserRecord,
 };
 use hookbook_core::domain::event::SignedPart;
 use hookbook_core::domain::ids::{BatchId, EventId, ItemId, JobId, ReceiverId};
@@ -96,9 +104,9 @@ pub struct ItemRow {
 }
 
 impl ItemRow {
-    pub fn parse(self) -> StoreResult<ItemMeta> {
+    pub fn parse(self) -> StoreResult<Item> {
         let row = Reading::of("items", &self.id);
-        Ok(ItemMeta {
+        Ok(Item {
             id: row.column("id", ItemId::parse(&self.id))?,
             owner: row.column("owner", Username::parse(&self.owner))?,
             title: row.column("title", ItemTitle::parse(&self.title))?,
@@ -269,12 +277,12 @@ pub struct DeliveryRow {
 }
 
 impl DeliveryRow {
-    pub fn parse(self) -> StoreResult<DeliveryRecord> {
+    pub fn parse(self) -> StoreResult<Delivery> {
         // A line of the log has no id of its own: its receiver and time
         // name it.
         let key = format!("{} at {}", self.receiver_id, self.time);
         let row = Reading::of("deliveries", &key);
-        Ok(DeliveryRecord {
+        Ok(Delivery {
             receiver_id: row.column("receiver_id", ReceiverId::parse(&self.receiver_id))?,
             time: Millis(self.time),
             outcome: row.known(
@@ -320,9 +328,9 @@ impl EventRow {
     }
 }
 
-impl From<StoredEvent> for EventRecord {
+impl From<StoredEvent> for Event {
     fn from(e: StoredEvent) -> Self {
-        EventRecord {
+        Event {
             headers: e.headers,
             body: e.body,
             signed: e.signed,
@@ -425,10 +433,10 @@ pub struct NoticeRow {
 }
 
 impl NoticeRow {
-    pub fn parse(self) -> StoreResult<NoticeRecord> {
+    pub fn parse(self) -> StoreResult<Notice> {
         let key = format!("{} by {}", self.job_id, self.channel);
         let row = Reading::of("notices", &key);
-        Ok(NoticeRecord {
+        Ok(Notice {
             job_id: row.column("job_id", JobId::parse(&self.job_id))?,
             channel: row.known("channel", &self.channel, Channel::parse(&self.channel))?,
             username: row.column("username", Username::parse(&self.username))?,

@@ -1,7 +1,8 @@
 //! The pages of notebook items: a user's folder and one item.
 
+use crate::domain::notebook::Item;
+
 use crate::domain::user::Username;
-use crate::store::ItemMeta;
 use crate::ui::{Block, Cell, FieldKind, Form, Page};
 
 use super::Urls;
@@ -20,7 +21,7 @@ pub fn folder_page(urls: &Urls, username: &Username) -> Page {
     )
 }
 
-pub fn item_page(urls: &Urls, item: &ItemMeta) -> Page {
+pub fn item_page(urls: &Urls, item: &Item) -> Page {
     let c = urls.context.clone();
     let base = format!(
         "/{c}/sharing/rest/content/users/{}/items/{}",
@@ -45,7 +46,7 @@ pub fn item_page(urls: &Urls, item: &ItemMeta) -> Page {
 }
 
 /// A user's items as a table, with the form that adds one.
-pub fn items_page(urls: &Urls, username: &Username, items: &[ItemMeta]) -> Page {
+pub fn items_page(urls: &Urls, username: &Username, items: &[Item]) -> Page {
     let c = &urls.context;
     let rows = items
         .iter()

@@ -1,10 +1,11 @@
 //! The pages of failure notices: where a user's go, with the form that
 //! changes it, and what became of them.
 
+use crate::domain::notice::Notice;
+
 use super::Urls;
 use crate::domain::notice::Destination;
 use crate::domain::user::Username;
-use crate::store::NoticeRecord;
 use crate::ui::{Block, Cell, FieldKind, Form, Page};
 
 pub fn destination_page(
@@ -54,7 +55,7 @@ pub fn destination_page(
     page
 }
 
-pub fn notices_page(urls: &Urls, notices: &[NoticeRecord]) -> Page {
+pub fn notices_page(urls: &Urls, notices: &[Notice]) -> Page {
     let jobs = format!("{}/jobs", urls.notebooks());
     let rows = notices
         .iter()

@@ -1,8 +1,9 @@
 //! The pages of webhook receivers: the list with its create form, and one
 //! receiver with its URL, test commands, latest deliveries and operations.
 
+use crate::domain::delivery::Delivery;
+
 use crate::domain::receiver::Receiver;
-use crate::store::DeliveryRecord;
 use crate::ui::{shell_quote, Block, Cell, FieldKind, Form, Page};
 
 use super::Urls;
@@ -118,7 +119,7 @@ fn send_commands(url: &str, r: &Receiver) -> Vec<Block> {
 
 /// A receiver: its URL, how to send it a test event, its latest
 /// deliveries, and its operations.
-pub fn receiver_page(urls: &Urls, r: &Receiver, log: &[DeliveryRecord]) -> Page {
+pub fn receiver_page(urls: &Urls, r: &Receiver, log: &[Delivery]) -> Page {
     let base = format!("{}/{}", urls.receivers(), r.id);
     let c = &urls.context;
     let url = urls.receiver_url(&r.id);
@@ -183,7 +184,7 @@ pub fn receiver_page(urls: &Urls, r: &Receiver, log: &[DeliveryRecord]) -> Page 
 }
 
 /// The delivery log's lines as table rows, each job linked.
-fn delivery_rows(log: &[DeliveryRecord], jobs: &str) -> Vec<Vec<Cell>> {
+fn delivery_rows(log: &[Delivery], jobs: &str) -> Vec<Vec<Cell>> {
     log.iter()
         .map(|d| {
             vec![

@@ -134,3 +134,12 @@ mod tests {
         assert_eq!(SignedPart::parse("other"), None);
     }
 }
+
+/// A stored event, as a run reads it.
+#[derive(Debug, Clone)]
+pub struct Event {
+    /// The kept headers, a JSON object.
+    pub headers: String,
+    pub body: Vec<u8>,
+    pub signed: SignedPart,
+}

@@ -7,7 +7,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::ids::{BatchId, EventId, ItemId, JobId, ReceiverId};
+use super::ids::{BatchId, EventId, ItemId, JobId, NodeId, ReceiverId};
 use super::receiver::Parameters;
 use super::time::Millis;
 use super::user::Username;
@@ -202,4 +202,24 @@ mod tests {
         assert_eq!(JobInputs::from_json("{}"), None);
         assert_eq!(JobInputs::stored(None), "{}");
     }
+}
+
+/// How a job ended, as `finish_job` stores it.
+#[derive(Debug, Clone)]
+pub struct JobEnd<'a> {
+    pub status: JobStatus,
+    pub end: Millis,
+    pub messages: &'a [String],
+    /// The executed notebook, if the run got that far.
+    pub notebook: Option<&'a [u8]>,
+    /// When the run's first cell was sent, if it was.
+    pub first_cell: Option<Millis>,
+}
+
+/// The lease a claim takes on a job: the node running it, and until when
+/// the claim holds unless the node renews it.
+#[derive(Debug, Clone, Copy)]
+pub struct Lease {
+    pub node: NodeId,
+    pub until: Millis,
 }

@@ -6,6 +6,7 @@
 
 pub mod access;
 pub mod dashboard;
+pub mod delivery;
 pub mod event;
 pub mod ids;
 pub mod job;

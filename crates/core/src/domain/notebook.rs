@@ -1,5 +1,8 @@
 //! Notebook files: only valid nbformat v4 notebooks are accepted as items.
 
+use super::ids::ItemId;
+use super::time::Millis;
+use super::user::Username;
 use super::ParseError;
 
 /// The largest notebook file hookbook stores.
@@ -106,4 +109,15 @@ mod tests {
         }
         assert!(NotebookFile::parse(vec![0xff, 0xfe]).is_err());
     }
+}
+
+/// A notebook item's description, without its file.
+#[derive(Debug, Clone)]
+pub struct Item {
+    pub id: ItemId,
+    pub owner: Username,
+    pub title: ItemTitle,
+    pub created: Millis,
+    pub modified: Millis,
+    pub size: i64,
 }

@@ -4,6 +4,7 @@
 
 use serde_json::{json, Value};
 
+use super::ids::JobId;
 use super::outbound::NoticeUrl;
 use super::receiver::Secret;
 use super::time::Millis;
@@ -151,6 +152,73 @@ mod tests {
             "@example.com",
         ] {
             assert!(EmailAddress::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+}
+
+/// A notice that a job ended `FAILED`, on one channel.
+#[derive(Debug, Clone)]
+pub struct Notice {
+    pub job_id: JobId,
+    pub channel: Channel,
+    pub username: Username,
+    pub status: NoticeStatus,
+    /// Attempts begun (a claim counts one).
+    pub attempts: i64,
+    pub due: Millis,
+    pub created: Millis,
+    pub last_time: Option<Millis>,
+    /// What the last attempt came to (`HTTP 503`, a refusal, ...).
+    pub last_outcome: String,
+}
+
+/// How a notice is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Channel {
+    Webhook,
+    Email,
+}
+
+impl Channel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Webhook => "webhook",
+            Channel::Email => "email",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "webhook" => Some(Channel::Webhook),
+            "email" => Some(Channel::Email),
+            _ => None,
+        }
+    }
+}
+
+/// Where a notice is: waiting for (another) attempt, or over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoticeStatus {
+    Pending,
+    Delivered,
+    Failed,
+}
+
+impl NoticeStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NoticeStatus::Pending => "pending",
+            NoticeStatus::Delivered => "delivered",
+            NoticeStatus::Failed => "failed",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "pending" => Some(NoticeStatus::Pending),
+            "delivered" => Some(NoticeStatus::Delivered),
+            "failed" => Some(NoticeStatus::Failed),
+            _ => None,
         }
     }
 }

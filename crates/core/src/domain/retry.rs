@@ -4,6 +4,7 @@
 use std::fmt;
 use std::time::Duration;
 
+use super::ids::ReceiverId;
 use super::ParseError;
 
 /// The most attempts a policy may give a job.
@@ -250,4 +251,18 @@ mod tests {
             .0
             .contains("crash"));
     }
+}
+
+/// Whose retry policy: the site's, or one receiver's own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PolicyScope {
+    Site,
+    Receiver(ReceiverId),
+}
+
+/// A retry policy and where it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScopedPolicy {
+    pub scope: PolicyScope,
+    pub policy: RetryPolicy,
 }

@@ -6,6 +6,7 @@
 
 use std::fmt;
 
+use super::time::Millis;
 use super::ParseError;
 
 /// The runtime that always exists: the environment with `ipykernel` only.
@@ -528,4 +529,79 @@ mod tests {
             }
         }
     }
+}
+
+/// A runtime and the state of its current version.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Runtime {
+    pub id: RuntimeId,
+    pub name: RuntimeName,
+    /// 1 when registered, one more at each update that changes what is
+    /// installed.
+    pub version: u32,
+    pub requirements: Requirements,
+    pub preload: Preload,
+    pub limits: Limits,
+    /// The exact versions resolved from `requirements`, once resolved.
+    pub lock: Option<String>,
+    pub state: RuntimeState,
+    /// Why the last build failed, or what it is doing.
+    pub message: String,
+    pub created: Millis,
+    pub modified: Millis,
+}
+
+impl Runtime {
+    /// A new runtime from `change` (version 1, to be built); `None` without
+    /// a name.
+    pub fn register(change: RuntimeChange, now: Millis) -> Option<Self> {
+        Some(Self {
+            id: RuntimeId::generate(),
+            name: change.name?,
+            version: 1,
+            requirements: change.requirements.unwrap_or_default(),
+            preload: change.preload.unwrap_or_default(),
+            limits: change.limits.unwrap_or_default(),
+            lock: None,
+            state: RuntimeState::Building,
+            message: String::new(),
+            created: now,
+            modified: now,
+        })
+    }
+
+    /// Applies `change`: new requirements (or any after a failed build) make
+    /// a new version, resolved and built afresh while the old one serves; a
+    /// new name, preload list or limits do not.
+    pub fn apply(&mut self, change: RuntimeChange, now: Millis) {
+        if let Some(requirements) = change.requirements {
+            if requirements != self.requirements || self.state == RuntimeState::Failed {
+                self.requirements = requirements;
+                self.version += 1;
+                self.lock = None;
+                self.state = RuntimeState::Building;
+                self.message = String::new();
+            }
+        }
+        if let Some(name) = change.name {
+            self.name = name;
+        }
+        if let Some(preload) = change.preload {
+            self.preload = preload;
+        }
+        if let Some(limits) = change.limits {
+            self.limits = limits;
+        }
+        self.modified = now;
+    }
+}
+
+/// What a registration or an update gives; on an update, a field left
+/// `None` keeps its value.
+#[derive(Debug, Default)]
+pub struct RuntimeChange {
+    pub name: Option<RuntimeName>,
+    pub requirements: Option<Requirements>,
+    pub preload: Option<Preload>,
+    pub limits: Option<Limits>,
 }

@@ -3,6 +3,8 @@
 //! statements (arrays through `unnest`), whatever its size; the commit is
 //! durable (`synchronous_commit` on) before any sender hears 200.
 
+use hookbook_core::domain::delivery::{Delivery, DeliveryOutcome};
+
 use crate::Reading;
 use std::collections::{HashMap, HashSet};
 
@@ -11,7 +13,7 @@ use sqlx::{PgConnection, Postgres};
 
 use super::{count, PgStore};
 use crate::rows::{delivery_log_sql, DeliveryRow};
-use crate::{Acceptance, DeliveryOutcome, DeliveryRecord, IntakeStore, NewEvent, StoreResult};
+use crate::{Acceptance, IntakeStore, NewEvent, StoreResult};
 use hookbook_core::domain::ids::{JobId, ReceiverId};
 use hookbook_core::domain::time::Millis;
 
@@ -67,7 +69,7 @@ fn key(e: &NewEvent) -> Option<Key> {
         .map(|d| (e.receiver_id.to_string(), d.clone()))
 }
 
-async fn insert_lines(conn: &mut PgConnection, lines: &[DeliveryRecord]) -> StoreResult<()> {
+async fn insert_lines(conn: &mut PgConnection, lines: &[Delivery]) -> StoreResult<()> {
     if lines.is_empty() {
         return Ok(());
     }
@@ -240,7 +242,7 @@ impl IntakeStore for PgStore {
         let mut tx = self.pool.begin().await?;
         let answers = self.accept_in(&mut tx, &events, max_queue_depth).await?;
         // An accepted delivery's log line is its job; the others get one.
-        let lines: Vec<DeliveryRecord> = events
+        let lines: Vec<Delivery> = events
             .iter()
             .zip(&answers)
             .filter_map(|(e, answer)| {
@@ -251,7 +253,7 @@ impl IntakeStore for PgStore {
                     }
                     Acceptance::QueueFull => (DeliveryOutcome::Rejected, None, "queue full"),
                 };
-                Some(DeliveryRecord {
+                Some(Delivery {
                     receiver_id: e.receiver_id,
                     time: e.received,
                     outcome,
@@ -266,7 +268,7 @@ impl IntakeStore for PgStore {
         Ok(answers)
     }
 
-    async fn log_deliveries(&self, records: &[DeliveryRecord]) -> StoreResult<()> {
+    async fn log_deliveries(&self, records: &[Delivery]) -> StoreResult<()> {
         if records.is_empty() {
             return Ok(());
         }
@@ -274,11 +276,7 @@ impl IntakeStore for PgStore {
         insert_lines(&mut conn, records).await
     }
 
-    async fn deliveries(
-        &self,
-        receiver_id: &ReceiverId,
-        limit: u32,
-    ) -> StoreResult<Vec<DeliveryRecord>> {
+    async fn deliveries(&self, receiver_id: &ReceiverId, limit: u32) -> StoreResult<Vec<Delivery>> {
         let sql = delivery_log_sql("$1", "$2", "octet_length");
         sqlx::query_as::<_, DeliveryRow>(&sql)
             .bind(receiver_id.to_string())

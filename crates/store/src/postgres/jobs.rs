@@ -3,6 +3,10 @@
 //! never wait for or take the same job; each claim carries a lease that its
 //! node renews, and jobs whose lease expired are taken over.
 
+use hookbook_core::domain::job::{JobEnd, Lease};
+
+use hookbook_core::domain::event::Event;
+
 use crate::Reading;
 use async_trait::async_trait;
 use hookbook_core::domain::job::Job;
@@ -13,8 +17,7 @@ use super::{count, PgStore, CHANNEL};
 use crate::attempts::{LOST_FOR_GOOD, MAX_ATTEMPTS_NOW, PRUNE_NOTICES};
 use crate::rows::{messages as stored_messages, JobRow, JOB_COLUMNS as COLUMNS};
 use crate::{
-    BulkReplay, BulkReplayed, EventRecord, JobEnd, JobFilter, JobStore, Lease, NewJob, NewReplay,
-    Orphans, Signal, StoreResult,
+    BulkReplay, BulkReplayed, JobFilter, JobStore, NewJob, NewReplay, Orphans, Signal, StoreResult,
 };
 use hookbook_core::domain::event::SignedPart;
 use hookbook_core::domain::ids::{BatchId, EventId, JobId, NodeId, ReceiverId};
@@ -271,14 +274,14 @@ impl JobStore for PgStore {
         Ok(notebook.flatten())
     }
 
-    async fn event(&self, id: &EventId) -> StoreResult<Option<EventRecord>> {
+    async fn event(&self, id: &EventId) -> StoreResult<Option<Event>> {
         let row: Option<(String, Vec<u8>, String)> =
             sqlx::query_as("SELECT headers, body, signed FROM events WHERE id = $1")
                 .bind(id.to_string())
                 .fetch_optional(&self.pool)
                 .await?;
         row.map(|(headers, body, signed)| {
-            Ok(EventRecord {
+            Ok(Event {
                 headers,
                 body,
                 signed: Reading::of("events", &id.to_string()).known(

@@ -5,20 +5,21 @@
 macro_rules! item_store {
     ($store:ty) => {
         const _: () = {
+            use hookbook_core::domain::notebook::Item;
             use async_trait::async_trait;
             use hookbook_core::domain::ids::ItemId;
             use hookbook_core::domain::notebook::ItemTitle;
             use hookbook_core::domain::time::Millis;
             use hookbook_core::domain::user::Username;
             use $crate::rows::ItemRow;
-            use $crate::{ItemMeta, ItemStore, StoreResult};
+            use $crate::{ItemStore, StoreResult};
 
             const META_COLUMNS: &str =
                 "id, owner, title, created, modified, CAST(octet_length(data) AS BIGINT) AS size";
 
             #[async_trait]
             impl ItemStore for $store {
-                async fn add_item(&self, meta: &ItemMeta, data: &[u8]) -> StoreResult<()> {
+                async fn add_item(&self, meta: &Item, data: &[u8]) -> StoreResult<()> {
                     let _turn = self.write_turn().await;
                     sqlx::query(
                         "INSERT INTO items (id, owner, title, created, modified, data) VALUES ($1, $2, $3, $4, $5, $6)",
@@ -35,7 +36,7 @@ macro_rules! item_store {
                     Ok(())
                 }
 
-                async fn item(&self, id: &ItemId) -> StoreResult<Option<ItemMeta>> {
+                async fn item(&self, id: &ItemId) -> StoreResult<Option<Item>> {
                     let sql = format!("SELECT {META_COLUMNS} FROM items WHERE id = $1");
                     sqlx::query_as::<_, ItemRow>(&sql)
                         .bind(id.as_str())
@@ -83,7 +84,7 @@ macro_rules! item_store {
                     Ok(done.rows_affected() == 1)
                 }
 
-                async fn items_of(&self, owner: &Username) -> StoreResult<Vec<ItemMeta>> {
+                async fn items_of(&self, owner: &Username) -> StoreResult<Vec<Item>> {
                     let sql = format!("SELECT {META_COLUMNS} FROM items WHERE owner = $1 ORDER BY created, id");
                     sqlx::query_as::<_, ItemRow>(&sql)
                         .bind(owner.as_str())

@@ -5,15 +5,14 @@
 macro_rules! notice_store {
     ($store:ty) => {
         const _: () = {
+            use hookbook_core::domain::notice::{Notice, NoticeStatus};
             use async_trait::async_trait;
             use hookbook_core::domain::time::Millis;
             use hookbook_core::domain::user::Username;
             use $crate::rows::{
                 DestinationRow, NoticeRow, DESTINATION_COLUMNS, NOTICE_COLUMNS,
             };
-            use $crate::{
-                DestinationRecord, NoticeRecord, NoticeStatus, NoticeStore, StoreResult,
-            };
+            use $crate::{DestinationRecord, NoticeStore, StoreResult};
 
             #[async_trait]
             impl NoticeStore for $store {
@@ -64,7 +63,7 @@ macro_rules! notice_store {
                     &self,
                     now: Millis,
                     lease_until: Millis,
-                ) -> StoreResult<Option<NoticeRecord>> {
+                ) -> StoreResult<Option<Notice>> {
                     let _turn = self.write_turn().await;
                     // The outer conditions are checked again on the row a
                     // concurrent claim may have changed meanwhile.
@@ -85,7 +84,7 @@ macro_rules! notice_store {
 
                 async fn record_notice(
                     &self,
-                    n: &NoticeRecord,
+                    n: &Notice,
                     status: NoticeStatus,
                     due: Millis,
                     outcome: &str,
@@ -110,7 +109,7 @@ macro_rules! notice_store {
                     &self,
                     username: Option<&Username>,
                     limit: u32,
-                ) -> StoreResult<Vec<NoticeRecord>> {
+                ) -> StoreResult<Vec<Notice>> {
                     let sql = format!(
                         "SELECT {NOTICE_COLUMNS} FROM notices \
                          WHERE (CAST($1 AS TEXT) IS NULL OR username = $1) \

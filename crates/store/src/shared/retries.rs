@@ -5,11 +5,12 @@
 macro_rules! retry_store {
     ($store:ty) => {
         const _: () = {
+            use hookbook_core::domain::retry::{PolicyScope, ScopedPolicy};
             use async_trait::async_trait;
             use hookbook_core::domain::ids::ReceiverId;
             use hookbook_core::domain::retry::{Failure, RetryPolicy};
             use $crate::rows::{scope_key, PolicyRow, POLICY_COLUMNS as COLUMNS};
-            use $crate::{PolicyScope, RetryStore, ScopedPolicy, StoreResult};
+            use $crate::{RetryStore, StoreResult};
 
             #[async_trait]
             impl RetryStore for $store {

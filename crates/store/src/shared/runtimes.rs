@@ -23,16 +23,17 @@ macro_rules! bind_fields {
 macro_rules! runtime_store {
     ($store:ty) => {
         const _: () = {
+            use hookbook_core::domain::runtime::Runtime;
             use async_trait::async_trait;
             use hookbook_core::domain::runtime::{RuntimeId, RuntimeState};
             use $crate::runtimes::{
                 RuntimeRow, RUNTIME_COLUMNS as COLUMNS,
             };
-            use $crate::{RuntimeRecord, RuntimeStore, StoreResult};
+            use $crate::{RuntimeStore, StoreResult};
 
             #[async_trait]
             impl RuntimeStore for $store {
-                async fn add_runtime(&self, r: &RuntimeRecord) -> StoreResult<()> {
+                async fn add_runtime(&self, r: &Runtime) -> StoreResult<()> {
                     let _turn = self.write_turn().await;
                     let sql = format!(
                         "INSERT INTO runtimes ({COLUMNS}) \
@@ -49,7 +50,7 @@ macro_rules! runtime_store {
                     Ok(())
                 }
 
-                async fn runtime(&self, id: &RuntimeId) -> StoreResult<Option<RuntimeRecord>> {
+                async fn runtime(&self, id: &RuntimeId) -> StoreResult<Option<Runtime>> {
                     let sql = format!("SELECT {COLUMNS} FROM runtimes WHERE id = $1");
                     sqlx::query_as::<_, RuntimeRow>(&sql)
                         .bind(id.as_str())
@@ -59,7 +60,7 @@ macro_rules! runtime_store {
                         .transpose()
                 }
 
-                async fn runtimes(&self) -> StoreResult<Vec<RuntimeRecord>> {
+                async fn runtimes(&self) -> StoreResult<Vec<Runtime>> {
                     let sql = format!("SELECT {COLUMNS} FROM runtimes ORDER BY name_key");
                     sqlx::query_as::<_, RuntimeRow>(&sql)
                         .fetch_all(&self.pool)
@@ -69,7 +70,7 @@ macro_rules! runtime_store {
                         .collect()
                 }
 
-                async fn update_runtime(&self, r: &RuntimeRecord) -> StoreResult<bool> {
+                async fn update_runtime(&self, r: &Runtime) -> StoreResult<bool> {
                     let _turn = self.write_turn().await;
                     let done = $crate::shared::runtimes::bind_fields!(
                         sqlx::query(

@@ -1,12 +1,14 @@
 //! Accepted events, their jobs and the delivery log in SQLite. Writes go
 //! through the group-commit writer (`writer.rs`); reads use the pool.
 
+use hookbook_core::domain::delivery::Delivery;
+
 use async_trait::async_trait;
 use sqlx::Row as _;
 
 use super::SqliteStore;
 use crate::rows::{delivery_log_sql, DeliveryRow};
-use crate::{Acceptance, DeliveryRecord, IntakeStore, NewEvent, StoreResult};
+use crate::{Acceptance, IntakeStore, NewEvent, StoreResult};
 use hookbook_core::domain::ids::ReceiverId;
 use hookbook_core::domain::time::Millis;
 
@@ -21,7 +23,7 @@ impl IntakeStore for SqliteStore {
         self.writer.accept(events, max_queue_depth).await
     }
 
-    async fn log_deliveries(&self, records: &[DeliveryRecord]) -> StoreResult<()> {
+    async fn log_deliveries(&self, records: &[Delivery]) -> StoreResult<()> {
         if records.is_empty() {
             return Ok(());
         }
@@ -29,11 +31,7 @@ impl IntakeStore for SqliteStore {
         self.writer.log(records).await
     }
 
-    async fn deliveries(
-        &self,
-        receiver_id: &ReceiverId,
-        limit: u32,
-    ) -> StoreResult<Vec<DeliveryRecord>> {
+    async fn deliveries(&self, receiver_id: &ReceiverId, limit: u32) -> StoreResult<Vec<Delivery>> {
         let sql = delivery_log_sql("?1", "?2", "length");
         sqlx::query_as::<_, DeliveryRow>(&sql)
             .bind(receiver_id.to_string())

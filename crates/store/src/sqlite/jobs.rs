@@ -1,5 +1,9 @@
 //! Jobs in SQLite: the queue runs take work from, and their results.
 
+use hookbook_core::domain::job::{JobEnd, Lease};
+
+use hookbook_core::domain::event::Event;
+
 use crate::Reading;
 use async_trait::async_trait;
 use hookbook_core::domain::job::Job;
@@ -9,8 +13,7 @@ use super::SqliteStore;
 use crate::attempts::{LOST_FOR_GOOD, MAX_ATTEMPTS_NOW, PRUNE_NOTICES};
 use crate::rows::{messages as stored_messages, JobRow, JOB_COLUMNS as COLUMNS};
 use crate::{
-    BulkReplay, BulkReplayed, EventRecord, JobEnd, JobFilter, JobStore, Lease, NewJob, NewReplay,
-    Orphans, Signal, StoreResult,
+    BulkReplay, BulkReplayed, JobFilter, JobStore, NewJob, NewReplay, Orphans, Signal, StoreResult,
 };
 use hookbook_core::domain::event::SignedPart;
 use hookbook_core::domain::ids::{BatchId, EventId, JobId, NodeId, ReceiverId};
@@ -230,13 +233,13 @@ impl JobStore for SqliteStore {
         Ok(row.and_then(|r| r.get("notebook")))
     }
 
-    async fn event(&self, id: &EventId) -> StoreResult<Option<EventRecord>> {
+    async fn event(&self, id: &EventId) -> StoreResult<Option<Event>> {
         let row = sqlx::query("SELECT headers, body, signed FROM events WHERE id = ?")
             .bind(id.to_string())
             .fetch_optional(&self.pool)
             .await?;
         row.map(|r| {
-            Ok(EventRecord {
+            Ok(Event {
                 headers: r.get("headers"),
                 body: r.get("body"),
                 signed: {

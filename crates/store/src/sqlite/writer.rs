@@ -5,6 +5,8 @@
 //! acceptance latency low. With `synchronous=FULL` the commit is on disk
 //! when the answer is sent.
 
+use hookbook_core::domain::delivery::{Delivery, DeliveryOutcome};
+
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
@@ -13,7 +15,7 @@ use std::time::Duration;
 use rusqlite::{params, Connection, OptionalExtension as _, TransactionBehavior};
 use tokio::sync::oneshot;
 
-use crate::{Acceptance, DeliveryOutcome, DeliveryRecord, NewEvent, StoreError, StoreResult};
+use crate::{Acceptance, NewEvent, StoreError, StoreResult};
 use hookbook_core::domain::ids::JobId;
 
 enum Command {
@@ -23,7 +25,7 @@ enum Command {
         reply: oneshot::Sender<StoreResult<Vec<Acceptance>>>,
     },
     Log {
-        lines: Vec<DeliveryRecord>,
+        lines: Vec<Delivery>,
         reply: oneshot::Sender<StoreResult<()>>,
     },
 }
@@ -126,7 +128,7 @@ impl Writer {
         answer.await.map_err(|_| gone())?
     }
 
-    pub async fn log(&self, lines: &[DeliveryRecord]) -> StoreResult<()> {
+    pub async fn log(&self, lines: &[Delivery]) -> StoreResult<()> {
         let (reply, answer) = oneshot::channel();
         self.send(Command::Log {
             lines: lines.to_vec(),
@@ -188,7 +190,7 @@ fn accept(
         };
         insert_line(
             &tx,
-            &DeliveryRecord {
+            &Delivery {
                 receiver_id: e.receiver_id,
                 time: e.received,
                 outcome,
@@ -276,7 +278,7 @@ fn first_job(
     Ok(id.and_then(|id| JobId::parse(&id).ok()))
 }
 
-fn insert_line(tx: &rusqlite::Transaction<'_>, d: &DeliveryRecord) -> rusqlite::Result<()> {
+fn insert_line(tx: &rusqlite::Transaction<'_>, d: &Delivery) -> rusqlite::Result<()> {
     tx.prepare_cached(
         "INSERT INTO deliveries (receiver_id, time, outcome, reason, job_id, size) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?
