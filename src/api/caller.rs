@@ -14,7 +14,7 @@ use super::negotiate::Params;
 use crate::domain::user::User;
 use crate::error::Error;
 use crate::security::token::Token;
-use crate::service::App;
+use crate::service::auth::SignIn;
 
 /// The authenticated user of a request.
 pub struct Caller(pub User);
@@ -60,15 +60,15 @@ pub fn token_of<'a>(
 
 impl<S: Send + Sync> FromRequestParts<S> for Caller
 where
-    Arc<App>: FromRef<S>,
+    Arc<SignIn>: FromRef<S>,
 {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let app = Arc::<App>::from_ref(state);
+        let sign_in = Arc::<SignIn>::from_ref(state);
         let params = parts.extensions.get::<Params>();
         if let Some(token) = token_of(params, &parts.headers, &parts.method) {
-            return app.authenticate(Some(token)).await.map(Caller);
+            return sign_in.authenticate(Some(token)).await.map(Caller);
         }
         let in_url = params
             .and_then(|p| p.query_field("token"))
@@ -85,6 +85,6 @@ where
         if !reads_only && !Token::from_client(session).csrf_matches(given) {
             return Err(Error::BadCsrf);
         }
-        app.authenticate(Some(session)).await.map(Caller)
+        sign_in.authenticate(Some(session)).await.map(Caller)
     }
 }

@@ -16,8 +16,9 @@ use super::path::Id;
 use crate::domain::dashboard::{Series, Window};
 use crate::domain::ids::ReceiverId;
 use crate::error::{Error, Result};
+use crate::service::dashboard::Dashboards;
 use crate::service::dashboard::Figures;
-use crate::service::App;
+use crate::service::Settings;
 use crate::ui::charts::{Axis, Kind};
 use crate::ui::pages::dashboard::{dashboard_page, Figure};
 use crate::ui::Page;
@@ -64,7 +65,7 @@ fn figures_json(f: &Figures) -> Value {
     v
 }
 
-fn page(app: &App, title: String, base: &str, f: &Figures) -> Page {
+fn page(settings: &Settings, title: String, base: &str, f: &Figures) -> Page {
     let per = f.window.per();
     let mut charts = vec![
         Figure {
@@ -100,33 +101,35 @@ fn page(app: &App, title: String, base: &str, f: &Figures) -> Page {
         size_ms: f.buckets.size_ms,
         count: usize::try_from(f.buckets.count).unwrap_or(0),
     };
-    dashboard_page(&super::urls(app), title, base, f.window, axis, &charts)
+    dashboard_page(&super::urls(settings), title, base, f.window, axis, &charts)
 }
 
 async fn site(
-    State(app): State<Arc<App>>,
+    State(service): State<Arc<Dashboards>>,
+    State(settings): State<Arc<Settings>>,
     Caller(caller): Caller,
     params: Params,
 ) -> Result<Reply> {
-    let f = app.site_dashboard(&caller, window(&params)?).await?;
-    let base = format!("{}/dashboard", super::urls(&app).notebooks());
-    let page = page(&app, "The site".into(), &base, &f);
+    let f = service.site_dashboard(&caller, window(&params)?).await?;
+    let base = format!("{}/dashboard", super::urls(&settings).notebooks());
+    let page = page(&settings, "The site".into(), &base, &f);
     Ok(Reply::new(figures_json(&f), async move { Ok(page) }))
 }
 
 async fn receiver(
-    State(app): State<Arc<App>>,
+    State(service): State<Arc<Dashboards>>,
+    State(settings): State<Arc<Settings>>,
     Caller(caller): Caller,
     Id(id): Id<ReceiverId>,
     params: Params,
 ) -> Result<Reply> {
-    let (r, f) = app
+    let (r, f) = service
         .receiver_dashboard(&caller, &id, window(&params)?)
         .await?;
-    let base = format!("{}/{id}/dashboard", super::urls(&app).receivers());
-    let page = page(&app, r.name.as_str().to_string(), &base, &f).link(
+    let base = format!("{}/{id}/dashboard", super::urls(&settings).receivers());
+    let page = page(&settings, r.name.as_str().to_string(), &base, &f).link(
         "The receiver",
-        format!("{}/{id}", super::urls(&app).receivers()),
+        format!("{}/{id}", super::urls(&settings).receivers()),
     );
     Ok(Reply::new(figures_json(&f), async move { Ok(page) }))
 }

@@ -11,7 +11,7 @@ use serde_json::json;
 use super::caller::Caller;
 use super::negotiate::Reply;
 use crate::error::Result;
-use crate::service::App;
+use crate::service::Settings;
 use crate::ui::{FieldKind, Form, Page};
 
 /// The version of the ArcGIS API whose receivers hookbook speaks.
@@ -30,8 +30,8 @@ pub fn sharing_routes() -> Router<super::Site> {
         .route("/sharing/rest/", get(sharing_root))
 }
 
-async fn admin_root(State(app): State<Arc<App>>, Caller(_): Caller) -> Result<Reply> {
-    let c = app.settings.context.clone();
+async fn admin_root(State(settings): State<Arc<Settings>>, Caller(_): Caller) -> Result<Reply> {
+    let c = settings.context.clone();
     Ok(Reply::new(
         json!({"resources": ["notebooks", "system"], "currentVersion": API_VERSION, "version": API_VERSION}),
         async move {
@@ -42,8 +42,8 @@ async fn admin_root(State(app): State<Arc<App>>, Caller(_): Caller) -> Result<Re
     ))
 }
 
-async fn notebooks_root(State(app): State<Arc<App>>, Caller(_): Caller) -> Result<Reply> {
-    let c = app.settings.context.clone();
+async fn notebooks_root(State(settings): State<Arc<Settings>>, Caller(_): Caller) -> Result<Reply> {
+    let c = settings.context.clone();
     Ok(Reply::new(
         json!({"resources": ["webhookReceivers", "jobs", "runtimes"], "operations": ["executeNotebook"]}),
         async move {
@@ -83,8 +83,8 @@ async fn notebooks_root(State(app): State<Arc<App>>, Caller(_): Caller) -> Resul
     ))
 }
 
-async fn sharing_root(State(app): State<Arc<App>>) -> Result<Reply> {
-    let c = app.settings.context.clone();
+async fn sharing_root(State(settings): State<Arc<Settings>>) -> Result<Reply> {
+    let c = settings.context.clone();
     Ok(Reply::new(
         json!({"currentVersion": API_VERSION}),
         async move {

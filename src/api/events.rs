@@ -17,7 +17,7 @@ use crate::domain::ids::ReceiverId;
 use crate::domain::ParseError;
 use crate::error::{Error, Result};
 use crate::intake::{Gate, Incoming, Intake};
-use crate::service::App;
+use crate::service::Settings;
 
 /// Only `POST`: there is no CRC challenge (an answer computed with the
 /// secret over text the caller chose would sign forged deliveries); any
@@ -30,7 +30,7 @@ pub fn routes() -> Router<super::Site> {
 }
 
 async fn receive(
-    State(app): State<Arc<App>>,
+    State(settings): State<Arc<Settings>>,
     State(intake): State<Arc<Intake>>,
     Path(id): Path<String>,
     request: Request,
@@ -39,11 +39,13 @@ async fn receive(
     // path holds a receiver's id at all: the caller chose that text).
     let receiver = ReceiverId::parse(&id).ok();
     let span = tracing::info_span!("delivery", receiver = receiver.map(tracing::field::display));
-    deliver(app, intake, id, request).instrument(span).await
+    deliver(settings, intake, id, request)
+        .instrument(span)
+        .await
 }
 
 async fn deliver(
-    app: Arc<App>,
+    settings: Arc<Settings>,
     intake: Arc<Intake>,
     id: String,
     request: Request,
@@ -62,7 +64,7 @@ async fn deliver(
         .map(|(name, value)| (name.as_str().to_string(), value.as_bytes().to_vec()))
         .collect();
     let delivered = intake.deliver(gate, Incoming { headers, body }).await?;
-    let s = &app.settings;
+    let s = &settings;
     Ok(Json(json!({
         "status": "success",
         "jobId": delivered.job_id.to_string(),

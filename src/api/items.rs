@@ -19,7 +19,8 @@ use crate::domain::notebook::{ItemTitle, NotebookFile};
 use crate::domain::user::Username;
 use crate::domain::ParseError;
 use crate::error::{Error, Result};
-use crate::service::App;
+use crate::service::items::Items;
+use crate::service::Settings;
 use crate::ui::pages::items::{folder_page, item_page, items_page};
 
 pub fn routes() -> Router<super::Site> {
@@ -74,19 +75,21 @@ fn notebook_param(params: &Params) -> Result<Option<(NotebookFile, Option<String
 }
 
 async fn list(
-    State(app): State<Arc<App>>,
+    State(service): State<Arc<Items>>,
+    State(settings): State<Arc<Settings>>,
     Caller(caller): Caller,
     Id(username): Id<Username>,
 ) -> Result<Reply> {
-    let items = app.items_of(&caller, &username).await?;
+    let items = service.items_of(&caller, &username).await?;
     let value = json!({"username": username.as_str(), "items": items.iter().map(item_out).collect::<Vec<_>>()});
     Ok(Reply::new(value, async move {
-        Ok(items_page(&super::urls(&app), &username, &items))
+        Ok(items_page(&super::urls(&settings), &username, &items))
     }))
 }
 
 async fn add(
-    State(app): State<Arc<App>>,
+    State(service): State<Arc<Items>>,
+    State(settings): State<Arc<Settings>>,
     Caller(caller): Caller,
     Id(username): Id<Username>,
     params: Params,
@@ -109,36 +112,38 @@ async fn add(
         .or(stem)
         .unwrap_or_default();
     let title = ItemTitle::parse(&title).map_err(Error::invalid("title"))?;
-    let item = app.add_item(&caller, &username, title, file).await?;
+    let item = service.add_item(&caller, &username, title, file).await?;
     Ok(Reply::new(
         json!({"success": true, "id": item.id.as_str(), "folder": ""}),
-        async move { Ok(item_page(&super::urls(&app), &item)) },
+        async move { Ok(item_page(&super::urls(&settings), &item)) },
     ))
 }
 
 async fn describe(
-    State(app): State<Arc<App>>,
+    State(service): State<Arc<Items>>,
+    State(settings): State<Arc<Settings>>,
     Caller(caller): Caller,
     Id(id): Id<ItemId>,
 ) -> Result<Reply> {
-    let item = app.item(&caller, &id).await?;
+    let item = service.item(&caller, &id).await?;
     Ok(Reply::new(item_out(&item), async move {
-        Ok(item_page(&super::urls(&app), &item))
+        Ok(item_page(&super::urls(&settings), &item))
     }))
 }
 
 /// The notebook file itself, whatever `f` says.
 async fn data(
-    State(app): State<Arc<App>>,
+    State(service): State<Arc<Items>>,
     Caller(caller): Caller,
     Id(id): Id<ItemId>,
 ) -> Result<Response> {
-    let (item, bytes) = app.item_data(&caller, &id).await?;
+    let (item, bytes) = service.item_data(&caller, &id).await?;
     Ok(super::ipynb_download(bytes, item.title.as_str()))
 }
 
 async fn update(
-    State(app): State<Arc<App>>,
+    State(service): State<Arc<Items>>,
+    State(settings): State<Arc<Settings>>,
     Caller(caller): Caller,
     Id(username): Id<Username>,
     Id(id): Id<ItemId>,
@@ -150,24 +155,25 @@ async fn update(
         .transpose()
         .map_err(Error::invalid("title"))?;
     let file = notebook_param(&params)?.map(|(file, _)| file);
-    let item = app
+    let item = service
         .update_item(&caller, &username, &id, title, file)
         .await?;
     Ok(Reply::new(
         json!({"success": true, "id": item.id.as_str()}),
-        async move { Ok(item_page(&super::urls(&app), &item)) },
+        async move { Ok(item_page(&super::urls(&settings), &item)) },
     ))
 }
 
 async fn delete(
-    State(app): State<Arc<App>>,
+    State(service): State<Arc<Items>>,
+    State(settings): State<Arc<Settings>>,
     Caller(caller): Caller,
     Id(username): Id<Username>,
     Id(id): Id<ItemId>,
 ) -> Result<Reply> {
-    app.delete_item(&caller, &username, &id).await?;
+    service.delete_item(&caller, &username, &id).await?;
     Ok(Reply::new(
         json!({"success": true, "itemId": id.as_str()}),
-        async move { Ok(folder_page(&super::urls(&app), &username)) },
+        async move { Ok(folder_page(&super::urls(&settings), &username)) },
     ))
 }

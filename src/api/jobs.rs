@@ -20,7 +20,8 @@ use crate::domain::runtime::RuntimeId;
 use crate::domain::ParseError;
 use crate::error::{Error, Result};
 use crate::service::jobs::ExecuteRequest;
-use crate::service::App;
+use crate::service::jobs::Jobs;
+use crate::service::Settings;
 use crate::ui::pages::jobs::{job_page, jobs_page, JobFilterValues, Listing};
 
 const MAX_NUM: u32 = 10_000;
@@ -51,7 +52,7 @@ fn summary(job: &Job) -> Value {
     })
 }
 
-fn detail(app: &App, job: &Job) -> Value {
+fn detail(settings: &Settings, job: &Job) -> Value {
     let mut v = summary(job);
     let inputs = match (job.kind, &job.inputs) {
         (JobKind::Webhook, _) => {
@@ -61,7 +62,7 @@ fn detail(app: &App, job: &Job) -> Value {
         (JobKind::ExecuteNotebook, None) => json!({}),
     };
     let results = if job.has_notebook {
-        json!({"notebookUrl": format!("{}{}/jobs/{}/notebook", app.settings.public_url, super::urls(app).notebooks(), job.id)})
+        json!({"notebookUrl": format!("{}{}/jobs/{}/notebook", settings.public_url, super::urls(settings).notebooks(), job.id)})
     } else {
         json!({})
     };
@@ -95,7 +96,8 @@ pub(super) fn number(params: &Params, field: &'static str, default: u32, max: u3
 }
 
 async fn list(
-    State(app): State<Arc<App>>,
+    State(service): State<Arc<Jobs>>,
+    State(settings): State<Arc<Settings>>,
     Caller(caller): Caller,
     params: Params,
 ) -> Result<Reply> {
@@ -114,7 +116,9 @@ async fn list(
     } else {
         num
     };
-    let (jobs, total) = app.jobs(&caller, status, receiver, start - 1, num).await?;
+    let (jobs, total) = service
+        .jobs(&caller, status, receiver, start - 1, num)
+        .await?;
     let shown = jobs.len() as u64;
     let next = u64::from(start) + shown;
     let next_start = if next <= total && shown > 0 {
@@ -142,7 +146,7 @@ async fn list(
             receiver_id: params.get("receiverId").unwrap_or("").to_string(),
         };
         Ok(jobs_page(
-            &super::urls(&app).notebooks(),
+            &super::urls(&settings).notebooks(),
             &filter_values,
             &listing,
         ))
@@ -159,74 +163,78 @@ fn status_filter(params: &Params) -> Result<Option<JobStatus>> {
 }
 
 async fn fetch(
-    State(app): State<Arc<App>>,
+    State(service): State<Arc<Jobs>>,
+    State(settings): State<Arc<Settings>>,
     Caller(caller): Caller,
     Id(id): Id<JobId>,
 ) -> Result<Reply> {
-    let job = app.job(&caller, &id).await?;
-    Ok(Reply::new(detail(&app, &job), async move {
+    let job = service.job(&caller, &id).await?;
+    Ok(Reply::new(detail(&settings, &job), async move {
         let notebook = if job.has_notebook {
-            let bytes = app.job_notebook(&caller, &job.id).await?;
+            let bytes = service.job_notebook(&caller, &job.id).await?;
             serde_json::from_slice::<Value>(&bytes).ok()
         } else {
             None
         };
-        Ok(job_page(&super::urls(&app), &job, notebook.as_ref()))
+        Ok(job_page(&super::urls(&settings), &job, notebook.as_ref()))
     }))
 }
 
 /// The executed notebook as an `.ipynb` file, whatever `f` says.
 async fn notebook(
-    State(app): State<Arc<App>>,
+    State(service): State<Arc<Jobs>>,
     Caller(caller): Caller,
     Id(id): Id<JobId>,
 ) -> Result<Response> {
-    let bytes = app.job_notebook(&caller, &id).await?;
+    let bytes = service.job_notebook(&caller, &id).await?;
     Ok(super::ipynb_download(bytes, &id.to_string()))
 }
 
 async fn cancel(
-    State(app): State<Arc<App>>,
+    State(service): State<Arc<Jobs>>,
+    State(settings): State<Arc<Settings>>,
     Caller(caller): Caller,
     Id(id): Id<JobId>,
 ) -> Result<Reply> {
-    app.cancel_job(&caller, &id).await?;
+    service.cancel_job(&caller, &id).await?;
     Ok(Reply::new(json!({"status": "success"}), async move {
-        let job = app.job(&caller, &id).await?;
-        Ok(job_page(&super::urls(&app), &job, None))
+        let job = service.job(&caller, &id).await?;
+        Ok(job_page(&super::urls(&settings), &job, None))
     }))
 }
 
 /// Runs a webhook job's event again; answers with the new job, like
 /// `executeNotebook`, and the job it repeats.
 async fn replay(
-    State(app): State<Arc<App>>,
+    State(service): State<Arc<Jobs>>,
+    State(settings): State<Arc<Settings>>,
     Caller(caller): Caller,
     Id(id): Id<JobId>,
 ) -> Result<Reply> {
-    let new = app.replay_job(&caller, &id).await?;
+    let new = service.replay_job(&caller, &id).await?;
     let value = json!({
         "status": "success",
         "jobId": new.to_string(),
-        "jobUrl": job_url(&app, &new),
+        "jobUrl": job_url(&settings, &new),
         "replayOf": id.to_string(),
     });
     Ok(Reply::new(value, async move {
-        let job = app.job(&caller, &new).await?;
-        Ok(job_page(&super::urls(&app), &job, None))
+        let job = service.job(&caller, &new).await?;
+        Ok(job_page(&super::urls(&settings), &job, None))
     }))
 }
 
-fn job_url(app: &App, id: &JobId) -> String {
+fn job_url(settings: &Settings, id: &JobId) -> String {
     format!(
         "{}{}/jobs/{id}",
-        app.settings.public_url,
-        super::urls(app).notebooks()
+        settings.public_url,
+        super::urls(settings).notebooks()
     )
 }
 
 async fn execute(
-    State(app): State<Arc<App>>,
+    State(service): State<Arc<Jobs>>,
+    State(settings): State<Arc<Settings>>,
     Caller(caller): Caller,
     params: Params,
 ) -> Result<Reply> {
@@ -265,10 +273,11 @@ async fn execute(
             .map(|id| RuntimeId::parse(id.trim()).map_err(Error::invalid("notebookRuntimeId")))
             .transpose()?,
     };
-    let id = app.execute_notebook(&caller, request).await?;
-    let value = json!({"status": "success", "jobId": id.to_string(), "jobUrl": job_url(&app, &id)});
+    let id = service.execute_notebook(&caller, request).await?;
+    let value =
+        json!({"status": "success", "jobId": id.to_string(), "jobUrl": job_url(&settings, &id)});
     Ok(Reply::new(value, async move {
-        let job = app.job(&caller, &id).await?;
-        Ok(job_page(&super::urls(&app), &job, None))
+        let job = service.job(&caller, &id).await?;
+        Ok(job_page(&super::urls(&settings), &job, None))
     }))
 }

@@ -34,7 +34,16 @@ use axum::Router;
 
 use crate::health::Health;
 use crate::intake::Intake;
-use crate::service::App;
+use crate::metrics::Metrics;
+use crate::service::auth::SignIn;
+use crate::service::dashboard::Dashboards;
+use crate::service::items::Items;
+use crate::service::jobs::Jobs;
+use crate::service::notices::Notices;
+use crate::service::receivers::Receivers;
+use crate::service::retries::Retries;
+use crate::service::runtimes::Runtimes;
+use crate::service::{Services, Settings};
 
 use negotiate::Negotiation;
 pub use negotiate::{Format, Surface};
@@ -43,41 +52,51 @@ pub use negotiate::{Format, Surface};
 /// route. A handler names the part it needs (`State<Arc<App>>`).
 #[derive(Clone)]
 pub struct Site {
-    pub app: Arc<App>,
+    pub services: Services,
     pub intake: Arc<Intake>,
     pub health: Arc<Health>,
+    pub metrics: Arc<Metrics>,
 }
 
-impl FromRef<Site> for Arc<Health> {
-    fn from_ref(site: &Site) -> Self {
-        site.health.clone()
-    }
+/// Each part of the site a handler may ask for as its state.
+macro_rules! parts_of_site {
+    ($($part:ty => |$site:ident| $get:expr),* $(,)?) => {
+        $(impl FromRef<Site> for $part {
+            fn from_ref($site: &Site) -> Self {
+                $get.clone()
+            }
+        })*
+    };
 }
 
-impl FromRef<Site> for Arc<App> {
-    fn from_ref(site: &Site) -> Self {
-        site.app.clone()
-    }
-}
-
-impl FromRef<Site> for Arc<Intake> {
-    fn from_ref(site: &Site) -> Self {
-        site.intake.clone()
-    }
+parts_of_site! {
+    Arc<SignIn> => |s| s.services.sign_in,
+    Arc<Items> => |s| s.services.items,
+    Arc<Receivers> => |s| s.services.receivers,
+    Arc<Jobs> => |s| s.services.jobs,
+    Arc<Runtimes> => |s| s.services.runtimes,
+    Arc<Notices> => |s| s.services.notices,
+    Arc<Retries> => |s| s.services.retries,
+    Arc<Dashboards> => |s| s.services.dashboards,
+    Arc<Settings> => |s| s.services.settings,
+    Arc<Intake> => |s| s.intake,
+    Arc<Health> => |s| s.health,
+    Arc<Metrics> => |s| s.metrics,
 }
 
 /// The whole router; tests can call it without a socket.
-pub fn app(site: Site) -> Router {
-    let state = site.app.clone();
-    let context = format!("/{}", state.settings.context);
+pub fn router(site: Site) -> Router {
+    let settings = site.services.settings.clone();
+    let callers = site.services.sign_in.clone();
+    let context = format!("/{}", settings.context);
     let sign_in: Arc<str> = format!("{context}/signin").into();
     let layer = |surface| {
         axum::middleware::from_fn_with_state(
             Negotiation {
-                app: state.clone(),
+                callers: callers.clone(),
                 surface,
                 sign_in: sign_in.clone(),
-                context: state.settings.context.clone().into(),
+                context: settings.context.clone().into(),
             },
             negotiate::negotiate,
         )
@@ -115,7 +134,7 @@ pub fn app(site: Site) -> Router {
 }
 
 /// A worker node's router: health and metrics only.
-pub fn worker_app(site: Site) -> Router {
+pub fn worker_router(site: Site) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
@@ -125,10 +144,10 @@ pub fn worker_app(site: Site) -> Router {
 }
 
 /// Where this server is, for the links of pages.
-fn urls(app: &App) -> crate::ui::Urls {
+fn urls(settings: &Settings) -> crate::ui::Urls {
     crate::ui::Urls {
-        context: app.settings.context.clone(),
-        public_url: app.settings.public_url.clone(),
+        context: settings.context.clone(),
+        public_url: settings.public_url.clone(),
     }
 }
 
@@ -176,14 +195,14 @@ async fn healthz(
 
 /// Prometheus text exposition.
 async fn metrics(
-    axum::extract::State(app): axum::extract::State<Arc<App>>,
+    axum::extract::State(metrics): axum::extract::State<Arc<Metrics>>,
 ) -> impl axum::response::IntoResponse {
     (
         [(
             axum::http::header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        app.metrics.render(),
+        metrics.render(),
     )
 }
 

@@ -182,7 +182,7 @@ impl IntoResponse for Reply {
 /// application (to know the caller of a large body).
 #[derive(Clone)]
 pub struct Negotiation {
-    pub app: Arc<crate::service::App>,
+    pub callers: Arc<crate::service::auth::SignIn>,
     pub surface: Surface,
     pub sign_in: Arc<str>,
     pub context: Arc<str>,
@@ -357,7 +357,7 @@ impl SizeGate<'_> {
         let Some(token) = token else {
             return Err(Error::LargeBodyNeedsCaller { limit: SMALL_BODY });
         };
-        self.negotiation.app.authenticate(Some(token)).await?;
+        self.negotiation.callers.authenticate(Some(token)).await?;
         self.known = true;
         Ok(())
     }

@@ -21,7 +21,8 @@ use crate::domain::receiver::parse_flag;
 use crate::domain::user::{User, Username};
 use crate::error::{Error, Result};
 use crate::service::notices::DestinationChange;
-use crate::service::App;
+use crate::service::notices::Notices;
+use crate::service::Settings;
 use crate::ui::pages::notices::{destination_page, notices_page};
 use crate::ui::Page;
 
@@ -66,25 +67,34 @@ fn notice_json(n: &Notice) -> Value {
     })
 }
 
-async fn page_of(app: Arc<App>, caller: User, username: Username) -> Result<Page> {
-    let d = app.notice_destination(&caller, &username).await?;
+async fn page_of(
+    service: Arc<Notices>,
+    settings: Arc<Settings>,
+    caller: User,
+    username: Username,
+) -> Result<Page> {
+    let d = service.notice_destination(&caller, &username).await?;
     Ok(destination_page(
-        &super::urls(&app),
+        &super::urls(&settings),
         &username,
         d.as_ref(),
-        app.settings.email_notices,
+        settings.email_notices,
     ))
 }
 
 async fn destination(
-    State(app): State<Arc<App>>,
+    State(service): State<Arc<Notices>>,
+    State(settings): State<Arc<Settings>>,
     Caller(caller): Caller,
     params: Params,
 ) -> Result<Reply> {
     let username = whose(&params, &caller)?;
-    let d = app.notice_destination(&caller, &username).await?;
+    let d = service.notice_destination(&caller, &username).await?;
     let value = destination_json(&username, d.as_ref());
-    Ok(Reply::new(value, page_of(app, caller, username)))
+    Ok(Reply::new(
+        value,
+        page_of(service, settings.clone(), caller, username),
+    ))
 }
 
 /// A field given empty removes what it names; a field left out keeps it.
@@ -119,21 +129,26 @@ fn change(params: &Params) -> Result<DestinationChange> {
 }
 
 async fn update(
-    State(app): State<Arc<App>>,
+    State(service): State<Arc<Notices>>,
+    State(settings): State<Arc<Settings>>,
     Caller(caller): Caller,
     params: Params,
 ) -> Result<Reply> {
     let username = whose(&params, &caller)?;
-    let d = app
+    let d = service
         .set_notice_destination(&caller, &username, change(&params)?)
         .await?;
     let mut value = destination_json(&username, d.as_ref());
     value["status"] = json!("success");
-    Ok(Reply::new(value, page_of(app, caller, username)))
+    Ok(Reply::new(
+        value,
+        page_of(service, settings.clone(), caller, username),
+    ))
 }
 
 async fn list(
-    State(app): State<Arc<App>>,
+    State(service): State<Arc<Notices>>,
+    State(settings): State<Arc<Settings>>,
     Caller(caller): Caller,
     params: Params,
 ) -> Result<Reply> {
@@ -154,8 +169,8 @@ async fn list(
                 problem: crate::domain::ParseError::new("must be a whole number from 1 to 1000"),
             })?,
     };
-    let notices = app.notices(&caller, username.as_ref(), num).await?;
+    let notices = service.notices(&caller, username.as_ref(), num).await?;
     let value = json!({"notices": notices.iter().map(notice_json).collect::<Vec<_>>()});
-    let page = notices_page(&super::urls(&app), &notices);
+    let page = notices_page(&super::urls(&settings), &notices);
     Ok(Reply::new(value, async move { Ok(page) }))
 }

@@ -17,7 +17,8 @@ use serde_json::json;
 use super::caller::ClientAddress;
 use super::negotiate::Params;
 use crate::error::Result;
-use crate::service::App;
+use crate::service::auth::SignIn;
+use crate::service::Settings;
 
 pub fn routes() -> Router<super::Site> {
     Router::new()
@@ -28,9 +29,13 @@ pub fn routes() -> Router<super::Site> {
 
 /// The page of an authorization request: its `oauth_state` in a script
 /// object on one line, as ArcGIS's sign-in page carries it.
-async fn authorize(State(app): State<Arc<App>>, params: Params) -> Result<Response> {
+async fn authorize(
+    State(service): State<Arc<SignIn>>,
+    State(settings): State<Arc<Settings>>,
+    params: Params,
+) -> Result<Response> {
     let field = |name: &str| params.get(name).unwrap_or("");
-    let oauth_state = app.authorize(
+    let oauth_state = service.authorize(
         field("client_id"),
         field("response_type"),
         field("redirect_uri"),
@@ -41,7 +46,7 @@ async fn authorize(State(app): State<Arc<App>>, params: Params) -> Result<Respon
         "oauth_state": oauth_state,
         "client_id": field("client_id"),
         "appTitle": "hookbook",
-        "signinUrl": format!("/{}/sharing/oauth2/signin", app.settings.context),
+        "signinUrl": format!("/{}/sharing/oauth2/signin", settings.context),
     });
     let page = format!(
         "<!doctype html><html><head><meta charset=\"utf-8\"><title>Sign in</title></head>\
@@ -56,11 +61,11 @@ async fn authorize(State(app): State<Arc<App>>, params: Params) -> Result<Respon
 
 /// Checks the password; a redirect to the client's address with the token.
 async fn sign_in(
-    State(app): State<Arc<App>>,
+    State(service): State<Arc<SignIn>>,
     ClientAddress(from): ClientAddress,
     params: Params,
 ) -> Result<Response> {
-    let location = app
+    let location = service
         .oauth_sign_in(
             params.get("oauth_state").unwrap_or(""),
             params.get("username").unwrap_or(""),

@@ -10,7 +10,7 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 
 use crate::error::{Error, Result};
-use crate::service::App;
+use crate::service::Settings;
 
 const DOCUMENT: &str = include_str!("openapi.json");
 
@@ -18,10 +18,10 @@ pub fn routes() -> Router<super::Site> {
     Router::new().route("/openapi.json", get(describe))
 }
 
-async fn describe(State(app): State<Arc<App>>) -> Result<Json<Value>> {
+async fn describe(State(settings): State<Arc<Settings>>) -> Result<Json<Value>> {
     let mut doc: Value = serde_json::from_str(DOCUMENT)
         .map_err(|e| Error::Internal(anyhow::anyhow!("the OpenAPI document is not JSON: {e}")))?;
-    let s = &app.settings;
+    let s = &settings;
     doc["servers"] = json!([{"url": format!("{}/{}", s.public_url, s.context)}]);
     // Health and metrics live outside the context path.
     let outside = json!([{"url": s.public_url}]);

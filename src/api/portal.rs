@@ -19,7 +19,8 @@ use super::negotiate::Reply;
 use super::path::Id;
 use crate::domain::user::{Privilege, Role, User, Username};
 use crate::error::{Error, Result};
-use crate::service::App;
+use crate::service::auth::SignIn;
+use crate::service::Settings;
 use crate::ui::Page;
 
 /// The id of an ArcGIS Enterprise portal (every one has this id).
@@ -39,13 +40,13 @@ pub fn routes() -> Router<super::Site> {
 }
 
 /// This site's portal URL: its public URL and context path.
-fn portal_url(app: &App) -> String {
-    format!("{}/{}", app.settings.public_url, app.settings.context)
+fn portal_url(settings: &Settings) -> String {
+    format!("{}/{}", settings.public_url, settings.context)
 }
 
 /// Where tokens are made, and that this portal uses them.
-async fn info(State(app): State<Arc<App>>) -> Result<Reply> {
-    let portal = portal_url(&app);
+async fn info(State(settings): State<Arc<Settings>>) -> Result<Reply> {
+    let portal = portal_url(&settings);
     let value = json!({
         "owningSystemUrl": portal,
         "authInfo": {
@@ -87,12 +88,12 @@ fn user_json(user: &User) -> Value {
 
 /// The portal: its name and version, and the signed-in user, if any.
 async fn portal_self(
-    State(app): State<Arc<App>>,
+    State(settings): State<Arc<Settings>>,
     caller: std::result::Result<Caller, Error>,
 ) -> Result<Reply> {
     let user = signed_in(caller)?;
-    let https = app.settings.public_url.starts_with("https://");
-    let host = portal_url(&app)
+    let https = settings.public_url.starts_with("https://");
+    let host = portal_url(&settings)
         .split_once("://")
         .map_or_else(String::new, |(_, rest)| rest.to_string());
     let mut value = json!({
@@ -100,7 +101,7 @@ async fn portal_self(
         "name": "hookbook",
         "portalName": "hookbook",
         "portalHostname": host,
-        "customBaseUrl": app.settings.context,
+        "customBaseUrl": settings.context,
         "isPortal": true,
         "portalMode": "singletenant",
         "currentVersion": API_VERSION,
@@ -126,8 +127,8 @@ fn signed_in(caller: std::result::Result<Caller, Error>) -> Result<Option<User>>
 }
 
 /// The one server of this portal: this notebook server.
-fn servers_json(app: &App) -> Value {
-    let url = portal_url(app);
+fn servers_json(settings: &Settings) -> Value {
+    let url = portal_url(settings);
     json!({"servers": [{
         "id": "hookbook",
         "name": url.split_once("://").map_or(url.as_str(), |(_, rest)| rest),
@@ -140,12 +141,12 @@ fn servers_json(app: &App) -> Value {
     }]})
 }
 
-async fn servers(State(app): State<Arc<App>>, Caller(_): Caller) -> Result<Reply> {
-    Ok(servers_reply(&app))
+async fn servers(State(settings): State<Arc<Settings>>, Caller(_): Caller) -> Result<Reply> {
+    Ok(servers_reply(&settings))
 }
 
 async fn servers_of(
-    State(app): State<Arc<App>>,
+    State(settings): State<Arc<Settings>>,
     Caller(_): Caller,
     axum::extract::Path(portal): axum::extract::Path<String>,
 ) -> Result<Reply> {
@@ -154,11 +155,11 @@ async fn servers_of(
             "Portal '{portal}' does not exist."
         )));
     }
-    Ok(servers_reply(&app))
+    Ok(servers_reply(&settings))
 }
 
-fn servers_reply(app: &App) -> Reply {
-    let value = servers_json(app);
+fn servers_reply(settings: &Settings) -> Reply {
+    let value = servers_json(settings);
     let page = Page::new("Servers");
     Reply::new(value, async move { Ok(page) })
 }
@@ -171,11 +172,11 @@ async fn community_self(Caller(caller): Caller) -> Result<Reply> {
 
 /// A user's profile: the user's own, or any for an administrator.
 async fn community_user(
-    State(app): State<Arc<App>>,
+    State(service): State<Arc<SignIn>>,
     Caller(caller): Caller,
     Id(username): Id<Username>,
 ) -> Result<Reply> {
-    let user = app.user_profile(&caller, &username).await?;
+    let user = service.user_profile(&caller, &username).await?;
     let value = user_json(&user);
     let page = Page::new("User");
     Ok(Reply::new(value, async move { Ok(page) }))

@@ -20,8 +20,9 @@ use crate::domain::user::User;
 use crate::error::{Error, Result};
 use crate::security::token::Token;
 use crate::service::deliveries::{DEFAULT_DELIVERIES, MAX_DELIVERIES};
+use crate::service::receivers::Receivers;
 use crate::service::receivers::{NewReceiver, ReceiverChanges};
-use crate::service::App;
+use crate::service::Settings;
 use crate::ui::pages::receivers::{list_page, receiver_page};
 use crate::ui::Page;
 
@@ -65,7 +66,7 @@ struct ReceiverOut {
 }
 
 impl ReceiverOut {
-    fn new(app: &App, r: &Receiver) -> Self {
+    fn new(settings: &Settings, r: &Receiver) -> Self {
         Self {
             id: r.id.to_string(),
             name: r.name.as_str().to_string(),
@@ -77,12 +78,12 @@ impl ReceiverOut {
             parameters: r.parameters.to_json(),
             message: r.message.clone(),
             username: r.owner.as_str().to_string(),
-            url: super::urls(app).receiver_url(&r.id),
+            url: super::urls(settings).receiver_url(&r.id),
         }
     }
 
-    fn value(app: &App, r: &Receiver) -> serde_json::Value {
-        serde_json::to_value(Self::new(app, r)).unwrap_or_default()
+    fn value(settings: &Settings, r: &Receiver) -> serde_json::Value {
+        serde_json::to_value(Self::new(settings, r)).unwrap_or_default()
     }
 }
 
@@ -90,19 +91,24 @@ fn api_token(params: &Params) -> Option<Token> {
     params.non_empty("apiToken").map(Token::from_client)
 }
 
-async fn list(State(app): State<Arc<App>>, Caller(caller): Caller) -> Result<Reply> {
-    let receivers = app.receivers(&caller).await?;
+async fn list(
+    State(service): State<Arc<Receivers>>,
+    State(settings): State<Arc<Settings>>,
+    Caller(caller): Caller,
+) -> Result<Reply> {
+    let receivers = service.receivers(&caller).await?;
     let out: Vec<_> = receivers
         .iter()
-        .map(|r| ReceiverOut::value(&app, r))
+        .map(|r| ReceiverOut::value(&settings, r))
         .collect();
     Ok(Reply::new(json!({"webhookReceivers": out}), async move {
-        Ok(list_page(&super::urls(&app), &receivers))
+        Ok(list_page(&super::urls(&settings), &receivers))
     }))
 }
 
 async fn create(
-    State(app): State<Arc<App>>,
+    State(service): State<Arc<Receivers>>,
+    State(settings): State<Arc<Settings>>,
     Caller(caller): Caller,
     params: Params,
 ) -> Result<Reply> {
@@ -116,31 +122,33 @@ async fn create(
         api_token: api_token(&params),
         parameters: Parameters::parse(field("parameters")).map_err(Error::invalid("parameters"))?,
     };
-    let receiver = app.create_receiver(&caller, new).await?;
+    let receiver = service.create_receiver(&caller, new).await?;
     let value =
-        json!({"webhookReceiver": ReceiverOut::value(&app, &receiver), "status": "success"});
+        json!({"webhookReceiver": ReceiverOut::value(&settings, &receiver), "status": "success"});
     Ok(Reply::new(value, async move {
-        Ok(receiver_page(&super::urls(&app), &receiver, &[]))
+        Ok(receiver_page(&super::urls(&settings), &receiver, &[]))
     }))
 }
 
 async fn fetch(
-    State(app): State<Arc<App>>,
+    State(service): State<Arc<Receivers>>,
+    State(settings): State<Arc<Settings>>,
     Caller(caller): Caller,
     Id(id): Id<ReceiverId>,
 ) -> Result<Reply> {
-    let receiver = app.receiver(&caller, &id).await?;
-    let value = ReceiverOut::value(&app, &receiver);
+    let receiver = service.receiver(&caller, &id).await?;
+    let value = ReceiverOut::value(&settings, &receiver);
     Ok(Reply::new(value, async move {
-        let log = app.deliveries(&caller, &receiver.id, RECENT).await?;
-        Ok(receiver_page(&super::urls(&app), &receiver, &log))
+        let log = service.deliveries(&caller, &receiver.id, RECENT).await?;
+        Ok(receiver_page(&super::urls(&settings), &receiver, &log))
     }))
 }
 
 /// Fields left out or empty keep their value (a page's form sends every
 /// field); `parameters` set to `{}` clears the parameters.
 async fn update(
-    State(app): State<Arc<App>>,
+    State(service): State<Arc<Receivers>>,
+    State(settings): State<Arc<Settings>>,
     Caller(caller): Caller,
     Id(id): Id<ReceiverId>,
     params: Params,
@@ -178,80 +186,96 @@ async fn update(
             .transpose()
             .map_err(Error::invalid("disabled"))?,
     };
-    let receiver = app.update_receiver(&caller, &id, changes).await?;
+    let receiver = service.update_receiver(&caller, &id, changes).await?;
     let value =
-        json!({"webhookReceiver": ReceiverOut::value(&app, &receiver), "status": "success"});
+        json!({"webhookReceiver": ReceiverOut::value(&settings, &receiver), "status": "success"});
     Ok(Reply::new(value, async move {
-        let log = app.deliveries(&caller, &id, RECENT).await?;
-        Ok(receiver_page(&super::urls(&app), &receiver, &log))
+        let log = service.deliveries(&caller, &id, RECENT).await?;
+        Ok(receiver_page(&super::urls(&settings), &receiver, &log))
     }))
 }
 
 async fn delete(
-    State(app): State<Arc<App>>,
+    State(service): State<Arc<Receivers>>,
+    State(settings): State<Arc<Settings>>,
     Caller(caller): Caller,
     Id(id): Id<ReceiverId>,
 ) -> Result<Reply> {
-    app.delete_receiver(&caller, &id).await?;
+    service.delete_receiver(&caller, &id).await?;
     Ok(Reply::new(json!({"status": "success"}), async move {
-        let receivers = app.receivers(&caller).await?;
-        Ok(list_page(&super::urls(&app), &receivers))
+        let receivers = service.receivers(&caller).await?;
+        Ok(list_page(&super::urls(&settings), &receivers))
     }))
 }
 
 async fn validate(
-    State(app): State<Arc<App>>,
+    State(service): State<Arc<Receivers>>,
+    State(settings): State<Arc<Settings>>,
     Caller(caller): Caller,
     Id(id): Id<ReceiverId>,
 ) -> Result<Reply> {
-    let validation = app.validate_receiver(&caller, &id).await?;
+    let validation = service.validate_receiver(&caller, &id).await?;
     let value = if validation.problems.is_empty() {
         json!({"success": "true", "id": id.to_string()})
     } else {
         json!({"success": "false", "id": id.to_string(), "messages": validation.problems})
     };
-    Ok(Reply::new(value, receiver_page_of(app, caller, id)))
+    Ok(Reply::new(
+        value,
+        receiver_page_of(service, settings.clone(), caller, id),
+    ))
 }
 
 async fn set_disabled(
-    app: Arc<App>,
+    service: Arc<Receivers>,
+    settings: Arc<Settings>,
     caller: User,
     id: ReceiverId,
     disabled: bool,
 ) -> Result<Reply> {
-    app.set_receiver_disabled(&caller, &id, disabled).await?;
+    service
+        .set_receiver_disabled(&caller, &id, disabled)
+        .await?;
     Ok(Reply::new(
         json!({"status": "success"}),
-        receiver_page_of(app, caller, id),
+        receiver_page_of(service, settings, caller, id),
     ))
 }
 
 /// A receiver's page with its latest deliveries, read for the page only.
-pub(super) async fn receiver_page_of(app: Arc<App>, caller: User, id: ReceiverId) -> Result<Page> {
-    let receiver = app.receiver(&caller, &id).await?;
-    let log = app.deliveries(&caller, &id, RECENT).await?;
-    Ok(receiver_page(&super::urls(&app), &receiver, &log))
+pub(super) async fn receiver_page_of(
+    service: Arc<Receivers>,
+    settings: Arc<Settings>,
+    caller: User,
+    id: ReceiverId,
+) -> Result<Page> {
+    let receiver = service.receiver(&caller, &id).await?;
+    let log = service.deliveries(&caller, &id, RECENT).await?;
+    Ok(receiver_page(&super::urls(&settings), &receiver, &log))
 }
 
 async fn enable(
-    State(app): State<Arc<App>>,
+    State(service): State<Arc<Receivers>>,
+    State(settings): State<Arc<Settings>>,
     Caller(caller): Caller,
     Id(id): Id<ReceiverId>,
 ) -> Result<Reply> {
-    set_disabled(app, caller, id, false).await
+    set_disabled(service, settings.clone(), caller, id, false).await
 }
 
 async fn disable(
-    State(app): State<Arc<App>>,
+    State(service): State<Arc<Receivers>>,
+    State(settings): State<Arc<Settings>>,
     Caller(caller): Caller,
     Id(id): Id<ReceiverId>,
 ) -> Result<Reply> {
-    set_disabled(app, caller, id, true).await
+    set_disabled(service, settings.clone(), caller, id, true).await
 }
 
 /// The receiver's delivery log, newest first (`num` lines, 100 by default).
 async fn deliveries(
-    State(app): State<Arc<App>>,
+    State(service): State<Arc<Receivers>>,
+    State(settings): State<Arc<Settings>>,
     Caller(caller): Caller,
     Id(id): Id<ReceiverId>,
     params: Params,
@@ -270,7 +294,7 @@ async fn deliveries(
                 )),
             })?,
     };
-    let lines = app.deliveries(&caller, &id, num).await?;
+    let lines = service.deliveries(&caller, &id, num).await?;
     let out: Vec<_> = lines
         .iter()
         .map(|d| {
@@ -284,7 +308,7 @@ async fn deliveries(
         })
         .collect();
     Ok(Reply::new(json!({"deliveries": out}), async move {
-        let receiver = app.receiver(&caller, &id).await?;
-        Ok(receiver_page(&super::urls(&app), &receiver, &lines).without_value())
+        let receiver = service.receiver(&caller, &id).await?;
+        Ok(receiver_page(&super::urls(&settings), &receiver, &lines).without_value())
     }))
 }

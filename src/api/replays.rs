@@ -17,8 +17,10 @@ use crate::domain::ids::{BatchId, ReceiverId};
 use crate::domain::job::JobStatus;
 use crate::domain::time::Millis;
 use crate::error::{Error, Result};
+use crate::service::jobs::Jobs;
 use crate::service::jobs::ReplaySelection;
-use crate::service::App;
+use crate::service::receivers::Receivers;
+use crate::service::Settings;
 
 pub fn routes() -> Router<super::Site> {
     let root = "/admin/notebooks/webhookReceivers/{id}";
@@ -58,12 +60,16 @@ fn selection(params: &Params) -> Result<ReplaySelection> {
 }
 
 async fn replay(
-    State(app): State<Arc<App>>,
+    State(service): State<Arc<Jobs>>,
+    State(receivers): State<Arc<Receivers>>,
+    State(settings): State<Arc<Settings>>,
     Caller(caller): Caller,
     Id(id): Id<ReceiverId>,
     params: Params,
 ) -> Result<Reply> {
-    let done = app.replay_jobs(&caller, &id, selection(&params)?).await?;
+    let done = service
+        .replay_jobs(&caller, &id, selection(&params)?)
+        .await?;
     let value = json!({
         "status": "success",
         "batchId": done.batch.to_string(),
@@ -72,20 +78,22 @@ async fn replay(
     });
     Ok(Reply::new(
         value,
-        super::receivers::receiver_page_of(app, caller, id),
+        super::receivers::receiver_page_of(receivers, settings, caller, id),
     ))
 }
 
 async fn cancel(
-    State(app): State<Arc<App>>,
+    State(service): State<Arc<Jobs>>,
+    State(receivers): State<Arc<Receivers>>,
+    State(settings): State<Arc<Settings>>,
     Caller(caller): Caller,
     Id(id): Id<ReceiverId>,
     Path((_, batch)): Path<(String, String)>,
 ) -> Result<Reply> {
     let batch = BatchId::parse(&batch).map_err(Error::invalid("batch"))?;
-    let cancelled = app.cancel_replay(&caller, &id, &batch).await?;
+    let cancelled = service.cancel_replay(&caller, &id, &batch).await?;
     Ok(Reply::new(
         json!({"status": "success", "cancelled": cancelled}),
-        super::receivers::receiver_page_of(app, caller, id),
+        super::receivers::receiver_page_of(receivers, settings, caller, id),
     ))
 }

@@ -23,7 +23,8 @@ use crate::domain::retry::{Failure, RetryPolicy};
 use crate::domain::user::User;
 use crate::domain::ParseError;
 use crate::error::{Error, Result};
-use crate::service::App;
+use crate::service::retries::Retries;
+use crate::service::Settings;
 
 use crate::ui::pages::retries::{receiver_policy_page, site_policy_page};
 use crate::ui::Page;
@@ -93,11 +94,15 @@ fn changed(params: &Params, current: &RetryPolicy) -> Result<RetryPolicy> {
     .map_err(|(field, problem)| Error::Invalid { field, problem })
 }
 
-async fn receiver_page(app: Arc<App>, caller: User, id: ReceiverId) -> Result<Page> {
-    let receiver = app.receiver(&caller, &id).await?;
-    let scoped = app.store.effective_retry_policy(Some(&id)).await?;
+async fn receiver_page(
+    service: Arc<Retries>,
+    settings: Arc<Settings>,
+    caller: User,
+    id: ReceiverId,
+) -> Result<Page> {
+    let (receiver, scoped) = service.receiver_and_policy(&caller, &id).await?;
     Ok(receiver_policy_page(
-        &super::urls(&app),
+        &super::urls(&settings),
         &id,
         receiver.name.as_str(),
         &scoped.policy,
@@ -106,19 +111,21 @@ async fn receiver_page(app: Arc<App>, caller: User, id: ReceiverId) -> Result<Pa
 }
 
 async fn receiver_policy(
-    State(app): State<Arc<App>>,
+    State(service): State<Arc<Retries>>,
+    State(settings): State<Arc<Settings>>,
     Caller(caller): Caller,
     Id(id): Id<ReceiverId>,
 ) -> Result<Reply> {
-    let scoped = app.receiver_retry_policy(&caller, &id).await?;
+    let scoped = service.receiver_retry_policy(&caller, &id).await?;
     Ok(Reply::new(
         scoped_json(&scoped),
-        receiver_page(app, caller, id),
+        receiver_page(service, settings.clone(), caller, id),
     ))
 }
 
 async fn update_receiver_policy(
-    State(app): State<Arc<App>>,
+    State(service): State<Arc<Retries>>,
+    State(settings): State<Arc<Settings>>,
     Caller(caller): Caller,
     Id(id): Id<ReceiverId>,
     params: Params,
@@ -129,39 +136,53 @@ async fn update_receiver_policy(
         .transpose()
         .map_err(Error::invalid("inherit"))?
         .unwrap_or(false);
-    let scoped = app
+    let scoped = service
         .set_receiver_retry_policy(&caller, &id, |current| {
             (!inherit).then(|| changed(&params, current)).transpose()
         })
         .await?;
     let mut value = scoped_json(&scoped);
     value["status"] = json!("success");
-    Ok(Reply::new(value, receiver_page(app, caller, id)))
+    Ok(Reply::new(
+        value,
+        receiver_page(service, settings.clone(), caller, id),
+    ))
 }
 
-async fn site_page(app: Arc<App>, caller: User) -> Result<Page> {
-    let policy = app.site_retry_policy().await?;
+async fn site_page(service: Arc<Retries>, settings: Arc<Settings>, caller: User) -> Result<Page> {
+    let policy = service.site_retry_policy().await?;
     Ok(site_policy_page(
-        &super::urls(&app),
+        &super::urls(&settings),
         &policy,
         caller.is_admin(),
     ))
 }
 
-async fn site_policy(State(app): State<Arc<App>>, Caller(caller): Caller) -> Result<Reply> {
-    let policy = app.site_retry_policy().await?;
-    Ok(Reply::new(policy_json(&policy), site_page(app, caller)))
+async fn site_policy(
+    State(service): State<Arc<Retries>>,
+    State(settings): State<Arc<Settings>>,
+    Caller(caller): Caller,
+) -> Result<Reply> {
+    let policy = service.site_retry_policy().await?;
+    Ok(Reply::new(
+        policy_json(&policy),
+        site_page(service, settings.clone(), caller),
+    ))
 }
 
 async fn update_site_policy(
-    State(app): State<Arc<App>>,
+    State(service): State<Arc<Retries>>,
+    State(settings): State<Arc<Settings>>,
     Caller(caller): Caller,
     params: Params,
 ) -> Result<Reply> {
-    let policy = app
+    let policy = service
         .set_site_retry_policy(&caller, |current| changed(&params, current))
         .await?;
     let mut value = policy_json(&policy);
     value["status"] = json!("success");
-    Ok(Reply::new(value, site_page(app, caller)))
+    Ok(Reply::new(
+        value,
+        site_page(service, settings.clone(), caller),
+    ))
 }

@@ -21,7 +21,8 @@ use super::negotiate::{Params, Reply};
 use super::path::Id;
 use crate::domain::runtime::{manifest, Limits, Preload, Requirements, RuntimeId, RuntimeName};
 use crate::error::{Error, Result};
-use crate::service::App;
+use crate::service::runtimes::Runtimes;
+use crate::service::Settings;
 use crate::ui::pages::runtimes::{manifest_page, runtime_page, runtimes_page};
 use crate::ui::Page;
 
@@ -107,14 +108,18 @@ fn change(params: &Params) -> Result<RuntimeChange> {
     })
 }
 
-async fn list(State(app): State<Arc<App>>, Caller(caller): Caller) -> Result<Reply> {
-    let runtimes = app.runtimes(&caller).await?;
+async fn list(
+    State(service): State<Arc<Runtimes>>,
+    State(settings): State<Arc<Settings>>,
+    Caller(caller): Caller,
+) -> Result<Reply> {
+    let runtimes = service.runtimes(&caller).await?;
     let value = json!({ "runtimes": runtimes.iter().map(runtime_json).collect::<Vec<_>>() });
-    let urls = super::urls(&app);
+    let urls = super::urls(&settings);
     Ok(Reply::new(value, async move { Ok(runtimes_page(&urls)) }))
 }
 
-async fn page(app: Arc<App>, r: Runtime) -> Result<Page> {
+async fn page(settings: Arc<Settings>, r: Runtime) -> Result<Page> {
     let (memory, unit) = memory(r.limits.max_memory);
     let text = |v: &Value| match v {
         Value::Null => String::new(),
@@ -126,7 +131,7 @@ async fn page(app: Arc<App>, r: Runtime) -> Result<Page> {
     let cpu = r.limits.max_cpu.map(|c| c.to_string()).unwrap_or_default();
     let (memory, unit) = (text(&memory), text(&unit));
     Ok(runtime_page(
-        &super::urls(&app),
+        &super::urls(&settings),
         &r.id,
         r.name.as_str(),
         [
@@ -141,52 +146,62 @@ async fn page(app: Arc<App>, r: Runtime) -> Result<Page> {
 }
 
 async fn resource(
-    State(app): State<Arc<App>>,
+    State(service): State<Arc<Runtimes>>,
+    State(settings): State<Arc<Settings>>,
     Caller(caller): Caller,
     Id(id): Id<RuntimeId>,
 ) -> Result<Reply> {
-    let r = app.runtime(&caller, &id).await?;
-    Ok(Reply::new(runtime_json(&r), page(app, r)))
+    let r = service.runtime(&caller, &id).await?;
+    Ok(Reply::new(runtime_json(&r), page(settings.clone(), r)))
 }
 
 async fn register(
-    State(app): State<Arc<App>>,
+    State(service): State<Arc<Runtimes>>,
+    State(settings): State<Arc<Settings>>,
     Caller(caller): Caller,
     params: Params,
 ) -> Result<Reply> {
-    let r = app.register_runtime(&caller, change(&params)?).await?;
+    let r = service.register_runtime(&caller, change(&params)?).await?;
     let value = json!({ "status": "success", "id": r.id.as_str() });
-    Ok(Reply::new(value, page(app, r)))
+    Ok(Reply::new(value, page(settings.clone(), r)))
 }
 
 async fn update(
-    State(app): State<Arc<App>>,
+    State(service): State<Arc<Runtimes>>,
+    State(settings): State<Arc<Settings>>,
     Caller(caller): Caller,
     Id(id): Id<RuntimeId>,
     params: Params,
 ) -> Result<Reply> {
-    let r = app.update_runtime(&caller, &id, change(&params)?).await?;
-    Ok(Reply::new(json!({ "status": "success" }), page(app, r)))
+    let r = service
+        .update_runtime(&caller, &id, change(&params)?)
+        .await?;
+    Ok(Reply::new(
+        json!({ "status": "success" }),
+        page(settings.clone(), r),
+    ))
 }
 
 async fn unregister(
-    State(app): State<Arc<App>>,
+    State(service): State<Arc<Runtimes>>,
+    State(settings): State<Arc<Settings>>,
     Caller(caller): Caller,
     Id(id): Id<RuntimeId>,
 ) -> Result<Reply> {
-    app.unregister_runtime(&caller, &id).await?;
-    let urls = super::urls(&app);
+    service.unregister_runtime(&caller, &id).await?;
+    let urls = super::urls(&settings);
     Ok(Reply::new(json!({ "status": "success" }), async move {
         Ok(runtimes_page(&urls))
     }))
 }
 
 async fn libraries(
-    State(app): State<Arc<App>>,
+    State(service): State<Arc<Runtimes>>,
+    State(settings): State<Arc<Settings>>,
     Caller(caller): Caller,
     Id(id): Id<RuntimeId>,
 ) -> Result<Reply> {
-    let r = app.runtime(&caller, &id).await?;
+    let r = service.runtime(&caller, &id).await?;
     let libraries: Vec<Value> = manifest(r.lock.as_deref().unwrap_or(""))
         .into_iter()
         .map(|(name, version)| {
@@ -202,7 +217,7 @@ async fn libraries(
             })
         })
         .collect();
-    let urls = super::urls(&app);
+    let urls = super::urls(&settings);
     Ok(Reply::new(json!({ "libraries": libraries }), async move {
         Ok(manifest_page(&urls, &r.id, r.name.as_str()))
     }))

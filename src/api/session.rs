@@ -17,8 +17,9 @@ use super::credentials::{session_of, SESSION_COOKIE};
 use super::negotiate::{Params, Reply};
 use crate::error::{Error, Result};
 use crate::security::token::Token;
+use crate::service::auth::SignIn;
 use crate::service::auth::SESSION_MINUTES;
-use crate::service::App;
+use crate::service::Settings;
 use crate::ui::{FieldKind, Form, Page};
 
 pub fn routes() -> Router<super::Site> {
@@ -29,27 +30,27 @@ pub fn routes() -> Router<super::Site> {
 }
 
 /// Where to go after signing in: a path of this server, never elsewhere.
-fn next_page(app: &App, params: &Params) -> String {
-    let home = format!("/{}/admin/notebooks/webhookReceivers", app.settings.context);
+fn next_page(settings: &Settings, params: &Params) -> String {
+    let home = format!("/{}/admin/notebooks/webhookReceivers", settings.context);
     params
         .non_empty("next")
         .filter(|n| {
-            n.starts_with(&format!("/{}/", app.settings.context))
+            n.starts_with(&format!("/{}/", settings.context))
                 && !n.starts_with("//")
                 && !n.contains(['\\', '\r', '\n'])
         })
         .map_or(home, str::to_string)
 }
 
-fn cookie(app: &App, value: &str, max_age: u64) -> Result<HeaderValue> {
-    let secure = if app.settings.public_url.starts_with("https://") {
+fn cookie(settings: &Settings, value: &str, max_age: u64) -> Result<HeaderValue> {
+    let secure = if settings.public_url.starts_with("https://") {
         "; Secure"
     } else {
         ""
     };
     HeaderValue::from_str(&format!(
         "{SESSION_COOKIE}={value}; Path=/{}; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}",
-        app.settings.context
+        settings.context
     ))
     .map_err(|e| Error::Internal(anyhow::anyhow!("a session cookie is not a header: {e}")))
 }
@@ -65,13 +66,13 @@ fn see_other(location: &str, cookie: Option<HeaderValue>) -> Result<Response> {
     Ok(response)
 }
 
-async fn sign_in_page(State(app): State<Arc<App>>, params: Params) -> Reply {
-    let next = next_page(&app, &params);
+async fn sign_in_page(State(settings): State<Arc<Settings>>, params: Params) -> Reply {
+    let next = next_page(&settings, &params);
     Reply::new(
         json!({"operation": "signin", "methods": ["POST"], "parameters": ["username", "password", "next"]}),
         async move {
             Ok(Page::new("Sign in").without_value().form(
-                Form::post("Sign in", format!("/{}/signin", app.settings.context))
+                Form::post("Sign in", format!("/{}/signin", settings.context))
                     .field(FieldKind::Text, "username", "Username", "")
                     .field(FieldKind::Password, "password", "Password", "")
                     .field(FieldKind::Hidden, "next", "", next),
@@ -85,7 +86,7 @@ async fn sign_in_page(State(app): State<Arc<App>>, params: Params) -> Reply {
 /// URL or the host it was reached at), so another site cannot sign a
 /// victim's browser in to the attacker's account. Clients that name no
 /// page (curl, scripts) are not browsers and may sign in.
-fn check_same_origin(app: &App, headers: &HeaderMap) -> Result<()> {
+fn check_same_origin(settings: &Settings, headers: &HeaderMap) -> Result<()> {
     let named = headers
         .get(axum::http::header::ORIGIN)
         .or_else(|| headers.get(axum::http::header::REFERER))
@@ -102,7 +103,7 @@ fn check_same_origin(app: &App, headers: &HeaderMap) -> Result<()> {
     };
     let from = authority(&named);
     let ours = [
-        authority(&app.settings.public_url),
+        authority(&settings.public_url),
         headers
             .get(axum::http::header::HOST)
             .and_then(|h| h.to_str().ok())
@@ -115,13 +116,14 @@ fn check_same_origin(app: &App, headers: &HeaderMap) -> Result<()> {
 }
 
 async fn sign_in(
-    State(app): State<Arc<App>>,
+    State(service): State<Arc<SignIn>>,
+    State(settings): State<Arc<Settings>>,
     ClientAddress(from): ClientAddress,
     headers: HeaderMap,
     params: Params,
 ) -> Result<Response> {
-    check_same_origin(&app, &headers)?;
-    let issued = app
+    check_same_origin(&settings, &headers)?;
+    let issued = service
         .generate_token(
             params.get("username").unwrap_or(""),
             params.get("password").unwrap_or(""),
@@ -129,30 +131,34 @@ async fn sign_in(
             from,
         )
         .await?;
-    let value = cookie(&app, issued.token.expose(), SESSION_MINUTES * 60)?;
-    see_other(&next_page(&app, &params), Some(value))
+    let value = cookie(&settings, issued.token.expose(), SESSION_MINUTES * 60)?;
+    see_other(&next_page(&settings, &params), Some(value))
 }
 
 async fn sign_out(
-    State(app): State<Arc<App>>,
+    State(service): State<Arc<SignIn>>,
+    State(settings): State<Arc<Settings>>,
     Caller(_): Caller,
     headers: HeaderMap,
 ) -> Result<Response> {
     if let Some(session) = session_of(&headers) {
-        app.sign_out(&Token::from_client(session)).await?;
+        service.sign_out(&Token::from_client(session)).await?;
     }
     see_other(
-        &format!("/{}/signin", app.settings.context),
-        Some(cookie(&app, "", 0)?),
+        &format!("/{}/signin", settings.context),
+        Some(cookie(&settings, "", 0)?),
     )
 }
 
 /// The caller's own notebook items.
-async fn my_content(State(app): State<Arc<App>>, Caller(caller): Caller) -> Result<Response> {
+async fn my_content(
+    State(settings): State<Arc<Settings>>,
+    Caller(caller): Caller,
+) -> Result<Response> {
     see_other(
         &format!(
             "/{}/sharing/rest/content/users/{}",
-            app.settings.context, caller.username
+            settings.context, caller.username
         ),
         None,
     )

@@ -20,7 +20,8 @@ use crate::domain::ids::JobId;
 use crate::domain::job::{JobKind, JobStatus};
 use crate::domain::receiver::parse_flag;
 use crate::error::{Error, Result};
-use crate::service::App;
+use crate::service::jobs::Jobs;
+use crate::service::Settings;
 use crate::ui::Page;
 
 /// The most jobs one answer lists.
@@ -34,8 +35,8 @@ pub fn routes() -> Router<super::Site> {
         .route("/admin/system/jobs/{id}/cancel", post(cancel))
 }
 
-async fn system(State(app): State<Arc<App>>, Caller(_): Caller) -> Result<Reply> {
-    let c = app.settings.context.clone();
+async fn system(State(settings): State<Arc<Settings>>, Caller(_): Caller) -> Result<Reply> {
+    let c = settings.context.clone();
     Ok(Reply::new(json!({"resources": ["jobs"]}), async move {
         Ok(Page::new("System").link("jobs", format!("/{c}/admin/system/jobs")))
     }))
@@ -60,7 +61,7 @@ fn entry(job: &Job) -> Value {
 }
 
 /// The whole job, as Esri's job resource has it.
-fn job_json(app: &App, job: &Job) -> Value {
+fn job_json(settings: &Settings, job: &Job) -> Value {
     let parameters = match (job.kind, &job.inputs) {
         (JobKind::ExecuteNotebook, Some(inputs)) => {
             Value::Object(inputs.notebook_parameters.clone()).to_string()
@@ -77,8 +78,8 @@ fn job_json(app: &App, job: &Job) -> Value {
     if job.has_notebook {
         results["notebookUrl"] = json!(format!(
             "{}{}/jobs/{}/notebook",
-            app.settings.public_url,
-            super::urls(app).notebooks(),
+            settings.public_url,
+            super::urls(settings).notebooks(),
             job.id
         ));
     }
@@ -103,7 +104,8 @@ fn job_json(app: &App, job: &Job) -> Value {
 /// `detail=true` for whole jobs; `num` of them (100 by default), the most
 /// recent first (`sortByDate` is accepted; the order is always by date).
 async fn list(
-    State(app): State<Arc<App>>,
+    State(service): State<Arc<Jobs>>,
+    State(settings): State<Arc<Settings>>,
     Caller(caller): Caller,
     params: Params,
 ) -> Result<Reply> {
@@ -114,10 +116,16 @@ async fn list(
         .map_err(Error::invalid("detail"))?
         .unwrap_or(false);
     let num = super::jobs::number(&params, "num", 100, MAX_NUM)?;
-    let (jobs, _) = app.jobs(&caller, None, None, 0, num).await?;
+    let (jobs, _) = service.jobs(&caller, None, None, 0, num).await?;
     let listed: Vec<Value> = jobs
         .iter()
-        .map(|j| if detail { job_json(&app, j) } else { entry(j) })
+        .map(|j| {
+            if detail {
+                job_json(&settings, j)
+            } else {
+                entry(j)
+            }
+        })
         .collect();
     Ok(Reply::new(json!({ "asyncJobs": listed }), async move {
         Ok(Page::new("Jobs"))
@@ -125,22 +133,23 @@ async fn list(
 }
 
 async fn fetch(
-    State(app): State<Arc<App>>,
+    State(service): State<Arc<Jobs>>,
+    State(settings): State<Arc<Settings>>,
     Caller(caller): Caller,
     Id(id): Id<JobId>,
 ) -> Result<Reply> {
-    let job = app.job(&caller, &id).await?;
-    Ok(Reply::new(job_json(&app, &job), async move {
+    let job = service.job(&caller, &id).await?;
+    Ok(Reply::new(job_json(&settings, &job), async move {
         Ok(Page::new("Job"))
     }))
 }
 
 async fn cancel(
-    State(app): State<Arc<App>>,
+    State(service): State<Arc<Jobs>>,
     Caller(caller): Caller,
     Id(id): Id<JobId>,
 ) -> Result<Reply> {
-    app.cancel_job(&caller, &id).await?;
+    service.cancel_job(&caller, &id).await?;
     Ok(Reply::new(json!({"status": "success"}), async move {
         Ok(Page::new("Job cancelled"))
     }))

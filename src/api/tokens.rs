@@ -13,7 +13,8 @@ use super::path::Id;
 use crate::domain::user::Username;
 use crate::domain::ParseError;
 use crate::error::{Error, Result};
-use crate::service::App;
+use crate::service::auth::SignIn;
+use crate::service::Settings;
 use crate::ui::{FieldKind, Form, Page};
 
 pub fn routes() -> Router<super::Site> {
@@ -28,21 +29,21 @@ pub fn routes() -> Router<super::Site> {
 /// Revokes every token of a user (the user or an administrator); the
 /// user's receivers stop running until they are updated.
 async fn revoke(
-    State(app): State<Arc<App>>,
+    State(service): State<Arc<SignIn>>,
     Caller(caller): Caller,
     Id(username): Id<Username>,
 ) -> Result<Reply> {
-    let revoked = app.revoke_tokens(&caller, &username).await?;
+    let revoked = service.revoke_tokens(&caller, &username).await?;
     Ok(Reply::new(
         json!({"success": true, "username": username.as_str(), "revoked": revoked}),
         async move { Ok(Page::new(format!("Tokens of {username} revoked"))) },
     ))
 }
 
-fn sign_in_form(app: &App) -> Form {
+fn sign_in_form(settings: &Settings) -> Form {
     Form::post(
         "Generate token",
-        format!("/{}/sharing/rest/generateToken", app.settings.context),
+        format!("/{}/sharing/rest/generateToken", settings.context),
     )
     .field(FieldKind::Text, "username", "Username", "")
     .field(FieldKind::Password, "password", "Password", "")
@@ -51,15 +52,16 @@ fn sign_in_form(app: &App) -> Form {
 
 /// A GET shows the operation and its form; tokens are only issued on POST
 /// so that passwords stay out of URLs and logs.
-async fn describe(State(app): State<Arc<App>>) -> Reply {
+async fn describe(State(settings): State<Arc<Settings>>) -> Reply {
     Reply::new(
         json!({"operation": "generateToken", "methods": ["POST"], "parameters": ["username", "password", "expiration", "client", "f"]}),
-        async move { Ok(Page::new("Generate token").form(sign_in_form(&app))) },
+        async move { Ok(Page::new("Generate token").form(sign_in_form(&settings))) },
     )
 }
 
 async fn generate(
-    State(app): State<Arc<App>>,
+    State(service): State<Arc<SignIn>>,
+    State(settings): State<Arc<Settings>>,
     ClientAddress(from): ClientAddress,
     params: Params,
 ) -> Result<Reply> {
@@ -76,7 +78,7 @@ async fn generate(
                 })?,
         ),
     };
-    let issued = app
+    let issued = service
         .generate_token(
             params.get("username").unwrap_or(""),
             params.get("password").unwrap_or(""),
@@ -84,7 +86,7 @@ async fn generate(
             from,
         )
         .await?;
-    let c = app.settings.context.clone();
+    let c = settings.context.clone();
     let token = issued.token.expose();
     let encoded: String = form_urlencoded::byte_serialize(token.as_bytes()).collect();
     Ok(Reply::new(

@@ -11,7 +11,7 @@ use crate::domain::ids::ReceiverId;
 use crate::domain::receiver::Receiver;
 use crate::security::vault::Vault;
 use crate::store::sealed::open_receiver;
-use crate::store::{Store, StoreResult};
+use crate::store::{ReceiverStore, StoreResult};
 
 pub const RECEIVER_TTL: Duration = Duration::from_secs(1);
 const MAX_ENTRIES: usize = 10_000;
@@ -26,7 +26,7 @@ impl ReceiverCache {
     /// cached; `None` when it does not exist.
     pub async fn load(
         &self,
-        store: &dyn Store,
+        store: &dyn ReceiverStore,
         vault: &Vault,
         id: &ReceiverId,
     ) -> StoreResult<Option<Arc<Receiver>>> {

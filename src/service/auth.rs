@@ -6,10 +6,12 @@ use crate::domain::time::Millis;
 use crate::domain::user::{Password, User, Username};
 use crate::error::{Error, Result};
 use crate::security::password;
+use crate::security::throttle::SignInThrottle;
 use crate::security::token::Token;
+use crate::security::vault::Vault;
 use crate::store::TokenRecord;
-
-use super::App;
+use crate::store::{Store, TokenStore, UserStore};
+use std::sync::Arc;
 
 /// Token lifetime when `expiration` is not given, in minutes.
 pub const DEFAULT_TOKEN_MINUTES: u64 = 60;
@@ -25,7 +27,30 @@ pub struct Issued {
     pub expires: Millis,
 }
 
-impl App {
+/// Signing in and recognising callers: users and their tokens, the
+/// throttle on password checks, and the OAuth sign-in's sealed state.
+pub struct SignIn {
+    pub(super) users: Arc<dyn UserStore>,
+    pub(super) tokens: Arc<dyn TokenStore>,
+    pub(super) vault: Vault,
+    pub(super) public_url: String,
+    /// Concurrency and per-name, per-address budgets of password checks.
+    throttle: SignInThrottle,
+}
+
+impl SignIn {
+    pub fn new(store: &Arc<dyn Store>, vault: Vault, public_url: String) -> Self {
+        Self {
+            users: store.clone(),
+            tokens: store.clone(),
+            vault,
+            public_url,
+            throttle: SignInThrottle::default(),
+        }
+    }
+}
+
+impl SignIn {
     /// Checks the credentials and issues a token lasting `minutes` (clamped
     /// to [`MAX_TOKEN_MINUTES`]). Unknown users cost the same time as wrong
     /// passwords. A name or an address over its budget of attempts is
@@ -38,15 +63,15 @@ impl App {
         from: Option<std::net::IpAddr>,
     ) -> Result<Issued> {
         let name = username;
-        self.sign_in
+        self.throttle
             .attempt(name, from, Millis::now())
             .map_err(|retry_after_secs| Error::Throttled { retry_after_secs })?;
         let (Ok(username), Ok(password)) = (Username::parse(username), Password::parse(password))
         else {
             return Err(Error::BadCredentials);
         };
-        let turn = self.sign_in.turn().await;
-        let record = self.store.user(&username).await?;
+        let turn = self.throttle.turn().await;
+        let record = self.users.user(&username).await?;
         let stored = record.as_ref().map(|r| r.password_hash.clone());
         // An unknown user costs a check against a decoy (made once, off the
         // async runtime like every hash), so the answer's time tells nothing.
@@ -60,14 +85,14 @@ impl App {
         let Some(record) = record.filter(|_| matches) else {
             return Err(Error::BadCredentials);
         };
-        self.sign_in.succeeded(name, from);
+        self.throttle.succeeded(name, from);
         let minutes = minutes
             .unwrap_or(DEFAULT_TOKEN_MINUTES)
             .clamp(1, MAX_TOKEN_MINUTES);
         let now = Millis::now();
         let token = Token::generate();
         let expires = now.plus(Duration::from_secs(minutes * 60));
-        self.store
+        self.tokens
             .add_token(&TokenRecord {
                 hash: token.hash(),
                 username: record.user.username,
@@ -81,13 +106,13 @@ impl App {
     /// The user a token belongs to, if it is known and unexpired.
     pub async fn user_of_token(&self, token: &Token) -> Result<Option<User>> {
         let hash = token.hash();
-        let Some(record) = self.store.token(&hash).await? else {
+        let Some(record) = self.tokens.token(&hash).await? else {
             return Ok(None);
         };
         if !record.hash.matches(&hash) || record.expires <= Millis::now() {
             return Ok(None);
         }
-        Ok(self.store.user(&record.username).await?.map(|r| r.user))
+        Ok(self.users.user(&record.username).await?.map(|r| r.user))
     }
 
     /// Revokes every token of `username` (sessions, API tokens, receivers'
@@ -98,7 +123,7 @@ impl App {
         if !caller.is_admin() && &caller.username != username {
             return Err(Error::Forbidden);
         }
-        self.store
+        self.tokens
             .revoke_tokens(username, Millis::now())
             .await?
             .ok_or_else(|| Error::NotFound(format!("User '{username}' does not exist.")))
@@ -106,7 +131,7 @@ impl App {
 
     /// Ends a session: its token stops working at once.
     pub async fn sign_out(&self, token: &Token) -> Result<()> {
-        Ok(self.store.delete_token(&token.hash()).await?)
+        Ok(self.tokens.delete_token(&token.hash()).await?)
     }
 
     /// The caller of a request: no token is `TokenRequired`, a bad one

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use super::App;
+use super::receivers::Receivers;
 use crate::domain::dashboard::{Series, Window};
 use crate::domain::ids::ReceiverId;
 use crate::domain::receiver::Receiver;
@@ -12,6 +12,8 @@ use crate::domain::time::Millis;
 use crate::domain::user::User;
 use crate::error::{Error, Result};
 use crate::store::{Buckets, Count, RunTimes};
+use crate::store::{DashboardStore, Store};
+use std::sync::Arc;
 
 /// The most runs whose times one dashboard reads.
 const MAX_RUNS: u32 = 100_000;
@@ -105,7 +107,22 @@ fn spread(
         .collect()
 }
 
-impl App {
+/// The dashboards' figures: the site's and each receiver's.
+pub struct Dashboards {
+    figures: Arc<dyn DashboardStore>,
+    receivers: Arc<Receivers>,
+}
+
+impl Dashboards {
+    pub fn new(store: &Arc<dyn Store>, receivers: Arc<Receivers>) -> Self {
+        Self {
+            figures: store.clone(),
+            receivers,
+        }
+    }
+}
+
+impl Dashboards {
     /// The whole site's dashboard; administrators only.
     pub async fn site_dashboard(&self, caller: &User, window: Window) -> Result<Figures> {
         if !caller.is_admin() {
@@ -113,7 +130,7 @@ impl App {
         }
         let mut figures = self.figures(window, None).await?;
         let n = figures.buckets.count as usize;
-        let samples = self.store.samples(figures.buckets).await?;
+        let samples = self.figures.samples(figures.buckets).await?;
         let mut depth = vec![None; n];
         let mut warm = vec![None; n];
         for s in samples {
@@ -144,7 +161,7 @@ impl App {
         id: &ReceiverId,
         window: Window,
     ) -> Result<(Receiver, Figures)> {
-        let receiver = self.receiver(caller, id).await?;
+        let receiver = self.receivers.receiver(caller, id).await?;
         let figures = self.figures(window, Some(id)).await?;
         Ok((receiver, figures))
     }
@@ -157,9 +174,9 @@ impl App {
             count,
         };
         let n = count as usize;
-        let deliveries = self.store.delivery_counts(buckets, receiver).await?;
-        let runs = self.store.run_counts(buckets, receiver).await?;
-        let times = self.store.run_times(buckets, receiver, MAX_RUNS).await?;
+        let deliveries = self.figures.delivery_counts(buckets, receiver).await?;
+        let runs = self.figures.run_counts(buckets, receiver).await?;
+        let times = self.figures.run_times(buckets, receiver, MAX_RUNS).await?;
         let duration = |t: &RunTimes| Some(t.duration_ms);
         let first_cell = |t: &RunTimes| t.to_first_cell_ms;
         Ok(Figures {

@@ -7,13 +7,13 @@ use crate::domain::ids::ReceiverId;
 use crate::domain::user::User;
 use crate::error::Result;
 
-use super::App;
+use super::receivers::Receivers;
 
 /// Lines a log shows when not told otherwise, and at most.
 pub const DEFAULT_DELIVERIES: u32 = 100;
 pub const MAX_DELIVERIES: u32 = 1000;
 
-impl App {
+impl Receivers {
     pub async fn deliveries(
         &self,
         caller: &User,
@@ -22,7 +22,7 @@ impl App {
     ) -> Result<Vec<Delivery>> {
         self.receiver(caller, id).await?;
         Ok(self
-            .store
+            .log
             .deliveries(id, limit.clamp(1, MAX_DELIVERIES))
             .await?)
     }

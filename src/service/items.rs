@@ -2,20 +2,36 @@
 
 use crate::domain::notebook::Item;
 
+use super::require_manager;
 use crate::domain::ids::ItemId;
 use crate::domain::notebook::{ItemTitle, NotebookFile};
 use crate::domain::time::Millis;
 use crate::domain::user::{User, Username};
 use crate::error::{Error, Result};
+use crate::store::{ItemStore, Store, UserStore};
+use std::sync::Arc;
 
-use super::{require_manager, App};
+/// Notebook items: their files and who may see or change them.
+pub struct Items {
+    items: Arc<dyn ItemStore>,
+    users: Arc<dyn UserStore>,
+}
 
-impl App {
+impl Items {
+    pub fn new(store: &Arc<dyn Store>) -> Self {
+        Self {
+            items: store.clone(),
+            users: store.clone(),
+        }
+    }
+}
+
+impl Items {
     /// The user whose content folder is addressed, if the caller may
     /// manage it.
     async fn content_owner(&self, caller: &User, owner: &Username) -> Result<()> {
         require_manager(caller, owner)?;
-        if self.store.user(owner).await?.is_none() {
+        if self.users.user(owner).await?.is_none() {
             return Err(Error::NotFound(format!("User '{owner}' does not exist.")));
         }
         Ok(())
@@ -23,7 +39,7 @@ impl App {
 
     /// An item the caller may manage.
     async fn managed_item(&self, caller: &User, id: &ItemId) -> Result<Item> {
-        let item = self.store.item(id).await?.ok_or_else(|| {
+        let item = self.items.item(id).await?.ok_or_else(|| {
             Error::NotFound(format!("Item '{id}' does not exist or is inaccessible."))
         })?;
         require_manager(caller, &item.owner)?;
@@ -47,7 +63,7 @@ impl App {
             modified: now,
             size: file.bytes().len() as i64,
         };
-        self.store.add_item(&meta, file.bytes()).await?;
+        self.items.add_item(&meta, file.bytes()).await?;
         Ok(meta)
     }
 
@@ -57,7 +73,7 @@ impl App {
 
     pub async fn item_data(&self, caller: &User, id: &ItemId) -> Result<(Item, Vec<u8>)> {
         let item = self.managed_item(caller, id).await?;
-        let data = self.store.item_data(id).await?.ok_or_else(|| {
+        let data = self.items.item_data(id).await?.ok_or_else(|| {
             Error::NotFound(format!("Item '{id}' does not exist or is inaccessible."))
         })?;
         Ok((item, data))
@@ -80,7 +96,7 @@ impl App {
             )));
         }
         let updated = self
-            .store
+            .items
             .update_item(
                 id,
                 title.as_ref(),
@@ -99,7 +115,7 @@ impl App {
     pub async fn delete_item(&self, caller: &User, owner: &Username, id: &ItemId) -> Result<()> {
         self.content_owner(caller, owner).await?;
         let item = self.managed_item(caller, id).await?;
-        if &item.owner != owner || !self.store.delete_item(id).await? {
+        if &item.owner != owner || !self.items.delete_item(id).await? {
             return Err(Error::NotFound(format!(
                 "Item '{id}' does not exist in the content of '{owner}'."
             )));
@@ -109,6 +125,6 @@ impl App {
 
     pub async fn items_of(&self, caller: &User, owner: &Username) -> Result<Vec<Item>> {
         self.content_owner(caller, owner).await?;
-        Ok(self.store.items_of(owner).await?)
+        Ok(self.items.items_of(owner).await?)
     }
 }

@@ -1,6 +1,8 @@
 //! Jobs: listing, reading, cancelling, `executeNotebook`, replays, and the
 //! token a run acts with.
 
+use super::receivers::Receivers;
+use super::{require_author, require_manager, Settings};
 use crate::domain::ids::{BatchId, ItemId, JobId, ReceiverId};
 use crate::domain::job::Job;
 use crate::domain::job::{JobInputs, JobKind, JobStatus};
@@ -10,9 +12,10 @@ use crate::domain::runtime::RuntimeId;
 use crate::domain::time::Millis;
 use crate::domain::user::User;
 use crate::error::{Error, Result};
+use crate::runner::runs::Runs;
 use crate::store::{BulkReplay, BulkReplayed, JobFilter, NewJob, NewReplay};
-
-use super::{require_author, require_manager, App};
+use crate::store::{IntakeStore, ItemStore, JobStore, ReceiverStore, RuntimeStore, Store};
+use std::sync::Arc;
 
 /// What `executeNotebook` asks for, parsed.
 #[derive(Debug)]
@@ -54,10 +57,45 @@ fn not_found(id: &str) -> Error {
     Error::NotFound(format!("Job '{id}' does not exist."))
 }
 
-impl App {
+/// Jobs: reading them, cancelling, replaying and `executeNotebook`, within
+/// the queue's limit; new jobs wake this node's worker.
+pub struct Jobs {
+    jobs: Arc<dyn JobStore>,
+    items: Arc<dyn ItemStore>,
+    receiver_records: Arc<dyn ReceiverStore>,
+    log: Arc<dyn IntakeStore>,
+    runtimes: Arc<dyn RuntimeStore>,
+    receivers: Arc<Receivers>,
+    runs: Arc<Runs>,
+    /// Jobs waiting before new ones are refused (intake's limit, which
+    /// `executeNotebook` and replays share).
+    max_queue_depth: u64,
+}
+
+impl Jobs {
+    pub fn new(
+        store: &Arc<dyn Store>,
+        receivers: Arc<Receivers>,
+        runs: Arc<Runs>,
+        settings: &Settings,
+    ) -> Self {
+        Self {
+            jobs: store.clone(),
+            items: store.clone(),
+            receiver_records: store.clone(),
+            log: store.clone(),
+            runtimes: store.clone(),
+            receivers,
+            runs,
+            max_queue_depth: settings.max_queue_depth,
+        }
+    }
+}
+
+impl Jobs {
     pub async fn job(&self, caller: &User, id: &JobId) -> Result<Job> {
         let job = self
-            .store
+            .jobs
             .job(id)
             .await?
             .ok_or_else(|| not_found(&id.to_string()))?;
@@ -83,12 +121,12 @@ impl App {
             offset,
             limit,
         };
-        Ok(self.store.jobs(&filter).await?)
+        Ok(self.jobs.jobs(&filter).await?)
     }
 
     pub async fn job_notebook(&self, caller: &User, id: &JobId) -> Result<Vec<u8>> {
         self.job(caller, id).await?;
-        self.store
+        self.jobs
             .job_notebook(id)
             .await?
             .ok_or_else(|| Error::NotFound(format!("Job '{id}' has no executed notebook yet.")))
@@ -97,7 +135,7 @@ impl App {
     /// Cancels a waiting or running job; a finished one is left as it is.
     pub async fn cancel_job(&self, caller: &User, id: &JobId) -> Result<()> {
         let job = self.job(caller, id).await?;
-        match self.store.cancel_job(id, Millis::now()).await? {
+        match self.jobs.cancel_job(id, Millis::now()).await? {
             Some(JobStatus::Executing) => self.runs.cancel(id),
             Some(_) => {}
             None => {
@@ -127,7 +165,7 @@ impl App {
             _ => return Err(refuse("only a job a webhook made can be run again")),
         };
         let receiver = self
-            .store
+            .receiver_records
             .receiver(&receiver_id)
             .await?
             .ok_or_else(|| refuse("its webhook receiver no longer exists"))?;
@@ -144,7 +182,7 @@ impl App {
             parameters: receiver.parameters,
             submitted: Millis::now(),
         };
-        if !self.store.replay_job(&replay).await? {
+        if !self.jobs.replay_job(&replay).await? {
             return Err(refuse("its event is no longer stored"));
         }
         self.runs.wake.notify_one();
@@ -160,7 +198,7 @@ impl App {
         receiver_id: &ReceiverId,
         selection: ReplaySelection,
     ) -> Result<Replayed> {
-        let receiver = self.receiver(caller, receiver_id).await?;
+        let receiver = self.receivers.receiver(caller, receiver_id).await?;
         let invalid = |field: &'static str, why: String| Error::Invalid {
             field,
             problem: crate::domain::ParseError::new(why),
@@ -189,7 +227,7 @@ impl App {
             submitted: Millis::now(),
             max: MAX_REPLAY.min(self.room().await?),
         };
-        match self.store.replay_jobs(&replay).await? {
+        match self.jobs.replay_jobs(&replay).await? {
             BulkReplayed::Queued { jobs, already } => {
                 if jobs > 0 {
                     self.runs.wake.notify_one();
@@ -215,8 +253,8 @@ impl App {
 
     /// How many more jobs the queue takes before `--max-queue-depth`.
     async fn room(&self) -> Result<u32> {
-        let waiting = self.store.queue_depth().await?;
-        let room = self.settings.max_queue_depth.saturating_sub(waiting);
+        let waiting = self.log.queue_depth().await?;
+        let room = self.max_queue_depth.saturating_sub(waiting);
         Ok(u32::try_from(room).unwrap_or(u32::MAX))
     }
 
@@ -239,9 +277,9 @@ impl App {
         receiver_id: &ReceiverId,
         batch: &BatchId,
     ) -> Result<u64> {
-        self.receiver(caller, receiver_id).await?;
+        self.receivers.receiver(caller, receiver_id).await?;
         Ok(self
-            .store
+            .jobs
             .cancel_batch(receiver_id, batch, Millis::now())
             .await?)
     }
@@ -249,7 +287,7 @@ impl App {
     pub async fn execute_notebook(&self, caller: &User, request: ExecuteRequest) -> Result<JobId> {
         require_author(caller)?;
         let item = self
-            .store
+            .items
             .item(&request.item_id)
             .await?
             .ok_or_else(|| Error::Invalid {
@@ -267,7 +305,7 @@ impl App {
             )),
         })?;
         if let Some(runtime) = &request.runtime {
-            if self.store.runtime(runtime).await?.is_none() {
+            if self.runtimes.runtime(runtime).await?.is_none() {
                 return Err(Error::Invalid {
                     field: "notebookRuntimeId",
                     problem: crate::domain::ParseError::new(format!(
@@ -286,7 +324,7 @@ impl App {
             update_portal_item: request.update_portal_item,
             notebook_runtime_id: request.runtime.map(|r| r.to_string()),
         };
-        self.store
+        self.jobs
             .add_job(&NewJob {
                 id,
                 item_id: request.item_id,

@@ -12,7 +12,7 @@ mod oauth;
 pub mod portal;
 pub mod receivers;
 pub mod retries;
-mod runs;
+pub mod runs;
 pub mod runtimes;
 pub mod site;
 pub mod users;
@@ -25,11 +25,18 @@ use crate::domain::outbound::Allowlist;
 use crate::domain::user::{User, Username};
 use crate::error::{Error, Result};
 use crate::intake::cache::ReceiverCache;
-use crate::metrics::Metrics;
 use crate::runner::runs::Runs;
-use crate::security::throttle::SignInThrottle;
 use crate::security::vault::Vault;
 use crate::store::Store;
+use auth::SignIn;
+use dashboard::Dashboards;
+use items::Items;
+use jobs::Jobs;
+use notices::Notices;
+use receivers::Receivers;
+use retries::Retries;
+use runs::Rights;
+use runtimes::Runtimes;
 
 /// Settings the operations need, fixed at start.
 #[derive(Debug, Clone)]
@@ -51,38 +58,64 @@ pub struct Settings {
     pub portal: Option<Arc<portal::Portal>>,
 }
 
-/// The administration: users, tokens, items, receivers and jobs, as the
-/// API and the pages ask for them. It reaches intake only through the
+/// The administration's services, one per resource, each holding only
+/// the part of the store it uses. It reaches intake only through the
 /// receiver cache (to invalidate what it changes) and the runner only
-/// through the runs of this node (to wake the worker, to stop a run).
-pub struct App {
-    pub store: Arc<dyn Store>,
-    pub vault: Vault,
-    pub settings: Settings,
-    pub metrics: Arc<Metrics>,
-    /// Concurrency and per-name, per-address budgets of password checks.
-    pub sign_in: SignInThrottle,
-    receivers: Arc<ReceiverCache>,
-    runs: Arc<Runs>,
+/// through the runs of this node (to wake the worker or the builder, to
+/// stop a run).
+#[derive(Clone)]
+pub struct Services {
+    pub sign_in: Arc<SignIn>,
+    pub items: Arc<Items>,
+    pub receivers: Arc<Receivers>,
+    pub jobs: Arc<Jobs>,
+    pub runtimes: Arc<Runtimes>,
+    pub notices: Arc<Notices>,
+    pub retries: Arc<Retries>,
+    pub dashboards: Arc<Dashboards>,
+    /// What the runner asks of the administration.
+    pub rights: Arc<Rights>,
+    pub settings: Arc<Settings>,
 }
 
-impl App {
+impl Services {
     pub fn new(
-        store: Arc<dyn Store>,
+        store: &Arc<dyn Store>,
         vault: Vault,
         settings: Settings,
-        metrics: Arc<Metrics>,
-        receivers: Arc<ReceiverCache>,
+        cache: Arc<ReceiverCache>,
         runs: Arc<Runs>,
     ) -> Self {
-        Self {
+        let sign_in = Arc::new(SignIn::new(
             store,
-            vault,
-            settings,
-            metrics,
-            sign_in: SignInThrottle::default(),
+            vault.clone(),
+            settings.public_url.clone(),
+        ));
+        let receivers = Arc::new(Receivers::new(
+            store,
+            vault.clone(),
+            cache.clone(),
+            sign_in.clone(),
+            &settings,
+        ));
+        let rights = Rights::new(
+            store,
+            vault.clone(),
+            cache,
+            (sign_in.clone(), receivers.clone()),
+            &settings,
+        );
+        Self {
+            items: Arc::new(Items::new(store)),
+            jobs: Arc::new(Jobs::new(store, receivers.clone(), runs.clone(), &settings)),
+            runtimes: Arc::new(Runtimes::new(store, runs)),
+            notices: Arc::new(Notices::new(store, vault, &settings)),
+            retries: Arc::new(Retries::new(store, receivers.clone())),
+            dashboards: Arc::new(Dashboards::new(store, receivers.clone())),
+            rights: Arc::new(rights),
+            sign_in,
             receivers,
-            runs,
+            settings: Arc::new(settings),
         }
     }
 }

@@ -3,14 +3,18 @@
 
 use crate::domain::notice::Notice;
 
-use super::App;
+use super::Settings;
 use crate::domain::notice::{Destination, EmailAddress};
+use crate::domain::outbound::Allowlist;
 use crate::domain::outbound::NoticeUrl;
 use crate::domain::receiver::Secret;
 use crate::domain::time::Millis;
 use crate::domain::user::{User, Username};
 use crate::error::{Error, Result};
+use crate::security::vault::Vault;
 use crate::store::sealed::{open_destination, seal_destination};
+use crate::store::{NoticeStore, Store, UserStore};
+use std::sync::Arc;
 
 /// The most notices one answer lists.
 pub const MAX_NOTICES: u32 = 1_000;
@@ -33,14 +37,38 @@ fn invalid(field: &'static str, why: String) -> Error {
     }
 }
 
-impl App {
+/// Failure notices: users' destinations (their secrets sealed) and the
+/// notices sent.
+pub struct Notices {
+    notices: Arc<dyn NoticeStore>,
+    users: Arc<dyn UserStore>,
+    vault: Vault,
+    /// Where notices may be sent (`--notice-allow`).
+    notice_allow: Arc<Allowlist>,
+    /// Whether an SMTP server is configured for email notices.
+    email_notices: bool,
+}
+
+impl Notices {
+    pub fn new(store: &Arc<dyn Store>, vault: Vault, settings: &Settings) -> Self {
+        Self {
+            notices: store.clone(),
+            users: store.clone(),
+            vault,
+            notice_allow: settings.notice_allow.clone(),
+            email_notices: settings.email_notices,
+        }
+    }
+}
+
+impl Notices {
     /// Refuses callers other than the user and administrators, and users
     /// that do not exist.
     async fn may_see_notices_of(&self, caller: &User, username: &Username) -> Result<()> {
         if caller.username != *username && !caller.is_admin() {
             return Err(Error::Forbidden);
         }
-        if self.store.user(username).await?.is_none() {
+        if self.users.user(username).await?.is_none() {
             return Err(Error::NotFound(format!(
                 "User '{}' does not exist.",
                 username.as_str()
@@ -55,7 +83,7 @@ impl App {
         username: &Username,
     ) -> Result<Option<Destination>> {
         self.may_see_notices_of(caller, username).await?;
-        match self.store.notice_destination(username).await? {
+        match self.notices.notice_destination(username).await? {
             Some(record) => Ok(Some(open_destination(&self.vault, record)?)),
             None => Ok(None),
         }
@@ -71,12 +99,11 @@ impl App {
         change: DestinationChange,
     ) -> Result<Option<Destination>> {
         if let Some(Some(url)) = &change.url {
-            self.settings
-                .notice_allow
+            self.notice_allow
                 .check_host(url.host())
                 .map_err(|why| invalid("url", why))?;
         }
-        if let (Some(Some(_)), false) = (&change.email, self.settings.email_notices) {
+        if let (Some(Some(_)), false) = (&change.email, self.email_notices) {
             return Err(invalid(
                 "email",
                 "this server has no SMTP server to send email through (--smtp-url)".into(),
@@ -96,11 +123,11 @@ impl App {
             modified: Millis::now(),
         };
         if destination.url.is_none() && destination.email.is_none() {
-            self.store.set_notice_destination(username, None).await?;
+            self.notices.set_notice_destination(username, None).await?;
             return Ok(None);
         }
         let record = seal_destination(&self.vault, &destination);
-        self.store
+        self.notices
             .set_notice_destination(username, Some(&record))
             .await?;
         Ok(Some(destination))
@@ -122,6 +149,6 @@ impl App {
             None if caller.is_admin() => None,
             None => Some(&caller.username),
         };
-        Ok(self.store.notices(whose, limit.min(MAX_NOTICES)).await?)
+        Ok(self.notices.notices(whose, limit.min(MAX_NOTICES)).await?)
     }
 }

@@ -8,7 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::App;
+use super::auth::SignIn;
 use crate::domain::time::Millis;
 use crate::domain::ParseError;
 use crate::error::{Error, Result};
@@ -40,7 +40,7 @@ fn invalid(field: &'static str, message: String) -> Error {
     }
 }
 
-impl App {
+impl SignIn {
     /// The `oauth_state` of an implicit-grant request from `client_id`,
     /// whose token goes to `redirect_uri` (this site's own origin, or out
     /// of band) with the client's `state`.
@@ -110,7 +110,7 @@ impl App {
         };
         uri.starts_with("https://")
             && origin(uri).is_some()
-            && origin(uri) == origin(&self.settings.public_url)
+            && origin(uri) == origin(&self.public_url)
     }
 
     /// Signs `username` in for the request sealed in `oauth_state`; the

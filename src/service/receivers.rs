@@ -15,8 +15,13 @@ use crate::error::{Error, Result};
 use crate::security::token::Token;
 use crate::store::sealed::{open_receiver, seal_receiver};
 
-use super::runs::revoked_since;
-use super::{require_author, require_manager, App};
+use super::auth::SignIn;
+use super::portal::Portal;
+use super::{require_author, require_manager, Settings};
+use crate::intake::cache::ReceiverCache;
+use crate::security::vault::Vault;
+use crate::store::{IntakeStore, ItemStore, ReceiverStore, Store, UserRecord, UserStore};
+use std::sync::Arc;
 
 /// Default grace period for a replaced secret.
 pub const DEFAULT_SECRET_GRACE: Duration = Duration::from_secs(24 * 60 * 60);
@@ -70,11 +75,50 @@ fn not_found(id: &ReceiverId) -> Error {
     Error::NotFound(format!("Webhook receiver '{id}' does not exist."))
 }
 
-impl App {
+/// Webhook receivers and their delivery logs: sealed on the way to the
+/// store, opened on the way back, and dropped from intake's cache when
+/// they change.
+pub struct Receivers {
+    receivers: Arc<dyn ReceiverStore>,
+    items: Arc<dyn ItemStore>,
+    users: Arc<dyn UserStore>,
+    pub(super) log: Arc<dyn IntakeStore>,
+    vault: Vault,
+    cache: Arc<ReceiverCache>,
+    sign_in: Arc<SignIn>,
+    /// How long a replaced secret keeps verifying.
+    secret_grace: Duration,
+    /// The site's portal when it is not hookbook itself (`--portal-url`).
+    portal: Option<Arc<Portal>>,
+}
+
+impl Receivers {
+    pub fn new(
+        store: &Arc<dyn Store>,
+        vault: Vault,
+        cache: Arc<ReceiverCache>,
+        sign_in: Arc<SignIn>,
+        settings: &Settings,
+    ) -> Self {
+        Self {
+            receivers: store.clone(),
+            items: store.clone(),
+            users: store.clone(),
+            log: store.clone(),
+            vault,
+            cache,
+            sign_in,
+            secret_grace: settings.secret_grace,
+            portal: settings.portal.clone(),
+        }
+    }
+}
+
+impl Receivers {
     pub async fn receivers(&self, caller: &User) -> Result<Vec<Receiver>> {
         require_author(caller)?;
         let owner = (!caller.is_admin()).then_some(&caller.username);
-        let records = self.store.receivers(owner).await?;
+        let records = self.receivers.receivers(owner).await?;
         records
             .into_iter()
             .map(|r| Ok(open_receiver(&self.vault, r)?))
@@ -83,7 +127,7 @@ impl App {
 
     pub async fn receiver(&self, caller: &User, id: &ReceiverId) -> Result<Receiver> {
         let record = self
-            .store
+            .receivers
             .receiver(id)
             .await?
             .ok_or_else(|| not_found(id))?;
@@ -115,7 +159,7 @@ impl App {
             created: now,
             modified: now,
         };
-        self.store
+        self.receivers
             .add_receiver(&seal_receiver(&self.vault, &receiver))
             .await?;
         Ok(receiver)
@@ -141,7 +185,7 @@ impl App {
         }
         if let Some(secret) = changes.secret {
             if secret != receiver.secret {
-                let until = now.plus(self.settings.secret_grace);
+                let until = now.plus(self.secret_grace);
                 let old = std::mem::replace(&mut receiver.secret, secret);
                 receiver.previous_secret = Some((old, until));
             }
@@ -159,9 +203,9 @@ impl App {
             receiver.disabled = disabled;
         }
         receiver.modified = now;
-        self.receivers.invalidate(id);
+        self.cache.invalidate(id);
         if !self
-            .store
+            .receivers
             .update_receiver(&seal_receiver(&self.vault, &receiver))
             .await?
         {
@@ -185,8 +229,8 @@ impl App {
 
     pub async fn delete_receiver(&self, caller: &User, id: &ReceiverId) -> Result<()> {
         self.receiver(caller, id).await?;
-        self.receivers.invalidate(id);
-        if !self.store.delete_receiver(id).await? {
+        self.cache.invalidate(id);
+        if !self.receivers.delete_receiver(id).await? {
             return Err(not_found(id));
         }
         Ok(())
@@ -197,14 +241,14 @@ impl App {
     pub async fn validate_receiver(&self, caller: &User, id: &ReceiverId) -> Result<Validation> {
         let receiver = self.receiver(caller, id).await?;
         let mut problems = Vec::new();
-        let item = self.store.item(&receiver.item_id).await?;
+        let item = self.items.item(&receiver.item_id).await?;
         if item.is_none() {
             problems.push(format!(
                 "The notebook item '{}' does not exist.",
                 receiver.item_id
             ));
         }
-        match self.store.user(&receiver.owner).await? {
+        match self.users.user(&receiver.owner).await? {
             None => problems.push(format!("The owner '{}' no longer exists.", receiver.owner)),
             Some(owner) => {
                 if !owner.user.may_author() {
@@ -217,7 +261,7 @@ impl App {
             }
         }
         if let Some(token) = &receiver.api_token {
-            if let Some(portal) = &self.settings.portal {
+            if let Some(portal) = &self.portal {
                 problems.extend(portal_problem(portal, token.expose()).await);
             } else {
                 let token = Token::from_client(token.expose());
@@ -235,7 +279,7 @@ impl App {
     /// The item must exist and the caller must be allowed to use it.
     async fn check_item_use(&self, caller: &User, item_id: &ItemId) -> Result<()> {
         let item = self
-            .store
+            .items
             .item(item_id)
             .await?
             .ok_or_else(|| Error::Invalid {
@@ -260,13 +304,13 @@ impl App {
         token: &Token,
         item_id: &ItemId,
     ) -> Result<Option<TokenProblem>> {
-        let Some(user) = self.user_of_token(token).await? else {
+        let Some(user) = self.sign_in.user_of_token(token).await? else {
             return Ok(Some(TokenProblem::Invalid));
         };
-        let Some(item) = self.store.item(item_id).await? else {
+        let Some(item) = self.items.item(item_id).await? else {
             return Ok(Some(TokenProblem::NoItem(item_id.clone())));
         };
-        let owner_is_admin = match self.store.user(&item.owner).await? {
+        let owner_is_admin = match self.users.user(&item.owner).await? {
             Some(owner) => owner.user.is_admin(),
             None => false,
         };
@@ -289,7 +333,7 @@ impl App {
     /// the site's external portal is checked by `validate` instead (the
     /// portal may not answer when a receiver is saved).
     async fn check_api_token(&self, token: &Token, item_id: &ItemId) -> Result<()> {
-        if self.settings.portal.is_some() {
+        if self.portal.is_some() {
             return Ok(());
         }
         match self.api_token_problem(token, item_id).await? {
@@ -312,4 +356,15 @@ async fn portal_problem(portal: &super::portal::Portal, token: &str) -> Option<S
         TokenCheck::Refused(why) => Some(format!("apiToken: {why}")),
         TokenCheck::Unchecked(why) => Some(format!("apiToken: {why}")),
     }
+}
+
+/// Why `receiver` may not run when its owner's tokens were revoked after it
+/// was last updated.
+pub(super) fn revoked_since(receiver: &Receiver, owner: &UserRecord) -> Option<String> {
+    let revoked = owner.tokens_revoked.filter(|t| *t > receiver.modified)?;
+    Some(format!(
+        "The tokens of '{}' were revoked at {}; the webhook receiver runs again once it is updated.",
+        receiver.owner,
+        revoked.utc()
+    ))
 }

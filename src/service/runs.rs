@@ -6,19 +6,61 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
+use super::auth::SignIn;
+use super::portal::Portal;
+use super::receivers::{revoked_since, Receivers};
+use super::Settings;
 use crate::domain::ids::ReceiverId;
 use crate::domain::receiver::Receiver;
 use crate::domain::time::Millis;
 use crate::domain::user::Username;
 use crate::error::Result;
+use crate::intake::cache::ReceiverCache;
 use crate::runner::rights::{Permission, RunRights};
 use crate::security::token::Token;
-use crate::store::{TokenRecord, UserRecord};
+use crate::security::vault::Vault;
+use crate::store::TokenRecord;
+use crate::store::{ItemStore, ReceiverStore, Store, TokenStore, UserStore};
+use std::sync::Arc;
 
-use super::App;
+/// What runs ask of the administration, for the runner.
+pub struct Rights {
+    items: Arc<dyn ItemStore>,
+    users: Arc<dyn UserStore>,
+    tokens: Arc<dyn TokenStore>,
+    receivers: Arc<dyn ReceiverStore>,
+    vault: Vault,
+    cache: Arc<ReceiverCache>,
+    sign_in: Arc<SignIn>,
+    receiver_service: Arc<Receivers>,
+    /// The site's portal when it is not hookbook itself (`--portal-url`).
+    portal: Option<Arc<Portal>>,
+}
+
+impl Rights {
+    pub fn new(
+        store: &Arc<dyn Store>,
+        vault: Vault,
+        cache: Arc<ReceiverCache>,
+        (sign_in, receiver_service): (Arc<SignIn>, Arc<Receivers>),
+        settings: &Settings,
+    ) -> Self {
+        Self {
+            items: store.clone(),
+            users: store.clone(),
+            tokens: store.clone(),
+            receivers: store.clone(),
+            vault,
+            cache,
+            sign_in,
+            receiver_service,
+            portal: settings.portal.clone(),
+        }
+    }
+}
 
 #[async_trait]
-impl RunRights for App {
+impl RunRights for Rights {
     /// Whom a run of `job` acts as: the owner of the notebook item, never
     /// the caller who submitted it (an administrator running a user's
     /// notebook must not lend it an administrator's token, since the owner
@@ -26,14 +68,14 @@ impl RunRights for App {
     /// when the job may not run: a revocation of the owner's or the
     /// submitter's tokens after the job was submitted covers it.
     async fn run_user(&self, job: &Job) -> Result<Permission<Username>> {
-        let Some(item) = self.store.item(&job.item_id).await? else {
+        let Some(item) = self.items.item(&job.item_id).await? else {
             return Ok(Err(format!(
                 "The notebook item '{}' no longer exists.",
                 job.item_id
             )));
         };
         for username in [&item.owner, &job.username] {
-            let Some(user) = self.store.user(username).await? else {
+            let Some(user) = self.users.user(username).await? else {
                 return Ok(Err(format!("The user '{username}' no longer exists.")));
             };
             if let Some(revoked) = user.tokens_revoked.filter(|t| *t >= job.submitted) {
@@ -51,7 +93,7 @@ impl RunRights for App {
     async fn issue_run_token(&self, username: &Username, lifetime: Duration) -> Result<Token> {
         let token = Token::generate();
         let now = Millis::now();
-        self.store
+        self.tokens
             .add_token(&TokenRecord {
                 hash: token.hash(),
                 username: username.clone(),
@@ -64,13 +106,13 @@ impl RunRights for App {
 
     /// Ends a run's token: it stops working when its run ends.
     async fn end_run_token(&self, token: &Token) -> Result<()> {
-        Ok(self.store.delete_token(&token.hash()).await?)
+        Ok(self.tokens.delete_token(&token.hash()).await?)
     }
 
     async fn receiver_token(&self, id: &ReceiverId) -> Result<Permission<Option<String>>> {
         let Some(receiver) = self
-            .receivers
-            .load(self.store.as_ref(), &self.vault, id)
+            .cache
+            .load(self.receivers.as_ref(), &self.vault, id)
             .await?
         else {
             return Ok(Ok(None));
@@ -82,27 +124,31 @@ impl RunRights for App {
     }
 }
 
-impl App {
+impl Rights {
     /// Why the receiver may not run now, if it may not: its owner's tokens
     /// were revoked after it was last updated, or its api token no longer
     /// works.
     async fn run_blocker(&self, receiver: &Receiver) -> Result<Option<String>> {
-        if let Some(owner) = self.store.user(&receiver.owner).await? {
+        if let Some(owner) = self.users.user(&receiver.owner).await? {
             if let Some(why) = revoked_since(receiver, &owner) {
                 return Ok(Some(why));
             }
         }
         // A token for the site's external portal is the portal's to judge.
-        let local = self.settings.portal.is_none();
+        let local = self.portal.is_none();
         if let Some(token) = receiver.api_token.as_ref().filter(|_| local) {
             let token = Token::from_client(token.expose());
-            if self.user_of_token(&token).await?.is_none() {
+            if self.sign_in.user_of_token(&token).await?.is_none() {
                 return Ok(Some(
                     "The webhook receiver's api token is invalid, expired or revoked; update the receiver with a new one."
                         .into(),
                 ));
             }
-            if let Some(problem) = self.api_token_problem(&token, &receiver.item_id).await? {
+            if let Some(problem) = self
+                .receiver_service
+                .api_token_problem(&token, &receiver.item_id)
+                .await?
+            {
                 return Ok(Some(format!(
                     "The webhook receiver's api token may not be used: {problem}; update the receiver."
                 )));
@@ -110,15 +156,4 @@ impl App {
         }
         Ok(None)
     }
-}
-
-/// Why `receiver` may not run when its owner's tokens were revoked after it
-/// was last updated.
-pub(super) fn revoked_since(receiver: &Receiver, owner: &UserRecord) -> Option<String> {
-    let revoked = owner.tokens_revoked.filter(|t| *t > receiver.modified)?;
-    Some(format!(
-        "The tokens of '{}' were revoked at {}; the webhook receiver runs again once it is updated.",
-        receiver.owner,
-        revoked.utc()
-    ))
 }

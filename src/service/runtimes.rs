@@ -4,13 +4,15 @@
 
 use crate::domain::runtime::{Runtime, RuntimeChange};
 
-use super::App;
 use crate::domain::runtime::RuntimeId;
 use crate::domain::time::Millis;
 use crate::domain::user::User;
 use crate::domain::ParseError;
 use crate::error::{Error, Result};
+use crate::runner::runs::Runs;
 use crate::store::StoreError;
+use crate::store::{RuntimeStore, Store};
+use std::sync::Arc;
 
 fn require_admin(caller: &User) -> Result<()> {
     if caller.is_admin() {
@@ -35,15 +37,34 @@ fn taken(e: StoreError) -> Error {
     }
 }
 
-impl App {
+/// Runtimes: registering, updating and removing them; each change wakes
+/// this node's builder.
+pub struct Runtimes {
+    runtimes: Arc<dyn RuntimeStore>,
+    runs: Arc<Runs>,
+}
+
+impl Runtimes {
+    pub fn new(store: &Arc<dyn Store>, runs: Arc<Runs>) -> Self {
+        Self {
+            runtimes: store.clone(),
+            runs,
+        }
+    }
+}
+
+impl Runtimes {
     pub async fn runtimes(&self, caller: &User) -> Result<Vec<Runtime>> {
         require_admin(caller)?;
-        Ok(self.store.runtimes().await?)
+        Ok(self.runtimes.runtimes().await?)
     }
 
     pub async fn runtime(&self, caller: &User, id: &RuntimeId) -> Result<Runtime> {
         require_admin(caller)?;
-        self.store.runtime(id).await?.ok_or_else(|| not_found(id))
+        self.runtimes
+            .runtime(id)
+            .await?
+            .ok_or_else(|| not_found(id))
     }
 
     /// Stores a new runtime (version 1, to be built) and wakes the builder.
@@ -51,7 +72,7 @@ impl App {
         require_admin(caller)?;
         let record =
             Runtime::register(change, Millis::now()).ok_or_else(|| Error::missing("name"))?;
-        self.store.add_runtime(&record).await.map_err(taken)?;
+        self.runtimes.add_runtime(&record).await.map_err(taken)?;
         self.runs.builds.notify_one();
         Ok(record)
     }
@@ -67,7 +88,7 @@ impl App {
     ) -> Result<Runtime> {
         let mut r = self.runtime(caller, id).await?;
         r.apply(change, Millis::now());
-        if !self.store.update_runtime(&r).await.map_err(taken)? {
+        if !self.runtimes.update_runtime(&r).await.map_err(taken)? {
             return Err(not_found(id));
         }
         self.runs.builds.notify_one();
@@ -77,7 +98,7 @@ impl App {
     /// Removes the runtime; each node's builder removes its environments.
     pub async fn unregister_runtime(&self, caller: &User, id: &RuntimeId) -> Result<()> {
         require_admin(caller)?;
-        if !self.store.remove_runtime(id).await? {
+        if !self.runtimes.remove_runtime(id).await? {
             return Err(not_found(id));
         }
         self.runs.builds.notify_one();

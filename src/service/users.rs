@@ -23,7 +23,7 @@ pub async fn add_user(store: &dyn Store, user: User, password: Password) -> Resu
     Ok(())
 }
 
-impl super::App {
+impl super::auth::SignIn {
     /// A user's profile, as the portal's `community/users/<name>` shows it:
     /// the caller's own, or anyone's for an administrator (another user's
     /// is `Forbidden`, whether or not it exists).
@@ -35,7 +35,7 @@ impl super::App {
         if caller.username != *username && !caller.is_admin() {
             return Err(crate::error::Error::Forbidden);
         }
-        match self.store.user(username).await? {
+        match self.users.user(username).await? {
             Some(record) => Ok(record.user),
             None => Err(crate::error::Error::NotFound(format!(
                 "User '{username}' does not exist."

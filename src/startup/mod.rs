@@ -29,7 +29,7 @@ use crate::runner::runs::Runs;
 use crate::runner::{RunSettings, Runner};
 use crate::security::vault::Vault;
 use crate::service::portal::Portal;
-use crate::service::{App, Settings};
+use crate::service::{Services, Settings};
 use crate::store::{self, Orphans, Store};
 use crate::{api, cluster, runner, telemetry};
 use connections::{ConnectionLimits, Connections};
@@ -123,7 +123,8 @@ async fn stop_on_signal(shutdown: CancellationToken) {
 pub struct Application {
     listener: Incoming,
     store: Arc<dyn Store>,
-    app: Arc<App>,
+    services: Services,
+    metrics: Arc<Metrics>,
     intake: Arc<Intake>,
     health: Arc<Health>,
     runner: Arc<Runner>,
@@ -139,7 +140,7 @@ pub struct Application {
 impl Application {
     /// Opens the site, binds the listener, prepares the kernels and wires
     /// the parts: intake and the runner each own what they need; the
-    /// administration (`App`) reaches them only through the receiver cache
+    /// administration (`Services`) reaches them only through the receiver cache
     /// and the runs of this node, and the runner reaches it through
     /// [`RunRights`](crate::runner::rights::RunRights).
     pub async fn build(args: ServeArgs) -> anyhow::Result<Self> {
@@ -177,35 +178,24 @@ impl Application {
             runs.wake.clone(),
         ));
         let run_settings = run_settings(&args, &settings);
-        let app = Arc::new(App::new(
-            store.clone(),
-            vault,
-            settings,
-            metrics.clone(),
-            receivers,
-            runs.clone(),
-        ));
+        let services = Services::new(&store, vault.clone(), settings, receivers, runs.clone());
         let builder = kernels.as_ref().map(|k| runtime_builder(k, &data_dir));
         let warm = args.runtime_warm_kernels as usize;
         let pools = kernels.map(|k| pools(k, warm, &metrics, &health, runs.builds.clone()));
-        let notifier = Notifier::new(
-            store.clone(),
-            app.vault.clone(),
-            notice_settings,
-            metrics.clone(),
-        )?;
+        let notifier = Notifier::new(store.clone(), vault, notice_settings, metrics.clone())?;
         let runner = Arc::new(Runner {
             store: store.clone(),
             runs,
             settings: run_settings,
-            metrics,
-            rights: app.clone(),
+            metrics: metrics.clone(),
+            rights: services.rights.clone(),
             builder: builder.clone(),
         });
         Ok(Self {
             listener,
             store,
-            app,
+            services,
+            metrics,
             intake,
             health,
             runner,
@@ -225,7 +215,7 @@ impl Application {
     /// Serves until `shutdown` is cancelled, then finishes the requests in
     /// flight and returns.
     pub async fn run_until(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let s = &self.app.settings;
+        let s = &self.services.settings;
         tracing::info!(
             "hookbook is listening on {} as node {} ({:?}); admin directory: {}/{}/admin",
             self.local_addr(),
@@ -243,7 +233,7 @@ impl Application {
                 lease: self.runner.settings.lease,
                 takes_events: self.role != NodeRole::Worker,
                 intake: self.intake.clone(),
-                metrics: self.app.metrics.clone(),
+                metrics: self.metrics.clone(),
             },
             shutdown.clone(),
         ));
@@ -261,13 +251,14 @@ impl Application {
             None => None,
         };
         let site = api::Site {
-            app: self.app.clone(),
+            services: self.services.clone(),
             intake: self.intake.clone(),
             health: self.health.clone(),
+            metrics: self.metrics.clone(),
         };
         let router = match self.role {
-            NodeRole::Worker => api::worker_app(site),
-            NodeRole::All | NodeRole::Api => api::app(site),
+            NodeRole::Worker => api::worker_router(site),
+            NodeRole::All | NodeRole::Api => api::router(site),
         };
         serve::serve(self.listener, router, shutdown.clone()).await;
         if let Some(runs_side) = runs_side {
