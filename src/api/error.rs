@@ -11,7 +11,7 @@ use crate::error::Error;
 /// An error answer before it is given its surface's shape and format by
 /// the negotiate layer.
 #[derive(Debug, Clone)]
-pub struct Failure {
+pub struct ErrorAnswer {
     pub status: StatusCode,
     pub code: u16,
     pub message: String,
@@ -20,7 +20,7 @@ pub struct Failure {
     pub retry_after: Option<u64>,
 }
 
-impl Failure {
+impl ErrorAnswer {
     /// `{"status": "error", "messages": [...], "code": N}`.
     pub fn admin_body(&self) -> serde_json::Value {
         let messages: Vec<&String> = std::iter::once(&self.message)
@@ -30,7 +30,7 @@ impl Failure {
     }
 }
 
-impl IntoResponse for Failure {
+impl IntoResponse for ErrorAnswer {
     fn into_response(self) -> Response {
         // The body is the admin shape; the negotiate layer re-renders it
         // for the sharing surface or as a page.
@@ -45,7 +45,7 @@ impl IntoResponse for Failure {
     }
 }
 
-impl From<Error> for Failure {
+impl From<Error> for ErrorAnswer {
     fn from(error: Error) -> Self {
         let (status, details) = match &error {
             Error::TokenRequired
@@ -80,7 +80,7 @@ impl From<Error> for Failure {
             ),
             Error::Store(_) | Error::Internal(_) => {
                 tracing::error!(error = %crate::report::chain(&error), "request failed");
-                return Failure {
+                return ErrorAnswer {
                     status: StatusCode::INTERNAL_SERVER_ERROR,
                     code: 500,
                     message: "An internal error occurred; the server log has the details.".into(),
@@ -99,7 +99,7 @@ impl From<Error> for Failure {
             Error::Throttled { retry_after_secs } => Some(*retry_after_secs),
             _ => None,
         };
-        Failure {
+        ErrorAnswer {
             status,
             code,
             message: error.to_string(),
@@ -111,6 +111,6 @@ impl From<Error> for Failure {
 
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
-        Failure::from(self).into_response()
+        ErrorAnswer::from(self).into_response()
     }
 }

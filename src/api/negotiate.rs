@@ -17,7 +17,7 @@ use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt as _;
 use serde_json::Value;
 
-use super::error::Failure;
+use super::error::ErrorAnswer;
 use crate::domain::notebook::MAX_NOTEBOOK_BYTES;
 use crate::domain::ParseError;
 use crate::error::Error;
@@ -232,7 +232,7 @@ pub async fn negotiate(State(n): State<Negotiation>, request: Request, next: Nex
     let (mut parts, body) = request.into_parts();
     let params = match read_params(&n, &parts, body).await {
         Ok(params) => params,
-        Err(error) => return render_failure(&n, &Answer::Json, Failure::from(error)),
+        Err(error) => return render_failure(&n, &Answer::Json, ErrorAnswer::from(error)),
     };
     let answer = Answer::new(&n, &params, &parts);
     parts.extensions.insert(params);
@@ -243,7 +243,7 @@ pub async fn negotiate(State(n): State<Negotiation>, request: Request, next: Nex
     if let Some(reply) = response.extensions_mut().remove::<Reply>() {
         return render_reply(&n, &answer, reply).await;
     }
-    if let Some(failure) = response.extensions_mut().remove::<Failure>() {
+    if let Some(failure) = response.extensions_mut().remove::<ErrorAnswer>() {
         return render_failure(&n, &answer, failure);
     }
     response
@@ -436,12 +436,12 @@ async fn render_reply(n: &Negotiation, answer: &Answer, reply: Reply) -> Respons
         ),
         Answer::Page { chrome, .. } => match reply.page().await {
             Ok(page) => html_response(StatusCode::OK, ui::render_page(&page, &reply.value, chrome)),
-            Err(error) => render_failure(n, answer, Failure::from(error)),
+            Err(error) => render_failure(n, answer, ErrorAnswer::from(error)),
         },
     }
 }
 
-fn render_failure(n: &Negotiation, answer: &Answer, failure: Failure) -> Response {
+fn render_failure(n: &Negotiation, answer: &Answer, failure: ErrorAnswer) -> Response {
     let retry_after = failure.retry_after;
     let mut response = render_failure_body(n, answer, failure);
     if let Some(seconds) = retry_after {
@@ -452,7 +452,7 @@ fn render_failure(n: &Negotiation, answer: &Answer, failure: Failure) -> Respons
     response
 }
 
-fn render_failure_body(n: &Negotiation, answer: &Answer, failure: Failure) -> Response {
+fn render_failure_body(n: &Negotiation, answer: &Answer, failure: ErrorAnswer) -> Response {
     if let Answer::Page { chrome, path } = answer {
         let mut messages = vec![failure.message.clone()];
         messages.extend(failure.details.iter().cloned());

@@ -28,7 +28,7 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// A connection as the router reads it: plain, or TLS.
 pub type Connection = Either<TcpStream, TlsStream<TcpStream>>;
 
-pub struct Incoming {
+pub struct Listener {
     tcp: TcpListener,
     tls: Option<Tls>,
     connections: Connections,
@@ -46,7 +46,7 @@ struct Tls {
     handshakes: JoinSet<Option<(TlsStream<TcpStream>, SocketAddr, Ticket)>>,
 }
 
-impl Incoming {
+impl Listener {
     /// Binds `addr`; HTTPS when `cert` and `key` (PEM files) are given;
     /// every connection is admitted by `connections`.
     pub async fn bind(
@@ -116,7 +116,7 @@ fn server_config(cert: &Path, key: &Path) -> anyhow::Result<ServerConfig> {
         .context("the certificate and the key do not go together")
 }
 
-impl Incoming {
+impl Listener {
     /// The next connection admitted, handshaken when TLS.
     pub async fn accept(&mut self) -> Admitted {
         loop {

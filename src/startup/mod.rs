@@ -33,7 +33,7 @@ use crate::service::{Services, Settings};
 use crate::store::{self, Orphans, Store};
 use crate::{api, cluster, runner, telemetry};
 use connections::{ConnectionLimits, Connections};
-use listener::Incoming;
+use listener::Listener;
 use runs::RunsSide;
 
 mod backup;
@@ -121,7 +121,7 @@ async fn stop_on_signal(shutdown: CancellationToken) {
 
 /// A server that is bound and ready to run.
 pub struct Application {
-    listener: Incoming,
+    listener: Listener,
     store: Arc<dyn Store>,
     services: Services,
     metrics: Arc<Metrics>,
@@ -158,7 +158,7 @@ impl Application {
         let metrics = Arc::new(Metrics::new());
         let tls = args.tls_cert.as_deref().zip(args.tls_key.as_deref());
         let connections = Connections::new(connection_limits(&args), Some(metrics.clone()));
-        let listener = Incoming::bind(args.listen, tls, connections).await?;
+        let listener = Listener::bind(args.listen, tls, connections).await?;
         let addr = listener
             .local_addr()
             .context("cannot read the bound address")?;
@@ -365,7 +365,7 @@ fn raise_open_files() -> usize {
 /// when the listener is), the portal, the limits.
 fn site_settings(
     args: &ServeArgs,
-    listener: &Incoming,
+    listener: &Listener,
     addr: SocketAddr,
 ) -> anyhow::Result<Settings> {
     Ok(Settings {

@@ -17,7 +17,7 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt as _;
 
-use super::listener::{Admitted, Incoming};
+use super::listener::{Admitted, Listener};
 use super::slow::Paced;
 
 /// How long a client may take to send a request's headers, and how long a
@@ -30,7 +30,7 @@ const CLOSE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Serves `router` until `shutdown` is cancelled, then lets the requests
 /// in flight finish and returns once every connection is closed, or after
 /// [`CLOSE_TIMEOUT`].
-pub async fn serve(mut listener: Incoming, router: Router, shutdown: CancellationToken) {
+pub async fn serve(mut listener: Listener, router: Router, shutdown: CancellationToken) {
     // Each connection holds a receiver; the sender sees them all gone.
     let (open_tx, open_rx) = watch::channel(());
     loop {
