@@ -39,7 +39,7 @@ pub(super) async fn backup(args: BackupArgs) -> anyhow::Result<()> {
     }
     let started = chrono::Utc::now();
     let to = args.to.clone();
-    let bytes = tokio::task::spawn_blocking(move || store::sqlite::backup(&db, &to))
+    let bytes = tokio::task::spawn_blocking(move || store::backup(&db, &to))
         .await
         .context("the backup stopped")?
         .with_context(|| format!("cannot back {} up", args.storage.database().describe()))?;

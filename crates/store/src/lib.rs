@@ -5,16 +5,16 @@
 //! The trait is split by resource so that each implementation keeps one file
 //! per resource; [`Store`] is all of them together.
 
-pub(crate) mod attempts;
+mod attempts;
 pub mod copy;
 mod operating;
-pub mod postgres;
-pub(crate) mod replays;
-pub mod rows;
-pub mod runtimes;
+mod postgres;
+mod replays;
+mod rows;
+mod runtimes;
 pub mod sealed;
 mod shared;
-pub mod sqlite;
+mod sqlite;
 
 use std::sync::Arc;
 
@@ -35,6 +35,7 @@ pub use operating::{
     Buckets, Count, DashboardStore, DestinationRecord, NoticeStore, RetryStore, RunTimes, Sample,
 };
 pub use runtimes::RuntimeStore;
+pub use sqlite::backup;
 
 /// What can go wrong in storage. Callers match on `Conflict`; everything
 /// else is an internal failure.
