@@ -13,7 +13,7 @@ use tokio::sync::{mpsc, oneshot, Notify};
 
 use crate::domain::ids::ReceiverId;
 use crate::metrics::Metrics;
-use crate::store::{Acceptance, NewEvent, Store};
+use crate::store::{Acceptance, IntakeStore, NewEvent};
 
 use super::health::StorageHealth;
 use super::DELIVERY_LOG_LINES;
@@ -63,7 +63,7 @@ impl Committer {
     /// `accepted` is notified after each batch that stored new jobs; each
     /// batch's size and time go to `metrics`.
     pub fn start(
-        store: Arc<dyn Store>,
+        store: Arc<dyn IntakeStore>,
         max_queue_depth: u64,
         accepted: Arc<Notify>,
         metrics: Arc<Metrics>,
@@ -107,7 +107,7 @@ impl Committer {
 
 /// What the committer's task holds.
 struct Task {
-    store: Arc<dyn Store>,
+    store: Arc<dyn IntakeStore>,
     max_queue_depth: u64,
     accepted: Arc<Notify>,
     metrics: Arc<Metrics>,

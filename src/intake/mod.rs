@@ -16,7 +16,7 @@ use tokio::sync::Notify;
 
 use crate::metrics::Metrics;
 use crate::security::vault::Vault;
-use crate::store::Store;
+use crate::store::{IntakeStore, ReceiverStore, Store};
 
 pub use crate::domain::refusal::Refusal;
 pub use receive::{Delivered, Gate, Incoming};
@@ -46,7 +46,8 @@ pub struct IntakeSettings {
 /// receiver cache is shared with the administration, which invalidates
 /// what it changes; the rate limiter's share is set by the cluster.
 pub struct Intake {
-    store: Arc<dyn Store>,
+    /// Where receivers are read from when the cache does not hold them.
+    store: Arc<dyn ReceiverStore>,
     vault: Vault,
     settings: IntakeSettings,
     committer: Committer,
@@ -75,7 +76,7 @@ impl Intake {
     ) -> Self {
         let health = Arc::new(StorageHealth::new(metrics.storage_up()));
         let committer = Committer::start(
-            store.clone(),
+            store.clone() as Arc<dyn IntakeStore>,
             settings.max_queue_depth,
             accepted,
             metrics.clone(),

@@ -25,7 +25,7 @@ use crate::metrics::Metrics;
 use crate::report::chain;
 use crate::security::vault::Vault;
 use crate::store::sealed::open_destination;
-use crate::store::Store;
+use crate::store::{JobStore, NoticeStore, ReceiverStore, Store};
 
 pub use mail::SmtpSettings;
 
@@ -58,7 +58,9 @@ enum Undelivered {
 }
 
 pub struct Notifier {
-    store: Arc<dyn Store>,
+    store: Arc<dyn NoticeStore>,
+    receivers: Arc<dyn ReceiverStore>,
+    jobs: Arc<dyn JobStore>,
     vault: Vault,
     settings: NoticeSettings,
     client: reqwest::Client,
@@ -67,7 +69,7 @@ pub struct Notifier {
 
 impl Notifier {
     pub fn new(
-        store: Arc<dyn Store>,
+        store: &Arc<dyn Store>,
         vault: Vault,
         settings: NoticeSettings,
         metrics: Arc<Metrics>,
@@ -82,7 +84,9 @@ impl Notifier {
             .user_agent(concat!("hookbook/", env!("CARGO_PKG_VERSION")))
             .build()?;
         Ok(Self {
-            store,
+            store: store.clone(),
+            receivers: store.clone(),
+            jobs: store.clone(),
             vault,
             settings,
             client,
@@ -152,7 +156,7 @@ impl Notifier {
             Undelivered::Transient(format!("hookbook could not read it: {}", chain(e)))
         };
         let job = self
-            .store
+            .jobs
             .job(&n.job_id)
             .await
             .map_err(|e| internal(&e))?
@@ -189,7 +193,7 @@ impl Notifier {
     /// The receiver's name, when the job has a receiver that still exists.
     async fn receiver_name(&self, job: &Job) -> Option<String> {
         let id = job.receiver_id?;
-        match self.store.receiver(&id).await {
+        match self.receivers.receiver(&id).await {
             Ok(found) => found.map(|r| r.name),
             Err(_) => None,
         }

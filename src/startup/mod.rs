@@ -182,7 +182,7 @@ impl Application {
         let builder = kernels.as_ref().map(|k| runtime_builder(k, &data_dir));
         let warm = args.runtime_warm_kernels as usize;
         let pools = kernels.map(|k| pools(k, warm, &metrics, &health, runs.builds.clone()));
-        let notifier = Notifier::new(store.clone(), vault, notice_settings, metrics.clone())?;
+        let notifier = Notifier::new(&store, vault, notice_settings, metrics.clone())?;
         let runner = Arc::new(Runner {
             store: store.clone(),
             runs,
