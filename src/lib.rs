@@ -2,15 +2,15 @@
 //! the ArcGIS Notebook Server admin API. See ARCHITECTURE.md for the map.
 
 pub use hookbook_core::{domain, report, security};
+pub use hookbook_metrics as metrics;
+pub use hookbook_metrics::health;
 pub use hookbook_store as store;
 
 pub mod api;
 pub mod cluster;
 pub mod config;
 pub mod error;
-pub mod health;
 pub mod intake;
-pub mod metrics;
 pub mod notices;
 pub mod replay;
 pub mod runner;

@@ -1,7 +1,8 @@
 //! Prometheus metrics: deliveries by outcome and reason, and how long
 //! acceptance takes. Rendered in the text exposition format at `/metrics`.
+//! And the node's `health`, which `/healthz` reads.
 
-use crate::domain::delivery::DeliveryOutcome;
+pub mod health;
 
 use std::time::Duration;
 
@@ -12,8 +13,9 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
-use crate::domain::job::JobStatus;
-use crate::domain::retry::Failure;
+use hookbook_core::domain::delivery::DeliveryOutcome;
+use hookbook_core::domain::job::JobStatus;
+use hookbook_core::domain::retry::Failure;
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct DeliveryLabels {
