@@ -102,7 +102,8 @@ impl Services {
             store,
             vault.clone(),
             cache,
-            (sign_in.clone(), receivers.clone()),
+            sign_in.clone(),
+            receivers.clone(),
             &settings,
         );
         Self {

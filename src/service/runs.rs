@@ -42,7 +42,8 @@ impl Rights {
         store: &Arc<dyn Store>,
         vault: Vault,
         cache: Arc<ReceiverCache>,
-        (sign_in, receiver_service): (Arc<SignIn>, Arc<Receivers>),
+        sign_in: Arc<SignIn>,
+        receiver_service: Arc<Receivers>,
         settings: &Settings,
     ) -> Self {
         Self {
