@@ -3,6 +3,7 @@
 //! receiver's; its owner and administrators), `window=hour|day|week`.
 //! JSON gives the series; the page draws them.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::extract::State;
@@ -13,6 +14,7 @@ use serde_json::{json, Map, Value};
 use super::caller::Caller;
 use super::negotiate::{Params, Reply};
 use super::path::Id;
+use super::schema::{AdminError, FormatQuery, ReceiverPath, TokenQuery};
 use crate::domain::dashboard::{Series, Window};
 use crate::domain::ids::ReceiverId;
 use crate::error::{Error, Result};
@@ -30,6 +32,46 @@ pub fn routes() -> Router<super::Site> {
             "/admin/notebooks/webhookReceivers/{id}/dashboard",
             get(receiver),
         )
+}
+
+// The answer as the description gives it; it is built with `json!`, so
+// this type is never made.
+
+/// A dashboard: series by name, each a value per bucket, oldest first,
+/// null where there is none.
+#[derive(utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = Dashboard)]
+#[allow(dead_code)]
+struct DashboardOut {
+    #[schema(inline)]
+    window: WindowName,
+    from: i64,
+    bucket_ms: i64,
+    buckets: i64,
+    deliveries: BTreeMap<String, Vec<Option<f64>>>,
+    runs: BTreeMap<String, Vec<Option<f64>>>,
+    run_seconds: BTreeMap<String, Vec<Option<f64>>>,
+    first_cell_seconds: BTreeMap<String, Vec<Option<f64>>>,
+    run_times_capped: bool,
+    #[serde(default)]
+    queue: BTreeMap<String, Vec<Option<f64>>>,
+}
+
+#[derive(utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code)]
+enum WindowName {
+    Hour,
+    Day,
+    Week,
+}
+
+/// Both dashboards' series, described once.
+macro_rules! series {
+    () => {
+        "Series of values per bucket, oldest first: `deliveries` by outcome (accepted: webhook jobs other than replays; duplicate; and each refusal's reason, from the delivery log, which records at most 10 refusals a second per receiver), `runs` by final state (bucketed by their end), `runSeconds` (p50, p95, max) and `firstCellSeconds` (p50, p95: from the webhook to the first cell), null where no run ended."
+    };
 }
 
 fn window(params: &Params) -> Result<Window> {
@@ -104,6 +146,21 @@ fn page(settings: &Settings, title: String, base: &str, f: &Figures) -> Page {
     dashboard_page(&super::urls(settings), title, base, f.window, axis, &charts)
 }
 
+#[utoipa::path(get, path = "/admin/notebooks/dashboard", tag = "admin",
+    summary = "The site's dashboard",
+    description = concat!(
+        "Administrators only. ",
+        series!(),
+        " `queue`: the most jobs waiting and warm kernels (all nodes together) in each bucket's busiest sampled minute."
+    ),
+    params(FormatQuery, TokenQuery,
+        ("window" = Option<String>, Query, description = "hour (60 buckets of a minute, the default), day (96 of 15 minutes) or week (168 of an hour)."),),
+    responses(
+        (status = 200, description = "Done",
+            content((DashboardOut = "application/json"), (String = "text/html"))),
+        (status = "default", response = AdminError),
+    ),
+)]
 async fn site(
     State(service): State<Arc<Dashboards>>,
     State(settings): State<Arc<Settings>>,
@@ -116,6 +173,17 @@ async fn site(
     Ok(Reply::new(figures_json(&f), async move { Ok(page) }))
 }
 
+#[utoipa::path(get, path = "/admin/notebooks/webhookReceivers/{id}/dashboard", tag = "admin",
+    summary = "A receiver's dashboard",
+    description = concat!("Owners of the receiver and administrators. ", series!()),
+    params(FormatQuery, TokenQuery, ReceiverPath,
+        ("window" = Option<String>, Query, description = "hour (60 buckets of a minute, the default), day (96 of 15 minutes) or week (168 of an hour)."),),
+    responses(
+        (status = 200, description = "Done",
+            content((DashboardOut = "application/json"), (String = "text/html"))),
+        (status = "default", response = AdminError),
+    ),
+)]
 async fn receiver(
     State(service): State<Arc<Dashboards>>,
     State(settings): State<Arc<Settings>>,

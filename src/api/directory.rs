@@ -10,6 +10,7 @@ use serde_json::json;
 
 use super::caller::Caller;
 use super::negotiate::Reply;
+use super::schema::{AdminError, Directory, FormatQuery, SharingError, TokenQuery};
 use crate::error::Result;
 use crate::service::Settings;
 use crate::ui::{FieldKind, Form, Page};
@@ -20,16 +21,25 @@ pub const API_VERSION: &str = "11.4";
 pub fn admin_routes() -> Router<super::Site> {
     Router::new()
         .route("/admin", get(admin_root))
-        .route("/admin/", get(admin_root))
+        .route("/admin/", get(admin_root_slash))
         .route("/admin/notebooks", get(notebooks_root))
 }
 
 pub fn sharing_routes() -> Router<super::Site> {
     Router::new()
         .route("/sharing/rest", get(sharing_root))
-        .route("/sharing/rest/", get(sharing_root))
+        .route("/sharing/rest/", get(sharing_root_slash))
 }
 
+#[utoipa::path(get, path = "/admin", tag = "admin",
+    summary = "The administrator directory",
+    params(FormatQuery, TokenQuery),
+    responses(
+        (status = 200, description = "Its resources",
+            content((Directory = "application/json"), (String = "text/html"))),
+        (status = "default", response = AdminError),
+    ),
+)]
 async fn admin_root(State(settings): State<Arc<Settings>>, Caller(_): Caller) -> Result<Reply> {
     let c = settings.context.clone();
     Ok(Reply::new(
@@ -42,6 +52,29 @@ async fn admin_root(State(settings): State<Arc<Settings>>, Caller(_): Caller) ->
     ))
 }
 
+/// `/admin/` answers as `/admin` does.
+#[utoipa::path(get, path = "/admin/", tag = "admin",
+    summary = "The administrator directory",
+    params(FormatQuery, TokenQuery),
+    responses(
+        (status = 200, description = "Its resources",
+            content((Directory = "application/json"), (String = "text/html"))),
+        (status = "default", response = AdminError),
+    ),
+)]
+async fn admin_root_slash(settings: State<Arc<Settings>>, caller: Caller) -> Result<Reply> {
+    admin_root(settings, caller).await
+}
+
+#[utoipa::path(get, path = "/admin/notebooks", tag = "admin",
+    summary = "The notebooks resource",
+    params(FormatQuery, TokenQuery),
+    responses(
+        (status = 200, description = "Its resources and operations",
+            content((Directory = "application/json"), (String = "text/html"))),
+        (status = "default", response = AdminError),
+    ),
+)]
 async fn notebooks_root(State(settings): State<Arc<Settings>>, Caller(_): Caller) -> Result<Reply> {
     let c = settings.context.clone();
     Ok(Reply::new(
@@ -83,6 +116,16 @@ async fn notebooks_root(State(settings): State<Arc<Settings>>, Caller(_): Caller
     ))
 }
 
+#[utoipa::path(get, path = "/sharing/rest", tag = "sharing",
+    summary = "The sharing directory",
+    params(FormatQuery),
+    responses(
+        (status = 200, description = "Its version",
+            content((Directory = "application/json"), (String = "text/html"))),
+        (status = "default", response = SharingError),
+    ),
+    security(()),
+)]
 async fn sharing_root(State(settings): State<Arc<Settings>>) -> Result<Reply> {
     let c = settings.context.clone();
     Ok(Reply::new(
@@ -92,4 +135,19 @@ async fn sharing_root(State(settings): State<Arc<Settings>>) -> Result<Reply> {
                 .link("generateToken", format!("/{c}/sharing/rest/generateToken")))
         },
     ))
+}
+
+/// `/sharing/rest/` answers as `/sharing/rest` does.
+#[utoipa::path(get, path = "/sharing/rest/", tag = "sharing",
+    summary = "The sharing directory (with a trailing slash, as the ArcGIS API for Python asks for it)",
+    params(FormatQuery),
+    responses(
+        (status = 200, description = "Its version",
+            content((Directory = "application/json"), (String = "text/html"))),
+        (status = "default", response = SharingError),
+    ),
+    security(()),
+)]
+async fn sharing_root_slash(settings: State<Arc<Settings>>) -> Result<Reply> {
+    sharing_root(settings).await
 }

@@ -13,6 +13,7 @@ use futures_util::StreamExt as _;
 use serde_json::{json, Value};
 use tracing::Instrument as _;
 
+use super::schema::{AdminError, Binary, Execution};
 use crate::domain::ids::ReceiverId;
 use crate::domain::ParseError;
 use crate::error::{Error, Result};
@@ -29,6 +30,16 @@ pub fn routes() -> Router<super::Site> {
     )
 }
 
+#[utoipa::path(post, path = "/rest/events/webhooks/{id}", tag = "events",
+    summary = "Deliver a signed event",
+    params(("id" = String, Path, description = "The receiver id.")),
+    request_body(content = inline(Option<Binary>), content_type = "*/*"),
+    responses(
+        (status = 200, description = "Stored durably; a job was queued (or the delivery id was seen before)", body = Execution),
+        (status = "default", description = "Refused: 401 bad or missing signature, 403 disabled, 404 unknown receiver, 413 too large, 429 over the rate limit, 503 queue full or the database unavailable (with Retry-After; answered within 10 s)", body = AdminError),
+    ),
+    security(()),
+)]
 async fn receive(
     State(settings): State<Arc<Settings>>,
     State(intake): State<Arc<Intake>>,

@@ -14,6 +14,9 @@ use serde_json::{json, Value};
 use super::caller::Caller;
 use super::negotiate::{Params, Reply};
 use super::path::Id;
+use super::schema::{
+    always_true, Binary, FormatQuery, ItemPath, SharingError, TokenQuery, UserPath,
+};
 use crate::domain::ids::ItemId;
 use crate::domain::notebook::{ItemTitle, NotebookFile};
 use crate::domain::user::Username;
@@ -30,7 +33,7 @@ pub fn routes() -> Router<super::Site> {
         // POST too: the ArcGIS API for Python reads items with POST.
         .route(
             "/sharing/rest/content/items/{id}",
-            get(describe).post(describe),
+            get(describe).post(describe_posted),
         )
         .route("/sharing/rest/content/items/{id}/data", get(data))
         .route(
@@ -41,6 +44,83 @@ pub fn routes() -> Router<super::Site> {
             "/sharing/rest/content/users/{username}/items/{id}/delete",
             post(delete),
         )
+}
+
+// The answers and the forms, as the description gives them; the answers
+// are built with `json!`, so these types are never made.
+
+#[derive(utoipa::ToSchema)]
+#[schema(as = Item)]
+#[allow(dead_code)]
+struct ItemOut {
+    id: String,
+    owner: String,
+    title: String,
+    #[schema(inline)]
+    r#type: NotebookType,
+    created: i64,
+    modified: i64,
+    size: i64,
+}
+
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+enum NotebookType {
+    Notebook,
+}
+
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct ItemList {
+    username: String,
+    items: Vec<ItemOut>,
+}
+
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct ItemAdded {
+    #[schema(schema_with = always_true)]
+    success: bool,
+    id: String,
+    #[serde(default)]
+    folder: String,
+}
+
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct ItemChanged {
+    #[schema(schema_with = always_true)]
+    success: bool,
+    id: String,
+}
+
+#[derive(utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+struct ItemDeleted {
+    #[schema(schema_with = always_true)]
+    success: bool,
+    item_id: String,
+}
+
+/// A notebook item's fields: its title, and the notebook as the file
+/// `file` or the field `text`.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct ItemFields {
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    r#type: String,
+    #[serde(default)]
+    text: String,
+    #[serde(default)]
+    #[schema(inline)]
+    file: Binary,
+    #[serde(default)]
+    f: String,
+    #[serde(default)]
+    token: String,
 }
 
 /// The describe shape of the contract.
@@ -74,6 +154,15 @@ fn notebook_param(params: &Params) -> Result<Option<(NotebookFile, Option<String
     Ok(None)
 }
 
+#[utoipa::path(get, path = "/sharing/rest/content/users/{username}", tag = "sharing",
+    summary = "A user's notebook items",
+    params(FormatQuery, TokenQuery, UserPath),
+    responses(
+        (status = 200, description = "The items",
+            content((ItemList = "application/json"), (String = "text/html"))),
+        (status = "default", response = SharingError),
+    ),
+)]
 async fn list(
     State(service): State<Arc<Items>>,
     State(settings): State<Arc<Settings>>,
@@ -87,6 +176,19 @@ async fn list(
     }))
 }
 
+#[utoipa::path(post, path = "/sharing/rest/content/users/{username}/addItem", tag = "sharing",
+    summary = "Add a notebook item",
+    params(FormatQuery, TokenQuery, UserPath),
+    request_body(content(
+        (inline(Option<ItemFields>) = "application/x-www-form-urlencoded"),
+        (inline(Option<ItemFields>) = "multipart/form-data"),
+    )),
+    responses(
+        (status = 200, description = "The new item",
+            content((ItemAdded = "application/json"), (String = "text/html"))),
+        (status = "default", response = SharingError),
+    ),
+)]
 async fn add(
     State(service): State<Arc<Items>>,
     State(settings): State<Arc<Settings>>,
@@ -119,6 +221,15 @@ async fn add(
     ))
 }
 
+#[utoipa::path(get, path = "/sharing/rest/content/items/{id}", tag = "sharing",
+    summary = "Describe a notebook item",
+    params(FormatQuery, TokenQuery, ItemPath),
+    responses(
+        (status = 200, description = "The item",
+            content((ItemOut = "application/json"), (String = "text/html"))),
+        (status = "default", response = SharingError),
+    ),
+)]
 async fn describe(
     State(service): State<Arc<Items>>,
     State(settings): State<Arc<Settings>>,
@@ -131,7 +242,35 @@ async fn describe(
     }))
 }
 
+#[utoipa::path(post, path = "/sharing/rest/content/items/{id}", tag = "sharing",
+    summary = "Describe a notebook item (POST, as the ArcGIS API for Python asks)",
+    params(FormatQuery, TokenQuery, ItemPath),
+    request_body(content = inline(Option<super::schema::CallerFields>), content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "The item",
+            content((ItemOut = "application/json"), (String = "text/html"))),
+        (status = "default", response = SharingError),
+    ),
+)]
+async fn describe_posted(
+    service: State<Arc<Items>>,
+    settings: State<Arc<Settings>>,
+    caller: Caller,
+    id: Id<ItemId>,
+) -> Result<Reply> {
+    describe(service, settings, caller, id).await
+}
+
 /// The notebook file itself, whatever `f` says.
+#[utoipa::path(get, path = "/sharing/rest/content/items/{id}/data", tag = "sharing",
+    summary = "The notebook file",
+    params(TokenQuery, ItemPath),
+    responses(
+        (status = 200, description = "The notebook",
+            content((inline(super::schema::Notebook) = "application/x-ipynb+json"))),
+        (status = "default", response = SharingError),
+    ),
+)]
 async fn data(
     State(service): State<Arc<Items>>,
     Caller(caller): Caller,
@@ -141,6 +280,19 @@ async fn data(
     Ok(super::ipynb_download(bytes, item.title.as_str()))
 }
 
+#[utoipa::path(post, path = "/sharing/rest/content/users/{username}/items/{id}/update", tag = "sharing",
+    summary = "Replace an item's title or file",
+    params(FormatQuery, TokenQuery, UserPath, ItemPath),
+    request_body(content(
+        (inline(Option<ItemFields>) = "application/x-www-form-urlencoded"),
+        (inline(Option<ItemFields>) = "multipart/form-data"),
+    )),
+    responses(
+        (status = 200, description = "The item",
+            content((ItemChanged = "application/json"), (String = "text/html"))),
+        (status = "default", response = SharingError),
+    ),
+)]
 async fn update(
     State(service): State<Arc<Items>>,
     State(settings): State<Arc<Settings>>,
@@ -164,6 +316,15 @@ async fn update(
     ))
 }
 
+#[utoipa::path(post, path = "/sharing/rest/content/users/{username}/items/{id}/delete", tag = "sharing",
+    summary = "Delete a notebook item",
+    params(FormatQuery, TokenQuery, UserPath, ItemPath),
+    responses(
+        (status = 200, description = "Deleted",
+            content((ItemDeleted = "application/json"), (String = "text/html"))),
+        (status = "default", response = SharingError),
+    ),
+)]
 async fn delete(
     State(service): State<Arc<Items>>,
     State(settings): State<Arc<Settings>>,

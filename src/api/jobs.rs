@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 use super::caller::Caller;
 use super::negotiate::{Params, Reply};
 use super::path::Id;
+use super::schema::{AdminError, Execution, FormatQuery, JobPath, TokenQuery};
 use super::Format;
 use crate::domain::ids::{ItemId, JobId, ReceiverId};
 use crate::domain::job::{JobKind, JobStatus};
@@ -79,6 +80,113 @@ fn detail(settings: &Settings, job: &Job) -> Value {
     v
 }
 
+// The answers and the form, as the description gives them; the answers
+// are built with `json!`, so these types are never made.
+
+/// A job in a list.
+#[derive(utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+struct JobSummary {
+    job_id: String,
+    r#type: String,
+    #[schema(inline)]
+    status: JobState,
+    item_id: String,
+    #[schema(required)]
+    receiver_id: Option<String>,
+    username: String,
+    submitted: i64,
+    #[schema(required)]
+    start_time: Option<i64>,
+    #[schema(required)]
+    end_time: Option<i64>,
+}
+
+#[derive(utoipa::ToSchema)]
+#[serde(rename_all = "UPPERCASE")]
+#[allow(dead_code)]
+enum JobState {
+    Submitted,
+    Executing,
+    Completed,
+    Failed,
+    Cancelled,
+}
+
+/// A job, whole.
+#[derive(utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = Job)]
+#[allow(dead_code)]
+struct JobOut {
+    #[serde(flatten)]
+    summary: JobSummary,
+    messages: Vec<String>,
+    #[schema(value_type = Object)]
+    inputs: Value,
+    #[schema(value_type = Object)]
+    results: Value,
+    /// The job this one runs again (a replay), or null.
+    #[schema(required)]
+    replay_of: Option<String>,
+    /// The replay batch that made this job, or null.
+    #[schema(required)]
+    replay_batch: Option<String>,
+    /// Attempts begun so far.
+    attempts: i64,
+    /// The most attempts the job's retry policy gave it when its last attempt began; null before its first.
+    #[schema(required)]
+    max_attempts: Option<i64>,
+    /// While the job waits for another attempt after a failed one: when that is due (epoch milliseconds); otherwise null.
+    #[schema(required)]
+    next_attempt_time: Option<i64>,
+}
+
+#[derive(utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+struct JobList {
+    jobs: Vec<JobSummary>,
+    total: i64,
+    start: i64,
+    num: i64,
+    next_start: i64,
+}
+
+#[derive(utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+struct Replayed {
+    status: String,
+    job_id: String,
+    job_url: String,
+    replay_of: String,
+}
+
+/// The fields of `executeNotebook`.
+#[derive(utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+struct ExecuteFields {
+    item_id: String,
+    #[serde(default)]
+    notebook_parameters: String,
+    #[serde(default)]
+    execution_timeout_in_minutes: String,
+    #[serde(default)]
+    save_injected_parameters: String,
+    #[serde(default)]
+    update_portal_item: String,
+    /// A runtime's id: the run uses it whatever runtime the notebook names
+    #[serde(default)]
+    notebook_runtime_id: String,
+    #[serde(default)]
+    f: String,
+    #[serde(default)]
+    token: String,
+}
+
 /// A whole number `field` from 1 to `max`, `default` when not given.
 pub(super) fn number(params: &Params, field: &'static str, default: u32, max: u32) -> Result<u32> {
     match params.non_empty(field) {
@@ -95,6 +203,19 @@ pub(super) fn number(params: &Params, field: &'static str, default: u32, max: u3
     }
 }
 
+#[utoipa::path(get, path = "/admin/notebooks/jobs", tag = "admin",
+    summary = "List jobs, newest first",
+    params(FormatQuery, TokenQuery,
+        ("status" = Option<String>, Query),
+        ("receiverId" = Option<String>, Query),
+        ("start" = Option<String>, Query),
+        ("num" = Option<String>, Query),),
+    responses(
+        (status = 200, description = "One page of jobs",
+            content((JobList = "application/json"), (String = "text/html"))),
+        (status = "default", response = AdminError),
+    ),
+)]
 async fn list(
     State(service): State<Arc<Jobs>>,
     State(settings): State<Arc<Settings>>,
@@ -162,6 +283,15 @@ fn status_filter(params: &Params) -> Result<Option<JobStatus>> {
         .map_err(Error::invalid("status"))
 }
 
+#[utoipa::path(get, path = "/admin/notebooks/jobs/{id}", tag = "admin",
+    summary = "A job",
+    params(FormatQuery, TokenQuery, JobPath),
+    responses(
+        (status = 200, description = "The job",
+            content((JobOut = "application/json"), (String = "text/html"))),
+        (status = "default", response = AdminError),
+    ),
+)]
 async fn fetch(
     State(service): State<Arc<Jobs>>,
     State(settings): State<Arc<Settings>>,
@@ -181,6 +311,15 @@ async fn fetch(
 }
 
 /// The executed notebook as an `.ipynb` file, whatever `f` says.
+#[utoipa::path(get, path = "/admin/notebooks/jobs/{id}/notebook", tag = "admin",
+    summary = "The executed notebook, as an .ipynb file",
+    params(TokenQuery, JobPath),
+    responses(
+        (status = 200, description = "The notebook",
+            content((inline(super::schema::Notebook) = "application/x-ipynb+json"))),
+        (status = "default", response = AdminError),
+    ),
+)]
 async fn notebook(
     State(service): State<Arc<Jobs>>,
     Caller(caller): Caller,
@@ -190,6 +329,15 @@ async fn notebook(
     Ok(super::ipynb_download(bytes, &id.to_string()))
 }
 
+#[utoipa::path(post, path = "/admin/notebooks/jobs/{id}/cancel", tag = "admin",
+    summary = "Cancel a waiting or running job",
+    params(FormatQuery, TokenQuery, JobPath),
+    responses(
+        (status = 200, description = "Cancelled",
+            content((super::schema::Success = "application/json"), (String = "text/html"))),
+        (status = "default", response = AdminError),
+    ),
+)]
 async fn cancel(
     State(service): State<Arc<Jobs>>,
     State(settings): State<Arc<Settings>>,
@@ -205,6 +353,16 @@ async fn cancel(
 
 /// Runs a webhook job's event again; answers with the new job, like
 /// `executeNotebook`, and the job it repeats.
+#[utoipa::path(post, path = "/admin/notebooks/jobs/{id}/replay", tag = "admin",
+    summary = "Run a webhook job's event again as a new job",
+    description = "Owners of the job's receiver and administrators. The new job runs the same stored event (payload and headers) with the receiver's notebook, owner and parameters as they are now, and names the job it repeats in `replayOf`.",
+    params(FormatQuery, TokenQuery, JobPath),
+    responses(
+        (status = 200, description = "Queued",
+            content((Replayed = "application/json"), (String = "text/html"))),
+        (status = "default", response = AdminError),
+    ),
+)]
 async fn replay(
     State(service): State<Arc<Jobs>>,
     State(settings): State<Arc<Settings>>,
@@ -232,6 +390,16 @@ fn job_url(settings: &Settings, id: &JobId) -> String {
     )
 }
 
+#[utoipa::path(post, path = "/admin/notebooks/executeNotebook", tag = "admin",
+    summary = "Run a notebook item",
+    params(FormatQuery, TokenQuery),
+    request_body(content = inline(ExecuteFields), content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "The job",
+            content((Execution = "application/json"), (String = "text/html"))),
+        (status = "default", response = AdminError),
+    ),
+)]
 async fn execute(
     State(service): State<Arc<Jobs>>,
     State(settings): State<Arc<Settings>>,

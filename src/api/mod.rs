@@ -22,6 +22,7 @@ mod receivers;
 mod replays;
 mod retries;
 mod runtimes;
+mod schema;
 mod session;
 mod system;
 mod tokens;
@@ -166,6 +167,15 @@ async fn wrong_method(method: axum::http::Method, uri: axum::http::Uri) -> crate
     crate::error::Error::WrongMethod(format!("'{}' does not take {method}.", uri.path()))
 }
 
+#[utoipa::path(get, path = "/healthz", tag = "meta",
+    summary = "Answers ok while the server runs",
+    responses(
+        (status = 200, description = "Answers ok while the server runs", body = String, content_type = "text/plain"),
+        (status = 503, description = "Deliveries cannot be stored: the database cannot be reached or written (the text says why and for how long)",
+            body = String, content_type = "text/plain"),
+    ),
+    security(()),
+)]
 /// `ok` while the node serves; further lines say when runs are not walled
 /// off (or not run) because no sandbox can be made here, and when kernels
 /// start cold because the fork server is down (runs still run, each a
@@ -194,6 +204,11 @@ async fn healthz(
 }
 
 /// Prometheus text exposition.
+#[utoipa::path(get, path = "/metrics", tag = "meta",
+    summary = "Prometheus metrics",
+    responses((status = 200, description = "Prometheus metrics", body = String, content_type = "text/plain")),
+    security(()),
+)]
 async fn metrics(
     axum::extract::State(metrics): axum::extract::State<Arc<Metrics>>,
 ) -> impl axum::response::IntoResponse {

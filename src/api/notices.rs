@@ -15,6 +15,7 @@ use serde_json::{json, Value};
 
 use super::caller::Caller;
 use super::negotiate::{Params, Reply};
+use super::schema::{AdminError, FormatQuery, Succeeded, TokenQuery};
 use crate::domain::notice::{Destination, EmailAddress};
 use crate::domain::outbound::NoticeUrl;
 use crate::domain::receiver::parse_flag;
@@ -34,6 +35,94 @@ pub fn routes() -> Router<super::Site> {
         .route("/admin/notebooks/notices", get(list))
         .route("/admin/notebooks/notices/destination", get(destination))
         .route("/admin/notebooks/notices/destination/update", post(update))
+}
+
+// The answers and the form, as the description gives them; the answers
+// are built with `json!`, so these types are never made.
+
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct NoticeDestination {
+    username: String,
+    #[schema(required)]
+    url: Option<String>,
+    #[schema(required)]
+    email: Option<String>,
+    /// The Standard Webhooks signing secret (whsec_...).
+    #[schema(required)]
+    secret: Option<String>,
+    #[schema(required)]
+    modified: Option<i64>,
+}
+
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct NoticeDestinationChanged {
+    #[serde(flatten)]
+    destination: NoticeDestination,
+    #[schema(inline)]
+    status: Succeeded,
+}
+
+#[derive(utoipa::ToSchema)]
+#[schema(as = Notices)]
+#[allow(dead_code)]
+struct NoticeList {
+    #[schema(inline)]
+    notices: Vec<NoticeOut>,
+}
+
+#[derive(utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+struct NoticeOut {
+    job_id: String,
+    #[schema(inline)]
+    channel: Channel,
+    username: String,
+    #[schema(inline)]
+    status: NoticeState,
+    attempts: i64,
+    created: i64,
+    #[schema(required)]
+    last_time: Option<i64>,
+    last_outcome: String,
+}
+
+#[derive(utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code)]
+enum Channel {
+    Webhook,
+    Email,
+}
+
+#[derive(utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code)]
+enum NoticeState {
+    Pending,
+    Delivered,
+    Failed,
+}
+
+/// Where notices go; an empty field removes it, one left out keeps it.
+#[derive(utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+struct DestinationFields {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    url: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    rotate_secret: String,
+    #[serde(default)]
+    f: String,
+    #[serde(default)]
+    token: String,
 }
 
 /// `username` if given, else the caller.
@@ -82,6 +171,17 @@ async fn page_of(
     ))
 }
 
+#[utoipa::path(get, path = "/admin/notebooks/notices/destination", tag = "admin",
+    summary = "Where a user's failure notices go",
+    description = "The user and administrators. `url` (posted to, signed the Standard Webhooks way with `secret`), `email` (sent through the server's SMTP server); all null when notices go nowhere.",
+    params(FormatQuery, TokenQuery,
+        ("username" = Option<String>, Query, description = "Whose (administrators only, for another user); the caller by default."),),
+    responses(
+        (status = 200, description = "Done",
+            content((NoticeDestination = "application/json"), (String = "text/html"))),
+        (status = "default", response = AdminError),
+    ),
+)]
 async fn destination(
     State(service): State<Arc<Notices>>,
     State(settings): State<Arc<Settings>>,
@@ -128,6 +228,17 @@ fn change(params: &Params) -> Result<DestinationChange> {
     })
 }
 
+#[utoipa::path(post, path = "/admin/notebooks/notices/destination/update", tag = "admin",
+    summary = "Change where a user's failure notices go",
+    description = "The user and administrators. `url`: an http or https URL whose host the operator allows (--notice-allow); `email`: an address, only where an SMTP server is configured; an empty field removes it, a field left out keeps it; `rotateSecret=true` makes a new signing secret. A destination left with neither is removed.",
+    params(FormatQuery, TokenQuery),
+    request_body(content = inline(Option<DestinationFields>), content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Done",
+            content((NoticeDestinationChanged = "application/json"), (String = "text/html"))),
+        (status = "default", response = AdminError),
+    ),
+)]
 async fn update(
     State(service): State<Arc<Notices>>,
     State(settings): State<Arc<Settings>>,
@@ -146,6 +257,18 @@ async fn update(
     ))
 }
 
+#[utoipa::path(get, path = "/admin/notebooks/notices", tag = "admin",
+    summary = "Failure notices and what became of them",
+    description = "The caller's notices; an administrator's without `username` are everyone's. Each notice is tried up to 8 times (waits of 5 s, 1 min, 5 min, 30 min, 2 h, 5 h, 10 h); `lastOutcome` says what the last attempt came to.",
+    params(FormatQuery, TokenQuery,
+        ("username" = Option<String>, Query, description = "Whose (administrators only, for another user); the caller by default."),
+        ("num" = Option<String>, Query, description = "How many, newest first (1 to 1000; 100 by default)."),),
+    responses(
+        (status = 200, description = "Done",
+            content((NoticeList = "application/json"), (String = "text/html"))),
+        (status = "default", response = AdminError),
+    ),
+)]
 async fn list(
     State(service): State<Arc<Notices>>,
     State(settings): State<Arc<Settings>>,

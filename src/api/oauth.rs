@@ -16,6 +16,7 @@ use serde_json::json;
 
 use super::caller::ClientAddress;
 use super::negotiate::Params;
+use super::schema::SharingError;
 use crate::error::Result;
 use crate::service::auth::SignIn;
 use crate::service::Settings;
@@ -24,11 +25,35 @@ pub fn routes() -> Router<super::Site> {
     Router::new()
         .route("/sharing/rest/oauth2/authorize", get(authorize))
         .route("/sharing/oauth2/signin", post(sign_in))
-        .route("/sharing/rest/oauth2/signin", post(sign_in))
+        .route("/sharing/rest/oauth2/signin", post(sign_in_rest))
+}
+
+/// The sign-in form's fields, as the description gives them.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct SignInFields {
+    oauth_state: String,
+    username: String,
+    password: String,
+    #[serde(default)]
+    expiration: String,
 }
 
 /// The page of an authorization request: its `oauth_state` in a script
 /// object on one line, as ArcGIS's sign-in page carries it.
+#[utoipa::path(get, path = "/sharing/rest/oauth2/authorize", tag = "sharing",
+    summary = "Start signing in as the ArcGIS API for Python does (OAuth 2 implicit grant)",
+    params(("client_id" = String, Query, description = "pythonapi, arcgisonline or arcgisnotebooks"),
+        ("response_type" = String, Query, description = "token"),
+        ("redirect_uri" = String, Query, description = "This site's own https origin, or urn:ietf:wg:oauth:2.0:oob"),
+        ("state" = Option<String>, Query),
+        ("expiration" = Option<String>, Query, description = "Minutes"),),
+    responses(
+        (status = 200, description = "A page carrying the oauth_state", body = String, content_type = "text/html"),
+        (status = "default", response = SharingError),
+    ),
+    security(()),
+)]
 async fn authorize(
     State(service): State<Arc<SignIn>>,
     State(settings): State<Arc<Settings>>,
@@ -60,6 +85,15 @@ async fn authorize(
 }
 
 /// Checks the password; a redirect to the client's address with the token.
+#[utoipa::path(post, path = "/sharing/oauth2/signin", tag = "sharing",
+    summary = "Finish signing in: the password checked, a redirect with the token in its fragment",
+    request_body(content = inline(SignInFields), content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 302, description = "To the client's address, with access_token, expires_in, username and state in the fragment"),
+        (status = "default", response = SharingError),
+    ),
+    security(()),
+)]
 async fn sign_in(
     State(service): State<Arc<SignIn>>,
     ClientAddress(from): ClientAddress,
@@ -74,4 +108,22 @@ async fn sign_in(
         )
         .await?;
     Ok((StatusCode::FOUND, [(header::LOCATION, location)]).into_response())
+}
+
+/// The same sign-in under `sharing/rest`, where some clients post it.
+#[utoipa::path(post, path = "/sharing/rest/oauth2/signin", tag = "sharing",
+    summary = "Finish signing in: the password checked, a redirect with the token in its fragment",
+    request_body(content = inline(SignInFields), content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 302, description = "To the client's address, with access_token, expires_in, username and state in the fragment"),
+        (status = "default", response = SharingError),
+    ),
+    security(()),
+)]
+async fn sign_in_rest(
+    service: State<Arc<SignIn>>,
+    from: ClientAddress,
+    params: Params,
+) -> Result<Response> {
+    sign_in(service, from, params).await
 }

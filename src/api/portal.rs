@@ -17,6 +17,7 @@ use super::caller::Caller;
 use super::directory::API_VERSION;
 use super::negotiate::Reply;
 use super::path::Id;
+use super::schema::{FormatQuery, SharingError, TokenQuery};
 use crate::domain::user::{Privilege, Role, User, Username};
 use crate::error::{Error, Result};
 use crate::service::auth::SignIn;
@@ -39,12 +40,124 @@ pub fn routes() -> Router<super::Site> {
         )
 }
 
+// The answers, as the description gives them; they are built with
+// `json!`, so these types are never made.
+
+#[derive(utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+struct PortalInfo {
+    owning_system_url: String,
+    #[schema(inline)]
+    auth_info: AuthInfo,
+}
+
+#[derive(utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+struct AuthInfo {
+    token_services_url: String,
+    is_token_based_security: bool,
+}
+
+#[derive(utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+struct PortalUser {
+    username: String,
+    #[serde(default)]
+    full_name: String,
+    #[serde(default)]
+    id: String,
+    #[serde(default)]
+    org_id: String,
+    #[schema(inline)]
+    role: EsriRole,
+    #[serde(default)]
+    role_id: String,
+    #[serde(default)]
+    #[schema(inline)]
+    hookbook_role: HookbookRole,
+    privileges: Vec<String>,
+}
+
+#[derive(utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)]
+enum EsriRole {
+    OrgAdmin,
+    OrgUser,
+}
+
+#[derive(utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code)]
+enum HookbookRole {
+    Administrator,
+    User,
+}
+
+#[derive(utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+struct Portal {
+    id: String,
+    #[serde(default)]
+    name: String,
+    portal_name: String,
+    #[serde(default)]
+    portal_hostname: String,
+    is_portal: bool,
+    current_version: String,
+    #[serde(default, rename = "allSSL")]
+    all_ssl: bool,
+    /// The signed-in user, when there is one.
+    #[serde(default)]
+    user: PortalUser,
+}
+
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct PortalServers {
+    #[schema(inline)]
+    servers: Vec<PortalServer>,
+}
+
+#[derive(utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+struct PortalServer {
+    #[serde(default)]
+    id: String,
+    #[serde(default)]
+    name: String,
+    url: String,
+    admin_url: String,
+    #[serde(default)]
+    server_type: String,
+    #[serde(default)]
+    server_role: String,
+    server_function: String,
+    #[serde(default)]
+    is_hosted: bool,
+}
+
 /// This site's portal URL: its public URL and context path.
 fn portal_url(settings: &Settings) -> String {
     format!("{}/{}", settings.public_url, settings.context)
 }
 
 /// Where tokens are made, and that this portal uses them.
+#[utoipa::path(get, path = "/sharing/rest/info", tag = "sharing",
+    summary = "Where tokens are made",
+    params(FormatQuery),
+    responses(
+        (status = 200, description = "The portal's URL and its token service",
+            content((PortalInfo = "application/json"), (String = "text/html"))),
+        (status = "default", response = SharingError),
+    ),
+    security(()),
+)]
 async fn info(State(settings): State<Arc<Settings>>) -> Result<Reply> {
     let portal = portal_url(&settings);
     let value = json!({
@@ -87,6 +200,16 @@ fn user_json(user: &User) -> Value {
 }
 
 /// The portal: its name and version, and the signed-in user, if any.
+#[utoipa::path(get, path = "/sharing/rest/portals/self", tag = "sharing",
+    summary = "The portal, and the signed-in user if any",
+    params(FormatQuery, TokenQuery),
+    responses(
+        (status = 200, description = "The portal",
+            content((Portal = "application/json"), (String = "text/html"))),
+        (status = "default", response = SharingError),
+    ),
+    security(("token" = []), ("bearer" = []), ("esri" = []), ("session" = []), ()),
+)]
 async fn portal_self(
     State(settings): State<Arc<Settings>>,
     caller: std::result::Result<Caller, Error>,
@@ -141,10 +264,29 @@ fn servers_json(settings: &Settings) -> Value {
     }]})
 }
 
+#[utoipa::path(get, path = "/sharing/rest/portals/self/servers", tag = "sharing",
+    summary = "The portal's servers: this notebook server",
+    params(FormatQuery, TokenQuery),
+    responses(
+        (status = 200, description = "One server",
+            content((PortalServers = "application/json"), (String = "text/html"))),
+        (status = "default", response = SharingError),
+    ),
+)]
 async fn servers(State(settings): State<Arc<Settings>>, Caller(_): Caller) -> Result<Reply> {
     Ok(servers_reply(&settings))
 }
 
+#[utoipa::path(get, path = "/sharing/rest/portals/{portal}/servers", tag = "sharing",
+    summary = "The portal's servers, by portal id",
+    params(FormatQuery, TokenQuery,
+        ("portal" = String, Path, description = "The portal's id (0123456789ABCDEF)."),),
+    responses(
+        (status = 200, description = "One server",
+            content((PortalServers = "application/json"), (String = "text/html"))),
+        (status = "default", response = SharingError),
+    ),
+)]
 async fn servers_of(
     State(settings): State<Arc<Settings>>,
     Caller(_): Caller,
@@ -164,6 +306,15 @@ fn servers_reply(settings: &Settings) -> Reply {
     Reply::new(value, async move { Ok(page) })
 }
 
+#[utoipa::path(get, path = "/sharing/rest/community/self", tag = "sharing",
+    summary = "The signed-in user",
+    params(FormatQuery, TokenQuery),
+    responses(
+        (status = 200, description = "The user",
+            content((PortalUser = "application/json"), (String = "text/html"))),
+        (status = "default", response = SharingError),
+    ),
+)]
 async fn community_self(Caller(caller): Caller) -> Result<Reply> {
     let value = user_json(&caller);
     let page = Page::new("User");
@@ -171,6 +322,16 @@ async fn community_self(Caller(caller): Caller) -> Result<Reply> {
 }
 
 /// A user's profile: the user's own, or any for an administrator.
+#[utoipa::path(get, path = "/sharing/rest/community/users/{username}", tag = "sharing",
+    summary = "A user's profile: one's own, or any for an administrator",
+    params(FormatQuery, TokenQuery,
+        ("username" = String, Path, description = "A username."),),
+    responses(
+        (status = 200, description = "The user",
+            content((PortalUser = "application/json"), (String = "text/html"))),
+        (status = "default", response = SharingError),
+    ),
+)]
 async fn community_user(
     State(service): State<Arc<SignIn>>,
     Caller(caller): Caller,

@@ -12,6 +12,7 @@ use serde_json::json;
 use super::caller::Caller;
 use super::negotiate::{Params, Reply};
 use super::path::Id;
+use super::schema::{AdminError, Flag, FormatQuery, ReceiverPath, Succeeded, TokenQuery};
 use crate::domain::ids::{ItemId, ReceiverId};
 use crate::domain::receiver::{
     parse_flag, Parameters, Receiver, ReceiverName, Secret, SignatureHeaders,
@@ -25,6 +26,7 @@ use crate::service::receivers::{NewReceiver, ReceiverChanges};
 use crate::service::Settings;
 use crate::ui::pages::receivers::{list_page, receiver_page};
 use crate::ui::Page;
+use utoipa::ToSchema;
 
 /// Delivery-log lines a receiver's page shows.
 const RECENT: u32 = 20;
@@ -46,9 +48,10 @@ pub fn routes() -> Router<super::Site> {
         .route(&format!("{root}/{{id}}/deliveries"), get(deliveries))
 }
 
-/// `<receiver>` of the contract: exactly these fields.
-#[derive(Serialize)]
+/// A webhook receiver.
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = Receiver)]
 struct ReceiverOut {
     id: String,
     name: String,
@@ -87,10 +90,122 @@ impl ReceiverOut {
     }
 }
 
+// The other answers and the forms, as the description gives them; the
+// answers are built with `json!`, so these types are never made.
+
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+struct ReceiverList {
+    webhook_receivers: Vec<ReceiverOut>,
+}
+
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+struct ReceiverChanged {
+    webhook_receiver: ReceiverOut,
+    #[schema(inline)]
+    status: Succeeded,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct Validation {
+    #[schema(inline)]
+    success: Flag,
+    id: String,
+    /// What keeps the receiver from running, when it cannot.
+    #[serde(default)]
+    messages: Vec<String>,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct Deliveries {
+    #[schema(inline)]
+    deliveries: Vec<DeliveryOut>,
+}
+
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+struct DeliveryOut {
+    time: i64,
+    #[schema(inline)]
+    outcome: DeliveryOutcome,
+    reason: String,
+    #[schema(required)]
+    job_id: Option<String>,
+    size: i64,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+enum DeliveryOutcome {
+    Accepted,
+    Duplicate,
+    Rejected,
+}
+
+/// The fields of a new receiver.
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+struct NewReceiverFields {
+    name: String,
+    item_id: String,
+    secret: String,
+    signature_headers: String,
+    #[serde(default)]
+    api_token: String,
+    #[serde(default)]
+    parameters: String,
+    #[serde(default)]
+    f: String,
+    #[serde(default)]
+    token: String,
+}
+
+/// The fields to change; an empty one keeps its value.
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+struct ReceiverFields {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    item_id: String,
+    #[serde(default)]
+    secret: String,
+    #[serde(default)]
+    signature_headers: String,
+    #[serde(default)]
+    api_token: String,
+    #[serde(default)]
+    parameters: String,
+    #[serde(default)]
+    f: String,
+    #[serde(default)]
+    token: String,
+    #[serde(default)]
+    disabled: String,
+}
+
 fn api_token(params: &Params) -> Option<Token> {
     params.non_empty("apiToken").map(Token::from_client)
 }
 
+#[utoipa::path(get, path = "/admin/notebooks/webhookReceivers", tag = "admin",
+    summary = "List webhook receivers",
+    params(FormatQuery, TokenQuery),
+    responses(
+        (status = 200, description = "The receivers the caller manages",
+            content((ReceiverList = "application/json"), (String = "text/html"))),
+        (status = "default", response = AdminError),
+    ),
+)]
 async fn list(
     State(service): State<Arc<Receivers>>,
     State(settings): State<Arc<Settings>>,
@@ -106,6 +221,16 @@ async fn list(
     }))
 }
 
+#[utoipa::path(post, path = "/admin/notebooks/webhookReceivers/create", tag = "admin",
+    summary = "Create a webhook receiver",
+    params(FormatQuery, TokenQuery),
+    request_body(content = inline(NewReceiverFields), content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "The new receiver",
+            content((ReceiverChanged = "application/json"), (String = "text/html"))),
+        (status = "default", response = AdminError),
+    ),
+)]
 async fn create(
     State(service): State<Arc<Receivers>>,
     State(settings): State<Arc<Settings>>,
@@ -130,6 +255,15 @@ async fn create(
     }))
 }
 
+#[utoipa::path(get, path = "/admin/notebooks/webhookReceivers/{id}", tag = "admin",
+    summary = "A webhook receiver",
+    params(FormatQuery, TokenQuery, ReceiverPath),
+    responses(
+        (status = 200, description = "The receiver",
+            content((ReceiverOut = "application/json"), (String = "text/html"))),
+        (status = "default", response = AdminError),
+    ),
+)]
 async fn fetch(
     State(service): State<Arc<Receivers>>,
     State(settings): State<Arc<Settings>>,
@@ -146,6 +280,16 @@ async fn fetch(
 
 /// Fields left out or empty keep their value (a page's form sends every
 /// field); `parameters` set to `{}` clears the parameters.
+#[utoipa::path(post, path = "/admin/notebooks/webhookReceivers/{id}/update", tag = "admin",
+    summary = "Update a webhook receiver; empty fields keep their value",
+    params(FormatQuery, TokenQuery, ReceiverPath),
+    request_body(content = inline(Option<ReceiverFields>), content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "The receiver",
+            content((ReceiverChanged = "application/json"), (String = "text/html"))),
+        (status = "default", response = AdminError),
+    ),
+)]
 async fn update(
     State(service): State<Arc<Receivers>>,
     State(settings): State<Arc<Settings>>,
@@ -195,6 +339,15 @@ async fn update(
     }))
 }
 
+#[utoipa::path(post, path = "/admin/notebooks/webhookReceivers/{id}/delete", tag = "admin",
+    summary = "Delete a webhook receiver",
+    params(FormatQuery, TokenQuery, ReceiverPath),
+    responses(
+        (status = 200, description = "Deleted",
+            content((super::schema::Success = "application/json"), (String = "text/html"))),
+        (status = "default", response = AdminError),
+    ),
+)]
 async fn delete(
     State(service): State<Arc<Receivers>>,
     State(settings): State<Arc<Settings>>,
@@ -208,6 +361,15 @@ async fn delete(
     }))
 }
 
+#[utoipa::path(method(get, post), path = "/admin/notebooks/webhookReceivers/{id}/validate", tag = "admin",
+    summary = "Check that the receiver can run",
+    params(FormatQuery, TokenQuery, ReceiverPath),
+    responses(
+        (status = 200, description = "The outcome",
+            content((Validation = "application/json"), (String = "text/html"))),
+        (status = "default", response = AdminError),
+    ),
+)]
 async fn validate(
     State(service): State<Arc<Receivers>>,
     State(settings): State<Arc<Settings>>,
@@ -254,6 +416,15 @@ pub(super) async fn receiver_page_of(
     Ok(receiver_page(&super::urls(&settings), &receiver, &log))
 }
 
+#[utoipa::path(post, path = "/admin/notebooks/webhookReceivers/{id}/enable", tag = "admin",
+    summary = "Enable a webhook receiver",
+    params(FormatQuery, TokenQuery, ReceiverPath),
+    responses(
+        (status = 200, description = "Enabled",
+            content((super::schema::Success = "application/json"), (String = "text/html"))),
+        (status = "default", response = AdminError),
+    ),
+)]
 async fn enable(
     State(service): State<Arc<Receivers>>,
     State(settings): State<Arc<Settings>>,
@@ -263,6 +434,15 @@ async fn enable(
     set_disabled(service, settings.clone(), caller, id, false).await
 }
 
+#[utoipa::path(post, path = "/admin/notebooks/webhookReceivers/{id}/disable", tag = "admin",
+    summary = "Disable a webhook receiver",
+    params(FormatQuery, TokenQuery, ReceiverPath),
+    responses(
+        (status = 200, description = "Disabled",
+            content((super::schema::Success = "application/json"), (String = "text/html"))),
+        (status = "default", response = AdminError),
+    ),
+)]
 async fn disable(
     State(service): State<Arc<Receivers>>,
     State(settings): State<Arc<Settings>>,
@@ -273,6 +453,16 @@ async fn disable(
 }
 
 /// The receiver's delivery log, newest first (`num` lines, 100 by default).
+#[utoipa::path(get, path = "/admin/notebooks/webhookReceivers/{id}/deliveries", tag = "admin",
+    summary = "A receiver's delivery log, newest first",
+    params(FormatQuery, TokenQuery, ReceiverPath,
+        ("num" = Option<String>, Query, description = "Lines, 1 to 1000 (100 by default)."),),
+    responses(
+        (status = 200, description = "The log",
+            content((Deliveries = "application/json"), (String = "text/html"))),
+        (status = "default", response = AdminError),
+    ),
+)]
 async fn deliveries(
     State(service): State<Arc<Receivers>>,
     State(settings): State<Arc<Settings>>,

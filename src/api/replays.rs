@@ -13,6 +13,7 @@ use serde_json::json;
 use super::caller::Caller;
 use super::negotiate::{Params, Reply};
 use super::path::Id;
+use super::schema::{AdminError, FormatQuery, ReceiverPath, Succeeded, TokenQuery};
 use crate::domain::ids::{BatchId, ReceiverId};
 use crate::domain::job::JobStatus;
 use crate::domain::time::Millis;
@@ -27,6 +28,44 @@ pub fn routes() -> Router<super::Site> {
     Router::new()
         .route(&format!("{root}/replay"), post(replay))
         .route(&format!("{root}/replays/{{batch}}/cancel"), post(cancel))
+}
+
+// The answers and the form, as the description gives them; the answers
+// are built with `json!`, so these types are never made.
+
+#[derive(utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+struct ReplayBatch {
+    #[schema(inline)]
+    status: Succeeded,
+    batch_id: String,
+    jobs: i64,
+    already_replayed: i64,
+}
+
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct CancelledReplays {
+    #[schema(inline)]
+    status: Succeeded,
+    cancelled: i64,
+}
+
+/// Which jobs to run again.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct SelectionFields {
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
+    #[serde(default)]
+    f: String,
+    #[serde(default)]
+    token: String,
 }
 
 /// `status` (a final state, `FAILED` unless given), `from` and `to`
@@ -59,6 +98,17 @@ fn selection(params: &Params) -> Result<ReplaySelection> {
     })
 }
 
+#[utoipa::path(post, path = "/admin/notebooks/webhookReceivers/{id}/replay", tag = "admin",
+    summary = "Run a receiver's jobs again, as one batch",
+    description = "Owners of the receiver and administrators. Runs again the receiver's webhook jobs (not replays themselves) that ended in `status` (FAILED by default; COMPLETED or CANCELLED) and were submitted from `from` to `to` (epoch milliseconds, inclusive; from the start to now by default), at most 10,000 at once. Each replay runs the stored event with the receiver's notebook, owner and parameters as they are now. `alreadyReplayed` counts selected jobs that had been replayed before.",
+    params(FormatQuery, TokenQuery, ReceiverPath),
+    request_body(content = inline(Option<SelectionFields>), content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Done",
+            content((ReplayBatch = "application/json"), (String = "text/html"))),
+        (status = "default", response = AdminError),
+    ),
+)]
 async fn replay(
     State(service): State<Arc<Jobs>>,
     State(receivers): State<Arc<Receivers>>,
@@ -82,6 +132,17 @@ async fn replay(
     ))
 }
 
+#[utoipa::path(post, path = "/admin/notebooks/webhookReceivers/{id}/replays/{batch}/cancel", tag = "admin",
+    summary = "Cancel the waiting jobs of a replay batch",
+    description = "Owners of the receiver and administrators. Cancels the batch's replays that have not started; `cancelled` says how many.",
+    params(FormatQuery, TokenQuery, ReceiverPath,
+        ("batch" = String, Path, description = "A replay batch id (a UUID), as the replay answered."),),
+    responses(
+        (status = 200, description = "Done",
+            content((CancelledReplays = "application/json"), (String = "text/html"))),
+        (status = "default", response = AdminError),
+    ),
+)]
 async fn cancel(
     State(service): State<Arc<Jobs>>,
     State(receivers): State<Arc<Receivers>>,

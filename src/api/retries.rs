@@ -17,6 +17,7 @@ use serde_json::{json, Value};
 use super::caller::Caller;
 use super::negotiate::{Params, Reply};
 use super::path::Id;
+use super::schema::{AdminError, FormatQuery, ReceiverPath, Succeeded, TokenQuery};
 use crate::domain::ids::ReceiverId;
 use crate::domain::receiver::parse_flag;
 use crate::domain::retry::{Failure, RetryPolicy};
@@ -44,6 +45,114 @@ pub fn routes() -> Router<super::Site> {
             "/admin/notebooks/retryPolicy/update",
             post(update_site_policy),
         )
+}
+
+// The answers and the forms, as the description gives them; the answers
+// are built with `json!`, so these types are never made.
+
+#[derive(utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = RetryPolicy)]
+#[allow(dead_code)]
+struct PolicyOut {
+    #[schema(minimum = 1, maximum = 10)]
+    max_attempts: i64,
+    #[schema(minimum = 0)]
+    delay_seconds: i64,
+    #[schema(minimum = 1, maximum = 10)]
+    backoff_factor: f64,
+    #[schema(minimum = 0)]
+    max_delay_seconds: i64,
+    #[schema(inline)]
+    retry_on: Vec<Retried>,
+}
+
+/// A kind of failure a policy may retry.
+#[derive(utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+enum Retried {
+    Error,
+    Timeout,
+    LostNode,
+}
+
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct ReceiverRetryPolicy {
+    #[serde(flatten)]
+    policy: PolicyOut,
+    /// True when the receiver follows the site's policy.
+    inherited: bool,
+}
+
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct RetryPolicyChanged {
+    #[serde(flatten)]
+    policy: PolicyOut,
+    #[schema(inline)]
+    status: Succeeded,
+}
+
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct ReceiverRetryPolicyChanged {
+    #[serde(flatten)]
+    policy: ReceiverRetryPolicy,
+    #[schema(inline)]
+    status: Succeeded,
+}
+
+/// The fields of a policy to change; one left out keeps its value.
+#[derive(utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+struct PolicyFields {
+    #[serde(default)]
+    max_attempts: String,
+    #[serde(default)]
+    delay_seconds: String,
+    #[serde(default)]
+    backoff_factor: String,
+    #[serde(default)]
+    max_delay_seconds: String,
+    #[serde(default)]
+    retry_on: String,
+    #[serde(default)]
+    f: String,
+    #[serde(default)]
+    token: String,
+}
+
+/// A receiver's policy fields, or `inherit=true` to follow the site's.
+#[derive(utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+struct ReceiverPolicyFields {
+    #[serde(default)]
+    max_attempts: String,
+    #[serde(default)]
+    delay_seconds: String,
+    #[serde(default)]
+    backoff_factor: String,
+    #[serde(default)]
+    max_delay_seconds: String,
+    #[serde(default)]
+    retry_on: String,
+    #[serde(default)]
+    inherit: String,
+    #[serde(default)]
+    f: String,
+    #[serde(default)]
+    token: String,
+}
+
+/// The fields of a policy, described once for both forms.
+macro_rules! policy_fields {
+    () => {
+        "Fields: `maxAttempts` (1, no retries, to 10), `delaySeconds` (the wait before the second attempt, 0 to 604800), `backoffFactor` (each later wait is the one before times this, 1 to 10), `maxDelaySeconds` (the longest wait, from delaySeconds to 604800), `retryOn` (which failures get another attempt: `error` (an exception, a lost kernel, the disk budget), `timeout`, `lostNode`; commas between, or a JSON list; empty retries nothing). A field left out keeps its value."
+    };
 }
 
 fn policy_json(p: &RetryPolicy) -> Value {
@@ -110,6 +219,16 @@ async fn receiver_page(
     ))
 }
 
+#[utoipa::path(get, path = "/admin/notebooks/webhookReceivers/{id}/retryPolicy", tag = "admin",
+    summary = "The retry policy a receiver's jobs follow",
+    description = "Owners of the receiver and administrators. The receiver's own policy, or the site's when it has none (`inherited`: true).",
+    params(FormatQuery, TokenQuery, ReceiverPath),
+    responses(
+        (status = 200, description = "Done",
+            content((ReceiverRetryPolicy = "application/json"), (String = "text/html"))),
+        (status = "default", response = AdminError),
+    ),
+)]
 async fn receiver_policy(
     State(service): State<Arc<Retries>>,
     State(settings): State<Arc<Settings>>,
@@ -123,6 +242,20 @@ async fn receiver_policy(
     ))
 }
 
+#[utoipa::path(post, path = "/admin/notebooks/webhookReceivers/{id}/retryPolicy/update", tag = "admin",
+    summary = "Change a receiver's retry policy",
+    description = concat!(
+        "Owners of the receiver and administrators. Gives the receiver a policy of its own, starting from the one it follows now; `inherit=true` removes its own so that it follows the site's again. ",
+        policy_fields!()
+    ),
+    params(FormatQuery, TokenQuery, ReceiverPath),
+    request_body(content = inline(Option<ReceiverPolicyFields>), content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Done",
+            content((ReceiverRetryPolicyChanged = "application/json"), (String = "text/html"))),
+        (status = "default", response = AdminError),
+    ),
+)]
 async fn update_receiver_policy(
     State(service): State<Arc<Retries>>,
     State(settings): State<Arc<Settings>>,
@@ -158,6 +291,16 @@ async fn site_page(service: Arc<Retries>, settings: Arc<Settings>, caller: User)
     ))
 }
 
+#[utoipa::path(get, path = "/admin/notebooks/retryPolicy", tag = "admin",
+    summary = "The site's retry policy",
+    description = "Anyone signed in. The policy of every job whose receiver has none of its own, and of executeNotebook jobs. Until changed: 2 attempts, retrying only a job whose node was lost, at once.",
+    params(FormatQuery, TokenQuery),
+    responses(
+        (status = 200, description = "Done",
+            content((PolicyOut = "application/json"), (String = "text/html"))),
+        (status = "default", response = AdminError),
+    ),
+)]
 async fn site_policy(
     State(service): State<Arc<Retries>>,
     State(settings): State<Arc<Settings>>,
@@ -170,6 +313,17 @@ async fn site_policy(
     ))
 }
 
+#[utoipa::path(post, path = "/admin/notebooks/retryPolicy/update", tag = "admin",
+    summary = "Change the site's retry policy",
+    description = concat!("Administrators only. ", policy_fields!()),
+    params(FormatQuery, TokenQuery),
+    request_body(content = inline(Option<PolicyFields>), content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Done",
+            content((RetryPolicyChanged = "application/json"), (String = "text/html"))),
+        (status = "default", response = AdminError),
+    ),
+)]
 async fn update_site_policy(
     State(service): State<Arc<Retries>>,
     State(settings): State<Arc<Settings>>,

@@ -19,6 +19,7 @@ use serde_json::{json, Value};
 use super::caller::Caller;
 use super::negotiate::{Params, Reply};
 use super::path::Id;
+use super::schema::{always_null, AdminError, FormatQuery, Succeeded, TokenQuery};
 use crate::domain::runtime::{manifest, Limits, Preload, Requirements, RuntimeId, RuntimeName};
 use crate::error::{Error, Result};
 use crate::service::runtimes::Runtimes;
@@ -37,6 +38,138 @@ pub fn routes() -> Router<super::Site> {
             "/admin/notebooks/runtimes/{id}/unregister",
             post(unregister),
         )
+}
+
+// The answers and the form, as the description gives them; the answers
+// are built with `json!`, so these types are never made.
+
+#[derive(utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = Runtime)]
+#[allow(dead_code)]
+struct RuntimeOut {
+    id: String,
+    name: String,
+    version: String,
+    #[schema(required)]
+    max_cpu: Option<f64>,
+    #[schema(required)]
+    max_memory: Option<f64>,
+    #[schema(required)]
+    max_memory_unit: Option<String>,
+    #[serde(default)]
+    requires_advanced_privileges: bool,
+    #[serde(default)]
+    #[schema(schema_with = always_null)]
+    image_id: (),
+    #[serde(default)]
+    #[schema(schema_with = always_null)]
+    image_pull_string: (),
+    #[serde(default)]
+    #[schema(schema_with = always_null)]
+    container_type: (),
+    requirements: Vec<String>,
+    preload: Vec<String>,
+    #[schema(inline)]
+    state: RuntimeState,
+    message: String,
+    #[serde(default)]
+    created: i64,
+    #[serde(default)]
+    modified: i64,
+}
+
+#[derive(utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code)]
+enum RuntimeState {
+    Building,
+    Ready,
+    Failed,
+}
+
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct RuntimeList {
+    runtimes: Vec<RuntimeOut>,
+}
+
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct RuntimeRegistered {
+    #[schema(inline)]
+    status: Succeeded,
+    id: String,
+}
+
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct Manifest {
+    #[schema(inline)]
+    libraries: Vec<Library>,
+}
+
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct Library {
+    name: String,
+    version: String,
+    dist_name: String,
+    #[serde(default)]
+    #[schema(inline)]
+    channel: Pypi,
+}
+
+#[derive(utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code)]
+enum Pypi {
+    Pypi,
+}
+
+/// A runtime's fields; Esri's Docker fields are accepted and ignored.
+#[derive(utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+struct RuntimeFields {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    requirements: String,
+    #[serde(default)]
+    preload: String,
+    #[serde(default)]
+    max_cpu: String,
+    #[serde(default)]
+    max_memory: String,
+    #[serde(default)]
+    max_memory_unit: String,
+    #[serde(default)]
+    version: String,
+    #[serde(default)]
+    image_id: String,
+    #[serde(default)]
+    image_pull_string: String,
+    #[serde(default)]
+    container_type: String,
+    #[serde(default)]
+    requires_advanced_privileges: String,
+}
+
+/// `{id}` of `/admin/notebooks/runtimes/{id}/...`.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)]
+struct RuntimePath {
+    /// A runtime id (32 hexadecimal characters).
+    id: String,
+}
+
+/// The fields of both forms, described once.
+macro_rules! runtime_fields {
+    () => {
+        "Fields: `name` (1 to 100 characters, unique without regard to case, as notebooks name runtimes in `esriNotebookRuntime`), `requirements` (as in a requirements file, one per line, commas between, or a JSON list; no installer options, URLs or paths), `preload` (modules the runtime's fork server imports, commas between), `maxCpu` (cores per run; empty or 0: no limit), `maxMemory` and `maxMemoryUnit` (`b`, `k`, `m`, `g`; at least 16 MB; empty or 0: no limit). Esri's `version`, `imageId`, `imagePullString`, `containerType` and `requiresAdvancedPrivileges` are about Docker images and have no meaning here: they are accepted and ignored."
+    };
 }
 
 /// `maxMemory` and `maxMemoryUnit`: the largest unit that divides it.
@@ -108,6 +241,16 @@ fn change(params: &Params) -> Result<RuntimeChange> {
     })
 }
 
+#[utoipa::path(get, path = "/admin/notebooks/runtimes", tag = "admin",
+    summary = "The runtimes",
+    description = "Administrators only. Every runtime, by name, with the state of its current version (`building`, `ready` or `failed`, with uv's words in `message`).",
+    params(FormatQuery, TokenQuery),
+    responses(
+        (status = 200, description = "Done",
+            content((RuntimeList = "application/json"), (String = "text/html"))),
+        (status = "default", response = AdminError),
+    ),
+)]
 async fn list(
     State(service): State<Arc<Runtimes>>,
     State(settings): State<Arc<Settings>>,
@@ -145,6 +288,16 @@ async fn page(settings: Arc<Settings>, r: Runtime) -> Result<Page> {
     ))
 }
 
+#[utoipa::path(get, path = "/admin/notebooks/runtimes/{id}", tag = "admin",
+    summary = "A runtime",
+    description = "Administrators only. `maxCpu`, `maxMemory` and `maxMemoryUnit` are null when there is no limit; `imageId`, `imagePullString` and `containerType` are always null (no Docker images here).",
+    params(FormatQuery, TokenQuery, RuntimePath),
+    responses(
+        (status = 200, description = "Done",
+            content((RuntimeOut = "application/json"), (String = "text/html"))),
+        (status = "default", response = AdminError),
+    ),
+)]
 async fn resource(
     State(service): State<Arc<Runtimes>>,
     State(settings): State<Arc<Settings>>,
@@ -155,6 +308,21 @@ async fn resource(
     Ok(Reply::new(runtime_json(&r), page(settings.clone(), r)))
 }
 
+#[utoipa::path(post, path = "/admin/notebooks/runtimes/register", tag = "admin",
+    summary = "Register a runtime",
+    description = concat!(
+        "Administrators only. Stores the runtime (version 1); nodes that run notebooks resolve its requirements with uv into a lock, store the lock, and build it. ",
+        runtime_fields!(),
+        " `name` is required."
+    ),
+    params(FormatQuery, TokenQuery),
+    request_body(content = inline(Option<RuntimeFields>), content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Done",
+            content((RuntimeRegistered = "application/json"), (String = "text/html"))),
+        (status = "default", response = AdminError),
+    ),
+)]
 async fn register(
     State(service): State<Arc<Runtimes>>,
     State(settings): State<Arc<Settings>>,
@@ -166,6 +334,20 @@ async fn register(
     Ok(Reply::new(value, page(settings.clone(), r)))
 }
 
+#[utoipa::path(post, path = "/admin/notebooks/runtimes/{id}/update", tag = "admin",
+    summary = "Change a runtime",
+    description = concat!(
+        "Administrators only. A field left out keeps its value. New `requirements` (or any given after a failed build) make a new version, resolved and built afresh. ",
+        runtime_fields!()
+    ),
+    params(FormatQuery, TokenQuery, RuntimePath),
+    request_body(content = inline(Option<RuntimeFields>), content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Done",
+            content((super::schema::Success = "application/json"), (String = "text/html"))),
+        (status = "default", response = AdminError),
+    ),
+)]
 async fn update(
     State(service): State<Arc<Runtimes>>,
     State(settings): State<Arc<Settings>>,
@@ -182,6 +364,16 @@ async fn update(
     ))
 }
 
+#[utoipa::path(post, path = "/admin/notebooks/runtimes/{id}/unregister", tag = "admin",
+    summary = "Unregister a runtime",
+    description = "Administrators only. Removes the runtime; each node removes its environments.",
+    params(FormatQuery, TokenQuery, RuntimePath),
+    responses(
+        (status = 200, description = "Done",
+            content((super::schema::Success = "application/json"), (String = "text/html"))),
+        (status = "default", response = AdminError),
+    ),
+)]
 async fn unregister(
     State(service): State<Arc<Runtimes>>,
     State(settings): State<Arc<Settings>>,
@@ -195,6 +387,16 @@ async fn unregister(
     }))
 }
 
+#[utoipa::path(get, path = "/admin/notebooks/runtimes/{id}/manifest", tag = "admin",
+    summary = "A runtime's packages",
+    description = "Administrators only. The packages the current version's lock installs (empty until its requirements are resolved), in Esri's manifest shape; `channel` is `pypi`.",
+    params(FormatQuery, TokenQuery, RuntimePath),
+    responses(
+        (status = 200, description = "Done",
+            content((Manifest = "application/json"), (String = "text/html"))),
+        (status = "default", response = AdminError),
+    ),
+)]
 async fn libraries(
     State(service): State<Arc<Runtimes>>,
     State(settings): State<Arc<Settings>>,

@@ -15,6 +15,7 @@ use serde_json::json;
 use super::caller::{Caller, ClientAddress};
 use super::credentials::{session_of, SESSION_COOKIE};
 use super::negotiate::{Params, Reply};
+use super::schema::{FormatQuery, Operation, SharingError, TokenQuery};
 use crate::error::{Error, Result};
 use crate::security::token::Token;
 use crate::service::auth::SignIn;
@@ -27,6 +28,32 @@ pub fn routes() -> Router<super::Site> {
         .route("/signin", get(sign_in_page).post(sign_in))
         .route("/signout", post(sign_out))
         .route("/content", get(my_content))
+}
+
+// The forms, as the description gives them.
+
+/// A user name and password for a session.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct SessionFields {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    next: String,
+    #[serde(default)]
+    f: String,
+}
+
+/// The session's CSRF token.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct SignOutFields {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    token: String,
 }
 
 /// Where to go after signing in: a path of this server, never elsewhere.
@@ -66,6 +93,17 @@ fn see_other(location: &str, cookie: Option<HeaderValue>) -> Result<Response> {
     Ok(response)
 }
 
+#[utoipa::path(get, path = "/signin", tag = "pages",
+    summary = "The sign-in page of the HTML interface",
+    params(FormatQuery,
+        ("next" = Option<String>, Query),),
+    responses(
+        (status = 200, description = "The form",
+            content((Operation = "application/json"), (String = "text/html"))),
+        (status = "default", response = SharingError),
+    ),
+    security(()),
+)]
 async fn sign_in_page(State(settings): State<Arc<Settings>>, params: Params) -> Reply {
     let next = next_page(&settings, &params);
     Reply::new(
@@ -115,6 +153,15 @@ fn check_same_origin(settings: &Settings, headers: &HeaderMap) -> Result<()> {
     Err(Error::CrossSiteSignIn { origin: named })
 }
 
+#[utoipa::path(post, path = "/signin", tag = "pages",
+    summary = "Sign in for a session cookie",
+    request_body(content = inline(Option<SessionFields>), content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "To the next page", headers(("Location" = String))),
+        (status = "default", response = SharingError),
+    ),
+    security(()),
+)]
 async fn sign_in(
     State(service): State<Arc<SignIn>>,
     State(settings): State<Arc<Settings>>,
@@ -135,6 +182,14 @@ async fn sign_in(
     see_other(&next_page(&settings, &params), Some(value))
 }
 
+#[utoipa::path(post, path = "/signout", tag = "pages",
+    summary = "End the session (needs the session's CSRF token)",
+    request_body(content = inline(Option<SignOutFields>), content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "To the next page", headers(("Location" = String))),
+        (status = "default", response = SharingError),
+    ),
+)]
 async fn sign_out(
     State(service): State<Arc<SignIn>>,
     State(settings): State<Arc<Settings>>,
@@ -151,6 +206,14 @@ async fn sign_out(
 }
 
 /// The caller's own notebook items.
+#[utoipa::path(get, path = "/content", tag = "pages",
+    summary = "The caller's own notebook items (a redirect)",
+    params(TokenQuery),
+    responses(
+        (status = 303, description = "To the next page", headers(("Location" = String))),
+        (status = "default", response = SharingError),
+    ),
+)]
 async fn my_content(
     State(settings): State<Arc<Settings>>,
     Caller(caller): Caller,

@@ -16,6 +16,7 @@ use super::caller::Caller;
 use super::negotiate::Params;
 use super::negotiate::Reply;
 use super::path::Id;
+use super::schema::{AdminError, CallerFields, Directory, FormatQuery, Success, TokenQuery};
 use crate::domain::ids::JobId;
 use crate::domain::job::{JobKind, JobStatus};
 use crate::domain::receiver::parse_flag;
@@ -35,11 +36,92 @@ pub fn routes() -> Router<super::Site> {
         .route("/admin/system/jobs/{id}/cancel", post(cancel))
 }
 
+#[utoipa::path(get, path = "/admin/system", tag = "admin",
+    summary = "The system directory",
+    params(FormatQuery, TokenQuery),
+    responses(
+        (status = 200, description = "Its resources",
+            content((Directory = "application/json"), (String = "text/html"))),
+        (status = "default", response = AdminError),
+    ),
+)]
 async fn system(State(settings): State<Arc<Settings>>, Caller(_): Caller) -> Result<Reply> {
     let c = settings.context.clone();
     Ok(Reply::new(json!({"resources": ["jobs"]}), async move {
         Ok(Page::new("System").link("jobs", format!("/{c}/admin/system/jobs")))
     }))
+}
+
+// The answers, as the description gives them; they are built with
+// `json!`, so these types are never made.
+
+#[derive(utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+struct SystemJob {
+    job_id: String,
+    r#type: String,
+    #[serde(default)]
+    username: String,
+    #[schema(inline)]
+    status: EsriState,
+    #[schema(inline)]
+    inputs: SystemInputs,
+    #[serde(default)]
+    start_time: i64,
+    end_time: Option<i64>,
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    results: Value,
+    #[serde(default)]
+    messages: Vec<String>,
+    #[schema(inline)]
+    custom_attributes: CustomAttributes,
+}
+
+#[derive(utoipa::ToSchema)]
+#[serde(rename_all = "UPPERCASE")]
+#[allow(dead_code)]
+enum EsriState {
+    Submitted,
+    Processing,
+    Completed,
+    Failed,
+    Cancelled,
+}
+
+#[derive(utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+struct SystemInputs {
+    #[serde(default)]
+    item_id: String,
+    #[serde(default)]
+    notebook_parameters: String,
+}
+
+#[derive(utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+struct CustomAttributes {
+    #[serde(default)]
+    is_cancelled: bool,
+}
+
+#[derive(utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+struct AsyncJobs {
+    #[schema(inline)]
+    async_jobs: Vec<AsyncJob>,
+}
+
+/// A job in the list: its id, and the rest with `detail=true`.
+#[derive(utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+struct AsyncJob {
+    job_id: String,
 }
 
 /// Esri's status names: a running job is `PROCESSING`.
@@ -103,6 +185,18 @@ fn job_json(settings: &Settings, job: &Job) -> Value {
 
 /// `detail=true` for whole jobs; `num` of them (100 by default), the most
 /// recent first (`sortByDate` is accepted; the order is always by date).
+#[utoipa::path(get, path = "/admin/system/jobs", tag = "admin",
+    summary = "Jobs, as Esri's notebook server lists them",
+    params(FormatQuery, TokenQuery,
+        ("detail" = inline(Option<super::schema::Flag>), Query),
+        ("num" = Option<String>, Query),
+        ("sortByDate" = Option<String>, Query),),
+    responses(
+        (status = 200, description = "The jobs",
+            content((AsyncJobs = "application/json"), (String = "text/html"))),
+        (status = "default", response = AdminError),
+    ),
+)]
 async fn list(
     State(service): State<Arc<Jobs>>,
     State(settings): State<Arc<Settings>>,
@@ -132,6 +226,16 @@ async fn list(
     }))
 }
 
+#[utoipa::path(get, path = "/admin/system/jobs/{id}", tag = "admin",
+    summary = "A job, as Esri's notebook server describes one",
+    params(FormatQuery, TokenQuery,
+        ("id" = String, Path, description = "A job id."),),
+    responses(
+        (status = 200, description = "The job",
+            content((SystemJob = "application/json"), (String = "text/html"))),
+        (status = "default", response = AdminError),
+    ),
+)]
 async fn fetch(
     State(service): State<Arc<Jobs>>,
     State(settings): State<Arc<Settings>>,
@@ -144,6 +248,17 @@ async fn fetch(
     }))
 }
 
+#[utoipa::path(post, path = "/admin/system/jobs/{id}/cancel", tag = "admin",
+    summary = "Cancel a job",
+    params(FormatQuery, TokenQuery,
+        ("id" = String, Path, description = "A job id."),),
+    request_body(content = inline(Option<CallerFields>), content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Done",
+            content((Success = "application/json"), (String = "text/html"))),
+        (status = "default", response = AdminError),
+    ),
+)]
 async fn cancel(
     State(service): State<Arc<Jobs>>,
     Caller(caller): Caller,

@@ -10,12 +10,50 @@ use serde_json::json;
 use super::caller::{Caller, ClientAddress};
 use super::negotiate::{Params, Reply};
 use super::path::Id;
+use super::schema::{always_true, FormatQuery, Operation, SharingError, TokenQuery, UserPath};
 use crate::domain::user::Username;
 use crate::domain::ParseError;
 use crate::error::{Error, Result};
 use crate::service::auth::SignIn;
 use crate::service::Settings;
 use crate::ui::{FieldKind, Form, Page};
+
+// The answers and the form, as the description gives them; the answers
+// are built with `json!`, so these types are never made.
+
+#[derive(utoipa::ToSchema)]
+#[schema(as = Token)]
+#[allow(dead_code)]
+struct TokenOut {
+    token: String,
+    expires: i64,
+    ssl: bool,
+}
+
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct Revoked {
+    #[schema(schema_with = always_true)]
+    success: bool,
+    username: String,
+    revoked: i64,
+}
+
+/// A user name and password for a token.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct TokenFields {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    expiration: String,
+    #[serde(default)]
+    client: String,
+    #[serde(default)]
+    f: String,
+}
 
 pub fn routes() -> Router<super::Site> {
     Router::new()
@@ -28,6 +66,15 @@ pub fn routes() -> Router<super::Site> {
 
 /// Revokes every token of a user (the user or an administrator); the
 /// user's receivers stop running until they are updated.
+#[utoipa::path(post, path = "/sharing/rest/community/users/{username}/revokeTokens", tag = "sharing",
+    summary = "Revoke every token of a user (the user or an administrator); the user's receivers stop running until updated",
+    params(FormatQuery, TokenQuery, UserPath),
+    responses(
+        (status = 200, description = "How many tokens were revoked",
+            content((Revoked = "application/json"), (String = "text/html"))),
+        (status = "default", response = SharingError),
+    ),
+)]
 async fn revoke(
     State(service): State<Arc<SignIn>>,
     Caller(caller): Caller,
@@ -52,6 +99,16 @@ fn sign_in_form(settings: &Settings) -> Form {
 
 /// A GET shows the operation and its form; tokens are only issued on POST
 /// so that passwords stay out of URLs and logs.
+#[utoipa::path(get, path = "/sharing/rest/generateToken", tag = "sharing",
+    summary = "Describe generateToken",
+    params(FormatQuery),
+    responses(
+        (status = 200, description = "How to call it",
+            content((Operation = "application/json"), (String = "text/html"))),
+        (status = "default", response = SharingError),
+    ),
+    security(()),
+)]
 async fn describe(State(settings): State<Arc<Settings>>) -> Reply {
     Reply::new(
         json!({"operation": "generateToken", "methods": ["POST"], "parameters": ["username", "password", "expiration", "client", "f"]}),
@@ -59,6 +116,17 @@ async fn describe(State(settings): State<Arc<Settings>>) -> Reply {
     )
 }
 
+#[utoipa::path(post, path = "/sharing/rest/generateToken", tag = "sharing",
+    summary = "Sign in for a token",
+    params(FormatQuery),
+    request_body(content = inline(Option<TokenFields>), content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "The token",
+            content((TokenOut = "application/json"), (String = "text/html"))),
+        (status = "default", response = SharingError),
+    ),
+    security(()),
+)]
 async fn generate(
     State(service): State<Arc<SignIn>>,
     State(settings): State<Arc<Settings>>,

@@ -37,8 +37,15 @@ async fn no_route_answers_with_a_signature_of_text_the_caller_chose() {
         .iter()
         .flat_map(|m| encodings(mac(SECRET.as_bytes(), &[m.as_bytes()])))
         .collect();
-    let spec: Value =
-        serde_json::from_str(include_str!("../../src/api/openapi.json")).expect("the OpenAPI file");
+    let spec: Value = app
+        .client
+        .get(app.url("/notebooks/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .expect("the OpenAPI description");
     let mut answers = 0;
     // The receiver, its secret and the caller's token must stay as they
     // are while every route is asked: no POST that deletes, disables or
@@ -48,7 +55,9 @@ async fn no_route_answers_with_a_signature_of_text_the_caller_chose() {
             .iter()
             .any(|end| path.ends_with(end))
     };
-    for path in spec["paths"].as_object().unwrap().keys() {
+    // Health and metrics, outside the context path, have servers of their own.
+    let paths = spec["paths"].as_object().unwrap();
+    for path in paths.keys().filter(|p| paths[*p].get("servers").is_none()) {
         let concrete = path
             .replace("{username}", "admin")
             .replace("{id}", if path.contains("items") { &item } else { &id });
