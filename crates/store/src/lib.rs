@@ -35,7 +35,7 @@ pub use operating::{
     Buckets, Count, DashboardStore, DestinationRecord, NoticeStore, RetryStore, RunTimes, Sample,
 };
 pub use runtimes::RuntimeStore;
-pub use sqlite::backup;
+pub use sqlite::vacuum_into as backup;
 
 /// What can go wrong in storage. Callers match on `Conflict`; everything
 /// else is an internal failure.

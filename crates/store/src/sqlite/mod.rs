@@ -17,7 +17,7 @@ use sqlx::SqlitePool;
 
 use super::{Store, StoreError};
 
-pub use backup::backup;
+pub use backup::backup as vacuum_into;
 
 /// The SQLite implementation of [`super::Store`].
 #[derive(Clone)]
