@@ -8,6 +8,9 @@ use std::sync::Arc;
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method};
+use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
+use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::Required;
 
 use super::credentials::{header_token, session_of};
 use super::negotiate::Params;
@@ -56,6 +59,21 @@ pub fn token_of<'a>(
         })
         .filter(|t| !t.is_empty());
     field.or_else(|| header_token(headers))
+}
+
+/// `token`, the way a GET carries a token in its URL, as
+/// `#[utoipa::path(params(Caller))]` gives it; the headers and the cookie
+/// are the description's security schemes.
+impl utoipa::IntoParams for Caller {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        vec![ParameterBuilder::new()
+            .name("token")
+            .parameter_in(ParameterIn::Query)
+            .required(Required::False)
+            .description(Some("An access token from generateToken."))
+            .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+            .build()]
+    }
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Caller

@@ -9,12 +9,12 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::routing::get;
 use axum::Router;
-use serde_json::{json, Map, Value};
+use serde::Serialize;
 
 use super::caller::Caller;
-use super::negotiate::{Params, Reply};
+use super::negotiate::{Format, Params, Reply};
 use super::path::Id;
-use super::schema::{AdminError, FormatQuery, ReceiverPath, TokenQuery};
+use super::schema::AdminError;
 use crate::domain::dashboard::{Series, Window};
 use crate::domain::ids::ReceiverId;
 use crate::error::{Error, Result};
@@ -34,15 +34,11 @@ pub fn routes() -> Router<super::Site> {
         )
 }
 
-// The answer as the description gives it; it is built with `json!`, so
-// this type is never made.
-
 /// A dashboard: series by name, each a value per bucket, oldest first,
 /// null where there is none.
-#[derive(utoipa::ToSchema)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 #[schema(as = Dashboard)]
-#[allow(dead_code)]
 struct DashboardOut {
     #[schema(inline)]
     window: WindowName,
@@ -54,17 +50,44 @@ struct DashboardOut {
     run_seconds: BTreeMap<String, Vec<Option<f64>>>,
     first_cell_seconds: BTreeMap<String, Vec<Option<f64>>>,
     run_times_capped: bool,
-    #[serde(default)]
+    /// The site's dashboard only.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     queue: BTreeMap<String, Vec<Option<f64>>>,
 }
 
-#[derive(utoipa::ToSchema)]
+impl From<&Figures> for DashboardOut {
+    fn from(f: &Figures) -> Self {
+        Self {
+            window: f.window.into(),
+            from: f.buckets.from.0,
+            bucket_ms: f.buckets.size_ms,
+            buckets: f.buckets.count,
+            deliveries: named(&f.deliveries),
+            runs: named(&f.runs),
+            run_seconds: named(&f.durations),
+            first_cell_seconds: named(&f.first_cell),
+            run_times_capped: f.times_capped,
+            queue: named(&f.queue),
+        }
+    }
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
-#[allow(dead_code)]
 enum WindowName {
     Hour,
     Day,
     Week,
+}
+
+impl From<Window> for WindowName {
+    fn from(window: Window) -> Self {
+        match window {
+            Window::Hour => WindowName::Hour,
+            Window::Day => WindowName::Day,
+            Window::Week => WindowName::Week,
+        }
+    }
 }
 
 /// Both dashboards' series, described once.
@@ -81,30 +104,12 @@ fn window(params: &Params) -> Result<Window> {
         .map_err(Error::invalid("window"))
 }
 
-fn named(series: &[Series]) -> Value {
-    let map: Map<String, Value> = series
+/// Series by name.
+fn named(series: &[Series]) -> BTreeMap<String, Vec<Option<f64>>> {
+    series
         .iter()
-        .map(|s| (s.name.clone(), json!(s.values)))
-        .collect();
-    Value::Object(map)
-}
-
-fn figures_json(f: &Figures) -> Value {
-    let mut v = json!({
-        "window": f.window.as_str(),
-        "from": f.buckets.from.0,
-        "bucketMs": f.buckets.size_ms,
-        "buckets": f.buckets.count,
-        "deliveries": named(&f.deliveries),
-        "runs": named(&f.runs),
-        "runSeconds": named(&f.durations),
-        "firstCellSeconds": named(&f.first_cell),
-        "runTimesCapped": f.times_capped,
-    });
-    if !f.queue.is_empty() {
-        v["queue"] = named(&f.queue);
-    }
-    v
+        .map(|s| (s.name.clone(), s.values.clone()))
+        .collect()
 }
 
 fn page(settings: &Settings, title: String, base: &str, f: &Figures) -> Page {
@@ -153,7 +158,7 @@ fn page(settings: &Settings, title: String, base: &str, f: &Figures) -> Page {
         series!(),
         " `queue`: the most jobs waiting and warm kernels (all nodes together) in each bucket's busiest sampled minute."
     ),
-    params(FormatQuery, TokenQuery,
+    params(Format, Caller,
         ("window" = Option<String>, Query, description = "hour (60 buckets of a minute, the default), day (96 of 15 minutes) or week (168 of an hour)."),),
     responses(
         (status = 200, description = "Done",
@@ -170,13 +175,13 @@ async fn site(
     let f = service.site_dashboard(&caller, window(&params)?).await?;
     let base = format!("{}/dashboard", super::urls(&settings).notebooks());
     let page = page(&settings, "The site".into(), &base, &f);
-    Ok(Reply::new(figures_json(&f), async move { Ok(page) }))
+    Reply::new(DashboardOut::from(&f), async move { Ok(page) })
 }
 
 #[utoipa::path(get, path = "/admin/notebooks/webhookReceivers/{id}/dashboard", tag = "admin",
     summary = "A receiver's dashboard",
     description = concat!("Owners of the receiver and administrators. ", series!()),
-    params(FormatQuery, TokenQuery, ReceiverPath,
+    params(Format, Caller, Id<ReceiverId>,
         ("window" = Option<String>, Query, description = "hour (60 buckets of a minute, the default), day (96 of 15 minutes) or week (168 of an hour)."),),
     responses(
         (status = 200, description = "Done",
@@ -199,5 +204,5 @@ async fn receiver(
         "The receiver",
         format!("{}/{id}", super::urls(&settings).receivers()),
     );
-    Ok(Reply::new(figures_json(&f), async move { Ok(page) }))
+    Reply::new(DashboardOut::from(&f), async move { Ok(page) })
 }

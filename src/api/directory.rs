@@ -6,11 +6,10 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::routing::get;
 use axum::Router;
-use serde_json::json;
 
 use super::caller::Caller;
-use super::negotiate::Reply;
-use super::schema::{AdminError, Directory, FormatQuery, SharingError, TokenQuery};
+use super::negotiate::{Format, Reply};
+use super::schema::{AdminError, Directory, SharingError};
 use crate::error::Result;
 use crate::service::Settings;
 use crate::ui::{FieldKind, Form, Page};
@@ -33,7 +32,7 @@ pub fn sharing_routes() -> Router<super::Site> {
 
 #[utoipa::path(get, path = "/admin", tag = "admin",
     summary = "The administrator directory",
-    params(FormatQuery, TokenQuery),
+    params(Format, Caller),
     responses(
         (status = 200, description = "Its resources",
             content((Directory = "application/json"), (String = "text/html"))),
@@ -42,20 +41,23 @@ pub fn sharing_routes() -> Router<super::Site> {
 )]
 async fn admin_root(State(settings): State<Arc<Settings>>, Caller(_): Caller) -> Result<Reply> {
     let c = settings.context.clone();
-    Ok(Reply::new(
-        json!({"resources": ["notebooks", "system"], "currentVersion": API_VERSION, "version": API_VERSION}),
-        async move {
-            Ok(Page::new("Administrator directory")
-                .link("notebooks", format!("/{c}/admin/notebooks"))
-                .link("system", format!("/{c}/admin/system")))
-        },
-    ))
+    let answer = Directory {
+        resources: &["notebooks", "system"],
+        current_version: API_VERSION,
+        version: API_VERSION,
+        ..Directory::default()
+    };
+    Reply::new(answer, async move {
+        Ok(Page::new("Administrator directory")
+            .link("notebooks", format!("/{c}/admin/notebooks"))
+            .link("system", format!("/{c}/admin/system")))
+    })
 }
 
 /// `/admin/` answers as `/admin` does.
 #[utoipa::path(get, path = "/admin/", tag = "admin",
     summary = "The administrator directory",
-    params(FormatQuery, TokenQuery),
+    params(Format, Caller),
     responses(
         (status = 200, description = "Its resources",
             content((Directory = "application/json"), (String = "text/html"))),
@@ -68,7 +70,7 @@ async fn admin_root_slash(settings: State<Arc<Settings>>, caller: Caller) -> Res
 
 #[utoipa::path(get, path = "/admin/notebooks", tag = "admin",
     summary = "The notebooks resource",
-    params(FormatQuery, TokenQuery),
+    params(Format, Caller),
     responses(
         (status = 200, description = "Its resources and operations",
             content((Directory = "application/json"), (String = "text/html"))),
@@ -77,48 +79,50 @@ async fn admin_root_slash(settings: State<Arc<Settings>>, caller: Caller) -> Res
 )]
 async fn notebooks_root(State(settings): State<Arc<Settings>>, Caller(_): Caller) -> Result<Reply> {
     let c = settings.context.clone();
-    Ok(Reply::new(
-        json!({"resources": ["webhookReceivers", "jobs", "runtimes"], "operations": ["executeNotebook"]}),
-        async move {
-            Ok(Page::new("Notebooks")
-                .link(
-                    "webhookReceivers",
-                    format!("/{c}/admin/notebooks/webhookReceivers"),
+    let answer = Directory {
+        resources: &["webhookReceivers", "jobs", "runtimes"],
+        operations: &["executeNotebook"],
+        ..Directory::default()
+    };
+    Reply::new(answer, async move {
+        Ok(Page::new("Notebooks")
+            .link(
+                "webhookReceivers",
+                format!("/{c}/admin/notebooks/webhookReceivers"),
+            )
+            .link("jobs", format!("/{c}/admin/notebooks/jobs"))
+            .link("runtimes", format!("/{c}/admin/notebooks/runtimes"))
+            .form(
+                Form::post(
+                    "Execute notebook",
+                    format!("/{c}/admin/notebooks/executeNotebook"),
                 )
-                .link("jobs", format!("/{c}/admin/notebooks/jobs"))
-                .link("runtimes", format!("/{c}/admin/notebooks/runtimes"))
-                .form(
-                    Form::post(
-                        "Execute notebook",
-                        format!("/{c}/admin/notebooks/executeNotebook"),
-                    )
-                    .field(FieldKind::Text, "itemId", "Notebook item id", "")
-                    .field(
-                        FieldKind::Textarea,
-                        "notebookParameters",
-                        "Parameters (a JSON object)",
-                        "{}",
-                    )
-                    .field(
-                        FieldKind::Text,
-                        "executionTimeoutInMinutes",
-                        "Time limit (minutes)",
-                        "",
-                    )
-                    .select(
-                        "updatePortalItem",
-                        "Save the executed notebook to the item",
-                        "false",
-                        &["false", "true"],
-                    ),
-                ))
-        },
-    ))
+                .field(FieldKind::Text, "itemId", "Notebook item id", "")
+                .field(
+                    FieldKind::Textarea,
+                    "notebookParameters",
+                    "Parameters (a JSON object)",
+                    "{}",
+                )
+                .field(
+                    FieldKind::Text,
+                    "executionTimeoutInMinutes",
+                    "Time limit (minutes)",
+                    "",
+                )
+                .select(
+                    "updatePortalItem",
+                    "Save the executed notebook to the item",
+                    "false",
+                    &["false", "true"],
+                ),
+            ))
+    })
 }
 
 #[utoipa::path(get, path = "/sharing/rest", tag = "sharing",
     summary = "The sharing directory",
-    params(FormatQuery),
+    params(Format),
     responses(
         (status = 200, description = "Its version",
             content((Directory = "application/json"), (String = "text/html"))),
@@ -128,19 +132,20 @@ async fn notebooks_root(State(settings): State<Arc<Settings>>, Caller(_): Caller
 )]
 async fn sharing_root(State(settings): State<Arc<Settings>>) -> Result<Reply> {
     let c = settings.context.clone();
-    Ok(Reply::new(
-        json!({"currentVersion": API_VERSION}),
-        async move {
-            Ok(Page::new("Sharing directory")
-                .link("generateToken", format!("/{c}/sharing/rest/generateToken")))
-        },
-    ))
+    let answer = Directory {
+        current_version: API_VERSION,
+        ..Directory::default()
+    };
+    Reply::new(answer, async move {
+        Ok(Page::new("Sharing directory")
+            .link("generateToken", format!("/{c}/sharing/rest/generateToken")))
+    })
 }
 
 /// `/sharing/rest/` answers as `/sharing/rest` does.
 #[utoipa::path(get, path = "/sharing/rest/", tag = "sharing",
     summary = "The sharing directory (with a trailing slash, as the ArcGIS API for Python asks for it)",
-    params(FormatQuery),
+    params(Format),
     responses(
         (status = 200, description = "Its version",
             content((Directory = "application/json"), (String = "text/html"))),

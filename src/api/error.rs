@@ -6,6 +6,7 @@ use axum::http::{HeaderValue, StatusCode};
 use crate::domain::refusal::Refusal;
 use axum::response::{IntoResponse, Response};
 
+use super::schema::{AdminError, SharingError};
 use crate::error::Error;
 
 /// An error answer before it is given its surface's shape and format by
@@ -22,11 +23,17 @@ pub struct ErrorAnswer {
 
 impl ErrorAnswer {
     /// `{"status": "error", "messages": [...], "code": N}`.
-    pub fn admin_body(&self) -> serde_json::Value {
-        let messages: Vec<&String> = std::iter::once(&self.message)
+    pub fn admin_body(&self) -> AdminError {
+        let messages = std::iter::once(&self.message)
             .chain(&self.details)
+            .cloned()
             .collect();
-        serde_json::json!({"status": "error", "messages": messages, "code": self.code})
+        AdminError::new(messages, self.code)
+    }
+
+    /// `{"error": {"code": N, "message": "...", "details": [...]}}`.
+    pub fn sharing_body(&self) -> SharingError {
+        SharingError::new(self.code, self.message.clone(), self.details.clone())
     }
 }
 

@@ -10,10 +10,9 @@ use axum::http::header::CONTENT_LENGTH;
 use axum::routing::post;
 use axum::{Json, Router};
 use futures_util::StreamExt as _;
-use serde_json::{json, Value};
 use tracing::Instrument as _;
 
-use super::schema::{AdminError, Binary, Execution};
+use super::schema::{AdminError, Execution};
 use crate::domain::ids::ReceiverId;
 use crate::domain::ParseError;
 use crate::error::{Error, Result};
@@ -30,10 +29,15 @@ pub fn routes() -> Router<super::Site> {
     )
 }
 
+/// A delivery's body: any bytes, read as they come and signed as they are.
+#[derive(utoipa::ToSchema)]
+#[schema(value_type = String, format = Binary)]
+struct Payload(Vec<u8>);
+
 #[utoipa::path(post, path = "/rest/events/webhooks/{id}", tag = "events",
     summary = "Deliver a signed event",
     params(("id" = String, Path, description = "The receiver id.")),
-    request_body(content = inline(Option<Binary>), content_type = "*/*"),
+    request_body(content = inline(Option<Payload>), content_type = "*/*"),
     responses(
         (status = 200, description = "Stored durably; a job was queued (or the delivery id was seen before)", body = Execution),
         (status = "default", description = "Refused: 401 bad or missing signature, 403 disabled, 404 unknown receiver, 413 too large, 429 over the rate limit, 503 queue full or the database unavailable (with Retry-After; answered within 10 s)", body = AdminError),
@@ -45,7 +49,7 @@ async fn receive(
     State(intake): State<Arc<Intake>>,
     Path(id): Path<String>,
     request: Request,
-) -> Result<Json<Value>> {
+) -> Result<Json<Execution>> {
     // Every line logged for this delivery names its receiver (when the
     // path holds a receiver's id at all: the caller chose that text).
     let receiver = ReceiverId::parse(&id).ok();
@@ -60,7 +64,7 @@ async fn deliver(
     intake: Arc<Intake>,
     id: String,
     request: Request,
-) -> Result<Json<Value>> {
+) -> Result<Json<Execution>> {
     let (parts, body) = request.into_parts();
     let declared = parts
         .headers
@@ -68,7 +72,7 @@ async fn deliver(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
     let gate = intake.open_delivery(&id, declared).await?;
-    let body = read_body(&intake, &gate, body).await?;
+    let Payload(body) = read_body(&intake, &gate, body).await?;
     let headers = parts
         .headers
         .iter()
@@ -76,16 +80,18 @@ async fn deliver(
         .collect();
     let delivered = intake.deliver(gate, Incoming { headers, body }).await?;
     let s = &settings;
-    Ok(Json(json!({
-        "status": "success",
-        "jobId": delivered.job_id.to_string(),
-        "jobUrl": format!("{}/{}/admin/notebooks/jobs/{}", s.public_url, s.context, delivered.job_id),
-    })))
+    Ok(Json(Execution::new(
+        delivered.job_id.to_string(),
+        format!(
+            "{}/{}/admin/notebooks/jobs/{}",
+            s.public_url, s.context, delivered.job_id
+        ),
+    )))
 }
 
 /// Reads the body, refusing as soon as it grows past the limit (chunked
 /// bodies have no length to check beforehand).
-async fn read_body(intake: &Intake, gate: &Gate, body: Body) -> Result<Vec<u8>> {
+async fn read_body(intake: &Intake, gate: &Gate, body: Body) -> Result<Payload> {
     let limit = intake.max_payload_bytes();
     let mut stream = body.into_data_stream();
     let mut bytes = Vec::new();
@@ -100,5 +106,5 @@ async fn read_body(intake: &Intake, gate: &Gate, body: Body) -> Result<Vec<u8>> 
         }
         bytes.extend_from_slice(&chunk);
     }
-    Ok(bytes)
+    Ok(Payload(bytes))
 }

@@ -6,17 +6,14 @@ use crate::domain::notebook::Item;
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
-use serde_json::{json, Value};
+use serde::Serialize;
 
 use super::caller::Caller;
-use super::negotiate::{Params, Reply};
+use super::negotiate::{Format, Params, Reply, Upload};
 use super::path::Id;
-use super::schema::{
-    always_true, Binary, FormatQuery, ItemPath, SharingError, TokenQuery, UserPath,
-};
+use super::schema::{always_true, SharingError};
 use crate::domain::ids::ItemId;
 use crate::domain::notebook::{ItemTitle, NotebookFile};
 use crate::domain::user::Username;
@@ -46,12 +43,11 @@ pub fn routes() -> Router<super::Site> {
         )
 }
 
-// The answers and the forms, as the description gives them; the answers
-// are built with `json!`, so these types are never made.
+// The answers and the form, as the description gives them.
 
-#[derive(utoipa::ToSchema)]
+/// A notebook item: the describe shape of the contract.
+#[derive(Serialize, utoipa::ToSchema)]
 #[schema(as = Item)]
-#[allow(dead_code)]
 struct ItemOut {
     id: String,
     owner: String,
@@ -63,40 +59,50 @@ struct ItemOut {
     size: i64,
 }
 
-#[derive(utoipa::ToSchema)]
-#[allow(dead_code)]
+impl From<&Item> for ItemOut {
+    fn from(item: &Item) -> Self {
+        Self {
+            id: item.id.as_str().to_string(),
+            owner: item.owner.as_str().to_string(),
+            title: item.title.as_str().to_string(),
+            r#type: NotebookType::Notebook,
+            created: item.created.0,
+            modified: item.modified.0,
+            size: item.size,
+        }
+    }
+}
+
+/// `"Notebook"`, the only type of item here.
+#[derive(Serialize, utoipa::ToSchema)]
 enum NotebookType {
     Notebook,
 }
 
-#[derive(utoipa::ToSchema)]
-#[allow(dead_code)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct ItemList {
     username: String,
     items: Vec<ItemOut>,
 }
 
-#[derive(utoipa::ToSchema)]
-#[allow(dead_code)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct ItemAdded {
     #[schema(schema_with = always_true)]
     success: bool,
     id: String,
-    #[serde(default)]
-    folder: String,
+    /// Always the user's root folder: empty.
+    folder: &'static str,
 }
 
-#[derive(utoipa::ToSchema)]
-#[allow(dead_code)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct ItemChanged {
     #[schema(schema_with = always_true)]
     success: bool,
     id: String,
 }
 
-#[derive(utoipa::ToSchema)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-#[allow(dead_code)]
 struct ItemDeleted {
     #[schema(schema_with = always_true)]
     success: bool,
@@ -106,7 +112,7 @@ struct ItemDeleted {
 /// A notebook item's fields: its title, and the notebook as the file
 /// `file` or the field `text`.
 #[derive(utoipa::ToSchema)]
-#[allow(dead_code)]
+#[allow(dead_code)] // Describes the form that the handlers read field by field.
 struct ItemFields {
     #[serde(default)]
     title: String,
@@ -114,26 +120,14 @@ struct ItemFields {
     r#type: String,
     #[serde(default)]
     text: String,
+    /// The notebook, as a file of a multipart body.
     #[serde(default)]
-    #[schema(inline)]
-    file: Binary,
+    #[schema(value_type = String, format = Binary)]
+    file: Upload,
     #[serde(default)]
     f: String,
     #[serde(default)]
     token: String,
-}
-
-/// The describe shape of the contract.
-fn item_out(item: &Item) -> Value {
-    json!({
-        "id": item.id.as_str(),
-        "owner": item.owner.as_str(),
-        "title": item.title.as_str(),
-        "type": "Notebook",
-        "created": item.created.0,
-        "modified": item.modified.0,
-        "size": item.size,
-    })
 }
 
 /// An unknown user name in a path is a missing folder, not a bad parameter.
@@ -156,7 +150,7 @@ fn notebook_param(params: &Params) -> Result<Option<(NotebookFile, Option<String
 
 #[utoipa::path(get, path = "/sharing/rest/content/users/{username}", tag = "sharing",
     summary = "A user's notebook items",
-    params(FormatQuery, TokenQuery, UserPath),
+    params(Format, Caller, Id<Username>),
     responses(
         (status = 200, description = "The items",
             content((ItemList = "application/json"), (String = "text/html"))),
@@ -170,15 +164,18 @@ async fn list(
     Id(username): Id<Username>,
 ) -> Result<Reply> {
     let items = service.items_of(&caller, &username).await?;
-    let value = json!({"username": username.as_str(), "items": items.iter().map(item_out).collect::<Vec<_>>()});
-    Ok(Reply::new(value, async move {
+    let answer = ItemList {
+        username: username.as_str().to_string(),
+        items: items.iter().map(ItemOut::from).collect(),
+    };
+    Reply::new(answer, async move {
         Ok(items_page(&super::urls(&settings), &username, &items))
-    }))
+    })
 }
 
 #[utoipa::path(post, path = "/sharing/rest/content/users/{username}/addItem", tag = "sharing",
     summary = "Add a notebook item",
-    params(FormatQuery, TokenQuery, UserPath),
+    params(Format, Caller, Id<Username>),
     request_body(content(
         (inline(Option<ItemFields>) = "application/x-www-form-urlencoded"),
         (inline(Option<ItemFields>) = "multipart/form-data"),
@@ -215,15 +212,19 @@ async fn add(
         .unwrap_or_default();
     let title = ItemTitle::parse(&title).map_err(Error::invalid("title"))?;
     let item = service.add_item(&caller, &username, title, file).await?;
-    Ok(Reply::new(
-        json!({"success": true, "id": item.id.as_str(), "folder": ""}),
-        async move { Ok(item_page(&super::urls(&settings), &item)) },
-    ))
+    let answer = ItemAdded {
+        success: true,
+        id: item.id.as_str().to_string(),
+        folder: "",
+    };
+    Reply::new(answer, async move {
+        Ok(item_page(&super::urls(&settings), &item))
+    })
 }
 
 #[utoipa::path(get, path = "/sharing/rest/content/items/{id}", tag = "sharing",
     summary = "Describe a notebook item",
-    params(FormatQuery, TokenQuery, ItemPath),
+    params(Format, Caller, Id<ItemId>),
     responses(
         (status = 200, description = "The item",
             content((ItemOut = "application/json"), (String = "text/html"))),
@@ -237,14 +238,14 @@ async fn describe(
     Id(id): Id<ItemId>,
 ) -> Result<Reply> {
     let item = service.item(&caller, &id).await?;
-    Ok(Reply::new(item_out(&item), async move {
+    Reply::new(ItemOut::from(&item), async move {
         Ok(item_page(&super::urls(&settings), &item))
-    }))
+    })
 }
 
 #[utoipa::path(post, path = "/sharing/rest/content/items/{id}", tag = "sharing",
     summary = "Describe a notebook item (POST, as the ArcGIS API for Python asks)",
-    params(FormatQuery, TokenQuery, ItemPath),
+    params(Format, Caller, Id<ItemId>),
     request_body(content = inline(Option<super::schema::CallerFields>), content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "The item",
@@ -264,10 +265,10 @@ async fn describe_posted(
 /// The notebook file itself, whatever `f` says.
 #[utoipa::path(get, path = "/sharing/rest/content/items/{id}/data", tag = "sharing",
     summary = "The notebook file",
-    params(TokenQuery, ItemPath),
+    params(Caller, Id<ItemId>),
     responses(
         (status = 200, description = "The notebook",
-            content((inline(super::schema::Notebook) = "application/x-ipynb+json"))),
+            content((Object = "application/x-ipynb+json"))),
         (status = "default", response = SharingError),
     ),
 )]
@@ -275,14 +276,17 @@ async fn data(
     State(service): State<Arc<Items>>,
     Caller(caller): Caller,
     Id(id): Id<ItemId>,
-) -> Result<Response> {
+) -> Result<super::Ipynb> {
     let (item, bytes) = service.item_data(&caller, &id).await?;
-    Ok(super::ipynb_download(bytes, item.title.as_str()))
+    Ok(super::Ipynb {
+        bytes,
+        name: item.title.as_str().to_string(),
+    })
 }
 
 #[utoipa::path(post, path = "/sharing/rest/content/users/{username}/items/{id}/update", tag = "sharing",
     summary = "Replace an item's title or file",
-    params(FormatQuery, TokenQuery, UserPath, ItemPath),
+    params(Format, Caller, Id<Username>, Id<ItemId>),
     request_body(content(
         (inline(Option<ItemFields>) = "application/x-www-form-urlencoded"),
         (inline(Option<ItemFields>) = "multipart/form-data"),
@@ -310,15 +314,18 @@ async fn update(
     let item = service
         .update_item(&caller, &username, &id, title, file)
         .await?;
-    Ok(Reply::new(
-        json!({"success": true, "id": item.id.as_str()}),
-        async move { Ok(item_page(&super::urls(&settings), &item)) },
-    ))
+    let answer = ItemChanged {
+        success: true,
+        id: item.id.as_str().to_string(),
+    };
+    Reply::new(answer, async move {
+        Ok(item_page(&super::urls(&settings), &item))
+    })
 }
 
 #[utoipa::path(post, path = "/sharing/rest/content/users/{username}/items/{id}/delete", tag = "sharing",
     summary = "Delete a notebook item",
-    params(FormatQuery, TokenQuery, UserPath, ItemPath),
+    params(Format, Caller, Id<Username>, Id<ItemId>),
     responses(
         (status = 200, description = "Deleted",
             content((ItemDeleted = "application/json"), (String = "text/html"))),
@@ -333,8 +340,11 @@ async fn delete(
     Id(id): Id<ItemId>,
 ) -> Result<Reply> {
     service.delete_item(&caller, &username, &id).await?;
-    Ok(Reply::new(
-        json!({"success": true, "itemId": id.as_str()}),
-        async move { Ok(folder_page(&super::urls(&settings), &username)) },
-    ))
+    let answer = ItemDeleted {
+        success: true,
+        item_id: id.as_str().to_string(),
+    };
+    Reply::new(answer, async move {
+        Ok(folder_page(&super::urls(&settings), &username))
+    })
 }

@@ -4,18 +4,18 @@ use crate::domain::job::Job;
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::{Map, Value};
 
 use super::caller::Caller;
 use super::negotiate::{Params, Reply};
 use super::path::Id;
-use super::schema::{AdminError, Execution, FormatQuery, JobPath, TokenQuery};
+use super::schema::{AdminError, Execution, Succeeded, Success};
 use super::Format;
 use crate::domain::ids::{ItemId, JobId, ReceiverId};
-use crate::domain::job::{JobKind, JobStatus};
+use crate::domain::job::{JobInputs, JobKind, JobStatus};
 use crate::domain::receiver::{parse_flag, Parameters};
 use crate::domain::runtime::RuntimeId;
 use crate::domain::ParseError;
@@ -39,57 +39,12 @@ pub fn routes() -> Router<super::Site> {
         .route("/admin/notebooks/executeNotebook", post(execute))
 }
 
-fn summary(job: &Job) -> Value {
-    json!({
-        "jobId": job.id.to_string(),
-        "type": job.kind.as_str(),
-        "status": job.status.as_str(),
-        "itemId": job.item_id.as_str(),
-        "receiverId": job.receiver_id.map(|r| r.to_string()),
-        "username": job.username.as_str(),
-        "submitted": job.submitted.0,
-        "startTime": job.start_time.map(|t| t.0),
-        "endTime": job.end_time.map(|t| t.0),
-    })
-}
-
-fn detail(settings: &Settings, job: &Job) -> Value {
-    let mut v = summary(job);
-    let inputs = match (job.kind, &job.inputs) {
-        (JobKind::Webhook, _) => {
-            json!({"itemId": job.item_id.as_str(), "receiverId": v["receiverId"], "parameters": Value::Object(job.parameters.values().clone())})
-        }
-        (JobKind::ExecuteNotebook, Some(inputs)) => json!(inputs),
-        (JobKind::ExecuteNotebook, None) => json!({}),
-    };
-    let results = if job.has_notebook {
-        json!({"notebookUrl": format!("{}{}/jobs/{}/notebook", settings.public_url, super::urls(settings).notebooks(), job.id)})
-    } else {
-        json!({})
-    };
-    v["messages"] = json!(job.messages);
-    v["inputs"] = inputs;
-    v["results"] = results;
-    v["replayOf"] = json!(job.replay_of.map(|r| r.to_string()));
-    v["replayBatch"] = json!(job.replay_batch.map(|b| b.to_string()));
-    v["attempts"] = json!(job.attempts);
-    v["maxAttempts"] = json!(job.max_attempts);
-    // Set only while the job waits for its next attempt.
-    let waiting = job.status == JobStatus::Submitted;
-    v["nextAttemptTime"] = json!(job.retry_at.filter(|_| waiting).map(|t| t.0));
-    v
-}
-
-// The answers and the form, as the description gives them; the answers
-// are built with `json!`, so these types are never made.
-
 /// A job in a list.
-#[derive(utoipa::ToSchema)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-#[allow(dead_code)]
 struct JobSummary {
     job_id: String,
-    r#type: String,
+    r#type: &'static str,
     #[schema(inline)]
     status: JobState,
     item_id: String,
@@ -103,9 +58,24 @@ struct JobSummary {
     end_time: Option<i64>,
 }
 
-#[derive(utoipa::ToSchema)]
+impl From<&Job> for JobSummary {
+    fn from(job: &Job) -> Self {
+        Self {
+            job_id: job.id.to_string(),
+            r#type: job.kind.as_str(),
+            status: job.status.into(),
+            item_id: job.item_id.as_str().to_string(),
+            receiver_id: job.receiver_id.map(|r| r.to_string()),
+            username: job.username.as_str().to_string(),
+            submitted: job.submitted.0,
+            start_time: job.start_time.map(|t| t.0),
+            end_time: job.end_time.map(|t| t.0),
+        }
+    }
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "UPPERCASE")]
-#[allow(dead_code)]
 enum JobState {
     Submitted,
     Executing,
@@ -114,19 +84,29 @@ enum JobState {
     Cancelled,
 }
 
+impl From<JobStatus> for JobState {
+    fn from(status: JobStatus) -> Self {
+        match status {
+            JobStatus::Submitted => JobState::Submitted,
+            JobStatus::Executing => JobState::Executing,
+            JobStatus::Completed => JobState::Completed,
+            JobStatus::Failed => JobState::Failed,
+            JobStatus::Cancelled => JobState::Cancelled,
+        }
+    }
+}
+
 /// A job, whole.
-#[derive(utoipa::ToSchema)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 #[schema(as = Job)]
-#[allow(dead_code)]
 struct JobOut {
     #[serde(flatten)]
     summary: JobSummary,
     messages: Vec<String>,
     #[schema(value_type = Object)]
-    inputs: Value,
-    #[schema(value_type = Object)]
-    results: Value,
+    inputs: Inputs,
+    results: JobResults,
     /// The job this one runs again (a replay), or null.
     #[schema(required)]
     replay_of: Option<String>,
@@ -134,31 +114,96 @@ struct JobOut {
     #[schema(required)]
     replay_batch: Option<String>,
     /// Attempts begun so far.
-    attempts: i64,
+    attempts: u32,
     /// The most attempts the job's retry policy gave it when its last attempt began; null before its first.
     #[schema(required)]
-    max_attempts: Option<i64>,
+    max_attempts: Option<u32>,
     /// While the job waits for another attempt after a failed one: when that is due (epoch milliseconds); otherwise null.
     #[schema(required)]
     next_attempt_time: Option<i64>,
 }
 
-#[derive(utoipa::ToSchema)]
+impl JobOut {
+    fn new(settings: &Settings, job: &Job) -> Self {
+        let inputs = match (job.kind, &job.inputs) {
+            (JobKind::Webhook, _) => Inputs::Webhook {
+                item_id: job.item_id.as_str().to_string(),
+                receiver_id: job.receiver_id.map(|r| r.to_string()),
+                parameters: job.parameters.values().clone(),
+            },
+            (JobKind::ExecuteNotebook, Some(inputs)) => Inputs::Asked(inputs.clone()),
+            (JobKind::ExecuteNotebook, None) => Inputs::None {},
+        };
+        // Set only while the job waits for its next attempt.
+        let waiting = job.status == JobStatus::Submitted;
+        Self {
+            summary: JobSummary::from(job),
+            messages: job.messages.clone(),
+            inputs,
+            results: JobResults::new(settings, job),
+            replay_of: job.replay_of.map(|r| r.to_string()),
+            replay_batch: job.replay_batch.map(|b| b.to_string()),
+            attempts: job.attempts,
+            max_attempts: job.max_attempts,
+            next_attempt_time: job.retry_at.filter(|_| waiting).map(|t| t.0),
+        }
+    }
+}
+
+/// What a job runs with: a webhook job's notebook, receiver and
+/// parameters, or what an `executeNotebook` job was asked with (under the
+/// names of its request).
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Inputs {
+    #[serde(rename_all = "camelCase")]
+    Webhook {
+        item_id: String,
+        receiver_id: Option<String>,
+        parameters: Map<String, Value>,
+    },
+    Asked(JobInputs),
+    None {},
+}
+
+/// What a job made: the executed notebook, once there is one.
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-#[allow(dead_code)]
+pub(super) struct JobResults {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    notebook_url: Option<String>,
+}
+
+impl JobResults {
+    pub(super) fn new(settings: &Settings, job: &Job) -> Self {
+        let notebook_url = job.has_notebook.then(|| {
+            format!(
+                "{}{}/jobs/{}/notebook",
+                settings.public_url,
+                super::urls(settings).notebooks(),
+                job.id
+            )
+        });
+        Self { notebook_url }
+    }
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
 struct JobList {
     jobs: Vec<JobSummary>,
-    total: i64,
-    start: i64,
-    num: i64,
+    total: u64,
+    start: u32,
+    num: u64,
     next_start: i64,
 }
 
-#[derive(utoipa::ToSchema)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-#[allow(dead_code)]
 struct Replayed {
-    status: String,
+    #[schema(inline)]
+    status: Succeeded,
     job_id: String,
     job_url: String,
     replay_of: String,
@@ -167,7 +212,7 @@ struct Replayed {
 /// The fields of `executeNotebook`.
 #[derive(utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-#[allow(dead_code)]
+#[allow(dead_code)] // Describes the form that `execute` reads field by field.
 struct ExecuteFields {
     item_id: String,
     #[serde(default)]
@@ -205,7 +250,7 @@ pub(super) fn number(params: &Params, field: &'static str, default: u32, max: u3
 
 #[utoipa::path(get, path = "/admin/notebooks/jobs", tag = "admin",
     summary = "List jobs, newest first",
-    params(FormatQuery, TokenQuery,
+    params(Format, Caller,
         ("status" = Option<String>, Query),
         ("receiverId" = Option<String>, Query),
         ("start" = Option<String>, Query),
@@ -247,14 +292,14 @@ async fn list(
     } else {
         -1
     };
-    let value = json!({
-        "jobs": jobs.iter().map(summary).collect::<Vec<_>>(),
-        "total": total,
-        "start": start,
-        "num": shown,
-        "nextStart": next_start,
-    });
-    Ok(Reply::new(value, async move {
+    let answer = JobList {
+        jobs: jobs.iter().map(JobSummary::from).collect(),
+        total,
+        start,
+        num: shown,
+        next_start,
+    };
+    Reply::new(answer, async move {
         let listing = Listing {
             jobs: &jobs,
             total,
@@ -271,7 +316,7 @@ async fn list(
             &filter_values,
             &listing,
         ))
-    }))
+    })
 }
 
 /// The `status` filter, in any case, when given.
@@ -285,7 +330,7 @@ fn status_filter(params: &Params) -> Result<Option<JobStatus>> {
 
 #[utoipa::path(get, path = "/admin/notebooks/jobs/{id}", tag = "admin",
     summary = "A job",
-    params(FormatQuery, TokenQuery, JobPath),
+    params(Format, Caller, Id<JobId>),
     responses(
         (status = 200, description = "The job",
             content((JobOut = "application/json"), (String = "text/html"))),
@@ -299,7 +344,7 @@ async fn fetch(
     Id(id): Id<JobId>,
 ) -> Result<Reply> {
     let job = service.job(&caller, &id).await?;
-    Ok(Reply::new(detail(&settings, &job), async move {
+    Reply::new(JobOut::new(&settings, &job), async move {
         let notebook = if job.has_notebook {
             let bytes = service.job_notebook(&caller, &job.id).await?;
             serde_json::from_slice::<Value>(&bytes).ok()
@@ -307,16 +352,16 @@ async fn fetch(
             None
         };
         Ok(job_page(&super::urls(&settings), &job, notebook.as_ref()))
-    }))
+    })
 }
 
 /// The executed notebook as an `.ipynb` file, whatever `f` says.
 #[utoipa::path(get, path = "/admin/notebooks/jobs/{id}/notebook", tag = "admin",
     summary = "The executed notebook, as an .ipynb file",
-    params(TokenQuery, JobPath),
+    params(Caller, Id<JobId>),
     responses(
         (status = 200, description = "The notebook",
-            content((inline(super::schema::Notebook) = "application/x-ipynb+json"))),
+            content((Object = "application/x-ipynb+json"))),
         (status = "default", response = AdminError),
     ),
 )]
@@ -324,17 +369,20 @@ async fn notebook(
     State(service): State<Arc<Jobs>>,
     Caller(caller): Caller,
     Id(id): Id<JobId>,
-) -> Result<Response> {
+) -> Result<super::Ipynb> {
     let bytes = service.job_notebook(&caller, &id).await?;
-    Ok(super::ipynb_download(bytes, &id.to_string()))
+    Ok(super::Ipynb {
+        bytes,
+        name: id.to_string(),
+    })
 }
 
 #[utoipa::path(post, path = "/admin/notebooks/jobs/{id}/cancel", tag = "admin",
     summary = "Cancel a waiting or running job",
-    params(FormatQuery, TokenQuery, JobPath),
+    params(Format, Caller, Id<JobId>),
     responses(
         (status = 200, description = "Cancelled",
-            content((super::schema::Success = "application/json"), (String = "text/html"))),
+            content((Success = "application/json"), (String = "text/html"))),
         (status = "default", response = AdminError),
     ),
 )]
@@ -345,10 +393,10 @@ async fn cancel(
     Id(id): Id<JobId>,
 ) -> Result<Reply> {
     service.cancel_job(&caller, &id).await?;
-    Ok(Reply::new(json!({"status": "success"}), async move {
+    Reply::new(Success::DONE, async move {
         let job = service.job(&caller, &id).await?;
         Ok(job_page(&super::urls(&settings), &job, None))
-    }))
+    })
 }
 
 /// Runs a webhook job's event again; answers with the new job, like
@@ -356,7 +404,7 @@ async fn cancel(
 #[utoipa::path(post, path = "/admin/notebooks/jobs/{id}/replay", tag = "admin",
     summary = "Run a webhook job's event again as a new job",
     description = "Owners of the job's receiver and administrators. The new job runs the same stored event (payload and headers) with the receiver's notebook, owner and parameters as they are now, and names the job it repeats in `replayOf`.",
-    params(FormatQuery, TokenQuery, JobPath),
+    params(Format, Caller, Id<JobId>),
     responses(
         (status = 200, description = "Queued",
             content((Replayed = "application/json"), (String = "text/html"))),
@@ -370,16 +418,16 @@ async fn replay(
     Id(id): Id<JobId>,
 ) -> Result<Reply> {
     let new = service.replay_job(&caller, &id).await?;
-    let value = json!({
-        "status": "success",
-        "jobId": new.to_string(),
-        "jobUrl": job_url(&settings, &new),
-        "replayOf": id.to_string(),
-    });
-    Ok(Reply::new(value, async move {
+    let answer = Replayed {
+        status: Succeeded::Success,
+        job_id: new.to_string(),
+        job_url: job_url(&settings, &new),
+        replay_of: id.to_string(),
+    };
+    Reply::new(answer, async move {
         let job = service.job(&caller, &new).await?;
         Ok(job_page(&super::urls(&settings), &job, None))
-    }))
+    })
 }
 
 fn job_url(settings: &Settings, id: &JobId) -> String {
@@ -392,7 +440,7 @@ fn job_url(settings: &Settings, id: &JobId) -> String {
 
 #[utoipa::path(post, path = "/admin/notebooks/executeNotebook", tag = "admin",
     summary = "Run a notebook item",
-    params(FormatQuery, TokenQuery),
+    params(Format, Caller),
     request_body(content = inline(ExecuteFields), content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "The job",
@@ -442,10 +490,9 @@ async fn execute(
             .transpose()?,
     };
     let id = service.execute_notebook(&caller, request).await?;
-    let value =
-        json!({"status": "success", "jobId": id.to_string(), "jobUrl": job_url(&settings, &id)});
-    Ok(Reply::new(value, async move {
+    let answer = Execution::new(id.to_string(), job_url(&settings, &id));
+    Reply::new(answer, async move {
         let job = service.job(&caller, &id).await?;
         Ok(job_page(&super::urls(&settings), &job, None))
-    }))
+    })
 }

@@ -222,29 +222,37 @@ async fn metrics(
 }
 
 /// A notebook file as a download, named after `name` (made safe for the
-/// header), whatever `f` says.
-fn ipynb_download(bytes: Vec<u8>, name: &str) -> axum::response::Response {
-    use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
-    use axum::http::HeaderValue;
-    use axum::response::IntoResponse as _;
-    let mut response = bytes.into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("application/x-ipynb+json"),
-    );
-    let safe: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{safe}.ipynb\"")) {
-        headers.insert(CONTENT_DISPOSITION, value);
+/// header), whatever `f` says: to the description, a JSON object.
+struct Ipynb {
+    bytes: Vec<u8>,
+    name: String,
+}
+
+impl axum::response::IntoResponse for Ipynb {
+    fn into_response(self) -> axum::response::Response {
+        use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
+        use axum::http::HeaderValue;
+        let mut response = self.bytes.into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("application/x-ipynb+json"),
+        );
+        let safe: String = self
+            .name
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{safe}.ipynb\""))
+        {
+            headers.insert(CONTENT_DISPOSITION, value);
+        }
+        response
     }
-    response
 }

@@ -15,7 +15,10 @@ use axum::http::{HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt as _;
+use serde::Serialize;
 use serde_json::Value;
+use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
+use utoipa::openapi::Required;
 
 use super::error::ErrorAnswer;
 use crate::domain::notebook::MAX_NOTEBOOK_BYTES;
@@ -46,6 +49,20 @@ pub enum Format {
     Json,
     Pjson,
     Html,
+}
+
+/// `f`, which every resource but the downloads reads (through [`Params`]),
+/// as `#[utoipa::path(params(Format))]` gives it.
+impl utoipa::IntoParams for Format {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        vec![ParameterBuilder::new()
+            .name("f")
+            .parameter_in(ParameterIn::Query)
+            .required(Required::False)
+            .description(Some("The answer's format; html by default."))
+            .schema(Some(<Format as utoipa::PartialSchema>::schema()))
+            .build()]
+    }
 }
 
 impl Format {
@@ -148,16 +165,20 @@ pub struct Reply {
 }
 
 impl Reply {
+    /// `answer` is the resource as its wire type, the one the handler's
+    /// `#[utoipa::path]` names, so that the description is what is sent.
     /// `page` is awaited only when a page is asked for; it may read what
     /// only the page shows.
     pub fn new(
-        value: Value,
+        answer: impl Serialize,
         page: impl Future<Output = Result<ui::Page, Error>> + Send + 'static,
-    ) -> Self {
-        Self {
+    ) -> Result<Self, Error> {
+        let value = serde_json::to_value(answer)
+            .map_err(|e| Error::Internal(anyhow::Error::new(e).context("an answer is not JSON")))?;
+        Ok(Self {
             value,
             page: Arc::new(Mutex::new(Some(Box::pin(page)))),
-        }
+        })
     }
 
     async fn page(&self) -> Result<ui::Page, Error> {
@@ -471,18 +492,22 @@ fn render_failure_body(n: &Negotiation, answer: &Answer, failure: ErrorAnswer) -
             ),
         );
     }
-    let body = match n.surface {
-        Surface::Admin => failure.admin_body(),
-        Surface::Sharing => serde_json::json!({
-            "error": {"code": failure.code, "message": failure.message, "details": failure.details}
-        }),
-    };
-    let text = if matches!(answer, Answer::Pjson) {
-        serde_json::to_string_pretty(&body).unwrap_or_default()
-    } else {
-        body.to_string()
+    let pretty = matches!(answer, Answer::Pjson);
+    let text = match n.surface {
+        Surface::Admin => json_text(&failure.admin_body(), pretty),
+        Surface::Sharing => json_text(&failure.sharing_body(), pretty),
     };
     json_response(failure.status, text)
+}
+
+/// An error's body as JSON text, indented for `pjson`.
+fn json_text(body: &impl Serialize, pretty: bool) -> String {
+    let text = if pretty {
+        serde_json::to_string_pretty(body)
+    } else {
+        serde_json::to_string(body)
+    };
+    text.unwrap_or_default()
 }
 
 fn json_response(status: StatusCode, body: String) -> Response {
@@ -522,7 +547,8 @@ mod tests {
         let reply = Reply::new(serde_json::json!({"id": 1}), async move {
             flag.store(true, Ordering::SeqCst);
             Ok(ui::Page::new("a page"))
-        });
+        })
+        .unwrap();
         let response = reply.clone().into_response();
         assert_eq!(response.status(), StatusCode::OK);
         let body = axum::body::to_bytes(response.into_body(), 1 << 10)

@@ -4,18 +4,18 @@
 //! field removes it), and `GET /C/admin/notebooks/notices` (what became of
 //! them, newest first).
 
-use crate::domain::notice::Notice;
+use crate::domain::notice::{self, Notice, NoticeStatus};
 
 use std::sync::Arc;
 
 use axum::extract::State;
 use axum::routing::{get, post};
 use axum::Router;
-use serde_json::{json, Value};
+use serde::Serialize;
 
 use super::caller::Caller;
-use super::negotiate::{Params, Reply};
-use super::schema::{AdminError, FormatQuery, Succeeded, TokenQuery};
+use super::negotiate::{Format, Params, Reply};
+use super::schema::{AdminError, Succeeded};
 use crate::domain::notice::{Destination, EmailAddress};
 use crate::domain::outbound::NoticeUrl;
 use crate::domain::receiver::parse_flag;
@@ -37,11 +37,9 @@ pub fn routes() -> Router<super::Site> {
         .route("/admin/notebooks/notices/destination/update", post(update))
 }
 
-// The answers and the form, as the description gives them; the answers
-// are built with `json!`, so these types are never made.
+// The answers and the form, as the description gives them.
 
-#[derive(utoipa::ToSchema)]
-#[allow(dead_code)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct NoticeDestination {
     username: String,
     #[schema(required)]
@@ -55,8 +53,24 @@ struct NoticeDestination {
     modified: Option<i64>,
 }
 
-#[derive(utoipa::ToSchema)]
-#[allow(dead_code)]
+impl NoticeDestination {
+    /// `username`'s destination; all null when notices go nowhere.
+    fn new(username: &Username, d: Option<&Destination>) -> Self {
+        Self {
+            username: username.as_str().to_string(),
+            url: d
+                .and_then(|d| d.url.as_ref())
+                .map(|u| u.as_str().to_string()),
+            email: d
+                .and_then(|d| d.email.as_ref())
+                .map(|e| e.as_str().to_string()),
+            secret: d.map(|d| d.secret.expose().to_string()),
+            modified: d.map(|d| d.modified.0),
+        }
+    }
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
 struct NoticeDestinationChanged {
     #[serde(flatten)]
     destination: NoticeDestination,
@@ -64,17 +78,15 @@ struct NoticeDestinationChanged {
     status: Succeeded,
 }
 
-#[derive(utoipa::ToSchema)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[schema(as = Notices)]
-#[allow(dead_code)]
 struct NoticeList {
     #[schema(inline)]
     notices: Vec<NoticeOut>,
 }
 
-#[derive(utoipa::ToSchema)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-#[allow(dead_code)]
 struct NoticeOut {
     job_id: String,
     #[schema(inline)]
@@ -89,27 +101,59 @@ struct NoticeOut {
     last_outcome: String,
 }
 
-#[derive(utoipa::ToSchema)]
+impl From<&Notice> for NoticeOut {
+    fn from(n: &Notice) -> Self {
+        Self {
+            job_id: n.job_id.to_string(),
+            channel: n.channel.into(),
+            username: n.username.as_str().to_string(),
+            status: n.status.into(),
+            attempts: n.attempts,
+            created: n.created.0,
+            last_time: n.last_time.map(|t| t.0),
+            last_outcome: n.last_outcome.clone(),
+        }
+    }
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
-#[allow(dead_code)]
 enum Channel {
     Webhook,
     Email,
 }
 
-#[derive(utoipa::ToSchema)]
+impl From<notice::Channel> for Channel {
+    fn from(channel: notice::Channel) -> Self {
+        match channel {
+            notice::Channel::Webhook => Channel::Webhook,
+            notice::Channel::Email => Channel::Email,
+        }
+    }
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
-#[allow(dead_code)]
 enum NoticeState {
     Pending,
     Delivered,
     Failed,
 }
 
+impl From<NoticeStatus> for NoticeState {
+    fn from(status: NoticeStatus) -> Self {
+        match status {
+            NoticeStatus::Pending => NoticeState::Pending,
+            NoticeStatus::Delivered => NoticeState::Delivered,
+            NoticeStatus::Failed => NoticeState::Failed,
+        }
+    }
+}
+
 /// Where notices go; an empty field removes it, one left out keeps it.
 #[derive(utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-#[allow(dead_code)]
+#[allow(dead_code)] // Describes the form that `update` reads field by field.
 struct DestinationFields {
     #[serde(default)]
     username: String,
@@ -133,29 +177,6 @@ fn whose(params: &Params, caller: &User) -> Result<Username> {
     }
 }
 
-fn destination_json(username: &Username, d: Option<&Destination>) -> Value {
-    json!({
-        "username": username.as_str(),
-        "url": d.and_then(|d| d.url.as_ref()).map(NoticeUrl::as_str),
-        "email": d.and_then(|d| d.email.as_ref()).map(EmailAddress::as_str),
-        "secret": d.map(|d| d.secret.expose()),
-        "modified": d.map(|d| d.modified.0),
-    })
-}
-
-fn notice_json(n: &Notice) -> Value {
-    json!({
-        "jobId": n.job_id.to_string(),
-        "channel": n.channel.as_str(),
-        "username": n.username.as_str(),
-        "status": n.status.as_str(),
-        "attempts": n.attempts,
-        "created": n.created.0,
-        "lastTime": n.last_time.map(|t| t.0),
-        "lastOutcome": n.last_outcome,
-    })
-}
-
 async fn page_of(
     service: Arc<Notices>,
     settings: Arc<Settings>,
@@ -174,7 +195,7 @@ async fn page_of(
 #[utoipa::path(get, path = "/admin/notebooks/notices/destination", tag = "admin",
     summary = "Where a user's failure notices go",
     description = "The user and administrators. `url` (posted to, signed the Standard Webhooks way with `secret`), `email` (sent through the server's SMTP server); all null when notices go nowhere.",
-    params(FormatQuery, TokenQuery,
+    params(Format, Caller,
         ("username" = Option<String>, Query, description = "Whose (administrators only, for another user); the caller by default."),),
     responses(
         (status = 200, description = "Done",
@@ -190,11 +211,10 @@ async fn destination(
 ) -> Result<Reply> {
     let username = whose(&params, &caller)?;
     let d = service.notice_destination(&caller, &username).await?;
-    let value = destination_json(&username, d.as_ref());
-    Ok(Reply::new(
-        value,
+    Reply::new(
+        NoticeDestination::new(&username, d.as_ref()),
         page_of(service, settings.clone(), caller, username),
-    ))
+    )
 }
 
 /// A field given empty removes what it names; a field left out keeps it.
@@ -231,7 +251,7 @@ fn change(params: &Params) -> Result<DestinationChange> {
 #[utoipa::path(post, path = "/admin/notebooks/notices/destination/update", tag = "admin",
     summary = "Change where a user's failure notices go",
     description = "The user and administrators. `url`: an http or https URL whose host the operator allows (--notice-allow); `email`: an address, only where an SMTP server is configured; an empty field removes it, a field left out keeps it; `rotateSecret=true` makes a new signing secret. A destination left with neither is removed.",
-    params(FormatQuery, TokenQuery),
+    params(Format, Caller),
     request_body(content = inline(Option<DestinationFields>), content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "Done",
@@ -249,18 +269,17 @@ async fn update(
     let d = service
         .set_notice_destination(&caller, &username, change(&params)?)
         .await?;
-    let mut value = destination_json(&username, d.as_ref());
-    value["status"] = json!("success");
-    Ok(Reply::new(
-        value,
-        page_of(service, settings.clone(), caller, username),
-    ))
+    let answer = NoticeDestinationChanged {
+        destination: NoticeDestination::new(&username, d.as_ref()),
+        status: Succeeded::Success,
+    };
+    Reply::new(answer, page_of(service, settings.clone(), caller, username))
 }
 
 #[utoipa::path(get, path = "/admin/notebooks/notices", tag = "admin",
     summary = "Failure notices and what became of them",
     description = "The caller's notices; an administrator's without `username` are everyone's. Each notice is tried up to 8 times (waits of 5 s, 1 min, 5 min, 30 min, 2 h, 5 h, 10 h); `lastOutcome` says what the last attempt came to.",
-    params(FormatQuery, TokenQuery,
+    params(Format, Caller,
         ("username" = Option<String>, Query, description = "Whose (administrators only, for another user); the caller by default."),
         ("num" = Option<String>, Query, description = "How many, newest first (1 to 1000; 100 by default)."),),
     responses(
@@ -293,7 +312,9 @@ async fn list(
             })?,
     };
     let notices = service.notices(&caller, username.as_ref(), num).await?;
-    let value = json!({"notices": notices.iter().map(notice_json).collect::<Vec<_>>()});
+    let answer = NoticeList {
+        notices: notices.iter().map(NoticeOut::from).collect(),
+    };
     let page = notices_page(&super::urls(&settings), &notices);
-    Ok(Reply::new(value, async move { Ok(page) }))
+    Reply::new(answer, async move { Ok(page) })
 }

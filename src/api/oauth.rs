@@ -30,7 +30,7 @@ pub fn routes() -> Router<super::Site> {
 
 /// The sign-in form's fields, as the description gives them.
 #[derive(utoipa::ToSchema)]
-#[allow(dead_code)]
+#[allow(dead_code)] // Describes the form that `sign_in` reads field by field.
 struct SignInFields {
     oauth_state: String,
     username: String,

@@ -11,13 +11,13 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::routing::get;
 use axum::Router;
-use serde_json::{json, Value};
+use serde::Serialize;
 
 use super::caller::Caller;
 use super::directory::API_VERSION;
-use super::negotiate::Reply;
+use super::negotiate::{Format, Reply};
 use super::path::Id;
-use super::schema::{FormatQuery, SharingError, TokenQuery};
+use super::schema::SharingError;
 use crate::domain::user::{Privilege, Role, User, Username};
 use crate::error::{Error, Result};
 use crate::service::auth::SignIn;
@@ -40,105 +40,131 @@ pub fn routes() -> Router<super::Site> {
         )
 }
 
-// The answers, as the description gives them; they are built with
-// `json!`, so these types are never made.
+// The answers, as the description gives them.
 
-#[derive(utoipa::ToSchema)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-#[allow(dead_code)]
 struct PortalInfo {
     owning_system_url: String,
     #[schema(inline)]
     auth_info: AuthInfo,
 }
 
-#[derive(utoipa::ToSchema)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-#[allow(dead_code)]
 struct AuthInfo {
     token_services_url: String,
     is_token_based_security: bool,
 }
 
-#[derive(utoipa::ToSchema)]
+/// A user as the portal describes one: Esri's role and privilege strings,
+/// with hookbook's own beside them.
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-#[allow(dead_code)]
 struct PortalUser {
     username: String,
-    #[serde(default)]
     full_name: String,
-    #[serde(default)]
     id: String,
-    #[serde(default)]
-    org_id: String,
+    org_id: &'static str,
     #[schema(inline)]
     role: EsriRole,
-    #[serde(default)]
-    role_id: String,
-    #[serde(default)]
+    #[schema(inline)]
+    role_id: EsriRole,
     #[schema(inline)]
     hookbook_role: HookbookRole,
-    privileges: Vec<String>,
+    privileges: Vec<&'static str>,
+    user_license_type_id: &'static str,
+    level: &'static str,
+    access: &'static str,
+    /// Always empty: there are no groups here.
+    groups: Vec<String>,
 }
 
-#[derive(utoipa::ToSchema)]
+impl From<&User> for PortalUser {
+    fn from(user: &User) -> Self {
+        let (role, esri_role) = match user.role {
+            Role::Administrator => (HookbookRole::Administrator, EsriRole::OrgAdmin),
+            Role::User => (HookbookRole::User, EsriRole::OrgUser),
+        };
+        let mut privileges: Vec<&str> = Vec::new();
+        if user.is_admin() || user.privileges.contains(&Privilege::NotebooksCreate) {
+            privileges.push("premium:user:createNotebooks");
+        }
+        privileges.extend(user.privileges.iter().map(|p| p.as_str()));
+        Self {
+            username: user.username.as_str().to_string(),
+            full_name: user.username.as_str().to_string(),
+            id: user.username.as_str().to_string(),
+            org_id: PORTAL_ID,
+            role: esri_role,
+            role_id: esri_role,
+            hookbook_role: role,
+            privileges,
+            user_license_type_id: "creatorUT",
+            level: "2",
+            access: "org",
+            groups: Vec::new(),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
-#[allow(dead_code)]
 enum EsriRole {
     OrgAdmin,
     OrgUser,
 }
 
-#[derive(utoipa::ToSchema)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
-#[allow(dead_code)]
 enum HookbookRole {
     Administrator,
     User,
 }
 
-#[derive(utoipa::ToSchema)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-#[allow(dead_code)]
 struct Portal {
-    id: String,
-    #[serde(default)]
-    name: String,
-    portal_name: String,
-    #[serde(default)]
+    id: &'static str,
+    name: &'static str,
+    portal_name: &'static str,
     portal_hostname: String,
+    custom_base_url: String,
     is_portal: bool,
-    current_version: String,
-    #[serde(default, rename = "allSSL")]
+    portal_mode: &'static str,
+    current_version: &'static str,
+    #[serde(rename = "allSSL")]
     all_ssl: bool,
+    #[serde(rename = "supportsOAuth")]
+    supports_oauth: bool,
+    #[schema(inline)]
+    helper_services: HelperServices,
     /// The signed-in user, when there is one.
-    #[serde(default)]
-    user: PortalUser,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    user: Option<PortalUser>,
 }
 
-#[derive(utoipa::ToSchema)]
-#[allow(dead_code)]
+/// None: an empty object.
+#[derive(Serialize, utoipa::ToSchema)]
+struct HelperServices {}
+
+#[derive(Serialize, utoipa::ToSchema)]
 struct PortalServers {
     #[schema(inline)]
     servers: Vec<PortalServer>,
 }
 
-#[derive(utoipa::ToSchema)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-#[allow(dead_code)]
 struct PortalServer {
-    #[serde(default)]
-    id: String,
-    #[serde(default)]
+    id: &'static str,
     name: String,
     url: String,
     admin_url: String,
-    #[serde(default)]
-    server_type: String,
-    #[serde(default)]
-    server_role: String,
-    server_function: String,
-    #[serde(default)]
+    server_type: &'static str,
+    server_role: &'static str,
+    server_function: &'static str,
     is_hosted: bool,
 }
 
@@ -150,7 +176,7 @@ fn portal_url(settings: &Settings) -> String {
 /// Where tokens are made, and that this portal uses them.
 #[utoipa::path(get, path = "/sharing/rest/info", tag = "sharing",
     summary = "Where tokens are made",
-    params(FormatQuery),
+    params(Format),
     responses(
         (status = 200, description = "The portal's URL and its token service",
             content((PortalInfo = "application/json"), (String = "text/html"))),
@@ -160,49 +186,21 @@ fn portal_url(settings: &Settings) -> String {
 )]
 async fn info(State(settings): State<Arc<Settings>>) -> Result<Reply> {
     let portal = portal_url(&settings);
-    let value = json!({
-        "owningSystemUrl": portal,
-        "authInfo": {
-            "tokenServicesUrl": format!("{portal}/sharing/rest/generateToken"),
-            "isTokenBasedSecurity": true,
+    let answer = PortalInfo {
+        auth_info: AuthInfo {
+            token_services_url: format!("{portal}/sharing/rest/generateToken"),
+            is_token_based_security: true,
         },
-    });
-    let page = Page::new("Server information");
-    Ok(Reply::new(value, async move { Ok(page) }))
-}
-
-/// A user as the portal describes one: Esri's role and privilege strings,
-/// with hookbook's own beside them.
-fn user_json(user: &User) -> Value {
-    let (role, esri_role) = match user.role {
-        Role::Administrator => ("administrator", "org_admin"),
-        Role::User => ("user", "org_user"),
+        owning_system_url: portal,
     };
-    let mut privileges: Vec<&str> = Vec::new();
-    if user.is_admin() || user.privileges.contains(&Privilege::NotebooksCreate) {
-        privileges.push("premium:user:createNotebooks");
-    }
-    privileges.extend(user.privileges.iter().map(|p| p.as_str()));
-    json!({
-        "username": user.username.as_str(),
-        "fullName": user.username.as_str(),
-        "id": user.username.as_str(),
-        "orgId": PORTAL_ID,
-        "role": esri_role,
-        "roleId": esri_role,
-        "hookbookRole": role,
-        "privileges": privileges,
-        "userLicenseTypeId": "creatorUT",
-        "level": "2",
-        "access": "org",
-        "groups": [],
-    })
+    let page = Page::new("Server information");
+    Reply::new(answer, async move { Ok(page) })
 }
 
 /// The portal: its name and version, and the signed-in user, if any.
 #[utoipa::path(get, path = "/sharing/rest/portals/self", tag = "sharing",
     summary = "The portal, and the signed-in user if any",
-    params(FormatQuery, TokenQuery),
+    params(Format, Caller),
     responses(
         (status = 200, description = "The portal",
             content((Portal = "application/json"), (String = "text/html"))),
@@ -219,24 +217,22 @@ async fn portal_self(
     let host = portal_url(&settings)
         .split_once("://")
         .map_or_else(String::new, |(_, rest)| rest.to_string());
-    let mut value = json!({
-        "id": PORTAL_ID,
-        "name": "hookbook",
-        "portalName": "hookbook",
-        "portalHostname": host,
-        "customBaseUrl": settings.context,
-        "isPortal": true,
-        "portalMode": "singletenant",
-        "currentVersion": API_VERSION,
-        "allSSL": https,
-        "supportsOAuth": false,
-        "helperServices": {},
-    });
-    if let Some(user) = &user {
-        value["user"] = user_json(user);
-    }
+    let answer = Portal {
+        id: PORTAL_ID,
+        name: "hookbook",
+        portal_name: "hookbook",
+        portal_hostname: host,
+        custom_base_url: settings.context.clone(),
+        is_portal: true,
+        portal_mode: "singletenant",
+        current_version: API_VERSION,
+        all_ssl: https,
+        supports_oauth: false,
+        helper_services: HelperServices {},
+        user: user.as_ref().map(PortalUser::from),
+    };
     let page = Page::new("Portal");
-    Ok(Reply::new(value, async move { Ok(page) }))
+    Reply::new(answer, async move { Ok(page) })
 }
 
 /// The caller, or `None` when the request carries no credentials; a
@@ -250,23 +246,29 @@ fn signed_in(caller: std::result::Result<Caller, Error>) -> Result<Option<User>>
 }
 
 /// The one server of this portal: this notebook server.
-fn servers_json(settings: &Settings) -> Value {
+fn servers_of_portal(settings: &Settings) -> PortalServers {
     let url = portal_url(settings);
-    json!({"servers": [{
-        "id": "hookbook",
-        "name": url.split_once("://").map_or(url.as_str(), |(_, rest)| rest),
-        "url": url,
-        "adminUrl": url,
-        "isHosted": false,
-        "serverType": "ArcGIS",
-        "serverRole": "FEDERATED_SERVER",
-        "serverFunction": "NotebookServer",
-    }]})
+    let server = PortalServer {
+        id: "hookbook",
+        name: url
+            .split_once("://")
+            .map_or(url.as_str(), |(_, rest)| rest)
+            .to_string(),
+        admin_url: url.clone(),
+        url,
+        server_type: "ArcGIS",
+        server_role: "FEDERATED_SERVER",
+        server_function: "NotebookServer",
+        is_hosted: false,
+    };
+    PortalServers {
+        servers: vec![server],
+    }
 }
 
 #[utoipa::path(get, path = "/sharing/rest/portals/self/servers", tag = "sharing",
     summary = "The portal's servers: this notebook server",
-    params(FormatQuery, TokenQuery),
+    params(Format, Caller),
     responses(
         (status = 200, description = "One server",
             content((PortalServers = "application/json"), (String = "text/html"))),
@@ -274,12 +276,12 @@ fn servers_json(settings: &Settings) -> Value {
     ),
 )]
 async fn servers(State(settings): State<Arc<Settings>>, Caller(_): Caller) -> Result<Reply> {
-    Ok(servers_reply(&settings))
+    servers_reply(&settings)
 }
 
 #[utoipa::path(get, path = "/sharing/rest/portals/{portal}/servers", tag = "sharing",
     summary = "The portal's servers, by portal id",
-    params(FormatQuery, TokenQuery,
+    params(Format, Caller,
         ("portal" = String, Path, description = "The portal's id (0123456789ABCDEF)."),),
     responses(
         (status = 200, description = "One server",
@@ -297,18 +299,17 @@ async fn servers_of(
             "Portal '{portal}' does not exist."
         )));
     }
-    Ok(servers_reply(&settings))
+    servers_reply(&settings)
 }
 
-fn servers_reply(settings: &Settings) -> Reply {
-    let value = servers_json(settings);
+fn servers_reply(settings: &Settings) -> Result<Reply> {
     let page = Page::new("Servers");
-    Reply::new(value, async move { Ok(page) })
+    Reply::new(servers_of_portal(settings), async move { Ok(page) })
 }
 
 #[utoipa::path(get, path = "/sharing/rest/community/self", tag = "sharing",
     summary = "The signed-in user",
-    params(FormatQuery, TokenQuery),
+    params(Format, Caller),
     responses(
         (status = 200, description = "The user",
             content((PortalUser = "application/json"), (String = "text/html"))),
@@ -316,16 +317,14 @@ fn servers_reply(settings: &Settings) -> Reply {
     ),
 )]
 async fn community_self(Caller(caller): Caller) -> Result<Reply> {
-    let value = user_json(&caller);
     let page = Page::new("User");
-    Ok(Reply::new(value, async move { Ok(page) }))
+    Reply::new(PortalUser::from(&caller), async move { Ok(page) })
 }
 
 /// A user's profile: the user's own, or any for an administrator.
 #[utoipa::path(get, path = "/sharing/rest/community/users/{username}", tag = "sharing",
     summary = "A user's profile: one's own, or any for an administrator",
-    params(FormatQuery, TokenQuery,
-        ("username" = String, Path, description = "A username."),),
+    params(Format, Caller, Id<Username>),
     responses(
         (status = 200, description = "The user",
             content((PortalUser = "application/json"), (String = "text/html"))),
@@ -338,7 +337,6 @@ async fn community_user(
     Id(username): Id<Username>,
 ) -> Result<Reply> {
     let user = service.user_profile(&caller, &username).await?;
-    let value = user_json(&user);
     let page = Page::new("User");
-    Ok(Reply::new(value, async move { Ok(page) }))
+    Reply::new(PortalUser::from(&user), async move { Ok(page) })
 }

@@ -7,12 +7,12 @@ use axum::extract::State;
 use axum::routing::{get, post};
 use axum::Router;
 use serde::Serialize;
-use serde_json::json;
 
 use super::caller::Caller;
-use super::negotiate::{Params, Reply};
+use super::negotiate::{Format, Params, Reply};
 use super::path::Id;
-use super::schema::{AdminError, Flag, FormatQuery, ReceiverPath, Succeeded, TokenQuery};
+use super::schema::{AdminError, Flag, Succeeded, Success};
+use crate::domain::delivery::{self, Delivery};
 use crate::domain::ids::{ItemId, ReceiverId};
 use crate::domain::receiver::{
     parse_flag, Parameters, Receiver, ReceiverName, Secret, SignatureHeaders,
@@ -84,52 +84,49 @@ impl ReceiverOut {
             url: super::urls(settings).receiver_url(&r.id),
         }
     }
-
-    fn value(settings: &Settings, r: &Receiver) -> serde_json::Value {
-        serde_json::to_value(Self::new(settings, r)).unwrap_or_default()
-    }
 }
 
-// The other answers and the forms, as the description gives them; the
-// answers are built with `json!`, so these types are never made.
-
-#[derive(ToSchema)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-#[allow(dead_code)]
 struct ReceiverList {
     webhook_receivers: Vec<ReceiverOut>,
 }
 
-#[derive(ToSchema)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-#[allow(dead_code)]
 struct ReceiverChanged {
     webhook_receiver: ReceiverOut,
     #[schema(inline)]
     status: Succeeded,
 }
 
-#[derive(ToSchema)]
-#[allow(dead_code)]
+impl ReceiverChanged {
+    fn new(settings: &Settings, r: &Receiver) -> Self {
+        Self {
+            webhook_receiver: ReceiverOut::new(settings, r),
+            status: Succeeded::Success,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
 struct Validation {
     #[schema(inline)]
     success: Flag,
     id: String,
     /// What keeps the receiver from running, when it cannot.
-    #[serde(default)]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     messages: Vec<String>,
 }
 
-#[derive(ToSchema)]
-#[allow(dead_code)]
+#[derive(Serialize, ToSchema)]
 struct Deliveries {
     #[schema(inline)]
     deliveries: Vec<DeliveryOut>,
 }
 
-#[derive(ToSchema)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-#[allow(dead_code)]
 struct DeliveryOut {
     time: i64,
     #[schema(inline)]
@@ -140,19 +137,40 @@ struct DeliveryOut {
     size: i64,
 }
 
-#[derive(ToSchema)]
-#[schema(rename_all = "lowercase")]
-#[allow(dead_code)]
+impl From<&Delivery> for DeliveryOut {
+    fn from(d: &Delivery) -> Self {
+        Self {
+            time: d.time.0,
+            outcome: d.outcome.into(),
+            reason: d.reason.clone(),
+            job_id: d.job_id.map(|j| j.to_string()),
+            size: d.size,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
 enum DeliveryOutcome {
     Accepted,
     Duplicate,
     Rejected,
 }
 
+impl From<delivery::DeliveryOutcome> for DeliveryOutcome {
+    fn from(outcome: delivery::DeliveryOutcome) -> Self {
+        match outcome {
+            delivery::DeliveryOutcome::Accepted => DeliveryOutcome::Accepted,
+            delivery::DeliveryOutcome::Duplicate => DeliveryOutcome::Duplicate,
+            delivery::DeliveryOutcome::Rejected => DeliveryOutcome::Rejected,
+        }
+    }
+}
+
 /// The fields of a new receiver.
 #[derive(ToSchema)]
 #[serde(rename_all = "camelCase")]
-#[allow(dead_code)]
+#[allow(dead_code)] // Describes the form that `create` reads field by field.
 struct NewReceiverFields {
     name: String,
     item_id: String,
@@ -171,7 +189,7 @@ struct NewReceiverFields {
 /// The fields to change; an empty one keeps its value.
 #[derive(ToSchema)]
 #[serde(rename_all = "camelCase")]
-#[allow(dead_code)]
+#[allow(dead_code)] // Describes the form that `update` reads field by field.
 struct ReceiverFields {
     #[serde(default)]
     name: String,
@@ -199,7 +217,7 @@ fn api_token(params: &Params) -> Option<Token> {
 
 #[utoipa::path(get, path = "/admin/notebooks/webhookReceivers", tag = "admin",
     summary = "List webhook receivers",
-    params(FormatQuery, TokenQuery),
+    params(Format, Caller),
     responses(
         (status = 200, description = "The receivers the caller manages",
             content((ReceiverList = "application/json"), (String = "text/html"))),
@@ -212,18 +230,20 @@ async fn list(
     Caller(caller): Caller,
 ) -> Result<Reply> {
     let receivers = service.receivers(&caller).await?;
-    let out: Vec<_> = receivers
-        .iter()
-        .map(|r| ReceiverOut::value(&settings, r))
-        .collect();
-    Ok(Reply::new(json!({"webhookReceivers": out}), async move {
+    let answer = ReceiverList {
+        webhook_receivers: receivers
+            .iter()
+            .map(|r| ReceiverOut::new(&settings, r))
+            .collect(),
+    };
+    Reply::new(answer, async move {
         Ok(list_page(&super::urls(&settings), &receivers))
-    }))
+    })
 }
 
 #[utoipa::path(post, path = "/admin/notebooks/webhookReceivers/create", tag = "admin",
     summary = "Create a webhook receiver",
-    params(FormatQuery, TokenQuery),
+    params(Format, Caller),
     request_body(content = inline(NewReceiverFields), content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "The new receiver",
@@ -248,16 +268,14 @@ async fn create(
         parameters: Parameters::parse(field("parameters")).map_err(Error::invalid("parameters"))?,
     };
     let receiver = service.create_receiver(&caller, new).await?;
-    let value =
-        json!({"webhookReceiver": ReceiverOut::value(&settings, &receiver), "status": "success"});
-    Ok(Reply::new(value, async move {
+    Reply::new(ReceiverChanged::new(&settings, &receiver), async move {
         Ok(receiver_page(&super::urls(&settings), &receiver, &[]))
-    }))
+    })
 }
 
 #[utoipa::path(get, path = "/admin/notebooks/webhookReceivers/{id}", tag = "admin",
     summary = "A webhook receiver",
-    params(FormatQuery, TokenQuery, ReceiverPath),
+    params(Format, Caller, Id<ReceiverId>),
     responses(
         (status = 200, description = "The receiver",
             content((ReceiverOut = "application/json"), (String = "text/html"))),
@@ -271,18 +289,17 @@ async fn fetch(
     Id(id): Id<ReceiverId>,
 ) -> Result<Reply> {
     let receiver = service.receiver(&caller, &id).await?;
-    let value = ReceiverOut::value(&settings, &receiver);
-    Ok(Reply::new(value, async move {
+    Reply::new(ReceiverOut::new(&settings, &receiver), async move {
         let log = service.deliveries(&caller, &receiver.id, RECENT).await?;
         Ok(receiver_page(&super::urls(&settings), &receiver, &log))
-    }))
+    })
 }
 
 /// Fields left out or empty keep their value (a page's form sends every
 /// field); `parameters` set to `{}` clears the parameters.
 #[utoipa::path(post, path = "/admin/notebooks/webhookReceivers/{id}/update", tag = "admin",
     summary = "Update a webhook receiver; empty fields keep their value",
-    params(FormatQuery, TokenQuery, ReceiverPath),
+    params(Format, Caller, Id<ReceiverId>),
     request_body(content = inline(Option<ReceiverFields>), content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "The receiver",
@@ -331,20 +348,18 @@ async fn update(
             .map_err(Error::invalid("disabled"))?,
     };
     let receiver = service.update_receiver(&caller, &id, changes).await?;
-    let value =
-        json!({"webhookReceiver": ReceiverOut::value(&settings, &receiver), "status": "success"});
-    Ok(Reply::new(value, async move {
+    Reply::new(ReceiverChanged::new(&settings, &receiver), async move {
         let log = service.deliveries(&caller, &id, RECENT).await?;
         Ok(receiver_page(&super::urls(&settings), &receiver, &log))
-    }))
+    })
 }
 
 #[utoipa::path(post, path = "/admin/notebooks/webhookReceivers/{id}/delete", tag = "admin",
     summary = "Delete a webhook receiver",
-    params(FormatQuery, TokenQuery, ReceiverPath),
+    params(Format, Caller, Id<ReceiverId>),
     responses(
         (status = 200, description = "Deleted",
-            content((super::schema::Success = "application/json"), (String = "text/html"))),
+            content((Success = "application/json"), (String = "text/html"))),
         (status = "default", response = AdminError),
     ),
 )]
@@ -355,15 +370,15 @@ async fn delete(
     Id(id): Id<ReceiverId>,
 ) -> Result<Reply> {
     service.delete_receiver(&caller, &id).await?;
-    Ok(Reply::new(json!({"status": "success"}), async move {
+    Reply::new(Success::DONE, async move {
         let receivers = service.receivers(&caller).await?;
         Ok(list_page(&super::urls(&settings), &receivers))
-    }))
+    })
 }
 
 #[utoipa::path(method(get, post), path = "/admin/notebooks/webhookReceivers/{id}/validate", tag = "admin",
     summary = "Check that the receiver can run",
-    params(FormatQuery, TokenQuery, ReceiverPath),
+    params(Format, Caller, Id<ReceiverId>),
     responses(
         (status = 200, description = "The outcome",
             content((Validation = "application/json"), (String = "text/html"))),
@@ -377,15 +392,15 @@ async fn validate(
     Id(id): Id<ReceiverId>,
 ) -> Result<Reply> {
     let validation = service.validate_receiver(&caller, &id).await?;
-    let value = if validation.problems.is_empty() {
-        json!({"success": "true", "id": id.to_string()})
-    } else {
-        json!({"success": "false", "id": id.to_string(), "messages": validation.problems})
+    let answer = Validation {
+        success: Flag::from(validation.problems.is_empty()),
+        id: id.to_string(),
+        messages: validation.problems,
     };
-    Ok(Reply::new(
-        value,
+    Reply::new(
+        answer,
         receiver_page_of(service, settings.clone(), caller, id),
-    ))
+    )
 }
 
 async fn set_disabled(
@@ -398,10 +413,10 @@ async fn set_disabled(
     service
         .set_receiver_disabled(&caller, &id, disabled)
         .await?;
-    Ok(Reply::new(
-        json!({"status": "success"}),
+    Reply::new(
+        Success::DONE,
         receiver_page_of(service, settings, caller, id),
-    ))
+    )
 }
 
 /// A receiver's page with its latest deliveries, read for the page only.
@@ -418,10 +433,10 @@ pub(super) async fn receiver_page_of(
 
 #[utoipa::path(post, path = "/admin/notebooks/webhookReceivers/{id}/enable", tag = "admin",
     summary = "Enable a webhook receiver",
-    params(FormatQuery, TokenQuery, ReceiverPath),
+    params(Format, Caller, Id<ReceiverId>),
     responses(
         (status = 200, description = "Enabled",
-            content((super::schema::Success = "application/json"), (String = "text/html"))),
+            content((Success = "application/json"), (String = "text/html"))),
         (status = "default", response = AdminError),
     ),
 )]
@@ -436,10 +451,10 @@ async fn enable(
 
 #[utoipa::path(post, path = "/admin/notebooks/webhookReceivers/{id}/disable", tag = "admin",
     summary = "Disable a webhook receiver",
-    params(FormatQuery, TokenQuery, ReceiverPath),
+    params(Format, Caller, Id<ReceiverId>),
     responses(
         (status = 200, description = "Disabled",
-            content((super::schema::Success = "application/json"), (String = "text/html"))),
+            content((Success = "application/json"), (String = "text/html"))),
         (status = "default", response = AdminError),
     ),
 )]
@@ -455,7 +470,7 @@ async fn disable(
 /// The receiver's delivery log, newest first (`num` lines, 100 by default).
 #[utoipa::path(get, path = "/admin/notebooks/webhookReceivers/{id}/deliveries", tag = "admin",
     summary = "A receiver's delivery log, newest first",
-    params(FormatQuery, TokenQuery, ReceiverPath,
+    params(Format, Caller, Id<ReceiverId>,
         ("num" = Option<String>, Query, description = "Lines, 1 to 1000 (100 by default)."),),
     responses(
         (status = 200, description = "The log",
@@ -485,20 +500,11 @@ async fn deliveries(
             })?,
     };
     let lines = service.deliveries(&caller, &id, num).await?;
-    let out: Vec<_> = lines
-        .iter()
-        .map(|d| {
-            json!({
-                "time": d.time.0,
-                "outcome": d.outcome.as_str(),
-                "reason": d.reason,
-                "jobId": d.job_id.map(|j| j.to_string()),
-                "size": d.size,
-            })
-        })
-        .collect();
-    Ok(Reply::new(json!({"deliveries": out}), async move {
+    let answer = Deliveries {
+        deliveries: lines.iter().map(DeliveryOut::from).collect(),
+    };
+    Reply::new(answer, async move {
         let receiver = service.receiver(&caller, &id).await?;
         Ok(receiver_page(&super::urls(&settings), &receiver, &lines).without_value())
-    }))
+    })
 }

@@ -8,12 +8,12 @@ use std::sync::Arc;
 use axum::extract::{Path, State};
 use axum::routing::post;
 use axum::Router;
-use serde_json::json;
+use serde::Serialize;
 
 use super::caller::Caller;
-use super::negotiate::{Params, Reply};
+use super::negotiate::{Format, Params, Reply};
 use super::path::Id;
-use super::schema::{AdminError, FormatQuery, ReceiverPath, Succeeded, TokenQuery};
+use super::schema::{AdminError, Succeeded};
 use crate::domain::ids::{BatchId, ReceiverId};
 use crate::domain::job::JobStatus;
 use crate::domain::time::Millis;
@@ -30,31 +30,28 @@ pub fn routes() -> Router<super::Site> {
         .route(&format!("{root}/replays/{{batch}}/cancel"), post(cancel))
 }
 
-// The answers and the form, as the description gives them; the answers
-// are built with `json!`, so these types are never made.
+// The answers and the form, as the description gives them.
 
-#[derive(utoipa::ToSchema)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-#[allow(dead_code)]
 struct ReplayBatch {
     #[schema(inline)]
     status: Succeeded,
     batch_id: String,
-    jobs: i64,
-    already_replayed: i64,
+    jobs: u64,
+    already_replayed: u64,
 }
 
-#[derive(utoipa::ToSchema)]
-#[allow(dead_code)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct CancelledReplays {
     #[schema(inline)]
     status: Succeeded,
-    cancelled: i64,
+    cancelled: u64,
 }
 
 /// Which jobs to run again.
 #[derive(utoipa::ToSchema)]
-#[allow(dead_code)]
+#[allow(dead_code)] // Describes the form that `selection` reads field by field.
 struct SelectionFields {
     #[serde(default)]
     status: String,
@@ -101,7 +98,7 @@ fn selection(params: &Params) -> Result<ReplaySelection> {
 #[utoipa::path(post, path = "/admin/notebooks/webhookReceivers/{id}/replay", tag = "admin",
     summary = "Run a receiver's jobs again, as one batch",
     description = "Owners of the receiver and administrators. Runs again the receiver's webhook jobs (not replays themselves) that ended in `status` (FAILED by default; COMPLETED or CANCELLED) and were submitted from `from` to `to` (epoch milliseconds, inclusive; from the start to now by default), at most 10,000 at once. Each replay runs the stored event with the receiver's notebook, owner and parameters as they are now. `alreadyReplayed` counts selected jobs that had been replayed before.",
-    params(FormatQuery, TokenQuery, ReceiverPath),
+    params(Format, Caller, Id<ReceiverId>),
     request_body(content = inline(Option<SelectionFields>), content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "Done",
@@ -120,22 +117,22 @@ async fn replay(
     let done = service
         .replay_jobs(&caller, &id, selection(&params)?)
         .await?;
-    let value = json!({
-        "status": "success",
-        "batchId": done.batch.to_string(),
-        "jobs": done.jobs,
-        "alreadyReplayed": done.already,
-    });
-    Ok(Reply::new(
-        value,
+    let answer = ReplayBatch {
+        status: Succeeded::Success,
+        batch_id: done.batch.to_string(),
+        jobs: done.jobs,
+        already_replayed: done.already,
+    };
+    Reply::new(
+        answer,
         super::receivers::receiver_page_of(receivers, settings, caller, id),
-    ))
+    )
 }
 
 #[utoipa::path(post, path = "/admin/notebooks/webhookReceivers/{id}/replays/{batch}/cancel", tag = "admin",
     summary = "Cancel the waiting jobs of a replay batch",
     description = "Owners of the receiver and administrators. Cancels the batch's replays that have not started; `cancelled` says how many.",
-    params(FormatQuery, TokenQuery, ReceiverPath,
+    params(Format, Caller, Id<ReceiverId>,
         ("batch" = String, Path, description = "A replay batch id (a UUID), as the replay answered."),),
     responses(
         (status = 200, description = "Done",
@@ -153,8 +150,12 @@ async fn cancel(
 ) -> Result<Reply> {
     let batch = BatchId::parse(&batch).map_err(Error::invalid("batch"))?;
     let cancelled = service.cancel_replay(&caller, &id, &batch).await?;
-    Ok(Reply::new(
-        json!({"status": "success", "cancelled": cancelled}),
+    let answer = CancelledReplays {
+        status: Succeeded::Success,
+        cancelled,
+    };
+    Reply::new(
+        answer,
         super::receivers::receiver_page_of(receivers, settings, caller, id),
-    ))
+    )
 }

@@ -12,12 +12,12 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::routing::{get, post};
 use axum::Router;
-use serde_json::{json, Value};
+use serde::Serialize;
 
 use super::caller::Caller;
-use super::negotiate::{Params, Reply};
+use super::negotiate::{Format, Params, Reply};
 use super::path::Id;
-use super::schema::{AdminError, FormatQuery, ReceiverPath, Succeeded, TokenQuery};
+use super::schema::{AdminError, Succeeded};
 use crate::domain::ids::ReceiverId;
 use crate::domain::receiver::parse_flag;
 use crate::domain::retry::{Failure, RetryPolicy};
@@ -47,38 +47,54 @@ pub fn routes() -> Router<super::Site> {
         )
 }
 
-// The answers and the forms, as the description gives them; the answers
-// are built with `json!`, so these types are never made.
+// The answers and the forms, as the description gives them.
 
-#[derive(utoipa::ToSchema)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 #[schema(as = RetryPolicy)]
-#[allow(dead_code)]
 struct PolicyOut {
     #[schema(minimum = 1, maximum = 10)]
-    max_attempts: i64,
-    #[schema(minimum = 0)]
-    delay_seconds: i64,
+    max_attempts: u32,
+    delay_seconds: u32,
     #[schema(minimum = 1, maximum = 10)]
     backoff_factor: f64,
-    #[schema(minimum = 0)]
-    max_delay_seconds: i64,
+    max_delay_seconds: u32,
     #[schema(inline)]
     retry_on: Vec<Retried>,
 }
 
+impl From<&RetryPolicy> for PolicyOut {
+    fn from(p: &RetryPolicy) -> Self {
+        Self {
+            max_attempts: p.max_attempts(),
+            delay_seconds: p.delay_seconds(),
+            backoff_factor: p.backoff_factor(),
+            max_delay_seconds: p.max_delay_seconds(),
+            retry_on: p.retry_on().iter().map(|&f| f.into()).collect(),
+        }
+    }
+}
+
 /// A kind of failure a policy may retry.
-#[derive(utoipa::ToSchema)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-#[allow(dead_code)]
 enum Retried {
     Error,
     Timeout,
     LostNode,
 }
 
-#[derive(utoipa::ToSchema)]
-#[allow(dead_code)]
+impl From<Failure> for Retried {
+    fn from(failure: Failure) -> Self {
+        match failure {
+            Failure::Error => Retried::Error,
+            Failure::Timeout => Retried::Timeout,
+            Failure::LostNode => Retried::LostNode,
+        }
+    }
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
 struct ReceiverRetryPolicy {
     #[serde(flatten)]
     policy: PolicyOut,
@@ -86,8 +102,16 @@ struct ReceiverRetryPolicy {
     inherited: bool,
 }
 
-#[derive(utoipa::ToSchema)]
-#[allow(dead_code)]
+impl From<&ScopedPolicy> for ReceiverRetryPolicy {
+    fn from(s: &ScopedPolicy) -> Self {
+        Self {
+            policy: PolicyOut::from(&s.policy),
+            inherited: s.scope == PolicyScope::Site,
+        }
+    }
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
 struct RetryPolicyChanged {
     #[serde(flatten)]
     policy: PolicyOut,
@@ -95,8 +119,7 @@ struct RetryPolicyChanged {
     status: Succeeded,
 }
 
-#[derive(utoipa::ToSchema)]
-#[allow(dead_code)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct ReceiverRetryPolicyChanged {
     #[serde(flatten)]
     policy: ReceiverRetryPolicy,
@@ -107,7 +130,7 @@ struct ReceiverRetryPolicyChanged {
 /// The fields of a policy to change; one left out keeps its value.
 #[derive(utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-#[allow(dead_code)]
+#[allow(dead_code)] // Describes the form that `changed` reads field by field.
 struct PolicyFields {
     #[serde(default)]
     max_attempts: String,
@@ -128,7 +151,7 @@ struct PolicyFields {
 /// A receiver's policy fields, or `inherit=true` to follow the site's.
 #[derive(utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-#[allow(dead_code)]
+#[allow(dead_code)] // Describes the form that `update_receiver_policy` reads field by field.
 struct ReceiverPolicyFields {
     #[serde(default)]
     max_attempts: String,
@@ -153,22 +176,6 @@ macro_rules! policy_fields {
     () => {
         "Fields: `maxAttempts` (1, no retries, to 10), `delaySeconds` (the wait before the second attempt, 0 to 604800), `backoffFactor` (each later wait is the one before times this, 1 to 10), `maxDelaySeconds` (the longest wait, from delaySeconds to 604800), `retryOn` (which failures get another attempt: `error` (an exception, a lost kernel, the disk budget), `timeout`, `lostNode`; commas between, or a JSON list; empty retries nothing). A field left out keeps its value."
     };
-}
-
-fn policy_json(p: &RetryPolicy) -> Value {
-    json!({
-        "maxAttempts": p.max_attempts(),
-        "delaySeconds": p.delay_seconds(),
-        "backoffFactor": p.backoff_factor(),
-        "maxDelaySeconds": p.max_delay_seconds(),
-        "retryOn": p.retry_on().iter().map(|f| f.as_str()).collect::<Vec<_>>(),
-    })
-}
-
-fn scoped_json(s: &ScopedPolicy) -> Value {
-    let mut v = policy_json(&s.policy);
-    v["inherited"] = json!(s.scope == PolicyScope::Site);
-    v
 }
 
 /// `current` with the fields the request gives changed; a field left out
@@ -222,7 +229,7 @@ async fn receiver_page(
 #[utoipa::path(get, path = "/admin/notebooks/webhookReceivers/{id}/retryPolicy", tag = "admin",
     summary = "The retry policy a receiver's jobs follow",
     description = "Owners of the receiver and administrators. The receiver's own policy, or the site's when it has none (`inherited`: true).",
-    params(FormatQuery, TokenQuery, ReceiverPath),
+    params(Format, Caller, Id<ReceiverId>),
     responses(
         (status = 200, description = "Done",
             content((ReceiverRetryPolicy = "application/json"), (String = "text/html"))),
@@ -236,10 +243,10 @@ async fn receiver_policy(
     Id(id): Id<ReceiverId>,
 ) -> Result<Reply> {
     let scoped = service.receiver_retry_policy(&caller, &id).await?;
-    Ok(Reply::new(
-        scoped_json(&scoped),
+    Reply::new(
+        ReceiverRetryPolicy::from(&scoped),
         receiver_page(service, settings.clone(), caller, id),
-    ))
+    )
 }
 
 #[utoipa::path(post, path = "/admin/notebooks/webhookReceivers/{id}/retryPolicy/update", tag = "admin",
@@ -248,7 +255,7 @@ async fn receiver_policy(
         "Owners of the receiver and administrators. Gives the receiver a policy of its own, starting from the one it follows now; `inherit=true` removes its own so that it follows the site's again. ",
         policy_fields!()
     ),
-    params(FormatQuery, TokenQuery, ReceiverPath),
+    params(Format, Caller, Id<ReceiverId>),
     request_body(content = inline(Option<ReceiverPolicyFields>), content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "Done",
@@ -274,12 +281,11 @@ async fn update_receiver_policy(
             (!inherit).then(|| changed(&params, current)).transpose()
         })
         .await?;
-    let mut value = scoped_json(&scoped);
-    value["status"] = json!("success");
-    Ok(Reply::new(
-        value,
-        receiver_page(service, settings.clone(), caller, id),
-    ))
+    let answer = ReceiverRetryPolicyChanged {
+        policy: ReceiverRetryPolicy::from(&scoped),
+        status: Succeeded::Success,
+    };
+    Reply::new(answer, receiver_page(service, settings.clone(), caller, id))
 }
 
 async fn site_page(service: Arc<Retries>, settings: Arc<Settings>, caller: User) -> Result<Page> {
@@ -294,7 +300,7 @@ async fn site_page(service: Arc<Retries>, settings: Arc<Settings>, caller: User)
 #[utoipa::path(get, path = "/admin/notebooks/retryPolicy", tag = "admin",
     summary = "The site's retry policy",
     description = "Anyone signed in. The policy of every job whose receiver has none of its own, and of executeNotebook jobs. Until changed: 2 attempts, retrying only a job whose node was lost, at once.",
-    params(FormatQuery, TokenQuery),
+    params(Format, Caller),
     responses(
         (status = 200, description = "Done",
             content((PolicyOut = "application/json"), (String = "text/html"))),
@@ -307,16 +313,16 @@ async fn site_policy(
     Caller(caller): Caller,
 ) -> Result<Reply> {
     let policy = service.site_retry_policy().await?;
-    Ok(Reply::new(
-        policy_json(&policy),
+    Reply::new(
+        PolicyOut::from(&policy),
         site_page(service, settings.clone(), caller),
-    ))
+    )
 }
 
 #[utoipa::path(post, path = "/admin/notebooks/retryPolicy/update", tag = "admin",
     summary = "Change the site's retry policy",
     description = concat!("Administrators only. ", policy_fields!()),
-    params(FormatQuery, TokenQuery),
+    params(Format, Caller),
     request_body(content = inline(Option<PolicyFields>), content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "Done",
@@ -333,10 +339,9 @@ async fn update_site_policy(
     let policy = service
         .set_site_retry_policy(&caller, |current| changed(&params, current))
         .await?;
-    let mut value = policy_json(&policy);
-    value["status"] = json!("success");
-    Ok(Reply::new(
-        value,
-        site_page(service, settings.clone(), caller),
-    ))
+    let answer = RetryPolicyChanged {
+        policy: PolicyOut::from(&policy),
+        status: Succeeded::Success,
+    };
+    Reply::new(answer, site_page(service, settings.clone(), caller))
 }

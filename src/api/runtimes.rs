@@ -7,19 +7,19 @@
 //! no meaning here: accepted, ignored, and answered as `null`. hookbook's
 //! own: `requirements`, `preload`, `state` and `message`.
 
-use crate::domain::runtime::{Runtime, RuntimeChange};
+use crate::domain::runtime::{self, Runtime, RuntimeChange};
 
 use std::sync::Arc;
 
 use axum::extract::State;
 use axum::routing::{get, post};
 use axum::Router;
-use serde_json::{json, Value};
+use serde::Serialize;
 
 use super::caller::Caller;
-use super::negotiate::{Params, Reply};
+use super::negotiate::{Format, Params, Reply};
 use super::path::Id;
-use super::schema::{always_null, AdminError, FormatQuery, Succeeded, TokenQuery};
+use super::schema::{always_null, AdminError, Succeeded, Success};
 use crate::domain::runtime::{manifest, Limits, Preload, Requirements, RuntimeId, RuntimeName};
 use crate::error::{Error, Result};
 use crate::service::runtimes::Runtimes;
@@ -40,32 +40,28 @@ pub fn routes() -> Router<super::Site> {
         )
 }
 
-// The answers and the form, as the description gives them; the answers
-// are built with `json!`, so these types are never made.
+// The answers and the form, as the description gives them.
 
-#[derive(utoipa::ToSchema)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 #[schema(as = Runtime)]
-#[allow(dead_code)]
 struct RuntimeOut {
     id: String,
     name: String,
     version: String,
+    /// Cores per run; null: no limit.
     #[schema(required)]
     max_cpu: Option<f64>,
+    /// Null: no limit.
     #[schema(required)]
-    max_memory: Option<f64>,
+    max_memory: Option<u64>,
     #[schema(required)]
-    max_memory_unit: Option<String>,
-    #[serde(default)]
+    max_memory_unit: Option<&'static str>,
     requires_advanced_privileges: bool,
-    #[serde(default)]
     #[schema(schema_with = always_null)]
     image_id: (),
-    #[serde(default)]
     #[schema(schema_with = always_null)]
     image_pull_string: (),
-    #[serde(default)]
     #[schema(schema_with = always_null)]
     container_type: (),
     requirements: Vec<String>,
@@ -73,56 +69,110 @@ struct RuntimeOut {
     #[schema(inline)]
     state: RuntimeState,
     message: String,
-    #[serde(default)]
     created: i64,
-    #[serde(default)]
     modified: i64,
 }
 
-#[derive(utoipa::ToSchema)]
+impl From<&Runtime> for RuntimeOut {
+    fn from(r: &Runtime) -> Self {
+        let (max_memory, max_memory_unit) = memory(r.limits.max_memory).unzip();
+        Self {
+            id: r.id.as_str().to_string(),
+            name: r.name.as_str().to_string(),
+            version: r.version.to_string(),
+            max_cpu: r.limits.max_cpu,
+            max_memory,
+            max_memory_unit,
+            requires_advanced_privileges: false,
+            image_id: (),
+            image_pull_string: (),
+            container_type: (),
+            requirements: r
+                .requirements
+                .iter()
+                .map(|q| q.as_str().to_string())
+                .collect(),
+            preload: r.preload.modules().to_vec(),
+            state: r.state.into(),
+            message: r.message.clone(),
+            created: r.created.0,
+            modified: r.modified.0,
+        }
+    }
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
-#[allow(dead_code)]
 enum RuntimeState {
     Building,
     Ready,
     Failed,
 }
 
-#[derive(utoipa::ToSchema)]
-#[allow(dead_code)]
+impl From<runtime::RuntimeState> for RuntimeState {
+    fn from(state: runtime::RuntimeState) -> Self {
+        match state {
+            runtime::RuntimeState::Building => RuntimeState::Building,
+            runtime::RuntimeState::Ready => RuntimeState::Ready,
+            runtime::RuntimeState::Failed => RuntimeState::Failed,
+        }
+    }
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
 struct RuntimeList {
     runtimes: Vec<RuntimeOut>,
 }
 
-#[derive(utoipa::ToSchema)]
-#[allow(dead_code)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct RuntimeRegistered {
     #[schema(inline)]
     status: Succeeded,
     id: String,
 }
 
-#[derive(utoipa::ToSchema)]
-#[allow(dead_code)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct Manifest {
     #[schema(inline)]
     libraries: Vec<Library>,
 }
 
-#[derive(utoipa::ToSchema)]
-#[allow(dead_code)]
+/// A package, in Esri's manifest shape; conda's fields are null.
+#[derive(Serialize, utoipa::ToSchema)]
 struct Library {
     name: String,
     version: String,
     dist_name: String,
-    #[serde(default)]
     #[schema(inline)]
     channel: Pypi,
+    #[schema(schema_with = always_null)]
+    build_string: (),
+    #[schema(schema_with = always_null)]
+    build_number: (),
+    #[schema(schema_with = always_null)]
+    base_url: (),
+    #[schema(schema_with = always_null)]
+    platform: (),
 }
 
-#[derive(utoipa::ToSchema)]
+impl Library {
+    fn new(name: String, version: String) -> Self {
+        Self {
+            dist_name: format!("{name}-{version}"),
+            name,
+            version,
+            channel: Pypi::Pypi,
+            build_string: (),
+            build_number: (),
+            base_url: (),
+            platform: (),
+        }
+    }
+}
+
+/// `"pypi"`, where every package comes from.
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
-#[allow(dead_code)]
 enum Pypi {
     Pypi,
 }
@@ -130,7 +180,7 @@ enum Pypi {
 /// A runtime's fields; Esri's Docker fields are accepted and ignored.
 #[derive(utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-#[allow(dead_code)]
+#[allow(dead_code)] // Describes the form that `change` reads field by field.
 struct RuntimeFields {
     #[serde(default)]
     name: String,
@@ -156,15 +206,6 @@ struct RuntimeFields {
     requires_advanced_privileges: String,
 }
 
-/// `{id}` of `/admin/notebooks/runtimes/{id}/...`.
-#[derive(utoipa::IntoParams)]
-#[into_params(parameter_in = Path)]
-#[allow(dead_code)]
-struct RuntimePath {
-    /// A runtime id (32 hexadecimal characters).
-    id: String,
-}
-
 /// The fields of both forms, described once.
 macro_rules! runtime_fields {
     () => {
@@ -173,38 +214,14 @@ macro_rules! runtime_fields {
 }
 
 /// `maxMemory` and `maxMemoryUnit`: the largest unit that divides it.
-fn memory(bytes: Option<u64>) -> (Value, Value) {
-    let Some(b) = bytes else {
-        return (Value::Null, Value::Null);
-    };
+fn memory(bytes: Option<u64>) -> Option<(u64, &'static str)> {
+    let b = bytes?;
     for (unit, size) in [("g", 1u64 << 30), ("m", 1 << 20), ("k", 1 << 10)] {
         if b % size == 0 {
-            return (json!(b / size), json!(unit));
+            return Some((b / size, unit));
         }
     }
-    (json!(b), json!("b"))
-}
-
-fn runtime_json(r: &Runtime) -> Value {
-    let (max_memory, unit) = memory(r.limits.max_memory);
-    json!({
-        "id": r.id.as_str(),
-        "name": r.name.as_str(),
-        "version": r.version.to_string(),
-        "maxCpu": r.limits.max_cpu,
-        "maxMemory": max_memory,
-        "maxMemoryUnit": unit,
-        "requiresAdvancedPrivileges": false,
-        "imageId": null,
-        "imagePullString": null,
-        "containerType": null,
-        "requirements": r.requirements.iter().map(|q| q.as_str()).collect::<Vec<_>>(),
-        "preload": r.preload.modules(),
-        "state": r.state.as_str(),
-        "message": r.message,
-        "created": r.created.0,
-        "modified": r.modified.0,
-    })
+    Some((b, "b"))
 }
 
 /// The fields a request gives; `register` requires a name.
@@ -244,7 +261,7 @@ fn change(params: &Params) -> Result<RuntimeChange> {
 #[utoipa::path(get, path = "/admin/notebooks/runtimes", tag = "admin",
     summary = "The runtimes",
     description = "Administrators only. Every runtime, by name, with the state of its current version (`building`, `ready` or `failed`, with uv's words in `message`).",
-    params(FormatQuery, TokenQuery),
+    params(Format, Caller),
     responses(
         (status = 200, description = "Done",
             content((RuntimeList = "application/json"), (String = "text/html"))),
@@ -257,22 +274,20 @@ async fn list(
     Caller(caller): Caller,
 ) -> Result<Reply> {
     let runtimes = service.runtimes(&caller).await?;
-    let value = json!({ "runtimes": runtimes.iter().map(runtime_json).collect::<Vec<_>>() });
+    let answer = RuntimeList {
+        runtimes: runtimes.iter().map(RuntimeOut::from).collect(),
+    };
     let urls = super::urls(&settings);
-    Ok(Reply::new(value, async move { Ok(runtimes_page(&urls)) }))
+    Reply::new(answer, async move { Ok(runtimes_page(&urls)) })
 }
 
 async fn page(settings: Arc<Settings>, r: Runtime) -> Result<Page> {
-    let (memory, unit) = memory(r.limits.max_memory);
-    let text = |v: &Value| match v {
-        Value::Null => String::new(),
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    };
+    let (memory, unit) = memory(r.limits.max_memory)
+        .map(|(m, unit)| (m.to_string(), unit.to_string()))
+        .unwrap_or_default();
     let requirements = r.requirements.to_file();
     let preload = r.preload.modules().join(",");
     let cpu = r.limits.max_cpu.map(|c| c.to_string()).unwrap_or_default();
-    let (memory, unit) = (text(&memory), text(&unit));
     Ok(runtime_page(
         &super::urls(&settings),
         &r.id,
@@ -291,7 +306,7 @@ async fn page(settings: Arc<Settings>, r: Runtime) -> Result<Page> {
 #[utoipa::path(get, path = "/admin/notebooks/runtimes/{id}", tag = "admin",
     summary = "A runtime",
     description = "Administrators only. `maxCpu`, `maxMemory` and `maxMemoryUnit` are null when there is no limit; `imageId`, `imagePullString` and `containerType` are always null (no Docker images here).",
-    params(FormatQuery, TokenQuery, RuntimePath),
+    params(Format, Caller, Id<RuntimeId>),
     responses(
         (status = 200, description = "Done",
             content((RuntimeOut = "application/json"), (String = "text/html"))),
@@ -305,7 +320,7 @@ async fn resource(
     Id(id): Id<RuntimeId>,
 ) -> Result<Reply> {
     let r = service.runtime(&caller, &id).await?;
-    Ok(Reply::new(runtime_json(&r), page(settings.clone(), r)))
+    Reply::new(RuntimeOut::from(&r), page(settings.clone(), r))
 }
 
 #[utoipa::path(post, path = "/admin/notebooks/runtimes/register", tag = "admin",
@@ -315,7 +330,7 @@ async fn resource(
         runtime_fields!(),
         " `name` is required."
     ),
-    params(FormatQuery, TokenQuery),
+    params(Format, Caller),
     request_body(content = inline(Option<RuntimeFields>), content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "Done",
@@ -330,8 +345,11 @@ async fn register(
     params: Params,
 ) -> Result<Reply> {
     let r = service.register_runtime(&caller, change(&params)?).await?;
-    let value = json!({ "status": "success", "id": r.id.as_str() });
-    Ok(Reply::new(value, page(settings.clone(), r)))
+    let answer = RuntimeRegistered {
+        status: Succeeded::Success,
+        id: r.id.as_str().to_string(),
+    };
+    Reply::new(answer, page(settings.clone(), r))
 }
 
 #[utoipa::path(post, path = "/admin/notebooks/runtimes/{id}/update", tag = "admin",
@@ -340,11 +358,11 @@ async fn register(
         "Administrators only. A field left out keeps its value. New `requirements` (or any given after a failed build) make a new version, resolved and built afresh. ",
         runtime_fields!()
     ),
-    params(FormatQuery, TokenQuery, RuntimePath),
+    params(Format, Caller, Id<RuntimeId>),
     request_body(content = inline(Option<RuntimeFields>), content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "Done",
-            content((super::schema::Success = "application/json"), (String = "text/html"))),
+            content((Success = "application/json"), (String = "text/html"))),
         (status = "default", response = AdminError),
     ),
 )]
@@ -358,19 +376,16 @@ async fn update(
     let r = service
         .update_runtime(&caller, &id, change(&params)?)
         .await?;
-    Ok(Reply::new(
-        json!({ "status": "success" }),
-        page(settings.clone(), r),
-    ))
+    Reply::new(Success::DONE, page(settings.clone(), r))
 }
 
 #[utoipa::path(post, path = "/admin/notebooks/runtimes/{id}/unregister", tag = "admin",
     summary = "Unregister a runtime",
     description = "Administrators only. Removes the runtime; each node removes its environments.",
-    params(FormatQuery, TokenQuery, RuntimePath),
+    params(Format, Caller, Id<RuntimeId>),
     responses(
         (status = 200, description = "Done",
-            content((super::schema::Success = "application/json"), (String = "text/html"))),
+            content((Success = "application/json"), (String = "text/html"))),
         (status = "default", response = AdminError),
     ),
 )]
@@ -382,15 +397,13 @@ async fn unregister(
 ) -> Result<Reply> {
     service.unregister_runtime(&caller, &id).await?;
     let urls = super::urls(&settings);
-    Ok(Reply::new(json!({ "status": "success" }), async move {
-        Ok(runtimes_page(&urls))
-    }))
+    Reply::new(Success::DONE, async move { Ok(runtimes_page(&urls)) })
 }
 
 #[utoipa::path(get, path = "/admin/notebooks/runtimes/{id}/manifest", tag = "admin",
     summary = "A runtime's packages",
     description = "Administrators only. The packages the current version's lock installs (empty until its requirements are resolved), in Esri's manifest shape; `channel` is `pypi`.",
-    params(FormatQuery, TokenQuery, RuntimePath),
+    params(Format, Caller, Id<RuntimeId>),
     responses(
         (status = 200, description = "Done",
             content((Manifest = "application/json"), (String = "text/html"))),
@@ -404,23 +417,14 @@ async fn libraries(
     Id(id): Id<RuntimeId>,
 ) -> Result<Reply> {
     let r = service.runtime(&caller, &id).await?;
-    let libraries: Vec<Value> = manifest(r.lock.as_deref().unwrap_or(""))
-        .into_iter()
-        .map(|(name, version)| {
-            json!({
-                "name": name,
-                "version": version,
-                "dist_name": format!("{name}-{version}"),
-                "channel": "pypi",
-                "build_string": null,
-                "build_number": null,
-                "base_url": null,
-                "platform": null,
-            })
-        })
-        .collect();
+    let answer = Manifest {
+        libraries: manifest(r.lock.as_deref().unwrap_or(""))
+            .into_iter()
+            .map(|(name, version)| Library::new(name, version))
+            .collect(),
+    };
     let urls = super::urls(&settings);
-    Ok(Reply::new(json!({ "libraries": libraries }), async move {
+    Reply::new(answer, async move {
         Ok(manifest_page(&urls, &r.id, r.name.as_str()))
-    }))
+    })
 }

@@ -1,100 +1,62 @@
 //! The wire shapes several resources share, as the OpenAPI description
-//! (`openapi.rs`) gives them: the parameters every resource reads, the two
-//! error shapes, and the small answers. The answers are built with
-//! `json!`, so these types describe and are never made (`dead_code`).
+//! (`openapi.rs`) gives them and as the answers are written: the two error
+//! shapes and the small answers. Each derives both `Serialize` and
+//! `ToSchema`, which read the same `serde` attributes.
 
+use serde::Serialize;
 use utoipa::openapi::schema::{AnyOfBuilder, ObjectBuilder, Type};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
-use utoipa::{IntoParams, ToResponse, ToSchema};
-
-use super::negotiate::Format;
-
-/// `f`, which every resource but the downloads reads.
-#[derive(IntoParams)]
-#[into_params(parameter_in = Query)]
-#[allow(dead_code)]
-pub struct FormatQuery {
-    /// The answer's format; html by default.
-    #[param(inline)]
-    f: Option<Format>,
-}
-
-/// `token`, the way a GET carries a token in its URL.
-#[derive(IntoParams)]
-#[into_params(parameter_in = Query)]
-#[allow(dead_code)]
-pub struct TokenQuery {
-    /// An access token from generateToken.
-    token: Option<String>,
-}
-
-/// `{id}` of `/admin/notebooks/webhookReceivers/{id}/...`.
-#[derive(IntoParams)]
-#[into_params(parameter_in = Path)]
-#[allow(dead_code)]
-pub struct ReceiverPath {
-    /// A webhook receiver id (a UUID).
-    id: String,
-}
-
-/// `{id}` of `/admin/notebooks/jobs/{id}/...`.
-#[derive(IntoParams)]
-#[into_params(parameter_in = Path)]
-#[allow(dead_code)]
-pub struct JobPath {
-    /// A job id (a UUID).
-    id: String,
-}
-
-/// `{username}` of the sharing API's content and community paths.
-#[derive(IntoParams)]
-#[into_params(parameter_in = Path)]
-#[allow(dead_code)]
-pub struct UserPath {
-    /// A user name.
-    username: String,
-}
-
-/// `{id}` of `/sharing/rest/content/.../items/{id}`.
-#[derive(IntoParams)]
-#[into_params(parameter_in = Path)]
-#[allow(dead_code)]
-pub struct ItemPath {
-    /// A notebook item id (32 lowercase hex characters).
-    id: String,
-}
+use utoipa::{ToResponse, ToSchema};
 
 /// An error of the admin API: its messages, and the HTTP status or
 /// ArcGIS's code (498: invalid token, 499: token required).
-#[derive(ToSchema)]
-#[allow(dead_code)]
+#[derive(Serialize, ToSchema)]
 pub struct AdminError {
     #[schema(inline)]
     status: Failed,
     messages: Vec<String>,
-    code: i64,
+    code: u16,
+}
+
+impl AdminError {
+    pub fn new(messages: Vec<String>, code: u16) -> Self {
+        Self {
+            status: Failed::Error,
+            messages,
+            code,
+        }
+    }
 }
 
 /// `"error"`, the only status of an admin error.
-#[derive(ToSchema)]
-#[schema(rename_all = "lowercase")]
-#[allow(dead_code)]
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
 enum Failed {
     Error,
 }
 
 /// An error of the sharing API, in the portal's shape.
-#[derive(ToSchema)]
-#[allow(dead_code)]
+#[derive(Serialize, ToSchema)]
 pub struct SharingError {
     #[schema(inline)]
     error: SharingProblem,
 }
 
-#[derive(ToSchema)]
-#[allow(dead_code)]
+impl SharingError {
+    pub fn new(code: u16, message: String, details: Vec<String>) -> Self {
+        Self {
+            error: SharingProblem {
+                code,
+                message,
+                details,
+            },
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
 struct SharingProblem {
-    code: i64,
+    code: u16,
     message: String,
     details: Vec<String>,
 }
@@ -141,47 +103,46 @@ fn page() -> utoipa::openapi::Content {
 }
 
 /// `{"status": "success"}`, the answer of a change that says nothing more.
-#[derive(ToSchema)]
-#[allow(dead_code)]
+#[derive(Serialize, ToSchema)]
 pub struct Success {
     #[schema(inline)]
     status: Succeeded,
 }
 
+impl Success {
+    pub const DONE: Success = Success {
+        status: Succeeded::Success,
+    };
+}
+
 /// `"success"`, the status of a change that was made.
-#[derive(ToSchema)]
-#[schema(rename_all = "lowercase")]
-#[allow(dead_code)]
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
 pub enum Succeeded {
     Success,
 }
 
 /// A directory's resources and operations, or the sharing directory's
-/// version.
-#[derive(ToSchema)]
+/// version; what a directory does not have is left out.
+#[derive(Serialize, ToSchema, Default)]
 #[serde(rename_all = "camelCase")]
-#[allow(dead_code)]
 pub struct Directory {
-    #[serde(default)]
-    resources: Vec<String>,
-    #[serde(default)]
-    operations: Vec<String>,
-    #[serde(default)]
-    current_version: String,
-    #[serde(default)]
-    version: String,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub resources: &'static [&'static str],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub operations: &'static [&'static str],
+    #[serde(skip_serializing_if = "str::is_empty")]
+    pub current_version: &'static str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    pub version: &'static str,
 }
 
 /// How to call an operation that a GET only describes.
-#[derive(ToSchema)]
-#[allow(dead_code)]
+#[derive(Serialize, ToSchema)]
 pub struct Operation {
-    #[serde(default)]
-    operation: String,
-    #[serde(default)]
-    methods: Vec<String>,
-    #[serde(default)]
-    parameters: Vec<String>,
+    pub operation: &'static str,
+    pub methods: &'static [&'static str],
+    pub parameters: &'static [&'static str],
 }
 
 /// `true`, the only `success` of the sharing API's changes.
@@ -196,34 +157,30 @@ pub fn always_null() -> ObjectBuilder {
     ObjectBuilder::new().schema_type(Type::Null)
 }
 
-/// A file in a multipart body, or any bytes.
-#[derive(ToSchema)]
-#[schema(value_type = String, format = Binary)]
-#[allow(dead_code)]
-pub struct Binary(String);
-
-/// An `.ipynb` file: a JSON object.
-#[derive(ToSchema)]
-#[schema(value_type = Object)]
-#[allow(dead_code)]
-pub struct Notebook(serde_json::Value);
-
 /// A job that was queued: by `executeNotebook`, or by a delivery.
-#[derive(ToSchema)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-#[allow(dead_code)]
 pub struct Execution {
     #[schema(inline)]
     status: Succeeded,
     job_id: String,
-    #[serde(default)]
     job_url: String,
+}
+
+impl Execution {
+    pub fn new(job_id: String, job_url: String) -> Self {
+        Self {
+            status: Succeeded::Success,
+            job_id,
+            job_url,
+        }
+    }
 }
 
 /// The fields of a POST that changes nothing: the answer's format and the
 /// caller's token.
 #[derive(ToSchema)]
-#[allow(dead_code)]
+#[allow(dead_code)] // Describes the form whose fields the format layer and `Caller` read.
 pub struct CallerFields {
     #[serde(default)]
     f: String,
@@ -232,10 +189,19 @@ pub struct CallerFields {
 }
 
 /// `true` or `false`, as a string.
-#[derive(ToSchema)]
-#[schema(rename_all = "lowercase")]
-#[allow(dead_code)]
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
 pub enum Flag {
     True,
     False,
+}
+
+impl From<bool> for Flag {
+    fn from(value: bool) -> Self {
+        if value {
+            Flag::True
+        } else {
+            Flag::False
+        }
+    }
 }

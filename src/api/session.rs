@@ -10,12 +10,11 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use serde_json::json;
 
 use super::caller::{Caller, ClientAddress};
 use super::credentials::{session_of, SESSION_COOKIE};
-use super::negotiate::{Params, Reply};
-use super::schema::{FormatQuery, Operation, SharingError, TokenQuery};
+use super::negotiate::{Format, Params, Reply};
+use super::schema::{Operation, SharingError};
 use crate::error::{Error, Result};
 use crate::security::token::Token;
 use crate::service::auth::SignIn;
@@ -34,7 +33,7 @@ pub fn routes() -> Router<super::Site> {
 
 /// A user name and password for a session.
 #[derive(utoipa::ToSchema)]
-#[allow(dead_code)]
+#[allow(dead_code)] // Describes the form that `sign_in` reads field by field.
 struct SessionFields {
     #[serde(default)]
     username: String,
@@ -48,7 +47,7 @@ struct SessionFields {
 
 /// The session's CSRF token.
 #[derive(utoipa::ToSchema)]
-#[allow(dead_code)]
+#[allow(dead_code)] // Describes the form whose fields `Caller` reads.
 struct SignOutFields {
     #[serde(default)]
     csrf: String,
@@ -95,7 +94,7 @@ fn see_other(location: &str, cookie: Option<HeaderValue>) -> Result<Response> {
 
 #[utoipa::path(get, path = "/signin", tag = "pages",
     summary = "The sign-in page of the HTML interface",
-    params(FormatQuery,
+    params(Format,
         ("next" = Option<String>, Query),),
     responses(
         (status = 200, description = "The form",
@@ -104,19 +103,21 @@ fn see_other(location: &str, cookie: Option<HeaderValue>) -> Result<Response> {
     ),
     security(()),
 )]
-async fn sign_in_page(State(settings): State<Arc<Settings>>, params: Params) -> Reply {
+async fn sign_in_page(State(settings): State<Arc<Settings>>, params: Params) -> Result<Reply> {
     let next = next_page(&settings, &params);
-    Reply::new(
-        json!({"operation": "signin", "methods": ["POST"], "parameters": ["username", "password", "next"]}),
-        async move {
-            Ok(Page::new("Sign in").without_value().form(
-                Form::post("Sign in", format!("/{}/signin", settings.context))
-                    .field(FieldKind::Text, "username", "Username", "")
-                    .field(FieldKind::Password, "password", "Password", "")
-                    .field(FieldKind::Hidden, "next", "", next),
-            ))
-        },
-    )
+    let answer = Operation {
+        operation: "signin",
+        methods: &["POST"],
+        parameters: &["username", "password", "next"],
+    };
+    Reply::new(answer, async move {
+        Ok(Page::new("Sign in").without_value().form(
+            Form::post("Sign in", format!("/{}/signin", settings.context))
+                .field(FieldKind::Text, "username", "Username", "")
+                .field(FieldKind::Password, "password", "Password", "")
+                .field(FieldKind::Hidden, "next", "", next),
+        ))
+    })
 }
 
 /// A browser names the page a form was posted from (`Origin`, else
@@ -208,7 +209,7 @@ async fn sign_out(
 /// The caller's own notebook items.
 #[utoipa::path(get, path = "/content", tag = "pages",
     summary = "The caller's own notebook items (a redirect)",
-    params(TokenQuery),
+    params(Caller),
     responses(
         (status = 303, description = "To the next page", headers(("Location" = String))),
         (status = "default", response = SharingError),

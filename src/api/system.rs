@@ -10,13 +10,14 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::routing::{get, post};
 use axum::Router;
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
 
 use super::caller::Caller;
-use super::negotiate::Params;
-use super::negotiate::Reply;
+use super::jobs::JobResults;
+use super::negotiate::{Format, Params, Reply};
 use super::path::Id;
-use super::schema::{AdminError, CallerFields, Directory, FormatQuery, Success, TokenQuery};
+use super::schema::{AdminError, CallerFields, Directory, Success};
 use crate::domain::ids::JobId;
 use crate::domain::job::{JobKind, JobStatus};
 use crate::domain::receiver::parse_flag;
@@ -38,7 +39,7 @@ pub fn routes() -> Router<super::Site> {
 
 #[utoipa::path(get, path = "/admin/system", tag = "admin",
     summary = "The system directory",
-    params(FormatQuery, TokenQuery),
+    params(Format, Caller),
     responses(
         (status = 200, description = "Its resources",
             content((Directory = "application/json"), (String = "text/html"))),
@@ -47,41 +48,61 @@ pub fn routes() -> Router<super::Site> {
 )]
 async fn system(State(settings): State<Arc<Settings>>, Caller(_): Caller) -> Result<Reply> {
     let c = settings.context.clone();
-    Ok(Reply::new(json!({"resources": ["jobs"]}), async move {
+    let answer = Directory {
+        resources: &["jobs"],
+        ..Directory::default()
+    };
+    Reply::new(answer, async move {
         Ok(Page::new("System").link("jobs", format!("/{c}/admin/system/jobs")))
-    }))
+    })
 }
 
-// The answers, as the description gives them; they are built with
-// `json!`, so these types are never made.
+// The answers, as the description gives them.
 
-#[derive(utoipa::ToSchema)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-#[allow(dead_code)]
 struct SystemJob {
     job_id: String,
-    r#type: String,
-    #[serde(default)]
+    r#type: &'static str,
     username: String,
     #[schema(inline)]
     status: EsriState,
     #[schema(inline)]
     inputs: SystemInputs,
-    #[serde(default)]
     start_time: i64,
+    #[schema(required)]
     end_time: Option<i64>,
-    #[serde(default)]
-    #[schema(value_type = Object)]
-    results: Value,
-    #[serde(default)]
+    results: JobResults,
     messages: Vec<String>,
     #[schema(inline)]
     custom_attributes: CustomAttributes,
 }
 
-#[derive(utoipa::ToSchema)]
+impl SystemJob {
+    /// The whole job, as Esri's job resource has it.
+    fn new(settings: &Settings, job: &Job) -> Self {
+        Self {
+            job_id: job.id.to_string(),
+            r#type: job.kind.as_str(),
+            username: job.username.as_str().to_string(),
+            status: job.status.into(),
+            inputs: SystemInputs::from(job),
+            start_time: job.start_time.unwrap_or(job.submitted).0,
+            end_time: job.end_time.map(|t| t.0),
+            results: JobResults::new(settings, job),
+            messages: job.messages.clone(),
+            custom_attributes: CustomAttributes {
+                is_cancelled: job.status == JobStatus::Cancelled,
+                attempts: job.attempts,
+                receiver_id: job.receiver_id.map(|r| r.to_string()),
+            },
+        }
+    }
+}
+
+/// Esri's status names: a running job is `PROCESSING`.
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "UPPERCASE")]
-#[allow(dead_code)]
 enum EsriState {
     Submitted,
     Processing,
@@ -90,104 +111,108 @@ enum EsriState {
     Cancelled,
 }
 
-#[derive(utoipa::ToSchema)]
+impl From<JobStatus> for EsriState {
+    fn from(status: JobStatus) -> Self {
+        match status {
+            JobStatus::Submitted => EsriState::Submitted,
+            JobStatus::Executing => EsriState::Processing,
+            JobStatus::Completed => EsriState::Completed,
+            JobStatus::Failed => EsriState::Failed,
+            JobStatus::Cancelled => EsriState::Cancelled,
+        }
+    }
+}
+
+/// The notebook and its parameters (a JSON string); for an
+/// `executeNotebook` job, also what it was asked with.
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-#[allow(dead_code)]
 struct SystemInputs {
-    #[serde(default)]
     item_id: String,
-    #[serde(default)]
     notebook_parameters: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    update_portal_item: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    save_injected_parameters: Option<bool>,
+    /// Null when the job was given no time limit of its own.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<i64>)]
+    execution_timeout_in_minutes: Option<Option<i64>>,
 }
 
-#[derive(utoipa::ToSchema)]
+impl From<&Job> for SystemInputs {
+    fn from(job: &Job) -> Self {
+        let notebook_parameters = match (job.kind, &job.inputs) {
+            (JobKind::ExecuteNotebook, Some(inputs)) => {
+                Value::Object(inputs.notebook_parameters.clone()).to_string()
+            }
+            _ => job.parameters.to_json(),
+        };
+        let given = job.inputs.as_ref();
+        Self {
+            item_id: job.item_id.as_str().to_string(),
+            notebook_parameters,
+            update_portal_item: given.map(|g| g.update_portal_item),
+            save_injected_parameters: given.map(|g| g.save_injected_parameters),
+            execution_timeout_in_minutes: given.map(|g| g.execution_timeout_in_minutes),
+        }
+    }
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-#[allow(dead_code)]
 struct CustomAttributes {
-    #[serde(default)]
     is_cancelled: bool,
+    attempts: u32,
+    #[schema(required)]
+    receiver_id: Option<String>,
 }
 
-#[derive(utoipa::ToSchema)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-#[allow(dead_code)]
 struct AsyncJobs {
-    #[schema(inline)]
-    async_jobs: Vec<AsyncJob>,
+    /// Entries; whole jobs (as `/admin/system/jobs/{id}` has them, which
+    /// hold an entry's fields) with `detail=true`.
+    #[schema(inline, value_type = Vec<AsyncJob>)]
+    async_jobs: Vec<Listed>,
 }
 
-/// A job in the list: its id, and the rest with `detail=true`.
-#[derive(utoipa::ToSchema)]
+/// A job in the list: its id, start, kind and user.
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-#[allow(dead_code)]
 struct AsyncJob {
     job_id: String,
+    start_time: i64,
+    r#type: &'static str,
+    username: String,
 }
 
-/// Esri's status names: a running job is `PROCESSING`.
-fn status(job: &Job) -> &'static str {
-    match job.status {
-        JobStatus::Executing => "PROCESSING",
-        other => other.as_str(),
-    }
-}
-
-/// The abbreviated entry of the list.
-fn entry(job: &Job) -> Value {
-    json!({
-        "jobId": job.id.to_string(),
-        "startTime": job.start_time.unwrap_or(job.submitted).0,
-        "type": job.kind.as_str(),
-        "username": job.username.as_str(),
-    })
-}
-
-/// The whole job, as Esri's job resource has it.
-fn job_json(settings: &Settings, job: &Job) -> Value {
-    let parameters = match (job.kind, &job.inputs) {
-        (JobKind::ExecuteNotebook, Some(inputs)) => {
-            Value::Object(inputs.notebook_parameters.clone()).to_string()
+impl From<&Job> for AsyncJob {
+    fn from(job: &Job) -> Self {
+        Self {
+            job_id: job.id.to_string(),
+            start_time: job.start_time.unwrap_or(job.submitted).0,
+            r#type: job.kind.as_str(),
+            username: job.username.as_str().to_string(),
         }
-        _ => job.parameters.to_json(),
-    };
-    let mut inputs = json!({"itemId": job.item_id.as_str(), "notebookParameters": parameters});
-    if let Some(given) = &job.inputs {
-        inputs["updatePortalItem"] = json!(given.update_portal_item);
-        inputs["saveInjectedParameters"] = json!(given.save_injected_parameters);
-        inputs["executionTimeoutInMinutes"] = json!(given.execution_timeout_in_minutes);
     }
-    let mut results = json!({});
-    if job.has_notebook {
-        results["notebookUrl"] = json!(format!(
-            "{}{}/jobs/{}/notebook",
-            settings.public_url,
-            super::urls(settings).notebooks(),
-            job.id
-        ));
-    }
-    json!({
-        "jobId": job.id.to_string(),
-        "type": job.kind.as_str(),
-        "status": status(job),
-        "username": job.username.as_str(),
-        "inputs": inputs,
-        "startTime": job.start_time.unwrap_or(job.submitted).0,
-        "endTime": job.end_time.map(|t| t.0),
-        "results": results,
-        "messages": job.messages,
-        "customAttributes": {
-            "isCancelled": job.status == JobStatus::Cancelled,
-            "attempts": job.attempts,
-            "receiverId": job.receiver_id.map(|r| r.to_string()),
-        },
-    })
+}
+
+/// A job of the list, abbreviated or whole.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Listed {
+    Entry(AsyncJob),
+    Whole(SystemJob),
 }
 
 /// `detail=true` for whole jobs; `num` of them (100 by default), the most
 /// recent first (`sortByDate` is accepted; the order is always by date).
 #[utoipa::path(get, path = "/admin/system/jobs", tag = "admin",
     summary = "Jobs, as Esri's notebook server lists them",
-    params(FormatQuery, TokenQuery,
+    params(Format, Caller,
         ("detail" = inline(Option<super::schema::Flag>), Query),
         ("num" = Option<String>, Query),
         ("sortByDate" = Option<String>, Query),),
@@ -211,25 +236,25 @@ async fn list(
         .unwrap_or(false);
     let num = super::jobs::number(&params, "num", 100, MAX_NUM)?;
     let (jobs, _) = service.jobs(&caller, None, None, 0, num).await?;
-    let listed: Vec<Value> = jobs
+    let async_jobs = jobs
         .iter()
         .map(|j| {
             if detail {
-                job_json(&settings, j)
+                Listed::Whole(SystemJob::new(&settings, j))
             } else {
-                entry(j)
+                Listed::Entry(AsyncJob::from(j))
             }
         })
         .collect();
-    Ok(Reply::new(json!({ "asyncJobs": listed }), async move {
-        Ok(Page::new("Jobs"))
-    }))
+    Reply::new(
+        AsyncJobs { async_jobs },
+        async move { Ok(Page::new("Jobs")) },
+    )
 }
 
 #[utoipa::path(get, path = "/admin/system/jobs/{id}", tag = "admin",
     summary = "A job, as Esri's notebook server describes one",
-    params(FormatQuery, TokenQuery,
-        ("id" = String, Path, description = "A job id."),),
+    params(Format, Caller, Id<JobId>),
     responses(
         (status = 200, description = "The job",
             content((SystemJob = "application/json"), (String = "text/html"))),
@@ -243,15 +268,14 @@ async fn fetch(
     Id(id): Id<JobId>,
 ) -> Result<Reply> {
     let job = service.job(&caller, &id).await?;
-    Ok(Reply::new(job_json(&settings, &job), async move {
+    Reply::new(SystemJob::new(&settings, &job), async move {
         Ok(Page::new("Job"))
-    }))
+    })
 }
 
 #[utoipa::path(post, path = "/admin/system/jobs/{id}/cancel", tag = "admin",
     summary = "Cancel a job",
-    params(FormatQuery, TokenQuery,
-        ("id" = String, Path, description = "A job id."),),
+    params(Format, Caller, Id<JobId>),
     request_body(content = inline(Option<CallerFields>), content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "Done",
@@ -265,7 +289,5 @@ async fn cancel(
     Id(id): Id<JobId>,
 ) -> Result<Reply> {
     service.cancel_job(&caller, &id).await?;
-    Ok(Reply::new(json!({"status": "success"}), async move {
-        Ok(Page::new("Job cancelled"))
-    }))
+    Reply::new(Success::DONE, async move { Ok(Page::new("Job cancelled")) })
 }

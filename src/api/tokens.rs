@@ -5,12 +5,12 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::routing::{get, post};
 use axum::Router;
-use serde_json::json;
+use serde::Serialize;
 
 use super::caller::{Caller, ClientAddress};
-use super::negotiate::{Params, Reply};
+use super::negotiate::{Format, Params, Reply};
 use super::path::Id;
-use super::schema::{always_true, FormatQuery, Operation, SharingError, TokenQuery, UserPath};
+use super::schema::{always_true, Operation, SharingError};
 use crate::domain::user::Username;
 use crate::domain::ParseError;
 use crate::error::{Error, Result};
@@ -18,30 +18,27 @@ use crate::service::auth::SignIn;
 use crate::service::Settings;
 use crate::ui::{FieldKind, Form, Page};
 
-// The answers and the form, as the description gives them; the answers
-// are built with `json!`, so these types are never made.
+// The answers and the form, as the description gives them.
 
-#[derive(utoipa::ToSchema)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[schema(as = Token)]
-#[allow(dead_code)]
 struct TokenOut {
     token: String,
     expires: i64,
     ssl: bool,
 }
 
-#[derive(utoipa::ToSchema)]
-#[allow(dead_code)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct Revoked {
     #[schema(schema_with = always_true)]
     success: bool,
     username: String,
-    revoked: i64,
+    revoked: u64,
 }
 
 /// A user name and password for a token.
 #[derive(utoipa::ToSchema)]
-#[allow(dead_code)]
+#[allow(dead_code)] // Describes the form that `generate` reads field by field.
 struct TokenFields {
     #[serde(default)]
     username: String,
@@ -68,7 +65,7 @@ pub fn routes() -> Router<super::Site> {
 /// user's receivers stop running until they are updated.
 #[utoipa::path(post, path = "/sharing/rest/community/users/{username}/revokeTokens", tag = "sharing",
     summary = "Revoke every token of a user (the user or an administrator); the user's receivers stop running until updated",
-    params(FormatQuery, TokenQuery, UserPath),
+    params(Format, Caller, Id<Username>),
     responses(
         (status = 200, description = "How many tokens were revoked",
             content((Revoked = "application/json"), (String = "text/html"))),
@@ -81,10 +78,14 @@ async fn revoke(
     Id(username): Id<Username>,
 ) -> Result<Reply> {
     let revoked = service.revoke_tokens(&caller, &username).await?;
-    Ok(Reply::new(
-        json!({"success": true, "username": username.as_str(), "revoked": revoked}),
-        async move { Ok(Page::new(format!("Tokens of {username} revoked"))) },
-    ))
+    let answer = Revoked {
+        success: true,
+        username: username.as_str().to_string(),
+        revoked,
+    };
+    Reply::new(answer, async move {
+        Ok(Page::new(format!("Tokens of {username} revoked")))
+    })
 }
 
 fn sign_in_form(settings: &Settings) -> Form {
@@ -101,7 +102,7 @@ fn sign_in_form(settings: &Settings) -> Form {
 /// so that passwords stay out of URLs and logs.
 #[utoipa::path(get, path = "/sharing/rest/generateToken", tag = "sharing",
     summary = "Describe generateToken",
-    params(FormatQuery),
+    params(Format),
     responses(
         (status = 200, description = "How to call it",
             content((Operation = "application/json"), (String = "text/html"))),
@@ -109,16 +110,20 @@ fn sign_in_form(settings: &Settings) -> Form {
     ),
     security(()),
 )]
-async fn describe(State(settings): State<Arc<Settings>>) -> Reply {
-    Reply::new(
-        json!({"operation": "generateToken", "methods": ["POST"], "parameters": ["username", "password", "expiration", "client", "f"]}),
-        async move { Ok(Page::new("Generate token").form(sign_in_form(&settings))) },
-    )
+async fn describe(State(settings): State<Arc<Settings>>) -> Result<Reply> {
+    let answer = Operation {
+        operation: "generateToken",
+        methods: &["POST"],
+        parameters: &["username", "password", "expiration", "client", "f"],
+    };
+    Reply::new(answer, async move {
+        Ok(Page::new("Generate token").form(sign_in_form(&settings)))
+    })
 }
 
 #[utoipa::path(post, path = "/sharing/rest/generateToken", tag = "sharing",
     summary = "Sign in for a token",
-    params(FormatQuery),
+    params(Format),
     request_body(content = inline(Option<TokenFields>), content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "The token",
@@ -157,18 +162,20 @@ async fn generate(
     let c = settings.context.clone();
     let token = issued.token.expose();
     let encoded: String = form_urlencoded::byte_serialize(token.as_bytes()).collect();
-    Ok(Reply::new(
-        json!({"token": token, "expires": issued.expires.0, "ssl": false}),
-        async move {
-            Ok(Page::new("Token")
-                .link(
-                    "Administrator directory",
-                    format!("/{c}/admin/notebooks?token={encoded}"),
-                )
-                .link(
-                    "Webhook receivers",
-                    format!("/{c}/admin/notebooks/webhookReceivers?token={encoded}"),
-                ))
-        },
-    ))
+    let answer = TokenOut {
+        token: token.to_string(),
+        expires: issued.expires.0,
+        ssl: false,
+    };
+    Reply::new(answer, async move {
+        Ok(Page::new("Token")
+            .link(
+                "Administrator directory",
+                format!("/{c}/admin/notebooks?token={encoded}"),
+            )
+            .link(
+                "Webhook receivers",
+                format!("/{c}/admin/notebooks/webhookReceivers?token={encoded}"),
+            ))
+    })
 }
