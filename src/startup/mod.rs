@@ -195,7 +195,7 @@ impl Application {
             metrics.clone(),
         )?;
         let runner = Arc::new(Runner {
-            store: store.clone(),
+            store: Arc::new(store.clone()),
             runs,
             settings: run_settings,
             metrics,
@@ -253,6 +253,7 @@ impl Application {
         let runs_side = match self.pools {
             Some((pools, size)) => Some(RunsSide::start(
                 self.runner.clone(),
+                self.store.clone(),
                 pools,
                 size,
                 self.builder,
