@@ -55,9 +55,12 @@ async fn keep_leases(runner: Arc<Runner>, stop: CancellationToken) {
     let mut lost = false;
     loop {
         let deadline = held_until.checked_sub(margin).unwrap_or(held_until);
+        // Once the runs were stopped, their deadline is past: only the next
+        // renewal is waited for (else this loop would spin until then).
+        let wake = if lost { next } else { next.min(deadline) };
         tokio::select! {
             _ = stop.cancelled() => return,
-            _ = tokio::time::sleep_until(next.min(deadline)) => {}
+            _ = tokio::time::sleep_until(wake) => {}
         }
         if !lost && Instant::now() >= deadline {
             tracing::error!(
