@@ -33,6 +33,9 @@ pub mod sandbox;
 pub mod setup;
 pub mod worker;
 
+#[cfg(test)]
+mod tests;
+
 use std::sync::Arc;
 use std::time::Duration;
 
