@@ -18,8 +18,9 @@ use crate::store::{Store, StoreResult};
 
 /// The runner's view of the store. Each method means what the store's
 /// method of the same name means (`JobStore`, `ItemStore`, `RetryStore`,
-/// `RuntimeStore` in `hookbook_store`), so that a run behaves the same on
-/// the store and on a stand-in.
+/// `RuntimeStore` in `hookbook_store`; `update_item_data` is `update_item`
+/// of the data alone), so that a run behaves the same on the store and on
+/// a stand-in.
 #[async_trait]
 pub trait Queue: Send + Sync {
     /// Takes the oldest due `SUBMITTED` job and marks it `EXECUTING` under
