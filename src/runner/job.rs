@@ -8,7 +8,7 @@ use crate::domain::event::Event;
 use crate::domain::job::Job;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
@@ -16,10 +16,10 @@ use tracing::Instrument as _;
 
 use super::choice::{choose_runtime, wait_for_runtime, Choice};
 use super::disk::watch_disk;
-use super::execute::{run_notebook, RunBounds, RunEnd};
-use super::kernel::Kernel;
+use super::execute::{RunBounds, RunEnd};
+use super::executor::{Executor, RunKernel};
 use super::outputs::OutputBudget;
-use super::pools::{Hold, Pools, RuntimeEnv};
+use super::pools::RuntimeEnv;
 use super::record::{record, Outcome};
 use super::Runner;
 use crate::domain::job::JobStatus;
@@ -87,17 +87,17 @@ struct Prepared {
 
 /// Runs one claimed job to its end and stores what happened, every line
 /// it logs in the span of the job, its attempt and this node.
-pub async fn run_job(runner: &Runner, pools: &Pools, job: Job) {
+pub async fn run_job(runner: &Runner, kernels: &dyn Executor, job: Job) {
     let span = tracing::info_span!(
         "job",
         job = %job.id,
         attempt = job.attempts,
         node = %runner.settings.node,
     );
-    run(runner, pools, job).instrument(span).await
+    run(runner, kernels, job).instrument(span).await
 }
 
-async fn run(runner: &Runner, pools: &Pools, job: Job) {
+async fn run(runner: &Runner, kernels: &dyn Executor, job: Job) {
     let cancel = runner.runs.register(job.id);
     let minutes = job.timeout_minutes.filter(|m| *m > 0).map(|m| m as u64);
     let timeout = minutes.map_or(runner.settings.default_timeout, |m| {
@@ -120,7 +120,7 @@ async fn run(runner: &Runner, pools: &Pools, job: Job) {
                         timeout,
                         cancel: &cancel,
                     };
-                    Some(execute(runner, pools, p, on).await)
+                    Some(execute(runner, kernels, p, on).await)
                 }
                 Ok(Choice::Later(why)) => wait_for_runtime(runner, &job, why).await,
                 Err(why) => Some(Outcome::failed(why)),
@@ -240,9 +240,9 @@ struct Run<'a> {
 }
 
 /// Runs the prepared notebook on a kernel from its environment's pool.
-async fn execute(runner: &Runner, pools: &Pools, p: Prepared, run: Run<'_>) -> Outcome {
-    let (kernel, hold) = match pools.checkout(run.env).await {
-        Ok(checked_out) => checked_out,
+async fn execute(runner: &Runner, kernels: &dyn Executor, p: Prepared, run: Run<'_>) -> Outcome {
+    let kernel = match kernels.checkout(run.env).await {
+        Ok(kernel) => kernel,
         Err(e) => {
             return Outcome {
                 failure: Some(Failure::Error),
@@ -254,7 +254,7 @@ async fn execute(runner: &Runner, pools: &Pools, p: Prepared, run: Run<'_>) -> O
         }
     };
     let span = tracing::info_span!("kernel", pid = kernel.pid());
-    on_kernel(runner, pools, p, run, kernel, hold)
+    on_kernel(runner, kernels, p, run, kernel)
         .instrument(span)
         .await
 }
@@ -262,11 +262,10 @@ async fn execute(runner: &Runner, pools: &Pools, p: Prepared, run: Run<'_>) -> O
 /// The run on its kernel, every line it logs in the kernel's span.
 async fn on_kernel(
     runner: &Runner,
-    pools: &Pools,
+    kernels: &dyn Executor,
     p: Prepared,
     run: Run<'_>,
-    mut kernel: Kernel,
-    hold: Hold,
+    mut kernel: Box<dyn RunKernel>,
 ) -> Outcome {
     let Run {
         job,
@@ -277,14 +276,15 @@ async fn on_kernel(
     runner
         .metrics
         .run_started(Millis::now().0 - job.submitted.0);
-    let deadline = Instant::now() + timeout;
+    // On tokio's clock, which tests stop and move on.
+    let deadline = (tokio::time::Instant::now() + timeout).into_std();
     let limit = runner.settings.max_disk_bytes;
     let over_disk = Arc::new(AtomicBool::new(false));
-    let disk_watch = watch_disk_of(&kernel, limit, cancel, &over_disk);
+    let disk_watch = watch_disk_of(kernel.as_ref(), limit, cancel, &over_disk);
     let mut values = p.env;
     give_home(
         runner,
-        &kernel,
+        kernel.as_ref(),
         &mut values,
         p.portal_token.as_deref(),
         timeout,
@@ -301,7 +301,7 @@ async fn on_kernel(
                 cancel,
                 budget: &mut budget,
             };
-            run_notebook(&mut kernel, p.notebook, &p.parameters, bounds).await
+            kernel.run_notebook(p.notebook, &p.parameters, bounds).await
         }
         Err(e) => (
             Value::Null,
@@ -314,12 +314,12 @@ async fn on_kernel(
     if let Some(watch) = disk_watch {
         watch.abort();
     }
-    let memory = pools.memory_limit(env).filter(|_| kernel.out_of_memory());
+    let memory = kernels.memory_limit(env).filter(|_| kernel.out_of_memory());
     let end = what_stopped(end, env, memory, over_disk.load(Ordering::SeqCst), limit);
     // A run stopped from outside (cancel, disk) has its kernel killed
     // rather than asked to stop.
     let clean = matches!(end, RunEnd::Completed | RunEnd::Failed(_)) && !cancel.is_cancelled();
-    let_go(kernel, hold, clean).await;
+    let_go(kernel, clean).await;
     let (status, mut message, failure) = conclude(end, timeout);
     if budget.passed() {
         message.push_str(&format!(
@@ -343,22 +343,18 @@ async fn on_kernel(
 /// killed rather than asked to stop: Python's orderly exit would only take
 /// CPU from the runs that go on. After a `clean` end this happens in the
 /// background; else the run waits until the kernel is gone.
-async fn let_go(mut kernel: Kernel, hold: Hold, clean: bool) {
+async fn let_go(kernel: Box<dyn RunKernel>, clean: bool) {
     if clean {
-        tokio::spawn(async move {
-            kernel.kill().await;
-            drop(hold);
-        });
+        tokio::spawn(kernel.kill());
     } else {
         kernel.kill().await;
-        drop(hold);
     }
 }
 
 /// Watches the kernel's working directory against `limit` bytes (none
 /// when 0), setting `over` once it is past.
 fn watch_disk_of(
-    kernel: &Kernel,
+    kernel: &dyn RunKernel,
     limit: u64,
     cancel: &CancellationToken,
     over: &Arc<AtomicBool>,
@@ -374,7 +370,7 @@ fn watch_disk_of(
 /// else the site itself (when its public URL is HTTPS) with the run's.
 async fn give_home(
     runner: &Runner,
-    kernel: &Kernel,
+    kernel: &dyn RunKernel,
     env: &mut Map<String, Value>,
     portal_token: Option<&str>,
     timeout: Duration,

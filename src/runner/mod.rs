@@ -3,7 +3,9 @@
 //! execution (`inject`, `literal`, `execute`, `outputs`), the runs of this
 //! node (`runs`), and the worker that takes jobs from the store and runs
 //! them (`worker`, `job`). What a run needs from the administration (whom
-//! it acts as, its token) it asks through [`rights::RunRights`].
+//! it acts as, its token) it asks through [`rights::RunRights`]; of the
+//! store, through [`queue::Queue`]; of kernels, through
+//! [`executor::Executor`].
 
 pub mod build;
 pub mod cgroup;
@@ -11,6 +13,7 @@ mod choice;
 mod disk;
 mod error;
 pub mod execute;
+pub mod executor;
 pub mod forkserver;
 mod home;
 pub mod inject;
@@ -22,6 +25,7 @@ pub mod outputs;
 pub mod pool;
 pub mod pools;
 mod process;
+pub mod queue;
 mod record;
 pub mod rights;
 pub mod runs;
@@ -29,12 +33,14 @@ pub mod sandbox;
 pub mod setup;
 pub mod worker;
 
+#[cfg(test)]
+mod tests;
+
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::domain::ids::NodeId;
 use crate::metrics::Metrics;
-use crate::store::Store;
 
 /// How runs are bounded, fixed at start.
 #[derive(Debug, Clone)]
@@ -68,7 +74,8 @@ pub struct RunSettings {
 
 /// What the runs of this node work with, built once by `startup`.
 pub struct Runner {
-    pub store: Arc<dyn Store>,
+    /// The store, as far as runs use it.
+    pub store: Arc<dyn queue::Queue>,
     pub runs: Arc<runs::Runs>,
     pub settings: RunSettings,
     pub metrics: Arc<Metrics>,

@@ -148,7 +148,7 @@ async fn finish(runner: &Runner, job: &Job, outcome: Outcome) {
     if let (true, JobStatus::Completed, Some(bytes)) = (update_item, outcome.status, notebook) {
         if let Err(e) = runner
             .store
-            .update_item(&job.item_id, None, Some(bytes), Millis::now())
+            .update_item_data(&job.item_id, bytes, Millis::now())
             .await
         {
             tracing::warn!(item = %job.item_id, error = %chain(&e), "updating an item with its executed notebook failed");

@@ -6,13 +6,14 @@ use crate::domain::job::Lease;
 
 use crate::domain::job::Job;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::sync::Semaphore;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use super::executor::Executor;
 use super::job::run_job;
-use super::pools::Pools;
 use super::Runner;
 use crate::domain::ids::JobId;
 use crate::domain::time::Millis;
@@ -54,9 +55,12 @@ async fn keep_leases(runner: Arc<Runner>, stop: CancellationToken) {
     let mut lost = false;
     loop {
         let deadline = held_until.checked_sub(margin).unwrap_or(held_until);
+        // Once the runs were stopped, their deadline is past: only the next
+        // renewal is waited for (else this loop would spin until then).
+        let wake = if lost { next } else { next.min(deadline) };
         tokio::select! {
             _ = stop.cancelled() => return,
-            _ = tokio::time::sleep_until(next.min(deadline).into()) => {}
+            _ = tokio::time::sleep_until(wake) => {}
         }
         if !lost && Instant::now() >= deadline {
             tracing::error!(
@@ -104,15 +108,17 @@ pub enum Step {
 
 pub struct Worker {
     runner: Arc<Runner>,
-    pools: Arc<Pools>,
+    kernels: Arc<dyn Executor>,
     permits: Arc<Semaphore>,
 }
 
 impl Worker {
-    pub fn new(runner: Arc<Runner>, pools: Arc<Pools>, max_concurrent: usize) -> Self {
+    /// A worker running at most `max_concurrent` jobs at once on kernels
+    /// from `kernels` (the node's pools).
+    pub fn new(runner: Arc<Runner>, kernels: Arc<dyn Executor>, max_concurrent: usize) -> Self {
         Self {
             runner,
-            pools,
+            kernels,
             permits: Arc::new(Semaphore::new(max_concurrent.max(1))),
         }
     }
@@ -129,7 +135,7 @@ impl Worker {
         match self.claim().await? {
             Some(job) => {
                 let id = job.id;
-                run_job(&self.runner, &self.pools, job).await;
+                run_job(&self.runner, self.kernels.as_ref(), job).await;
                 Ok(Step::Ran(id))
             }
             None => Ok(Step::Empty),
@@ -150,9 +156,9 @@ impl Worker {
             };
             match self.claim().await {
                 Ok(Some(job)) => {
-                    let (runner, pools) = (self.runner.clone(), self.pools.clone());
+                    let (runner, kernels) = (self.runner.clone(), self.kernels.clone());
                     tasks.spawn(async move {
-                        run_job(&runner, &pools, job).await;
+                        run_job(&runner, kernels.as_ref(), job).await;
                         drop(permit);
                     });
                 }

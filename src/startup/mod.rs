@@ -184,7 +184,7 @@ impl Application {
         let pools = kernels.map(|k| pools(k, warm, &metrics, &health, runs.builds.clone()));
         let notifier = Notifier::new(&store, vault, notice_settings, metrics.clone())?;
         let runner = Arc::new(Runner {
-            store: store.clone(),
+            store: Arc::new(store.clone()),
             runs,
             settings: run_settings,
             metrics: metrics.clone(),
@@ -243,6 +243,7 @@ impl Application {
         let runs_side = match self.pools {
             Some((pools, size)) => Some(RunsSide::start(
                 self.runner.clone(),
+                self.store.clone(),
                 pools,
                 size,
                 self.builder,

@@ -15,6 +15,7 @@ use crate::runner::build::{self, Builder};
 use crate::runner::pools::Pools;
 use crate::runner::worker::Worker;
 use crate::runner::Runner;
+use crate::store::Store;
 
 /// The runs' threads and the tasks started on them.
 pub struct RunsSide {
@@ -26,9 +27,11 @@ pub struct RunsSide {
 
 impl RunsSide {
     /// Starts the worker (`size` runs at once), the default pool's filler
-    /// and, when given, the builder, until `shutdown`.
+    /// and, when given, the builder (which keeps the runtimes' states in
+    /// `store`), until `shutdown`.
     pub fn start(
         runner: Arc<Runner>,
+        store: Arc<dyn Store>,
         pools: Arc<Pools>,
         size: usize,
         builder: Option<Builder>,
@@ -42,7 +45,7 @@ impl RunsSide {
             .context("cannot start the runs' threads")?;
         if let Some(builder) = builder {
             threads.spawn(build::keep_built(
-                runner.store.clone(),
+                store,
                 builder,
                 pools.clone(),
                 runner.runs.builds.clone(),

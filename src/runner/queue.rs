@@ -1,0 +1,130 @@
+//! What the runner asks of the store, and nothing more: the job queue
+//! (claim, renew, finish, put back, retry) and what a run reads on its way
+//! (its notebook, its event, its retry policy, the runtimes) or writes
+//! back (the executed notebook, into its item). The store is one by
+//! delegation; the runner's tests keep one in memory.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::domain::event::Event;
+use crate::domain::ids::{EventId, ItemId, JobId, NodeId, ReceiverId};
+use crate::domain::job::{Job, JobEnd, Lease};
+use crate::domain::retry::ScopedPolicy;
+use crate::domain::runtime::Runtime;
+use crate::domain::time::Millis;
+use crate::store::{Store, StoreResult};
+
+/// The runner's view of the store. Each method means what the store's
+/// method of the same name means (`JobStore`, `ItemStore`, `RetryStore`,
+/// `RuntimeStore` in `hookbook_store`; `update_item_data` is `update_item`
+/// of the data alone), so that a run behaves the same on the store and on
+/// a stand-in.
+#[async_trait]
+pub trait Queue: Send + Sync {
+    /// Takes the oldest due `SUBMITTED` job and marks it `EXECUTING` under
+    /// `lease`, its attempt counted, atomically.
+    async fn claim_job(
+        &self,
+        now: Millis,
+        lease: &Lease,
+        per_receiver: u32,
+    ) -> StoreResult<Option<Job>>;
+    /// Extends the leases `lease.node` holds; the jobs it still holds.
+    async fn renew_leases(&self, lease: &Lease) -> StoreResult<Vec<JobId>>;
+    /// Ends a job `node` holds; false when it no longer holds it.
+    async fn finish_job(&self, node: &NodeId, id: &JobId, end: &JobEnd<'_>) -> StoreResult<bool>;
+    /// Puts a job `node` holds back in the queue, the attempt not counted.
+    async fn requeue_job(&self, node: &NodeId, id: &JobId, due: Option<Millis>) -> StoreResult<()>;
+    /// Puts a failed attempt of a job `node` holds back in the queue, due
+    /// at `due`; false when it no longer holds it.
+    async fn retry_job(
+        &self,
+        node: &NodeId,
+        id: &JobId,
+        due: Millis,
+        messages: &[String],
+        notebook: Option<&[u8]>,
+    ) -> StoreResult<bool>;
+    async fn event(&self, id: &EventId) -> StoreResult<Option<Event>>;
+    async fn item_data(&self, id: &ItemId) -> StoreResult<Option<Vec<u8>>>;
+    /// Replaces an item's notebook (`updatePortalItem`); false when the
+    /// item is gone.
+    async fn update_item_data(
+        &self,
+        id: &ItemId,
+        data: &[u8],
+        modified: Millis,
+    ) -> StoreResult<bool>;
+    async fn effective_retry_policy(
+        &self,
+        receiver: Option<&ReceiverId>,
+    ) -> StoreResult<ScopedPolicy>;
+    async fn runtimes(&self) -> StoreResult<Vec<Runtime>>;
+}
+
+/// The store is the runner's queue: `startup` hands the runner
+/// `Arc::new(store)`.
+#[async_trait]
+impl<S: Store + ?Sized> Queue for Arc<S> {
+    async fn claim_job(
+        &self,
+        now: Millis,
+        lease: &Lease,
+        per_receiver: u32,
+    ) -> StoreResult<Option<Job>> {
+        (**self).claim_job(now, lease, per_receiver).await
+    }
+
+    async fn renew_leases(&self, lease: &Lease) -> StoreResult<Vec<JobId>> {
+        (**self).renew_leases(lease).await
+    }
+
+    async fn finish_job(&self, node: &NodeId, id: &JobId, end: &JobEnd<'_>) -> StoreResult<bool> {
+        (**self).finish_job(node, id, end).await
+    }
+
+    async fn requeue_job(&self, node: &NodeId, id: &JobId, due: Option<Millis>) -> StoreResult<()> {
+        (**self).requeue_job(node, id, due).await
+    }
+
+    async fn retry_job(
+        &self,
+        node: &NodeId,
+        id: &JobId,
+        due: Millis,
+        messages: &[String],
+        notebook: Option<&[u8]>,
+    ) -> StoreResult<bool> {
+        (**self).retry_job(node, id, due, messages, notebook).await
+    }
+
+    async fn event(&self, id: &EventId) -> StoreResult<Option<Event>> {
+        (**self).event(id).await
+    }
+
+    async fn item_data(&self, id: &ItemId) -> StoreResult<Option<Vec<u8>>> {
+        (**self).item_data(id).await
+    }
+
+    async fn update_item_data(
+        &self,
+        id: &ItemId,
+        data: &[u8],
+        modified: Millis,
+    ) -> StoreResult<bool> {
+        (**self).update_item(id, None, Some(data), modified).await
+    }
+
+    async fn effective_retry_policy(
+        &self,
+        receiver: Option<&ReceiverId>,
+    ) -> StoreResult<ScopedPolicy> {
+        (**self).effective_retry_policy(receiver).await
+    }
+
+    async fn runtimes(&self) -> StoreResult<Vec<Runtime>> {
+        (**self).runtimes().await
+    }
+}
