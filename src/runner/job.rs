@@ -25,7 +25,7 @@ use super::Runner;
 use crate::domain::job::JobStatus;
 use crate::domain::retry::Failure;
 use crate::domain::time::Millis;
-use crate::error::Error;
+use super::rights::RightsError;
 use crate::report::chain;
 use crate::security::token::Token;
 use crate::store::StoreError;
@@ -43,9 +43,9 @@ enum NotStarted {
     #[error("The notebook item is not valid JSON")]
     NotJson(#[source] serde_json::Error),
     #[error("the run could not be prepared")]
-    Failure(#[source] Error),
+    Failure(#[source] RightsError),
     #[error("no token could be issued for the run")]
-    NoToken(#[source] Error),
+    NoToken(#[source] RightsError),
 }
 
 impl NotStarted {
@@ -61,15 +61,15 @@ impl NotStarted {
     }
 }
 
-impl From<Error> for NotStarted {
-    fn from(e: Error) -> Self {
+impl From<RightsError> for NotStarted {
+    fn from(e: RightsError) -> Self {
         NotStarted::Failure(e)
     }
 }
 
 impl From<StoreError> for NotStarted {
     fn from(e: StoreError) -> Self {
-        NotStarted::Failure(e.into())
+        NotStarted::Failure(Box::new(e))
     }
 }
 
@@ -131,7 +131,7 @@ async fn run(runner: &Runner, kernels: &dyn Executor, job: Job) {
     // The run's token ends with the run (its expiry is only a backstop).
     if let Some(token) = run_token {
         if let Err(e) = runner.rights.end_run_token(&token).await {
-            tracing::warn!(error = %chain(&e), "ending a run's token failed");
+            tracing::warn!(error = %chain(e.as_ref()), "ending a run's token failed");
         }
     }
     if let Some(outcome) = outcome {
@@ -467,7 +467,7 @@ mod tests {
     #[test]
     fn a_run_that_could_not_start_says_each_cause_once_and_why_in_its_message() {
         let not_json = serde_json::from_str::<Value>("{").unwrap_err();
-        let store = || Error::Store(StoreError::Database("the disk is full".into()));
+        let store = || -> RightsError { Box::new(StoreError::Database("the disk is full".into())) };
         for e in [
             NotStarted::NotJson(not_json),
             NotStarted::Failure(store()),
@@ -477,7 +477,7 @@ mod tests {
         }
         assert_eq!(
             NotStarted::Failure(store()).message(),
-            "the run could not be prepared: storage failed"
+            "the run could not be prepared: database failure"
         );
         let not_json = serde_json::from_str::<Value>("{").unwrap_err();
         assert_eq!(

@@ -9,12 +9,18 @@ use async_trait::async_trait;
 
 use crate::domain::ids::ReceiverId;
 use crate::domain::user::Username;
-use crate::error::Result;
 use crate::security::token::Token;
 
 /// The answer to "may this run go on?": `Err` says why not, in words the
 /// job's messages show.
 pub type Permission<T> = std::result::Result<T, String>;
+
+/// Why the administration could not answer (its storage failed, say): the
+/// implementor's own error, kept whole for the log.
+pub type RightsError = Box<dyn std::error::Error + Send + Sync>;
+
+/// What the administration answers.
+pub type Result<T> = std::result::Result<T, RightsError>;
 
 #[async_trait]
 pub trait RunRights: Send + Sync {

@@ -16,7 +16,7 @@ use crate::domain::time::Millis;
 use crate::domain::user::Username;
 use crate::error::Result;
 use crate::intake::cache::ReceiverCache;
-use crate::runner::rights::{Permission, RunRights};
+use crate::runner::rights::{self, Permission, RunRights};
 use crate::security::token::Token;
 use crate::security::vault::Vault;
 use crate::store::TokenRecord;
@@ -68,7 +68,7 @@ impl RunRights for Rights {
     /// can change the notebook's code at any time). `Err` with the reason
     /// when the job may not run: a revocation of the owner's or the
     /// submitter's tokens after the job was submitted covers it.
-    async fn run_user(&self, job: &Job) -> Result<Permission<Username>> {
+    async fn run_user(&self, job: &Job) -> rights::Result<Permission<Username>> {
         let Some(item) = self.items.item(&job.item_id).await? else {
             return Ok(Err(format!(
                 "The notebook item '{}' no longer exists.",
@@ -91,7 +91,11 @@ impl RunRights for Rights {
 
     /// A token of `username` lasting at most `lifetime`, for a run's
     /// `HOOKBOOK_TOKEN`; the run ends it with `end_run_token`.
-    async fn issue_run_token(&self, username: &Username, lifetime: Duration) -> Result<Token> {
+    async fn issue_run_token(
+        &self,
+        username: &Username,
+        lifetime: Duration,
+    ) -> rights::Result<Token> {
         let token = Token::generate();
         let now = Millis::now();
         self.tokens
@@ -106,11 +110,11 @@ impl RunRights for Rights {
     }
 
     /// Ends a run's token: it stops working when its run ends.
-    async fn end_run_token(&self, token: &Token) -> Result<()> {
+    async fn end_run_token(&self, token: &Token) -> rights::Result<()> {
         Ok(self.tokens.delete_token(&token.hash()).await?)
     }
 
-    async fn receiver_token(&self, id: &ReceiverId) -> Result<Permission<Option<String>>> {
+    async fn receiver_token(&self, id: &ReceiverId) -> rights::Result<Permission<Option<String>>> {
         let Some(receiver) = self
             .cache
             .load(self.receivers.as_ref(), &self.vault, id)

@@ -22,7 +22,7 @@ use tokio_util::sync::CancellationToken;
 use crate::domain::ids::{ItemId, JobId, NodeId, ReceiverId};
 use crate::domain::job::Job;
 use crate::domain::user::Username;
-use crate::error::Result;
+use crate::runner::rights::Result;
 use crate::metrics::Metrics;
 use crate::runner::rights::{Permission, RunRights};
 use crate::runner::runs::Runs;
