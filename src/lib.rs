@@ -4,6 +4,7 @@
 pub use hookbook_core::{domain, report, security};
 pub use hookbook_metrics as metrics;
 pub use hookbook_metrics::health;
+pub use hookbook_runner as runner;
 pub use hookbook_store as store;
 
 pub mod api;
@@ -13,7 +14,6 @@ pub mod error;
 pub mod intake;
 pub mod notices;
 pub mod replay;
-pub mod runner;
 pub mod send;
 pub mod service;
 pub mod startup;

@@ -3,14 +3,14 @@
 //! notebook's `esriNotebookRuntime`), and the wait while that runtime is
 //! being built on this node.
 
-use crate::domain::job::Job;
+use hookbook_core::domain::job::Job;
 use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::domain::runtime::{RuntimeState, DEFAULT_RUNTIME};
-use crate::domain::time::Millis;
-use crate::report::chain;
+use hookbook_core::domain::runtime::{RuntimeState, DEFAULT_RUNTIME};
+use hookbook_core::domain::time::Millis;
+use hookbook_core::report::chain;
 
 use super::pools::RuntimeEnv;
 use super::record::Outcome;
@@ -68,12 +68,12 @@ pub(super) async fn choose_runtime(
         .inputs
         .as_ref()
         .and_then(|i| i.notebook_runtime_id.clone());
-    let asked = match (by_id, crate::domain::runtime::asked_by(notebook)) {
+    let asked = match (by_id, hookbook_core::domain::runtime::asked_by(notebook)) {
         (Some(id), _) => Asked::Id(id),
         (None, None) => return Ok(Choice::Here(None)),
         (None, Some((name, _))) => {
             let aliases = &runner.settings.runtime_aliases;
-            Asked::Name(crate::domain::runtime::resolve_alias(aliases, &name).to_string())
+            Asked::Name(hookbook_core::domain::runtime::resolve_alias(aliases, &name).to_string())
         }
     };
     if matches!(&asked, Asked::Name(n) if n.eq_ignore_ascii_case(DEFAULT_RUNTIME)) {

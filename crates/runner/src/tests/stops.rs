@@ -6,9 +6,9 @@ use tokio::time::Instant;
 
 use super::scripted::Script;
 use super::{Bench, STOP_GRACE};
-use crate::domain::job::JobStatus;
-use crate::runner::execute::RunEnd;
-use crate::runner::worker::Step;
+use crate::execute::RunEnd;
+use crate::worker::Step;
+use hookbook_core::domain::job::JobStatus;
 
 #[tokio::test(start_paused = true)]
 async fn a_cancelled_run_ends_cancelled_and_its_kernel_is_killed_before_the_step_ends() {

@@ -10,16 +10,16 @@ use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
 
-use crate::domain::event::Event;
-use crate::domain::ids::{EventId, ItemId, JobId, NodeId, ReceiverId};
-use crate::domain::job::{Job, JobEnd, JobKind, JobStatus, Lease};
-use crate::domain::receiver::Parameters;
-use crate::domain::retry::{PolicyScope, RetryPolicy, ScopedPolicy};
-use crate::domain::runtime::Runtime;
-use crate::domain::time::Millis;
-use crate::domain::user::Username;
-use crate::runner::queue::Queue;
-use crate::store::{StoreError, StoreResult};
+use crate::queue::Queue;
+use hookbook_core::domain::event::Event;
+use hookbook_core::domain::ids::{EventId, ItemId, JobId, NodeId, ReceiverId};
+use hookbook_core::domain::job::{Job, JobEnd, JobKind, JobStatus, Lease};
+use hookbook_core::domain::receiver::Parameters;
+use hookbook_core::domain::retry::{PolicyScope, RetryPolicy, ScopedPolicy};
+use hookbook_core::domain::runtime::Runtime;
+use hookbook_core::domain::time::Millis;
+use hookbook_core::domain::user::Username;
+use hookbook_store::{StoreError, StoreResult};
 
 /// A job as the store keeps it: the job and who holds it.
 struct Row {

@@ -3,9 +3,9 @@
 //! (`choice`), execute on a kernel within the time and disk limits, then
 //! record the outcome (`record`).
 
-use crate::domain::event::Event;
+use hookbook_core::domain::event::Event;
 
-use crate::domain::job::Job;
+use hookbook_core::domain::job::Job;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,14 +21,14 @@ use super::executor::{Executor, RunKernel};
 use super::outputs::OutputBudget;
 use super::pools::RuntimeEnv;
 use super::record::{record, Outcome};
-use super::Runner;
-use crate::domain::job::JobStatus;
-use crate::domain::retry::Failure;
-use crate::domain::time::Millis;
 use super::rights::RightsError;
-use crate::report::chain;
-use crate::security::token::Token;
-use crate::store::StoreError;
+use super::Runner;
+use hookbook_core::domain::job::JobStatus;
+use hookbook_core::domain::retry::Failure;
+use hookbook_core::domain::time::Millis;
+use hookbook_core::report::chain;
+use hookbook_core::security::token::Token;
+use hookbook_store::StoreError;
 
 /// How long a run's own token outlives its time limit, as a backstop for a
 /// server that dies before ending it.
@@ -222,10 +222,10 @@ fn add_event(event: &Event, parameters: &mut Map<String, Value>) {
     let is_form = headers
         .get("content-type")
         .and_then(Value::as_str)
-        .is_some_and(crate::domain::event::is_form);
+        .is_some_and(hookbook_core::domain::event::is_form);
     parameters.insert(
         "webhookPayload".into(),
-        crate::domain::event::webhook_payload(&event.body, event.signed, is_form),
+        hookbook_core::domain::event::webhook_payload(&event.body, event.signed, is_form),
     );
     parameters.insert("webhookHeaders".into(), Value::Object(headers));
 }
@@ -462,7 +462,7 @@ fn conclude(end: RunEnd, timeout: Duration) -> (JobStatus, String, Option<Failur
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::repeated_cause;
+    use hookbook_core::report::repeated_cause;
 
     #[test]
     fn a_run_that_could_not_start_says_each_cause_once_and_why_in_its_message() {

@@ -11,7 +11,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::domain::runtime::Limits;
+use hookbook_core::domain::runtime::Limits;
 
 /// The scheduler period a CPU quota is a share of (100 ms, the kernel's
 /// default).

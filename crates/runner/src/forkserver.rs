@@ -17,7 +17,7 @@ use tokio::process::{Child, ChildStdin, ChildStdout};
 use tokio::sync::oneshot;
 
 use super::error::KernelError;
-use crate::health::ForkHealth;
+use hookbook_metrics::health::ForkHealth;
 
 /// How long the fork server may take to import everything and say so.
 const READY_TIMEOUT: Duration = Duration::from_secs(120);

@@ -7,12 +7,12 @@ use tokio::time::Instant;
 
 use super::scripted::{Script, Scripted};
 use super::{Bench, Rights};
-use crate::domain::ids::ItemId;
-use crate::domain::job::JobStatus;
-use crate::domain::retry::{Failure, RetryPolicy};
-use crate::domain::time::Millis;
-use crate::runner::execute::RunEnd;
-use crate::runner::worker::Step;
+use crate::execute::RunEnd;
+use crate::worker::Step;
+use hookbook_core::domain::ids::ItemId;
+use hookbook_core::domain::job::JobStatus;
+use hookbook_core::domain::retry::{Failure, RetryPolicy};
+use hookbook_core::domain::time::Millis;
 
 /// A policy of `max` attempts retrying `on`, `delay` seconds apart.
 fn policy(max: u32, delay: u32, on: &[Failure]) -> RetryPolicy {

@@ -3,13 +3,13 @@
 //! retry policy gives one, or the job put back in the queue when its run
 //! was stopped by a lost lease or a stopping node.
 
-use crate::domain::job::JobEnd;
+use hookbook_core::domain::job::JobEnd;
 
-use crate::domain::job::Job;
-use crate::domain::job::JobStatus;
-use crate::domain::retry::Failure;
-use crate::domain::time::Millis;
-use crate::report::chain;
+use hookbook_core::domain::job::Job;
+use hookbook_core::domain::job::JobStatus;
+use hookbook_core::domain::retry::Failure;
+use hookbook_core::domain::time::Millis;
+use hookbook_core::report::chain;
 
 use super::Runner;
 

@@ -231,6 +231,6 @@ pub struct Walls {
     /// Whether kernels run under `SCHED_IDLE` (`--run-cpu idle`).
     pub idle: bool,
     pub cgroups: Option<super::cgroup::Cgroups>,
-    pub limits: crate::domain::runtime::Limits,
+    pub limits: hookbook_core::domain::runtime::Limits,
     pub sandbox: Option<Sandbox>,
 }

@@ -7,7 +7,7 @@
 //! progress goes to the log; a failure keeps uv's own words, which name
 //! the package at fault.
 
-use crate::domain::runtime::Runtime;
+use hookbook_core::domain::runtime::Runtime;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -16,8 +16,8 @@ use tokio::process::Command;
 
 use super::pools::{Pools, RuntimeEnv};
 
-use crate::domain::runtime::{Requirements, RuntimeId, RuntimeState};
-use crate::store::{Store, StoreError};
+use hookbook_core::domain::runtime::{Requirements, RuntimeId, RuntimeState};
+use hookbook_store::{Store, StoreError};
 
 use super::setup::{IPYKERNEL, UV};
 
@@ -90,7 +90,7 @@ pub async fn build(
             Ok(python)
         }
         Err(e) => {
-            let message = crate::report::chain(&e);
+            let message = hookbook_core::report::chain(&e);
             tracing::warn!(runtime = %runtime.name, version, "a runtime's build failed: {message}");
             store
                 .set_runtime_state(id, version, RuntimeState::Failed, None, &message)
@@ -363,7 +363,7 @@ pub async fn keep_built(
                 builder.prune(&runtimes, &pools.held()).await;
             }
             Err(e) => tracing::warn!(
-                error = %crate::report::chain(&e),
+                error = %hookbook_core::report::chain(&e),
                 "the runtime builder cannot read the runtimes"
             ),
         }

@@ -8,13 +8,13 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use crate::domain::event::Event;
-use crate::domain::ids::{EventId, ItemId, JobId, NodeId, ReceiverId};
-use crate::domain::job::{Job, JobEnd, Lease};
-use crate::domain::retry::ScopedPolicy;
-use crate::domain::runtime::Runtime;
-use crate::domain::time::Millis;
-use crate::store::{Store, StoreResult};
+use hookbook_core::domain::event::Event;
+use hookbook_core::domain::ids::{EventId, ItemId, JobId, NodeId, ReceiverId};
+use hookbook_core::domain::job::{Job, JobEnd, Lease};
+use hookbook_core::domain::retry::ScopedPolicy;
+use hookbook_core::domain::runtime::Runtime;
+use hookbook_core::domain::time::Millis;
+use hookbook_store::{Store, StoreResult};
 
 /// The runner's view of the store. Each method means what the store's
 /// method of the same name means (`JobStore`, `ItemStore`, `RetryStore`,

@@ -139,7 +139,7 @@ impl Pool {
                 match Kernel::start_forked(fork, &self.base, &self.walls, spare).await {
                     Ok(kernel) => return Ok(kernel),
                     Err(e) => tracing::warn!(
-                        error = %crate::report::chain(&e),
+                        error = %hookbook_core::report::chain(&e),
                         "forking a kernel failed (attempt {attempt} of 2)"
                     ),
                 }
@@ -222,7 +222,7 @@ impl Pool {
                 Ok(Ok(kernel)) => self.put(kernel),
                 Ok(Err(e)) => {
                     all = false;
-                    tracing::warn!(error = %crate::report::chain(&e), "starting a warm kernel failed");
+                    tracing::warn!(error = %hookbook_core::report::chain(&e), "starting a warm kernel failed");
                 }
                 Err(e) => {
                     all = false;

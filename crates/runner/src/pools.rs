@@ -19,9 +19,9 @@ use super::forkserver::ForkServer;
 use super::kernel::{Kernel, KernelError};
 use super::pool::Pool;
 use super::sandbox::Walls;
-use crate::domain::runtime::{Limits, RuntimeId};
-use crate::health::ForkHealth;
-use crate::metrics::Metrics;
+use hookbook_core::domain::runtime::{Limits, RuntimeId};
+use hookbook_metrics::health::ForkHealth;
+use hookbook_metrics::Metrics;
 
 /// A runtime version as a run needs it: its interpreter, what its fork
 /// server preloads and its limits.

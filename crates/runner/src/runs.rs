@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use crate::domain::ids::JobId;
+use hookbook_core::domain::ids::JobId;
 use tokio_util::sync::CancellationToken;
 
 /// A run on this node: how to stop it, and since when it is held.

@@ -19,16 +19,16 @@ use std::time::Duration;
 use async_trait::async_trait;
 use tokio_util::sync::CancellationToken;
 
-use crate::domain::ids::{ItemId, JobId, NodeId, ReceiverId};
-use crate::domain::job::Job;
-use crate::domain::user::Username;
-use crate::runner::rights::Result;
-use crate::metrics::Metrics;
-use crate::runner::rights::{Permission, RunRights};
-use crate::runner::runs::Runs;
-use crate::runner::worker::Worker;
-use crate::runner::{RunSettings, Runner};
-use crate::security::token::Token;
+use crate::rights::Result;
+use crate::rights::{Permission, RunRights};
+use crate::runs::Runs;
+use crate::worker::Worker;
+use crate::{RunSettings, Runner};
+use hookbook_core::domain::ids::{ItemId, JobId, NodeId, ReceiverId};
+use hookbook_core::domain::job::Job;
+use hookbook_core::domain::user::Username;
+use hookbook_core::security::token::Token;
+use hookbook_metrics::Metrics;
 
 use memory::Memory;
 use scripted::{Script, Scripted, PATIENCE};

@@ -2,14 +2,14 @@
 //! whom the run acts as, whether its receiver may run now, and a token of
 //! its own that ends with it.
 
-use crate::domain::job::Job;
+use hookbook_core::domain::job::Job;
 use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::domain::ids::ReceiverId;
-use crate::domain::user::Username;
-use crate::security::token::Token;
+use hookbook_core::domain::ids::ReceiverId;
+use hookbook_core::domain::user::Username;
+use hookbook_core::security::token::Token;
 
 /// The answer to "may this run go on?": `Err` says why not, in words the
 /// job's messages show.

@@ -6,7 +6,7 @@
 
 use serde_json::json;
 
-use crate::domain::time::Millis;
+use hookbook_core::domain::time::Millis;
 
 /// The name of the file in the kernel's private directory.
 pub const FILE: &str = "nbauth.json";

@@ -39,8 +39,8 @@ mod tests;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::domain::ids::NodeId;
-use crate::metrics::Metrics;
+use hookbook_core::domain::ids::NodeId;
+use hookbook_metrics::Metrics;
 
 /// How runs are bounded, fixed at start.
 #[derive(Debug, Clone)]
@@ -66,7 +66,7 @@ pub struct RunSettings {
     /// context path.
     pub hookbook_url: String,
     /// Runtime names notebooks ask for, run in another runtime.
-    pub runtime_aliases: Vec<crate::domain::runtime::RuntimeAlias>,
+    pub runtime_aliases: Vec<hookbook_core::domain::runtime::RuntimeAlias>,
     /// The site's portal when it is not hookbook itself: a receiver's api
     /// token is for it, and goes only into the run's `NB_AUTH_FILE`.
     pub portal_url: Option<String>,

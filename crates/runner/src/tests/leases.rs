@@ -7,10 +7,10 @@ use tokio::time::Instant;
 
 use super::scripted::Script;
 use super::{Bench, LEASE};
-use crate::domain::ids::NodeId;
-use crate::domain::job::JobStatus;
-use crate::runner::execute::RunEnd;
-use crate::runner::worker::stop_margin;
+use crate::execute::RunEnd;
+use crate::worker::stop_margin;
+use hookbook_core::domain::ids::NodeId;
+use hookbook_core::domain::job::JobStatus;
 
 #[tokio::test(start_paused = true)]
 async fn renewals_keep_a_run_longer_than_its_lease_going_to_its_end() {

@@ -278,7 +278,7 @@ async fn bounded<T>(
     work: impl std::future::Future<Output = Result<T, KernelError>>,
 ) -> Result<T, RunEnd> {
     tokio::select! {
-        result = work => result.map_err(|e| RunEnd::KernelLost(crate::report::chain(&e))),
+        result = work => result.map_err(|e| RunEnd::KernelLost(hookbook_core::report::chain(&e))),
         _ = tokio::time::sleep_until(stop.deadline.into()) => Err(RunEnd::TimedOut),
         _ = stop.cancel.cancelled() => Err(RunEnd::Cancelled),
         // A kernel that dies says nothing on its sockets: its process is

@@ -13,12 +13,12 @@ use serde_json::{Map, Value};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use crate::domain::ids::JobId;
-use crate::runner::execute::{RunBounds, RunEnd};
-use crate::runner::executor::{Executor, RunKernel};
-use crate::runner::kernel::KernelError;
-use crate::runner::outputs::OutputBudget;
-use crate::runner::pools::RuntimeEnv;
+use crate::execute::{RunBounds, RunEnd};
+use crate::executor::{Executor, RunKernel};
+use crate::kernel::KernelError;
+use crate::outputs::OutputBudget;
+use crate::pools::RuntimeEnv;
+use hookbook_core::domain::ids::JobId;
 
 /// How long, on the paused clock, a test waits for what it expects
 /// before it fails (rather than wait for ever on a runner that is wrong).

@@ -4,9 +4,9 @@ use std::time::Duration;
 
 use super::scripted::Script;
 use super::Bench;
-use crate::domain::job::JobStatus;
-use crate::domain::time::Millis;
-use crate::runner::worker::Step;
+use crate::worker::Step;
+use hookbook_core::domain::job::JobStatus;
+use hookbook_core::domain::time::Millis;
 
 #[tokio::test(start_paused = true)]
 async fn a_step_runs_the_oldest_due_job_and_leaves_one_not_due_yet() {

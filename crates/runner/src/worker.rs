@@ -2,9 +2,9 @@
 //! no job runs twice), runs each on a kernel from the pool, and keeps the
 //! leases of its runs while they run.
 
-use crate::domain::job::Lease;
+use hookbook_core::domain::job::Lease;
 
-use crate::domain::job::Job;
+use hookbook_core::domain::job::Job;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,10 +15,10 @@ use tokio_util::sync::CancellationToken;
 use super::executor::Executor;
 use super::job::run_job;
 use super::Runner;
-use crate::domain::ids::JobId;
-use crate::domain::time::Millis;
-use crate::report::chain;
-use crate::store::StoreResult;
+use hookbook_core::domain::ids::JobId;
+use hookbook_core::domain::time::Millis;
+use hookbook_core::report::chain;
+use hookbook_store::StoreResult;
 
 /// How often the queue is looked at when nothing wakes the worker.
 const POLL_EVERY: Duration = Duration::from_secs(2);
