@@ -95,7 +95,8 @@ const MINUTE: i64 = 60_000;
 /// How long samples are kept: a week, and a day to spare.
 const SAMPLES_KEPT: i64 = 8 * 24 * 60 * MINUTE;
 
-/// Records this node's queue depth and warm kernels for the dashboards.
+/// Records this node's queue depth and warm kernels for the dashboards, and
+/// sets `hookbook_queue_depth`.
 async fn sample(p: &Presence, minute: Millis) {
     let depth = match p.store.queue_depth().await {
         Ok(depth) => depth,
@@ -104,6 +105,7 @@ async fn sample(p: &Presence, minute: Millis) {
             return;
         }
     };
+    p.metrics.set_queue_depth(depth);
     let warm = p.metrics.warm_kernels_now();
     let forget = Millis(minute.0 - SAMPLES_KEPT);
     if let Err(e) = p

@@ -29,7 +29,7 @@ fn main() -> ExitCode {
     match hookbook::startup::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("hookbook: {e:#}");
+            eprintln!("hookbook: {}", hookbook::report::chain(e.as_ref()));
             ExitCode::FAILURE
         }
     }

@@ -49,8 +49,8 @@ use crate::service::{Services, Settings};
 use negotiate::Negotiation;
 pub use negotiate::{Format, Surface};
 
-/// What handlers work with: the administration, and intake for the events
-/// route. A handler names the part it needs (`State<Arc<App>>`).
+/// What handlers work with: the administration's services, intake, health
+/// and metrics. A handler names the part it needs (`State<Arc<Jobs>>`).
 #[derive(Clone)]
 pub struct Site {
     pub services: Services,

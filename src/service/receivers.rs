@@ -23,9 +23,6 @@ use crate::security::vault::Vault;
 use crate::store::{IntakeStore, ItemStore, ReceiverStore, Store, UserRecord, UserStore};
 use std::sync::Arc;
 
-/// Default grace period for a replaced secret.
-pub const DEFAULT_SECRET_GRACE: Duration = Duration::from_secs(24 * 60 * 60);
-
 /// Why a receiver's api token may not be used for its runs.
 #[derive(Debug, thiserror::Error)]
 pub enum TokenProblem {

@@ -205,7 +205,11 @@ impl Metrics {
             "Time from a job's acceptance to the start of its run on a kernel",
             Histogram::new(exponential_buckets(0.001, 2.0, 16)),
         );
-        let queue_depth = gauge(&mut registry, "hookbook_queue_depth", "Jobs waiting to run");
+        let queue_depth = gauge(
+            &mut registry,
+            "hookbook_queue_depth",
+            "Jobs waiting to run, as this node last counted them (once a minute)",
+        );
         let warm_kernels = gauge(
             &mut registry,
             "hookbook_warm_kernels",

@@ -360,11 +360,6 @@ impl Kernel {
         self.pid
     }
 
-    /// The kernel's working directory, fresh for its one run.
-    pub fn work_dir(&self) -> PathBuf {
-        self.dir.join("work")
-    }
-
     /// The kernel's own directory: everything its run can write on disk
     /// (its working directory, its `/tmp` when sandboxed, the runtime
     /// files beside them).

@@ -496,7 +496,6 @@ pub trait IntakeStore: Send + Sync {
     async fn queue_depth(&self) -> StoreResult<u64>;
 }
 
-/// Everything hookbook keeps.
 /// The site value that holds the encryption key's check value.
 pub const KEY_CHECK: &str = "key_check";
 
@@ -509,6 +508,7 @@ pub trait SiteStore: Send + Sync {
     async fn put_site_value_once(&self, name: &str, value: &[u8]) -> StoreResult<Vec<u8>>;
 }
 
+/// Everything hookbook keeps.
 pub trait Store:
     UserStore
     + RetryStore
