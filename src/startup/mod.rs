@@ -184,7 +184,7 @@ impl Application {
         let pools = kernels.map(|k| pools(k, warm, &metrics, &health, runs.builds.clone()));
         let notifier = Notifier::new(&store, vault, notice_settings, metrics.clone())?;
         let runner = Arc::new(Runner {
-            store: Arc::new(store.clone()),
+            queue: Arc::new(store.clone()),
             runs,
             settings: run_settings,
             metrics: metrics.clone(),

@@ -40,7 +40,7 @@ pub(super) async fn wait_for_runtime(runner: &Runner, job: &Job, why: String) ->
     runner.runs.unregister(&job.id);
     let due = Millis(Millis::now().0 + RUNTIME_LOOK_AGAIN.as_millis() as i64);
     let node = &runner.settings.node;
-    if let Err(e) = runner.store.requeue_job(node, &job.id, Some(due)).await {
+    if let Err(e) = runner.queue.requeue_job(node, &job.id, Some(due)).await {
         tracing::warn!(error = %chain(&e), "putting a job back to wait for its runtime failed");
     }
     None
@@ -79,7 +79,7 @@ pub(super) async fn choose_runtime(
     if matches!(&asked, Asked::Name(n) if n.eq_ignore_ascii_case(DEFAULT_RUNTIME)) {
         return Ok(Choice::Here(None));
     }
-    let runtimes = runner.store.runtimes().await.map_err(|e| {
+    let runtimes = runner.queue.runtimes().await.map_err(|e| {
         tracing::error!(error = %chain(&e), "reading the runtimes failed");
         "The runtimes could not be read; the server log has the details.".to_string()
     })?;

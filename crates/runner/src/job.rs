@@ -145,12 +145,12 @@ async fn prepare(runner: &Runner, job: &Job, timeout: Duration) -> Result<Prepar
     // each read is a trip to a database thread, and a run waits for all.
     let event = async {
         match &job.event_id {
-            Some(id) => runner.store.event(id).await,
+            Some(id) => runner.queue.event(id).await,
             None => Ok(None),
         }
     };
     let (data, owner, event) = tokio::join!(
-        runner.store.item_data(&job.item_id),
+        runner.queue.item_data(&job.item_id),
         runner.rights.run_user(job),
         event
     );

@@ -75,7 +75,7 @@ pub struct RunSettings {
 /// What the runs of this node work with, built once by `startup`.
 pub struct Runner {
     /// The store, as far as runs use it.
-    pub store: Arc<dyn queue::Queue>,
+    pub queue: Arc<dyn queue::Queue>,
     pub runs: Arc<runs::Runs>,
     pub settings: RunSettings,
     pub metrics: Arc<Metrics>,

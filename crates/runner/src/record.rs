@@ -43,7 +43,7 @@ pub(super) async fn record(runner: &Runner, job: &Job, outcome: Outcome) {
     let node = &runner.settings.node;
     let lost = runner.runs.unregister(&job.id);
     if outcome.status == JobStatus::Cancelled && (lost || runner.runs.is_stopping()) {
-        if let Err(e) = runner.store.requeue_job(node, &job.id, None).await {
+        if let Err(e) = runner.queue.requeue_job(node, &job.id, None).await {
             tracing::warn!(error = %chain(&e), "putting a job back in the queue failed");
         }
         return;
@@ -67,7 +67,7 @@ fn attempt_of(job: &Job) -> (u32, u32) {
 async fn retry(runner: &Runner, job: &Job, failure: Failure, outcome: &Outcome) -> bool {
     let (made, max) = attempt_of(job);
     let policy = match runner
-        .store
+        .queue
         .effective_retry_policy(job.receiver_id.as_ref())
         .await
     {
@@ -90,7 +90,7 @@ async fn retry(runner: &Runner, job: &Job, failure: Failure, outcome: &Outcome) 
     let node = &runner.settings.node;
     let notebook = outcome.notebook.as_deref();
     match runner
-        .store
+        .queue
         .retry_job(node, &job.id, due, &messages, notebook)
         .await
     {
@@ -124,7 +124,7 @@ async fn finish(runner: &Runner, job: &Job, outcome: Outcome) {
     });
     let notebook = outcome.notebook.as_deref();
     match runner
-        .store
+        .queue
         .finish_job(
             node,
             &job.id,
@@ -147,7 +147,7 @@ async fn finish(runner: &Runner, job: &Job, outcome: Outcome) {
     let update_item = job.inputs.as_ref().is_some_and(|i| i.update_portal_item);
     if let (true, JobStatus::Completed, Some(bytes)) = (update_item, outcome.status, notebook) {
         if let Err(e) = runner
-            .store
+            .queue
             .update_item_data(&job.item_id, bytes, Millis::now())
             .await
         {

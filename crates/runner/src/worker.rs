@@ -80,7 +80,7 @@ async fn keep_leases(runner: Arc<Runner>, stop: CancellationToken) {
         } else {
             deadline.saturating_duration_since(asked).min(every)
         };
-        match tokio::time::timeout(budget, runner.store.renew_leases(&lease_now(&runner))).await {
+        match tokio::time::timeout(budget, runner.queue.renew_leases(&lease_now(&runner))).await {
             Ok(Ok(held)) => {
                 if lost {
                     tracing::warn!("the leases of running jobs are renewed again");
@@ -125,7 +125,7 @@ impl Worker {
 
     async fn claim(&self) -> StoreResult<Option<Job>> {
         let r = &self.runner;
-        r.store
+        r.queue
             .claim_job(Millis::now(), &lease_now(r), r.settings.per_receiver)
             .await
     }

@@ -93,7 +93,7 @@ impl Bench {
         let store = Arc::new(Memory::default());
         let rights = Arc::new(rights);
         let runner = Runner {
-            store: store.clone(),
+            queue: store.clone(),
             runs: Arc::new(Runs::default()),
             settings: RunSettings {
                 default_timeout: Duration::from_secs(300),
