@@ -2,6 +2,8 @@
 //! owner and administrators) show over a window, computed from the
 //! database's counts so that every node shows the same.
 
+use crate::domain::dashboard::Buckets;
+
 use std::collections::BTreeMap;
 
 use super::receivers::Receivers;
@@ -11,7 +13,7 @@ use crate::domain::receiver::Receiver;
 use crate::domain::time::Millis;
 use crate::domain::user::User;
 use crate::error::{Error, Result};
-use crate::store::{Buckets, Count, RunTimes};
+use crate::store::{Count, RunTimes};
 use crate::store::{DashboardStore, Store};
 use std::sync::Arc;
 

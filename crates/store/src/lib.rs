@@ -32,7 +32,7 @@ use hookbook_core::domain::user::{User, Username};
 use hookbook_core::security::token::TokenHash;
 
 pub use operating::{
-    Buckets, Count, DashboardStore, DestinationRecord, NoticeStore, RetryStore, RunTimes, Sample,
+    Count, DashboardStore, DestinationRecord, NoticeStore, RetryStore, RunTimes, Sample,
 };
 pub use runtimes::RuntimeStore;
 pub use sqlite::vacuum_into as backup;

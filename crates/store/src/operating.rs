@@ -5,6 +5,7 @@
 use async_trait::async_trait;
 
 use super::StoreResult;
+use hookbook_core::domain::dashboard::Buckets;
 use hookbook_core::domain::ids::{NodeId, ReceiverId};
 use hookbook_core::domain::notice::{Notice, NoticeStatus};
 use hookbook_core::domain::retry::{PolicyScope, RetryPolicy, ScopedPolicy};
@@ -72,21 +73,6 @@ pub trait NoticeStore: Send + Sync {
     ) -> StoreResult<()>;
     /// Notices, newest first: one user's, or everyone's.
     async fn notices(&self, username: Option<&Username>, limit: u32) -> StoreResult<Vec<Notice>>;
-}
-
-/// A span of time cut into buckets of equal size, newest last: bucket `b`
-/// holds `[from + b × size, from + (b + 1) × size)`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Buckets {
-    pub from: Millis,
-    pub size_ms: i64,
-    pub count: i64,
-}
-
-impl Buckets {
-    pub fn to(&self) -> Millis {
-        Millis(self.from.0 + self.size_ms * self.count)
-    }
 }
 
 /// How many of one kind fell in one bucket.

@@ -91,3 +91,18 @@ mod tests {
         assert!(Window::parse("month").is_err());
     }
 }
+
+/// A span of time cut into buckets of equal size, newest last: bucket `b`
+/// holds `[from + b × size, from + (b + 1) × size)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Buckets {
+    pub from: Millis,
+    pub size_ms: i64,
+    pub count: i64,
+}
+
+impl Buckets {
+    pub fn to(&self) -> Millis {
+        Millis(self.from.0 + self.size_ms * self.count)
+    }
+}

@@ -6,11 +6,12 @@
 macro_rules! dashboard_store {
     ($store:ty) => {
         const _: () = {
+            use hookbook_core::domain::dashboard::Buckets;
             use async_trait::async_trait;
             use sqlx::Row as _;
             use hookbook_core::domain::ids::{NodeId, ReceiverId};
             use hookbook_core::domain::time::Millis;
-            use $crate::{Buckets, Count, DashboardStore, RunTimes, Sample, StoreResult};
+            use $crate::{Count, DashboardStore, RunTimes, Sample, StoreResult};
 
             /// `$1` from, `$2` to, `$3` bucket size, `$4` the receiver or NULL.
             const DELIVERIES: &str = "SELECT bucket, kind, CAST(count(*) AS BIGINT) AS n FROM ( \
