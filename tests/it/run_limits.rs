@@ -83,11 +83,14 @@ async fn a_run_that_opens_thousands_of_files_or_writes_past_a_gibibyte_is_stoppe
             "import os\nfiles = []\ntry:\n    for i in range(5000):\n        files.append(open(f'f{i}', 'w'))\n    print('opened', len(files))\nexcept OSError as e:\n    print('stopped after', len(files), e.strerror)\nfor f in files:\n    f.close()",
             "chunk = b'x' * (64 << 20)\nwritten = 0\ntry:\n    with open('big', 'wb') as f:\n        for _ in range(20):\n            f.write(chunk)\n            f.flush()\n            written += len(chunk)\n    print('wrote', written)\nexcept OSError as e:\n    print('stopped at', written >> 20, 'MiB:', e.strerror)\nimport os\nos.remove('big')",
         ],
-        &[],
+        // The disk budget (1 GiB by default, every file at least 4 KiB) is
+        // raised out of the way: this run's own limits are what stop it.
+        &["--max-run-disk-mb", "4096"],
     )
     .await;
     let job = deliver(&s, "{}", "application/json").await;
-    assert_eq!(finished(&s, &job).await["status"], "COMPLETED");
+    let ended = finished(&s, &job).await;
+    assert_eq!(ended["status"], "COMPLETED", "{ended}");
     let nb = executed(&s, &job).await;
     let files = stdout(&nb, 2);
     assert!(
