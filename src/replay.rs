@@ -48,5 +48,16 @@ pub async fn replay(args: ReplayArgs) -> anyhow::Result<()> {
     if !status.is_success() {
         bail!("the server answered {status}");
     }
+    // The admin API answers an error as Esri's do: HTTP 200, and the
+    // error in the body.
+    if let Some(code) = admin_error_code(&text) {
+        bail!("the server refused it (code {code})");
+    }
     Ok(())
+}
+
+/// The code of an admin-API error answer (`{"status": "error", "code": N}`).
+fn admin_error_code(text: &str) -> Option<i64> {
+    let value: serde_json::Value = serde_json::from_str(text).ok()?;
+    (value["status"] == "error").then(|| value["code"].as_i64().unwrap_or(0))
 }

@@ -19,14 +19,44 @@ use crate::error::{Error, Result};
 use crate::intake::{Gate, Incoming, Intake};
 use crate::service::Settings;
 
-/// Only `POST`: there is no CRC challenge (an answer computed with the
-/// secret over text the caller chose would sign forged deliveries); any
-/// other method answers as an unknown resource does.
+/// `POST` delivers; `GET` and `HEAD` answer a sender's connection check
+/// with a fixed text. There is no CRC challenge (an answer computed with
+/// the secret over text the caller chose would sign forged deliveries);
+/// other methods answer as an unknown resource does.
 pub fn routes() -> Router<super::Site> {
     Router::new().route(
         "/rest/events/webhooks/{id}",
-        post(receive).fallback(super::unknown_resource),
+        post(receive)
+            .get(check)
+            .head(check)
+            .fallback(super::unknown_resource),
     )
+}
+
+/// The answer to a connection check.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct Ready {
+    /// Always `"ready"`.
+    status: &'static str,
+    message: &'static str,
+}
+
+#[utoipa::path(get, path = "/rest/events/webhooks/{id}", tag = "events",
+    summary = "Check that the receiver takes deliveries",
+    description = "ArcGIS queries a payload URL when a webhook is created, to confirm the connection. The answer is the same fixed text for every receiver that takes deliveries: nothing in it is computed from the request or with the secret.",
+    params(("id" = String, Path, description = "The receiver id.")),
+    responses(
+        (status = 200, description = "The receiver exists and is enabled", body = Ready),
+        (status = "default", description = "Refused: 403 disabled, 404 unknown receiver, 503 the database unavailable", body = AdminError),
+    ),
+    security(()),
+)]
+async fn check(State(intake): State<Arc<Intake>>, Path(id): Path<String>) -> Result<Json<Ready>> {
+    intake.check_connection(&id).await?;
+    Ok(Json(Ready {
+        status: "ready",
+        message: "This webhook receiver takes POST deliveries signed with its secret.",
+    }))
 }
 
 /// A delivery's body: any bytes, read as they come and signed as they are.

@@ -152,19 +152,49 @@ fn urls(settings: &Settings) -> crate::ui::Urls {
     }
 }
 
-/// Paths that name no resource get the admin error shape rather than an
-/// empty body.
-pub(super) async fn unknown_resource(uri: axum::http::Uri) -> crate::error::Error {
-    crate::error::Error::NotFound(format!(
+/// Paths that name no resource get an error shape rather than an empty
+/// body: the sharing API's under its path, the admin API's elsewhere.
+pub(super) async fn unknown_resource(
+    axum::extract::State(settings): axum::extract::State<Arc<Settings>>,
+    request: axum::extract::Request,
+) -> axum::response::Response {
+    let (parts, _) = request.into_parts();
+    let error = crate::error::Error::NotFound(format!(
         "'{}' is not a resource of this server.",
-        uri.path()
-    ))
+        parts.uri.path()
+    ));
+    negotiate::unrouted(surface_of(&settings, parts.uri.path()), &parts, error)
 }
 
 /// A resource asked with a method it does not take gets the error shape
 /// too, never an empty body.
-async fn wrong_method(method: axum::http::Method, uri: axum::http::Uri) -> crate::error::Error {
-    crate::error::Error::WrongMethod(format!("'{}' does not take {method}.", uri.path()))
+async fn wrong_method(
+    axum::extract::State(settings): axum::extract::State<Arc<Settings>>,
+    request: axum::extract::Request,
+) -> axum::response::Response {
+    let (parts, _) = request.into_parts();
+    let error = crate::error::Error::WrongMethod(format!(
+        "'{}' does not take {}.",
+        parts.uri.path(),
+        parts.method
+    ));
+    negotiate::unrouted(surface_of(&settings, parts.uri.path()), &parts, error)
+}
+
+/// The API a path belongs to, by its prefix: none for intake and the
+/// rest, which keep real HTTP statuses.
+fn surface_of(settings: &Settings, path: &str) -> Option<Surface> {
+    let under = |api: &str| {
+        let root = format!("/{}/{api}", settings.context);
+        path == root || path.starts_with(&format!("{root}/"))
+    };
+    if under("sharing") {
+        Some(Surface::Sharing)
+    } else if under("admin") {
+        Some(Surface::Admin)
+    } else {
+        None
+    }
 }
 
 #[utoipa::path(get, path = "/healthz", tag = "meta",

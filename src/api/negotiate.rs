@@ -215,6 +215,8 @@ pub struct Negotiation {
 enum Answer {
     Json,
     Pjson,
+    /// JSON with the error's real HTTP status: the format was not known.
+    Raw,
     Page {
         chrome: ui::Chrome,
         /// The path asked for, for a sign-in link back to it.
@@ -254,7 +256,16 @@ pub async fn negotiate(State(n): State<Negotiation>, request: Request, next: Nex
     let (mut parts, body) = request.into_parts();
     let params = match read_params(&n, &parts, body).await {
         Ok(params) => params,
-        Err(error) => return render_failure(&n, &Answer::Json, ErrorAnswer::from(error)),
+        // The body was not read to its end, so only a query-string `f`
+        // is known: without one the answer keeps its real HTTP status.
+        Err(error) => {
+            let answer = match query_format(&parts) {
+                Some(Format::Pjson) => Answer::Pjson,
+                Some(_) => Answer::Json,
+                None => Answer::Raw,
+            };
+            return render_failure(&n, &answer, ErrorAnswer::from(error));
+        }
     };
     let answer = Answer::new(&n, &params, &parts);
     parts.extensions.insert(params);
@@ -451,7 +462,7 @@ async fn read_multipart(
 
 async fn render_reply(n: &Negotiation, answer: &Answer, reply: Reply) -> Response {
     match answer {
-        Answer::Json => json_response(StatusCode::OK, reply.value.to_string()),
+        Answer::Json | Answer::Raw => json_response(StatusCode::OK, reply.value.to_string()),
         Answer::Pjson => json_response(
             StatusCode::OK,
             serde_json::to_string_pretty(&reply.value).unwrap_or_default(),
@@ -497,7 +508,46 @@ fn render_failure_body(n: &Negotiation, answer: &Answer, failure: ErrorAnswer) -
         Surface::Admin => json_text(&failure.admin_body(), pretty),
         Surface::Sharing => json_text(&failure.sharing_body(), pretty),
     };
-    json_response(failure.status, text)
+    // Esri's convention: an error asked for as JSON is HTTP 200 with the
+    // code in the body (the ArcGIS API for Python takes any HTTP 4xx for
+    // a token problem and repeats the request without its token).
+    let status = match answer {
+        Answer::Raw => failure.status,
+        _ => StatusCode::OK,
+    };
+    json_response(status, text)
+}
+
+/// `f` of the query string, when it names a JSON format.
+fn query_format(parts: &Parts) -> Option<Format> {
+    let query = parts.uri.query()?;
+    let f = form_urlencoded::parse(query.as_bytes())
+        .filter(|(k, _)| k == "f")
+        .last()?
+        .1;
+    Format::parse(Some(&f))
+        .ok()
+        .filter(|format| *format != Format::Html)
+}
+
+/// An error of a path no route matched (an unknown resource, a method it
+/// does not take): in the shape of its surface, HTTP 200 when `f` of the
+/// query string asks for JSON, as the routes answer; outside the admin
+/// and sharing APIs (intake), the admin shape with the real status.
+pub fn unrouted(surface: Option<Surface>, parts: &Parts, error: Error) -> Response {
+    let failure = ErrorAnswer::from(error);
+    let format = surface.and(query_format(parts));
+    let pretty = format == Some(Format::Pjson);
+    let text = match surface {
+        Some(Surface::Sharing) => json_text(&failure.sharing_body(), pretty),
+        _ => json_text(&failure.admin_body(), pretty),
+    };
+    let status = if format.is_some() {
+        StatusCode::OK
+    } else {
+        failure.status
+    };
+    json_response(status, text)
 }
 
 /// An error's body as JSON text, indented for `pjson`.

@@ -22,7 +22,7 @@ use crate::service::Settings;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(description = "Webhook receivers that run Jupyter notebooks: the ArcGIS Notebook Server admin API for receivers, the part of the sharing API they need, event intake and the pages' sessions. Every resource answers f=json, f=pjson or f=html (the default). Tokens: on GET, the token query parameter, a bearer header or the session cookie; on POST, a token field in the body, a bearer header (Authorization or X-Esri-Authorization) or the session cookie with its csrf field, never the URL. A body over 64 KiB is read only once its caller is known (a header, the cookie, or a token field before the file). Sign-in answers 429 with Retry-After past 5 failures a minute for a user name from one address, 30 from one address whatever the names, or 100 for a user name from all addresses (which never holds back an address the name signed in from before)."),
+    info(description = "Webhook receivers that run Jupyter notebooks: the ArcGIS Notebook Server admin API for receivers, the part of the sharing API they need, event intake and the pages' sessions. Every resource answers f=json, f=pjson or f=html (the default). Errors of the admin and sharing APIs asked for as f=json or f=pjson come with HTTP 200 and the error JSON, its code in the body (400, 403, 404, 498 invalid token, 499 token required, 429...), as ArcGIS Enterprise answers; pages (f=html) and intake answer with the real HTTP status, which the responses below name. Tokens: on GET, the token query parameter, a bearer header or the session cookie; on POST, a token field in the body, a bearer header (Authorization or X-Esri-Authorization) or the session cookie with its csrf field, never the URL. A body over 64 KiB is read only once its caller is known (a header, the cookie, or a token field before the file). Sign-in is refused with code 429 and a Retry-After header past 5 failures a minute for a user name from one address, 30 from one address whatever the names, or 100 for a user name from all addresses (which never holds back an address the name signed in from before)."),
     paths(
         directory::admin_root, directory::admin_root_slash, directory::notebooks_root,
         receivers::list, receivers::create, receivers::fetch, receivers::update,
@@ -33,7 +33,7 @@ use crate::service::Settings;
         items::list, items::add, items::describe, items::describe_posted, items::data,
         items::update, items::delete,
         session::sign_in_page, session::sign_in, session::sign_out, session::my_content,
-        events::receive, describe,
+        events::receive, events::check, describe,
         retries::receiver_policy, retries::update_receiver_policy,
         retries::site_policy, retries::update_site_policy,
         notices::destination, notices::update, notices::list,

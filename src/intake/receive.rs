@@ -76,6 +76,22 @@ impl Intake {
         Ok(Gate { receiver, started })
     }
 
+    /// A sender's connection check (a `GET` or `HEAD` of the receiver's
+    /// URL, as ArcGIS does when a webhook is created): the receiver exists
+    /// and takes deliveries. Nothing is stored, run or counted, and
+    /// nothing is computed with the secret.
+    pub async fn check_connection(&self, id: &str) -> Result<()> {
+        let receiver = match ReceiverId::parse(id) {
+            Ok(id) => self.load_receiver(&id).await?,
+            Err(_) => None,
+        };
+        match receiver {
+            None => Err(Error::Refused(Refusal::UnknownReceiver)),
+            Some(receiver) if receiver.disabled => Err(Error::Refused(Refusal::Disabled)),
+            Some(_) => Ok(()),
+        }
+    }
+
     /// The body grew past the limit while being read.
     pub fn refuse_too_large(&self, gate: &Gate, size: u64) -> Error {
         let limit = self.settings.max_payload_bytes;

@@ -161,10 +161,11 @@ async fn the_arcgis_package_signs_in_over_https_and_runs_find_their_portal() {
                 .send()
                 .await
                 .unwrap();
-            if r.status() == 401 {
+            let answer: serde_json::Value = r.json().await.unwrap();
+            if crate::common::error_code(&answer) == Some(498) {
                 Ok(())
             } else {
-                Err(format!("status {}", r.status()))
+                Err(answer.to_string())
             }
         },
     )

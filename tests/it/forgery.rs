@@ -99,17 +99,27 @@ async fn no_route_answers_with_a_signature_of_text_the_caller_chose() {
         .get(&format!("{}/{id}", crate::common::RECEIVERS), Some(&token))
         .await;
     assert_eq!(r.status, 200, "{}", r.json);
-    // The former challenge route answers as an unknown resource does.
-    let r = app
-        .client
-        .get(&url)
-        .query(&[("crc_token", forged)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 404);
-    let body: Value = r.json().await.unwrap();
-    assert_eq!(body["status"], "error", "{body}");
+    // The former challenge route answers a connection check: the same
+    // fixed text whatever the request holds.
+    let mut answers = Vec::new();
+    for text in [forged, "something else"] {
+        let r = app
+            .client
+            .get(&url)
+            .query(&[("crc_token", text)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        answers.push(r.text().await.unwrap());
+    }
+    assert_eq!(
+        answers[0], answers[1],
+        "the answer depends on nothing asked"
+    );
+    assert!(!answers[0].contains(forged), "{}", answers[0]);
+    let body: Value = serde_json::from_str(&answers[0]).unwrap();
+    assert_eq!(body["status"], "ready", "{body}");
     assert_eq!(crate::common::events::jobs_of(&app, &id).await, 0);
 }
 

@@ -166,9 +166,15 @@ async fn errors_come_in_the_format_asked_for() {
         .send()
         .await
         .unwrap();
-    assert_eq!(pjson.status(), 401);
+    assert_eq!(
+        pjson.status(),
+        200,
+        "Esri's convention: the code is in the body"
+    );
     let text = pjson.text().await.unwrap();
     assert!(text.contains("\n  "));
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["code"], 499, "{v}");
     let html = app.client.get(app.url(RECEIVERS)).send().await.unwrap();
     assert_eq!(html.status(), 401);
     let body = html.text().await.unwrap();
@@ -177,6 +183,107 @@ async fn errors_come_in_the_format_asked_for() {
         body.contains("signin?next=%2Fnotebooks%2Fadmin%2Fnotebooks%2FwebhookReceivers"),
         "an HTML 401 offers a way to sign in and back: {body}"
     );
+}
+
+/// ArcGIS Enterprise answers a REST error asked for as JSON with HTTP 200
+/// and the error in the body, and its clients (the ArcGIS API for Python
+/// first) are written for that; pages and intake keep real statuses.
+#[tokio::test]
+async fn errors_asked_for_as_json_are_http_200_with_the_code_in_the_body_as_esri_answers() {
+    let app = spawn_app().await;
+    app.add_user("admin", "administrator", &[]).await;
+    let token = app.token("admin").await;
+    let unknown = "0123456789abcdef0123456789abcdef";
+    let send = |request: reqwest::RequestBuilder| async move {
+        let r = request.send().await.unwrap();
+        let status = r.status().as_u16();
+        let text = r.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str::<serde_json::Value>(&text).unwrap_or(text.into()),
+        )
+    };
+    // The admin API, by GET and by POST (f in the body), and pjson.
+    for f in ["json", "pjson"] {
+        let (status, v) = send(
+            app.client
+                .get(app.url(&format!("{RECEIVERS}/{unknown}")))
+                .query(&[("f", f), ("token", &token)]),
+        )
+        .await;
+        assert_eq!(
+            (status, v["status"].as_str(), v["code"].as_u64()),
+            (200, Some("error"), Some(404)),
+            "{v}"
+        );
+        assert!(
+            v["messages"][0].as_str().unwrap().contains(unknown),
+            "the refusal names what was wrong: {v}"
+        );
+    }
+    let (status, v) = send(
+        app.client
+            .post(app.url(&format!("{RECEIVERS}/create")))
+            .form(&[("f", "json"), ("token", token.as_str()), ("name", "x")]),
+    )
+    .await;
+    assert_eq!((status, v["code"].as_u64()), (200, Some(400)), "{v}");
+    // The sharing API, in its own shape.
+    let (status, v) = send(
+        app.client
+            .get(app.url(&format!("/notebooks/sharing/rest/content/items/{unknown}")))
+            .query(&[("f", "json"), ("token", &token)]),
+    )
+    .await;
+    assert_eq!(
+        (status, v["error"]["code"].as_u64()),
+        (200, Some(404)),
+        "{v}"
+    );
+    // An invalid token, and no token.
+    let (status, v) = send(
+        app.client
+            .get(app.url(RECEIVERS))
+            .query(&[("f", "json"), ("token", "not-a-token")]),
+    )
+    .await;
+    assert_eq!((status, v["code"].as_u64()), (200, Some(498)), "{v}");
+    // Paths no route takes, under each API: the shape of the API.
+    let (status, v) = send(
+        app.client
+            .get(app.url("/notebooks/sharing/rest/nothing-here"))
+            .query(&[("f", "json")]),
+    )
+    .await;
+    assert_eq!(
+        (status, v["error"]["code"].as_u64()),
+        (200, Some(404)),
+        "{v}"
+    );
+    let (status, v) = send(
+        app.client
+            .put(app.url(RECEIVERS))
+            .query(&[("f", "pjson"), ("token", &token)]),
+    )
+    .await;
+    assert_eq!((status, v["code"].as_u64()), (200, Some(405)), "{v}");
+    // A page keeps the real status.
+    let (status, _) = send(
+        app.client
+            .get(app.url(&format!("{RECEIVERS}/{unknown}")))
+            .query(&[("f", "html"), ("token", &token)]),
+    )
+    .await;
+    assert_eq!(status, 404);
+    // Intake keeps real statuses whatever f says: senders read them.
+    let hook = app.url(&format!("/notebooks/rest/events/webhooks/{unknown}"));
+    let (status, v) = send(app.client.post(&hook).query(&[("f", "json")]).body("{}")).await;
+    assert_eq!((status, v["code"].as_u64()), (404, Some(404)), "{v}");
+    let item = app.add_item(&token, "admin").await;
+    let receiver = app.receiver_on(&token, &item).await;
+    let hook = app.url(&format!("/notebooks/rest/events/webhooks/{receiver}"));
+    let (status, v) = send(app.client.post(&hook).query(&[("f", "json")]).body("{}")).await;
+    assert_eq!((status, v["code"].as_u64()), (401, Some(401)), "{v}");
 }
 
 #[tokio::test]
@@ -202,7 +309,7 @@ async fn healthz_answers_200() {
 }
 
 #[tokio::test]
-async fn an_unknown_path_is_404_in_the_admin_error_shape() {
+async fn an_unknown_path_is_404_in_the_admin_error_shape_without_f() {
     let app = spawn_app().await;
     let r = app
         .client

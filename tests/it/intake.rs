@@ -439,6 +439,51 @@ async fn unknown_and_disabled_receivers_are_404_and_403() {
     assert_eq!(log[0]["outcome"], "rejected");
 }
 
+/// ArcGIS queries a payload URL when a webhook is created, to confirm the
+/// connection; the answer is fixed text, and nothing is stored or run.
+#[tokio::test]
+async fn a_connection_check_is_answered_without_a_delivery() {
+    let (app, token, id, url) = esri_app().await;
+    let r = app.client.get(&url).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["status"], "ready", "{body}");
+    let r = app.client.head(&url).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let unknown = url.replace(&id, "00000000-0000-4000-8000-000000000000");
+    let r = app.client.get(&unknown).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+    let r = app
+        .client
+        .get(url.replace(&id, "nope"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    assert_eq!(jobs_of(&app, &id).await, 0);
+    app.post_form(&format!("{RECEIVERS}/{id}/disable"), Some(&token), &[])
+        .await;
+    let r = app.client.get(&url).send().await.unwrap();
+    assert_eq!(r.status(), 403);
+    let body: Value = r.json().await.unwrap();
+    assert!(
+        body["messages"][0].as_str().unwrap().contains("disabled"),
+        "{body}"
+    );
+    // Checks are not deliveries: the log holds only real attempts.
+    let (status, _, _) = post(
+        &app,
+        &url,
+        &[("x-esrihook-signature", &esri(BODY.as_bytes()))],
+        BODY,
+    )
+    .await;
+    assert_eq!(status, 403);
+    let log = wait_for_log(&app, &token, &id, 1).await;
+    assert_eq!(log.len(), 1, "{log:?}");
+    assert_eq!(jobs_of(&app, &id).await, 0);
+}
+
 #[tokio::test]
 async fn over_the_rate_a_receiver_answers_429_with_retry_after() {
     let dir = tempfile::tempdir().unwrap();

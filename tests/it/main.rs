@@ -6,6 +6,7 @@ mod common;
 
 mod abuse;
 mod arcgis_client;
+mod arcgis_errors;
 mod arcgis_portal;
 mod authz;
 mod browser;

@@ -419,3 +419,26 @@ async fn jobs_made_through_the_api_count_against_the_queue_limit() {
     let (status, _, answer) = crate::common::events::post(&app, &url, &headers, "{}").await;
     assert_eq!(status, 503, "{answer}");
 }
+
+/// The admin API answers a refusal with HTTP 200 and the error in the
+/// body, as ArcGIS does; `hookbook replay` still fails, printing it.
+#[tokio::test]
+async fn a_refused_replay_fails_the_command_with_the_servers_message() {
+    let app = crate::common::spawn_app().await;
+    app.add_user("admin", "administrator", &[]).await;
+    let token = app.token("admin").await;
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_hookbook"))
+        .arg("replay")
+        .args(["--url", &app.url("/notebooks")])
+        .args(["--job", "0123456789abcdef0123456789abcdef"])
+        .env("HOOKBOOK_TOKEN", &token)
+        .kill_on_drop(true)
+        .output()
+        .await
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    let errors = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{said} {errors}");
+    assert!(said.contains("does not exist"), "{said}");
+    assert!(errors.contains("code 404"), "{errors}");
+}

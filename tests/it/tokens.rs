@@ -251,3 +251,38 @@ async fn a_post_takes_its_token_from_the_body_or_a_header_never_from_the_url() {
         .unwrap();
     assert_eq!(r.status(), 200);
 }
+
+#[tokio::test]
+async fn a_password_in_the_query_string_of_a_post_is_refused_naming_where_it_belongs() {
+    let app = spawn_app().await;
+    app.add_user("admin", "administrator", &[]).await;
+    let url = app.url("/notebooks/sharing/rest/generateToken");
+    // In the URL, even with the body right too: refused, and no token.
+    let r = crate::common::into_reply(
+        app.client
+            .post(&url)
+            .query(&[("username", "admin"), ("password", PASSWORD)])
+            .form(&[("username", "admin"), ("password", PASSWORD), ("f", "json")])
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((r.http, r.status), (200, 400), "{}", r.json);
+    assert!(r.json.get("token").is_none(), "{}", r.json);
+    let message = r.json["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("password") && message.contains("request body"),
+        "{message}"
+    );
+    // In the body only: a token.
+    let r = app
+        .post_form(
+            "/notebooks/sharing/rest/generateToken",
+            None,
+            &[("username", "admin"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    assert!(r.json["token"].is_string());
+}

@@ -103,7 +103,12 @@ pub async fn spawn_app_in(dir: TempDir, extra: &[&str]) -> TestApp {
 }
 
 pub struct Reply {
+    /// The answer's status as an ArcGIS client reads it: the error code in
+    /// the body of an error answered with HTTP 200 (the admin and sharing
+    /// APIs' convention for `f=json`), else the HTTP status.
     pub status: u16,
+    /// The HTTP status itself.
+    pub http: u16,
     pub json: Value,
 }
 
@@ -282,10 +287,25 @@ pub struct Cast {
 }
 
 pub async fn into_reply(resp: reqwest::Response) -> Reply {
-    let status = resp.status().as_u16();
+    let http = resp.status().as_u16();
     let text = resp.text().await.expect("a body");
     let json = serde_json::from_str(&text).unwrap_or(Value::String(text));
-    Reply { status, json }
+    let status = match error_code(&json) {
+        Some(code) if http == 200 => code,
+        _ => http,
+    };
+    Reply { status, http, json }
+}
+
+/// The code of an error answer of the admin API (`{"status": "error",
+/// "code": N}`) or of the sharing API (`{"error": {"code": N}}`).
+pub fn error_code(json: &Value) -> Option<u16> {
+    let code = if json["status"] == "error" {
+        &json["code"]
+    } else {
+        &json["error"]["code"]
+    };
+    code.as_u64().and_then(|c| u16::try_from(c).ok())
 }
 
 pub const RECEIVERS: &str = "/notebooks/admin/notebooks/webhookReceivers";

@@ -91,16 +91,16 @@ pub fn add_admin(database: &str) {
 
 /// `hookbook user add` of an administrator `username` with [`PASSWORD`].
 pub fn add_administrator(database: &str, username: &str) {
+    add_user(database, username, "administrator");
+}
+
+/// `hookbook user add` of `username` in `role`, without privileges, with
+/// [`PASSWORD`].
+pub fn add_user(database: &str, username: &str, role: &str) {
     use std::io::Write as _;
     let mut child = Command::new(BIN)
         .args(["user", "add", "--database-url", database])
-        .args([
-            "--username",
-            username,
-            "--role",
-            "administrator",
-            "--password-stdin",
-        ])
+        .args(["--username", username, "--role", role, "--password-stdin"])
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .spawn()
