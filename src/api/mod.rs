@@ -158,12 +158,10 @@ pub(super) async fn unknown_resource(
     axum::extract::State(settings): axum::extract::State<Arc<Settings>>,
     request: axum::extract::Request,
 ) -> axum::response::Response {
-    let (parts, _) = request.into_parts();
-    let error = crate::error::Error::NotFound(format!(
-        "'{}' is not a resource of this server.",
-        parts.uri.path()
-    ));
-    negotiate::unrouted(surface_of(&settings, parts.uri.path()), &parts, error)
+    let path = request.uri().path().to_string();
+    let error =
+        crate::error::Error::NotFound(format!("'{path}' is not a resource of this server."));
+    negotiate::unrouted(surface_of(&settings, &path), request, error).await
 }
 
 /// A resource asked with a method it does not take gets the error shape
@@ -172,13 +170,10 @@ async fn wrong_method(
     axum::extract::State(settings): axum::extract::State<Arc<Settings>>,
     request: axum::extract::Request,
 ) -> axum::response::Response {
-    let (parts, _) = request.into_parts();
-    let error = crate::error::Error::WrongMethod(format!(
-        "'{}' does not take {}.",
-        parts.uri.path(),
-        parts.method
-    ));
-    negotiate::unrouted(surface_of(&settings, parts.uri.path()), &parts, error)
+    let path = request.uri().path().to_string();
+    let error =
+        crate::error::Error::WrongMethod(format!("'{path}' does not take {}.", request.method()));
+    negotiate::unrouted(surface_of(&settings, &path), request, error).await
 }
 
 /// The API a path belongs to, by its prefix: none for intake and the

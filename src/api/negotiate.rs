@@ -531,12 +531,20 @@ fn query_format(parts: &Parts) -> Option<Format> {
 }
 
 /// An error of a path no route matched (an unknown resource, a method it
-/// does not take): in the shape of its surface, HTTP 200 when `f` of the
-/// query string asks for JSON, as the routes answer; outside the admin
-/// and sharing APIs (intake), the admin shape with the real status.
-pub fn unrouted(surface: Option<Surface>, parts: &Parts, error: Error) -> Response {
+/// does not take): in the shape of its surface, HTTP 200 when `f` (of the
+/// query string, or of a small form body) asks for JSON, as the routes
+/// answer; outside the admin and sharing APIs (intake), the admin shape
+/// with the real status.
+pub async fn unrouted(surface: Option<Surface>, request: Request, error: Error) -> Response {
     let failure = ErrorAnswer::from(error);
-    let format = surface.and(query_format(parts));
+    let (parts, body) = request.into_parts();
+    let format = match surface {
+        None => None,
+        Some(_) => match query_format(&parts) {
+            Some(format) => Some(format),
+            None => body_format(&parts, body).await,
+        },
+    };
     let pretty = format == Some(Format::Pjson);
     let text = match surface {
         Some(Surface::Sharing) => json_text(&failure.sharing_body(), pretty),
@@ -548,6 +556,27 @@ pub fn unrouted(surface: Option<Surface>, parts: &Parts, error: Error) -> Respon
         failure.status
     };
     json_response(status, text)
+}
+
+/// `f` of a form body of at most [`SMALL_BODY`] bytes, when it names a
+/// JSON format (the ArcGIS API for Python posts `f` in the body).
+async fn body_format(parts: &Parts, body: Body) -> Option<Format> {
+    let form = parts
+        .headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if !form {
+        return None;
+    }
+    let bytes = axum::body::to_bytes(body, SMALL_BODY).await.ok()?;
+    let f = form_urlencoded::parse(&bytes)
+        .filter(|(k, _)| k == "f")
+        .last()?
+        .1;
+    Format::parse(Some(&f))
+        .ok()
+        .filter(|format| *format != Format::Html)
 }
 
 /// An error's body as JSON text, indented for `pjson`.

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use crate::common::events::{esri, esri_app, post, with_receiver, BODY};
 use crate::common::wait::eventually;
-use crate::common::{spawn_app, spawn_app_in, SECRET};
+use crate::common::{code_of, spawn_app, spawn_app_in, SECRET};
 use hookbook::domain::ids::ReceiverId;
 use serde_json::Value;
 
@@ -263,26 +263,21 @@ async fn password_checks_are_throttled_per_name_and_per_address() {
     };
     // Five wrong passwords for alice, then even the right one waits.
     for _ in 0..5 {
-        assert_eq!(sign_in("alice".into(), "wrong").await.status(), 400);
+        assert_eq!(code_of(sign_in("alice".into(), "wrong").await).await, 400);
     }
     let r = sign_in("alice".into(), crate::common::PASSWORD).await;
-    assert_eq!(r.status(), 429);
     let wait: u64 = r.headers()["retry-after"]
         .to_str()
         .unwrap()
         .parse()
         .unwrap();
+    assert_eq!(code_of(r).await, 429);
     assert!((1..=60).contains(&wait), "{wait}");
     // Other names from the same address still have failures left, until
     // the address has used its 30.
     let mut statuses = Vec::new();
     for n in 0..30 {
-        statuses.push(
-            sign_in(format!("nobody{n}"), "wrong")
-                .await
-                .status()
-                .as_u16(),
-        );
+        statuses.push(code_of(sign_in(format!("nobody{n}"), "wrong").await).await);
     }
     assert_eq!(statuses[0], 400, "{statuses:?}");
     assert_eq!(statuses.last(), Some(&429), "{statuses:?}");
@@ -304,9 +299,9 @@ async fn sign_in_from(
         .form(&[("username", user), ("password", password), ("f", "json")])
         .send()
         .await
+        .map(code_of)
         .unwrap()
-        .status()
-        .as_u16()
+        .await
 }
 
 #[tokio::test]

@@ -177,7 +177,7 @@ async fn a_failed_job_sends_a_signed_notice_tried_again_until_delivered() {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 403);
+    assert_eq!(crate::common::code_of(r).await, 403);
     let r = app
         .post_form(
             &update,

@@ -134,7 +134,7 @@ async fn a_failed_run_replayed_after_its_notebook_was_fixed_completes() {
     // id that names no job is not found.
     let path = format!("{JOBS}/{original}/replay");
     let r = app.post_form(&path, None, &[]).await;
-    assert_eq!(r.status, 401, "{}", r.json);
+    assert_eq!(r.status, 499, "{}", r.json);
     let r = app.post_form(&path, Some(&cast.bob), &[]).await;
     assert_eq!(r.status, 403, "{}", r.json);
     let r = app

@@ -257,7 +257,7 @@ async fn only_administrators_change_the_sites_policy_which_receivers_follow() {
     assert_eq!(r.status, 200, "anyone signed in reads it: {}", r.json);
     assert_eq!(r.json["retryOn"], json!(["lostNode"]));
     let r = app.get(SITE, None).await;
-    assert_eq!(r.status, 401, "{}", r.json);
+    assert_eq!(r.status, 499, "{}", r.json);
     let update = format!("{SITE}/update");
     let r = app
         .post_form(&update, Some(&cast.alice), &[("maxAttempts", "4")])

@@ -116,7 +116,7 @@ async fn an_administrator_running_a_users_notebook_lends_it_only_the_owners_righ
     assert_eq!(sees, "['alices']", "the run acted as alice");
     // The run's token ended with the run.
     let after = app.get(JOBS, Some(&token)).await;
-    assert_eq!(after.status, 401, "{}", after.json);
+    assert_eq!(after.status, 498, "{}", after.json);
 }
 
 #[tokio::test]

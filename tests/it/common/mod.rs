@@ -297,6 +297,12 @@ pub async fn into_reply(resp: reqwest::Response) -> Reply {
     Reply { status, http, json }
 }
 
+/// The status an ArcGIS client reads from an answer: the code in the body
+/// of an error, else the HTTP status.
+pub async fn code_of(resp: reqwest::Response) -> u16 {
+    into_reply(resp).await.status
+}
+
 /// The code of an error answer of the admin API (`{"status": "error",
 /// "code": N}`) or of the sharing API (`{"error": {"code": N}}`).
 pub fn error_code(json: &Value) -> Option<u16> {
