@@ -60,7 +60,7 @@ struct AuthInfo {
 /// with hookbook's own beside them.
 #[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct PortalUser {
+pub(super) struct PortalUser {
     username: String,
     full_name: String,
     id: String,
