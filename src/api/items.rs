@@ -18,10 +18,10 @@ use super::schema::{always_true, SharingError};
 use crate::domain::ids::ItemId;
 use crate::domain::notebook::{ItemTitle, NotebookFile, Tags, TYPE_KEYWORDS};
 use crate::domain::search::PORTAL_ID;
-use crate::service::items::ItemUpdate;
 use crate::domain::user::Username;
 use crate::domain::ParseError;
 use crate::error::{Error, Result};
+use crate::service::items::ItemUpdate;
 use crate::service::items::Items;
 use crate::service::Settings;
 use crate::ui::pages::items::{folder_page, item_page, items_page};
@@ -335,7 +335,10 @@ pub(super) fn tags_param(params: &Params) -> Result<Option<Tags>> {
 
 /// A true/false field (`true`, `false`, or absent: false).
 fn flag(params: &Params, field: &'static str) -> Result<bool> {
-    match params.non_empty(field).map(|v| v.trim().to_ascii_lowercase()) {
+    match params
+        .non_empty(field)
+        .map(|v| v.trim().to_ascii_lowercase())
+    {
         None => Ok(false),
         Some(v) if v == "true" => Ok(true),
         Some(v) if v == "false" => Ok(false),

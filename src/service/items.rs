@@ -149,7 +149,8 @@ impl Items {
     }
 
     pub async fn delete_item(&self, caller: &User, owner: &Username, id: &ItemId) -> Result<()> {
-        if self.owned_item(caller, owner, id).await?.is_none() || !self.items.delete_item(id).await?
+        if self.owned_item(caller, owner, id).await?.is_none()
+            || !self.items.delete_item(id).await?
         {
             return Err(not_in_content(id, owner));
         }

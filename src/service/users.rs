@@ -105,7 +105,11 @@ fn user_matches(user: &User, term: &Term<UserField>) -> bool {
         Some(UserField::Username) => p.keyword(name),
         Some(UserField::FullName) => p.text(name),
         Some(UserField::Role) => {
-            let esri = if user.is_admin() { "org_admin" } else { "org_user" };
+            let esri = if user.is_admin() {
+                "org_admin"
+            } else {
+                "org_user"
+            };
             p.keyword(esri) || p.keyword(user.role.as_str())
         }
         Some(UserField::AccountId) => p.keyword(PORTAL_ID),

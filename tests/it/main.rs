@@ -10,6 +10,7 @@ mod arcgis_portal;
 mod authz;
 mod browser;
 mod cli;
+mod content;
 mod crash;
 mod dashboard;
 mod delivery_log;

@@ -27,8 +27,8 @@ use hookbook_core::domain::event::{Event, SignedPart};
 use hookbook_core::domain::ids::{BatchId, EventId, ItemId, JobId, NodeId, ReceiverId};
 use hookbook_core::domain::job::{Job, JobEnd, JobInputs, JobStatus, Lease};
 use hookbook_core::domain::notebook::{Item, ItemTitle, Tags};
-use hookbook_core::domain::upload::{PartNumber, Upload};
 use hookbook_core::domain::time::Millis;
+use hookbook_core::domain::upload::{PartNumber, Upload};
 use hookbook_core::domain::user::{User, Username};
 use hookbook_core::security::token::TokenHash;
 
@@ -275,8 +275,11 @@ pub trait UploadStore: Send + Sync {
     ) -> StoreResult<PartAdded>;
     /// Marks a `Partial` upload `Processing` and hands out its parts by
     /// number; `None` when it is not `Partial` (another commit took it).
-    async fn take_parts(&self, id: &ItemId, now: Millis)
-        -> StoreResult<Option<Vec<(u32, Vec<u8>)>>>;
+    async fn take_parts(
+        &self,
+        id: &ItemId,
+        now: Millis,
+    ) -> StoreResult<Option<Vec<(u32, Vec<u8>)>>>;
     /// Makes the upload the item `item` with `data`, in one transaction.
     async fn finish_upload(&self, item: &Item, data: &[u8]) -> StoreResult<()>;
     /// Marks the upload `Failed` with `message` and drops its parts.

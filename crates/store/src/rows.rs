@@ -20,10 +20,10 @@ use hookbook_core::domain::event::SignedPart;
 use hookbook_core::domain::ids::{BatchId, EventId, ItemId, JobId, ReceiverId};
 use hookbook_core::domain::job::{Job, JobInputs, JobKind, JobStatus};
 use hookbook_core::domain::notebook::{ItemTitle, Tags};
-use hookbook_core::domain::upload::{Upload, UploadState};
 use hookbook_core::domain::receiver::Parameters;
 use hookbook_core::domain::retry::{Failure, RetryPolicy};
 use hookbook_core::domain::time::Millis;
+use hookbook_core::domain::upload::{Upload, UploadState};
 use hookbook_core::domain::user::{User, Username};
 use hookbook_core::security::token::TokenHash;
 

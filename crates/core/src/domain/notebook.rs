@@ -87,11 +87,25 @@ mod tests {
 
     #[test]
     fn the_tag_bounds_hold_at_the_bound() {
-        let many = |n: usize| (0..n).map(|i| format!("t{i}")).collect::<Vec<_>>().join(",");
-        assert_eq!(Tags::parse(&many(MAX_TAGS)).unwrap().as_slice().len(), MAX_TAGS);
-        assert!(Tags::parse(&many(MAX_TAGS + 1)).unwrap_err().0.contains("more than"));
+        let many = |n: usize| {
+            (0..n)
+                .map(|i| format!("t{i}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        assert_eq!(
+            Tags::parse(&many(MAX_TAGS)).unwrap().as_slice().len(),
+            MAX_TAGS
+        );
+        assert!(Tags::parse(&many(MAX_TAGS + 1))
+            .unwrap_err()
+            .0
+            .contains("more than"));
         assert!(Tags::parse(&"a".repeat(MAX_TAG_CHARS)).is_ok());
-        assert!(Tags::parse(&"a".repeat(MAX_TAG_CHARS + 1)).unwrap_err().0.contains("longer"));
+        assert!(Tags::parse(&"a".repeat(MAX_TAG_CHARS + 1))
+            .unwrap_err()
+            .0
+            .contains("longer"));
     }
 
     const MINIMAL: &str = r#"{"cells": [{"cell_type": "code", "id": "a1", "metadata": {}, "source": "print(1)", "outputs": [], "execution_count": null}], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}"#;
@@ -148,7 +162,13 @@ impl Item {
             .title
             .as_str()
             .chars()
-            .map(|c| if c == '/' || c == '\\' || c.is_control() { '_' } else { c })
+            .map(|c| {
+                if c == '/' || c == '\\' || c.is_control() {
+                    '_'
+                } else {
+                    c
+                }
+            })
             .collect();
         format!("{stem}.ipynb")
     }

@@ -496,7 +496,11 @@ mod tests {
     use proptest::prelude::*;
 
     /// A document of a title, an owner and tags, matched the way items are.
-    fn doc(title: &'static str, owner: &'static str, tags: &'static [&'static str]) -> impl Fn(&Term<ItemField>) -> bool {
+    fn doc(
+        title: &'static str,
+        owner: &'static str,
+        tags: &'static [&'static str],
+    ) -> impl Fn(&Term<ItemField>) -> bool {
         move |t: &Term<ItemField>| match t.field {
             None => t.pattern.text(title) || tags.iter().any(|g| t.pattern.keyword(g)),
             Some(ItemField::Title) => t.pattern.text(title),
@@ -542,7 +546,10 @@ mod tests {
             ("title:daily -owner:alice", false),
             ("(owner:bob OR owner:alice) AND tags:nightly", true),
             ("owner:bob OR owner:carol AND title:daily", false),
-            ("title:daily AND  (type:\"notebook\") accountid:0123456789ABCDEF", false),
+            (
+                "title:daily AND  (type:\"notebook\") accountid:0123456789ABCDEF",
+                false,
+            ),
         ] {
             assert_eq!(hits(q, &d), want, "{q}");
         }
@@ -585,7 +592,10 @@ mod tests {
     #[test]
     fn user_queries_know_user_fields_only() {
         assert!(UserQuery::parse("username:alice accountid:x").is_ok());
-        assert!(UserQuery::parse("title:x").unwrap_err().0.contains("username"));
+        assert!(UserQuery::parse("title:x")
+            .unwrap_err()
+            .0
+            .contains("username"));
     }
 
     #[test]
@@ -594,7 +604,10 @@ mod tests {
             SortField::parse_list("title, Created").unwrap(),
             vec![SortField::Title, SortField::Created]
         );
-        assert_eq!(SortField::parse_list("avgRating").unwrap(), vec![SortField::Unranked]);
+        assert_eq!(
+            SortField::parse_list("avgRating").unwrap(),
+            vec![SortField::Unranked]
+        );
         assert!(SortField::parse_list("size").is_err());
         assert_eq!(SortOrder::parse("DESC").unwrap(), SortOrder::Desc);
         assert!(SortOrder::parse("up").is_err());

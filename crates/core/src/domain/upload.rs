@@ -31,9 +31,7 @@ impl PartNumber {
             .ok()
             .filter(|n| (1..=MAX_PARTS).contains(n))
             .map(Self)
-            .ok_or_else(|| {
-                ParseError::new(format!("must be a whole number from 1 to {MAX_PARTS}"))
-            })
+            .ok_or_else(|| ParseError::new(format!("must be a whole number from 1 to {MAX_PARTS}")))
     }
 
     pub fn get(self) -> u32 {
@@ -130,7 +128,11 @@ mod tests {
 
     #[test]
     fn states_read_back_as_written() {
-        for s in [UploadState::Partial, UploadState::Processing, UploadState::Failed] {
+        for s in [
+            UploadState::Partial,
+            UploadState::Processing,
+            UploadState::Failed,
+        ] {
             assert_eq!(UploadState::from_stored(s.as_str()), Some(s));
         }
     }
