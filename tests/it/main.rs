@@ -49,3 +49,4 @@ mod secrets;
 mod site;
 mod store;
 mod tokens;
+mod upload_store;
