@@ -4,7 +4,7 @@
 //! joined in order must make a notebook, which becomes the item. Pending
 //! uploads live in the store, so that parts may reach any node; one that
 //! receives nothing for [`ABANDONED_AFTER`] is removed when an upload is
-//! next started.
+//! next started, and by the hourly upkeep.
 
 use super::items::{not_in_content, Items};
 use crate::domain::ids::ItemId;

@@ -207,5 +207,32 @@ async fn the_pending_bound_is_per_owner_and_abandoned_uploads_are_swept() {
         );
         assert!(store.upload(&later.id).await.unwrap().is_none(), "{name}");
         assert!(store.upload(&swept.id).await.unwrap().is_some(), "{name}");
+        // The hourly upkeep sweeps the same way.
+        store
+            .add_part(&swept.id, n(1), b"x", 100, Millis(3 * day))
+            .await
+            .unwrap();
+        assert_eq!(
+            store.sweep_uploads(Millis(3 * day)).await.unwrap(),
+            0,
+            "{name}"
+        );
+        assert!(
+            store.upload(&swept.id).await.unwrap().is_some(),
+            "{name}: at the bound"
+        );
+        assert_eq!(
+            store.sweep_uploads(Millis(3 * day + 1)).await.unwrap(),
+            1,
+            "{name}"
+        );
+        assert!(
+            store
+                .take_parts(&swept.id, Millis(0))
+                .await
+                .unwrap()
+                .is_none(),
+            "{name}"
+        );
     }
 }

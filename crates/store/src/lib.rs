@@ -284,6 +284,8 @@ pub trait UploadStore: Send + Sync {
     async fn finish_upload(&self, item: &Item, data: &[u8]) -> StoreResult<()>;
     /// Marks the upload `Failed` with `message` and drops its parts.
     async fn fail_upload(&self, id: &ItemId, message: &str, now: Millis) -> StoreResult<()>;
+    /// Removes every upload last changed before `before`; how many.
+    async fn sweep_uploads(&self, before: Millis) -> StoreResult<u64>;
 }
 
 #[async_trait]

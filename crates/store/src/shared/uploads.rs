@@ -16,6 +16,10 @@ macro_rules! upload_store {
             use $crate::rows::{UploadRow, UPLOAD_COLUMNS};
             use $crate::{PartAdded, StoreResult, UploadStarted, UploadStore};
 
+            /// The parts, then the uploads, last changed before `$1`.
+            const SWEEP_PARTS: &str = "DELETE FROM upload_parts WHERE upload_id IN (SELECT id FROM uploads WHERE modified < $1)";
+            const SWEEP: &str = "DELETE FROM uploads WHERE modified < $1";
+
             #[async_trait]
             impl UploadStore for $store {
                 async fn start_upload(
@@ -26,13 +30,11 @@ macro_rules! upload_store {
                 ) -> StoreResult<UploadStarted> {
                     let _turn = self.write_turn().await;
                     let mut tx = self.begin_write().await?;
-                    sqlx::query(
-                        "DELETE FROM upload_parts WHERE upload_id IN (SELECT id FROM uploads WHERE modified < $1)",
-                    )
-                    .bind(stale_before.0)
-                    .execute(&mut *tx)
-                    .await?;
-                    sqlx::query("DELETE FROM uploads WHERE modified < $1")
+                    sqlx::query(SWEEP_PARTS)
+                        .bind(stale_before.0)
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query(SWEEP)
                         .bind(stale_before.0)
                         .execute(&mut *tx)
                         .await?;
@@ -211,6 +213,18 @@ macro_rules! upload_store {
                     .await?;
                     tx.commit().await?;
                     Ok(())
+                }
+
+                async fn sweep_uploads(&self, before: Millis) -> StoreResult<u64> {
+                    let _turn = self.write_turn().await;
+                    let mut tx = self.begin_write().await?;
+                    sqlx::query(SWEEP_PARTS)
+                        .bind(before.0)
+                        .execute(&mut *tx)
+                        .await?;
+                    let done = sqlx::query(SWEEP).bind(before.0).execute(&mut *tx).await?;
+                    tx.commit().await?;
+                    Ok(done.rows_affected())
                 }
             }
         };
