@@ -578,6 +578,18 @@ async fn uploads_hold_their_bounds_at_the_bound() {
     let (code, message) = error(&one_more);
     assert_eq!(code, 400);
     assert!(message.contains("would make the upload"), "{message}");
+    // One part may be the whole notebook limit.
+    let whole = start(&app, &cast.alice, "alice", "Notebook").await.unwrap();
+    let one = part(
+        &app,
+        &cast.alice,
+        "alice",
+        &whole,
+        "1",
+        vec![b' '; MAX_NOTEBOOK_BYTES],
+    )
+    .await;
+    assert_eq!(one["success"], true, "{one}");
     // Replacing a part counts the new part, not both.
     let replaced = part(&app, &cast.alice, "alice", &id, "100", b"z".to_vec()).await;
     assert_eq!(replaced["success"], true, "{replaced}");
