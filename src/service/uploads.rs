@@ -122,7 +122,8 @@ impl Items {
     }
 
     /// Joins an upload's parts and makes them the item, taking `title`
-    /// and `tags` when given (the portal's commit may change them).
+    /// and `tags` when given (the portal's commit may change them). A
+    /// commit repeated once the item is made answers the item again.
     pub async fn commit_upload(
         &self,
         caller: &User,
@@ -131,6 +132,9 @@ impl Items {
         title: Option<ItemTitle>,
         tags: Option<Tags>,
     ) -> Result<Committed> {
+        if let Some(item) = self.owned_item(caller, owner, id).await? {
+            return Ok(Committed::Item(item));
+        }
         let upload = self.pending(caller, owner, id).await?;
         let now = Millis::now();
         let Some(parts) = self.uploads.take_parts(id, now).await? else {

@@ -530,6 +530,12 @@ async fn parts_sent_at_once_in_any_order_become_the_item_on_commit() {
         .await
         .unwrap();
     assert_eq!(data.text().await.unwrap(), NOTEBOOK);
+    let again = commit(&app, &cast.alice, "alice", &id, &[]).await;
+    assert_eq!(
+        again,
+        serde_json::json!({"success": true, "id": id}),
+        "a repeated commit"
+    );
     // A committed upload takes no more parts.
     let late = part(&app, &cast.alice, "alice", &id, "4", b"x".to_vec()).await;
     assert_eq!(error(&late).0, 404, "{late}");
