@@ -1,5 +1,6 @@
 //! Notebook items, the small part of the portal content API that receivers
-//! need: add, describe, data, update, delete, list.
+//! and the ArcGIS API for Python need: add, describe, data, update, delete,
+//! list (uploads in parts are in `uploads.rs`, search in `search.rs`).
 
 use crate::domain::notebook::Item;
 
@@ -15,10 +16,12 @@ use super::negotiate::{Format, Params, Reply, Upload};
 use super::path::Id;
 use super::schema::{always_true, SharingError};
 use crate::domain::ids::ItemId;
-use crate::domain::notebook::{ItemTitle, NotebookFile};
+use crate::domain::notebook::{ItemTitle, NotebookFile, Tags, TYPE_KEYWORDS};
+use crate::domain::search::PORTAL_ID;
 use crate::domain::user::Username;
 use crate::domain::ParseError;
 use crate::error::{Error, Result};
+use crate::service::items::ItemUpdate;
 use crate::service::items::Items;
 use crate::service::Settings;
 use crate::ui::pages::items::{folder_page, item_page, items_page};
@@ -45,15 +48,37 @@ pub fn routes() -> Router<super::Site> {
 
 // The answers and the form, as the description gives them.
 
-/// A notebook item: the describe shape of the contract.
+/// A notebook item: the describe shape of the contract, with the fields
+/// of a portal item that the ArcGIS API for Python reads.
 #[derive(Serialize, utoipa::ToSchema)]
 #[schema(as = Item)]
-struct ItemOut {
+#[serde(rename_all = "camelCase")]
+pub(super) struct ItemOut {
     id: String,
     owner: String,
+    org_id: &'static str,
     title: String,
+    /// The file name `download` saves to: the title and `.ipynb`.
+    name: String,
     #[schema(inline)]
     r#type: NotebookType,
+    type_keywords: Vec<&'static str>,
+    tags: Vec<String>,
+    /// Always empty: not stored.
+    snippet: &'static str,
+    /// Always empty: not stored.
+    description: &'static str,
+    /// Always `private`: an item is seen by its owner and administrators.
+    access: &'static str,
+    /// Always null: a notebook is a file, not a service.
+    #[schema(value_type = Option<String>)]
+    url: Option<String>,
+    /// Always null: no thumbnails.
+    #[schema(value_type = Option<String>)]
+    thumbnail: Option<String>,
+    /// Always null: every item is in its owner's root folder.
+    #[schema(value_type = Option<String>)]
+    owner_folder: Option<String>,
     created: i64,
     modified: i64,
     size: i64,
@@ -64,8 +89,18 @@ impl From<&Item> for ItemOut {
         Self {
             id: item.id.as_str().to_string(),
             owner: item.owner.as_str().to_string(),
+            org_id: PORTAL_ID,
             title: item.title.as_str().to_string(),
+            name: item.file_name(),
             r#type: NotebookType::Notebook,
+            type_keywords: TYPE_KEYWORDS.to_vec(),
+            tags: item.tags.as_slice().to_vec(),
+            snippet: "",
+            description: "",
+            access: "private",
+            url: None,
+            thumbnail: None,
+            owner_folder: None,
             created: item.created.0,
             modified: item.modified.0,
             size: item.size,
@@ -79,14 +114,25 @@ enum NotebookType {
     Notebook,
 }
 
+/// A user's content: the root folder's items, and no other folders.
 #[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
 struct ItemList {
     username: String,
+    total: usize,
+    start: u32,
+    num: usize,
+    next_start: i64,
+    /// Always null: the root folder.
+    #[schema(value_type = Option<String>)]
+    current_folder: Option<String>,
     items: Vec<ItemOut>,
+    /// Always empty: there are no folders but the root.
+    folders: Vec<String>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
-struct ItemAdded {
+pub(super) struct ItemAdded {
     #[schema(schema_with = always_true)]
     success: bool,
     id: String,
@@ -109,15 +155,29 @@ struct ItemDeleted {
     item_id: String,
 }
 
-/// A notebook item's fields: its title, and the notebook as the file
-/// `file` or the field `text`.
+/// A notebook item's fields: its title and tags, and the notebook as the
+/// file `file` or the field `text`; with `multipart=true` (on `addItem`),
+/// no notebook: its parts follow (`addPart`, then `commit`).
 #[derive(utoipa::ToSchema)]
 #[allow(dead_code)] // Describes the form that the handlers read field by field.
+#[serde(rename_all = "camelCase")]
 struct ItemFields {
     #[serde(default)]
     title: String,
+    /// Comma-separated.
+    #[serde(default)]
+    tags: String,
     #[serde(default)]
     r#type: String,
+    /// `true`: the notebook comes in parts.
+    #[serde(default)]
+    multipart: String,
+    /// The notebook's file name (its stem is the default title).
+    #[serde(default)]
+    file_name: String,
+    /// `true`: an empty `tags` clears them (else an empty field changes nothing).
+    #[serde(default)]
+    clear_empty_fields: String,
     #[serde(default)]
     text: String,
     /// The notebook, as a file of a multipart body.
@@ -130,7 +190,6 @@ struct ItemFields {
     token: String,
 }
 
-/// An unknown user name in a path is a missing folder, not a bad parameter.
 /// The notebook from `file` (multipart) or `text`, if either is given.
 fn notebook_param(params: &Params) -> Result<Option<(NotebookFile, Option<String>)>> {
     if let Some(upload) = params.file("file") {
@@ -166,7 +225,13 @@ async fn list(
     let items = service.items_of(&caller, &username).await?;
     let answer = ItemList {
         username: username.as_str().to_string(),
+        total: items.len(),
+        start: 1,
+        num: items.len(),
+        next_start: -1,
+        current_folder: None,
         items: items.iter().map(ItemOut::from).collect(),
+        folders: Vec::new(),
     };
     Reply::new(answer, async move {
         Ok(items_page(&super::urls(&settings), &username, &items))
@@ -193,25 +258,32 @@ async fn add(
     Id(username): Id<Username>,
     params: Params,
 ) -> Result<Reply> {
-    if let Some(kind) = params.non_empty("type") {
-        if !kind.trim().eq_ignore_ascii_case("notebook") {
-            return Err(Error::Invalid {
-                field: "type",
-                problem: ParseError::new("only Notebook items can be added"),
-            });
-        }
+    notebook_type(&params)?;
+    let tags = tags_param(&params)?.unwrap_or_default();
+    if flag(&params, "multipart")? {
+        let stem = params.non_empty("fileName").map(file_stem);
+        let title = title_param(&params, stem)?;
+        let upload = service
+            .start_upload(&caller, &username, title, tags)
+            .await?;
+        let answer = ItemAdded {
+            success: true,
+            id: upload.id.as_str().to_string(),
+            folder: "",
+        };
+        return Reply::new(answer, async move {
+            Ok(folder_page(&super::urls(&settings), &username))
+        });
     }
     let (file, stem) = notebook_param(&params)?.ok_or_else(|| Error::Invalid {
         field: "file",
         problem: ParseError::new("a notebook is required, as the file 'file' or the field 'text'"),
     })?;
-    let title = params
-        .non_empty("title")
-        .map(str::to_string)
-        .or(stem)
-        .unwrap_or_default();
-    let title = ItemTitle::parse(&title).map_err(Error::invalid("title"))?;
-    let item = service.add_item(&caller, &username, title, file).await?;
+    let stem = stem.or_else(|| params.non_empty("fileName").map(file_stem));
+    let title = title_param(&params, stem)?;
+    let item = service
+        .add_item(&caller, &username, title, tags, file)
+        .await?;
     let answer = ItemAdded {
         success: true,
         id: item.id.as_str().to_string(),
@@ -220,6 +292,61 @@ async fn add(
     Reply::new(answer, async move {
         Ok(item_page(&super::urls(&settings), &item))
     })
+}
+
+/// Refuses a `type` other than Notebook, naming it.
+pub(super) fn notebook_type(params: &Params) -> Result<()> {
+    if let Some(kind) = params.non_empty("type") {
+        if !kind.trim().eq_ignore_ascii_case("notebook") {
+            return Err(Error::Invalid {
+                field: "type",
+                problem: ParseError::new(format!(
+                    "is '{}': only Notebook items can be added",
+                    kind.trim().escape_default()
+                )),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// `title`, else the file's name without `.ipynb`.
+fn title_param(params: &Params, stem: Option<String>) -> Result<ItemTitle> {
+    let title = params
+        .non_empty("title")
+        .map(str::to_string)
+        .or(stem)
+        .unwrap_or_default();
+    ItemTitle::parse(&title).map_err(Error::invalid("title"))
+}
+
+fn file_stem(name: &str) -> String {
+    name.trim_end_matches(".ipynb").to_string()
+}
+
+/// `tags`, comma-separated, when given (empty clears them).
+pub(super) fn tags_param(params: &Params) -> Result<Option<Tags>> {
+    params
+        .get("tags")
+        .map(Tags::parse)
+        .transpose()
+        .map_err(Error::invalid("tags"))
+}
+
+/// A true/false field (`true`, `false`, or absent: false).
+fn flag(params: &Params, field: &'static str) -> Result<bool> {
+    match params
+        .non_empty(field)
+        .map(|v| v.trim().to_ascii_lowercase())
+    {
+        None => Ok(false),
+        Some(v) if v == "true" => Ok(true),
+        Some(v) if v == "false" => Ok(false),
+        Some(_) => Err(Error::Invalid {
+            field,
+            problem: ParseError::new("must be true or false"),
+        }),
+    }
 }
 
 #[utoipa::path(get, path = "/sharing/rest/content/items/{id}", tag = "sharing",
@@ -262,13 +389,15 @@ async fn describe_posted(
     describe(service, settings, caller, id).await
 }
 
-/// The notebook file itself, whatever `f` says.
+/// The notebook file itself: with `f=json` (or `pjson`) as the JSON
+/// answer it is (what the ArcGIS API for Python's `get_data` reads as a
+/// dict), else as a file to save.
 #[utoipa::path(get, path = "/sharing/rest/content/items/{id}/data", tag = "sharing",
     summary = "The notebook file",
-    params(Caller, Id<ItemId>),
+    params(Format, Caller, Id<ItemId>),
     responses(
         (status = 200, description = "The notebook",
-            content((Object = "application/x-ipynb+json"))),
+            content((Object = "application/json"), (Object = "application/x-ipynb+json"))),
         (status = "default", response = SharingError),
     ),
 )]
@@ -276,16 +405,26 @@ async fn data(
     State(service): State<Arc<Items>>,
     Caller(caller): Caller,
     Id(id): Id<ItemId>,
-) -> Result<super::Ipynb> {
+    params: Params,
+) -> Result<axum::response::Response> {
+    use axum::http::header::CONTENT_TYPE;
+    use axum::http::HeaderValue;
+    use axum::response::IntoResponse as _;
     let (item, bytes) = service.item_data(&caller, &id).await?;
-    Ok(super::Ipynb {
-        bytes,
-        name: item.title.as_str().to_string(),
-    })
+    if params.format() == Format::Html {
+        let name = item.title.as_str().to_string();
+        return Ok(super::Ipynb { bytes, name }.into_response());
+    }
+    let mut response = bytes.into_response();
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    Ok(response)
 }
 
 #[utoipa::path(post, path = "/sharing/rest/content/users/{username}/items/{id}/update", tag = "sharing",
-    summary = "Replace an item's title or file",
+    summary = "Replace an item's title, tags or file",
     params(Format, Caller, Id<Username>, Id<ItemId>),
     request_body(content(
         (inline(Option<ItemFields>) = "application/x-www-form-urlencoded"),
@@ -310,10 +449,16 @@ async fn update(
         .map(ItemTitle::parse)
         .transpose()
         .map_err(Error::invalid("title"))?;
-    let file = notebook_param(&params)?.map(|(file, _)| file);
-    let item = service
-        .update_item(&caller, &username, &id, title, file)
-        .await?;
+    // An empty field changes nothing unless `clearEmptyFields` says so
+    // (the portal's rule, which the ArcGIS API for Python follows).
+    let clear = flag(&params, "clearEmptyFields")?;
+    let tags = tags_param(&params)?.filter(|t| clear || !t.as_slice().is_empty());
+    let update = ItemUpdate {
+        title,
+        tags,
+        file: notebook_param(&params)?.map(|(file, _)| file),
+    };
+    let item = service.update_item(&caller, &username, &id, update).await?;
     let answer = ItemChanged {
         success: true,
         id: item.id.as_str().to_string(),

@@ -23,9 +23,11 @@ mod replays;
 mod retries;
 mod runtimes;
 mod schema;
+mod search;
 mod session;
 mod system;
 mod tokens;
+mod uploads;
 
 use std::sync::Arc;
 
@@ -115,6 +117,8 @@ pub fn router(site: Site) -> Router {
     let sharing = directory::sharing_routes()
         .merge(tokens::routes())
         .merge(items::routes())
+        .merge(uploads::routes())
+        .merge(search::routes())
         .merge(portal::routes())
         .merge(oauth::routes())
         .merge(session::routes())

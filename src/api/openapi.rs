@@ -16,7 +16,7 @@ use utoipa::{Modify, OpenApi};
 use super::schema::{AdminError, SharingError};
 use super::{
     dashboard, directory, events, items, jobs, notices, oauth, portal, receivers, replays, retries,
-    runtimes, session, system, tokens,
+    runtimes, search, session, system, tokens, uploads,
 };
 use crate::service::Settings;
 
@@ -32,6 +32,9 @@ use crate::service::Settings;
         directory::sharing_root, tokens::describe, tokens::generate, tokens::revoke,
         items::list, items::add, items::describe, items::describe_posted, items::data,
         items::update, items::delete,
+        uploads::add_part, uploads::commit, uploads::status, uploads::status_posted,
+        search::search, search::search_posted, search::users, search::users_posted,
+        search::org_users, search::org_users_posted,
         session::sign_in_page, session::sign_in, session::sign_out, session::my_content,
         events::receive, events::check, describe,
         retries::receiver_policy, retries::update_receiver_policy,

@@ -24,8 +24,7 @@ use crate::service::auth::SignIn;
 use crate::service::Settings;
 use crate::ui::Page;
 
-/// The id of an ArcGIS Enterprise portal (every one has this id).
-pub const PORTAL_ID: &str = "0123456789ABCDEF";
+pub use crate::domain::search::PORTAL_ID;
 
 pub fn routes() -> Router<super::Site> {
     Router::new()
@@ -61,7 +60,7 @@ struct AuthInfo {
 /// with hookbook's own beside them.
 #[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct PortalUser {
+pub(super) struct PortalUser {
     username: String,
     full_name: String,
     id: String,

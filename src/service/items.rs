@@ -1,26 +1,56 @@
-//! Notebook items: add, describe, read, update, delete and list.
+//! Notebook items: add, describe, read, update, delete, list and search
+//! (uploads in parts are in `uploads.rs`).
 
 use crate::domain::notebook::Item;
 
 use super::require_manager;
+use crate::domain::access::{may_manage, Decision};
 use crate::domain::ids::ItemId;
-use crate::domain::notebook::{ItemTitle, NotebookFile};
+use crate::domain::notebook::{ItemTitle, NotebookFile, Tags, TYPE_KEYWORDS};
+use crate::domain::search::{ItemField, ItemQuery, SortField, SortOrder, Term, PORTAL_ID};
 use crate::domain::time::Millis;
 use crate::domain::user::{User, Username};
 use crate::error::{Error, Result};
-use crate::store::{ItemStore, Store, UserStore};
+use crate::store::{ItemChanges, ItemStore, Store, UploadStore, UserStore};
+use std::cmp::Ordering;
 use std::sync::Arc;
 
 /// Notebook items: their files and who may see or change them.
 pub struct Items {
-    items: Arc<dyn ItemStore>,
+    pub(super) items: Arc<dyn ItemStore>,
+    pub(super) uploads: Arc<dyn UploadStore>,
     users: Arc<dyn UserStore>,
+}
+
+/// What an update replaces; `None` keeps what is there.
+#[derive(Debug, Default)]
+pub struct ItemUpdate {
+    pub title: Option<ItemTitle>,
+    pub tags: Option<Tags>,
+    pub file: Option<NotebookFile>,
+}
+
+/// One page of a search, and how many items match in all.
+#[derive(Debug)]
+pub struct Found<T> {
+    pub page: Vec<T>,
+    pub total: u64,
+}
+
+/// The order and page a search asks for; `start` is 0-based here.
+#[derive(Debug, Clone)]
+pub struct Paging {
+    pub sort: Vec<SortField>,
+    pub order: SortOrder,
+    pub start: u32,
+    pub num: u32,
 }
 
 impl Items {
     pub fn new(store: &Arc<dyn Store>) -> Self {
         Self {
             items: store.clone(),
+            uploads: store.clone(),
             users: store.clone(),
         }
     }
@@ -29,7 +59,7 @@ impl Items {
 impl Items {
     /// The user whose content folder is addressed, if the caller may
     /// manage it.
-    async fn content_owner(&self, caller: &User, owner: &Username) -> Result<()> {
+    pub(super) async fn content_owner(&self, caller: &User, owner: &Username) -> Result<()> {
         require_manager(caller, owner)?;
         if self.users.user(owner).await?.is_none() {
             return Err(Error::NotFound(format!("User '{owner}' does not exist.")));
@@ -51,6 +81,7 @@ impl Items {
         caller: &User,
         owner: &Username,
         title: ItemTitle,
+        tags: Tags,
         file: NotebookFile,
     ) -> Result<Item> {
         self.content_owner(caller, owner).await?;
@@ -59,6 +90,7 @@ impl Items {
             id: ItemId::generate(),
             owner: owner.clone(),
             title,
+            tags,
             created: now,
             modified: now,
             size: file.bytes().len() as i64,
@@ -79,46 +111,48 @@ impl Items {
         Ok((item, data))
     }
 
+    /// The item `id` of `owner`'s content, if the caller may manage it.
+    pub(super) async fn owned_item(
+        &self,
+        caller: &User,
+        owner: &Username,
+        id: &ItemId,
+    ) -> Result<Option<Item>> {
+        self.content_owner(caller, owner).await?;
+        match self.items.item(id).await? {
+            Some(item) if &item.owner == owner => Ok(Some(item)),
+            Some(_) => Err(not_in_content(id, owner)),
+            None => Ok(None),
+        }
+    }
+
     /// Updates an item in `owner`'s folder; the item must be there.
     pub async fn update_item(
         &self,
         caller: &User,
         owner: &Username,
         id: &ItemId,
-        title: Option<ItemTitle>,
-        file: Option<NotebookFile>,
+        update: ItemUpdate,
     ) -> Result<Item> {
-        self.content_owner(caller, owner).await?;
-        let item = self.managed_item(caller, id).await?;
-        if &item.owner != owner {
-            return Err(Error::NotFound(format!(
-                "Item '{id}' does not exist in the content of '{owner}'."
-            )));
+        if self.owned_item(caller, owner, id).await?.is_none() {
+            return Err(not_in_content(id, owner));
         }
-        let updated = self
-            .items
-            .update_item(
-                id,
-                title.as_ref(),
-                file.as_ref().map(NotebookFile::bytes),
-                Millis::now(),
-            )
-            .await?;
-        if !updated {
-            return Err(Error::NotFound(format!(
-                "Item '{id}' does not exist or is inaccessible."
-            )));
+        let changes = ItemChanges {
+            title: update.title.as_ref(),
+            tags: update.tags.as_ref(),
+            data: update.file.as_ref().map(NotebookFile::bytes),
+        };
+        if !self.items.update_item(id, &changes, Millis::now()).await? {
+            return Err(not_in_content(id, owner));
         }
         self.managed_item(caller, id).await
     }
 
     pub async fn delete_item(&self, caller: &User, owner: &Username, id: &ItemId) -> Result<()> {
-        self.content_owner(caller, owner).await?;
-        let item = self.managed_item(caller, id).await?;
-        if &item.owner != owner || !self.items.delete_item(id).await? {
-            return Err(Error::NotFound(format!(
-                "Item '{id}' does not exist in the content of '{owner}'."
-            )));
+        if self.owned_item(caller, owner, id).await?.is_none()
+            || !self.items.delete_item(id).await?
+        {
+            return Err(not_in_content(id, owner));
         }
         Ok(())
     }
@@ -127,4 +161,95 @@ impl Items {
         self.content_owner(caller, owner).await?;
         Ok(self.items.items_of(owner).await?)
     }
+
+    /// The items the caller may see that match `query`, in the order and
+    /// page asked for. A caller sees what it may manage: an administrator
+    /// every item, a user with both privileges its own, anyone else none.
+    pub async fn search(
+        &self,
+        caller: &User,
+        query: &ItemQuery,
+        paging: &Paging,
+    ) -> Result<Found<Item>> {
+        let visible = if caller.is_admin() {
+            self.items.all_items().await?
+        } else if caller.may_author() {
+            self.items.items_of(&caller.username).await?
+        } else {
+            Vec::new()
+        };
+        let mut found: Vec<Item> = visible
+            .into_iter()
+            .filter(|item| may_manage(caller, &item.owner) == Decision::Allowed)
+            .filter(|item| query.matches(&|t| item_matches(item, t)))
+            .collect();
+        found.sort_by(|a, b| {
+            let mut order = Ordering::Equal;
+            for key in &paging.sort {
+                order = order.then_with(|| {
+                    let o = compare_items(*key, a, b);
+                    match paging.order {
+                        SortOrder::Asc => o,
+                        SortOrder::Desc => o.reverse(),
+                    }
+                });
+            }
+            order
+                .then_with(|| a.created.cmp(&b.created))
+                .then_with(|| a.id.as_str().cmp(b.id.as_str()))
+        });
+        Ok(page_of(found, paging))
+    }
+}
+
+/// One page of `all`, and how many there were.
+pub(super) fn page_of<T>(all: Vec<T>, paging: &Paging) -> Found<T> {
+    let total = all.len() as u64;
+    let page = all
+        .into_iter()
+        .skip(paging.start as usize)
+        .take(paging.num as usize)
+        .collect();
+    Found { page, total }
+}
+
+fn compare_items(key: SortField, a: &Item, b: &Item) -> Ordering {
+    match key {
+        SortField::Title => a
+            .title
+            .as_str()
+            .to_lowercase()
+            .cmp(&b.title.as_str().to_lowercase()),
+        SortField::Created => a.created.cmp(&b.created),
+        SortField::Modified => a.modified.cmp(&b.modified),
+        SortField::Owner | SortField::Username => a.owner.as_str().cmp(b.owner.as_str()),
+        SortField::Type | SortField::FullName | SortField::Unranked => Ordering::Equal,
+    }
+}
+
+/// Whether `item` matches one term of a search.
+fn item_matches(item: &Item, term: &Term<ItemField>) -> bool {
+    let p = &term.pattern;
+    let tags = || item.tags.as_slice().iter();
+    match term.field {
+        None => {
+            p.text(item.title.as_str())
+                || tags().any(|t| p.text(t))
+                || p.keyword("Notebook")
+                || p.keyword(item.owner.as_str())
+        }
+        Some(ItemField::Title) => p.text(item.title.as_str()),
+        Some(ItemField::Type) => p.keyword("Notebook"),
+        Some(ItemField::Owner) => p.keyword(item.owner.as_str()),
+        Some(ItemField::Id) => p.keyword(item.id.as_str()),
+        Some(ItemField::Tags) => tags().any(|t| p.keyword(t)),
+        Some(ItemField::TypeKeywords) => TYPE_KEYWORDS.iter().any(|k| p.keyword(k)),
+        Some(ItemField::AccountId) => p.keyword(PORTAL_ID),
+    }
+}
+
+pub(super) fn not_in_content(id: &ItemId, owner: &Username) -> Error {
+    Error::NotFound(format!(
+        "Item '{id}' does not exist in the content of '{owner}'."
+    ))
 }

@@ -15,6 +15,7 @@ pub mod retries;
 pub mod runs;
 pub mod runtimes;
 pub mod site;
+pub mod uploads;
 pub mod users;
 
 use std::sync::Arc;

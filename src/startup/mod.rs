@@ -461,8 +461,8 @@ fn prepare_storage(storage: &StorageArgs) -> anyhow::Result<()> {
 /// How long delivery-log lines are kept, and how many per receiver at most.
 const DELIVERY_LOG_DAYS: u64 = 7;
 
-/// Hourly: removes expired tokens, old delivery-log lines and finished jobs
-/// past their retention.
+/// Hourly: removes expired tokens, old delivery-log lines, finished jobs
+/// past their retention and abandoned uploads in parts.
 async fn upkeep(store: Arc<dyn Store>, retention: Duration, shutdown: CancellationToken) {
     let mut every = tokio::time::interval(Duration::from_secs(3600));
     loop {
@@ -484,6 +484,12 @@ async fn upkeep(store: Arc<dyn Store>, retention: Duration, shutdown: Cancellati
                     Ok(n) if n > 0 => tracing::info!("removed {n} finished jobs past their retention"),
                     Ok(_) => {}
                     Err(e) => tracing::warn!(error = %chain(&e), "pruning finished jobs failed"),
+                }
+                let abandoned = crate::domain::upload::ABANDONED_AFTER.as_millis() as i64;
+                match store.sweep_uploads(Millis(now.0.saturating_sub(abandoned))).await {
+                    Ok(n) if n > 0 => tracing::info!("removed {n} abandoned uploads in parts"),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %chain(&e), "removing abandoned uploads failed"),
                 }
             }
         }

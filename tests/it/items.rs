@@ -23,7 +23,25 @@ async fn an_item_added_as_text_can_be_described_downloaded_and_listed() {
     keys.sort();
     assert_eq!(
         keys,
-        ["created", "id", "modified", "owner", "size", "title", "type"]
+        [
+            "access",
+            "created",
+            "description",
+            "id",
+            "modified",
+            "name",
+            "orgId",
+            "owner",
+            "ownerFolder",
+            "size",
+            "snippet",
+            "tags",
+            "thumbnail",
+            "title",
+            "type",
+            "typeKeywords",
+            "url"
+        ]
     );
     assert_eq!(d.json["type"], "Notebook");
     assert_eq!(d.json["owner"], "alice");

@@ -114,7 +114,11 @@ impl<S: Store + ?Sized> Queue for Arc<S> {
         data: &[u8],
         modified: Millis,
     ) -> StoreResult<bool> {
-        (**self).update_item(id, None, Some(data), modified).await
+        let changes = hookbook_store::ItemChanges {
+            data: Some(data),
+            ..Default::default()
+        };
+        (**self).update_item(id, &changes, modified).await
     }
 
     async fn effective_retry_policy(

@@ -26,8 +26,9 @@ use hookbook_core::domain::delivery::Delivery;
 use hookbook_core::domain::event::{Event, SignedPart};
 use hookbook_core::domain::ids::{BatchId, EventId, ItemId, JobId, NodeId, ReceiverId};
 use hookbook_core::domain::job::{Job, JobEnd, JobInputs, JobStatus, Lease};
-use hookbook_core::domain::notebook::{Item, ItemTitle};
+use hookbook_core::domain::notebook::{Item, ItemTitle, Tags};
 use hookbook_core::domain::time::Millis;
+use hookbook_core::domain::upload::{PartNumber, Upload};
 use hookbook_core::domain::user::{User, Username};
 use hookbook_core::security::token::TokenHash;
 
@@ -182,6 +183,8 @@ pub trait UserStore: Send + Sync {
     /// Fails with `Conflict` when the name is taken.
     async fn add_user(&self, record: &UserRecord) -> StoreResult<()>;
     async fn user(&self, username: &Username) -> StoreResult<Option<UserRecord>>;
+    /// Every user, by name.
+    async fn all_users(&self) -> StoreResult<Vec<UserRecord>>;
 }
 
 #[async_trait]
@@ -203,17 +206,86 @@ pub trait ItemStore: Send + Sync {
     async fn add_item(&self, meta: &Item, data: &[u8]) -> StoreResult<()>;
     async fn item(&self, id: &ItemId) -> StoreResult<Option<Item>>;
     async fn item_data(&self, id: &ItemId) -> StoreResult<Option<Vec<u8>>>;
-    /// Replaces the title and/or file; returns false when there is no such item.
+    /// Replaces what `changes` gives; returns false when there is no such item.
     async fn update_item(
         &self,
         id: &ItemId,
-        title: Option<&ItemTitle>,
-        data: Option<&[u8]>,
+        changes: &ItemChanges<'_>,
         modified: Millis,
     ) -> StoreResult<bool>;
     async fn delete_item(&self, id: &ItemId) -> StoreResult<bool>;
     /// A user's items, oldest first.
     async fn items_of(&self, owner: &Username) -> StoreResult<Vec<Item>>;
+    /// Every item, oldest first.
+    async fn all_items(&self) -> StoreResult<Vec<Item>>;
+}
+
+/// What an item update replaces; `None` keeps what is there.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ItemChanges<'a> {
+    pub title: Option<&'a ItemTitle>,
+    pub tags: Option<&'a Tags>,
+    pub data: Option<&'a [u8]>,
+}
+
+/// What became of a new upload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UploadStarted {
+    Started,
+    /// The owner already has this many uploads pending; nothing was made.
+    TooMany(u64),
+}
+
+/// What became of a part.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PartAdded {
+    /// Stored (replacing a part of the same number); the upload now holds
+    /// this many bytes.
+    Added(u64),
+    /// There is no such upload taking parts.
+    NoUpload,
+    /// With it the upload would hold this many bytes, past the limit;
+    /// nothing was stored.
+    TooLarge(u64),
+}
+
+/// Uploads in parts, pending until committed (in the database, so that
+/// the parts of one upload may reach any node of a site).
+#[async_trait]
+pub trait UploadStore: Send + Sync {
+    /// Records a new upload (`Partial`) unless its owner has `max_pending`
+    /// pending already; first removes every upload last changed before
+    /// `stale_before`.
+    async fn start_upload(
+        &self,
+        upload: &Upload,
+        max_pending: u32,
+        stale_before: Millis,
+    ) -> StoreResult<UploadStarted>;
+    async fn upload(&self, id: &ItemId) -> StoreResult<Option<Upload>>;
+    /// Stores a part of a `Partial` upload, unless the upload's parts
+    /// would then hold more than `max_bytes`.
+    async fn add_part(
+        &self,
+        id: &ItemId,
+        part: PartNumber,
+        data: &[u8],
+        max_bytes: u64,
+        now: Millis,
+    ) -> StoreResult<PartAdded>;
+    /// Marks a `Partial` upload `Processing` and hands out its parts by
+    /// number; `None` when it is not `Partial` (another commit took it).
+    async fn take_parts(
+        &self,
+        id: &ItemId,
+        now: Millis,
+    ) -> StoreResult<Option<Vec<(u32, Vec<u8>)>>>;
+    /// Makes the upload the item `item` with `data`, in one transaction.
+    async fn finish_upload(&self, item: &Item, data: &[u8]) -> StoreResult<()>;
+    /// Marks the upload `Failed` with `message` and drops its parts.
+    async fn fail_upload(&self, id: &ItemId, message: &str, now: Millis) -> StoreResult<()>;
+    /// Removes every upload last changed before `before`; how many.
+    async fn sweep_uploads(&self, before: Millis) -> StoreResult<u64>;
 }
 
 #[async_trait]
@@ -457,8 +529,6 @@ pub trait NodeStore: Send + Sync {
 /// Reading and writing whole installations, for `hookbook copy`.
 #[async_trait]
 pub trait CopyStore: Send + Sync {
-    /// Every user, by name.
-    async fn all_users(&self) -> StoreResult<Vec<UserRecord>>;
     /// One page of jobs, oldest first, after `after` (by id).
     async fn jobs_after(&self, after: Option<JobId>, limit: u32) -> StoreResult<Vec<Job>>;
     async fn stored_event(&self, id: &EventId) -> StoreResult<Option<StoredEvent>>;
@@ -517,6 +587,7 @@ pub trait Store:
     + DashboardStore
     + TokenStore
     + ItemStore
+    + UploadStore
     + ReceiverStore
     + IntakeStore
     + JobStore

@@ -19,10 +19,11 @@ use crate::{
 use hookbook_core::domain::event::SignedPart;
 use hookbook_core::domain::ids::{BatchId, EventId, ItemId, JobId, ReceiverId};
 use hookbook_core::domain::job::{Job, JobInputs, JobKind, JobStatus};
-use hookbook_core::domain::notebook::ItemTitle;
+use hookbook_core::domain::notebook::{ItemTitle, Tags};
 use hookbook_core::domain::receiver::Parameters;
 use hookbook_core::domain::retry::{Failure, RetryPolicy};
 use hookbook_core::domain::time::Millis;
+use hookbook_core::domain::upload::{Upload, UploadState};
 use hookbook_core::domain::user::{User, Username};
 use hookbook_core::security::token::TokenHash;
 
@@ -98,6 +99,7 @@ pub struct ItemRow {
     id: String,
     owner: String,
     title: String,
+    tags: String,
     created: i64,
     modified: i64,
     size: i64,
@@ -110,9 +112,40 @@ impl ItemRow {
             id: row.column("id", ItemId::parse(&self.id))?,
             owner: row.column("owner", Username::parse(&self.owner))?,
             title: row.column("title", ItemTitle::parse(&self.title))?,
+            tags: row.column("tags", Tags::parse(&self.tags))?,
             created: Millis(self.created),
             modified: Millis(self.modified),
             size: self.size,
+        })
+    }
+}
+
+pub const UPLOAD_COLUMNS: &str = "id, owner, title, tags, state, message, created, modified";
+
+#[derive(sqlx::FromRow)]
+pub struct UploadRow {
+    id: String,
+    owner: String,
+    title: String,
+    tags: String,
+    state: String,
+    message: String,
+    created: i64,
+    modified: i64,
+}
+
+impl UploadRow {
+    pub fn parse(self) -> StoreResult<Upload> {
+        let row = Reading::of("uploads", &self.id);
+        Ok(Upload {
+            id: row.column("id", ItemId::parse(&self.id))?,
+            owner: row.column("owner", Username::parse(&self.owner))?,
+            title: row.column("title", ItemTitle::parse(&self.title))?,
+            tags: row.column("tags", Tags::parse(&self.tags))?,
+            state: row.known("state", &self.state, UploadState::from_stored(&self.state))?,
+            message: self.message,
+            created: Millis(self.created),
+            modified: Millis(self.modified),
         })
     }
 }

@@ -17,8 +17,10 @@ pub mod receiver;
 pub mod refusal;
 pub mod retry;
 pub mod runtime;
+pub mod search;
 pub mod sensitive;
 pub mod time;
+pub mod upload;
 pub mod user;
 
 /// Why a piece of input was refused; `api` names the field it came from.

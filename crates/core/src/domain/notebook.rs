@@ -77,6 +77,37 @@ impl ItemTitle {
 mod tests {
     use super::*;
 
+    #[test]
+    fn tags_are_split_trimmed_and_kept_once() {
+        let tags = Tags::parse(" ops, nightly,,OPS , x ").unwrap();
+        assert_eq!(tags.as_slice(), ["ops", "nightly", "x"]);
+        assert_eq!(Tags::parse(&tags.joined()).unwrap(), tags);
+        assert!(Tags::parse("").unwrap().as_slice().is_empty());
+    }
+
+    #[test]
+    fn the_tag_bounds_hold_at_the_bound() {
+        let many = |n: usize| {
+            (0..n)
+                .map(|i| format!("t{i}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        assert_eq!(
+            Tags::parse(&many(MAX_TAGS)).unwrap().as_slice().len(),
+            MAX_TAGS
+        );
+        assert!(Tags::parse(&many(MAX_TAGS + 1))
+            .unwrap_err()
+            .0
+            .contains("more than"));
+        assert!(Tags::parse(&"a".repeat(MAX_TAG_CHARS)).is_ok());
+        assert!(Tags::parse(&"a".repeat(MAX_TAG_CHARS + 1))
+            .unwrap_err()
+            .0
+            .contains("longer"));
+    }
+
     const MINIMAL: &str = r#"{"cells": [{"cell_type": "code", "id": "a1", "metadata": {}, "source": "print(1)", "outputs": [], "execution_count": null}], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}"#;
 
     #[test]
@@ -117,7 +148,73 @@ pub struct Item {
     pub id: ItemId,
     pub owner: Username,
     pub title: ItemTitle,
+    pub tags: Tags,
     pub created: Millis,
     pub modified: Millis,
     pub size: i64,
+}
+
+impl Item {
+    /// The item's file name, as the portal's `name` gives it: its title
+    /// with the characters a file name cannot hold replaced, and `.ipynb`.
+    pub fn file_name(&self) -> String {
+        let stem: String = self
+            .title
+            .as_str()
+            .chars()
+            .map(|c| {
+                if c == '/' || c == '\\' || c.is_control() {
+                    '_'
+                } else {
+                    c
+                }
+            })
+            .collect();
+        format!("{stem}.ipynb")
+    }
+}
+
+/// The type keywords of every notebook item.
+pub const TYPE_KEYWORDS: [&str; 3] = ["Notebook", "Jupyter Notebook", "Python 3"];
+
+/// The most tags an item may have.
+pub const MAX_TAGS: usize = 128;
+/// The longest tag, in characters.
+pub const MAX_TAG_CHARS: usize = 256;
+
+/// An item's tags: each trimmed, not empty, without commas, at most
+/// [`MAX_TAG_CHARS`] characters; at most [`MAX_TAGS`] of them; repeats
+/// (in any case) kept once, in the order given.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tags(Vec<String>);
+
+impl Tags {
+    /// Tags as the portal takes them: comma-separated (also how they are
+    /// stored).
+    pub fn parse(input: &str) -> Result<Self, ParseError> {
+        let mut tags: Vec<String> = Vec::new();
+        for tag in input.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+            if tag.chars().count() > MAX_TAG_CHARS {
+                return Err(ParseError::new(format!(
+                    "has a tag longer than {MAX_TAG_CHARS} characters"
+                )));
+            }
+            if !tags.iter().any(|t| t.to_lowercase() == tag.to_lowercase()) {
+                tags.push(tag.to_string());
+            }
+            if tags.len() > MAX_TAGS {
+                return Err(ParseError::new(format!("has more than {MAX_TAGS} tags")));
+            }
+        }
+        Ok(Self(tags))
+    }
+
+    pub fn as_slice(&self) -> &[String] {
+        &self.0
+    }
+
+    /// The tags comma-joined, as they are stored.
+    pub fn joined(&self) -> String {
+        self.0.join(",")
+    }
 }

@@ -51,6 +51,7 @@ impl PgStore {
 super::shared::users::user_store!(PgStore);
 super::shared::tokens::token_store!(PgStore);
 super::shared::items::item_store!(PgStore);
+super::shared::uploads::upload_store!(PgStore);
 super::shared::receivers::receiver_store!(PgStore);
 super::shared::nodes::node_store!(PgStore);
 super::shared::copy::copy_store!(PgStore);

@@ -9,23 +9,13 @@ macro_rules! copy_store {
             use hookbook_core::domain::ids::{EventId, JobId};
             use hookbook_core::domain::job::JobInputs;
             use $crate::rows::{
-                messages, EventRow, JobRow, UserRow, EVENT_COLUMNS, JOB_COLUMNS, USER_COLUMNS,
+                messages, EventRow, JobRow, EVENT_COLUMNS, JOB_COLUMNS,
             };
-            use $crate::{CopyStore, StoreResult, StoredEvent, UserRecord};
+            use $crate::{CopyStore, StoreResult, StoredEvent};
             use hookbook_core::domain::job::Job;
 
             #[async_trait]
             impl CopyStore for $store {
-                async fn all_users(&self) -> StoreResult<Vec<UserRecord>> {
-                    let sql = format!("SELECT {USER_COLUMNS} FROM users ORDER BY username");
-                    sqlx::query_as::<_, UserRow>(&sql)
-                        .fetch_all(&self.pool)
-                        .await?
-                        .into_iter()
-                        .map(UserRow::parse)
-                        .collect()
-                }
-
                 async fn jobs_after(&self, after: Option<JobId>, limit: u32) -> StoreResult<Vec<Job>> {
                     let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id > $1 ORDER BY id LIMIT $2");
                     sqlx::query_as::<_, JobRow>(&sql)

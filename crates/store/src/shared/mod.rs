@@ -17,4 +17,5 @@ pub mod receivers;
 pub mod retries;
 pub mod runtimes;
 pub mod tokens;
+pub mod uploads;
 pub mod users;

@@ -40,6 +40,16 @@ macro_rules! user_store {
                         .map(UserRow::parse)
                         .transpose()
                 }
+
+                async fn all_users(&self) -> StoreResult<Vec<UserRecord>> {
+                    let sql = format!("SELECT {USER_COLUMNS} FROM users ORDER BY username");
+                    sqlx::query_as::<_, UserRow>(&sql)
+                        .fetch_all(&self.pool)
+                        .await?
+                        .into_iter()
+                        .map(UserRow::parse)
+                        .collect()
+                }
             }
         };
     };

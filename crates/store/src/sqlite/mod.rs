@@ -70,6 +70,7 @@ impl SqliteStore {
 super::shared::users::user_store!(SqliteStore);
 super::shared::tokens::token_store!(SqliteStore);
 super::shared::items::item_store!(SqliteStore);
+super::shared::uploads::upload_store!(SqliteStore);
 super::shared::receivers::receiver_store!(SqliteStore);
 super::shared::nodes::node_store!(SqliteStore);
 super::shared::copy::copy_store!(SqliteStore);
