@@ -200,10 +200,6 @@ fn refused_by_the_package(portal: &str, token: &str) {
 /// sent several at once), `gis.content.search` by type, owner and title,
 /// `get_data` (a dict), `update` with a title, tags and a new file,
 /// `download`, `gis.users.search` (with and without a query) and `delete`.
-/// (`gis.content.add` asks whether its data is a spatially enabled
-/// DataFrame through `arcgis.features.geo`, which does not import with
-/// pandas 3.1, newer than this arcgis knows; the script stands in a
-/// check that says no, as it would for a file.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_arcgis_package_adds_finds_updates_downloads_and_deletes_notebooks() {
     let dir = tempfile::tempdir().unwrap();
@@ -235,9 +231,6 @@ async fn the_arcgis_package_adds_finds_updates_downloads_and_deletes_notebooks()
     let said = python(&format!(
         "import os, tempfile\n\
          from arcgis.gis import GIS, ItemProperties\n\
-         import arcgis.features.geo as geo\n\
-         if not hasattr(geo, '_is_geoenabled'):\n\
-         \x20   geo._is_geoenabled = lambda data: False\n\
          gis = GIS({portal:?}, token={token:?}, verify_cert=False)\n\
          d = tempfile.mkdtemp()\n\
          path = os.path.join(d, 'daily.ipynb')\n\

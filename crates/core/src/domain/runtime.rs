@@ -363,7 +363,9 @@ pub const STANDARD: Preset = Preset {
     name: "ArcGIS Notebook Python 3 Standard",
     requirements: &[
         "arcgis~=2.4",
-        "pandas>=2.2",
+        // arcgis 2.4's spatially enabled DataFrame (and with it
+        // `gis.content.add`) does not import with pandas 3.
+        "pandas~=2.2",
         "numpy",
         "matplotlib",
         "requests",
