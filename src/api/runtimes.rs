@@ -2,7 +2,8 @@
 //! `GET /C/admin/notebooks/runtimes` (list), `.../runtimes/register`,
 //! `.../runtimes/{id}` (resource), `.../{id}/update`, `.../{id}/manifest`
 //! and `.../{id}/unregister`; administrators only. Esri's field names where
-//! they apply (`name`, `version`, `maxCpu`, `maxMemory`, `maxMemoryUnit`);
+//! they apply (`name`, `version`, `maxCPU`, also read and answered as
+//! `maxCpu`, `maxMemory`, `maxMemoryUnit`);
 //! its Docker fields (`imageId`, `imagePullString`, `containerType`) have
 //! no meaning here: accepted, ignored, and answered as `null`. hookbook's
 //! own: `requirements`, `preload`, `state` and `message`.
@@ -52,6 +53,10 @@ struct RuntimeOut {
     /// Cores per run; null: no limit.
     #[schema(required)]
     max_cpu: Option<f64>,
+    /// The same as `maxCpu`, under the name Esri's register operation gives it.
+    #[serde(rename = "maxCPU")]
+    #[schema(required)]
+    max_cpu_esri: Option<f64>,
     /// Null: no limit.
     #[schema(required)]
     max_memory: Option<u64>,
@@ -81,6 +86,7 @@ impl From<&Runtime> for RuntimeOut {
             name: r.name.as_str().to_string(),
             version: r.version.to_string(),
             max_cpu: r.limits.max_cpu,
+            max_cpu_esri: r.limits.max_cpu,
             max_memory,
             max_memory_unit,
             requires_advanced_privileges: false,
@@ -125,10 +131,14 @@ struct RuntimeList {
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
 struct RuntimeRegistered {
     #[schema(inline)]
     status: Succeeded,
     id: String,
+    /// The runtime registered: the ArcGIS API for Python's
+    /// `RuntimeManager.add` reads its `id` here.
+    notebook_runtime: RuntimeOut,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -188,6 +198,9 @@ struct RuntimeFields {
     requirements: String,
     #[serde(default)]
     preload: String,
+    #[serde(default, rename = "maxCPU")]
+    max_cpu_esri: String,
+    /// An alias of `maxCPU`.
     #[serde(default)]
     max_cpu: String,
     #[serde(default)]
@@ -209,7 +222,7 @@ struct RuntimeFields {
 /// The fields of both forms, described once.
 macro_rules! runtime_fields {
     () => {
-        "Fields: `name` (1 to 100 characters, unique without regard to case, as notebooks name runtimes in `esriNotebookRuntime`), `requirements` (as in a requirements file, one per line, commas between, or a JSON list; no installer options, URLs or paths), `preload` (modules the runtime's fork server imports, commas between), `maxCpu` (cores per run; empty or 0: no limit), `maxMemory` and `maxMemoryUnit` (`b`, `k`, `m`, `g`; at least 16 MB; empty or 0: no limit). Esri's `version`, `imageId`, `imagePullString`, `containerType` and `requiresAdvancedPrivileges` are about Docker images and have no meaning here: they are accepted and ignored."
+        "Fields: `name` (1 to 100 characters, unique without regard to case, as notebooks name runtimes in `esriNotebookRuntime`), `requirements` (as in a requirements file, one per line, commas between, or a JSON list; no installer options, URLs or paths), `preload` (modules the runtime's fork server imports, commas between), `maxCPU` (cores per run; empty or 0: no limit; `maxCpu`, the spelling of Esri's update page and of the ArcGIS API for Python's `Runtime.update`, is read when `maxCPU` is not given), `maxMemory` and `maxMemoryUnit` (`b`, `k`, `m`, `g`; at least 16 MB; empty or 0: no limit). Esri's `version`, `imageId`, `imagePullString`, `containerType` and `requiresAdvancedPrivileges` are about Docker images and have no meaning here: they are accepted and ignored."
     };
 }
 
@@ -224,20 +237,27 @@ fn memory(bytes: Option<u64>) -> Option<(u64, &'static str)> {
     Some((b, "b"))
 }
 
+/// `maxCPU`, Esri's name for a runtime's cores (its register page's), else
+/// `maxCpu` (its update page's and the resource's, and what the ArcGIS API
+/// for Python's `Runtime.update` sends).
+fn max_cpu(params: &Params) -> Option<&str> {
+    params.get("maxCPU").or_else(|| params.get("maxCpu"))
+}
+
 /// The fields a request gives; `register` requires a name.
 fn change(params: &Params) -> Result<RuntimeChange> {
-    let limits = ["maxCpu", "maxMemory", "maxMemoryUnit"]
-        .iter()
-        .any(|f| params.get(f).is_some())
-        .then(|| {
-            Limits::parse(
-                params.get("maxCpu"),
-                params.get("maxMemory"),
-                params.get("maxMemoryUnit"),
-            )
-        })
-        .transpose()
-        .map_err(Error::invalid("maxMemory"))?;
+    let cpu = max_cpu(params);
+    // A refusal names the field that was wrong.
+    if let Some(text) = cpu {
+        Limits::parse(Some(text), None, None).map_err(Error::invalid("maxCPU"))?;
+    }
+    let limits = (cpu.is_some()
+        || ["maxMemory", "maxMemoryUnit"]
+            .iter()
+            .any(|f| params.get(f).is_some()))
+    .then(|| Limits::parse(cpu, params.get("maxMemory"), params.get("maxMemoryUnit")))
+    .transpose()
+    .map_err(Error::invalid("maxMemory"))?;
     Ok(RuntimeChange {
         name: params
             .non_empty("name")
@@ -305,7 +325,7 @@ async fn page(settings: Arc<Settings>, r: Runtime) -> Result<Page> {
 
 #[utoipa::path(get, path = "/admin/notebooks/runtimes/{id}", tag = "admin",
     summary = "A runtime",
-    description = "Administrators only. `maxCpu`, `maxMemory` and `maxMemoryUnit` are null when there is no limit; `imageId`, `imagePullString` and `containerType` are always null (no Docker images here).",
+    description = "Administrators only. `maxCpu` (also as `maxCPU`), `maxMemory` and `maxMemoryUnit` are null when there is no limit; `imageId`, `imagePullString` and `containerType` are always null (no Docker images here).",
     params(Format, Caller, Id<RuntimeId>),
     responses(
         (status = 200, description = "Done",
@@ -348,6 +368,7 @@ async fn register(
     let answer = RuntimeRegistered {
         status: Succeeded::Success,
         id: r.id.as_str().to_string(),
+        notebook_runtime: RuntimeOut::from(&r),
     };
     Reply::new(answer, page(settings.clone(), r))
 }

@@ -11,7 +11,7 @@ fn base(urls: &Urls) -> String {
 }
 
 /// The fields of a runtime's form, filled with `values` (name,
-/// requirements, preload, maxCpu, maxMemory, maxMemoryUnit).
+/// requirements, preload, maxCPU, maxMemory, maxMemoryUnit).
 fn fields(form: Form, values: [&str; 6]) -> Form {
     let [name, requirements, preload, cpu, memory, unit] = values;
     form.field(FieldKind::Text, "name", "Name (as notebooks name it)", name)
@@ -29,7 +29,7 @@ fn fields(form: Form, values: [&str; 6]) -> Form {
         )
         .field(
             FieldKind::Text,
-            "maxCpu",
+            "maxCPU",
             "CPU cores per run (empty: no limit)",
             cpu,
         )

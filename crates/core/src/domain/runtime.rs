@@ -286,7 +286,7 @@ pub struct Limits {
 }
 
 impl Limits {
-    /// From ArcGIS's fields: `maxCpu` (cores, such as 2 or 0.5),
+    /// From ArcGIS's fields: `maxCPU` (cores, such as 2 or 0.5),
     /// `maxMemory` and `maxMemoryUnit` (`b`, `k`, `m` or `g`, as Docker
     /// reads them; `g` when not given). An empty or zero value is no limit.
     pub fn parse(
@@ -306,9 +306,9 @@ impl Limits {
                 ))),
             }
         };
-        let max_cpu = max_cpu.map(|v| number("maxCpu", v)).transpose()?.flatten();
+        let max_cpu = max_cpu.map(|v| number("maxCPU", v)).transpose()?.flatten();
         if max_cpu.is_some_and(|c| c > 1024.0) {
-            return Err(ParseError::new("maxCpu is at most 1024 cores"));
+            return Err(ParseError::new("maxCPU is at most 1024 cores"));
         }
         let scale: f64 = match unit.map(|u| u.trim().to_ascii_lowercase()).as_deref() {
             None | Some("") | Some("g") | Some("gb") => (1u64 << 30) as f64,
