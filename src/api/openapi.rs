@@ -42,7 +42,7 @@ use crate::service::Settings;
         runtimes::libraries, runtimes::unregister,
         directory::sharing_root_slash, portal::info, portal::portal_self, portal::servers,
         portal::servers_of, portal::community_self, portal::community_user,
-        system::system, system::list, system::fetch, system::cancel,
+        system::system, system::list, system::fetch, system::cancel, system::delete_all,
         oauth::authorize, oauth::sign_in, oauth::sign_in_rest,
         super::healthz, super::metrics,
     ),

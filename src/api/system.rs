@@ -33,6 +33,7 @@ pub fn routes() -> Router<super::Site> {
     Router::new()
         .route("/admin/system", get(system))
         .route("/admin/system/jobs", get(list))
+        .route("/admin/system/jobs/deleteAll", post(delete_all))
         .route("/admin/system/jobs/{id}", get(fetch))
         .route("/admin/system/jobs/{id}/cancel", post(cancel))
 }
@@ -270,6 +271,25 @@ async fn fetch(
     let job = service.job(&caller, &id).await?;
     Reply::new(SystemJob::new(&settings, &job), async move {
         Ok(Page::new("Job"))
+    })
+}
+
+/// Esri's `deleteAll`: finished jobs go, waiting and running ones stay.
+#[utoipa::path(post, path = "/admin/system/jobs/deleteAll", tag = "admin",
+    summary = "Delete finished jobs",
+    description = "Deletes every job that is over (`COMPLETED`, `FAILED`, which includes runs that timed out, and `CANCELLED`) with its executed notebook and its stored event (unless another job, a replay, still refers to it); jobs `SUBMITTED` or running stay. Administrators delete everyone's jobs; other users with `notebooks:create` their own.",
+    params(Format, Caller),
+    request_body(content = inline(Option<CallerFields>), content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Done",
+            content((Success = "application/json"), (String = "text/html"))),
+        (status = "default", response = AdminError),
+    ),
+)]
+async fn delete_all(State(service): State<Arc<Jobs>>, Caller(caller): Caller) -> Result<Reply> {
+    service.delete_finished_jobs(&caller).await?;
+    Reply::new(Success::DONE, async move {
+        Ok(Page::new("Finished jobs deleted"))
     })
 }
 

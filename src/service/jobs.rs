@@ -124,6 +124,15 @@ impl Jobs {
         Ok(self.jobs.jobs(&filter).await?)
     }
 
+    /// Deletes the finished jobs (`COMPLETED`, `FAILED`, `CANCELLED`) the
+    /// caller may see: an administrator's, everyone's; another user's, its
+    /// own. Waiting and running jobs stay. How many went.
+    pub async fn delete_finished_jobs(&self, caller: &User) -> Result<u64> {
+        require_author(caller)?;
+        let owner = (!caller.is_admin()).then_some(&caller.username);
+        Ok(self.jobs.delete_finished_jobs(owner).await?)
+    }
+
     pub async fn job_notebook(&self, caller: &User, id: &JobId) -> Result<Vec<u8>> {
         self.job(caller, id).await?;
         self.jobs

@@ -48,6 +48,10 @@ pub const NOTICES_OF_FAILED_JOB: &str = "INSERT INTO notices (job_id, channel, u
 
 /// Removes the notices, delivered or given up, made before `$1` (pruned
 /// with the jobs of that age).
+/// The finished jobs of `$1`, or of everyone when `$1` is null.
+pub const FINISHED_OF: &str = "status IN ('COMPLETED', 'FAILED', 'CANCELLED') \
+     AND ($1 IS NULL OR username = $1)";
+
 pub const PRUNE_NOTICES: &str = "DELETE FROM notices WHERE created < $1 AND status <> 'pending'";
 
 /// Ends a job its node still holds: `$1` status, `$2` end, `$3` messages,

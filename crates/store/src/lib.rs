@@ -431,6 +431,10 @@ pub trait JobStore: Send + Sync {
     ) -> StoreResult<(u64, u64)>;
     /// Deletes finished jobs (and their events) that ended before `before`.
     async fn prune_jobs(&self, before: Millis) -> StoreResult<u64>;
+    /// Deletes every finished job (`COMPLETED`, `FAILED`, `CANCELLED`),
+    /// or only `owner`'s, with the events no other job refers to; never a
+    /// waiting or running one. Returns how many.
+    async fn delete_finished_jobs(&self, owner: Option<&Username>) -> StoreResult<u64>;
     /// Forwards what other nodes tell through the database (new jobs,
     /// cancellations) to `signals`, until it is closed. False when this
     /// database has no such channel (one node: it tells itself).
