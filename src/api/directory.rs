@@ -113,8 +113,8 @@ async fn notebooks_root(State(settings): State<Arc<Settings>>, Caller(_): Caller
                 .select(
                     "updatePortalItem",
                     "Save the executed notebook to the item",
-                    "false",
-                    &["false", "true"],
+                    "true",
+                    &["true", "false"],
                 ),
             ))
     })

@@ -215,12 +215,15 @@ struct Replayed {
 #[allow(dead_code)] // Describes the form that `execute` reads field by field.
 struct ExecuteFields {
     item_id: String,
+    /// A JSON object (`{"x": 1}`); also its pairs without braces, or a JSON list of `"x": 1` strings, of `{"name", "value"}` objects or of objects, as the ArcGIS API for Python may send them
     #[serde(default)]
     notebook_parameters: String,
     #[serde(default)]
     execution_timeout_in_minutes: String,
+    /// `true` or `false` (the default)
     #[serde(default)]
     save_injected_parameters: String,
+    /// `true` (the default: the executed notebook is saved into the item when the run completes) or `false`
     #[serde(default)]
     update_portal_item: String,
     /// A runtime's id: the run uses it whatever runtime the notebook names
@@ -454,19 +457,22 @@ async fn execute(
     Caller(caller): Caller,
     params: Params,
 ) -> Result<Reply> {
-    let flag = |field: &'static str| {
+    // Esri's defaults: the item is updated, the injected cell is not kept.
+    let flag = |field: &'static str, default: bool| {
         params
             .non_empty(field)
             .map(parse_flag)
             .transpose()
             .map_err(Error::invalid(field))
-            .map(|f| f.unwrap_or(false))
+            .map(|f| f.unwrap_or(default))
     };
     let request = ExecuteRequest {
         item_id: ItemId::parse(params.get("itemId").unwrap_or(""))
             .map_err(Error::invalid("itemId"))?,
-        parameters: Parameters::parse(params.get("notebookParameters").unwrap_or(""))
-            .map_err(Error::invalid("notebookParameters"))?,
+        parameters: Parameters::parse_notebook_parameters(
+            params.get("notebookParameters").unwrap_or(""),
+        )
+        .map_err(Error::invalid("notebookParameters"))?,
         timeout_minutes: params
             .non_empty("executionTimeoutInMinutes")
             .map(|t| {
@@ -482,8 +488,8 @@ async fn execute(
                 })
             })
             .transpose()?,
-        save_injected_parameters: flag("saveInjectedParameters")?,
-        update_portal_item: flag("updatePortalItem")?,
+        save_injected_parameters: flag("saveInjectedParameters", false)?,
+        update_portal_item: flag("updatePortalItem", true)?,
         runtime: params
             .non_empty("notebookRuntimeId")
             .map(|id| RuntimeId::parse(id.trim()).map_err(Error::invalid("notebookRuntimeId")))

@@ -112,7 +112,8 @@ async fn retry(runner: &Runner, job: &Job, failure: Failure, outcome: &Outcome) 
 
 /// Stores the job's end: its messages (earlier attempts' first, and which
 /// attempt this was when it was not the first) and its executed notebook;
-/// updates the item when `executeNotebook` asked.
+/// updates the item when `executeNotebook` asked (without the injected
+/// cell unless `saveInjectedParameters`).
 async fn finish(runner: &Runner, job: &Job, outcome: Outcome) {
     let node = &runner.settings.node;
     let mut messages = job.messages.clone();
@@ -139,16 +140,25 @@ async fn finish(runner: &Runner, job: &Job, outcome: Outcome) {
         .await
     {
         Ok(true) => runner.metrics.run_finished(outcome.status),
-        Ok(false) => {}
+        // Cancelled or taken over meanwhile: the item stays as it was.
+        Ok(false) => return,
         Err(e) => {
-            tracing::error!(error = %chain(&e), "storing a job's result failed")
+            tracing::error!(error = %chain(&e), "storing a job's result failed");
+            return;
         }
     }
-    let update_item = job.inputs.as_ref().is_some_and(|i| i.update_portal_item);
-    if let (true, JobStatus::Completed, Some(bytes)) = (update_item, outcome.status, notebook) {
+    let Some(inputs) = job.inputs.as_ref().filter(|i| i.update_portal_item) else {
+        return;
+    };
+    if let (JobStatus::Completed, Some(bytes)) = (outcome.status, notebook) {
+        // The item keeps its own parameters unless asked to keep the run's.
+        let stripped = (!inputs.save_injected_parameters)
+            .then(|| super::inject::without_injected(bytes))
+            .flatten();
+        let saved = stripped.as_deref().unwrap_or(bytes);
         if let Err(e) = runner
             .queue
-            .update_item_data(&job.item_id, bytes, Millis::now())
+            .update_item_data(&job.item_id, saved, Millis::now())
             .await
         {
             tracing::warn!(item = %job.item_id, error = %chain(&e), "updating an item with its executed notebook failed");
