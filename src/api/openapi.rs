@@ -43,6 +43,7 @@ use crate::service::Settings;
         directory::sharing_root_slash, portal::info, portal::portal_self, portal::servers,
         portal::servers_of, portal::community_self, portal::community_user,
         system::system, system::list, system::fetch, system::cancel, system::delete_all,
+        system::info, system::properties, system::update_properties, directory::open_notebook,
         oauth::authorize, oauth::sign_in, oauth::sign_in_rest,
         super::healthz, super::metrics,
     ),

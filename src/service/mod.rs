@@ -15,6 +15,7 @@ pub mod retries;
 pub mod runs;
 pub mod runtimes;
 pub mod site;
+pub mod system;
 pub mod users;
 
 use std::sync::Arc;
@@ -37,6 +38,7 @@ use receivers::Receivers;
 use retries::Retries;
 use runs::Rights;
 use runtimes::Runtimes;
+use system::System;
 
 /// Settings the operations need, fixed at start.
 #[derive(Debug, Clone)]
@@ -73,6 +75,7 @@ pub struct Services {
     pub notices: Arc<Notices>,
     pub retries: Arc<Retries>,
     pub dashboards: Arc<Dashboards>,
+    pub system: Arc<System>,
     /// What the runner asks of the administration.
     pub rights: Arc<Rights>,
     pub settings: Arc<Settings>,
@@ -113,6 +116,7 @@ impl Services {
             notices: Arc::new(Notices::new(store, vault, &settings)),
             retries: Arc::new(Retries::new(store, receivers.clone())),
             dashboards: Arc::new(Dashboards::new(store, receivers.clone())),
+            system: Arc::new(System::new(store)),
             rights: Arc::new(rights),
             sign_in,
             receivers,

@@ -503,6 +503,9 @@ pub trait IntakeStore: Send + Sync {
 /// The site value that holds the encryption key's check value.
 pub const KEY_CHECK: &str = "key_check";
 
+/// The site value that holds the system properties (a JSON object).
+pub const SYSTEM_PROPERTIES: &str = "system_properties";
+
 /// Values of the whole site, by name.
 #[async_trait]
 pub trait SiteStore: Send + Sync {
@@ -510,6 +513,8 @@ pub trait SiteStore: Send + Sync {
     /// Stores `value` under `name` unless a value is already there; either
     /// way returns the value that is stored now (the first writer wins).
     async fn put_site_value_once(&self, name: &str, value: &[u8]) -> StoreResult<Vec<u8>>;
+    /// Stores `value` under `name`, replacing what was there.
+    async fn set_site_value(&self, name: &str, value: &[u8]) -> StoreResult<()>;
 }
 
 /// Everything hookbook keeps.
