@@ -39,7 +39,7 @@ use crate::service::Settings;
         notices::destination, notices::update, notices::list,
         dashboard::site, dashboard::receiver,
         runtimes::list, runtimes::register, runtimes::resource, runtimes::update,
-        runtimes::libraries, runtimes::unregister,
+        runtimes::libraries, runtimes::unregister, runtimes::restore, runtimes::validate,
         directory::sharing_root_slash, portal::info, portal::portal_self, portal::servers,
         portal::servers_of, portal::community_self, portal::community_user,
         system::system, system::list, system::fetch, system::cancel, system::delete_all,

@@ -1,7 +1,8 @@
 //! Runtimes, as ArcGIS Notebook Server's administrator directory has them:
 //! `GET /C/admin/notebooks/runtimes` (list), `.../runtimes/register`,
-//! `.../runtimes/{id}` (resource), `.../{id}/update`, `.../{id}/manifest`
-//! and `.../{id}/unregister`; administrators only. Esri's field names where
+//! `.../runtimes/{id}` (resource), `.../{id}/update`, `.../{id}/manifest`,
+//! `.../{id}/unregister`, `.../runtimes/restore` (the presets put back)
+//! and `.../runtimes/validateRuntimes`; administrators only. Esri's field names where
 //! they apply (`name`, `version`, `maxCPU`, also read and answered as
 //! `maxCpu`, `maxMemory`, `maxMemoryUnit`);
 //! its Docker fields (`imageId`, `imagePullString`, `containerType`) have
@@ -32,6 +33,8 @@ pub fn routes() -> Router<super::Site> {
     Router::new()
         .route("/admin/notebooks/runtimes", get(list))
         .route("/admin/notebooks/runtimes/register", post(register))
+        .route("/admin/notebooks/runtimes/restore", post(restore))
+        .route("/admin/notebooks/runtimes/validateRuntimes", post(validate))
         .route("/admin/notebooks/runtimes/{id}", get(resource))
         .route("/admin/notebooks/runtimes/{id}/update", post(update))
         .route("/admin/notebooks/runtimes/{id}/manifest", get(libraries))
@@ -398,6 +401,85 @@ async fn update(
         .update_runtime(&caller, &id, change(&params)?)
         .await?;
     Reply::new(Success::DONE, page(settings.clone(), r))
+}
+
+/// What `validateRuntimes` found.
+#[derive(Serialize, utoipa::ToSchema)]
+struct Validated {
+    #[schema(inline)]
+    status: Succeeded,
+    /// Whether every runtime is as its lock says.
+    valid: bool,
+    #[schema(inline)]
+    runtimes: Vec<RuntimeValidity>,
+}
+
+/// One runtime's current version, and what is wrong with it (nothing when
+/// `valid`).
+#[derive(Serialize, utoipa::ToSchema)]
+struct RuntimeValidity {
+    id: String,
+    name: String,
+    version: String,
+    valid: bool,
+    messages: Vec<String>,
+}
+
+#[utoipa::path(post, path = "/admin/notebooks/runtimes/restore", tag = "admin",
+    summary = "Put back the runtimes hookbook ships",
+    description = "Administrators only. Each preset (`ArcGIS Notebook Python 3 Standard`: the `arcgis` package and the libraries that runtime is known for, as PyPI has them) gets back its requirements, preload list and no limits; a missing one is registered. Other runtimes stay. Esri's Advanced runtime (ArcPy) is not on PyPI and is not shipped.",
+    params(Format, Caller),
+    request_body(content = inline(Option<super::schema::CallerFields>), content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Done",
+            content((Success = "application/json"), (String = "text/html"))),
+        (status = "default", response = AdminError),
+    ),
+)]
+async fn restore(
+    State(service): State<Arc<Runtimes>>,
+    State(settings): State<Arc<Settings>>,
+    Caller(caller): Caller,
+) -> Result<Reply> {
+    service.restore_presets(&caller).await?;
+    let urls = super::urls(&settings);
+    Reply::new(Success::DONE, async move { Ok(runtimes_page(&urls)) })
+}
+
+#[utoipa::path(post, path = "/admin/notebooks/runtimes/validateRuntimes", tag = "admin",
+    summary = "Check each runtime against its lock",
+    description = "Administrators only. For each runtime's current version: whether its requirements are resolved into a lock and, on a node that runs notebooks, whether its environment there was built from that lock and holds exactly the lock's packages (as `uv pip freeze` lists them); `messages` say what is wrong. A node that runs no notebooks checks the lock and the build state only.",
+    params(Format, Caller),
+    request_body(content = inline(Option<super::schema::CallerFields>), content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "What was found",
+            content((Validated = "application/json"), (String = "text/html"))),
+        (status = "default", response = AdminError),
+    ),
+)]
+async fn validate(
+    State(service): State<Arc<Runtimes>>,
+    State(settings): State<Arc<Settings>>,
+    Caller(caller): Caller,
+) -> Result<Reply> {
+    let found = service.validate(&caller).await?;
+    let runtimes: Vec<RuntimeValidity> = found
+        .into_iter()
+        .map(|v| RuntimeValidity {
+            id: v.runtime.id.as_str().to_string(),
+            name: v.runtime.name.as_str().to_string(),
+            version: v.runtime.version.to_string(),
+            valid: v.problems.is_empty(),
+            messages: v.problems,
+        })
+        .collect();
+    let answer = Validated {
+        status: Succeeded::Success,
+        valid: runtimes.iter().all(|r| r.valid),
+        runtimes,
+    };
+    let urls = super::urls(&settings);
+    Reply::new(answer, async move { Ok(runtimes_page(&urls)) })
 }
 
 #[utoipa::path(post, path = "/admin/notebooks/runtimes/{id}/unregister", tag = "admin",

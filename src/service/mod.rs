@@ -88,6 +88,7 @@ impl Services {
         settings: Settings,
         cache: Arc<ReceiverCache>,
         runs: Arc<Runs>,
+        builder: Option<crate::runner::build::Builder>,
     ) -> Self {
         let sign_in = Arc::new(SignIn::new(
             store,
@@ -112,7 +113,7 @@ impl Services {
         Self {
             items: Arc::new(Items::new(store)),
             jobs: Arc::new(Jobs::new(store, receivers.clone(), runs.clone(), &settings)),
-            runtimes: Arc::new(Runtimes::new(store, runs)),
+            runtimes: Arc::new(Runtimes::new(store, runs, builder)),
             notices: Arc::new(Notices::new(store, vault, &settings)),
             retries: Arc::new(Retries::new(store, receivers.clone())),
             dashboards: Arc::new(Dashboards::new(store, receivers.clone())),

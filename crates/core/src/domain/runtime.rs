@@ -385,6 +385,24 @@ pub const STANDARD: Preset = Preset {
     preload: &["pandas", "numpy"],
 };
 
+/// The runtimes hookbook ships, which `runtimes/restore` puts back as
+/// they were (Esri's Advanced runtime is ArcPy's, which PyPI does not
+/// have).
+pub const PRESETS: &[Preset] = &[STANDARD];
+
+impl Preset {
+    /// The preset as a registration or update: its name, requirements and
+    /// preload list, and no limits.
+    pub fn change(&self) -> Result<RuntimeChange, ParseError> {
+        Ok(RuntimeChange {
+            name: Some(RuntimeName::parse(self.name)?),
+            requirements: Some(Requirements::parse(&self.requirements.join("\n"))?),
+            preload: Some(Preload::parse(&self.preload.join(","))?),
+            limits: Some(Limits::default()),
+        })
+    }
+}
+
 /// A runtime name notebooks ask for, run in another runtime of the site
 /// (`NAME=RUNTIME`; [`DEFAULT_RUNTIME`] for the default environment).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -494,6 +512,14 @@ mod tests {
         assert!(Limits::parse(Some("-1"), None, None).is_err());
         assert!(Limits::parse(None, Some("4"), Some("t")).is_err());
         assert!(Limits::parse(None, Some("1"), Some("k")).is_err());
+    }
+
+    #[test]
+    fn every_preset_reads_as_a_runtime() {
+        for preset in PRESETS {
+            let change = preset.change().unwrap();
+            assert_eq!(change.name.unwrap().as_str(), preset.name);
+        }
     }
 
     #[test]
