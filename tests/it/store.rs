@@ -42,6 +42,7 @@ fn ended(status: JobStatus) -> JobEnd<'static> {
         messages: &[],
         notebook: None,
         first_cell: None,
+        item: None,
     }
 }
 

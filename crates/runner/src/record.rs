@@ -124,6 +124,7 @@ async fn finish(runner: &Runner, job: &Job, outcome: Outcome) {
         outcome.message
     });
     let notebook = outcome.notebook.as_deref();
+    let item = saved_to_item(job, outcome.status, notebook);
     match runner
         .queue
         .finish_job(
@@ -135,33 +136,27 @@ async fn finish(runner: &Runner, job: &Job, outcome: Outcome) {
                 messages: &messages,
                 notebook,
                 first_cell: outcome.first_cell,
+                item: item.as_deref(),
             },
         )
         .await
     {
         Ok(true) => runner.metrics.run_finished(outcome.status),
-        // Cancelled or taken over meanwhile: the item stays as it was.
-        Ok(false) => return,
+        Ok(false) => {}
         Err(e) => {
-            tracing::error!(error = %chain(&e), "storing a job's result failed");
-            return;
+            tracing::error!(error = %chain(&e), "storing a job's result failed")
         }
     }
-    let Some(inputs) = job.inputs.as_ref().filter(|i| i.update_portal_item) else {
-        return;
-    };
-    if let (JobStatus::Completed, Some(bytes)) = (outcome.status, notebook) {
-        // The item keeps its own parameters unless asked to keep the run's.
-        let stripped = (!inputs.save_injected_parameters)
-            .then(|| super::inject::without_injected(bytes))
-            .flatten();
-        let saved = stripped.as_deref().unwrap_or(bytes);
-        if let Err(e) = runner
-            .queue
-            .update_item_data(&job.item_id, saved, Millis::now())
-            .await
-        {
-            tracing::warn!(item = %job.item_id, error = %chain(&e), "updating an item with its executed notebook failed");
-        }
+}
+
+/// What a completed `executeNotebook` job that asked for `updatePortalItem`
+/// writes into its item as it ends: the executed notebook, without the
+/// injected cell unless `saveInjectedParameters`.
+fn saved_to_item(job: &Job, status: JobStatus, notebook: Option<&[u8]>) -> Option<Vec<u8>> {
+    let inputs = job.inputs.as_ref().filter(|i| i.update_portal_item)?;
+    let bytes = notebook.filter(|_| status == JobStatus::Completed)?;
+    if inputs.save_injected_parameters {
+        return Some(bytes.to_vec());
     }
+    Some(super::inject::without_injected(bytes).unwrap_or_else(|| bytes.to_vec()))
 }
