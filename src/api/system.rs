@@ -28,7 +28,7 @@ use crate::error::{Error, Result};
 use crate::service::jobs::Jobs;
 use crate::service::system::System;
 use crate::service::Settings;
-use crate::ui::Page;
+use crate::ui::{FieldKind, Form, Page};
 
 /// The most jobs one answer lists.
 const MAX_NUM: u32 = 10_000;
@@ -120,10 +120,25 @@ async fn info(Caller(caller): Caller) -> Result<Reply> {
         (status = "default", response = AdminError),
     ),
 )]
-async fn properties(State(service): State<Arc<System>>, Caller(caller): Caller) -> Result<Reply> {
+async fn properties(
+    State(service): State<Arc<System>>,
+    State(settings): State<Arc<Settings>>,
+    Caller(caller): Caller,
+) -> Result<Reply> {
     let properties = service.properties(&caller).await?;
+    let update = format!("/{}/admin/system/properties/update", settings.context);
+    let text = properties.to_json();
     Reply::new(Value::Object(properties.values().clone()), async move {
-        Ok(Page::new("System properties"))
+        Ok(
+            Page::new("System properties").form(
+                Form::post("Replace the properties", update).field(
+                    FieldKind::Textarea,
+                    "properties",
+                    "Every property (a JSON object)",
+                    &text,
+                ),
+            ),
+        )
     })
 }
 
@@ -352,10 +367,10 @@ async fn list(
             }
         })
         .collect();
-    Reply::new(
-        AsyncJobs { async_jobs },
-        async move { Ok(Page::new("Jobs")) },
-    )
+    let delete_all = format!("/{}/admin/system/jobs/deleteAll", settings.context);
+    Reply::new(AsyncJobs { async_jobs }, async move {
+        Ok(Page::new("Jobs").form(Form::post("Delete the finished jobs", delete_all)))
+    })
 }
 
 #[utoipa::path(get, path = "/admin/system/jobs/{id}", tag = "admin",

@@ -47,13 +47,22 @@ fn fields(form: Form, values: [&str; 6]) -> Form {
         )
 }
 
-/// Every runtime, and the form that registers one.
+/// Every runtime, the form that registers one, and those that restore
+/// the presets and validate every runtime.
 pub fn runtimes_page(urls: &Urls) -> Page {
     Page::new("Runtimes")
         .link("Notebooks", urls.notebooks())
         .form(fields(
             Form::post("Register a runtime", format!("{}/register", base(urls))),
             ["", "", "", "", "", "g"],
+        ))
+        .form(Form::post(
+            "Restore the runtimes hookbook ships",
+            format!("{}/restore", base(urls)),
+        ))
+        .form(Form::post(
+            "Check every runtime against its lock",
+            format!("{}/validateRuntimes", base(urls)),
         ))
 }
 
