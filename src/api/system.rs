@@ -298,6 +298,8 @@ struct AsyncJobs {
     /// hold an entry's fields) with `detail=true`.
     #[schema(inline, value_type = Vec<AsyncJob>)]
     async_jobs: Vec<Listed>,
+    /// How many jobs the caller may see in all (the list holds at most `num`).
+    total: u64,
 }
 
 /// A job in the list: its id, start, kind and user.
@@ -356,7 +358,7 @@ async fn list(
         .map_err(Error::invalid("detail"))?
         .unwrap_or(false);
     let num = super::jobs::number(&params, "num", 100, MAX_NUM)?;
-    let (jobs, _) = service.jobs(&caller, None, None, 0, num).await?;
+    let (jobs, total) = service.jobs(&caller, None, None, 0, num).await?;
     let async_jobs = jobs
         .iter()
         .map(|j| {
@@ -368,7 +370,7 @@ async fn list(
         })
         .collect();
     let delete_all = format!("/{}/admin/system/jobs/deleteAll", settings.context);
-    Reply::new(AsyncJobs { async_jobs }, async move {
+    Reply::new(AsyncJobs { async_jobs, total }, async move {
         Ok(Page::new("Jobs").form(Form::post("Delete the finished jobs", delete_all)))
     })
 }

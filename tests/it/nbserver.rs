@@ -183,6 +183,7 @@ async fn delete_all_removes_finished_jobs_only_and_a_users_own_only() {
         .get(&format!("{ADMIN}/system/jobs"), Some(&s.token))
         .await;
     assert_eq!(listed.json["asyncJobs"].as_array().unwrap().len(), 3);
+    assert_eq!(listed.json["total"], 3);
 
     let r = s
         .app
