@@ -84,6 +84,7 @@ async fn main() -> anyhow::Result<()> {
                     messages: &done,
                     notebook: None,
                     first_cell: None,
+                    item: None,
                 },
             )
             .await?;

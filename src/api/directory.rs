@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 
 use super::caller::Caller;
@@ -22,6 +22,7 @@ pub fn admin_routes() -> Router<super::Site> {
         .route("/admin", get(admin_root))
         .route("/admin/", get(admin_root_slash))
         .route("/admin/notebooks", get(notebooks_root))
+        .route("/admin/notebooks/openNotebook", post(open_notebook))
 }
 
 pub fn sharing_routes() -> Router<super::Site> {
@@ -42,7 +43,7 @@ pub fn sharing_routes() -> Router<super::Site> {
 async fn admin_root(State(settings): State<Arc<Settings>>, Caller(_): Caller) -> Result<Reply> {
     let c = settings.context.clone();
     let answer = Directory {
-        resources: &["notebooks", "system"],
+        resources: &["notebooks", "system", "info"],
         current_version: API_VERSION,
         version: API_VERSION,
         ..Directory::default()
@@ -50,7 +51,8 @@ async fn admin_root(State(settings): State<Arc<Settings>>, Caller(_): Caller) ->
     Reply::new(answer, async move {
         Ok(Page::new("Administrator directory")
             .link("notebooks", format!("/{c}/admin/notebooks"))
-            .link("system", format!("/{c}/admin/system")))
+            .link("system", format!("/{c}/admin/system"))
+            .link("info", format!("/{c}/admin/info")))
     })
 }
 
@@ -68,21 +70,36 @@ async fn admin_root_slash(settings: State<Arc<Settings>>, caller: Caller) -> Res
     admin_root(settings, caller).await
 }
 
+/// The notebooks resource: its resources and operations, and the open
+/// notebooks Esri lists here (`notebooks`), always none: hookbook runs
+/// notebooks headless, as jobs.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct NotebooksRoot {
+    #[serde(flatten)]
+    directory: Directory,
+    /// Always empty: hookbook opens no notebook for editing.
+    #[schema(value_type = Vec<Object>)]
+    notebooks: Vec<serde_json::Value>,
+}
+
 #[utoipa::path(get, path = "/admin/notebooks", tag = "admin",
     summary = "The notebooks resource",
     params(Format, Caller),
     responses(
-        (status = 200, description = "Its resources and operations",
-            content((Directory = "application/json"), (String = "text/html"))),
+        (status = 200, description = "Its resources and operations, and no open notebooks",
+            content((NotebooksRoot = "application/json"), (String = "text/html"))),
         (status = "default", response = AdminError),
     ),
 )]
 async fn notebooks_root(State(settings): State<Arc<Settings>>, Caller(_): Caller) -> Result<Reply> {
     let c = settings.context.clone();
-    let answer = Directory {
-        resources: &["webhookReceivers", "jobs", "runtimes"],
-        operations: &["executeNotebook"],
-        ..Directory::default()
+    let answer = NotebooksRoot {
+        directory: Directory {
+            resources: &["webhookReceivers", "jobs", "runtimes"],
+            operations: &["executeNotebook"],
+            ..Directory::default()
+        },
+        notebooks: Vec::new(),
     };
     Reply::new(answer, async move {
         Ok(Page::new("Notebooks")
@@ -113,11 +130,27 @@ async fn notebooks_root(State(settings): State<Arc<Settings>>, Caller(_): Caller
                 .select(
                     "updatePortalItem",
                     "Save the executed notebook to the item",
-                    "false",
-                    &["false", "true"],
+                    "true",
+                    &["true", "false"],
                 ),
             ))
     })
+}
+
+/// Esri's `openNotebook` starts a notebook for a person to edit; hookbook
+/// runs notebooks only headless, so it refuses, saying what to use instead.
+#[utoipa::path(post, path = "/admin/notebooks/openNotebook", tag = "admin",
+    summary = "Refused: hookbook runs notebooks headless",
+    description = "Always refused (code 405, with a message): hookbook opens no notebook for editing; it runs notebooks headless, as jobs of `executeNotebook` or of webhook receivers.",
+    params(Format, Caller),
+    responses(
+        (status = "default", response = AdminError),
+    ),
+)]
+async fn open_notebook(Caller(_): Caller) -> crate::error::Error {
+    crate::error::Error::WrongMethod(
+        "openNotebook is not offered: hookbook runs notebooks headless and opens none for editing; run a notebook item with executeNotebook, or from a webhook receiver.".into(),
+    )
 }
 
 #[utoipa::path(get, path = "/sharing/rest", tag = "sharing",

@@ -20,8 +20,8 @@ use crate::domain::receiver::{parse_flag, Parameters};
 use crate::domain::runtime::RuntimeId;
 use crate::domain::ParseError;
 use crate::error::{Error, Result};
-use crate::service::jobs::ExecuteRequest;
 use crate::service::jobs::Jobs;
+use crate::service::jobs::{ExecuteRequest, JobRuntime};
 use crate::service::Settings;
 use crate::ui::pages::jobs::{job_page, jobs_page, JobFilterValues, Listing};
 
@@ -39,12 +39,17 @@ pub fn routes() -> Router<super::Site> {
         .route("/admin/notebooks/executeNotebook", post(execute))
 }
 
-/// A job in a list.
+/// A job in a list: hookbook's fields, and those of Esri's 11.4 notebook
+/// jobs (`id`, `name`, `dateCreated`, `revision`, `url`, the runtime's).
 #[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct JobSummary {
     job_id: String,
+    /// The job's id again, as Esri's job has it.
+    id: String,
     r#type: &'static str,
+    /// The same as `type`, as Esri's list names it.
+    name: &'static str,
     #[schema(inline)]
     status: JobState,
     item_id: String,
@@ -56,13 +61,36 @@ struct JobSummary {
     start_time: Option<i64>,
     #[schema(required)]
     end_time: Option<i64>,
+    /// When it was submitted, as Esri names it.
+    date_created: i64,
+    /// When it last changed: its end, else its start, else its submission.
+    revision: i64,
+    /// This job's resource.
+    url: String,
+    /// The runtime the job asks for (by `notebookRuntimeId`, else its notebook's `esriNotebookRuntime`, else `Default`), as the runtimes and the item are now; null for a runtime the site no longer has.
+    #[schema(required)]
+    notebook_runtime_name: Option<String>,
+    /// Null for the default environment and for a runtime the site does not have.
+    #[schema(required)]
+    notebook_runtime_id: Option<String>,
+    /// The runtime's version, or what the notebook asks for; null for the default environment.
+    #[schema(required)]
+    notebook_runtime_version: Option<String>,
 }
 
-impl From<&Job> for JobSummary {
-    fn from(job: &Job) -> Self {
+impl JobSummary {
+    fn new(settings: &Settings, job: &Job, runtime: JobRuntime) -> Self {
         Self {
             job_id: job.id.to_string(),
+            id: job.id.to_string(),
             r#type: job.kind.as_str(),
+            name: job.kind.as_str(),
+            date_created: job.submitted.0,
+            revision: job.end_time.or(job.start_time).unwrap_or(job.submitted).0,
+            url: job_url(settings, &job.id),
+            notebook_runtime_name: runtime.name,
+            notebook_runtime_id: runtime.id,
+            notebook_runtime_version: runtime.version,
             status: job.status.into(),
             item_id: job.item_id.as_str().to_string(),
             receiver_id: job.receiver_id.map(|r| r.to_string()),
@@ -124,7 +152,7 @@ struct JobOut {
 }
 
 impl JobOut {
-    fn new(settings: &Settings, job: &Job) -> Self {
+    fn new(settings: &Settings, job: &Job, runtime: JobRuntime) -> Self {
         let inputs = match (job.kind, &job.inputs) {
             (JobKind::Webhook, _) => Inputs::Webhook {
                 item_id: job.item_id.as_str().to_string(),
@@ -137,7 +165,7 @@ impl JobOut {
         // Set only while the job waits for its next attempt.
         let waiting = job.status == JobStatus::Submitted;
         Self {
-            summary: JobSummary::from(job),
+            summary: JobSummary::new(settings, job, runtime),
             messages: job.messages.clone(),
             inputs,
             results: JobResults::new(settings, job),
@@ -215,12 +243,15 @@ struct Replayed {
 #[allow(dead_code)] // Describes the form that `execute` reads field by field.
 struct ExecuteFields {
     item_id: String,
+    /// A JSON object (`{"x": 1}`); also its pairs without braces, or a JSON list of `"x": 1` strings, of `{"name", "value"}` objects or of objects, as the ArcGIS API for Python may send them
     #[serde(default)]
     notebook_parameters: String,
     #[serde(default)]
     execution_timeout_in_minutes: String,
+    /// `true` or `false` (the default)
     #[serde(default)]
     save_injected_parameters: String,
+    /// `true` (the default: the executed notebook is saved into the item when the run completes) or `false`
     #[serde(default)]
     update_portal_item: String,
     /// A runtime's id: the run uses it whatever runtime the notebook names
@@ -292,8 +323,13 @@ async fn list(
     } else {
         -1
     };
+    let runtimes = service.runtimes_of(&jobs).await?;
     let answer = JobList {
-        jobs: jobs.iter().map(JobSummary::from).collect(),
+        jobs: jobs
+            .iter()
+            .zip(runtimes)
+            .map(|(job, runtime)| JobSummary::new(&settings, job, runtime))
+            .collect(),
         total,
         start,
         num: shown,
@@ -344,7 +380,12 @@ async fn fetch(
     Id(id): Id<JobId>,
 ) -> Result<Reply> {
     let job = service.job(&caller, &id).await?;
-    Reply::new(JobOut::new(&settings, &job), async move {
+    let runtime = service
+        .runtimes_of(std::slice::from_ref(&job))
+        .await?
+        .pop()
+        .ok_or_else(|| Error::Internal(anyhow::anyhow!("no runtime was found for a job")))?;
+    Reply::new(JobOut::new(&settings, &job, runtime), async move {
         let notebook = if job.has_notebook {
             let bytes = service.job_notebook(&caller, &job.id).await?;
             serde_json::from_slice::<Value>(&bytes).ok()
@@ -454,19 +495,22 @@ async fn execute(
     Caller(caller): Caller,
     params: Params,
 ) -> Result<Reply> {
-    let flag = |field: &'static str| {
+    // Esri's defaults: the item is updated, the injected cell is not kept.
+    let flag = |field: &'static str, default: bool| {
         params
             .non_empty(field)
             .map(parse_flag)
             .transpose()
             .map_err(Error::invalid(field))
-            .map(|f| f.unwrap_or(false))
+            .map(|f| f.unwrap_or(default))
     };
     let request = ExecuteRequest {
         item_id: ItemId::parse(params.get("itemId").unwrap_or(""))
             .map_err(Error::invalid("itemId"))?,
-        parameters: Parameters::parse(params.get("notebookParameters").unwrap_or(""))
-            .map_err(Error::invalid("notebookParameters"))?,
+        parameters: Parameters::parse_notebook_parameters(
+            params.get("notebookParameters").unwrap_or(""),
+        )
+        .map_err(Error::invalid("notebookParameters"))?,
         timeout_minutes: params
             .non_empty("executionTimeoutInMinutes")
             .map(|t| {
@@ -482,8 +526,8 @@ async fn execute(
                 })
             })
             .transpose()?,
-        save_injected_parameters: flag("saveInjectedParameters")?,
-        update_portal_item: flag("updatePortalItem")?,
+        save_injected_parameters: flag("saveInjectedParameters", false)?,
+        update_portal_item: flag("updatePortalItem", true)?,
         runtime: params
             .non_empty("notebookRuntimeId")
             .map(|id| RuntimeId::parse(id.trim()).map_err(Error::invalid("notebookRuntimeId")))

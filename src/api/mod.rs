@@ -46,6 +46,7 @@ use crate::service::notices::Notices;
 use crate::service::receivers::Receivers;
 use crate::service::retries::Retries;
 use crate::service::runtimes::Runtimes;
+use crate::service::system::System;
 use crate::service::{Services, Settings};
 
 use negotiate::Negotiation;
@@ -81,6 +82,7 @@ parts_of_site! {
     Arc<Notices> => |s| s.services.notices,
     Arc<Retries> => |s| s.services.retries,
     Arc<Dashboards> => |s| s.services.dashboards,
+    Arc<System> => |s| s.services.system,
     Arc<Settings> => |s| s.services.settings,
     Arc<Intake> => |s| s.intake,
     Arc<Health> => |s| s.health,

@@ -1,8 +1,10 @@
 //! Runtimes, as ArcGIS Notebook Server's administrator directory has them:
 //! `GET /C/admin/notebooks/runtimes` (list), `.../runtimes/register`,
-//! `.../runtimes/{id}` (resource), `.../{id}/update`, `.../{id}/manifest`
-//! and `.../{id}/unregister`; administrators only. Esri's field names where
-//! they apply (`name`, `version`, `maxCpu`, `maxMemory`, `maxMemoryUnit`);
+//! `.../runtimes/{id}` (resource), `.../{id}/update`, `.../{id}/manifest`,
+//! `.../{id}/unregister`, `.../runtimes/restore` (the presets put back)
+//! and `.../runtimes/validateRuntimes`; administrators only. Esri's field names where
+//! they apply (`name`, `version`, `maxCPU`, also read and answered as
+//! `maxCpu`, `maxMemory`, `maxMemoryUnit`);
 //! its Docker fields (`imageId`, `imagePullString`, `containerType`) have
 //! no meaning here: accepted, ignored, and answered as `null`. hookbook's
 //! own: `requirements`, `preload`, `state` and `message`.
@@ -31,6 +33,8 @@ pub fn routes() -> Router<super::Site> {
     Router::new()
         .route("/admin/notebooks/runtimes", get(list))
         .route("/admin/notebooks/runtimes/register", post(register))
+        .route("/admin/notebooks/runtimes/restore", post(restore))
+        .route("/admin/notebooks/runtimes/validateRuntimes", post(validate))
         .route("/admin/notebooks/runtimes/{id}", get(resource))
         .route("/admin/notebooks/runtimes/{id}/update", post(update))
         .route("/admin/notebooks/runtimes/{id}/manifest", get(libraries))
@@ -52,6 +56,10 @@ struct RuntimeOut {
     /// Cores per run; null: no limit.
     #[schema(required)]
     max_cpu: Option<f64>,
+    /// The same as `maxCpu`, under the name Esri's register operation gives it.
+    #[serde(rename = "maxCPU")]
+    #[schema(required)]
+    max_cpu_esri: Option<f64>,
     /// Null: no limit.
     #[schema(required)]
     max_memory: Option<u64>,
@@ -81,6 +89,7 @@ impl From<&Runtime> for RuntimeOut {
             name: r.name.as_str().to_string(),
             version: r.version.to_string(),
             max_cpu: r.limits.max_cpu,
+            max_cpu_esri: r.limits.max_cpu,
             max_memory,
             max_memory_unit,
             requires_advanced_privileges: false,
@@ -125,10 +134,14 @@ struct RuntimeList {
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
 struct RuntimeRegistered {
     #[schema(inline)]
     status: Succeeded,
     id: String,
+    /// The runtime registered: the ArcGIS API for Python's
+    /// `RuntimeManager.add` reads its `id` here.
+    notebook_runtime: RuntimeOut,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -188,6 +201,9 @@ struct RuntimeFields {
     requirements: String,
     #[serde(default)]
     preload: String,
+    #[serde(default, rename = "maxCPU")]
+    max_cpu_esri: String,
+    /// An alias of `maxCPU`.
     #[serde(default)]
     max_cpu: String,
     #[serde(default)]
@@ -209,7 +225,7 @@ struct RuntimeFields {
 /// The fields of both forms, described once.
 macro_rules! runtime_fields {
     () => {
-        "Fields: `name` (1 to 100 characters, unique without regard to case, as notebooks name runtimes in `esriNotebookRuntime`), `requirements` (as in a requirements file, one per line, commas between, or a JSON list; no installer options, URLs or paths), `preload` (modules the runtime's fork server imports, commas between), `maxCpu` (cores per run; empty or 0: no limit), `maxMemory` and `maxMemoryUnit` (`b`, `k`, `m`, `g`; at least 16 MB; empty or 0: no limit). Esri's `version`, `imageId`, `imagePullString`, `containerType` and `requiresAdvancedPrivileges` are about Docker images and have no meaning here: they are accepted and ignored."
+        "Fields: `name` (1 to 100 characters, unique without regard to case, as notebooks name runtimes in `esriNotebookRuntime`), `requirements` (as in a requirements file, one per line, commas between, or a JSON list; no installer options, URLs or paths), `preload` (modules the runtime's fork server imports, commas between), `maxCPU` (cores per run; empty or 0: no limit; `maxCpu`, the spelling of Esri's update page and of the ArcGIS API for Python's `Runtime.update`, is read when `maxCPU` is not given), `maxMemory` and `maxMemoryUnit` (`b`, `k`, `m`, `g`; at least 16 MB; empty or 0: no limit). Esri's `version`, `imageId`, `imagePullString`, `containerType` and `requiresAdvancedPrivileges` are about Docker images and have no meaning here: they are accepted and ignored."
     };
 }
 
@@ -224,20 +240,27 @@ fn memory(bytes: Option<u64>) -> Option<(u64, &'static str)> {
     Some((b, "b"))
 }
 
+/// `maxCPU`, Esri's name for a runtime's cores (its register page's), else
+/// `maxCpu` (its update page's and the resource's, and what the ArcGIS API
+/// for Python's `Runtime.update` sends).
+fn max_cpu(params: &Params) -> Option<&str> {
+    params.get("maxCPU").or_else(|| params.get("maxCpu"))
+}
+
 /// The fields a request gives; `register` requires a name.
 fn change(params: &Params) -> Result<RuntimeChange> {
-    let limits = ["maxCpu", "maxMemory", "maxMemoryUnit"]
-        .iter()
-        .any(|f| params.get(f).is_some())
-        .then(|| {
-            Limits::parse(
-                params.get("maxCpu"),
-                params.get("maxMemory"),
-                params.get("maxMemoryUnit"),
-            )
-        })
-        .transpose()
-        .map_err(Error::invalid("maxMemory"))?;
+    let cpu = max_cpu(params);
+    // A refusal names the field that was wrong.
+    if let Some(text) = cpu {
+        Limits::parse(Some(text), None, None).map_err(Error::invalid("maxCPU"))?;
+    }
+    let limits = (cpu.is_some()
+        || ["maxMemory", "maxMemoryUnit"]
+            .iter()
+            .any(|f| params.get(f).is_some()))
+    .then(|| Limits::parse(cpu, params.get("maxMemory"), params.get("maxMemoryUnit")))
+    .transpose()
+    .map_err(Error::invalid("maxMemory"))?;
     Ok(RuntimeChange {
         name: params
             .non_empty("name")
@@ -305,7 +328,7 @@ async fn page(settings: Arc<Settings>, r: Runtime) -> Result<Page> {
 
 #[utoipa::path(get, path = "/admin/notebooks/runtimes/{id}", tag = "admin",
     summary = "A runtime",
-    description = "Administrators only. `maxCpu`, `maxMemory` and `maxMemoryUnit` are null when there is no limit; `imageId`, `imagePullString` and `containerType` are always null (no Docker images here).",
+    description = "Administrators only. `maxCpu` (also as `maxCPU`), `maxMemory` and `maxMemoryUnit` are null when there is no limit; `imageId`, `imagePullString` and `containerType` are always null (no Docker images here).",
     params(Format, Caller, Id<RuntimeId>),
     responses(
         (status = 200, description = "Done",
@@ -348,6 +371,7 @@ async fn register(
     let answer = RuntimeRegistered {
         status: Succeeded::Success,
         id: r.id.as_str().to_string(),
+        notebook_runtime: RuntimeOut::from(&r),
     };
     Reply::new(answer, page(settings.clone(), r))
 }
@@ -377,6 +401,85 @@ async fn update(
         .update_runtime(&caller, &id, change(&params)?)
         .await?;
     Reply::new(Success::DONE, page(settings.clone(), r))
+}
+
+/// What `validateRuntimes` found.
+#[derive(Serialize, utoipa::ToSchema)]
+struct Validated {
+    #[schema(inline)]
+    status: Succeeded,
+    /// Whether every runtime is as its lock says.
+    valid: bool,
+    #[schema(inline)]
+    runtimes: Vec<RuntimeValidity>,
+}
+
+/// One runtime's current version, and what is wrong with it (nothing when
+/// `valid`).
+#[derive(Serialize, utoipa::ToSchema)]
+struct RuntimeValidity {
+    id: String,
+    name: String,
+    version: String,
+    valid: bool,
+    messages: Vec<String>,
+}
+
+#[utoipa::path(post, path = "/admin/notebooks/runtimes/restore", tag = "admin",
+    summary = "Put back the runtimes hookbook ships",
+    description = "Administrators only. Each preset (`ArcGIS Notebook Python 3 Standard`: the `arcgis` package and the libraries that runtime is known for, as PyPI has them) gets back its requirements, preload list and no limits; a missing one is registered. Other runtimes stay. Esri's Advanced runtime (ArcPy) is not on PyPI and is not shipped.",
+    params(Format, Caller),
+    request_body(content = inline(Option<super::schema::CallerFields>), content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Done",
+            content((Success = "application/json"), (String = "text/html"))),
+        (status = "default", response = AdminError),
+    ),
+)]
+async fn restore(
+    State(service): State<Arc<Runtimes>>,
+    State(settings): State<Arc<Settings>>,
+    Caller(caller): Caller,
+) -> Result<Reply> {
+    service.restore_presets(&caller).await?;
+    let urls = super::urls(&settings);
+    Reply::new(Success::DONE, async move { Ok(runtimes_page(&urls)) })
+}
+
+#[utoipa::path(post, path = "/admin/notebooks/runtimes/validateRuntimes", tag = "admin",
+    summary = "Check each runtime against its lock",
+    description = "Administrators only. For each runtime's current version: whether its requirements are resolved into a lock and, on a node that runs notebooks, whether its environment there was built from that lock and holds exactly the lock's packages (as `uv pip freeze` lists them); `messages` say what is wrong. A node that runs no notebooks checks the lock and the build state only.",
+    params(Format, Caller),
+    request_body(content = inline(Option<super::schema::CallerFields>), content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "What was found",
+            content((Validated = "application/json"), (String = "text/html"))),
+        (status = "default", response = AdminError),
+    ),
+)]
+async fn validate(
+    State(service): State<Arc<Runtimes>>,
+    State(settings): State<Arc<Settings>>,
+    Caller(caller): Caller,
+) -> Result<Reply> {
+    let found = service.validate(&caller).await?;
+    let runtimes: Vec<RuntimeValidity> = found
+        .into_iter()
+        .map(|v| RuntimeValidity {
+            id: v.runtime.id.as_str().to_string(),
+            name: v.runtime.name.as_str().to_string(),
+            version: v.runtime.version.to_string(),
+            valid: v.problems.is_empty(),
+            messages: v.problems,
+        })
+        .collect();
+    let answer = Validated {
+        status: Succeeded::Success,
+        valid: runtimes.iter().all(|r| r.valid),
+        runtimes,
+    };
+    let urls = super::urls(&settings);
+    Reply::new(answer, async move { Ok(runtimes_page(&urls)) })
 }
 
 #[utoipa::path(post, path = "/admin/notebooks/runtimes/{id}/unregister", tag = "admin",

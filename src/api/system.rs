@@ -2,7 +2,9 @@
 //! `/C/admin/notebooks/jobs`, in the shape Esri documents for the
 //! Notebook Server's administrative jobs (`asyncJobs`; a job with
 //! `inputs.notebookParameters` as a string, `customAttributes`, and
-//! `PROCESSING` for a job that runs), and its `cancel` operation.
+//! `PROCESSING` for a job that runs), its `cancel` and `deleteAll`
+//! operations; `/C/admin/info` and `system/properties` (read, and written
+//! whole by `update`).
 
 use crate::domain::job::Job;
 use std::sync::Arc;
@@ -20,19 +22,25 @@ use super::path::Id;
 use super::schema::{AdminError, CallerFields, Directory, Success};
 use crate::domain::ids::JobId;
 use crate::domain::job::{JobKind, JobStatus};
+use crate::domain::properties::SystemProperties;
 use crate::domain::receiver::parse_flag;
 use crate::error::{Error, Result};
 use crate::service::jobs::Jobs;
+use crate::service::system::System;
 use crate::service::Settings;
-use crate::ui::Page;
+use crate::ui::{FieldKind, Form, Page};
 
 /// The most jobs one answer lists.
 const MAX_NUM: u32 = 10_000;
 
 pub fn routes() -> Router<super::Site> {
     Router::new()
+        .route("/admin/info", get(info))
         .route("/admin/system", get(system))
+        .route("/admin/system/properties", get(properties))
+        .route("/admin/system/properties/update", post(update_properties))
         .route("/admin/system/jobs", get(list))
+        .route("/admin/system/jobs/deleteAll", post(delete_all))
         .route("/admin/system/jobs/{id}", get(fetch))
         .route("/admin/system/jobs/{id}/cancel", post(cancel))
 }
@@ -49,11 +57,124 @@ pub fn routes() -> Router<super::Site> {
 async fn system(State(settings): State<Arc<Settings>>, Caller(_): Caller) -> Result<Reply> {
     let c = settings.context.clone();
     let answer = Directory {
-        resources: &["jobs"],
+        resources: &["jobs", "properties"],
         ..Directory::default()
     };
     Reply::new(answer, async move {
-        Ok(Page::new("System").link("jobs", format!("/{c}/admin/system/jobs")))
+        Ok(Page::new("System")
+            .link("jobs", format!("/{c}/admin/system/jobs"))
+            .link("properties", format!("/{c}/admin/system/properties")))
+    })
+}
+
+/// What Esri's `info` says of the server and the caller.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct Info {
+    /// The ArcGIS Notebook Server version whose API hookbook speaks.
+    full_version: String,
+    #[serde(rename = "currentversion")]
+    current_version: &'static str,
+    /// hookbook's own version.
+    #[serde(rename = "currentbuild")]
+    current_build: &'static str,
+    logged_in_user: String,
+    /// `ADMINISTER` for an administrator, else `ACCESS`.
+    logged_in_user_privilege: &'static str,
+    /// Always empty: hookbook draws nothing with fonts.
+    supported_fonts: Vec<String>,
+}
+
+#[utoipa::path(get, path = "/admin/info", tag = "admin",
+    summary = "The server and the caller",
+    params(Format, Caller),
+    responses(
+        (status = 200, description = "What the server is",
+            content((Info = "application/json"), (String = "text/html"))),
+        (status = "default", response = AdminError),
+    ),
+)]
+async fn info(Caller(caller): Caller) -> Result<Reply> {
+    let answer = Info {
+        full_version: format!("{}.0", super::directory::API_VERSION),
+        current_version: super::directory::API_VERSION,
+        current_build: env!("CARGO_PKG_VERSION"),
+        logged_in_user: caller.username.as_str().to_string(),
+        logged_in_user_privilege: if caller.is_admin() {
+            "ADMINISTER"
+        } else {
+            "ACCESS"
+        },
+        supported_fonts: Vec::new(),
+    };
+    Reply::new(answer, async move { Ok(Page::new("Server information")) })
+}
+
+#[utoipa::path(get, path = "/admin/system/properties", tag = "admin",
+    summary = "The system properties",
+    description = "Administrators and users with `notebooks:create`. What the last `update` wrote; until then the defaults the ArcGIS API for Python's `SystemManager.properties` knows (`webSocketSize`, `maxContainersPerNode`, `containersStartPort`, `containersStopPort`, `idleNotebookThreshold`, `containerCreatedThreshold`, `dockerConnectionHost`, `dockerConnectionPort`). hookbook runs no containers: it keeps the properties for the scripts that read and write them and acts on none.",
+    params(Format, Caller),
+    responses(
+        (status = 200, description = "The properties",
+            content((Object = "application/json"), (String = "text/html"))),
+        (status = "default", response = AdminError),
+    ),
+)]
+async fn properties(
+    State(service): State<Arc<System>>,
+    State(settings): State<Arc<Settings>>,
+    Caller(caller): Caller,
+) -> Result<Reply> {
+    let properties = service.properties(&caller).await?;
+    let update = format!("/{}/admin/system/properties/update", settings.context);
+    let text = properties.to_json();
+    Reply::new(Value::Object(properties.values().clone()), async move {
+        Ok(
+            Page::new("System properties").form(
+                Form::post("Replace the properties", update).field(
+                    FieldKind::Textarea,
+                    "properties",
+                    "Every property (a JSON object)",
+                    &text,
+                ),
+            ),
+        )
+    })
+}
+
+/// The form of `properties/update`.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // Describes the form that `update_properties` reads.
+struct PropertiesFields {
+    /// A JSON object: every property (those left out are removed)
+    properties: String,
+}
+
+#[utoipa::path(post, path = "/admin/system/properties/update", tag = "admin",
+    summary = "Replace the system properties",
+    description = "Administrators only. `properties`, a JSON object of at most 64 KiB, replaces every property (as Esri's update does).",
+    params(Format, Caller),
+    request_body(content = inline(PropertiesFields), content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Done",
+            content((Success = "application/json"), (String = "text/html"))),
+        (status = "default", response = AdminError),
+    ),
+)]
+async fn update_properties(
+    State(service): State<Arc<System>>,
+    Caller(caller): Caller,
+    params: Params,
+) -> Result<Reply> {
+    let properties = SystemProperties::parse(
+        params
+            .non_empty("properties")
+            .ok_or_else(|| Error::missing("properties"))?,
+    )
+    .map_err(Error::invalid("properties"))?;
+    service.update_properties(&caller, &properties).await?;
+    Reply::new(Success::DONE, async move {
+        Ok(Page::new("System properties updated"))
     })
 }
 
@@ -177,6 +298,8 @@ struct AsyncJobs {
     /// hold an entry's fields) with `detail=true`.
     #[schema(inline, value_type = Vec<AsyncJob>)]
     async_jobs: Vec<Listed>,
+    /// How many jobs the caller may see in all (the list holds at most `num`).
+    total: u64,
 }
 
 /// A job in the list: its id, start, kind and user.
@@ -235,7 +358,7 @@ async fn list(
         .map_err(Error::invalid("detail"))?
         .unwrap_or(false);
     let num = super::jobs::number(&params, "num", 100, MAX_NUM)?;
-    let (jobs, _) = service.jobs(&caller, None, None, 0, num).await?;
+    let (jobs, total) = service.jobs(&caller, None, None, 0, num).await?;
     let async_jobs = jobs
         .iter()
         .map(|j| {
@@ -246,10 +369,10 @@ async fn list(
             }
         })
         .collect();
-    Reply::new(
-        AsyncJobs { async_jobs },
-        async move { Ok(Page::new("Jobs")) },
-    )
+    let delete_all = format!("/{}/admin/system/jobs/deleteAll", settings.context);
+    Reply::new(AsyncJobs { async_jobs, total }, async move {
+        Ok(Page::new("Jobs").form(Form::post("Delete the finished jobs", delete_all)))
+    })
 }
 
 #[utoipa::path(get, path = "/admin/system/jobs/{id}", tag = "admin",
@@ -270,6 +393,25 @@ async fn fetch(
     let job = service.job(&caller, &id).await?;
     Reply::new(SystemJob::new(&settings, &job), async move {
         Ok(Page::new("Job"))
+    })
+}
+
+/// Esri's `deleteAll`: finished jobs go, waiting and running ones stay.
+#[utoipa::path(post, path = "/admin/system/jobs/deleteAll", tag = "admin",
+    summary = "Delete finished jobs",
+    description = "Deletes every job that is over (`COMPLETED`, `FAILED`, which includes runs that timed out, and `CANCELLED`) with its executed notebook and its stored event (unless another job, a replay, still refers to it); jobs `SUBMITTED` or running stay. Administrators delete everyone's jobs; other users with `notebooks:create` their own.",
+    params(Format, Caller),
+    request_body(content = inline(Option<CallerFields>), content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Done",
+            content((Success = "application/json"), (String = "text/html"))),
+        (status = "default", response = AdminError),
+    ),
+)]
+async fn delete_all(State(service): State<Arc<Jobs>>, Caller(caller): Caller) -> Result<Reply> {
+    service.delete_finished_jobs(&caller).await?;
+    Reply::new(Success::DONE, async move {
+        Ok(Page::new("Finished jobs deleted"))
     })
 }
 

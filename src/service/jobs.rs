@@ -30,6 +30,20 @@ pub struct ExecuteRequest {
     pub runtime: Option<RuntimeId>,
 }
 
+/// The runtime a job asks for, as Esri's job names it: by id from
+/// `executeNotebook`'s `notebookRuntimeId`, else the one its notebook names
+/// in `esriNotebookRuntime`, else the default environment. Read as the
+/// runtimes and the item are now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobRuntime {
+    /// Null for the default environment, or a runtime the site does not have.
+    pub id: Option<String>,
+    /// Null for a runtime id the site no longer has.
+    pub name: Option<String>,
+    /// The runtime's version, or what the notebook asks for.
+    pub version: Option<String>,
+}
+
 /// The most jobs one replay of many makes.
 pub const MAX_REPLAY: u32 = 10_000;
 /// When to try again after the queue had no room (as intake says).
@@ -122,6 +136,67 @@ impl Jobs {
             limit,
         };
         Ok(self.jobs.jobs(&filter).await?)
+    }
+
+    /// Deletes the finished jobs (`COMPLETED`, `FAILED`, `CANCELLED`) the
+    /// caller may see: an administrator's, everyone's; another user's, its
+    /// own. Waiting and running jobs stay. How many went.
+    pub async fn delete_finished_jobs(&self, caller: &User) -> Result<u64> {
+        require_author(caller)?;
+        let owner = (!caller.is_admin()).then_some(&caller.username);
+        Ok(self.jobs.delete_finished_jobs(owner).await?)
+    }
+
+    /// The runtime each of `jobs` asks for (see [`JobRuntime`]), reading
+    /// each item's notebook once.
+    pub async fn runtimes_of(&self, jobs: &[Job]) -> Result<Vec<JobRuntime>> {
+        let runtimes = self.runtimes.runtimes().await?;
+        let mut asked: std::collections::HashMap<ItemId, Option<(String, Option<String>)>> =
+            std::collections::HashMap::new();
+        let mut found = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            let by_id = job
+                .inputs
+                .as_ref()
+                .and_then(|i| i.notebook_runtime_id.clone());
+            if let Some(id) = by_id {
+                let r = runtimes.iter().find(|r| r.id.as_str() == id);
+                found.push(JobRuntime {
+                    name: r.map(|r| r.name.to_string()),
+                    version: r.map(|r| r.version.to_string()),
+                    id: Some(id),
+                });
+                continue;
+            }
+            if !asked.contains_key(&job.item_id) {
+                let notebook = self.items.item_data(&job.item_id).await?;
+                let named = notebook
+                    .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+                    .and_then(|nb| crate::domain::runtime::asked_by(&nb));
+                asked.insert(job.item_id.clone(), named);
+            }
+            let named = asked.get(&job.item_id).cloned().flatten();
+            found.push(match named {
+                Some((name, version)) => match runtimes.iter().find(|r| r.name.matches(&name)) {
+                    Some(r) => JobRuntime {
+                        id: Some(r.id.to_string()),
+                        name: Some(r.name.to_string()),
+                        version: Some(r.version.to_string()),
+                    },
+                    None => JobRuntime {
+                        id: None,
+                        name: Some(name),
+                        version,
+                    },
+                },
+                None => JobRuntime {
+                    id: None,
+                    name: Some(crate::domain::runtime::DEFAULT_RUNTIME.to_string()),
+                    version: None,
+                },
+            });
+        }
+        Ok(found)
     }
 
     pub async fn job_notebook(&self, caller: &User, id: &JobId) -> Result<Vec<u8>> {

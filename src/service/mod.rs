@@ -15,6 +15,7 @@ pub mod retries;
 pub mod runs;
 pub mod runtimes;
 pub mod site;
+pub mod system;
 pub mod uploads;
 pub mod users;
 
@@ -38,6 +39,7 @@ use receivers::Receivers;
 use retries::Retries;
 use runs::Rights;
 use runtimes::Runtimes;
+use system::System;
 
 /// Settings the operations need, fixed at start.
 #[derive(Debug, Clone)]
@@ -74,6 +76,7 @@ pub struct Services {
     pub notices: Arc<Notices>,
     pub retries: Arc<Retries>,
     pub dashboards: Arc<Dashboards>,
+    pub system: Arc<System>,
     /// What the runner asks of the administration.
     pub rights: Arc<Rights>,
     pub settings: Arc<Settings>,
@@ -86,6 +89,7 @@ impl Services {
         settings: Settings,
         cache: Arc<ReceiverCache>,
         runs: Arc<Runs>,
+        builder: Option<crate::runner::build::Builder>,
     ) -> Self {
         let sign_in = Arc::new(SignIn::new(
             store,
@@ -110,10 +114,11 @@ impl Services {
         Self {
             items: Arc::new(Items::new(store)),
             jobs: Arc::new(Jobs::new(store, receivers.clone(), runs.clone(), &settings)),
-            runtimes: Arc::new(Runtimes::new(store, runs)),
+            runtimes: Arc::new(Runtimes::new(store, runs, builder)),
             notices: Arc::new(Notices::new(store, vault, &settings)),
             retries: Arc::new(Retries::new(store, receivers.clone())),
             dashboards: Arc::new(Dashboards::new(store, receivers.clone())),
+            system: Arc::new(System::new(store)),
             rights: Arc::new(rights),
             sign_in,
             receivers,

@@ -178,8 +178,15 @@ impl Application {
             runs.wake.clone(),
         ));
         let run_settings = run_settings(&args, &settings);
-        let services = Services::new(&store, vault.clone(), settings, receivers, runs.clone());
         let builder = kernels.as_ref().map(|k| runtime_builder(k, &data_dir));
+        let services = Services::new(
+            &store,
+            vault.clone(),
+            settings,
+            receivers,
+            runs.clone(),
+            builder.clone(),
+        );
         let warm = args.runtime_warm_kernels as usize;
         let pools = kernels.map(|k| pools(k, warm, &metrics, &health, runs.builds.clone()));
         let notifier = Notifier::new(&store, vault, notice_settings, metrics.clone())?;

@@ -278,3 +278,95 @@ async fn the_arcgis_package_adds_finds_updates_downloads_and_deletes_notebooks()
     assert!(said.contains("deleted True"), "{said}");
     assert!(said.contains("left ['Daily v2']"), "{said}");
 }
+
+/// The Notebook Server resources as the package reads them, in a token
+/// session: `execute_notebook` with its defaults (the item then holds the
+/// executed notebook), `nbs.info`, `nbs.system.properties` (read and set),
+/// `nbs.notebooks.list()`, `open_notebook` refused, `nbs.system.jobs` and
+/// `delete_all_jobs`, and a runtime added with `maxCPU` and updated with
+/// the package's `maxCpu`. (`RuntimeManager.restore` is left to the HTTP
+/// suite: here it would build the Standard runtime from PyPI.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_arcgis_package_reads_the_notebook_server_as_esri_shapes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let client = reqwest::Client::builder()
+        .danger_accept_invalid_certs(true)
+        .build()
+        .unwrap();
+    let (_server, base) = serve_https(dir.path(), &client, &[]).await;
+    let portal = format!("{base}/notebooks");
+    let token = form(
+        &client,
+        format!("{portal}/sharing/rest/generateToken"),
+        &[("username", "admin"), ("password", PASSWORD), ("f", "json")],
+    )
+    .await["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let notebook = json!({
+        "cells": [
+            {"cell_type": "code", "id": "p", "metadata": {"tags": ["parameters"]}, "execution_count": null, "outputs": [], "source": "x = 1"},
+            {"cell_type": "code", "id": "x", "metadata": {}, "execution_count": null, "outputs": [], "source": "print('x is', x)"}
+        ],
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+        "nbformat": 4, "nbformat_minor": 5
+    });
+    let item = add_notebook(&client, &portal, &token, "x", &notebook).await;
+    let said = python(&format!(
+        "from arcgis.gis import GIS\n\
+         from arcgis.gis.nb._nbm import RuntimeConfiguration\n\
+         gis = GIS({portal:?}, token={token:?}, verify_cert=False)\n\
+         nbs = gis.notebook_server[0]\n\
+         item = gis.content.get({item:?})\n\
+         job = nbs.notebooks.execute_notebook(item, parameters={{'x': 41}}, future=True).result()\n\
+         print('job', job['status'], job['notebookRuntimeName'], job['inputs']['updatePortalItem'])\n\
+         info = nbs.info\n\
+         print('info', info['fullVersion'], info['loggedInUser'])\n\
+         print('properties', nbs.system.properties['webSocketSize'])\n\
+         nbs.system.properties = {{'webSocketSize': 32}}\n\
+         nbs.system._properties = None\n\
+         print('properties now', nbs.system.properties['webSocketSize'])\n\
+         print('open notebooks', nbs.notebooks.list())\n\
+         try:\n\
+         \x20   print('opened', nbs.notebooks.open_notebook(item.id))\n\
+         except Exception as e:\n\
+         \x20   print('open refused', e)\n\
+         print('jobs', len(nbs.system.jobs))\n\
+         print('deleted all', nbs.system.delete_all_jobs())\n\
+         print('jobs after', len(nbs.system.jobs))\n\
+         rm = nbs.notebooks.runtime_manager\n\
+         rt = rm.add(RuntimeConfiguration(name='Small', image_id='none', max_cpu=1.5, max_memory=1))\n\
+         print('added', type(rt).__name__, rt.properties['maxCPU'], rt.properties['maxCpu'])\n\
+         print('updated', rt.update(max_cpu=0.5, max_memory=2))\n\
+         rt._properties = None\n\
+         print('now', rt.properties['maxCPU'], rt.properties['maxMemory'])\n\
+         print('validated', rm.validate()['status'])\n"
+    ));
+    assert!(said.contains("job COMPLETED Default True"), "{said}");
+    // The item holds the executed notebook, without the injected cell.
+    let data: serde_json::Value = client
+        .get(format!("{portal}/sharing/rest/content/items/{item}/data"))
+        .query(&[("token", token.as_str())])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let cells = data["cells"].as_array().expect("a notebook");
+    assert_eq!(cells.len(), 2, "{data}");
+    assert!(data.to_string().contains("x is 41"), "{data}");
+    assert!(said.contains("info 11.4.0 admin"), "{said}");
+    assert!(said.contains("properties 16"), "{said}");
+    assert!(said.contains("properties now 32"), "{said}");
+    assert!(said.contains("open notebooks []"), "{said}");
+    assert!(said.contains("headless"), "{said}");
+    assert!(said.contains("jobs 1"), "{said}");
+    assert!(said.contains("deleted all True"), "{said}");
+    assert!(said.contains("jobs after 0"), "{said}");
+    assert!(said.contains("added Runtime 1.5 1.5"), "{said}");
+    assert!(said.contains("updated True"), "{said}");
+    assert!(said.contains("now 0.5 2"), "{said}");
+    assert!(said.contains("validated success"), "{said}");
+}

@@ -27,6 +27,7 @@ mod kernel;
 mod leftovers;
 mod migrations;
 mod multinode;
+mod nbserver;
 mod notices;
 mod oauth;
 mod openapi;

@@ -245,14 +245,22 @@ async fn the_jobs_list_pages_filters_and_shows_users_only_their_own() {
     assert_eq!(
         keys,
         [
+            "dateCreated",
             "endTime",
+            "id",
             "itemId",
             "jobId",
+            "name",
+            "notebookRuntimeId",
+            "notebookRuntimeName",
+            "notebookRuntimeVersion",
             "receiverId",
+            "revision",
             "startTime",
             "status",
             "submitted",
             "type",
+            "url",
             "username"
         ]
     );

@@ -37,6 +37,17 @@ fn env_python(dir: &Path, id: &str, version: u32) -> PathBuf {
         .join("bin/python")
 }
 
+/// The `site-packages` of the environment whose interpreter is `python`.
+fn site_packages(python: &Path) -> PathBuf {
+    let lib = python.parent().unwrap().parent().unwrap().join("lib");
+    let version = std::fs::read_dir(&lib)
+        .unwrap()
+        .flatten()
+        .find(|e| e.file_name().to_string_lossy().starts_with("python"))
+        .expect("lib/python3.x");
+    version.path().join("site-packages")
+}
+
 fn imports(python: &Path, module: &str) -> bool {
     std::process::Command::new(python)
         .args(["-c", &format!("import {module}")])
@@ -59,7 +70,7 @@ async fn a_registered_runtime_is_built_listed_and_its_manifest_read_and_a_bad_up
                 ("name", "Six"),
                 ("requirements", "six==1.16.0"),
                 ("preload", "six"),
-                ("maxCpu", "1.5"),
+                ("maxCPU", "1.5"),
                 ("maxMemory", "512"),
                 ("maxMemoryUnit", "m"),
                 ("imageId", "ignored"),
@@ -74,7 +85,10 @@ async fn a_registered_runtime_is_built_listed_and_its_manifest_read_and_a_bad_up
     assert_eq!(ready["state"], "ready", "{ready}");
     assert_eq!(ready["name"], "Six");
     assert_eq!(ready["version"], "1");
-    assert_eq!(ready["maxCpu"], 1.5);
+    assert_eq!(
+        (&ready["maxCPU"], &ready["maxCpu"]),
+        (&1.5.into(), &1.5.into())
+    );
     assert_eq!(
         (ready["maxMemory"].as_u64(), ready["maxMemoryUnit"].as_str()),
         (Some(512), Some("m"))
@@ -86,6 +100,22 @@ async fn a_registered_runtime_is_built_listed_and_its_manifest_read_and_a_bad_up
         imports(&built, "six") && imports(&built, "ipykernel"),
         "{}",
         built.display()
+    );
+
+    // Its environment here holds exactly its lock's packages, until one
+    // goes missing.
+    let validate = format!("{RUNTIMES}/validateRuntimes");
+    let v = app.post_form(&validate, Some(&cast.admin), &[]).await.json;
+    assert_eq!(v["valid"], true, "{v}");
+    assert_eq!(v["runtimes"][0]["messages"], serde_json::json!([]), "{v}");
+    let six = site_packages(&built).join("six-1.16.0.dist-info");
+    std::fs::remove_dir_all(&six).expect("six's metadata is where uv put it");
+    let v = app.post_form(&validate, Some(&cast.admin), &[]).await.json;
+    assert_eq!(v["valid"], false, "{v}");
+    assert_eq!(
+        v["runtimes"][0]["messages"],
+        serde_json::json!(["six==1.16.0 is missing"]),
+        "{v}"
     );
 
     let list = app.get(RUNTIMES, Some(&cast.admin)).await;

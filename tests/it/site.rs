@@ -404,6 +404,19 @@ async fn copy_moves_a_sqlite_installation_to_postgres_with_nothing_lost() {
             .unwrap();
         assert_eq!(r.status(), 200);
     }
+    // So do the system properties.
+    let properties = "/notebooks/admin/system/properties";
+    let r = client
+        .post(format!("{}{properties}/update", old.base))
+        .form(&[
+            ("f", "json"),
+            ("token", &token),
+            ("properties", r#"{"webSocketSize": 32}"#),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
     let notebook_before = client
         .get(format!("{}{JOBS}/{ran}/notebook", old.base))
         .query(&[("token", &token)])
@@ -454,6 +467,16 @@ async fn copy_moves_a_sqlite_installation_to_postgres_with_nothing_lost() {
     let new = start_node(&postgres, &key, &flags);
     ready(&client, &new).await;
     let token = admin_token(&client, &new.base).await;
+    let properties_after: Value = client
+        .get(format!("{}{properties}", new.base))
+        .query(&[("f", "json"), ("token", &token)])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(properties_after, serde_json::json!({"webSocketSize": 32}));
     let receivers_after: Value = client
         .get(format!(
             "{}/notebooks/admin/notebooks/webhookReceivers",

@@ -42,6 +42,7 @@ fn ended(status: JobStatus) -> JobEnd<'static> {
         messages: &[],
         notebook: None,
         first_cell: None,
+        item: None,
     }
 }
 
@@ -537,6 +538,88 @@ async fn a_replay_runs_its_originals_event_and_keeps_it_when_the_original_goes()
         assert!(store.job(&original).await.unwrap().is_none(), "{name}");
         let kept = store.event(&event_id).await.unwrap();
         assert!(kept.is_some(), "{name}: the replay's event stays");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn deleting_finished_jobs_takes_only_those_over_and_only_the_owners_when_asked() {
+    for (name, store, _dir) in stores().await {
+        let node = NodeId::generate();
+        let bob = Username::parse("bob").unwrap();
+        // alice: one of each end, one waiting, one running.
+        let mut ends = Vec::new();
+        for status in [JobStatus::Completed, JobStatus::Failed] {
+            let job = new_job(1);
+            store.add_job(&job).await.unwrap();
+            let claimed = store
+                .claim_job(Millis::now(), &lease(node, 60_000), 0)
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(claimed.id, job.id, "{name}");
+            store
+                .finish_job(&node, &job.id, &ended(status))
+                .await
+                .unwrap();
+            ends.push(job.id);
+        }
+        let cancelled = new_job(2);
+        store.add_job(&cancelled).await.unwrap();
+        store
+            .cancel_job(&cancelled.id, Millis::now())
+            .await
+            .unwrap();
+        ends.push(cancelled.id);
+        let running = new_job(3);
+        store.add_job(&running).await.unwrap();
+        store
+            .claim_job(Millis::now(), &lease(node, 60_000), 0)
+            .await
+            .unwrap()
+            .unwrap();
+        let waiting = new_job(4);
+        store.add_job(&waiting).await.unwrap();
+        // A finished webhook job, whose event goes with it.
+        let e = event(ReceiverId::generate(), None);
+        let (hooked, event_id) = (e.job_id, e.event_id);
+        store.accept_events(vec![e], 100).await.unwrap();
+        store.cancel_job(&hooked, Millis::now()).await.unwrap();
+        ends.push(hooked);
+        // bob's finished job.
+        let bobs = NewJob {
+            username: bob.clone(),
+            ..new_job(5)
+        };
+        store.add_job(&bobs).await.unwrap();
+        store.cancel_job(&bobs.id, Millis::now()).await.unwrap();
+
+        let only_bob = store.delete_finished_jobs(Some(&bob)).await.unwrap();
+        assert_eq!(only_bob, 1, "{name}: bob's own");
+        assert!(store.job(&bobs.id).await.unwrap().is_none(), "{name}");
+        for id in &ends {
+            assert!(
+                store.job(id).await.unwrap().is_some(),
+                "{name}: alice's stay"
+            );
+        }
+        assert_eq!(store.delete_finished_jobs(None).await.unwrap(), 4, "{name}");
+        for id in &ends {
+            assert!(
+                store.job(id).await.unwrap().is_none(),
+                "{name}: {id} is gone"
+            );
+        }
+        assert!(
+            store.event(&event_id).await.unwrap().is_none(),
+            "{name}: its event too"
+        );
+        for id in [running.id, waiting.id] {
+            assert!(
+                store.job(&id).await.unwrap().is_some(),
+                "{name}: {id} stays"
+            );
+        }
+        assert_eq!(store.delete_finished_jobs(None).await.unwrap(), 0, "{name}");
     }
 }
 

@@ -23,7 +23,7 @@ use super::setup::{IPYKERNEL, UV};
 
 /// The file an environment gets once installed to the end (holding the
 /// lock it was installed from).
-const BUILT: &str = ".hookbook-lock.txt";
+pub(crate) const BUILT: &str = ".hookbook-lock.txt";
 
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
@@ -104,7 +104,7 @@ pub async fn build(
 /// from the interpreter `python` with the uv binary `uv`.
 #[derive(Debug, Clone)]
 pub struct Builder {
-    uv: PathBuf,
+    pub(crate) uv: PathBuf,
     python: PathBuf,
     root: PathBuf,
 }
@@ -162,7 +162,7 @@ impl Builder {
             .max()
     }
 
-    fn dir_of(&self, id: &RuntimeId, version: u32) -> PathBuf {
+    pub(crate) fn dir_of(&self, id: &RuntimeId, version: u32) -> PathBuf {
         self.root.join(id.as_str()).join(version.to_string())
     }
 
@@ -316,7 +316,7 @@ fn spawned(e: std::io::Error) -> BuildError {
 }
 
 /// uv's error, on one line, without its colours.
-fn uv_said(stderr: &[u8]) -> String {
+pub(crate) fn uv_said(stderr: &[u8]) -> String {
     let text = String::from_utf8_lossy(stderr);
     let lines: Vec<&str> = text
         .lines()

@@ -52,9 +52,32 @@ pub fn inject(notebook: &mut Value, parameters: &Map<String, Value>) {
     cells.insert(at, cell);
 }
 
+/// The executed notebook without its injected cell, for an item that
+/// keeps its own parameters (`saveInjectedParameters=false`); `None` when
+/// the bytes are not a notebook.
+pub fn without_injected(notebook: &[u8]) -> Option<Vec<u8>> {
+    let mut value: Value = serde_json::from_slice(notebook).ok()?;
+    let cells = value.get_mut("cells")?.as_array_mut()?;
+    cells.retain(|c| !has_tag(c, INJECTED_TAG));
+    serde_json::to_vec_pretty(&value).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_item_that_keeps_its_parameters_gets_the_notebook_without_the_injected_cell() {
+        let mut n = nb(json!([
+            {"cell_type": "code", "metadata": {"tags": ["parameters"]}, "source": "x = 1"},
+            {"cell_type": "code", "metadata": {}, "source": "b"},
+        ]));
+        inject(&mut n, &Map::new());
+        let bytes = serde_json::to_vec(&n).unwrap();
+        let kept: Value = serde_json::from_slice(&without_injected(&bytes).unwrap()).unwrap();
+        assert_eq!(tags(&kept), ["parameters", "-"]);
+        assert_eq!(without_injected(b"not json"), None);
+    }
 
     fn nb(cells: Value) -> Value {
         json!({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5})

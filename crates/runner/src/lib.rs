@@ -31,6 +31,7 @@ pub mod rights;
 pub mod runs;
 pub mod sandbox;
 pub mod setup;
+pub mod validate;
 pub mod worker;
 
 #[cfg(test)]

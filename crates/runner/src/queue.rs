@@ -1,7 +1,7 @@
 //! What the runner asks of the store, and nothing more: the job queue
 //! (claim, renew, finish, put back, retry) and what a run reads on its way
-//! (its notebook, its event, its retry policy, the runtimes) or writes
-//! back (the executed notebook, into its item). The store is one by
+//! (its notebook, its event, its retry policy, the runtimes); the end of a
+//! job writes its item too when asked. The store is one by
 //! delegation; the runner's tests keep one in memory.
 
 use std::sync::Arc;
@@ -18,8 +18,7 @@ use hookbook_store::{Store, StoreResult};
 
 /// The runner's view of the store. Each method means what the store's
 /// method of the same name means (`JobStore`, `ItemStore`, `RetryStore`,
-/// `RuntimeStore` in `hookbook_store`; `update_item_data` is `update_item`
-/// of the data alone), so that a run behaves the same on the store and on
+/// `RuntimeStore` in `hookbook_store`), so that a run behaves the same on the store and on
 /// a stand-in.
 #[async_trait]
 pub trait Queue: Send + Sync {
@@ -49,14 +48,6 @@ pub trait Queue: Send + Sync {
     ) -> StoreResult<bool>;
     async fn event(&self, id: &EventId) -> StoreResult<Option<Event>>;
     async fn item_data(&self, id: &ItemId) -> StoreResult<Option<Vec<u8>>>;
-    /// Replaces an item's notebook (`updatePortalItem`); false when the
-    /// item is gone.
-    async fn update_item_data(
-        &self,
-        id: &ItemId,
-        data: &[u8],
-        modified: Millis,
-    ) -> StoreResult<bool>;
     async fn effective_retry_policy(
         &self,
         receiver: Option<&ReceiverId>,
@@ -106,19 +97,6 @@ impl<S: Store + ?Sized> Queue for Arc<S> {
 
     async fn item_data(&self, id: &ItemId) -> StoreResult<Option<Vec<u8>>> {
         (**self).item_data(id).await
-    }
-
-    async fn update_item_data(
-        &self,
-        id: &ItemId,
-        data: &[u8],
-        modified: Millis,
-    ) -> StoreResult<bool> {
-        let changes = hookbook_store::ItemChanges {
-            data: Some(data),
-            ..Default::default()
-        };
-        (**self).update_item(id, &changes, modified).await
     }
 
     async fn effective_retry_policy(

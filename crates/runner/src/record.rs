@@ -112,7 +112,8 @@ async fn retry(runner: &Runner, job: &Job, failure: Failure, outcome: &Outcome) 
 
 /// Stores the job's end: its messages (earlier attempts' first, and which
 /// attempt this was when it was not the first) and its executed notebook;
-/// updates the item when `executeNotebook` asked.
+/// updates the item when `executeNotebook` asked (without the injected
+/// cell unless `saveInjectedParameters`).
 async fn finish(runner: &Runner, job: &Job, outcome: Outcome) {
     let node = &runner.settings.node;
     let mut messages = job.messages.clone();
@@ -123,6 +124,7 @@ async fn finish(runner: &Runner, job: &Job, outcome: Outcome) {
         outcome.message
     });
     let notebook = outcome.notebook.as_deref();
+    let item = saved_to_item(job, outcome.status, notebook);
     match runner
         .queue
         .finish_job(
@@ -134,6 +136,7 @@ async fn finish(runner: &Runner, job: &Job, outcome: Outcome) {
                 messages: &messages,
                 notebook,
                 first_cell: outcome.first_cell,
+                item: item.as_deref(),
             },
         )
         .await
@@ -144,14 +147,16 @@ async fn finish(runner: &Runner, job: &Job, outcome: Outcome) {
             tracing::error!(error = %chain(&e), "storing a job's result failed")
         }
     }
-    let update_item = job.inputs.as_ref().is_some_and(|i| i.update_portal_item);
-    if let (true, JobStatus::Completed, Some(bytes)) = (update_item, outcome.status, notebook) {
-        if let Err(e) = runner
-            .queue
-            .update_item_data(&job.item_id, bytes, Millis::now())
-            .await
-        {
-            tracing::warn!(item = %job.item_id, error = %chain(&e), "updating an item with its executed notebook failed");
-        }
+}
+
+/// What a completed `executeNotebook` job that asked for `updatePortalItem`
+/// writes into its item as it ends: the executed notebook, without the
+/// injected cell unless `saveInjectedParameters`.
+fn saved_to_item(job: &Job, status: JobStatus, notebook: Option<&[u8]>) -> Option<Vec<u8>> {
+    let inputs = job.inputs.as_ref().filter(|i| i.update_portal_item)?;
+    let bytes = notebook.filter(|_| status == JobStatus::Completed)?;
+    if inputs.save_injected_parameters {
+        return Some(bytes.to_vec());
     }
+    Some(super::inject::without_injected(bytes).unwrap_or_else(|| bytes.to_vec()))
 }

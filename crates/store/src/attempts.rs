@@ -48,6 +48,10 @@ pub const NOTICES_OF_FAILED_JOB: &str = "INSERT INTO notices (job_id, channel, u
 
 /// Removes the notices, delivered or given up, made before `$1` (pruned
 /// with the jobs of that age).
+/// The finished jobs of `$1`, or of everyone when `$1` is null.
+pub const FINISHED_OF: &str = "status IN ('COMPLETED', 'FAILED', 'CANCELLED') \
+     AND ($1 IS NULL OR username = $1)";
+
 pub const PRUNE_NOTICES: &str = "DELETE FROM notices WHERE created < $1 AND status <> 'pending'";
 
 /// Ends a job its node still holds: `$1` status, `$2` end, `$3` messages,
@@ -57,11 +61,16 @@ pub const FINISH: &str = "UPDATE jobs SET status = $1, end_time = $2, messages =
      notebook = coalesce($4, notebook), first_cell = $7 \
      WHERE id = $5 AND status = 'EXECUTING' AND node = $6";
 
+/// Writes the notebook `$1` into the item of job `$3` at `$2`.
+pub const SAVE_TO_ITEM: &str = "UPDATE items SET data = $1, modified = $2 \
+     WHERE id = (SELECT item_id FROM jobs WHERE id = $3)";
+
 /// The steps both stores take to end jobs, for a database `$db`.
 macro_rules! attempt_steps {
     ($db:ty) => {
-        /// Ends a job (see [`FINISH`]) and makes its notices when it failed,
-        /// in `tx`; true when this node still held it.
+        /// Ends a job (see [`FINISH`]), writes its item when asked, and
+        /// makes its notices when it failed, in `tx`; true when this node
+        /// still held it.
         async fn finish_in(
             tx: &mut sqlx::Transaction<'static, $db>,
             node: &hookbook_core::domain::ids::NodeId,
@@ -79,6 +88,14 @@ macro_rules! attempt_steps {
                 .execute(&mut **tx)
                 .await?;
             let finished = done.rows_affected() == 1;
+            if let (true, Some(item)) = (finished, e.item) {
+                sqlx::query($crate::attempts::SAVE_TO_ITEM)
+                    .bind(item)
+                    .bind(e.end.0)
+                    .bind(id.to_string())
+                    .execute(&mut **tx)
+                    .await?;
+            }
             if finished && e.status == hookbook_core::domain::job::JobStatus::Failed {
                 notices_of_failed(tx, &[id.to_string()], e.end).await?;
             }

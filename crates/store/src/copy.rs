@@ -1,8 +1,8 @@
 //! `hookbook copy`: moves a whole installation from one database to another
 //! (SQLite to PostgreSQL, say) through the `Store` trait: users, notebook
 //! items, receivers with their sealed secrets, retry policies, runtimes
-//! (with their locks, so the copy's nodes build the same packages), jobs
-//! with their events and executed notebooks. Access tokens and the delivery log are not copied
+//! (with their locks, so the copy's nodes build the same packages), the
+//! system properties, jobs with their events and executed notebooks. Access tokens and the delivery log are not copied
 //! (they expire within days); users sign in again.
 
 use anyhow::{bail, Context as _};
@@ -46,6 +46,10 @@ pub async fn copy(from: &dyn Store, to: &dyn Store) -> anyhow::Result<Copied> {
     // copy with another key refuse to start.
     if let Some(check) = from.site_value(super::KEY_CHECK).await? {
         to.put_site_value_once(super::KEY_CHECK, &check).await?;
+    }
+    if let Some(properties) = from.site_value(super::SYSTEM_PROPERTIES).await? {
+        to.set_site_value(super::SYSTEM_PROPERTIES, &properties)
+            .await?;
     }
     let users = from.all_users().await.context("cannot read the users")?;
     for user in &users {

@@ -503,6 +503,10 @@ pub trait JobStore: Send + Sync {
     ) -> StoreResult<(u64, u64)>;
     /// Deletes finished jobs (and their events) that ended before `before`.
     async fn prune_jobs(&self, before: Millis) -> StoreResult<u64>;
+    /// Deletes every finished job (`COMPLETED`, `FAILED`, `CANCELLED`),
+    /// or only `owner`'s, with the events no other job refers to; never a
+    /// waiting or running one. Returns how many.
+    async fn delete_finished_jobs(&self, owner: Option<&Username>) -> StoreResult<u64>;
     /// Forwards what other nodes tell through the database (new jobs,
     /// cancellations) to `signals`, until it is closed. False when this
     /// database has no such channel (one node: it tells itself).
@@ -569,6 +573,9 @@ pub trait IntakeStore: Send + Sync {
 /// The site value that holds the encryption key's check value.
 pub const KEY_CHECK: &str = "key_check";
 
+/// The site value that holds the system properties (a JSON object).
+pub const SYSTEM_PROPERTIES: &str = "system_properties";
+
 /// Values of the whole site, by name.
 #[async_trait]
 pub trait SiteStore: Send + Sync {
@@ -576,6 +583,8 @@ pub trait SiteStore: Send + Sync {
     /// Stores `value` under `name` unless a value is already there; either
     /// way returns the value that is stored now (the first writer wins).
     async fn put_site_value_once(&self, name: &str, value: &[u8]) -> StoreResult<Vec<u8>>;
+    /// Stores `value` under `name`, replacing what was there.
+    async fn set_site_value(&self, name: &str, value: &[u8]) -> StoreResult<()>;
 }
 
 /// Everything hookbook keeps.

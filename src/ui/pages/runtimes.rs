@@ -11,7 +11,7 @@ fn base(urls: &Urls) -> String {
 }
 
 /// The fields of a runtime's form, filled with `values` (name,
-/// requirements, preload, maxCpu, maxMemory, maxMemoryUnit).
+/// requirements, preload, maxCPU, maxMemory, maxMemoryUnit).
 fn fields(form: Form, values: [&str; 6]) -> Form {
     let [name, requirements, preload, cpu, memory, unit] = values;
     form.field(FieldKind::Text, "name", "Name (as notebooks name it)", name)
@@ -29,7 +29,7 @@ fn fields(form: Form, values: [&str; 6]) -> Form {
         )
         .field(
             FieldKind::Text,
-            "maxCpu",
+            "maxCPU",
             "CPU cores per run (empty: no limit)",
             cpu,
         )
@@ -47,13 +47,22 @@ fn fields(form: Form, values: [&str; 6]) -> Form {
         )
 }
 
-/// Every runtime, and the form that registers one.
+/// Every runtime, the form that registers one, and those that restore
+/// the presets and validate every runtime.
 pub fn runtimes_page(urls: &Urls) -> Page {
     Page::new("Runtimes")
         .link("Notebooks", urls.notebooks())
         .form(fields(
             Form::post("Register a runtime", format!("{}/register", base(urls))),
             ["", "", "", "", "", "g"],
+        ))
+        .form(Form::post(
+            "Restore the runtimes hookbook ships",
+            format!("{}/restore", base(urls)),
+        ))
+        .form(Form::post(
+            "Check every runtime against its lock",
+            format!("{}/validateRuntimes", base(urls)),
         ))
 }
 

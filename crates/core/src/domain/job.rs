@@ -214,6 +214,9 @@ pub struct JobEnd<'a> {
     pub notebook: Option<&'a [u8]>,
     /// When the run's first cell was sent, if it was.
     pub first_cell: Option<Millis>,
+    /// What the job's item gets in the same step (`updatePortalItem`), so
+    /// that whoever sees the job ended finds its item updated.
+    pub item: Option<&'a [u8]>,
 }
 
 /// The lease a claim takes on a job: the node running it, and until when

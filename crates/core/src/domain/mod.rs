@@ -13,6 +13,7 @@ pub mod job;
 pub mod notebook;
 pub mod notice;
 pub mod outbound;
+pub mod properties;
 pub mod receiver;
 pub mod refusal;
 pub mod retry;

@@ -213,6 +213,66 @@ impl Parameters {
         let serde_json::Value::Object(map) = value else {
             return Err(ParseError::new("must be a JSON object"));
         };
+        Self::checked(map)
+    }
+
+    /// `executeNotebook`'s `notebookParameters` in every form the ArcGIS
+    /// API for Python sends or documents: a JSON object (`{"x": 1}`); the
+    /// pairs without their braces (`"x": 1, "y": "text"`, as its
+    /// `execute_notebook` describes them); or a JSON list of such pairs as
+    /// strings (`["\"x\": 1"]`), of `{"name": .., "value": ..}` objects, or
+    /// of objects whose keys are merged (`[{"x": 1}, {"y": 2}]`).
+    pub fn parse_notebook_parameters(input: &str) -> Result<Self, ParseError> {
+        let text = input.trim();
+        if text.is_empty() || text.starts_with('{') {
+            return Self::parse(text);
+        }
+        if !text.starts_with('[') {
+            return Self::parse(&format!("{{{text}}}")).map_err(|e| {
+                ParseError::new(format!(
+                    "must be a JSON object such as {{\"x\": 1}} (or its pairs, or a list of them): {e}"
+                ))
+            });
+        }
+        let list: Vec<serde_json::Value> = serde_json::from_str(text)
+            .map_err(|e| ParseError::new(format!("is not valid JSON: {e}")))?;
+        let mut map = serde_json::Map::new();
+        let mut pairs = Vec::new();
+        for entry in list {
+            match entry {
+                serde_json::Value::String(pair) => pairs.push(pair),
+                serde_json::Value::Object(mut object) => {
+                    let named = object.len() <= 2
+                        && object.get("name").is_some_and(serde_json::Value::is_string)
+                        && object.keys().all(|k| k == "name" || k == "value");
+                    if named {
+                        let name = match object.remove("name") {
+                            Some(serde_json::Value::String(name)) => name,
+                            _ => continue,
+                        };
+                        let value = object.remove("value").unwrap_or(serde_json::Value::Null);
+                        map.insert(name, value);
+                    } else {
+                        map.extend(object);
+                    }
+                }
+                _ => {
+                    return Err(ParseError::new(
+                        "a list of parameters holds \"name\": value strings or objects",
+                    ))
+                }
+            }
+        }
+        if !pairs.is_empty() {
+            let joined = Self::parse(&format!("{{{}}}", pairs.join(",")))?;
+            map.extend(joined.0);
+        }
+        Self::checked(map)
+    }
+
+    /// The parameters, once each key is known to be a Python name that
+    /// hookbook does not inject itself.
+    fn checked(map: serde_json::Map<String, serde_json::Value>) -> Result<Self, ParseError> {
         for key in map.keys() {
             if !is_python_identifier(key) {
                 return Err(ParseError::new(format!(
@@ -239,6 +299,45 @@ impl Parameters {
     /// The JSON string the API returns (`"{}"` when there are none).
     pub fn to_json(&self) -> String {
         serde_json::Value::Object(self.0.clone()).to_string()
+    }
+}
+
+#[cfg(test)]
+mod notebook_parameters {
+    use super::Parameters;
+    use proptest::prelude::*;
+
+    #[test]
+    fn every_form_the_arcgis_package_sends_reads_as_the_same_object() {
+        for form in [
+            r#"{"x": 1, "y": "text"}"#,
+            r#""x": 1, "y": "text""#,
+            r#"["\"x\": 1", "\"y\": \"text\""]"#,
+            r#"[{"name": "x", "value": 1}, {"name": "y", "value": "text"}]"#,
+            r#"[{"x": 1}, {"y": "text"}]"#,
+        ] {
+            let p = Parameters::parse_notebook_parameters(form).unwrap();
+            assert_eq!(p.to_json(), r#"{"x":1,"y":"text"}"#, "{form}");
+        }
+        assert!(Parameters::parse_notebook_parameters("")
+            .unwrap()
+            .values()
+            .is_empty());
+        for bad in [
+            "[1]",
+            "x = 1",
+            r#"{"not a name": 1}"#,
+            r#"[{"name": "webhookPayload"}]"#,
+        ] {
+            assert!(Parameters::parse_notebook_parameters(bad).is_err(), "{bad}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn no_input_makes_it_panic(s in ".{0,200}") {
+            let _ = Parameters::parse_notebook_parameters(&s);
+        }
     }
 }
 

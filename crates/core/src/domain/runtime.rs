@@ -286,7 +286,7 @@ pub struct Limits {
 }
 
 impl Limits {
-    /// From ArcGIS's fields: `maxCpu` (cores, such as 2 or 0.5),
+    /// From ArcGIS's fields: `maxCPU` (cores, such as 2 or 0.5),
     /// `maxMemory` and `maxMemoryUnit` (`b`, `k`, `m` or `g`, as Docker
     /// reads them; `g` when not given). An empty or zero value is no limit.
     pub fn parse(
@@ -306,9 +306,9 @@ impl Limits {
                 ))),
             }
         };
-        let max_cpu = max_cpu.map(|v| number("maxCpu", v)).transpose()?.flatten();
+        let max_cpu = max_cpu.map(|v| number("maxCPU", v)).transpose()?.flatten();
         if max_cpu.is_some_and(|c| c > 1024.0) {
-            return Err(ParseError::new("maxCpu is at most 1024 cores"));
+            return Err(ParseError::new("maxCPU is at most 1024 cores"));
         }
         let scale: f64 = match unit.map(|u| u.trim().to_ascii_lowercase()).as_deref() {
             None | Some("") | Some("g") | Some("gb") => (1u64 << 30) as f64,
@@ -386,6 +386,24 @@ pub const STANDARD: Preset = Preset {
     ],
     preload: &["pandas", "numpy"],
 };
+
+/// The runtimes hookbook ships, which `runtimes/restore` puts back as
+/// they were (Esri's Advanced runtime is ArcPy's, which PyPI does not
+/// have).
+pub const PRESETS: &[Preset] = &[STANDARD];
+
+impl Preset {
+    /// The preset as a registration or update: its name, requirements and
+    /// preload list, and no limits.
+    pub fn change(&self) -> Result<RuntimeChange, ParseError> {
+        Ok(RuntimeChange {
+            name: Some(RuntimeName::parse(self.name)?),
+            requirements: Some(Requirements::parse(&self.requirements.join("\n"))?),
+            preload: Some(Preload::parse(&self.preload.join(","))?),
+            limits: Some(Limits::default()),
+        })
+    }
+}
 
 /// A runtime name notebooks ask for, run in another runtime of the site
 /// (`NAME=RUNTIME`; [`DEFAULT_RUNTIME`] for the default environment).
@@ -496,6 +514,14 @@ mod tests {
         assert!(Limits::parse(Some("-1"), None, None).is_err());
         assert!(Limits::parse(None, Some("4"), Some("t")).is_err());
         assert!(Limits::parse(None, Some("1"), Some("k")).is_err());
+    }
+
+    #[test]
+    fn every_preset_reads_as_a_runtime() {
+        for preset in PRESETS {
+            let change = preset.change().unwrap();
+            assert_eq!(change.name.unwrap().as_str(), preset.name);
+        }
     }
 
     #[test]

@@ -215,6 +215,10 @@ impl Queue for Memory {
             row.notebook = Some(notebook.to_vec());
             row.job.has_notebook = true;
         }
+        let item = row.job.item_id.clone();
+        if let (Some(data), Some(stored)) = (end.item, state.items.get_mut(&item)) {
+            *stored = data.to_vec();
+        }
         Ok(true)
     }
 
@@ -260,20 +264,6 @@ impl Queue for Memory {
 
     async fn item_data(&self, id: &ItemId) -> StoreResult<Option<Vec<u8>>> {
         Ok(self.state().items.get(id).cloned())
-    }
-
-    async fn update_item_data(
-        &self,
-        id: &ItemId,
-        data: &[u8],
-        _modified: Millis,
-    ) -> StoreResult<bool> {
-        Ok(self
-            .state()
-            .items
-            .get_mut(id)
-            .map(|stored| *stored = data.to_vec())
-            .is_some())
     }
 
     async fn effective_retry_policy(

@@ -14,7 +14,7 @@ use sqlx::{Postgres, QueryBuilder};
 use tokio::sync::mpsc;
 
 use super::{count, PgStore, CHANNEL};
-use crate::attempts::{LOST_FOR_GOOD, MAX_ATTEMPTS_NOW, PRUNE_NOTICES};
+use crate::attempts::{FINISHED_OF, LOST_FOR_GOOD, MAX_ATTEMPTS_NOW, PRUNE_NOTICES};
 use crate::rows::{messages as stored_messages, JobRow, JOB_COLUMNS as COLUMNS};
 use crate::{
     BulkReplay, BulkReplayed, JobFilter, JobStore, NewJob, NewReplay, Orphans, Signal, StoreResult,
@@ -23,6 +23,7 @@ use hookbook_core::domain::event::SignedPart;
 use hookbook_core::domain::ids::{BatchId, EventId, JobId, NodeId, ReceiverId};
 use hookbook_core::domain::job::JobStatus;
 use hookbook_core::domain::time::Millis;
+use hookbook_core::domain::user::Username;
 
 /// The advisory lock that serialises claims while a per-receiver limit is
 /// set, so that two nodes cannot both start a receiver's last allowed run.
@@ -357,6 +358,28 @@ impl JobStore for PgStore {
             .bind(before.0)
             .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
+        Ok(removed)
+    }
+
+    async fn delete_finished_jobs(&self, owner: Option<&Username>) -> StoreResult<u64> {
+        let mut tx = self.pool.begin().await?;
+        let events: Vec<Option<String>> = sqlx::query_scalar(&format!(
+            "DELETE FROM jobs WHERE {FINISHED_OF} RETURNING event_id"
+        ))
+        .bind(owner.map(Username::as_str))
+        .fetch_all(&mut *tx)
+        .await?;
+        let removed = events.len() as u64;
+        let events: Vec<String> = events.into_iter().flatten().collect();
+        // An event another job still runs (a replay) stays.
+        sqlx::query(
+            "DELETE FROM events WHERE id = ANY($1) \
+             AND NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.event_id = events.id)",
+        )
+        .bind(&events)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(removed)
     }

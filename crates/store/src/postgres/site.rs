@@ -1,5 +1,5 @@
 //! Values of the whole site in PostgreSQL (the encryption key's check
-//! value), shared by every node.
+//! value, the system properties), shared by every node.
 
 use async_trait::async_trait;
 
@@ -25,5 +25,17 @@ impl SiteStore for PgStore {
             .bind(name)
             .fetch_one(&self.pool)
             .await?)
+    }
+
+    async fn set_site_value(&self, name: &str, value: &[u8]) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO site (name, value) VALUES ($1, $2) \
+             ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+        )
+        .bind(name)
+        .bind(value)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 }

@@ -10,7 +10,7 @@ use hookbook_core::domain::job::Job;
 use sqlx::{QueryBuilder, Row as _, Sqlite};
 
 use super::SqliteStore;
-use crate::attempts::{LOST_FOR_GOOD, MAX_ATTEMPTS_NOW, PRUNE_NOTICES};
+use crate::attempts::{FINISHED_OF, LOST_FOR_GOOD, MAX_ATTEMPTS_NOW, PRUNE_NOTICES};
 use crate::rows::{messages as stored_messages, JobRow, JOB_COLUMNS as COLUMNS};
 use crate::{
     BulkReplay, BulkReplayed, JobFilter, JobStore, NewJob, NewReplay, Orphans, Signal, StoreResult,
@@ -19,6 +19,7 @@ use hookbook_core::domain::event::SignedPart;
 use hookbook_core::domain::ids::{BatchId, EventId, JobId, NodeId, ReceiverId};
 use hookbook_core::domain::job::JobStatus;
 use hookbook_core::domain::time::Millis;
+use hookbook_core::domain::user::Username;
 
 fn parse(rows: Vec<JobRow>) -> StoreResult<Vec<Job>> {
     rows.into_iter().map(JobRow::parse).collect()
@@ -327,6 +328,35 @@ impl JobStore for SqliteStore {
             .bind(before.0)
             .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
+        Ok(removed)
+    }
+
+    async fn delete_finished_jobs(&self, owner: Option<&Username>) -> StoreResult<u64> {
+        let _turn = self.write_turn().await;
+        let owner = owner.map(Username::as_str);
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let events: Vec<String> = sqlx::query_scalar(&format!(
+            "SELECT event_id FROM jobs WHERE {FINISHED_OF} AND event_id IS NOT NULL"
+        ))
+        .bind(owner)
+        .fetch_all(&mut *tx)
+        .await?;
+        let removed = sqlx::query(&format!("DELETE FROM jobs WHERE {FINISHED_OF}"))
+            .bind(owner)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        for chunk in events.chunks(500) {
+            let mut delete = QueryBuilder::<Sqlite>::new("DELETE FROM events WHERE id IN (");
+            let mut ids = delete.separated(", ");
+            for id in chunk {
+                ids.push_bind(id.as_str());
+            }
+            // An event another job still runs (a replay) stays.
+            delete.push(") AND NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.event_id = events.id)");
+            delete.build().execute(&mut *tx).await?;
+        }
         tx.commit().await?;
         Ok(removed)
     }

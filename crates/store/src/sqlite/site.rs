@@ -1,4 +1,5 @@
-//! Values of the whole site in SQLite (the encryption key's check value).
+//! Values of the whole site in SQLite (the encryption key's check value,
+//! the system properties).
 
 use async_trait::async_trait;
 use sqlx::Row as _;
@@ -27,5 +28,18 @@ impl SiteStore for SqliteStore {
             .fetch_one(&self.pool)
             .await?;
         Ok(row.get("value"))
+    }
+
+    async fn set_site_value(&self, name: &str, value: &[u8]) -> StoreResult<()> {
+        let _turn = self.write_turn().await;
+        sqlx::query(
+            "INSERT INTO site (name, value) VALUES (?, ?) \
+             ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+        )
+        .bind(name)
+        .bind(value)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 }
