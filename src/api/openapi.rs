@@ -44,7 +44,7 @@ use crate::service::Settings;
         runtimes::list, runtimes::register, runtimes::resource, runtimes::update,
         runtimes::libraries, runtimes::unregister, runtimes::restore, runtimes::validate,
         directory::sharing_root_slash, portal::info, portal::portal_self, portal::servers,
-        portal::servers_of, portal::community_self, portal::community_user,
+        portal::servers_of, portal::roles, portal::roles_posted, portal::community_self, portal::community_user,
         system::system, system::list, system::fetch, system::cancel, system::delete_all,
         system::info, system::properties, system::update_properties, directory::open_notebook,
         oauth::authorize, oauth::sign_in, oauth::sign_in_rest,

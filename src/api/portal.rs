@@ -31,6 +31,11 @@ pub fn routes() -> Router<super::Site> {
         .route("/sharing/rest/info", get(info))
         .route("/sharing/rest/portals/self", get(portal_self))
         .route("/sharing/rest/portals/self/servers", get(servers))
+        // POST too: the ArcGIS API for Python posts it when it signs in.
+        .route(
+            "/sharing/rest/portals/self/roles",
+            get(roles).post(roles_posted),
+        )
         .route("/sharing/rest/portals/{portal}/servers", get(servers_of))
         .route("/sharing/rest/community/self", get(community_self))
         .route(
@@ -318,6 +323,52 @@ fn servers_reply(settings: &Settings) -> Result<Reply> {
 async fn community_self(Caller(caller): Caller) -> Result<Reply> {
     let page = Page::new("User");
     Reply::new(PortalUser::from(&caller), async move { Ok(page) })
+}
+
+/// The organization's custom roles: none (hookbook's roles are Esri's
+/// built-in administrator and user, named on each user).
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct Roles {
+    total: u32,
+    start: u32,
+    num: u32,
+    next_start: i32,
+    roles: Vec<serde_json::Value>,
+}
+
+#[utoipa::path(get, path = "/sharing/rest/portals/self/roles", tag = "sharing",
+    summary = "The organization's custom roles: none",
+    params(Format, Caller),
+    responses(
+        (status = 200, description = "No custom roles",
+            content((Roles = "application/json"), (String = "text/html"))),
+        (status = "default", response = SharingError),
+    ),
+)]
+async fn roles(Caller(_): Caller) -> Result<Reply> {
+    let answer = Roles {
+        total: 0,
+        start: 1,
+        num: 0,
+        next_start: -1,
+        roles: Vec::new(),
+    };
+    Reply::new(answer, async move { Ok(Page::new("Custom roles")) })
+}
+
+#[utoipa::path(post, path = "/sharing/rest/portals/self/roles", tag = "sharing",
+    summary = "The organization's custom roles: none (POST, as the ArcGIS API for Python asks)",
+    params(Format, Caller),
+    request_body(content = inline(Option<super::schema::CallerFields>), content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "No custom roles",
+            content((Roles = "application/json"), (String = "text/html"))),
+        (status = "default", response = SharingError),
+    ),
+)]
+async fn roles_posted(caller: Caller) -> Result<Reply> {
+    roles(caller).await
 }
 
 /// A user's profile: the user's own, or any for an administrator.

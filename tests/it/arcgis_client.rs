@@ -15,7 +15,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use crate::common::arcgis::{
-    add_notebook, arcgis_python, form, python, run_from_webhook, serve_https,
+    add_notebook, arcgis_python, form, python, run_from_webhook, serve_https, signed_in, SESSIONS,
 };
 use crate::common::nodes::PASSWORD;
 use crate::common::wait::eventually;
@@ -132,7 +132,10 @@ async fn the_arcgis_package_signs_in_over_https_and_runs_find_their_portal() {
     // GIS("home") inside a run started by a signed webhook.
     let notebook = json!({
         "cells": [{"cell_type": "code", "id": "h", "metadata": {}, "execution_count": null, "outputs": [],
-                   "source": "from arcgis.gis import GIS\ngis = GIS('home')\nprint('home', gis.users.me.username)"}],
+                   "source": "from arcgis.gis import GIS\ngis = GIS('home')\nprint('home', gis.users.me.username)\n\
+    found = gis.content.search('title:x', item_type='Notebook')\nprint('found', [i.title for i in found])\n\
+    print('cells', len(found[0].get_data()['cells']))\n\
+    print('tagged', found[0].update(item_properties={'tags': 'seen-by-run'}))"}],
         "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
         "nbformat": 4, "nbformat_minor": 5
     });
@@ -147,6 +150,20 @@ async fn the_arcgis_package_signs_in_over_https_and_runs_find_their_portal() {
     let (done, executed) = run_from_webhook(&client, &portal, &token, &receiver).await;
     assert_eq!(done["status"], "COMPLETED", "{done}");
     assert!(executed.contains("home admin"), "{executed}");
+    // It searched content, read an item and changed it, as its owner.
+    assert!(executed.contains("found ['x']"), "{executed}");
+    assert!(executed.contains("cells 2"), "{executed}");
+    assert!(executed.contains("tagged True"), "{executed}");
+    let described: serde_json::Value = client
+        .get(format!("{portal}/sharing/rest/content/items/{item}"))
+        .query(&[("f", "json"), ("token", token.as_str())])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(described["tags"], json!(["seen-by-run"]), "{described}");
 
     // The one-minute token, once the site no longer takes it (waited for,
     // bounded): expired is refused the same way.
@@ -195,13 +212,21 @@ fn refused_by_the_package(portal: &str, token: &str) {
     assert!(stderr.contains("The token is not valid"), "{stderr}");
 }
 
-/// The package's content calls, as users type them, in a token session:
+/// The package's content calls, as users type them, in both kinds
+/// of session (password and token):
 /// `gis.content.add` of a notebook file, `Folder.add` (an upload in parts,
 /// sent several at once), `gis.content.search` by type, owner and title,
 /// `get_data` (a dict), `update` with a title, tags and a new file,
 /// `download`, `gis.users.search` (with and without a query) and `delete`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_arcgis_package_adds_finds_updates_downloads_and_deletes_notebooks() {
+    for kind in SESSIONS {
+        content_calls(kind).await;
+    }
+}
+
+/// The content calls in a session of `kind`, on a site of their own.
+async fn content_calls(kind: &str) {
     let dir = tempfile::tempdir().unwrap();
     let client = reqwest::Client::builder()
         .danger_accept_invalid_certs(true)
@@ -228,10 +253,11 @@ async fn the_arcgis_package_adds_finds_updates_downloads_and_deletes_notebooks()
         .to_string()
     };
     let (first, second) = (notebook("print(1)"), notebook("print(2)"));
+    let session = signed_in(&portal, kind, "admin", &token);
     let said = python(&format!(
         "import os, tempfile\n\
          from arcgis.gis import GIS, ItemProperties\n\
-         gis = GIS({portal:?}, token={token:?}, verify_cert=False)\n\
+         gis = {session}\n\
          d = tempfile.mkdtemp()\n\
          path = os.path.join(d, 'daily.ipynb')\n\
          open(path, 'w').write({first:?})\n\
@@ -279,8 +305,8 @@ async fn the_arcgis_package_adds_finds_updates_downloads_and_deletes_notebooks()
     assert!(said.contains("left ['Daily v2']"), "{said}");
 }
 
-/// The Notebook Server resources as the package reads them, in a token
-/// session: `execute_notebook` with its defaults (the item then holds the
+/// The Notebook Server resources as the package reads them, in both kinds
+/// of session: `execute_notebook` with its defaults (the item then holds the
 /// executed notebook), `nbs.info`, `nbs.system.properties` (read and set),
 /// `nbs.notebooks.list()`, `open_notebook` refused, `nbs.system.jobs` and
 /// `delete_all_jobs`, and a runtime added with `maxCPU` and updated with
@@ -288,6 +314,13 @@ async fn the_arcgis_package_adds_finds_updates_downloads_and_deletes_notebooks()
 /// suite: here it would build the Standard runtime from PyPI.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_arcgis_package_reads_the_notebook_server_as_esri_shapes_it() {
+    for kind in SESSIONS {
+        notebook_server_calls(kind).await;
+    }
+}
+
+/// The Notebook Server calls in a session of `kind`, on a site of its own.
+async fn notebook_server_calls(kind: &str) {
     let dir = tempfile::tempdir().unwrap();
     let client = reqwest::Client::builder()
         .danger_accept_invalid_certs(true)
@@ -313,10 +346,11 @@ async fn the_arcgis_package_reads_the_notebook_server_as_esri_shapes_it() {
         "nbformat": 4, "nbformat_minor": 5
     });
     let item = add_notebook(&client, &portal, &token, "x", &notebook).await;
+    let session = signed_in(&portal, kind, "admin", &token);
     let said = python(&format!(
         "from arcgis.gis import GIS\n\
          from arcgis.gis.nb._nbm import RuntimeConfiguration\n\
-         gis = GIS({portal:?}, token={token:?}, verify_cert=False)\n\
+         gis = {session}\n\
          nbs = gis.notebook_server[0]\n\
          item = gis.content.get({item:?})\n\
          job = nbs.notebooks.execute_notebook(item, parameters={{'x': 41}}, future=True).result()\n\

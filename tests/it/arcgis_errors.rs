@@ -4,16 +4,13 @@
 //! repeats the request without its token) and with a token. Every refusal
 //! reaches the caller with hookbook's message, never "Token Required".
 
-use crate::common::arcgis::{form, python, serve_https};
+use crate::common::arcgis::{form, python, serve_https, signed_in, SESSIONS};
 use crate::common::nodes::{add_user, PASSWORD};
 
 /// What a script prints for each refusal it provokes as `user`, signed in
 /// the `kind` way (`password` or `token`).
 fn refusals(portal: &str, kind: &str, user: &str, token: &str) -> String {
-    let sign_in = match kind {
-        "password" => format!("GIS({portal:?}, {user:?}, {PASSWORD:?}, verify_cert=False)"),
-        _ => format!("GIS({portal:?}, token={token:?}, verify_cert=False)"),
-    };
+    let sign_in = signed_in(portal, kind, user, token);
     python(&format!(
         "import json\n\
          from arcgis.gis import GIS\n\
@@ -71,7 +68,7 @@ async fn refusals_reach_the_package_with_hookbooks_message_in_both_kinds_of_sess
     };
     let admin = token_of("admin").await;
     let viewer = token_of("viewer").await;
-    for kind in ["password", "token"] {
+    for kind in SESSIONS {
         let said = refusals(&portal, kind, "admin", &admin);
         assert!(!said.contains("Token Required"), "{kind}: {said}");
         let unknown = line(&said, "unknown-receiver");

@@ -28,6 +28,20 @@ pub fn arcgis_python() -> PathBuf {
     path
 }
 
+/// The two kinds of session of the package: `password`, its default
+/// sign-in (which takes any HTTP 4xx for a token problem), and `token`.
+pub const SESSIONS: [&str; 2] = ["password", "token"];
+
+/// The Python expression that signs `user` in to `portal` the `kind` way
+/// (with [`PASSWORD`](super::nodes::PASSWORD), or with `token`).
+pub fn signed_in(portal: &str, kind: &str, user: &str, token: &str) -> String {
+    let password = super::nodes::PASSWORD;
+    match kind {
+        "password" => format!("GIS({portal:?}, {user:?}, {password:?}, verify_cert=False)"),
+        _ => format!("GIS({portal:?}, token={token:?}, verify_cert=False)"),
+    }
+}
+
 /// A self-signed certificate for 127.0.0.1 and its key, made by openssl.
 pub fn certificate(dir: &Path) -> (PathBuf, PathBuf) {
     let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
