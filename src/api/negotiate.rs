@@ -268,6 +268,11 @@ pub async fn negotiate(State(n): State<Negotiation>, request: Request, next: Nex
         }
     };
     let answer = Answer::new(&n, &params, &parts);
+    if parts.method == Method::POST {
+        if let Err(error) = refuse_secrets_in_url(&params) {
+            return render_failure(&n, &answer, ErrorAnswer::from(error));
+        }
+    }
     parts.extensions.insert(params);
     let mut response = next.run(Request::from_parts(parts, Body::empty())).await;
     response
@@ -339,6 +344,26 @@ async fn read_params(n: &Negotiation, parts: &Parts, body: Body) -> Result<Param
         files,
         format,
     })
+}
+
+/// The fields that carry a credential or a secret: in the URL of a
+/// `POST` they would end up in proxies' and servers' access logs and in
+/// browser history, so they are refused there (a token has its own
+/// answer, [`Error::TokenInUrl`], given where the caller is read).
+const SECRET_FIELDS: [&str; 3] = ["password", "secret", "apiToken"];
+
+fn refuse_secrets_in_url(params: &Params) -> Result<(), Error> {
+    for (name, _) in &params.fields[..params.query_fields] {
+        if let Some(field) = SECRET_FIELDS.iter().find(|f| **f == name.as_str()) {
+            return Err(Error::Invalid {
+                field,
+                problem: ParseError::new(
+                    "belongs in the request body of the POST, never in the URL (where proxies, logs and browser history keep it)",
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Lets a body grow past [`SMALL_BODY`] only once its caller is known, and

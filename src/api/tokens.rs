@@ -138,15 +138,6 @@ async fn generate(
     ClientAddress(from): ClientAddress,
     params: Params,
 ) -> Result<Reply> {
-    if params.query_field("password").is_some() {
-        return Err(Error::Invalid {
-            field: "password",
-            problem: ParseError::new(
-                "the password belongs in the request body of the POST, never in the URL \
-                 (where proxies, logs and browser history keep it); sign in again with it in the body",
-            ),
-        });
-    }
     let minutes = match params.non_empty("expiration") {
         None => None,
         Some(text) => Some(

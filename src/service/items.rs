@@ -1,25 +1,29 @@
-//! Notebook items: add, describe, read, update, delete, list and search
-//! (uploads in parts are in `uploads.rs`).
+//! Notebook items: add, describe, read, update, delete and list (search is
+//! in `item_search.rs`, uploads in parts in `uploads.rs`).
 
 use crate::domain::notebook::Item;
 
 use super::require_manager;
-use crate::domain::access::{may_manage, Decision};
 use crate::domain::ids::ItemId;
-use crate::domain::notebook::{ItemTitle, NotebookFile, Tags, TYPE_KEYWORDS};
-use crate::domain::search::{ItemField, ItemQuery, SortField, SortOrder, Term, PORTAL_ID};
+use crate::domain::notebook::{ItemTitle, NotebookFile, Tags};
+use crate::domain::search::{SortField, SortOrder};
 use crate::domain::time::Millis;
 use crate::domain::user::{User, Username};
 use crate::error::{Error, Result};
 use crate::store::{ItemChanges, ItemStore, Store, UploadStore, UserStore};
-use std::cmp::Ordering;
 use std::sync::Arc;
+
+/// How many searches match at once; others wait their turn, so searches
+/// never take every core from intake and runs.
+const SEARCHES_AT_ONCE: usize = 1;
 
 /// Notebook items: their files and who may see or change them.
 pub struct Items {
     pub(super) items: Arc<dyn ItemStore>,
     pub(super) uploads: Arc<dyn UploadStore>,
     users: Arc<dyn UserStore>,
+    /// Searches that may match at once (each takes a core while it does).
+    pub(super) searching: Arc<tokio::sync::Semaphore>,
 }
 
 /// What an update replaces; `None` keeps what is there.
@@ -52,6 +56,7 @@ impl Items {
             items: store.clone(),
             uploads: store.clone(),
             users: store.clone(),
+            searching: Arc::new(tokio::sync::Semaphore::new(SEARCHES_AT_ONCE)),
         }
     }
 }
@@ -161,45 +166,6 @@ impl Items {
         self.content_owner(caller, owner).await?;
         Ok(self.items.items_of(owner).await?)
     }
-
-    /// The items the caller may see that match `query`, in the order and
-    /// page asked for. A caller sees what it may manage: an administrator
-    /// every item, a user with both privileges its own, anyone else none.
-    pub async fn search(
-        &self,
-        caller: &User,
-        query: &ItemQuery,
-        paging: &Paging,
-    ) -> Result<Found<Item>> {
-        let visible = if caller.is_admin() {
-            self.items.all_items().await?
-        } else if caller.may_author() {
-            self.items.items_of(&caller.username).await?
-        } else {
-            Vec::new()
-        };
-        let mut found: Vec<Item> = visible
-            .into_iter()
-            .filter(|item| may_manage(caller, &item.owner) == Decision::Allowed)
-            .filter(|item| query.matches(&|t| item_matches(item, t)))
-            .collect();
-        found.sort_by(|a, b| {
-            let mut order = Ordering::Equal;
-            for key in &paging.sort {
-                order = order.then_with(|| {
-                    let o = compare_items(*key, a, b);
-                    match paging.order {
-                        SortOrder::Asc => o,
-                        SortOrder::Desc => o.reverse(),
-                    }
-                });
-            }
-            order
-                .then_with(|| a.created.cmp(&b.created))
-                .then_with(|| a.id.as_str().cmp(b.id.as_str()))
-        });
-        Ok(page_of(found, paging))
-    }
 }
 
 /// One page of `all`, and how many there were.
@@ -211,41 +177,6 @@ pub(super) fn page_of<T>(all: Vec<T>, paging: &Paging) -> Found<T> {
         .take(paging.num as usize)
         .collect();
     Found { page, total }
-}
-
-fn compare_items(key: SortField, a: &Item, b: &Item) -> Ordering {
-    match key {
-        SortField::Title => a
-            .title
-            .as_str()
-            .to_lowercase()
-            .cmp(&b.title.as_str().to_lowercase()),
-        SortField::Created => a.created.cmp(&b.created),
-        SortField::Modified => a.modified.cmp(&b.modified),
-        SortField::Owner | SortField::Username => a.owner.as_str().cmp(b.owner.as_str()),
-        SortField::Type | SortField::FullName | SortField::Unranked => Ordering::Equal,
-    }
-}
-
-/// Whether `item` matches one term of a search.
-fn item_matches(item: &Item, term: &Term<ItemField>) -> bool {
-    let p = &term.pattern;
-    let tags = || item.tags.as_slice().iter();
-    match term.field {
-        None => {
-            p.text(item.title.as_str())
-                || tags().any(|t| p.text(t))
-                || p.keyword("Notebook")
-                || p.keyword(item.owner.as_str())
-        }
-        Some(ItemField::Title) => p.text(item.title.as_str()),
-        Some(ItemField::Type) => p.keyword("Notebook"),
-        Some(ItemField::Owner) => p.keyword(item.owner.as_str()),
-        Some(ItemField::Id) => p.keyword(item.id.as_str()),
-        Some(ItemField::Tags) => tags().any(|t| p.keyword(t)),
-        Some(ItemField::TypeKeywords) => TYPE_KEYWORDS.iter().any(|k| p.keyword(k)),
-        Some(ItemField::AccountId) => p.keyword(PORTAL_ID),
-    }
 }
 
 pub(super) fn not_in_content(id: &ItemId, owner: &Username) -> Error {

@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod dashboard;
 pub mod deliveries;
+pub mod item_search;
 pub mod items;
 pub mod jobs;
 pub mod notices;

@@ -249,7 +249,7 @@ fn the_standard_preset_is_one_command_and_named_as_arcgis_notebooks_name_it() {
     let (_, listed, _) = runtime(dir.path(), &["list"]);
     assert!(
         listed.contains(
-            "ArcGIS Notebook Python 3 Standard\tversion 1\tbuilding\tarcgis~=2.4, pandas~=2.2"
+            "ArcGIS Notebook Python 3 Standard\tversion 1\tbuilding\tarcgis~=2.4, pandas~=3.0.0"
         ),
         "{listed}"
     );

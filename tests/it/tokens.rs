@@ -286,3 +286,61 @@ async fn a_password_in_the_query_string_of_a_post_is_refused_naming_where_it_bel
     assert_eq!(r.status, 200, "{}", r.json);
     assert!(r.json["token"].is_string());
 }
+
+/// Every POST of the admin and sharing APIs refuses a password, a secret
+/// or an API token in its URL, naming it: the page's sign-in, OAuth's,
+/// and a receiver's secret and token; nothing is made or signed in.
+#[tokio::test]
+async fn no_post_takes_a_password_a_secret_or_an_api_token_from_its_url() {
+    let app = spawn_app().await;
+    app.add_user("admin", "administrator", &[]).await;
+    let token = app.token("admin").await;
+    let item = app.add_item(&token, "admin").await;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let cases = [
+        ("/notebooks/signin", "password", PASSWORD),
+        ("/notebooks/sharing/oauth2/signin", "password", PASSWORD),
+        (
+            "/notebooks/sharing/rest/generateToken",
+            "password",
+            PASSWORD,
+        ),
+        (
+            RECEIVERS_CREATE,
+            "secret",
+            "URLSECRETabcdefghijklmnopqrstuvw",
+        ),
+        (RECEIVERS_CREATE, "apiToken", "a-token-of-another-portal"),
+    ];
+    for (path, field, value) in cases {
+        let r = crate::common::into_reply(
+            client
+                .post(app.url(path))
+                .query(&[(field, value), ("f", "json")])
+                .form(&[
+                    ("username", "admin"),
+                    ("token", token.as_str()),
+                    ("name", "from-the-url"),
+                    ("itemId", item.as_str()),
+                    ("signatureHeaders", "x-esrihook-signature"),
+                ])
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!((r.http, r.status), (200, 400), "{path}: {}", r.json);
+        let said = r.json.to_string();
+        assert!(
+            said.contains(&format!("'{field}'")) && said.contains("never in the URL"),
+            "{path}: {said}"
+        );
+    }
+    let listed = app.get(RECEIVERS, Some(&token)).await;
+    assert_eq!(listed.json["webhookReceivers"], serde_json::json!([]));
+}
+
+const RECEIVERS_CREATE: &str = "/notebooks/admin/notebooks/webhookReceivers/create";

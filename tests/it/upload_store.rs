@@ -146,12 +146,14 @@ async fn the_pending_bound_is_per_owner_and_abandoned_uploads_are_swept() {
             .add_part(&old.id, n(1), b"x", 100, Millis(1_000))
             .await
             .unwrap();
+        let mut early = Vec::new();
         for _ in 0..2 {
             let up = upload(&alice, 2_000);
             assert_eq!(
                 store.start_upload(&up, 3, Millis(0)).await.unwrap(),
                 UploadStarted::Started
             );
+            early.push(up.id);
         }
         let fourth = upload(&alice, 3_000);
         assert_eq!(
@@ -167,8 +169,9 @@ async fn the_pending_bound_is_per_owner_and_abandoned_uploads_are_swept() {
             UploadStarted::Started,
             "{name}: bob's are counted apart"
         );
-        // A failed upload no longer counts as pending.
-        let after_failure = upload(&alice, 2_000);
+        // A failed upload answers its status, and counts as pending, for
+        // ten minutes; then a new upload takes its place.
+        let ten_minutes = 10 * 60 * 1000;
         store
             .fail_upload(&old.id, "no notebook", Millis(1_500))
             .await
@@ -178,20 +181,33 @@ async fn the_pending_bound_is_per_owner_and_abandoned_uploads_are_swept() {
             (failed.state, failed.message.as_str()),
             (UploadState::Failed, "no notebook")
         );
+        let too_soon = upload(&alice, 1_500 + ten_minutes);
+        assert_eq!(
+            store.start_upload(&too_soon, 3, Millis(0)).await.unwrap(),
+            UploadStarted::TooMany(3),
+            "{name}: the failed one counts for ten minutes"
+        );
+        let after_failure = upload(&alice, 1_501 + ten_minutes);
         let started = store
             .start_upload(&after_failure, 3, Millis(0))
             .await
             .unwrap();
         assert_eq!(started, UploadStarted::Started, "{name}");
+        assert!(
+            store.upload(&old.id).await.unwrap().is_none(),
+            "{name}: the failed one is gone"
+        );
         // Uploads last changed before the sweep's time are removed; one
         // changed at it is kept.
         let later = upload(&alice, 2_000 + day);
-        let started = store.start_upload(&later, 10, Millis(2_000)).await.unwrap();
+        let started = store
+            .start_upload(&later, 10, Millis(1_501 + ten_minutes))
+            .await
+            .unwrap();
         assert_eq!(started, UploadStarted::Started, "{name}");
-        assert!(
-            store.upload(&old.id).await.unwrap().is_none(),
-            "{name}: swept"
-        );
+        for id in &early {
+            assert!(store.upload(id).await.unwrap().is_none(), "{name}: swept");
+        }
         assert!(
             store.upload(&after_failure.id).await.unwrap().is_some(),
             "{name}: at the bound"

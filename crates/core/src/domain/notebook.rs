@@ -106,6 +106,15 @@ mod tests {
             .unwrap_err()
             .0
             .contains("longer"));
+        // A field of repeats is read once, and refused past the room every
+        // tag at its longest takes, before it is split.
+        let most = MAX_TAGS * (MAX_TAG_CHARS + 2) * 4;
+        let repeats = "t,".repeat(most / 2);
+        assert_eq!(Tags::parse(&repeats).unwrap().as_slice(), ["t"]);
+        assert!(Tags::parse(&format!("{repeats}t"))
+            .unwrap_err()
+            .0
+            .contains(&format!("longer than {most} bytes")));
     }
 
     const MINIMAL: &str = r#"{"cells": [{"cell_type": "code", "id": "a1", "metadata": {}, "source": "print(1)", "outputs": [], "execution_count": null}], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}"#;
@@ -192,14 +201,21 @@ impl Tags {
     /// Tags as the portal takes them: comma-separated (also how they are
     /// stored).
     pub fn parse(input: &str) -> Result<Self, ParseError> {
+        // Room for every tag at its longest, in four-byte characters, with
+        // its comma and a space: anything longer has too many or too long.
+        let most = MAX_TAGS * (MAX_TAG_CHARS + 2) * 4;
+        if input.len() > most {
+            return Err(ParseError::new(format!("is longer than {most} bytes")));
+        }
         let mut tags: Vec<String> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         for tag in input.split(',').map(str::trim).filter(|t| !t.is_empty()) {
             if tag.chars().count() > MAX_TAG_CHARS {
                 return Err(ParseError::new(format!(
                     "has a tag longer than {MAX_TAG_CHARS} characters"
                 )));
             }
-            if !tags.iter().any(|t| t.to_lowercase() == tag.to_lowercase()) {
+            if seen.insert(tag.to_lowercase()) {
                 tags.push(tag.to_string());
             }
             if tags.len() > MAX_TAGS {

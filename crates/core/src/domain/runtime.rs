@@ -363,9 +363,10 @@ pub const STANDARD: Preset = Preset {
     name: "ArcGIS Notebook Python 3 Standard",
     requirements: &[
         "arcgis~=2.4",
-        // arcgis 2.4's spatially enabled DataFrame (and with it
-        // `gis.content.add`) does not import with pandas 3.
-        "pandas~=2.2",
+        // arcgis 2.4.4 asks for pandas 3, but its spatially enabled
+        // DataFrame (and with it `gis.content.add`) does not import with
+        // pandas 3.1.
+        "pandas~=3.0.0",
         "numpy",
         "matplotlib",
         "requests",

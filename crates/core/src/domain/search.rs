@@ -26,6 +26,10 @@ pub const PORTAL_ID: &str = "0123456789ABCDEF";
 pub const MAX_QUERY_CHARS: usize = 2048;
 /// How deeply parentheses and `NOT`s may nest.
 pub const MAX_DEPTH: usize = 32;
+/// The most terms a query may have: each is matched against every item.
+pub const MAX_TERMS: usize = 64;
+/// The most fields a search may be sorted by.
+pub const MAX_SORT_FIELDS: usize = 5;
 
 /// The fields one kind of search knows.
 pub trait Fields: Sized + Copy + fmt::Debug {
@@ -99,10 +103,14 @@ pub enum Pattern {
 impl Pattern {
     /// Whether a keyword field's whole `value` matches.
     pub fn keyword(&self, value: &str) -> bool {
-        let value = value.to_lowercase();
+        self.keyword_lowered(&value.to_lowercase())
+    }
+
+    /// [`Pattern::keyword`] of a value already lowercased.
+    pub fn keyword_lowered(&self, value: &str) -> bool {
         match self {
             Pattern::Any => true,
-            Pattern::Exact(want) => value == *want,
+            Pattern::Exact(want) => value == want,
             Pattern::Prefix(want) => value.starts_with(want.as_str()),
         }
     }
@@ -110,7 +118,11 @@ impl Pattern {
     /// Whether a text field matches: the pattern's words appear in `text`
     /// in order (the last one as a prefix, for `Prefix`).
     pub fn text(&self, text: &str) -> bool {
-        let have = words(text);
+        self.text_words(&words(text))
+    }
+
+    /// [`Pattern::text`] of a text already split by [`words`].
+    pub fn text_words(&self, have: &[String]) -> bool {
         match self {
             Pattern::Any => true,
             Pattern::Exact(want) => {
@@ -134,7 +146,7 @@ impl Pattern {
 }
 
 /// The lowercase words of `text`: its runs of letters and digits.
-fn words(text: &str) -> Vec<String> {
+pub fn words(text: &str) -> Vec<String> {
     text.split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
         .map(str::to_lowercase)
@@ -174,6 +186,15 @@ impl<F: Fields> Query<F> {
             )));
         }
         let tokens = tokenize::<F>(input)?;
+        let terms = tokens
+            .iter()
+            .filter(|t| matches!(t, Token::Term(_)))
+            .count();
+        if terms > MAX_TERMS {
+            return Err(ParseError::new(format!(
+                "has {terms} terms, more than {MAX_TERMS}"
+            )));
+        }
         let mut parser = Parser {
             tokens,
             at: 0,
@@ -447,6 +468,23 @@ pub enum SortField {
 impl SortField {
     /// A comma-separated list of fields, as `sortField` gives it.
     pub fn parse_list(input: &str) -> Result<Vec<Self>, ParseError> {
+        let mut fields: Vec<Self> = Vec::new();
+        for field in Self::each(input) {
+            let field = field?;
+            if !fields.contains(&field) {
+                fields.push(field);
+            }
+            if fields.len() > MAX_SORT_FIELDS {
+                return Err(ParseError::new(format!(
+                    "names more than {MAX_SORT_FIELDS} fields"
+                )));
+            }
+        }
+        Ok(fields)
+    }
+
+    /// Each field of the list, parsed.
+    fn each(input: &str) -> impl Iterator<Item = Result<Self, ParseError>> + '_ {
         input
             .split(',')
             .map(str::trim)
@@ -469,7 +507,6 @@ impl SortField {
                     }
                 })
             })
-            .collect()
     }
 }
 
@@ -587,6 +624,21 @@ mod tests {
         let nots = |n: usize| format!("{}a", "NOT ".repeat(n));
         assert!(ItemQuery::parse(&nots(MAX_DEPTH)).is_ok());
         assert!(ItemQuery::parse(&nots(MAX_DEPTH + 1)).is_err());
+        let terms = |n: usize| vec!["-z"; n].join(" ");
+        assert!(ItemQuery::parse(&terms(MAX_TERMS)).is_ok());
+        assert!(ItemQuery::parse(&terms(MAX_TERMS + 1))
+            .unwrap_err()
+            .0
+            .contains(&format!("{} terms, more than {MAX_TERMS}", MAX_TERMS + 1)));
+        // Repeated sort fields count once; more than five are refused.
+        let title = vec!["title"; 100_000].join(",");
+        assert_eq!(SortField::parse_list(&title).unwrap(), [SortField::Title]);
+        let five = "title,created,modified,owner,type";
+        assert_eq!(SortField::parse_list(five).unwrap().len(), MAX_SORT_FIELDS);
+        assert!(SortField::parse_list(&format!("{five},username"))
+            .unwrap_err()
+            .0
+            .contains("more than 5"));
     }
 
     #[test]

@@ -19,6 +19,8 @@ macro_rules! upload_store {
             /// The parts, then the uploads, last changed before `$1`.
             const SWEEP_PARTS: &str = "DELETE FROM upload_parts WHERE upload_id IN (SELECT id FROM uploads WHERE modified < $1)";
             const SWEEP: &str = "DELETE FROM uploads WHERE modified < $1";
+            /// How long a failed upload is kept (it has no parts left).
+            const FAILED_KEPT_MS: i64 = 10 * 60 * 1000;
 
             #[async_trait]
             impl UploadStore for $store {
@@ -44,8 +46,17 @@ macro_rules! upload_store {
                         .bind(upload.owner.as_str())
                         .execute(&mut *tx)
                         .await?;
+                    // A failed upload answers its status for ten minutes,
+                    // and counts against the owner's pending ones until then.
+                    sqlx::query(
+                        "DELETE FROM uploads WHERE owner = $1 AND state = 'failed' AND modified < $2",
+                    )
+                    .bind(upload.owner.as_str())
+                    .bind(upload.created.0 - FAILED_KEPT_MS)
+                    .execute(&mut *tx)
+                    .await?;
                     let pending: i64 = sqlx::query_scalar(
-                        "SELECT CAST(count(*) AS BIGINT) FROM uploads WHERE owner = $1 AND state <> 'failed'",
+                        "SELECT CAST(count(*) AS BIGINT) FROM uploads WHERE owner = $1",
                     )
                     .bind(upload.owner.as_str())
                     .fetch_one(&mut *tx)
