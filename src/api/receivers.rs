@@ -12,7 +12,7 @@ use super::caller::Caller;
 use super::negotiate::{Format, Params, Reply};
 use super::path::Id;
 use super::schema::{AdminError, Flag, Succeeded, Success};
-use crate::domain::delivery::{self, Delivery};
+use crate::domain::delivery::{self, DeliveryRun, LoggedDelivery};
 use crate::domain::ids::{ItemId, ReceiverId};
 use crate::domain::receiver::{
     parse_flag, Parameters, Receiver, ReceiverName, Secret, SignatureHeaders,
@@ -135,16 +135,32 @@ struct DeliveryOut {
     #[schema(required)]
     job_id: Option<String>,
     size: i64,
+    /// Where the run the delivery made (for a duplicate, the first
+    /// delivery's) is now: `SUBMITTED`, `EXECUTING`, `COMPLETED`, `FAILED`
+    /// or `CANCELLED`; null without a run.
+    #[schema(required)]
+    job_status: Option<&'static str>,
+    /// The first line of a failed run's error.
+    #[schema(required)]
+    job_error: Option<String>,
+    /// How long the run took, in milliseconds, once it ended.
+    #[schema(required)]
+    job_duration: Option<i64>,
 }
 
-impl From<&Delivery> for DeliveryOut {
-    fn from(d: &Delivery) -> Self {
+impl From<&LoggedDelivery> for DeliveryOut {
+    fn from(line: &LoggedDelivery) -> Self {
+        let d = &line.delivery;
+        let run = line.run.as_ref();
         Self {
             time: d.time.0,
             outcome: d.outcome.into(),
             reason: d.reason.clone(),
             job_id: d.job_id.map(|j| j.to_string()),
             size: d.size,
+            job_status: run.map(|r| r.status.as_str()),
+            job_error: run.and_then(|r| r.error.clone()),
+            job_duration: run.and_then(DeliveryRun::duration_ms),
         }
     }
 }
@@ -237,7 +253,8 @@ async fn list(
             .collect(),
     };
     Reply::new(answer, async move {
-        Ok(list_page(&super::urls(&settings), &receivers))
+        let latest = service.latest_deliveries(&receivers).await?;
+        Ok(list_page(&super::urls(&settings), &receivers, &latest))
     })
 }
 
@@ -372,7 +389,8 @@ async fn delete(
     service.delete_receiver(&caller, &id).await?;
     Reply::new(Success::DONE, async move {
         let receivers = service.receivers(&caller).await?;
-        Ok(list_page(&super::urls(&settings), &receivers))
+        let latest = service.latest_deliveries(&receivers).await?;
+        Ok(list_page(&super::urls(&settings), &receivers, &latest))
     })
 }
 

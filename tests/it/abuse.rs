@@ -91,7 +91,10 @@ async fn a_forgery_flood_at_full_speed_leaves_the_real_senders_deliveries_accept
         .deliveries(&ReceiverId::parse(&id).unwrap(), 100_000)
         .await
         .unwrap();
-    let refused = lines.iter().filter(|l| l.reason == "bad signature").count() as u64;
+    let refused = lines
+        .iter()
+        .filter(|l| l.delivery.reason == "bad signature")
+        .count() as u64;
     assert!(
         refused <= 10 * seconds && (refused as usize) < forged,
         "{refused} refusals logged of {forged} in {seconds} s"

@@ -61,7 +61,19 @@ async fn the_delivery_log_never_holds_the_payload_or_a_signature() {
     for line in &log {
         let mut keys: Vec<_> = line.as_object().unwrap().keys().cloned().collect();
         keys.sort();
-        assert_eq!(keys, ["jobId", "outcome", "reason", "size", "time"]);
+        assert_eq!(
+            keys,
+            [
+                "jobDuration",
+                "jobError",
+                "jobId",
+                "jobStatus",
+                "outcome",
+                "reason",
+                "size",
+                "time"
+            ]
+        );
     }
     // Someone else's log is not readable.
     app.add_user("eve", "user", &["notebooks:create", "notebooks:webhooks"])
@@ -173,8 +185,53 @@ async fn the_delivery_log_is_pruned_by_age_and_by_count() {
         .await
         .unwrap()
         .iter()
-        .map(|d| d.time.0)
+        .map(|d| d.delivery.time.0)
         .collect();
     assert_eq!(kept_a, [1004, 1003, 1002], "newest first, the newest kept");
     assert_eq!(store.deliveries(&b, 10).await.unwrap().len(), 1);
+}
+
+/// Each line of the log says what its delivery became: the run's state,
+/// the first line of its error and how long it took, in the JSON and on
+/// the receiver's page, in the jobs' colours.
+#[tokio::test]
+async fn each_delivery_shows_what_its_run_became() {
+    use crate::common::runs::{deliver, finished, setup};
+    let s = setup(
+        &["raise ValueError('the layer is missing\\nsecond line')"],
+        &[],
+    )
+    .await;
+    let job = deliver(&s, r#"{"n": 1}"#, "application/json").await;
+    assert_eq!(finished(&s, &job).await["status"], "FAILED");
+    let receiver = s.url.rsplit('/').next().unwrap().to_string();
+    let path = format!("{}/{receiver}/deliveries", crate::common::RECEIVERS);
+    let r = s.app.get(&path, Some(&s.token)).await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    let line = &r.json["deliveries"][0];
+    assert_eq!(line["outcome"], "accepted", "{line}");
+    assert_eq!(line["jobId"], job.as_str(), "{line}");
+    assert_eq!(line["jobStatus"], "FAILED", "{line}");
+    let error = line["jobError"].as_str().unwrap();
+    assert!(error.contains("the layer is missing"), "{line}");
+    assert!(
+        !error.contains("second line"),
+        "only the first line: {line}"
+    );
+    assert!(line["jobDuration"].as_i64().unwrap() >= 0, "{line}");
+    // A refused delivery has no run.
+    let refused = s.app.client.post(&s.url).body("{}").send().await.unwrap();
+    assert_eq!(refused.status(), 401);
+    let lines = crate::common::events::wait_for_log(&s.app, &s.token, &receiver, 2).await;
+    let rejected = lines.iter().find(|l| l["outcome"] == "rejected").unwrap();
+    assert_eq!(rejected["jobStatus"], serde_json::Value::Null, "{rejected}");
+    // The page shows the same, the run's state in the failure colour.
+    let page = s.app.html(&path, &s.token).await;
+    assert!(page.contains(r#"class="FAILED""#), "{page}");
+    assert!(page.contains("the layer is missing"), "{page}");
+    // The list of receivers shows each one's latest delivery and its run.
+    let list = s.app.html(crate::common::RECEIVERS, &s.token).await;
+    assert!(list.contains("Last delivery"), "{list}");
+    assert!(list.contains(r#"class="rejected""#), "{list}");
+    assert!(list.contains(r#"class="FAILED""#), "the latest run: {list}");
 }

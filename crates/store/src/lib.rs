@@ -22,7 +22,7 @@ use std::str::FromStr as _;
 
 use async_trait::async_trait;
 
-use hookbook_core::domain::delivery::Delivery;
+use hookbook_core::domain::delivery::{Delivery, LoggedDelivery};
 use hookbook_core::domain::event::{Event, SignedPart};
 use hookbook_core::domain::ids::{BatchId, EventId, ItemId, JobId, NodeId, ReceiverId};
 use hookbook_core::domain::job::{Job, JobEnd, JobInputs, JobStatus, Lease};
@@ -560,8 +560,13 @@ pub trait IntakeStore: Send + Sync {
     /// Appends lines to delivery logs (rejections; acceptances are written
     /// by `accept_events`).
     async fn log_deliveries(&self, records: &[Delivery]) -> StoreResult<()>;
-    /// A receiver's newest `limit` delivery lines, newest first.
-    async fn deliveries(&self, receiver_id: &ReceiverId, limit: u32) -> StoreResult<Vec<Delivery>>;
+    /// A receiver's newest `limit` delivery lines, newest first, each with
+    /// where its run is now.
+    async fn deliveries(
+        &self,
+        receiver_id: &ReceiverId,
+        limit: u32,
+    ) -> StoreResult<Vec<LoggedDelivery>>;
     /// Drops lines older than `before`, and all but the newest `keep` of each receiver.
     async fn prune_deliveries(&self, before: Millis, keep: u32) -> StoreResult<u64>;
     /// Drops all but the newest `keep` lines of one receiver's log.

@@ -11,7 +11,7 @@ use hookbook_core::domain::notebook::Item;
 
 use hookbook_core::domain::notice::{Channel, Notice, NoticeStatus};
 
-use hookbook_core::domain::delivery::{Delivery, DeliveryOutcome};
+use hookbook_core::domain::delivery::{Delivery, DeliveryOutcome, DeliveryRun, LoggedDelivery};
 
 use crate::{
     DestinationRecord, Reading, ReceiverRecord, StoreResult, StoredEvent, TokenRecord, UserRecord,
@@ -287,7 +287,9 @@ pub fn messages(messages: &[impl AsRef<str>]) -> String {
 /// function giving a blob's size in bytes, in the database's spelling.
 pub fn delivery_log_sql(receiver: &str, limit: &str, length: &str) -> String {
     format!(
-        "SELECT receiver_id, time, outcome, reason, job_id, size FROM ( \
+        "SELECT log.receiver_id, log.time, log.outcome, log.reason, log.job_id, log.size, \
+             j.status AS job_status, j.start_time AS job_start, j.end_time AS job_end, \
+             j.messages AS job_messages FROM ( \
          SELECT * FROM (SELECT receiver_id, time, outcome, reason, job_id, size FROM deliveries \
              WHERE receiver_id = {receiver} ORDER BY seq DESC LIMIT {limit}) AS lines \
          UNION ALL \
@@ -295,7 +297,7 @@ pub fn delivery_log_sql(receiver: &str, limit: &str, length: &str) -> String {
              j.id AS job_id, {length}(e.body) AS size FROM jobs j JOIN events e ON e.id = j.event_id \
              WHERE j.receiver_id = {receiver} AND j.kind = 'webhook' AND j.replay_of IS NULL \
              ORDER BY j.submitted DESC, j.id DESC LIMIT {limit}) AS accepted \
-         ) AS log ORDER BY time DESC LIMIT {limit}"
+         ) AS log LEFT JOIN jobs j ON j.id = log.job_id ORDER BY log.time DESC LIMIT {limit}"
     )
 }
 
@@ -307,15 +309,35 @@ pub struct DeliveryRow {
     reason: String,
     job_id: Option<String>,
     size: i64,
+    job_status: Option<String>,
+    job_start: Option<i64>,
+    job_end: Option<i64>,
+    job_messages: Option<String>,
 }
 
 impl DeliveryRow {
-    pub fn parse(self) -> StoreResult<Delivery> {
+    pub fn parse(self) -> StoreResult<LoggedDelivery> {
         // A line of the log has no id of its own: its receiver and time
         // name it.
         let key = format!("{} at {}", self.receiver_id, self.time);
         let row = Reading::of("deliveries", &key);
-        Ok(Delivery {
+        let run = match self.job_status.as_deref() {
+            None => None,
+            Some(status) => {
+                let status = row.column("job_status", JobStatus::parse(status))?;
+                let messages: Vec<String> = match self.job_messages.as_deref() {
+                    None => Vec::new(),
+                    Some(text) => row.column("job_messages", serde_json::from_str(text))?,
+                };
+                Some(DeliveryRun {
+                    status,
+                    started: self.job_start.map(Millis),
+                    ended: self.job_end.map(Millis),
+                    error: DeliveryRun::error_of(status, &messages),
+                })
+            }
+        };
+        let delivery = Delivery {
             receiver_id: row.column("receiver_id", ReceiverId::parse(&self.receiver_id))?,
             time: Millis(self.time),
             outcome: row.known(
@@ -329,7 +351,8 @@ impl DeliveryRow {
                 self.job_id.as_deref().map(JobId::parse).transpose(),
             )?,
             size: self.size,
-        })
+        };
+        Ok(LoggedDelivery { delivery, run })
     }
 }
 

@@ -1,21 +1,30 @@
 //! The pages of webhook receivers: the list with its create form, and one
 //! receiver with its URL, test commands, latest deliveries and operations.
 
-use crate::domain::delivery::Delivery;
+use crate::domain::delivery::LoggedDelivery;
 
 use crate::domain::receiver::Receiver;
 use crate::ui::{shell_quote, Block, Cell, FieldKind, Form, Page};
 
 use super::Urls;
 
-/// All receivers the reader may see, and the form that creates one.
-pub fn list_page(urls: &Urls, receivers: &[Receiver]) -> Page {
+/// All receivers the reader may see, each with its latest delivery and
+/// what its run became, and the form that creates one.
+pub fn list_page(urls: &Urls, receivers: &[Receiver], latest: &[Vec<LoggedDelivery>]) -> Page {
     let root = urls.receivers();
     let c = &urls.context;
     let rows = receivers
         .iter()
-        .map(|r| {
+        .zip(
+            latest
+                .iter()
+                .map(Vec::as_slice)
+                .chain(std::iter::repeat(&[][..])),
+        )
+        .map(|(r, recent)| {
             let state = if r.disabled { "disabled" } else { "enabled" };
+            let delivered = recent.first().map(|l| &l.delivery);
+            let run = recent.iter().find_map(|l| l.run.as_ref());
             vec![
                 Cell::link(r.name.as_str(), format!("{root}/{}", r.id)),
                 Cell::link(
@@ -23,6 +32,13 @@ pub fn list_page(urls: &Urls, receivers: &[Receiver]) -> Page {
                     format!("/{c}/sharing/rest/content/items/{}", r.item_id),
                 ),
                 Cell::text(state).class(if r.disabled { "rejected" } else { "accepted" }),
+                delivered.map_or(Cell::text("none yet"), |d| {
+                    Cell::text(format!("{} {}", d.time.utc(), d.outcome.as_str()))
+                        .class(d.outcome.as_str())
+                }),
+                run.map_or(Cell::text(""), |r| {
+                    Cell::text(r.status.as_str()).class(r.status.as_str())
+                }),
                 Cell::text(r.owner.as_str()),
                 Cell::link(
                     "jobs",
@@ -35,9 +51,17 @@ pub fn list_page(urls: &Urls, receivers: &[Receiver]) -> Page {
         .without_value()
         .block(Block::Table {
             heading: String::new(),
-            columns: ["Name", "Notebook item", "State", "Owner", "Jobs"]
-                .map(String::from)
-                .to_vec(),
+            columns: [
+                "Name",
+                "Notebook item",
+                "State",
+                "Last delivery",
+                "Latest run",
+                "Owner",
+                "Jobs",
+            ]
+            .map(String::from)
+            .to_vec(),
             rows,
             empty: "No webhook receivers yet: create one below.".into(),
         });
@@ -119,7 +143,7 @@ fn send_commands(url: &str, r: &Receiver) -> Vec<Block> {
 
 /// A receiver: its URL, how to send it a test event, its latest
 /// deliveries, and its operations.
-pub fn receiver_page(urls: &Urls, r: &Receiver, log: &[Delivery]) -> Page {
+pub fn receiver_page(urls: &Urls, r: &Receiver, log: &[LoggedDelivery]) -> Page {
     let base = format!("{}/{}", urls.receivers(), r.id);
     let c = &urls.context;
     let url = urls.receiver_url(&r.id);
@@ -138,7 +162,7 @@ pub fn receiver_page(urls: &Urls, r: &Receiver, log: &[Delivery]) -> Page {
     }
     page.block(Block::Table {
         heading: "Latest deliveries, newest first".into(),
-        columns: ["Time", "Outcome", "Reason", "Job", "Bytes"]
+        columns: ["Time", "Delivery", "Run", "Error", "Took", "Job", "Bytes"]
             .map(String::from)
             .to_vec(),
         rows,
@@ -183,14 +207,31 @@ pub fn receiver_page(urls: &Urls, r: &Receiver, log: &[Delivery]) -> Page {
     .form(Form::post("Delete", format!("{base}/delete")))
 }
 
-/// The delivery log's lines as table rows, each job linked.
-fn delivery_rows(log: &[Delivery], jobs: &str) -> Vec<Vec<Cell>> {
+/// The delivery log's lines as table rows: what the delivery was, and
+/// what its run became (its state in the jobs' colours, its error's first
+/// line, how long it took), each job linked (its page runs it again).
+pub fn delivery_rows(log: &[LoggedDelivery], jobs: &str) -> Vec<Vec<Cell>> {
     log.iter()
-        .map(|d| {
+        .map(|line| {
+            let d = &line.delivery;
+            let run = line.run.as_ref();
+            let delivery = if d.reason.is_empty() {
+                d.outcome.as_str().to_string()
+            } else {
+                format!("{}: {}", d.outcome.as_str(), d.reason)
+            };
             vec![
                 Cell::text(d.time.utc()),
-                Cell::text(d.outcome.as_str()).class(d.outcome.as_str()),
-                Cell::text(d.reason.clone()),
+                Cell::text(delivery).class(d.outcome.as_str()),
+                run.map_or(Cell::text(""), |r| {
+                    Cell::text(r.status.as_str()).class(r.status.as_str())
+                }),
+                Cell::text(run.and_then(|r| r.error.clone()).unwrap_or_default()),
+                Cell::text(
+                    run.and_then(|r| r.duration_ms())
+                        .map(took)
+                        .unwrap_or_default(),
+                ),
                 d.job_id.map_or(Cell::text(""), |j| {
                     Cell::link(j.to_string(), format!("{jobs}/{j}"))
                 }),
@@ -198,6 +239,15 @@ fn delivery_rows(log: &[Delivery], jobs: &str) -> Vec<Vec<Cell>> {
             ]
         })
         .collect()
+}
+
+/// A run's length for people: milliseconds under a second, else seconds.
+fn took(ms: i64) -> String {
+    if ms < 1000 {
+        format!("{ms} ms")
+    } else {
+        format!("{:.1} s", ms as f64 / 1000.0)
+    }
 }
 
 /// The form that updates a receiver, filled with its current values

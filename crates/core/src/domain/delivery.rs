@@ -2,6 +2,7 @@
 //! of it.
 
 use super::ids::{JobId, ReceiverId};
+use super::job::JobStatus;
 use super::time::Millis;
 
 /// One line of a receiver's delivery log.
@@ -14,6 +15,40 @@ pub struct Delivery {
     pub reason: String,
     pub job_id: Option<JobId>,
     pub size: i64,
+}
+
+/// A line of the log as it is read back: the delivery, and where the run
+/// it made (or, for a duplicate, the first one's) is now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoggedDelivery {
+    pub delivery: Delivery,
+    pub run: Option<DeliveryRun>,
+}
+
+/// Where a delivery's run is: its state, when it started and ended, and
+/// the first line of what it said last when it failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryRun {
+    pub status: JobStatus,
+    pub started: Option<Millis>,
+    pub ended: Option<Millis>,
+    pub error: Option<String>,
+}
+
+impl DeliveryRun {
+    /// How long the run took, once it has ended.
+    pub fn duration_ms(&self) -> Option<i64> {
+        Some(self.ended?.0 - self.started?.0).filter(|d| *d >= 0)
+    }
+
+    /// The first line of a failed run's last message.
+    pub fn error_of(status: JobStatus, messages: &[String]) -> Option<String> {
+        if status != JobStatus::Failed {
+            return None;
+        }
+        let line = messages.last()?.lines().find(|l| !l.trim().is_empty())?;
+        Some(line.trim().to_string())
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

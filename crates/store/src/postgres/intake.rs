@@ -3,7 +3,7 @@
 //! statements (arrays through `unnest`), whatever its size; the commit is
 //! durable (`synchronous_commit` on) before any sender hears 200.
 
-use hookbook_core::domain::delivery::{Delivery, DeliveryOutcome};
+use hookbook_core::domain::delivery::{Delivery, DeliveryOutcome, LoggedDelivery};
 
 use crate::Reading;
 use std::collections::{HashMap, HashSet};
@@ -276,7 +276,11 @@ impl IntakeStore for PgStore {
         insert_lines(&mut conn, records).await
     }
 
-    async fn deliveries(&self, receiver_id: &ReceiverId, limit: u32) -> StoreResult<Vec<Delivery>> {
+    async fn deliveries(
+        &self,
+        receiver_id: &ReceiverId,
+        limit: u32,
+    ) -> StoreResult<Vec<LoggedDelivery>> {
         let sql = delivery_log_sql("$1", "$2", "octet_length");
         sqlx::query_as::<_, DeliveryRow>(&sql)
             .bind(receiver_id.to_string())

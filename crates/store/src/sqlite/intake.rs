@@ -1,7 +1,7 @@
 //! Accepted events, their jobs and the delivery log in SQLite. Writes go
 //! through the group-commit writer (`writer.rs`); reads use the pool.
 
-use hookbook_core::domain::delivery::Delivery;
+use hookbook_core::domain::delivery::{Delivery, LoggedDelivery};
 
 use async_trait::async_trait;
 use sqlx::Row as _;
@@ -31,7 +31,11 @@ impl IntakeStore for SqliteStore {
         self.writer.log(records).await
     }
 
-    async fn deliveries(&self, receiver_id: &ReceiverId, limit: u32) -> StoreResult<Vec<Delivery>> {
+    async fn deliveries(
+        &self,
+        receiver_id: &ReceiverId,
+        limit: u32,
+    ) -> StoreResult<Vec<LoggedDelivery>> {
         let sql = delivery_log_sql("?1", "?2", "length");
         sqlx::query_as::<_, DeliveryRow>(&sql)
             .bind(receiver_id.to_string())
