@@ -294,6 +294,7 @@ pub(super) fn number(params: &Params, field: &'static str, default: u32, max: u3
 )]
 async fn list(
     State(service): State<Arc<Jobs>>,
+    State(receivers): State<Arc<crate::service::receivers::Receivers>>,
     State(settings): State<Arc<Settings>>,
     Caller(caller): Caller,
     params: Params,
@@ -336,8 +337,17 @@ async fn list(
         next_start,
     };
     Reply::new(answer, async move {
+        // A reader who may not list receivers sees their ids.
+        let receiver_names = receivers
+            .receivers(&caller)
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .map(|r| (r.id, r.name.as_str().to_string()))
+            .collect();
         let listing = Listing {
             jobs: &jobs,
+            receiver_names: &receiver_names,
             total,
             start: u64::from(start),
             num,

@@ -238,6 +238,12 @@ async fn a_waiting_attempt_says_when_it_is_due_and_can_be_cancelled() {
         page.contains("Attempt 1 of up to 2 failed; the next is due at"),
         "{page}"
     );
+    // The jobs list tells it from a new job, and names the receiver; the
+    // first job's row shows its error.
+    let list = app.html(JOBS, &cast.alice).await;
+    assert!(list.contains("retrying: attempt 2 of 2, next at"), "{list}");
+    assert!(list.contains("ValueError"), "{list}");
+    assert!(list.contains(">flaky</a>"), "the receiver's name: {list}");
     let r = app
         .post_form(&format!("{JOBS}/{job}/cancel"), Some(&cast.alice), &[])
         .await;

@@ -1,6 +1,9 @@
 //! The pages of jobs: one job (live while it runs) and the filtered,
 //! paged list.
 
+use std::collections::HashMap;
+
+use crate::domain::ids::ReceiverId;
 use crate::domain::job::Job;
 use serde_json::Value;
 
@@ -121,6 +124,8 @@ pub fn job_page(urls: &Urls, job: &Job, notebook: Option<&Value>) -> Page {
 #[derive(Clone, Copy)]
 pub struct Listing<'a> {
     pub jobs: &'a [Job],
+    /// The names of the receivers the reader may see.
+    pub receiver_names: &'a HashMap<ReceiverId, String>,
     pub total: u64,
     /// The position of the first job shown, from 1.
     pub start: u64,
@@ -129,14 +134,32 @@ pub struct Listing<'a> {
     pub next_start: i64,
 }
 
+/// A job's state in words: a job waiting for its next attempt says so.
+pub fn state_words(job: &Job) -> String {
+    match job.waiting_retry() {
+        Some((attempt, Some(max), due)) => {
+            format!(
+                "retrying: attempt {attempt} of {max}, next at {}",
+                due.utc()
+            )
+        }
+        Some((attempt, None, due)) => {
+            format!("retrying: attempt {attempt}, next at {}", due.utc())
+        }
+        None => job.status.as_str().to_string(),
+    }
+}
+
 /// A job as a row of the jobs table.
-fn job_row(b: &str, job: &Job) -> Vec<Cell> {
+fn job_row(b: &str, names: &HashMap<ReceiverId, String>, job: &Job) -> Vec<Cell> {
     vec![
         Cell::link(job.id.to_string(), format!("{b}/jobs/{}", job.id)),
-        Cell::text(job.status.as_str()).class(job.status.as_str()),
+        Cell::text(state_words(job)).class(job.status.as_str()),
+        Cell::text(job.error_line().unwrap_or_default()),
         Cell::text(job.kind.as_str()),
         job.receiver_id.map_or(Cell::text(""), |r| {
-            Cell::link("receiver", format!("{b}/webhookReceivers/{r}"))
+            let name = names.get(&r).cloned().unwrap_or_else(|| r.to_string());
+            Cell::link(name, format!("{b}/webhookReceivers/{r}"))
         }),
         Cell::text(job.submitted.utc()),
         Cell::text(match (job.start_time, job.end_time) {
@@ -151,6 +174,7 @@ fn job_row(b: &str, job: &Job) -> Vec<Cell> {
 pub fn jobs_page(b: &str, filter_values: &JobFilterValues, listing: &Listing<'_>) -> Page {
     let Listing {
         jobs,
+        receiver_names,
         total,
         start: first,
         num,
@@ -171,7 +195,10 @@ pub fn jobs_page(b: &str, filter_values: &JobFilterValues, listing: &Listing<'_>
         query.append_pair("num", &num.to_string());
         format!("{b}/jobs?{}", query.finish())
     };
-    let rows = jobs.iter().map(|job| job_row(b, job)).collect();
+    let rows = jobs
+        .iter()
+        .map(|job| job_row(b, receiver_names, job))
+        .collect();
     let mut page = Page::new("Jobs")
         .without_value()
         .form(
@@ -187,9 +214,17 @@ pub fn jobs_page(b: &str, filter_values: &JobFilterValues, listing: &Listing<'_>
         )
         .block(Block::Table {
             heading: String::new(),
-            columns: ["Job", "Status", "Type", "Receiver", "Submitted", "Run time"]
-                .map(String::from)
-                .to_vec(),
+            columns: [
+                "Job",
+                "State",
+                "Error",
+                "Type",
+                "Receiver",
+                "Submitted",
+                "Run time",
+            ]
+            .map(String::from)
+            .to_vec(),
             rows,
             empty: "No jobs match.".into(),
         })

@@ -43,11 +43,7 @@ impl DeliveryRun {
 
     /// The first line of a failed run's last message.
     pub fn error_of(status: JobStatus, messages: &[String]) -> Option<String> {
-        if status != JobStatus::Failed {
-            return None;
-        }
-        let line = messages.last()?.lines().find(|l| !l.trim().is_empty())?;
-        Some(line.trim().to_string())
+        super::job::error_line(status, messages)
     }
 }
 

@@ -96,6 +96,31 @@ impl JobStatus {
     }
 }
 
+impl Job {
+    /// The first line of what a failed job said last (its error).
+    pub fn error_line(&self) -> Option<String> {
+        error_line(self.status, &self.messages)
+    }
+
+    /// While it waits for its next attempt: that attempt's number, of
+    /// how many, and when it is due.
+    pub fn waiting_retry(&self) -> Option<(u32, Option<u32>, Millis)> {
+        let due = self
+            .retry_at
+            .filter(|_| self.status == JobStatus::Submitted)?;
+        Some((self.attempts + 1, self.max_attempts, due))
+    }
+}
+
+/// The first line of a failed job's last message.
+pub fn error_line(status: JobStatus, messages: &[String]) -> Option<String> {
+    if status != JobStatus::Failed {
+        return None;
+    }
+    let line = messages.last()?.lines().find(|l| !l.trim().is_empty())?;
+    Some(line.trim().to_string())
+}
+
 impl fmt::Display for JobStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
