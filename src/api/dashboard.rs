@@ -22,7 +22,7 @@ use crate::service::dashboard::Dashboards;
 use crate::service::dashboard::Figures;
 use crate::service::Settings;
 use crate::ui::charts::{Axis, Kind};
-use crate::ui::pages::dashboard::{dashboard_page, Figure};
+use crate::ui::pages::dashboard::{dashboard_page, Figure, Headline};
 use crate::ui::Page;
 
 pub fn routes() -> Router<super::Site> {
@@ -148,7 +148,19 @@ fn page(settings: &Settings, title: String, base: &str, f: &Figures) -> Page {
         size_ms: f.buckets.size_ms,
         count: usize::try_from(f.buckets.count).unwrap_or(0),
     };
-    dashboard_page(&super::urls(settings), title, base, f.window, axis, &charts)
+    let headline = Headline {
+        deliveries: &f.deliveries,
+        runs: &f.runs,
+    };
+    dashboard_page(
+        &super::urls(settings),
+        title,
+        base,
+        f.window,
+        axis,
+        &headline,
+        &charts,
+    )
 }
 
 #[utoipa::path(get, path = "/admin/notebooks/dashboard", tag = "admin",

@@ -102,7 +102,10 @@ async fn a_receivers_dashboard_counts_its_deliveries_and_runs_and_draws_them() {
     for part in [
         "<svg class=\"plot\"",
         "role=\"img\"",
-        "<pattern id=\"chart1-s1\"",
+        "<pattern id=\"chart2-s1\"",
+        // The headline: 3 deliveries (one refused), one run, none failed.
+        "<h2>The last hour</h2>",
+        "<td>3</td><td>1</td><td>1</td><td>0</td><td>100 %</td>",
         "accepted: 1 in all",
         "duplicate: 1 in all",
         "bad signature: 1 in all",

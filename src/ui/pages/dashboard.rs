@@ -4,7 +4,7 @@
 use super::Urls;
 use crate::domain::dashboard::{Series, Window};
 use crate::ui::charts::{chart, Axis, Kind};
-use crate::ui::{Block, Page};
+use crate::ui::{Block, Cell, Page};
 
 /// One chart to draw: its title, shape and series.
 pub struct Figure<'a> {
@@ -13,16 +13,73 @@ pub struct Figure<'a> {
     pub series: &'a [Series],
 }
 
-/// A dashboard page at `base` (`?window=` picks the window).
+/// The window's headline figures, from its deliveries by outcome and its
+/// runs by final state.
+pub struct Headline<'a> {
+    pub deliveries: &'a [Series],
+    pub runs: &'a [Series],
+}
+
+impl Headline<'_> {
+    fn block(&self, window: Window) -> Block {
+        let count = |series: &[Series], name: &str| -> f64 {
+            series
+                .iter()
+                .filter(|s| s.name == name)
+                .map(Series::total)
+                .sum()
+        };
+        let delivered: f64 = self.deliveries.iter().map(Series::total).sum();
+        let accepted = count(self.deliveries, "accepted") + count(self.deliveries, "duplicate");
+        let completed = count(self.runs, "COMPLETED");
+        let failed = count(self.runs, "FAILED");
+        let ended: f64 = self.runs.iter().map(Series::total).sum();
+        let rate = if completed + failed > 0.0 {
+            format!("{:.0} %", 100.0 * completed / (completed + failed))
+        } else {
+            "no runs ended".into()
+        };
+        let mut failed_cell = Cell::text(format!("{failed:.0}"));
+        if failed > 0.0 {
+            failed_cell = failed_cell.class("FAILED");
+        }
+        Block::Table {
+            heading: format!("The last {}", window.as_str()),
+            columns: [
+                "Deliveries",
+                "Refused",
+                "Runs ended",
+                "Failed",
+                "Runs that succeeded",
+            ]
+            .map(String::from)
+            .to_vec(),
+            rows: vec![vec![
+                Cell::text(format!("{delivered:.0}")),
+                Cell::text(format!("{:.0}", delivered - accepted)),
+                Cell::text(format!("{ended:.0}")),
+                failed_cell,
+                Cell::text(rate),
+            ]],
+            empty: String::new(),
+        }
+    }
+}
+
+/// A dashboard page at `base` (`?window=` picks the window): its headline
+/// figures, then a chart per figure.
 pub fn dashboard_page(
     urls: &Urls,
     title: String,
     base: &str,
     window: Window,
     axis: Axis,
+    headline: &Headline<'_>,
     figures: &[Figure<'_>],
 ) -> Page {
-    let mut page = Page::new(format!("{title} · the last {}", window.as_str())).without_value();
+    let mut page = Page::new(format!("{title} · the last {}", window.as_str()))
+        .without_value()
+        .block(headline.block(window));
     for other in Window::ALL.into_iter().filter(|w| *w != window) {
         page = page.link(
             format!("The last {}", other.as_str()),
