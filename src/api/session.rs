@@ -27,6 +27,20 @@ pub fn routes() -> Router<super::Site> {
         .route("/signin", get(sign_in_page).post(sign_in))
         .route("/signout", post(sign_out))
         .route("/content", get(my_content))
+        .route("/", get(home))
+}
+
+/// The site's root (`/` and `/<context>`): a person's own notebooks when
+/// signed in, else the sign-in page.
+pub(super) async fn home(
+    State(settings): State<Arc<Settings>>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let c = &settings.context;
+    match session_of(&headers) {
+        Some(_) => see_other(&format!("/{c}/content"), None),
+        None => see_other(&format!("/{c}/signin"), None),
+    }
 }
 
 // The forms, as the description gives them.
