@@ -560,7 +560,10 @@ async fn render_reply(n: &Negotiation, answer: &Answer, reply: Reply) -> Respons
                 Some(posted) => reply.then.clone().or_else(|| posted.back()),
                 None => None,
             };
-            if let Some(then) = then {
+            if let Some(mut then) = then {
+                // A reader signed in by a token in the URL (ArcGIS style)
+                // keeps it, as the page's links do.
+                then.location = ui::with_token(&then.location, chrome.token());
                 return forms::see_other(&then, &n.context, n.secure);
             }
             match reply.page().await {

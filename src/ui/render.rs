@@ -165,7 +165,7 @@ impl Chrome {
 
 impl Chrome {
     /// The token links and forms carry (ArcGIS style), if any.
-    fn token(&self) -> Option<&str> {
+    pub fn token(&self) -> Option<&str> {
         match &self.auth {
             PageAuth::Token(t) => Some(t),
             _ => None,
@@ -174,7 +174,7 @@ impl Chrome {
 }
 
 /// Appends the session's token to a link so that browsing keeps it.
-fn with_token(href: &str, token: Option<&str>) -> String {
+pub fn with_token(href: &str, token: Option<&str>) -> String {
     match token {
         Some(t) => {
             let sep = if href.contains('?') { '&' } else { '?' };

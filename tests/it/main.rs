@@ -30,6 +30,7 @@ mod multinode;
 mod nbserver;
 mod notices;
 mod oauth;
+mod page_forms;
 mod openapi;
 mod pages;
 mod readme;
