@@ -107,12 +107,15 @@ impl Posted {
         for field in &mut form.fields {
             if field.is_secret() {
                 field.value.clear();
-            } else if let Some((_, value)) = self.values.iter().rev().find(|(n, _)| *n == field.name)
+            } else if let Some((_, value)) =
+                self.values.iter().rev().find(|(n, _)| *n == field.name)
             {
                 field.value.clone_from(value);
             }
             field.error = match &failure.field {
-                Some((name, problem)) if *name == field.name && field.kind != ui::FieldKind::Hidden => {
+                Some((name, problem))
+                    if *name == field.name && field.kind != ui::FieldKind::Hidden =>
+                {
                     placed = true;
                     Some(problem.clone())
                 }
@@ -134,7 +137,9 @@ impl Posted {
 /// a form never sends the browser elsewhere.
 pub fn own_path(context: &str, path: &str) -> Option<String> {
     let root = format!("/{context}");
-    let inside = path == root || path.starts_with(&format!("{root}/")) || path.starts_with(&format!("{root}?"));
+    let inside = path == root
+        || path.starts_with(&format!("{root}/"))
+        || path.starts_with(&format!("{root}?"));
     (inside && !path.starts_with("//") && !path.contains(['\\', '\r', '\n', '#']))
         .then(|| path.to_string())
 }
@@ -228,7 +233,13 @@ mod tests {
             own_path("notebooks", "/notebooks/admin/x?y=1").as_deref(),
             Some("/notebooks/admin/x?y=1")
         );
-        for outside in ["//evil.example/notebooks/", "/notebooksx", "https://evil/", "/notebooks/\\x", ""] {
+        for outside in [
+            "//evil.example/notebooks/",
+            "/notebooksx",
+            "https://evil/",
+            "/notebooks/\\x",
+            "",
+        ] {
             assert_eq!(own_path("notebooks", outside), None, "{outside}");
         }
     }
@@ -246,7 +257,10 @@ mod tests {
         let mut headers = HeaderMap::new();
         let pair = set.split(';').next().unwrap().to_string();
         headers.insert(COOKIE, HeaderValue::from_str(&pair).unwrap());
-        assert_eq!(notice_of(&headers).as_deref(), Some("Created «a; b=c» 100%"));
+        assert_eq!(
+            notice_of(&headers).as_deref(),
+            Some("Created «a; b=c» 100%")
+        );
         headers.insert(COOKIE, HeaderValue::from_static("hookbook_notice=%ZZ%"));
         assert!(notice_of(&headers).is_some());
     }

@@ -297,7 +297,11 @@ async fn add(
 }
 
 /// Where an item's page is, and what a page says once it was `done`.
-fn item_place(settings: &Settings, item: &crate::domain::notebook::Item, done: &str) -> (String, String) {
+fn item_place(
+    settings: &Settings,
+    item: &crate::domain::notebook::Item,
+    done: &str,
+) -> (String, String) {
     (
         format!(
             "/{}/sharing/rest/content/items/{}",
@@ -504,7 +508,10 @@ async fn delete(
         success: true,
         item_id: id.as_str().to_string(),
     };
-    let location = format!("/{}/sharing/rest/content/users/{username}", settings.context);
+    let location = format!(
+        "/{}/sharing/rest/content/users/{username}",
+        settings.context
+    );
     Ok(Reply::new(answer, async move {
         Ok(folder_page(&super::urls(&settings), &username))
     })?

@@ -472,7 +472,10 @@ async fn replay(
         let job = service.job(&caller, &new).await?;
         Ok(job_page(&super::urls(&settings), &job, None))
     })?
-    .then_see(location, format!("Job {new} runs the event of job {id} again.")))
+    .then_see(
+        location,
+        format!("Job {new} runs the event of job {id} again."),
+    ))
 }
 
 /// A job's page, as a path of this site.

@@ -255,7 +255,7 @@ enum Answer {
     Page {
         chrome: ui::Chrome,
         /// The form posted from a page, if this is one.
-        posted: Option<Posted>,
+        posted: Option<Box<Posted>>,
     },
 }
 
@@ -277,13 +277,14 @@ impl Answer {
                 };
                 let path = original_path(parts);
                 let reads = matches!(parts.method, Method::GET | Method::HEAD);
-                let mut chrome = ui::Chrome::new(n.context.to_string(), auth, forms::here(&path, parts));
+                let mut chrome =
+                    ui::Chrome::new(n.context.to_string(), auth, forms::here(&path, parts));
                 if reads {
                     chrome.notice = forms::notice_of(&parts.headers);
                     chrome.confirm = params.query_field("confirm").and_then(|c| c.parse().ok());
                 }
-                let posted =
-                    (parts.method == Method::POST).then(|| Posted::read(params, &n.context, &path));
+                let posted = (parts.method == Method::POST)
+                    .then(|| Box::new(Posted::read(params, &n.context, &path)));
                 Answer::Page { chrome, posted }
             }
         }
@@ -594,7 +595,7 @@ fn render_failure(n: &Negotiation, answer: &Answer, failure: ErrorAnswer) -> Res
 
 fn render_failure_body(n: &Negotiation, answer: &Answer, failure: ErrorAnswer) -> Response {
     if let Answer::Page { chrome, posted } = answer {
-        return render_failure_page(n, chrome, posted.as_ref(), &failure);
+        return render_failure_page(n, chrome, posted.as_deref(), &failure);
     }
     let pretty = matches!(answer, Answer::Pjson);
     let text = match n.surface {
@@ -694,7 +695,13 @@ pub async fn unrouted(
             messages.extend(failure.details.iter().cloned());
             return html_response(
                 failure.status,
-                ui::render_error(failure.status.as_u16(), failure.code, &messages, None, &chrome),
+                ui::render_error(
+                    failure.status.as_u16(),
+                    failure.code,
+                    &messages,
+                    None,
+                    &chrome,
+                ),
             );
         }
     }

@@ -417,7 +417,10 @@ async fn validate(
     let notice = if validation.problems.is_empty() {
         "Validated: the receiver can run.".to_string()
     } else {
-        format!("Validation found problems: {}", validation.problems.join(" "))
+        format!(
+            "Validation found problems: {}",
+            validation.problems.join(" ")
+        )
     };
     let location = format!("{}/{id}", super::urls(&settings).receivers());
     let answer = Validation {

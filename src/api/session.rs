@@ -32,6 +32,13 @@ pub fn routes() -> Router<super::Site> {
 
 /// The site's root (`/` and `/<context>`): a person's own notebooks when
 /// signed in, else the sign-in page.
+#[utoipa::path(get, path = "/", tag = "pages",
+    summary = "Where a person starts: the sign-in page, or their notebooks when signed in (a redirect)",
+    responses(
+        (status = 303, description = "To the sign-in page or to the person's content", headers(("Location" = String))),
+    ),
+    security(()),
+)]
 pub(super) async fn home(
     State(settings): State<Arc<Settings>>,
     headers: HeaderMap,

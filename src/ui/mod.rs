@@ -12,7 +12,8 @@ pub use notebook::{notebook_cells, NotebookCell};
 pub use page::{Block, Cell, Field, FieldKind, Form, Link, Live, Page};
 pub use pages::Urls;
 pub use render::{
-    inline_hashes, render_error, render_page, render_refused, with_token, Chrome, PageAuth, FORM_FIELD, FROM_FIELD,
+    inline_hashes, render_error, render_page, render_refused, with_token, Chrome, PageAuth,
+    FORM_FIELD, FROM_FIELD,
 };
 
 /// Text quoted for a POSIX shell: single quotes, with `'` written `'\''`.

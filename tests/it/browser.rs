@@ -356,10 +356,16 @@ async fn a_person_runs_a_notebook_from_a_webhook_without_curl() {
     wait_for_text(&c, "runs the event of job", false).await;
     let second = c.current_url().await.unwrap();
     assert!(
-        second.path().starts_with("/notebooks/admin/notebooks/jobs/") && second != first,
+        second
+            .path()
+            .starts_with("/notebooks/admin/notebooks/jobs/")
+            && second != first,
         "on the new job's page: {second}"
     );
-    assert!(c.title().await.unwrap().starts_with("Job "), "a page, not JSON");
+    assert!(
+        c.title().await.unwrap().starts_with("Job "),
+        "a page, not JSON"
+    );
     assert_no_reload(&c).await;
     if body_text(&c).await.contains("Refresh") {
         click_link(&c, "Refresh").await;
@@ -380,7 +386,9 @@ async fn a_person_runs_a_notebook_from_a_webhook_without_curl() {
     wait_for_text(&c, "Deliveries to it will be refused", false).await;
     submit(&c, "form[action$='/disable']").await;
     wait_for_text(&c, "disabled: deliveries are refused", false).await;
-    assert!(body_text(&c).await.contains("Disabled: deliveries to this receiver are refused."));
+    assert!(body_text(&c)
+        .await
+        .contains("Disabled: deliveries to this receiver are refused."));
     assert_eq!(deliver(&url, r#"{"count": 43}"#).await, 403);
     wait_for_text(&c, "rejected", true).await;
     let log = body_text(&c).await;

@@ -74,8 +74,20 @@ fn hidden_fields(html: &str, action: &str) -> Vec<(String, String)> {
     form.split("<input type=\"hidden\" ")
         .skip(1)
         .map(|input| {
-            let name = input.split("name=\"").nth(1).unwrap().split('"').next().unwrap();
-            let value = input.split("value=\"").nth(1).unwrap().split('"').next().unwrap();
+            let name = input
+                .split("name=\"")
+                .nth(1)
+                .unwrap()
+                .split('"')
+                .next()
+                .unwrap();
+            let value = input
+                .split("value=\"")
+                .nth(1)
+                .unwrap()
+                .split('"')
+                .next()
+                .unwrap();
             (unescape(name), unescape(value))
         })
         .collect()
@@ -120,7 +132,13 @@ async fn a_form_leads_to_what_it_made_and_the_next_page_says_so_once() {
         ("signatureHeaders", "x-esrihook-signature"),
         ("parameters", "{}"),
     ];
-    let made = post_form(&cookie, &app.url(&format!("{RECEIVERS}/create")), &hidden, &fields).await;
+    let made = post_form(
+        &cookie,
+        &app.url(&format!("{RECEIVERS}/create")),
+        &hidden,
+        &fields,
+    )
+    .await;
     assert_eq!(made.status(), 303, "post, redirect, get");
     let location = made.headers()["location"].to_str().unwrap().to_string();
     assert!(location.starts_with(&format!("{RECEIVERS}/")), "{location}");
@@ -142,9 +160,15 @@ async fn a_form_leads_to_what_it_made_and_the_next_page_says_so_once() {
     let cleared = set_cookie(&r, "hookbook_notice").expect("the notice is cleared");
     assert!(cleared.contains("Max-Age=0"), "{cleared}");
     let html = r.text().await.unwrap();
-    assert!(html.contains("Created the webhook receiver made-on-a-page."), "{html}");
+    assert!(
+        html.contains("Created the webhook receiver made-on-a-page."),
+        "{html}"
+    );
     let (_, again) = get(&cookie, &app.url(&location)).await;
-    assert!(!again.contains("Created the webhook receiver"), "shown once");
+    assert!(
+        !again.contains("Created the webhook receiver"),
+        "shown once"
+    );
 
     // The same form asked as JSON answers as it always did.
     let mut json_fields = fields.to_vec();
@@ -186,17 +210,34 @@ async fn a_refused_form_comes_back_with_the_values_and_the_problem_beside_its_fi
     )
     .await;
     assert_eq!(r.status(), 400, "the real status");
-    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
     let html = r.text().await.unwrap();
-    assert!(html.contains(r#"value="kept-name""#), "the values come back: {html}");
-    assert!(html.contains("Notebook item id"), "the form as the page had it");
+    assert!(
+        html.contains(r#"value="kept-name""#),
+        "the values come back: {html}"
+    );
+    assert!(
+        html.contains("Notebook item id"),
+        "the form as the page had it"
+    );
     assert!(html.contains("region"), "the textarea keeps its text");
-    let at = html.find("class=\"field-error\"").expect("a problem beside a field");
+    let at = html
+        .find("class=\"field-error\"")
+        .expect("a problem beside a field");
     let before = &html[..at];
     let last_field = before.rfind("name=\"").unwrap();
-    assert!(before[last_field..].starts_with("name=\"itemId\""), "beside itemId");
+    assert!(
+        before[last_field..].starts_with("name=\"itemId\""),
+        "beside itemId"
+    );
     assert!(!html.contains(SECRET), "no secret comes back");
-    assert!(!html.contains("an-api-token-never-echoed"), "no token comes back");
+    assert!(
+        !html.contains("an-api-token-never-echoed"),
+        "no token comes back"
+    );
     assert!(html.contains(r#"name="csrf""#), "it can be posted again");
 
     // A refused sign-in gives the form back without the password.
@@ -222,7 +263,10 @@ async fn a_refused_form_comes_back_with_the_values_and_the_problem_beside_its_fi
     assert!(html.contains(r#"value="admin""#), "{html}");
     assert!(!html.contains("wrong password here"));
     assert!(html.contains("Invalid username or password"), "{html}");
-    assert!(html.contains("&#x2f;notebooks&#x2f;admin&#x2f;notebooks&#x2f;jobs"), "next is kept");
+    assert!(
+        html.contains("&#x2f;notebooks&#x2f;admin&#x2f;notebooks&#x2f;jobs"),
+        "next is kept"
+    );
 }
 
 #[tokio::test]
@@ -233,18 +277,31 @@ async fn delete_and_disable_ask_first_on_a_page_of_their_own() {
     let id = app.receiver_on(&token, &item).await;
     let page = app.url(&format!("{RECEIVERS}/{id}"));
     let (_, html) = get(&cookie, &page).await;
-    assert!(html.contains("Delete…") && html.contains("Disable…"), "{html}");
+    assert!(
+        html.contains("Delete…") && html.contains("Disable…"),
+        "{html}"
+    );
     assert!(!html.contains("delete\""), "no Delete button posts at once");
 
     let (status, confirm) = get(&cookie, &format!("{page}?confirm=4")).await;
     assert_eq!(status, 200);
-    assert!(confirm.contains("Delete the webhook receiver on-update?"), "{confirm}");
+    assert!(
+        confirm.contains("Delete the webhook receiver on-update?"),
+        "{confirm}"
+    );
     assert!(confirm.contains(">Cancel<"), "a way back");
     let hidden = hidden_fields(&confirm, &format!("{id}/delete"));
     let r = post_form(&cookie, &format!("{page}/delete"), &hidden, &[]).await;
     assert_eq!(r.status(), 303);
-    assert_eq!(r.headers()["location"], RECEIVERS, "the list after a delete");
-    assert_eq!(app.get(RECEIVERS, Some(&token)).await.json["webhookReceivers"], serde_json::json!([]));
+    assert_eq!(
+        r.headers()["location"],
+        RECEIVERS,
+        "the list after a delete"
+    );
+    assert_eq!(
+        app.get(RECEIVERS, Some(&token)).await.json["webhookReceivers"],
+        serde_json::json!([])
+    );
 
     let (status, nothing) = get(&cookie, &app.url(&format!("{RECEIVERS}?confirm=99"))).await;
     assert_eq!(status, 200, "a confirmation of nothing is the page itself");
@@ -264,8 +321,15 @@ async fn a_browser_never_meets_raw_json_or_a_dead_end() {
         .await
         .unwrap();
     assert_eq!(r.status(), 404);
-    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
-    assert!(r.text().await.unwrap().contains("is not a resource of this server"));
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("is not a resource of this server"));
     let r = browser()
         .get(app.url("/notebooks/admin/nothing-here?f=json"))
         .header("accept", HTML)
@@ -273,7 +337,10 @@ async fn a_browser_never_meets_raw_json_or_a_dead_end() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200, "Esri's convention for JSON");
-    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("application/json"));
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("application/json"));
 
     // A too-large upload from a browser that is not signed in.
     let big = "x".repeat(200 * 1024);
@@ -285,12 +352,15 @@ async fn a_browser_never_meets_raw_json_or_a_dead_end() {
         .await
         .unwrap();
     assert_eq!(r.status(), 401);
-    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
     assert!(r.text().await.unwrap().contains("Sign in"));
 
     // The site's root and the context lead to the sign-in, or to the
     // person's notebooks once signed in.
-    for root in ["/", "/notebooks"] {
+    for root in ["/", "/notebooks", "/notebooks/"] {
         let r = browser().get(app.url(root)).send().await.unwrap();
         assert_eq!(r.status(), 303, "{root}");
         assert_eq!(r.headers()["location"], "/notebooks/signin", "{root}");
@@ -305,7 +375,11 @@ async fn a_browser_never_meets_raw_json_or_a_dead_end() {
     assert_eq!(r.headers()["location"], "/notebooks/content");
 
     // A signed-out page offers a sign-in that returns to it, query and all.
-    let (status, html) = get("", &app.url("/notebooks/admin/notebooks/jobs?status=FAILED")).await;
+    let (status, html) = get(
+        "",
+        &app.url("/notebooks/admin/notebooks/jobs?status=FAILED"),
+    )
+    .await;
     assert_eq!(status, 401);
     assert!(
         html.contains("signin?next=%2Fnotebooks%2Fadmin%2Fnotebooks%2Fjobs%3Fstatus%3DFAILED"),
@@ -329,14 +403,28 @@ async fn running_a_notebook_from_its_page_leads_to_the_job_which_never_reloads_i
     .await;
     assert_eq!(r.status(), 303);
     let location = r.headers()["location"].to_str().unwrap().to_string();
-    assert!(location.starts_with("/notebooks/admin/notebooks/jobs/"), "{location}");
+    assert!(
+        location.starts_with("/notebooks/admin/notebooks/jobs/"),
+        "{location}"
+    );
     let (status, job) = get(&cookie, &app.url(&location)).await;
     assert_eq!(status, 200);
-    for html in [&job, &get(&cookie, &app.url("/notebooks/admin/notebooks/jobs")).await.1] {
-        assert!(!html.contains("http-equiv"), "no page reloads itself: {html}");
+    for html in [
+        &job,
+        &get(&cookie, &app.url("/notebooks/admin/notebooks/jobs"))
+            .await
+            .1,
+    ] {
+        assert!(
+            !html.contains("http-equiv"),
+            "no page reloads itself: {html}"
+        );
     }
     if job.contains("SUBMITTED") || job.contains("EXECUTING") {
-        assert!(job.contains("data-live-job=\""), "a hook for live updates: {job}");
+        assert!(
+            job.contains("data-live-job=\""),
+            "a hook for live updates: {job}"
+        );
         assert!(job.contains(">Refresh</a>"), "{job}");
     }
 }
