@@ -10,7 +10,6 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use super::error::ErrorAnswer;
-use super::negotiate::Params;
 use crate::ui;
 
 /// The cookie that carries a notice to the next page, which clears it.
@@ -47,16 +46,20 @@ pub struct Posted {
 }
 
 impl Posted {
-    pub fn read(params: &Params, context: &str, action: &str) -> Self {
-        let from = params
-            .body_field(ui::FROM_FIELD)
-            .and_then(|from| own_path(context, from));
-        let form = params
-            .body_field(ui::FORM_FIELD)
+    /// `body` is the form's fields as the browser sent them, in order.
+    pub fn read<'a>(
+        body: impl Iterator<Item = (&'a str, &'a str)>,
+        context: &str,
+        action: &str,
+    ) -> Self {
+        let body: Vec<(&str, &str)> = body.collect();
+        let field = |name: &str| body.iter().rev().find(|(k, _)| *k == name).map(|(_, v)| *v);
+        let from = field(ui::FROM_FIELD).and_then(|from| own_path(context, from));
+        let form = field(ui::FORM_FIELD)
             .filter(|d| d.len() <= MAX_DESCRIPTION_BYTES)
             .and_then(|d| serde_json::from_str::<ui::Form>(d).ok());
-        let values = params
-            .body_fields()
+        let values = body
+            .iter()
             .filter(|(name, _)| !CARRIED.contains(name))
             .map(|(name, value)| (name.to_string(), value.to_string()))
             .collect();
@@ -226,6 +229,74 @@ pub fn see_other(then: &Then, context: &str, secure: bool) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn failure(field: Option<&'static str>) -> ErrorAnswer {
+        ErrorAnswer {
+            status: StatusCode::BAD_REQUEST,
+            code: 400,
+            message: "Invalid parameter".into(),
+            details: vec![],
+            retry_after: None,
+            field: field.map(|f| (f, "must be 32 characters".to_string())),
+        }
+    }
+
+    #[test]
+    fn a_refused_form_keeps_values_but_never_a_secret() {
+        let described = serde_json::to_string(
+            &ui::Form::post("Create", "/elsewhere")
+                .field(ui::FieldKind::Text, "name", "Name", "")
+                .field(ui::FieldKind::Password, "secret", "Secret", "")
+                .field(ui::FieldKind::Text, "apiToken", "Token", ""),
+        )
+        .unwrap();
+        let body = [
+            ("f", "html"),
+            ("csrf", "c"),
+            ("_from", "/notebooks/admin/x"),
+            ("_form", described.as_str()),
+            ("name", "kept"),
+            ("secret", "s3cret"),
+            ("apiToken", "t0ken"),
+        ];
+        let posted = Posted::read(body.into_iter(), "notebooks", "/notebooks/admin/x/create");
+        assert_eq!(posted.from.as_deref(), Some("/notebooks/admin/x"));
+        let (form, problems) = posted.refused(&failure(Some("secret"))).unwrap();
+        assert_eq!(
+            form.action, "/notebooks/admin/x/create",
+            "posted where it was posted"
+        );
+        let value = |n: &str| form.fields.iter().find(|f| f.name == n).unwrap();
+        assert_eq!(value("name").value, "kept");
+        assert_eq!(value("secret").value, "");
+        assert_eq!(value("apiToken").value, "");
+        assert_eq!(
+            value("secret").error.as_deref(),
+            Some("must be 32 characters")
+        );
+        assert_eq!(problems, ["Check the field marked below."]);
+    }
+
+    #[test]
+    fn a_garbled_form_description_still_gives_the_values_back() {
+        for garbage in ["", "{", "[1,2]", r#"{"title":1}"#, "\u{0}"] {
+            let body = [("_form", garbage), ("name", "x\ny"), ("password", "p")];
+            let posted = Posted::read(body.into_iter(), "notebooks", "/notebooks/a");
+            let (form, problems) = posted.refused(&failure(Some("other"))).unwrap();
+            assert_eq!(form.fields.len(), 2, "{garbage}");
+            assert!(form
+                .fields
+                .iter()
+                .all(|f| f.name != "password" || f.value.is_empty()));
+            assert_eq!(problems, ["Invalid parameter"]);
+        }
+        let nothing = Posted::read(std::iter::empty(), "notebooks", "/notebooks/a");
+        assert!(nothing.refused(&failure(None)).is_none());
+        assert!(
+            nothing.back().is_none(),
+            "no page to go back to: the answer is shown"
+        );
+    }
 
     #[test]
     fn a_form_never_leads_outside_the_site() {

@@ -284,7 +284,7 @@ impl Answer {
                     chrome.confirm = params.query_field("confirm").and_then(|c| c.parse().ok());
                 }
                 let posted = (parts.method == Method::POST)
-                    .then(|| Box::new(Posted::read(params, &n.context, &path)));
+                    .then(|| Box::new(Posted::read(params.body_fields(), &n.context, &path)));
                 Answer::Page { chrome, posted }
             }
         }

@@ -416,6 +416,71 @@ mod tests {
     }
 
     #[test]
+    fn no_page_reloads_itself_and_a_running_job_offers_a_refresh_link() {
+        assert!(!LAYOUT.contains("http-equiv"), "no meta refresh");
+        let page = Page::new("Job 1").live("This job is running.", Some("j1".into()));
+        let chrome = Chrome::new(
+            "notebooks",
+            PageAuth::Anonymous,
+            "/notebooks/admin/notebooks/jobs/j1",
+        );
+        let html = render_page(&page, &Value::Null, &chrome);
+        assert!(!html.contains("http-equiv"), "{html}");
+        assert!(html.contains(r#"data-live-job="j1""#), "{html}");
+        assert!(
+            html.contains(
+                r#"href="&#x2f;notebooks&#x2f;admin&#x2f;notebooks&#x2f;jobs&#x2f;j1">Refresh</a>"#
+            ),
+            "{html}"
+        );
+    }
+
+    #[test]
+    fn a_form_that_asks_first_leads_to_its_confirmation() {
+        let page =
+            Page::new("r").form(Form::post("Delete", "/notebooks/r/delete").confirm("Delete r?"));
+        let session = PageAuth::Session { csrf: "c".into() };
+        let mut chrome = Chrome::new("notebooks", session, "/notebooks/r");
+        let first = render_page(&page, &Value::Null, &chrome);
+        assert!(
+            first.contains(r#"method="get""#) && first.contains("Delete…"),
+            "{first}"
+        );
+        assert!(
+            !first.contains("delete\""),
+            "nothing posts at once: {first}"
+        );
+        assert_eq!(
+            first.matches(r#"name="csrf""#).count(),
+            1,
+            "only sign-out's: no CSRF token in a URL"
+        );
+        chrome.confirm = Some(0);
+        let second = render_page(&page, &Value::Null, &chrome);
+        assert!(
+            second.contains("Delete r?") && second.contains(">Cancel<"),
+            "{second}"
+        );
+        assert!(
+            second.contains(r#"method="post""#) && second.contains(r#"name="csrf""#),
+            "{second}"
+        );
+    }
+
+    #[test]
+    fn a_post_form_describes_itself_without_what_was_typed() {
+        let form = Form::post("Update", "/x")
+            .field(FieldKind::Text, "name", "Name", "old name")
+            .field(FieldKind::Hidden, "next", "", "/notebooks/y");
+        let described: Form = serde_json::from_str(&describe(&form)).unwrap();
+        assert_eq!(described.fields[0].value, "");
+        assert_eq!(
+            described.fields[1].value, "/notebooks/y",
+            "hidden values are the server's"
+        );
+    }
+
+    #[test]
     fn lists_of_objects_become_one_table_each() {
         let s = sections(&serde_json::json!({"webhookReceivers": [{"name": "a"}, {"name": "b"}]}));
         let headings: Vec<_> = s.iter().map(|s| s.heading.as_str()).collect();
