@@ -44,7 +44,7 @@ pub fn item_page(urls: &Urls, item: &Item) -> Page {
         )
         .form(
             Form::post("Delete", format!("{base}/delete")).confirm(format!(
-                "Delete the notebook {} ({})? Receivers that run it will fail.",
+                "Delete the notebook {} ({})?",
                 item.title.as_str(),
                 item.id.as_str()
             )),
