@@ -19,6 +19,8 @@ pub struct ErrorAnswer {
     pub details: Vec<String>,
     /// Seconds for a `Retry-After` header.
     pub retry_after: Option<u64>,
+    /// The parameter refused and why, for a page to show beside its field.
+    pub field: Option<(&'static str, String)>,
 }
 
 impl ErrorAnswer {
@@ -93,6 +95,7 @@ impl From<Error> for ErrorAnswer {
                     message: "An internal error occurred; the server log has the details.".into(),
                     details: vec![],
                     retry_after: None,
+                    field: None,
                 };
             }
         };
@@ -106,12 +109,17 @@ impl From<Error> for ErrorAnswer {
             Error::Throttled { retry_after_secs } => Some(*retry_after_secs),
             _ => None,
         };
+        let field = match &error {
+            Error::Invalid { field, problem } => Some((*field, problem.to_string())),
+            _ => None,
+        };
         ErrorAnswer {
             status,
             code,
             message: error.to_string(),
             details,
             retry_after,
+            field,
         }
     }
 }

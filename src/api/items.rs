@@ -289,9 +289,26 @@ async fn add(
         id: item.id.as_str().to_string(),
         folder: "",
     };
-    Reply::new(answer, async move {
+    let (location, notice) = item_place(&settings, &item, "Added");
+    Ok(Reply::new(answer, async move {
         Ok(item_page(&super::urls(&settings), &item))
-    })
+    })?
+    .then_see(location, notice))
+}
+
+/// Where an item's page is, and what a page says once it was `done`.
+fn item_place(
+    settings: &Settings,
+    item: &crate::domain::notebook::Item,
+    done: &str,
+) -> (String, String) {
+    (
+        format!(
+            "/{}/sharing/rest/content/items/{}",
+            settings.context, item.id
+        ),
+        format!("{done} the notebook {}.", item.title.as_str()),
+    )
 }
 
 /// Refuses a `type` other than Notebook, naming it.
@@ -463,9 +480,11 @@ async fn update(
         success: true,
         id: item.id.as_str().to_string(),
     };
-    Reply::new(answer, async move {
+    let (location, notice) = item_place(&settings, &item, "Saved");
+    Ok(Reply::new(answer, async move {
         Ok(item_page(&super::urls(&settings), &item))
-    })
+    })?
+    .then_see(location, notice))
 }
 
 #[utoipa::path(post, path = "/sharing/rest/content/users/{username}/items/{id}/delete", tag = "sharing",
@@ -489,7 +508,12 @@ async fn delete(
         success: true,
         item_id: id.as_str().to_string(),
     };
-    Reply::new(answer, async move {
+    let location = format!(
+        "/{}/sharing/rest/content/users/{username}",
+        settings.context
+    );
+    Ok(Reply::new(answer, async move {
         Ok(folder_page(&super::urls(&settings), &username))
-    })
+    })?
+    .then_see(location, format!("Deleted the notebook {id}.")))
 }

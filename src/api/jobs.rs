@@ -444,10 +444,12 @@ async fn cancel(
     Id(id): Id<JobId>,
 ) -> Result<Reply> {
     service.cancel_job(&caller, &id).await?;
-    Reply::new(Success::DONE, async move {
+    let location = job_path(&settings, &id);
+    Ok(Reply::new(Success::DONE, async move {
         let job = service.job(&caller, &id).await?;
         Ok(job_page(&super::urls(&settings), &job, None))
-    })
+    })?
+    .then_see(location, format!("Cancelled job {id}.")))
 }
 
 /// Runs a webhook job's event again; answers with the new job, like
@@ -475,10 +477,20 @@ async fn replay(
         job_url: job_url(&settings, &new),
         replay_of: id.to_string(),
     };
-    Reply::new(answer, async move {
+    let location = job_path(&settings, &new);
+    Ok(Reply::new(answer, async move {
         let job = service.job(&caller, &new).await?;
         Ok(job_page(&super::urls(&settings), &job, None))
-    })
+    })?
+    .then_see(
+        location,
+        format!("Job {new} runs the event of job {id} again."),
+    ))
+}
+
+/// A job's page, as a path of this site.
+fn job_path(settings: &Settings, id: &JobId) -> String {
+    format!("{}/jobs/{id}", super::urls(settings).notebooks())
 }
 
 fn job_url(settings: &Settings, id: &JobId) -> String {
@@ -545,8 +557,10 @@ async fn execute(
     };
     let id = service.execute_notebook(&caller, request).await?;
     let answer = Execution::new(id.to_string(), job_url(&settings, &id));
-    Reply::new(answer, async move {
+    let location = job_path(&settings, &id);
+    Ok(Reply::new(answer, async move {
         let job = service.job(&caller, &id).await?;
         Ok(job_page(&super::urls(&settings), &job, None))
-    })
+    })?
+    .then_see(location, format!("Submitted job {id}.")))
 }

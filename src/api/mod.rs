@@ -9,6 +9,7 @@ mod dashboard;
 mod directory;
 mod error;
 mod events;
+mod forms;
 mod headers;
 mod items;
 mod jobs;
@@ -102,6 +103,7 @@ pub fn router(site: Site) -> Router {
                 surface,
                 sign_in: sign_in.clone(),
                 context: settings.context.clone().into(),
+                secure: settings.public_url.starts_with("https://"),
             },
             negotiate::negotiate,
         )
@@ -131,6 +133,7 @@ pub fn router(site: Site) -> Router {
         .merge(events::routes())
         .merge(openapi::routes());
     Router::new()
+        .route("/", get(session::home))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .nest(&context, contextual)
@@ -165,9 +168,22 @@ pub(super) async fn unknown_resource(
     request: axum::extract::Request,
 ) -> axum::response::Response {
     let path = request.uri().path().to_string();
+    if path == format!("/{}/", settings.context) && request.method() == axum::http::Method::GET {
+        // The context with a slash is where a person starts, as without.
+        let headers = request.headers().clone();
+        return axum::response::IntoResponse::into_response(
+            session::home(axum::extract::State(settings), headers).await,
+        );
+    }
     let error =
         crate::error::Error::NotFound(format!("'{path}' is not a resource of this server."));
-    negotiate::unrouted(surface_of(&settings, &path), request, error).await
+    negotiate::unrouted(
+        surface_of(&settings, &path),
+        &settings.context,
+        request,
+        error,
+    )
+    .await
 }
 
 /// A resource asked with a method it does not take gets the error shape
@@ -179,7 +195,13 @@ async fn wrong_method(
     let path = request.uri().path().to_string();
     let error =
         crate::error::Error::WrongMethod(format!("'{path}' does not take {}.", request.method()));
-    negotiate::unrouted(surface_of(&settings, &path), request, error).await
+    negotiate::unrouted(
+        surface_of(&settings, &path),
+        &settings.context,
+        request,
+        error,
+    )
+    .await
 }
 
 /// The API a path belongs to, by its prefix: none for intake and the

@@ -21,6 +21,7 @@ use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
 use utoipa::openapi::Required;
 
 use super::error::ErrorAnswer;
+use super::forms::{self, Posted, Then};
 use crate::domain::notebook::MAX_NOTEBOOK_BYTES;
 use crate::domain::ParseError;
 use crate::error::Error;
@@ -131,6 +132,13 @@ impl Params {
             .map(|(_, v)| v.as_str())
     }
 
+    /// The body's fields, in order.
+    pub fn body_fields(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.fields[self.query_fields..]
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
     pub fn file(&self, name: &str) -> Option<&Upload> {
         self.files
             .iter()
@@ -162,6 +170,11 @@ type PageBuild = Pin<Box<dyn Future<Output = Result<ui::Page, Error>> + Send>>;
 pub struct Reply {
     value: Value,
     page: Arc<Mutex<Option<PageBuild>>>,
+    /// Where a page's form leads once the operation is done.
+    then: Option<Then>,
+    /// The answer is shown where it was asked (it shows what no other
+    /// page can show again, such as a new token).
+    in_place: bool,
 }
 
 impl Reply {
@@ -178,7 +191,27 @@ impl Reply {
         Ok(Self {
             value,
             page: Arc::new(Mutex::new(Some(Box::pin(page)))),
+            then: None,
+            in_place: false,
         })
+    }
+
+    /// A form posted from a page is answered by a redirect to `location`
+    /// (the resource made or changed), whose page then says `notice` once.
+    /// JSON answers are not changed.
+    pub fn then_see(mut self, location: impl Into<String>, notice: impl Into<String>) -> Self {
+        self.then = Some(Then {
+            location: location.into(),
+            notice: notice.into(),
+        });
+        self
+    }
+
+    /// The page is the answer to the form itself, never a redirect: it
+    /// shows what cannot be shown again.
+    pub fn shown_in_place(mut self) -> Self {
+        self.in_place = true;
+        self
     }
 
     async fn page(&self) -> Result<ui::Page, Error> {
@@ -208,6 +241,8 @@ pub struct Negotiation {
     pub surface: Surface,
     pub sign_in: Arc<str>,
     pub context: Arc<str>,
+    /// Whether cookies are `Secure` (the public URL is https).
+    pub secure: bool,
 }
 
 /// How an answer is written: JSON, or a page with what only pages need
@@ -219,8 +254,8 @@ enum Answer {
     Raw,
     Page {
         chrome: ui::Chrome,
-        /// The path asked for, for a sign-in link back to it.
-        path: String,
+        /// The form posted from a page, if this is one.
+        posted: Option<Box<Posted>>,
     },
 }
 
@@ -240,15 +275,43 @@ impl Answer {
                         None => ui::PageAuth::Anonymous,
                     },
                 };
-                Answer::Page {
-                    chrome: ui::Chrome {
-                        context: n.context.to_string(),
-                        auth,
-                    },
-                    path: original_path(parts),
+                let path = original_path(parts);
+                let reads = matches!(parts.method, Method::GET | Method::HEAD);
+                let mut chrome =
+                    ui::Chrome::new(n.context.to_string(), auth, forms::here(&path, parts));
+                if reads {
+                    chrome.notice = forms::notice_of(&parts.headers);
+                    chrome.confirm = params.query_field("confirm").and_then(|c| c.parse().ok());
                 }
+                let posted = (parts.method == Method::POST)
+                    .then(|| Box::new(Posted::read(params.body_fields(), &n.context, &path)));
+                Answer::Page { chrome, posted }
             }
         }
+    }
+
+    /// A page for a request whose parameters could not be read: a
+    /// browser's (it accepts HTML and named no JSON format) gets one.
+    fn unread(context: &str, parts: &Parts) -> Option<Self> {
+        if query_format(parts).is_some() || !forms::wants_html(&parts.headers) {
+            return None;
+        }
+        let auth = match super::credentials::session_of(&parts.headers) {
+            Some(session) => ui::PageAuth::Session {
+                csrf: Token::from_client(session).csrf(),
+            },
+            None => ui::PageAuth::Anonymous,
+        };
+        let path = original_path(parts);
+        let here = if matches!(parts.method, Method::GET | Method::HEAD) {
+            forms::here(&path, parts)
+        } else {
+            String::new()
+        };
+        Some(Answer::Page {
+            chrome: ui::Chrome::new(context, auth, here),
+            posted: None,
+        })
     }
 }
 
@@ -262,7 +325,7 @@ pub async fn negotiate(State(n): State<Negotiation>, request: Request, next: Nex
             let answer = match query_format(&parts) {
                 Some(Format::Pjson) => Answer::Pjson,
                 Some(_) => Answer::Json,
-                None => Answer::Raw,
+                None => Answer::unread(&n.context, &parts).unwrap_or(Answer::Raw),
             };
             return render_failure(&n, &answer, ErrorAnswer::from(error));
         }
@@ -492,10 +555,30 @@ async fn render_reply(n: &Negotiation, answer: &Answer, reply: Reply) -> Respons
             StatusCode::OK,
             serde_json::to_string_pretty(&reply.value).unwrap_or_default(),
         ),
-        Answer::Page { chrome, .. } => match reply.page().await {
-            Ok(page) => html_response(StatusCode::OK, ui::render_page(&page, &reply.value, chrome)),
-            Err(error) => render_failure(n, answer, ErrorAnswer::from(error)),
-        },
+        Answer::Page { chrome, posted } => {
+            let then = match posted {
+                Some(_) if reply.in_place => None,
+                Some(posted) => reply.then.clone().or_else(|| posted.back()),
+                None => None,
+            };
+            if let Some(mut then) = then {
+                // A reader signed in by a token in the URL (ArcGIS style)
+                // keeps it, as the page's links do.
+                then.location = ui::with_token(&then.location, chrome.token());
+                return forms::see_other(&then, &n.context, n.secure);
+            }
+            match reply.page().await {
+                Ok(page) => {
+                    let html = ui::render_page(&page, &reply.value, chrome);
+                    let mut response = html_response(StatusCode::OK, html);
+                    if chrome.notice.is_some() {
+                        forms::clear_notice(&mut response, &n.context, n.secure);
+                    }
+                    response
+                }
+                Err(error) => render_failure(n, answer, ErrorAnswer::from(error)),
+            }
+        }
     }
 }
 
@@ -511,22 +594,8 @@ fn render_failure(n: &Negotiation, answer: &Answer, failure: ErrorAnswer) -> Res
 }
 
 fn render_failure_body(n: &Negotiation, answer: &Answer, failure: ErrorAnswer) -> Response {
-    if let Answer::Page { chrome, path } = answer {
-        let mut messages = vec![failure.message.clone()];
-        messages.extend(failure.details.iter().cloned());
-        let next: String = form_urlencoded::byte_serialize(path.as_bytes()).collect();
-        let sign_in = (failure.status == StatusCode::UNAUTHORIZED)
-            .then(|| format!("{}?next={next}", n.sign_in));
-        return html_response(
-            failure.status,
-            ui::render_error(
-                failure.status.as_u16(),
-                failure.code,
-                &messages,
-                sign_in.as_deref(),
-                chrome,
-            ),
-        );
+    if let Answer::Page { chrome, posted } = answer {
+        return render_failure_page(n, chrome, posted.as_deref(), &failure);
     }
     let pretty = matches!(answer, Answer::Pjson);
     let text = match n.surface {
@@ -541,6 +610,50 @@ fn render_failure_body(n: &Negotiation, answer: &Answer, failure: ErrorAnswer) -
         _ => StatusCode::OK,
     };
     json_response(status, text)
+}
+
+/// A failure as a page: a refused form comes back as the form; else an
+/// error page, whose sign-in link (when signed out) returns to the page
+/// the person was on.
+fn render_failure_page(
+    n: &Negotiation,
+    chrome: &ui::Chrome,
+    posted: Option<&Posted>,
+    failure: &ErrorAnswer,
+) -> Response {
+    let status = failure.status;
+    let gives_form_back = status.is_client_error()
+        && !matches!(status, StatusCode::UNAUTHORIZED | StatusCode::NOT_FOUND);
+    if let Some(posted) = posted.filter(|_| gives_form_back) {
+        if let Some((form, problems)) = posted.refused(failure) {
+            let mut chrome = chrome.clone();
+            chrome.here = posted.from.clone().unwrap_or_default();
+            return html_response(status, ui::render_refused(form, &problems, &chrome));
+        }
+    }
+    let mut messages = vec![failure.message.clone()];
+    messages.extend(failure.details.iter().cloned());
+    let back = match posted {
+        Some(posted) => posted.from.clone(),
+        None => Some(chrome.here.clone()).filter(|h| !h.is_empty()),
+    };
+    let sign_in = (status == StatusCode::UNAUTHORIZED).then(|| match back {
+        Some(back) => {
+            let next: String = form_urlencoded::byte_serialize(back.as_bytes()).collect();
+            format!("{}?next={next}", n.sign_in)
+        }
+        None => n.sign_in.to_string(),
+    });
+    html_response(
+        status,
+        ui::render_error(
+            status.as_u16(),
+            failure.code,
+            &messages,
+            sign_in.as_deref(),
+            chrome,
+        ),
+    )
 }
 
 /// `f` of the query string, when it names a JSON format.
@@ -560,7 +673,13 @@ fn query_format(parts: &Parts) -> Option<Format> {
 /// query string, or of a small form body) asks for JSON, as the routes
 /// answer; outside the admin and sharing APIs (intake), the admin shape
 /// with the real status.
-pub async fn unrouted(surface: Option<Surface>, request: Request, error: Error) -> Response {
+/// A browser that named no JSON format gets an error page.
+pub async fn unrouted(
+    surface: Option<Surface>,
+    context: &str,
+    request: Request,
+    error: Error,
+) -> Response {
     let failure = ErrorAnswer::from(error);
     let (parts, body) = request.into_parts();
     let format = match surface {
@@ -570,6 +689,22 @@ pub async fn unrouted(surface: Option<Surface>, request: Request, error: Error) 
             None => body_format(&parts, body).await,
         },
     };
+    if format.is_none() {
+        if let Some(Answer::Page { chrome, .. }) = Answer::unread(context, &parts) {
+            let mut messages = vec![failure.message.clone()];
+            messages.extend(failure.details.iter().cloned());
+            return html_response(
+                failure.status,
+                ui::render_error(
+                    failure.status.as_u16(),
+                    failure.code,
+                    &messages,
+                    None,
+                    &chrome,
+                ),
+            );
+        }
+    }
     let pretty = format == Some(Format::Pjson);
     let text = match surface {
         Some(Surface::Sharing) => json_text(&failure.sharing_body(), pretty),

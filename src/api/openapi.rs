@@ -35,7 +35,7 @@ use crate::service::Settings;
         uploads::add_part, uploads::commit, uploads::status, uploads::status_posted,
         search::search, search::search_posted, search::users, search::users_posted,
         search::org_users, search::org_users_posted,
-        session::sign_in_page, session::sign_in, session::sign_out, session::my_content,
+        session::sign_in_page, session::sign_in, session::sign_out, session::my_content, session::home,
         events::receive, events::check, describe,
         retries::receiver_policy, retries::update_receiver_policy,
         retries::site_policy, retries::update_site_policy,

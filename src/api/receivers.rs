@@ -285,9 +285,21 @@ async fn create(
         parameters: Parameters::parse(field("parameters")).map_err(Error::invalid("parameters"))?,
     };
     let receiver = service.create_receiver(&caller, new).await?;
-    Reply::new(ReceiverChanged::new(&settings, &receiver), async move {
-        Ok(receiver_page(&super::urls(&settings), &receiver, &[]))
-    })
+    let (location, notice) = receiver_place(&settings, &receiver, "Created");
+    Ok(
+        Reply::new(ReceiverChanged::new(&settings, &receiver), async move {
+            Ok(receiver_page(&super::urls(&settings), &receiver, &[]))
+        })?
+        .then_see(location, notice),
+    )
+}
+
+/// Where a receiver's page is, and what a page says once it was `done`.
+fn receiver_place(settings: &Settings, receiver: &Receiver, done: &str) -> (String, String) {
+    (
+        format!("{}/{}", super::urls(settings).receivers(), receiver.id),
+        format!("{done} the webhook receiver {}.", receiver.name.as_str()),
+    )
 }
 
 #[utoipa::path(get, path = "/admin/notebooks/webhookReceivers/{id}", tag = "admin",
@@ -365,10 +377,14 @@ async fn update(
             .map_err(Error::invalid("disabled"))?,
     };
     let receiver = service.update_receiver(&caller, &id, changes).await?;
-    Reply::new(ReceiverChanged::new(&settings, &receiver), async move {
-        let log = service.deliveries(&caller, &id, RECENT).await?;
-        Ok(receiver_page(&super::urls(&settings), &receiver, &log))
-    })
+    let (location, notice) = receiver_place(&settings, &receiver, "Saved");
+    Ok(
+        Reply::new(ReceiverChanged::new(&settings, &receiver), async move {
+            let log = service.deliveries(&caller, &id, RECENT).await?;
+            Ok(receiver_page(&super::urls(&settings), &receiver, &log))
+        })?
+        .then_see(location, notice),
+    )
 }
 
 #[utoipa::path(post, path = "/admin/notebooks/webhookReceivers/{id}/delete", tag = "admin",
@@ -386,12 +402,18 @@ async fn delete(
     Caller(caller): Caller,
     Id(id): Id<ReceiverId>,
 ) -> Result<Reply> {
+    let name = service.receiver(&caller, &id).await?.name;
     service.delete_receiver(&caller, &id).await?;
-    Reply::new(Success::DONE, async move {
+    let location = super::urls(&settings).receivers();
+    Ok(Reply::new(Success::DONE, async move {
         let receivers = service.receivers(&caller).await?;
         let latest = service.latest_deliveries(&receivers).await?;
         Ok(list_page(&super::urls(&settings), &receivers, &latest))
-    })
+    })?
+    .then_see(
+        location,
+        format!("Deleted the webhook receiver {}.", name.as_str()),
+    ))
 }
 
 #[utoipa::path(method(get, post), path = "/admin/notebooks/webhookReceivers/{id}/validate", tag = "admin",
@@ -410,15 +432,25 @@ async fn validate(
     Id(id): Id<ReceiverId>,
 ) -> Result<Reply> {
     let validation = service.validate_receiver(&caller, &id).await?;
+    let notice = if validation.problems.is_empty() {
+        "Validated: the receiver can run.".to_string()
+    } else {
+        format!(
+            "Validation found problems: {}",
+            validation.problems.join(" ")
+        )
+    };
+    let location = format!("{}/{id}", super::urls(&settings).receivers());
     let answer = Validation {
         success: Flag::from(validation.problems.is_empty()),
         id: id.to_string(),
         messages: validation.problems,
     };
-    Reply::new(
+    Ok(Reply::new(
         answer,
         receiver_page_of(service, settings.clone(), caller, id),
-    )
+    )?
+    .then_see(location, notice))
 }
 
 async fn set_disabled(
@@ -431,10 +463,17 @@ async fn set_disabled(
     service
         .set_receiver_disabled(&caller, &id, disabled)
         .await?;
-    Reply::new(
+    let location = format!("{}/{id}", super::urls(&settings).receivers());
+    let notice = if disabled {
+        "Disabled: deliveries to this receiver are refused."
+    } else {
+        "Enabled: this receiver takes deliveries."
+    };
+    Ok(Reply::new(
         Success::DONE,
         receiver_page_of(service, settings, caller, id),
-    )
+    )?
+    .then_see(location, notice))
 }
 
 /// A receiver's page with its latest deliveries, read for the page only.

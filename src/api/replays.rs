@@ -123,10 +123,16 @@ async fn replay(
         jobs: done.jobs,
         already_replayed: done.already,
     };
-    Reply::new(
+    let location = format!(
+        "{}/jobs?receiverId={id}",
+        super::urls(&settings).notebooks()
+    );
+    let notice = format!("{} jobs run again.", done.jobs);
+    Ok(Reply::new(
         answer,
         super::receivers::receiver_page_of(receivers, settings, caller, id),
-    )
+    )?
+    .then_see(location, notice))
 }
 
 #[utoipa::path(post, path = "/admin/notebooks/webhookReceivers/{id}/replays/{batch}/cancel", tag = "admin",
@@ -154,8 +160,10 @@ async fn cancel(
         status: Succeeded::Success,
         cancelled,
     };
-    Reply::new(
+    let location = format!("{}/{id}", super::urls(&settings).receivers());
+    Ok(Reply::new(
         answer,
         super::receivers::receiver_page_of(receivers, settings, caller, id),
-    )
+    )?
+    .then_see(location, format!("Cancelled {cancelled} waiting jobs.")))
 }

@@ -500,7 +500,11 @@ async fn unregister(
 ) -> Result<Reply> {
     service.unregister_runtime(&caller, &id).await?;
     let urls = super::urls(&settings);
-    Reply::new(Success::DONE, async move { Ok(runtimes_page(&urls)) })
+    let location = format!("{}/runtimes", urls.notebooks());
+    Ok(
+        Reply::new(Success::DONE, async move { Ok(runtimes_page(&urls)) })?
+            .then_see(location, format!("Unregistered the runtime {id}.")),
+    )
 }
 
 #[utoipa::path(get, path = "/admin/notebooks/runtimes/{id}/manifest", tag = "admin",

@@ -27,6 +27,27 @@ pub fn routes() -> Router<super::Site> {
         .route("/signin", get(sign_in_page).post(sign_in))
         .route("/signout", post(sign_out))
         .route("/content", get(my_content))
+        .route("/", get(home))
+}
+
+/// The site's root (`/` and `/<context>`): a person's own notebooks when
+/// signed in, else the sign-in page.
+#[utoipa::path(get, path = "/", tag = "pages",
+    summary = "Where a person starts: the sign-in page, or their notebooks when signed in (a redirect)",
+    responses(
+        (status = 303, description = "To the sign-in page or to the person's content", headers(("Location" = String))),
+    ),
+    security(()),
+)]
+pub(super) async fn home(
+    State(settings): State<Arc<Settings>>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let c = &settings.context;
+    match session_of(&headers) {
+        Some(_) => see_other(&format!("/{c}/content"), None),
+        None => see_other(&format!("/{c}/signin"), None),
+    }
 }
 
 // The forms, as the description gives them.

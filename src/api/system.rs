@@ -371,7 +371,10 @@ async fn list(
         .collect();
     let delete_all = format!("/{}/admin/system/jobs/deleteAll", settings.context);
     Reply::new(AsyncJobs { async_jobs, total }, async move {
-        Ok(Page::new("Jobs").form(Form::post("Delete the finished jobs", delete_all)))
+        Ok(Page::new("Jobs").form(
+            Form::post("Delete the finished jobs", delete_all)
+                .confirm("Delete every finished system job?"),
+        ))
     })
 }
 

@@ -167,7 +167,8 @@ async fn generate(
         expires: issued.expires.0,
         ssl: false,
     };
-    Reply::new(answer, async move {
+    // The token is shown once, on the answer to the form itself.
+    Ok(Reply::new(answer, async move {
         Ok(Page::new("Token")
             .link(
                 "Administrator directory",
@@ -177,5 +178,6 @@ async fn generate(
                 "Webhook receivers",
                 format!("/{c}/admin/notebooks/webhookReceivers?token={encoded}"),
             ))
-    })
+    })?
+    .shown_in_place())
 }

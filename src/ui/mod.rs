@@ -9,9 +9,12 @@ pub mod pages;
 mod render;
 
 pub use notebook::{notebook_cells, NotebookCell};
-pub use page::{Block, Cell, Field, FieldKind, Form, Link, Page};
+pub use page::{Block, Cell, Field, FieldKind, Form, Link, Live, Page};
 pub use pages::Urls;
-pub use render::{inline_hashes, render_error, render_page, Chrome, PageAuth};
+pub use render::{
+    inline_hashes, render_error, render_page, render_refused, with_token, Chrome, PageAuth,
+    FORM_FIELD, FROM_FIELD,
+};
 
 /// Text quoted for a POSIX shell: single quotes, with `'` written `'\''`.
 pub fn shell_quote(text: &str) -> String {

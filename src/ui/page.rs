@@ -1,6 +1,6 @@
 //! What a page shows besides the resource itself: links and operation forms.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The description of one resource page.
 #[derive(Debug, Clone, Serialize)]
@@ -13,8 +13,18 @@ pub struct Page {
     /// Whether the resource's fields are shown as tables (lists whose
     /// blocks show everything leave them out).
     pub show_value: bool,
-    /// Seconds after which the page reloads itself (a job still running).
-    pub refresh: Option<u32>,
+    /// Work still under way that the page shows: no page reloads itself,
+    /// it says so and offers a *Refresh* link.
+    pub live: Option<Live>,
+}
+
+/// What is still under way on a page. `job` is the hook for live updates:
+/// the page carries it as `data-live-job`, so that a script subscribing to
+/// the job's events can find it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Live {
+    pub text: String,
+    pub job: Option<String>,
 }
 
 impl Default for Page {
@@ -25,7 +35,7 @@ impl Default for Page {
             forms: Vec::new(),
             blocks: Vec::new(),
             show_value: true,
-            refresh: None,
+            live: None,
         }
     }
 }
@@ -100,26 +110,52 @@ pub struct Link {
 }
 
 /// A form for one operation of the resource.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Form {
     pub title: String,
     pub action: String,
     /// `get` or `post`.
+    #[serde(skip_deserializing, default = "post_method")]
     pub method: &'static str,
+    #[serde(default)]
     pub multipart: bool,
     pub fields: Vec<Field>,
+    /// The question a second step asks before the form is posted (Delete,
+    /// Disable): the page shows a button leading to that step instead.
+    #[serde(default)]
+    pub confirm: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+fn post_method() -> &'static str {
+    "post"
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Field {
     pub name: String,
     pub label: String,
     pub kind: FieldKind,
+    #[serde(default)]
     pub value: String,
+    #[serde(default)]
     pub options: Vec<String>,
+    /// Why the value was refused, shown beside the field.
+    #[serde(default)]
+    pub error: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, Serialize)]
+impl Field {
+    /// A field whose value is never sent back to the browser.
+    pub fn is_secret(&self) -> bool {
+        matches!(self.kind, FieldKind::Password | FieldKind::File)
+            || matches!(
+                self.name.as_str(),
+                "password" | "secret" | "apiToken" | "token" | "csrf"
+            )
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum FieldKind {
     Text,
@@ -162,8 +198,13 @@ impl Page {
         self
     }
 
-    pub fn refresh_every(mut self, seconds: u32) -> Self {
-        self.refresh = Some(seconds);
+    /// Says what is still under way, with a *Refresh* link; `job` names
+    /// the running job for live updates.
+    pub fn live(mut self, text: impl Into<String>, job: Option<String>) -> Self {
+        self.live = Some(Live {
+            text: text.into(),
+            job,
+        });
         self
     }
 }
@@ -176,6 +217,7 @@ impl Form {
             method: "post",
             multipart: false,
             fields: Vec::new(),
+            confirm: None,
         }
     }
 
@@ -184,6 +226,12 @@ impl Form {
             method: "get",
             ..Self::post(title, action)
         }
+    }
+
+    /// Asks `question` on a second page before the form is posted.
+    pub fn confirm(mut self, question: impl Into<String>) -> Self {
+        self.confirm = Some(question.into());
+        self
     }
 
     pub fn multipart(mut self) -> Self {
@@ -204,6 +252,7 @@ impl Form {
             kind,
             value: value.into(),
             options: Vec::new(),
+            error: None,
         });
         self
     }
@@ -215,6 +264,7 @@ impl Form {
             kind: FieldKind::Select,
             value: value.into(),
             options: options.iter().map(|o| o.to_string()).collect(),
+            error: None,
         });
         self
     }

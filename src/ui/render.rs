@@ -6,7 +6,7 @@ use minijinja::{context, Environment};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::page::{Block, Field, FieldKind, Link, Page};
+use super::page::{Block, Field, FieldKind, Form, Link, Page};
 
 /// The layout, whose inline style and script the pages' policy allows by
 /// their hashes.
@@ -135,16 +135,37 @@ pub enum PageAuth {
     },
 }
 
-/// What surrounds every page: the context path and the reader's sign-in.
+/// What surrounds every page: the context path, the reader's sign-in, and
+/// what the request asked of the page beyond its resource.
 #[derive(Debug, Clone)]
 pub struct Chrome {
     pub context: String,
     pub auth: PageAuth,
+    /// The page's own path and query (without token, `f` or `confirm`):
+    /// where its forms come from (`_from`) and where *Refresh* leads.
+    pub here: String,
+    /// A one-time notice left by the operation that led here.
+    pub notice: Option<String>,
+    /// The form (by its place on the page) whose confirmation is asked.
+    pub confirm: Option<usize>,
+}
+
+impl Chrome {
+    /// A page's surroundings with nothing asked beyond the resource.
+    pub fn new(context: impl Into<String>, auth: PageAuth, here: impl Into<String>) -> Self {
+        Self {
+            context: context.into(),
+            auth,
+            here: here.into(),
+            notice: None,
+            confirm: None,
+        }
+    }
 }
 
 impl Chrome {
     /// The token links and forms carry (ArcGIS style), if any.
-    fn token(&self) -> Option<&str> {
+    pub fn token(&self) -> Option<&str> {
         match &self.auth {
             PageAuth::Token(t) => Some(t),
             _ => None,
@@ -153,7 +174,7 @@ impl Chrome {
 }
 
 /// Appends the session's token to a link so that browsing keeps it.
-fn with_token(href: &str, token: Option<&str>) -> String {
+pub fn with_token(href: &str, token: Option<&str>) -> String {
     match token {
         Some(t) => {
             let sep = if href.contains('?') { '&' } else { '?' };
@@ -164,21 +185,79 @@ fn with_token(href: &str, token: Option<&str>) -> String {
     }
 }
 
+/// The fields a page's POST form carries so that the format layer can
+/// redirect after it (`_from`) and give a refused form back as it was
+/// (`_form`: its title, labels and kinds; no value a person typed).
+pub const FROM_FIELD: &str = "_from";
+pub const FORM_FIELD: &str = "_form";
+
+/// A form as `_form` describes it: what a refused form is made again from.
+fn describe(form: &Form) -> String {
+    let mut form = form.clone();
+    for field in &mut form.fields {
+        field.error = None;
+        if field.kind != FieldKind::Hidden {
+            field.value.clear();
+        }
+    }
+    serde_json::to_string(&form).unwrap_or_default()
+}
+
+/// The confirmation step of the form at `index`: a page that names what
+/// the operation will do, with its button and a way back.
+fn confirmation(page: &Page, index: usize, chrome: &Chrome) -> Option<Page> {
+    let form = page.forms.get(index)?;
+    let question = form.confirm.clone()?;
+    let mut form = form.clone();
+    form.confirm = None;
+    Some(
+        Page::new(question)
+            .without_value()
+            .link("Cancel", chrome.here.clone())
+            .form(form),
+    )
+}
+
+/// The first step of a form that asks before it is posted: a button that
+/// opens its confirmation (no script needed).
+fn confirm_step(form: &Form, index: usize, chrome: &Chrome) -> Form {
+    let path = chrome.here.split('?').next().unwrap_or_default();
+    Form::get(format!("{}…", form.title), path).field(
+        FieldKind::Hidden,
+        "confirm",
+        "",
+        index.to_string(),
+    )
+}
+
 /// Renders a resource page. Forms carry `f=html` and the reader's token or
 /// CSRF token as hidden fields, so that their answers are pages too.
 pub fn render_page(page: &Page, value: &Value, chrome: &Chrome) -> String {
-    let mut page = page.clone();
+    let mut page = match chrome.confirm.and_then(|i| confirmation(page, i, chrome)) {
+        Some(step) => step,
+        None => page.clone(),
+    };
     let token = chrome.token();
     for link in &mut page.links {
         link.href = with_token(&link.href, token);
     }
-    for form in &mut page.forms {
+    for (index, form) in page.forms.iter_mut().enumerate() {
+        if form.confirm.is_some() {
+            *form = confirm_step(form, index, chrome);
+        }
+        let post = form.method == "post";
+        if post {
+            let described = describe(form);
+            form.fields.insert(0, hidden(FORM_FIELD, &described));
+            form.fields.insert(0, hidden(FROM_FIELD, &chrome.here));
+        }
         // First in the form, so that a browser sends them before any file:
-        // a large upload is read only once its caller is known.
+        // a large upload is read only once its caller is known. A CSRF
+        // token goes only in a POST's body, never in a URL.
         match &chrome.auth {
             PageAuth::Token(t) => form.fields.insert(0, hidden("token", t)),
-            PageAuth::Session { csrf } => form.fields.insert(0, hidden("csrf", csrf)),
-            PageAuth::Anonymous => {}
+            PageAuth::Session { csrf } if post => form.fields.insert(0, hidden("csrf", csrf)),
+            _ => {}
         }
         form.fields.insert(0, hidden("f", "html"));
     }
@@ -200,6 +279,13 @@ pub fn render_page(page: &Page, value: &Value, chrome: &Chrome) -> String {
         }
     }
     let json_link = with_token("?f=pjson", token);
+    let live = page.live.as_ref().map(|live| {
+        context! {
+            text => live.text,
+            job => live.job,
+            refresh => with_token(&chrome.here, token),
+        }
+    });
     render(
         "resource.html",
         context! {
@@ -208,11 +294,26 @@ pub fn render_page(page: &Page, value: &Value, chrome: &Chrome) -> String {
             links => page.links,
             forms => page.forms,
             blocks => page.blocks,
-            refresh => page.refresh,
+            live => live,
             json_link => json_link,
             nav => nav(chrome),
+            notice => chrome.notice,
         },
     )
+}
+
+/// A refused form given back: its values as the person sent them (never
+/// a secret), each problem beside the field it names, the others above.
+pub fn render_refused(form: Form, problems: &[String], chrome: &Chrome) -> String {
+    let page = Page::new(form.title.clone())
+        .without_value()
+        .block(Block::Messages {
+            heading: "Not done".into(),
+            lines: problems.to_vec(),
+        })
+        .link("Back", chrome.here.clone())
+        .form(form);
+    render_page(&page, &Value::Null, chrome)
 }
 
 /// The links at the top of every page, and the sign-in or sign-out.
@@ -255,6 +356,7 @@ fn hidden(name: &str, value: &str) -> Field {
         kind: FieldKind::Hidden,
         value: value.into(),
         options: Vec::new(),
+        error: None,
     }
 }
 
@@ -305,15 +407,77 @@ mod tests {
         let html = render_page(
             &page,
             &serde_json::json!({"name": "<script>alert(1)</script>"}),
-            &Chrome {
-                context: "notebooks".into(),
-                auth: PageAuth::Token("a\"b".into()),
-            },
+            &Chrome::new("notebooks", PageAuth::Token("a\"b".into()), "/notebooks/x"),
         );
         assert!(!html.contains("<script>alert"), "{html}");
         assert!(!html.contains("\"><script>"), "{html}");
         assert!(html.contains("&lt;script&gt;alert(1)&lt;&#x2f;script&gt;"));
         assert!(html.contains("&lt;b&gt;t&lt;&#x2f;b&gt;"));
+    }
+
+    #[test]
+    fn no_page_reloads_itself_and_a_running_job_offers_a_refresh_link() {
+        assert!(!LAYOUT.contains("http-equiv"), "no meta refresh");
+        let page = Page::new("Job 1").live("This job is running.", Some("j1".into()));
+        let chrome = Chrome::new(
+            "notebooks",
+            PageAuth::Anonymous,
+            "/notebooks/admin/notebooks/jobs/j1",
+        );
+        let html = render_page(&page, &Value::Null, &chrome);
+        assert!(!html.contains("http-equiv"), "{html}");
+        assert!(html.contains(r#"data-live-job="j1""#), "{html}");
+        assert!(
+            html.contains(
+                r#"href="&#x2f;notebooks&#x2f;admin&#x2f;notebooks&#x2f;jobs&#x2f;j1">Refresh</a>"#
+            ),
+            "{html}"
+        );
+    }
+
+    #[test]
+    fn a_form_that_asks_first_leads_to_its_confirmation() {
+        let page =
+            Page::new("r").form(Form::post("Delete", "/notebooks/r/delete").confirm("Delete r?"));
+        let session = PageAuth::Session { csrf: "c".into() };
+        let mut chrome = Chrome::new("notebooks", session, "/notebooks/r");
+        let first = render_page(&page, &Value::Null, &chrome);
+        assert!(
+            first.contains(r#"method="get""#) && first.contains("Delete…"),
+            "{first}"
+        );
+        assert!(
+            !first.contains("delete\""),
+            "nothing posts at once: {first}"
+        );
+        assert_eq!(
+            first.matches(r#"name="csrf""#).count(),
+            1,
+            "only sign-out's: no CSRF token in a URL"
+        );
+        chrome.confirm = Some(0);
+        let second = render_page(&page, &Value::Null, &chrome);
+        assert!(
+            second.contains("Delete r?") && second.contains(">Cancel<"),
+            "{second}"
+        );
+        assert!(
+            second.contains(r#"method="post""#) && second.contains(r#"name="csrf""#),
+            "{second}"
+        );
+    }
+
+    #[test]
+    fn a_post_form_describes_itself_without_what_was_typed() {
+        let form = Form::post("Update", "/x")
+            .field(FieldKind::Text, "name", "Name", "old name")
+            .field(FieldKind::Hidden, "next", "", "/notebooks/y");
+        let described: Form = serde_json::from_str(&describe(&form)).unwrap();
+        assert_eq!(described.fields[0].value, "");
+        assert_eq!(
+            described.fields[1].value, "/notebooks/y",
+            "hidden values are the server's"
+        );
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! The pages in a real browser (Debian's chromium through chromedriver),
 //! used as a person would: sign in, upload a notebook, create a receiver,
 //! send a signed webhook, watch the job complete, read the executed
-//! notebook, disable the receiver and see the next delivery refused in its
-//! log; then the same pages on a phone-sized screen. Screenshots of the
+//! notebook, run it again, disable the receiver (confirming) and see the
+//! next delivery refused in its log; then the same pages on a phone-sized
+//! screen. No page reloads itself. Screenshots of the
 //! main pages go to `target/screenshots/`.
 
 use std::path::PathBuf;
@@ -136,6 +137,19 @@ async fn wait_for_text(c: &Client, text: &str, reload: bool) {
         Err(seen)
     })
     .await;
+}
+
+/// Checks that the page does not reload itself (no `<meta http-equiv>`).
+async fn assert_no_reload(c: &Client) {
+    let reloads: Value = c
+        .execute(
+            "return document.querySelector('meta[http-equiv]') !== null;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let url = c.current_url().await.unwrap();
+    assert_eq!(reloads, json!(false), "{url} reloads itself");
 }
 
 /// A notebook with Markdown, a printed payload, an HTML output carrying a
@@ -285,7 +299,8 @@ async fn a_person_runs_a_notebook_from_a_webhook_without_curl() {
     // A signed webhook arrives; the jobs page follows it to the end.
     assert_eq!(deliver(&url, r#"{"count": 42}"#).await, 200);
     click_link(&c, "Jobs").await;
-    wait_for_text(&c, "COMPLETED", false).await;
+    assert_no_reload(&c).await;
+    wait_for_text(&c, "COMPLETED", true).await;
     shoot(&c, "jobs.png").await;
     c.find(Locator::Css("main table tbody tr td:first-child a"))
         .await
@@ -332,11 +347,48 @@ async fn a_person_runs_a_notebook_from_a_webhook_without_curl() {
     .await
     .unwrap();
     shoot(&c, "executed-notebook.png").await;
+    assert_no_reload(&c).await;
 
+    // Run it again from its page: the browser ends on the new job's page
+    // (a redirect after the post), which says what happened once.
+    let first = c.current_url().await.unwrap();
+    submit(&c, "form[action$='/replay']").await;
+    wait_for_text(&c, "runs the event of job", false).await;
+    let second = c.current_url().await.unwrap();
+    assert!(
+        second
+            .path()
+            .starts_with("/notebooks/admin/notebooks/jobs/")
+            && second != first,
+        "on the new job's page: {second}"
+    );
+    assert!(
+        c.title().await.unwrap().starts_with("Job "),
+        "a page, not JSON"
+    );
+    assert_no_reload(&c).await;
+    if body_text(&c).await.contains("Refresh") {
+        click_link(&c, "Refresh").await;
+    }
+    wait_for_text(&c, "COMPLETED", true).await;
+    assert!(
+        !body_text(&c).await.contains("runs the event of job"),
+        "the notice is shown once"
+    );
     // Disable the receiver: the next delivery is refused, and its log says so.
     click_link(&c, "Its receiver").await;
+    c.find(Locator::XPath("//button[normalize-space()='Disable…']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_text(&c, "Deliveries to it will be refused", false).await;
     submit(&c, "form[action$='/disable']").await;
     wait_for_text(&c, "disabled: deliveries are refused", false).await;
+    assert!(body_text(&c)
+        .await
+        .contains("Disabled: deliveries to this receiver are refused."));
     assert_eq!(deliver(&url, r#"{"count": 43}"#).await, 403);
     wait_for_text(&c, "rejected", true).await;
     let log = body_text(&c).await;

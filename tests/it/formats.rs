@@ -100,13 +100,16 @@ async fn pages_show_the_fields_and_a_form_per_operation() {
         .unwrap();
     assert!(page.contains(&item), "the item id is shown");
     assert!(page.contains("x-esrihook-signature"));
-    for op in ["update", "validate", "disable", "delete"] {
+    for op in ["update", "validate"] {
         assert!(page.contains(&format!("{id}&#x2f;{op}")), "a form for {op}");
+    }
+    for op in ["Disable…", "Delete…"] {
+        assert!(page.contains(op), "a button that asks before {op}");
     }
 }
 
 #[tokio::test]
-async fn a_form_posted_from_a_page_answers_with_a_page() {
+async fn a_form_posted_from_a_page_leads_to_a_page() {
     let app = spawn_app().await;
     let cast = app.cast().await;
     let item = app.add_item(&cast.admin, "admin").await;
@@ -119,6 +122,11 @@ async fn a_form_posted_from_a_page_answers_with_a_page() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.url().path(),
+        format!("{RECEIVERS}/{id}"),
+        "redirected to the receiver's page, the token kept"
+    );
     assert!(
         r.text().await.unwrap().contains("Enable"),
         "the page offers the opposite operation"

@@ -31,6 +31,7 @@ mod nbserver;
 mod notices;
 mod oauth;
 mod openapi;
+mod page_forms;
 mod pages;
 mod readme;
 mod receivers;

@@ -42,7 +42,13 @@ pub fn item_page(urls: &Urls, item: &Item) -> Page {
                 .field(FieldKind::Text, "title", "Title", item.title.as_str())
                 .field(FieldKind::File, "file", "Replace the notebook file", ""),
         )
-        .form(Form::post("Delete", format!("{base}/delete")))
+        .form(
+            Form::post("Delete", format!("{base}/delete")).confirm(format!(
+                "Delete the notebook {} ({})?",
+                item.title.as_str(),
+                item.id.as_str()
+            )),
+        )
 }
 
 /// A user's items as a table, with the form that adds one.

@@ -1,4 +1,4 @@
-//! The pages of jobs: one job (live while it runs) and the filtered,
+//! The pages of jobs: one job (saying so while it runs) and the filtered,
 //! paged list.
 
 use std::collections::HashMap;
@@ -28,15 +28,10 @@ const STATUS_CHOICES: [&str; 6] = [
     JobStatus::Cancelled.as_str(),
 ];
 
-/// Seconds between reloads of a page showing a job that is not over.
-const LIVE_REFRESH: u32 = 2;
-
 fn is_running(job: &Job) -> bool {
     job.status.is_live()
 }
 
-/// A job: its state, timing, messages and executed notebook; refreshed
-/// while it is not over, with a cancel button.
 /// "Attempt 2 of up to 3", and when the next is due while one is awaited;
 /// nothing before the first attempt.
 fn attempt_line(job: &Job) -> Option<String> {
@@ -53,6 +48,8 @@ fn attempt_line(job: &Job) -> Option<String> {
     Some(line)
 }
 
+/// A job: its state, timing, messages and executed notebook; while it is
+/// not over it says so, with a *Refresh* link and a cancel button.
 pub fn job_page(urls: &Urls, job: &Job, notebook: Option<&Value>) -> Page {
     let b = urls.notebooks();
     let mut timing = vec![format!("Submitted {}", job.submitted.utc())];
@@ -107,8 +104,12 @@ pub fn job_page(urls: &Urls, job: &Job, notebook: Option<&Value>) -> Page {
             );
     }
     if is_running(job) {
+        let text = match job.status {
+            JobStatus::Submitted => "This job is waiting to run.",
+            _ => "This job is running.",
+        };
         page = page
-            .refresh_every(LIVE_REFRESH)
+            .live(text, Some(job.id.to_string()))
             .form(Form::post("Cancel", format!("{b}/jobs/{}/cancel", job.id)));
     } else if job.event_id.is_some() {
         // The same event, with the receiver's notebook as it is now.
@@ -238,7 +239,7 @@ pub fn jobs_page(b: &str, filter_values: &JobFilterValues, listing: &Listing<'_>
             next: (next_start > 0).then(|| filter(next_start as u64)),
         });
     if jobs.iter().any(is_running) {
-        page = page.refresh_every(LIVE_REFRESH);
+        page = page.live("Some of these jobs are still running.", None);
     }
     page
 }

@@ -202,9 +202,15 @@ pub fn receiver_page(urls: &Urls, r: &Receiver, log: &[LoggedDelivery]) -> Page 
     .form(if r.disabled {
         Form::post("Enable", format!("{base}/enable"))
     } else {
-        Form::post("Disable", format!("{base}/disable"))
+        Form::post("Disable", format!("{base}/disable")).confirm(format!(
+            "Disable the webhook receiver {}? Deliveries to it will be refused until it is enabled again.",
+            r.name.as_str()
+        ))
     })
-    .form(Form::post("Delete", format!("{base}/delete")))
+    .form(Form::post("Delete", format!("{base}/delete")).confirm(format!(
+        "Delete the webhook receiver {}? Senders' deliveries to its URL will be refused.",
+        r.name.as_str()
+    )))
 }
 
 /// The delivery log's lines as table rows: what the delivery was, and

@@ -77,10 +77,10 @@ pub fn runtime_page(urls: &Urls, id: &RuntimeId, name: &str, values: [&str; 6]) 
             Form::post("Change the runtime", format!("{here}/update")),
             values,
         ))
-        .form(Form::post(
-            "Unregister the runtime",
-            format!("{here}/unregister"),
-        ))
+        .form(
+            Form::post("Unregister the runtime", format!("{here}/unregister"))
+                .confirm(format!("Unregister the runtime {name}?")),
+        )
 }
 
 /// The packages a runtime's current version installs.
