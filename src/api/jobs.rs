@@ -18,6 +18,7 @@ use crate::domain::ids::{ItemId, JobId, ReceiverId};
 use crate::domain::job::{JobInputs, JobKind, JobStatus};
 use crate::domain::receiver::{parse_flag, Parameters};
 use crate::domain::runtime::RuntimeId;
+use crate::domain::time::{Millis, TimeRange};
 use crate::domain::ParseError;
 use crate::error::{Error, Result};
 use crate::service::jobs::Jobs;
@@ -284,6 +285,8 @@ pub(super) fn number(params: &Params, field: &'static str, default: u32, max: u3
     params(Format, Caller,
         ("status" = Option<String>, Query),
         ("receiverId" = Option<String>, Query),
+        ("from" = Option<String>, Query, description = "Jobs that ended (or, not ended, were submitted) at or after this time: epoch milliseconds or a UTC date and time (2026-12-07T13:05)"),
+        ("to" = Option<String>, Query, description = "... and before this time"),
         ("start" = Option<String>, Query),
         ("num" = Option<String>, Query),),
     responses(
@@ -305,6 +308,10 @@ async fn list(
         .map(ReceiverId::parse)
         .transpose()
         .map_err(Error::invalid("receiverId"))?;
+    let during = TimeRange {
+        from: time_param(&params, "from")?,
+        to: time_param(&params, "to")?,
+    };
     let start = number(&params, "start", 1, u32::MAX)?;
     // A page shows at most PAGE_MAX jobs, whatever `num` asks, so that it
     // stays quick to render; JSON answers go up to MAX_NUM.
@@ -315,7 +322,7 @@ async fn list(
         num
     };
     let (jobs, total) = service
-        .jobs(&caller, status, receiver, start - 1, num)
+        .jobs(&caller, status, receiver, during, start - 1, num)
         .await?;
     let shown = jobs.len() as u64;
     let next = u64::from(start) + shown;
@@ -356,6 +363,8 @@ async fn list(
         let filter_values = JobFilterValues {
             status: params.get("status").unwrap_or("").to_string(),
             receiver_id: params.get("receiverId").unwrap_or("").to_string(),
+            from: during.from.map(Millis::input_value).unwrap_or_default(),
+            to: during.to.map(Millis::input_value).unwrap_or_default(),
         };
         Ok(jobs_page(
             &super::urls(&settings).notebooks(),
@@ -363,6 +372,15 @@ async fn list(
             &listing,
         ))
     })
+}
+
+/// A time filter (`from`, `to`): epoch milliseconds or a UTC date and time.
+fn time_param(params: &Params, name: &'static str) -> Result<Option<Millis>> {
+    params
+        .non_empty(name)
+        .map(Millis::parse)
+        .transpose()
+        .map_err(Error::invalid(name))
 }
 
 /// The `status` filter, in any case, when given.

@@ -8,9 +8,9 @@ use std::sync::{Arc, LazyLock};
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
-use utoipa::openapi::schema::{Schema, SchemaType, Type};
+use utoipa::openapi::schema::{AnyOfBuilder, Schema, SchemaType, Type};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::{OpenApi as Document, RefOr, Server};
+use utoipa::openapi::{OpenApi as Document, Ref, RefOr, Server};
 use utoipa::{Modify, OpenApi};
 
 use super::schema::{AdminError, SharingError};
@@ -66,7 +66,7 @@ impl Modify for Schemes {
             "token",
             SecurityScheme::ApiKey(ApiKey::Query(ApiKeyValue::with_description(
                 "token",
-                "A token in the query string: accepted on GET only. On a POST the token goes in the form or multipart body (a field named token), or in a header; a POST whose token is only in the URL is answered 401 with code 499.",
+                "A token in the query string: accepted on GET only. On a POST the token goes in the form or multipart body (a field named token), or in a header; a POST whose token is only in the URL is refused with code 499.",
             ))),
         );
         components.add_security_scheme(
@@ -93,8 +93,18 @@ impl Modify for Schemes {
 /// The description, without servers: built once.
 static DOCUMENT: LazyLock<Document> = LazyLock::new(|| {
     let mut doc = ApiDoc::openapi();
-    for item in doc.paths.paths.values_mut() {
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let error = if path.starts_with("/admin") {
+            Some("AdminError")
+        } else if path.starts_with("/sharing") {
+            Some("SharingError")
+        } else {
+            None
+        };
         for operation in [&mut item.get, &mut item.post].into_iter().flatten() {
+            if let Some(error) = error {
+                errors_as_200(operation, error);
+            }
             // The ids would be the handlers' names, which repeat from one
             // resource to the next (`list`, `fetch`): operations have none.
             operation.operation_id = None;
@@ -107,6 +117,25 @@ static DOCUMENT: LazyLock<Document> = LazyLock::new(|| {
     }
     doc
 });
+
+/// Esri's convention: an error asked for as JSON comes with HTTP 200, so
+/// the JSON of a 200 answer is the resource or the API's error shape.
+fn errors_as_200(operation: &mut utoipa::openapi::path::Operation, error: &str) {
+    let Some(RefOr::T(ok)) = operation.responses.responses.get_mut("200") else {
+        return;
+    };
+    let Some(json) = ok.content.get_mut("application/json") else {
+        return;
+    };
+    let Some(answer) = json.schema.take() else {
+        return;
+    };
+    let either = AnyOfBuilder::new()
+        .item(answer)
+        .item(RefOr::Ref(Ref::from_schema_name(error)))
+        .build();
+    json.schema = Some(RefOr::T(Schema::AnyOf(either)));
+}
 
 /// A body that may be left out (`Option<T>`) is described as "T or null";
 /// a form left out is no body at all, never a null, so it is T.

@@ -24,6 +24,7 @@ use crate::domain::ids::JobId;
 use crate::domain::job::{JobKind, JobStatus};
 use crate::domain::properties::SystemProperties;
 use crate::domain::receiver::parse_flag;
+use crate::domain::time::TimeRange;
 use crate::error::{Error, Result};
 use crate::service::jobs::Jobs;
 use crate::service::system::System;
@@ -358,7 +359,9 @@ async fn list(
         .map_err(Error::invalid("detail"))?
         .unwrap_or(false);
     let num = super::jobs::number(&params, "num", 100, MAX_NUM)?;
-    let (jobs, total) = service.jobs(&caller, None, None, 0, num).await?;
+    let (jobs, total) = service
+        .jobs(&caller, None, None, TimeRange::default(), 0, num)
+        .await?;
     let async_jobs = jobs
         .iter()
         .map(|j| {

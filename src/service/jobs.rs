@@ -9,7 +9,7 @@ use crate::domain::job::{JobInputs, JobKind, JobStatus};
 use crate::domain::receiver::Parameters;
 use crate::domain::refusal::Refusal;
 use crate::domain::runtime::RuntimeId;
-use crate::domain::time::Millis;
+use crate::domain::time::{Millis, TimeRange};
 use crate::domain::user::User;
 use crate::error::{Error, Result};
 use crate::runner::runs::Runs;
@@ -124,6 +124,7 @@ impl Jobs {
         caller: &User,
         status: Option<JobStatus>,
         receiver_id: Option<ReceiverId>,
+        during: TimeRange,
         offset: u32,
         limit: u32,
     ) -> Result<(Vec<Job>, u64)> {
@@ -132,6 +133,7 @@ impl Jobs {
             status,
             receiver_id,
             username: (!caller.is_admin()).then(|| caller.username.clone()),
+            during,
             offset,
             limit,
         };

@@ -16,6 +16,8 @@ pub struct Page {
     /// Work still under way that the page shows: no page reloads itself,
     /// it says so and offers a *Refresh* link.
     pub live: Option<Live>,
+    /// A form that narrows what the page shows (a `GET`), shown first.
+    pub filter: Option<Form>,
 }
 
 /// What is still under way on a page. `job` is the hook for live updates:
@@ -35,6 +37,7 @@ impl Default for Page {
             forms: Vec::new(),
             blocks: Vec::new(),
             show_value: true,
+            filter: None,
             live: None,
         }
     }
@@ -164,6 +167,9 @@ pub enum FieldKind {
     File,
     Select,
     Hidden,
+    /// A date and time (`datetime-local`).
+    #[serde(rename = "datetime-local")]
+    DateTime,
 }
 
 impl Page {
@@ -179,6 +185,12 @@ impl Page {
             label: label.into(),
             href: href.into(),
         });
+        self
+    }
+
+    /// The form that narrows what the page lists, shown above it.
+    pub fn filter(mut self, form: Form) -> Self {
+        self.filter = Some(form);
         self
     }
 

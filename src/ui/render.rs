@@ -261,6 +261,12 @@ pub fn render_page(page: &Page, value: &Value, chrome: &Chrome) -> String {
         }
         form.fields.insert(0, hidden("f", "html"));
     }
+    if let Some(form) = &mut page.filter {
+        if let PageAuth::Token(t) = &chrome.auth {
+            form.fields.insert(0, hidden("token", t));
+        }
+        form.fields.insert(0, hidden("f", "html"));
+    }
     for block in &mut page.blocks {
         match block {
             Block::Table { rows, .. } => {
@@ -293,6 +299,7 @@ pub fn render_page(page: &Page, value: &Value, chrome: &Chrome) -> String {
             sections => if page.show_value { sections(value) } else { Vec::new() },
             links => page.links,
             forms => page.forms,
+            filter => page.filter,
             blocks => page.blocks,
             live => live,
             json_link => json_link,

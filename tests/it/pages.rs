@@ -365,3 +365,66 @@ async fn every_answer_forbids_sniffing_and_framing_and_pages_allow_only_their_ow
     let health = app.client.get(app.url("/healthz")).send().await.unwrap();
     assert_eq!(health.headers()["x-content-type-options"], "nosniff");
 }
+
+#[tokio::test]
+async fn the_jobs_list_narrows_to_a_time_range_with_its_filters_above_it() {
+    use hookbook::domain::ids::{EventId, ItemId, JobId, ReceiverId};
+    use hookbook::domain::time::Millis;
+    use hookbook::domain::user::Username;
+    let app = spawn_app().await;
+    app.add_user("admin", "administrator", &[]).await;
+    let token = app.token("admin").await;
+    let store = crate::common::db::store(app.dir.path()).await;
+    let receiver = ReceiverId::generate();
+    let ten = Millis::parse("2025-12-07T10:00").unwrap().0;
+    let events = (0..3)
+        .map(|hour| hookbook::store::NewEvent {
+            event_id: EventId::generate(),
+            job_id: JobId::generate(),
+            receiver_id: receiver,
+            delivery_id: None,
+            received: Millis(ten + hour * 3_600_000),
+            headers: "{}".into(),
+            body: b"{}".to_vec(),
+            signed: hookbook::domain::event::SignedPart::Body,
+            item_id: ItemId::generate(),
+            username: Username::parse("admin").unwrap(),
+            parameters: "{}".into(),
+        })
+        .collect();
+    store.accept_events(events, 10_000).await.unwrap();
+    let jobs = "/notebooks/admin/notebooks/jobs";
+    let r = app
+        .get(
+            &format!("{jobs}?from=2025-12-07T10:30&to=2025-12-07T12:00"),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.json["total"].as_u64()),
+        (200, Some(1)),
+        "{}",
+        r.json
+    );
+    let from = ten + 3_600_000;
+    let r = app.get(&format!("{jobs}?from={from}"), Some(&token)).await;
+    assert_eq!(
+        r.json["total"], 2,
+        "milliseconds too, from inclusive: {}",
+        r.json
+    );
+    let r = app.get(&format!("{jobs}?to=yesterday"), Some(&token)).await;
+    assert_eq!(r.status, 400, "{}", r.json);
+    assert!(r.json.to_string().contains("'to'"), "{}", r.json);
+    // The page: the filters first, the range kept in date-time inputs.
+    let html = app
+        .html(&format!("{jobs}?from=2025-12-07T10:30"), &token)
+        .await;
+    let filters = html.find("<form method=\"get\"").expect("a filter form");
+    let table = html.find("<table").expect("a table");
+    assert!(filters < table, "the filters come first");
+    assert!(
+        html.contains(r#"type="datetime-local" name="from" value="2025-12-07T10:30""#),
+        "{html}"
+    );
+}

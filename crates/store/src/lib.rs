@@ -27,7 +27,7 @@ use hookbook_core::domain::event::{Event, SignedPart};
 use hookbook_core::domain::ids::{BatchId, EventId, ItemId, JobId, NodeId, ReceiverId};
 use hookbook_core::domain::job::{Job, JobEnd, JobInputs, JobStatus, Lease};
 use hookbook_core::domain::notebook::{Item, ItemTitle, Tags};
-use hookbook_core::domain::time::Millis;
+use hookbook_core::domain::time::{Millis, TimeRange};
 use hookbook_core::domain::upload::{PartNumber, Upload};
 use hookbook_core::domain::user::{User, Username};
 use hookbook_core::security::token::TokenHash;
@@ -406,6 +406,8 @@ pub struct JobFilter {
     pub status: Option<JobStatus>,
     pub receiver_id: Option<ReceiverId>,
     pub username: Option<Username>,
+    /// When the job ended (or was submitted, while it has not ended).
+    pub during: TimeRange,
     pub offset: u32,
     pub limit: u32,
 }

@@ -16,6 +16,9 @@ use super::Urls;
 pub struct JobFilterValues {
     pub status: String,
     pub receiver_id: String,
+    /// The time range, as a date-time input shows it (UTC).
+    pub from: String,
+    pub to: String,
 }
 
 /// The status filter's choices: any, or one status.
@@ -187,6 +190,8 @@ pub fn jobs_page(b: &str, filter_values: &JobFilterValues, listing: &Listing<'_>
         for (key, v) in [
             ("status", &filter_values.status),
             ("receiverId", &filter_values.receiver_id),
+            ("from", &filter_values.from),
+            ("to", &filter_values.to),
         ] {
             if !v.trim().is_empty() {
                 query.append_pair(key, v);
@@ -202,7 +207,7 @@ pub fn jobs_page(b: &str, filter_values: &JobFilterValues, listing: &Listing<'_>
         .collect();
     let mut page = Page::new("Jobs")
         .without_value()
-        .form(
+        .filter(
             Form::get("Filter", format!("{b}/jobs"))
                 .select("status", "Status", &filter_values.status, &STATUS_CHOICES)
                 .field(
@@ -211,6 +216,13 @@ pub fn jobs_page(b: &str, filter_values: &JobFilterValues, listing: &Listing<'_>
                     "Receiver id",
                     &filter_values.receiver_id,
                 )
+                .field(
+                    FieldKind::DateTime,
+                    "from",
+                    "Ended (or submitted) from, UTC",
+                    &filter_values.from,
+                )
+                .field(FieldKind::DateTime, "to", "Until, UTC", &filter_values.to)
                 .field(FieldKind::Text, "num", "Jobs per page", num.to_string()),
         )
         .block(Block::Table {

@@ -135,6 +135,14 @@ impl JobStore for PgStore {
                 q.push(" AND username = ")
                     .push_bind(user.as_str().to_string());
             }
+            if let Some(from) = f.during.from {
+                q.push(" AND COALESCE(end_time, submitted) >= ")
+                    .push_bind(from.0);
+            }
+            if let Some(to) = f.during.to {
+                q.push(" AND COALESCE(end_time, submitted) < ")
+                    .push_bind(to.0);
+            }
         };
         let mut total = QueryBuilder::<Postgres>::new("SELECT count(*) FROM jobs");
         filtered(&mut total);

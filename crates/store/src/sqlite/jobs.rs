@@ -100,6 +100,14 @@ impl JobStore for SqliteStore {
                 q.push(" AND username = ")
                     .push_bind(user.as_str().to_string());
             }
+            if let Some(from) = f.during.from {
+                q.push(" AND COALESCE(end_time, submitted) >= ")
+                    .push_bind(from.0);
+            }
+            if let Some(to) = f.during.to {
+                q.push(" AND COALESCE(end_time, submitted) < ")
+                    .push_bind(to.0);
+            }
         };
         let mut count = QueryBuilder::<Sqlite>::new("SELECT count(*) AS n FROM jobs");
         filtered(&mut count);
