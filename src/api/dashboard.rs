@@ -17,6 +17,7 @@ use super::path::Id;
 use super::schema::AdminError;
 use crate::domain::dashboard::{Series, Window};
 use crate::domain::ids::ReceiverId;
+use crate::domain::time::Millis;
 use crate::error::{Error, Result};
 use crate::service::dashboard::Dashboards;
 use crate::service::dashboard::Figures;
@@ -112,28 +113,67 @@ fn named(series: &[Series]) -> BTreeMap<String, Vec<Option<f64>>> {
         .collect()
 }
 
-fn page(settings: &Settings, title: String, base: &str, f: &Figures) -> Page {
+/// The jobs a bar counts: the runs that ended in its bucket in its state,
+/// or the jobs its accepted deliveries made (refusals made none), of the
+/// receiver when the dashboard is a receiver's.
+fn jobs_of_bar(
+    jobs: &str,
+    receiver: Option<ReceiverId>,
+    series: &str,
+    from: Millis,
+    to: Millis,
+) -> Option<String> {
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    match series {
+        "COMPLETED" | "FAILED" | "CANCELLED" => {
+            query.append_pair("status", series);
+        }
+        "accepted" => {}
+        _ => return None,
+    }
+    if let Some(receiver) = receiver {
+        query.append_pair("receiverId", &receiver.to_string());
+    }
+    query.append_pair("from", &from.0.to_string());
+    query.append_pair("to", &to.0.to_string());
+    Some(format!("{jobs}?{}", query.finish()))
+}
+
+fn page(
+    settings: &Settings,
+    title: String,
+    base: &str,
+    receiver: Option<ReceiverId>,
+    f: &Figures,
+) -> Page {
     let per = f.window.per();
+    let jobs = format!("/{}/admin/notebooks/jobs", settings.context);
+    let link =
+        |series: &str, from: Millis, to: Millis| jobs_of_bar(&jobs, receiver, series, from, to);
     let mut charts = vec![
         Figure {
             title: format!("Deliveries {per}, by outcome"),
             kind: Kind::Bars,
             series: &f.deliveries,
+            link: Some(&link),
         },
         Figure {
             title: format!("Runs {per}, by final state"),
             kind: Kind::Bars,
             series: &f.runs,
+            link: Some(&link),
         },
         Figure {
             title: "Run duration (seconds)".into(),
             kind: Kind::Lines,
             series: &f.durations,
+            link: None,
         },
         Figure {
             title: "From webhook to first cell (seconds)".into(),
             kind: Kind::Lines,
             series: &f.first_cell,
+            link: None,
         },
     ];
     if !f.queue.is_empty() {
@@ -141,6 +181,7 @@ fn page(settings: &Settings, title: String, base: &str, f: &Figures) -> Page {
             title: "Jobs waiting and warm kernels (the busiest minute)".into(),
             kind: Kind::Lines,
             series: &f.queue,
+            link: None,
         });
     }
     let axis = Axis {
@@ -186,7 +227,7 @@ async fn site(
 ) -> Result<Reply> {
     let f = service.site_dashboard(&caller, window(&params)?).await?;
     let base = format!("{}/dashboard", super::urls(&settings).notebooks());
-    let page = page(&settings, "The site".into(), &base, &f);
+    let page = page(&settings, "The site".into(), &base, None, &f);
     Reply::new(DashboardOut::from(&f), async move { Ok(page) })
 }
 
@@ -212,7 +253,14 @@ async fn receiver(
         .receiver_dashboard(&caller, &id, window(&params)?)
         .await?;
     let base = format!("{}/{id}/dashboard", super::urls(&settings).receivers());
-    let page = page(&settings, r.name.as_str().to_string(), &base, &f).link(
+    let page = page(
+        &settings,
+        r.name.as_str().to_string(),
+        &base,
+        Some(r.id),
+        &f,
+    )
+    .link(
         "The receiver",
         format!("{}/{id}", super::urls(&settings).receivers()),
     );

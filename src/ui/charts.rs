@@ -34,7 +34,13 @@ pub struct Rect {
     pub h: f64,
     /// The series' style (fill pattern).
     pub style: usize,
+    /// Where the bar leads (the jobs it counts), and what it says there.
+    pub href: Option<String>,
+    pub label: String,
 }
+
+/// Where a bar of `series` over `[from, to)` leads, if anywhere.
+pub type BarLink<'a> = &'a dyn Fn(&str, Millis, Millis) -> Option<String>;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Line {
@@ -75,6 +81,8 @@ pub struct Chart {
     pub legend: Vec<Legend>,
     /// What the chart shows, in words (its accessible name).
     pub summary: String,
+    /// Whether its bars are links (then it is a group, not an image).
+    pub linked: bool,
 }
 
 /// The bucket times a chart's x axis names.
@@ -139,7 +147,15 @@ fn y_ticks(top: f64, plot_h: f64) -> Vec<Tick> {
 }
 
 /// Stacked bars of counts, one stack per bucket.
-fn bars(series: &[Series], n: usize, step_w: f64, top: f64, plot_h: f64) -> Vec<Rect> {
+fn bars(
+    series: &[Series],
+    axis: Axis,
+    link: Option<BarLink<'_>>,
+    step_w: f64,
+    top: f64,
+    plot_h: f64,
+) -> Vec<Rect> {
+    let n = axis.count.max(1);
     let mut rects = Vec::new();
     let bar_w = (step_w * 0.8).max(0.5);
     for b in 0..n {
@@ -151,12 +167,16 @@ fn bars(series: &[Series], n: usize, step_w: f64, top: f64, plot_h: f64) -> Vec<
             }
             let h = plot_h * v / top;
             let y = TOP + plot_h * (1.0 - (base + v) / top);
+            let from = Millis(axis.from.0 + axis.size_ms * b as i64);
+            let to = Millis(from.0 + axis.size_ms);
             rects.push(Rect {
                 x: LEFT + step_w * b as f64 + (step_w - bar_w) / 2.0,
                 y,
                 w: bar_w,
                 h,
                 style: i % STYLES,
+                href: link.and_then(|link| link(&s.name, from, to)),
+                label: format!("{}: {} from {}", s.name, figure(v), from.utc()),
             });
             base += v;
         }
@@ -195,7 +215,13 @@ fn lines(series: &[Series], step_w: f64, top: f64, plot_h: f64) -> Vec<Line> {
 }
 
 /// The geometry of one chart of `series` over `axis`.
-pub fn chart(title: &str, kind: Kind, axis: Axis, series: &[Series]) -> Chart {
+pub fn chart(
+    title: &str,
+    kind: Kind,
+    axis: Axis,
+    series: &[Series],
+    link: Option<BarLink<'_>>,
+) -> Chart {
     let n = axis.count.max(1);
     let plot_w = WIDTH - LEFT - RIGHT;
     let plot_h = HEIGHT - TOP - BOTTOM;
@@ -242,7 +268,12 @@ pub fn chart(title: &str, kind: Kind, axis: Axis, series: &[Series]) -> Chart {
             .collect::<Vec<_>>()
             .join("; ")
     );
+    let rects = match kind {
+        Kind::Bars => bars(series, axis, link, step_w, top, plot_h),
+        Kind::Lines => Vec::new(),
+    };
     Chart {
+        linked: rects.iter().any(|r| r.href.is_some()),
         title: title.to_string(),
         shape: kind,
         width: WIDTH,
@@ -251,10 +282,7 @@ pub fn chart(title: &str, kind: Kind, axis: Axis, series: &[Series]) -> Chart {
         top: TOP,
         plot_w,
         plot_h,
-        rects: match kind {
-            Kind::Bars => bars(series, n, step_w, top, plot_h),
-            Kind::Lines => Vec::new(),
-        },
+        rects,
         lines: match kind {
             Kind::Lines => lines(series, step_w, top, plot_h),
             Kind::Bars => Vec::new(),
@@ -292,8 +320,18 @@ mod tests {
                 series("a", &[Some(3.0), Some(0.0)]),
                 series("b", &[Some(2.0), None]),
             ],
+            Some(&|name: &str, from: Millis, to: Millis| {
+                (name == "b").then(|| format!("/jobs?from={}&to={}", from.0, to.0))
+            }),
         );
         assert_eq!(c.rects.len(), 2, "no rectangle for nothing");
+        assert_eq!(c.rects[0].href, None, "a leads nowhere");
+        assert_eq!(c.rects[1].href.as_deref(), Some("/jobs?from=0&to=60000"));
+        assert!(
+            c.rects[1].label.starts_with("b: 2 from"),
+            "{}",
+            c.rects[1].label
+        );
         let bottom = TOP + c.plot_h;
         assert!((c.rects[0].y + c.rects[0].h - bottom).abs() < 1e-9);
         assert!(
@@ -317,6 +355,7 @@ mod tests {
             Kind::Lines,
             axis,
             &[series("p50", &[Some(1.0), None, Some(2.0)])],
+            None,
         );
         assert_eq!(c.lines[0].d.matches('M').count(), 2, "{}", c.lines[0].d);
         assert_eq!(nice(0.0), 1.0);

@@ -276,6 +276,13 @@ pub fn render_page(page: &Page, value: &Value, chrome: &Chrome) -> String {
                     }
                 }
             }
+            Block::Chart { chart } => {
+                for rect in &mut chart.rects {
+                    if let Some(href) = &mut rect.href {
+                        *href = with_token(href, token);
+                    }
+                }
+            }
             Block::Pager { previous, next, .. } => {
                 for href in [previous, next].into_iter().flatten() {
                     *href = with_token(href, token);

@@ -115,6 +115,20 @@ async fn a_receivers_dashboard_counts_its_deliveries_and_runs_and_draws_them() {
     ] {
         assert!(page.contains(part), "{part} in the page");
     }
+    // The run's bar opens the job it counts.
+    let at = page
+        .find("jobs?status=COMPLETED&amp;receiverId=")
+        .expect("the COMPLETED bar links to its jobs");
+    let start = page[..at].rfind("href=\"").unwrap() + "href=\"".len();
+    let end = start + page[start..].find('"').unwrap();
+    let href = page[start..end]
+        .replace("&amp;", "&")
+        .replace("&#x2f;", "/");
+    let path = href.trim_start_matches("/notebooks");
+    let listed = app.get(&format!("/notebooks{path}"), Some(&admin)).await;
+    assert_eq!(listed.json["total"], 1, "{href}: {}", listed.json);
+    assert_eq!(listed.json["jobs"][0]["id"], job, "{}", listed.json);
+    assert!(page.contains(r#"role="group""#), "a chart of links is a group");
     // Nothing fetched from elsewhere: no external script, style or font.
     for outside in [
         "<script src",

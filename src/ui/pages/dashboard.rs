@@ -3,14 +3,16 @@
 
 use super::Urls;
 use crate::domain::dashboard::{Series, Window};
-use crate::ui::charts::{chart, Axis, Kind};
+use crate::ui::charts::{chart, Axis, BarLink, Kind};
 use crate::ui::{Block, Cell, Page};
 
-/// One chart to draw: its title, shape and series.
+/// One chart to draw: its title, shape and series, and where its bars
+/// lead.
 pub struct Figure<'a> {
     pub title: String,
     pub kind: Kind,
     pub series: &'a [Series],
+    pub link: Option<BarLink<'a>>,
 }
 
 /// The window's headline figures, from its deliveries by outcome and its
@@ -88,7 +90,7 @@ pub fn dashboard_page(
     }
     for f in figures {
         page = page.block(Block::Chart {
-            chart: chart(&f.title, f.kind, axis, f.series),
+            chart: chart(&f.title, f.kind, axis, f.series, f.link),
         });
     }
     page.link("Webhook receivers", urls.receivers())
