@@ -330,7 +330,10 @@ pub async fn negotiate(State(n): State<Negotiation>, request: Request, next: Nex
             return render_failure(&n, &answer, ErrorAnswer::from(error));
         }
     };
-    let answer = Answer::new(&n, &params, &parts);
+    let mut answer = Answer::new(&n, &params, &parts);
+    if let Answer::Page { chrome, .. } = &mut answer {
+        chrome.admin = reads_as_admin(&n, &params, &parts).await;
+    }
     if parts.method == Method::POST {
         if let Err(error) = refuse_secrets_in_url(&params) {
             return render_failure(&n, &answer, ErrorAnswer::from(error));
@@ -348,6 +351,24 @@ pub async fn negotiate(State(n): State<Negotiation>, request: Request, next: Nex
         return render_failure(&n, &answer, failure);
     }
     response
+}
+
+/// Whether a page's reader is an administrator (its navigation then leads
+/// to the site's dashboard): by the token or session it came with.
+async fn reads_as_admin(n: &Negotiation, params: &Params, parts: &Parts) -> bool {
+    let token = params
+        .get("token")
+        .filter(|t| !t.is_empty())
+        .or_else(|| super::credentials::header_token(&parts.headers))
+        .or_else(|| super::credentials::session_of(&parts.headers));
+    match token {
+        Some(token) => n
+            .callers
+            .authenticate(Some(token))
+            .await
+            .is_ok_and(|user| user.is_admin()),
+        None => false,
+    }
 }
 
 /// The path as the client sent it (nested routers see it without the

@@ -148,6 +148,9 @@ pub struct Chrome {
     pub notice: Option<String>,
     /// The form (by its place on the page) whose confirmation is asked.
     pub confirm: Option<usize>,
+    /// Whether the reader is an administrator (the navigation then leads
+    /// to the site's dashboard).
+    pub admin: bool,
 }
 
 impl Chrome {
@@ -159,6 +162,7 @@ impl Chrome {
             here: here.into(),
             notice: None,
             confirm: None,
+            admin: false,
         }
     }
 }
@@ -334,6 +338,9 @@ pub fn render_refused(form: Form, problems: &[String], chrome: &Chrome) -> Strin
 fn nav(chrome: &Chrome) -> minijinja::Value {
     let c = &chrome.context;
     let token = chrome.token();
+    let dashboard = chrome
+        .admin
+        .then(|| ("Dashboard", format!("/{c}/admin/notebooks/dashboard")));
     let links: Vec<Link> = [
         (
             "Receivers",
@@ -345,6 +352,7 @@ fn nav(chrome: &Chrome) -> minijinja::Value {
         ("Notices", format!("/{c}/admin/notebooks/notices")),
     ]
     .into_iter()
+    .chain(dashboard)
     .map(|(label, href)| Link {
         label: label.into(),
         href: with_token(&href, token),

@@ -128,7 +128,10 @@ async fn a_receivers_dashboard_counts_its_deliveries_and_runs_and_draws_them() {
     let listed = app.get(&format!("/notebooks{path}"), Some(&admin)).await;
     assert_eq!(listed.json["total"], 1, "{href}: {}", listed.json);
     assert_eq!(listed.json["jobs"][0]["id"], job, "{}", listed.json);
-    assert!(page.contains(r#"role="group""#), "a chart of links is a group");
+    assert!(
+        page.contains(r#"role="group""#),
+        "a chart of links is a group"
+    );
     // Nothing fetched from elsewhere: no external script, style or font.
     for outside in [
         "<script src",
@@ -146,6 +149,16 @@ async fn the_sites_dashboard_is_for_administrators_and_shows_the_queue() {
     let cast = app.cast().await;
     let path = "/notebooks/admin/notebooks/dashboard";
     assert_eq!(app.get(path, Some(&cast.alice)).await.status, 403);
+    // Administrators find it in every page's navigation; others do not.
+    let jobs = "/notebooks/admin/notebooks/jobs";
+    let nav = format!(r#"href="{}"#, path.replace('/', "&#x2f;"));
+    let theirs = app.html(jobs, &cast.admin).await;
+    assert!(
+        theirs.contains(&nav) && theirs.contains(">Dashboard</a>"),
+        "{theirs}"
+    );
+    let hers = app.html(jobs, &cast.alice).await;
+    assert!(!hers.contains(">Dashboard</a>"), "{hers}");
     // Every node samples the queue once a minute, the first at its start.
     let d = eventually("a sample of the queue", Duration::from_secs(30), || async {
         let d = app.get(path, Some(&cast.admin)).await.json;
