@@ -507,11 +507,11 @@ async fn replay(
 }
 
 /// A job's page, as a path of this site.
-fn job_path(settings: &Settings, id: &JobId) -> String {
+pub(super) fn job_path(settings: &Settings, id: &JobId) -> String {
     format!("{}/jobs/{id}", super::urls(settings).notebooks())
 }
 
-fn job_url(settings: &Settings, id: &JobId) -> String {
+pub(super) fn job_url(settings: &Settings, id: &JobId) -> String {
     format!(
         "{}{}/jobs/{id}",
         settings.public_url,

@@ -27,6 +27,7 @@ mod schema;
 mod search;
 mod session;
 mod system;
+mod test_events;
 mod tokens;
 mod uploads;
 
@@ -110,6 +111,7 @@ pub fn router(site: Site) -> Router {
     };
     let admin = directory::admin_routes()
         .merge(receivers::routes())
+        .merge(test_events::routes())
         .merge(replays::routes())
         .merge(retries::routes())
         .merge(runtimes::routes())

@@ -16,7 +16,7 @@ use utoipa::{Modify, OpenApi};
 use super::schema::{AdminError, SharingError};
 use super::{
     dashboard, directory, events, items, jobs, notices, oauth, portal, receivers, replays, retries,
-    runtimes, search, session, system, tokens, uploads,
+    runtimes, search, session, system, test_events, tokens, uploads,
 };
 use crate::service::Settings;
 
@@ -27,6 +27,7 @@ use crate::service::Settings;
         directory::admin_root, directory::admin_root_slash, directory::notebooks_root,
         receivers::list, receivers::create, receivers::fetch, receivers::update,
         receivers::delete, receivers::validate, receivers::enable, receivers::disable,
+        test_events::send_test_event,
         replays::replay, replays::cancel, receivers::deliveries,
         jobs::list, jobs::fetch, jobs::notebook, jobs::cancel, jobs::replay, jobs::execute,
         directory::sharing_root, tokens::describe, tokens::generate, tokens::revoke,

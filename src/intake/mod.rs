@@ -9,6 +9,7 @@ pub mod health;
 pub mod limits;
 mod receive;
 pub mod signature;
+mod test_event;
 
 use std::sync::Arc;
 

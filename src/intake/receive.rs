@@ -40,6 +40,13 @@ pub struct Gate {
     started: Instant,
 }
 
+impl Gate {
+    /// The receiver the delivery is for.
+    pub(super) fn receiver(&self) -> &Receiver {
+        &self.receiver
+    }
+}
+
 /// A delivery as it came: header names lowercased, the body's exact bytes.
 pub struct Incoming {
     pub headers: Vec<(String, Vec<u8>)>,

@@ -601,3 +601,66 @@ async fn a_replaced_secret_keeps_verifying_during_its_grace_period() {
         "no grace period"
     );
 }
+
+/// A page can try a receiver without a terminal: the server signs a test
+/// event of its own the way the receiver checks (ArcGIS, GitHub, Standard
+/// Webhooks) and delivers it, signature checked; it makes a job; a page's
+/// form lands on that job.
+#[tokio::test]
+async fn a_test_event_signed_by_the_server_makes_a_job_for_each_kind_of_receiver() {
+    let secrets = [
+        (SECRET, "x-esrihook-signature"),
+        (SECRET, "x-hub-signature-256"),
+        (
+            "whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYX",
+            "webhook-signature",
+        ),
+    ];
+    for (secret, header) in secrets {
+        let (app, token, id, _) = with_receiver(spawn_app().await, secret, header).await;
+        let path = format!("{RECEIVERS}/{id}/sendTestEvent");
+        let r = app.post_form(&path, Some(&token), &[]).await;
+        assert_eq!(r.status, 200, "{header}: {}", r.json);
+        let job = r.json["jobId"].as_str().expect("a job").to_string();
+        let made = app
+            .get(
+                &format!("/notebooks/admin/notebooks/jobs/{job}"),
+                Some(&token),
+            )
+            .await;
+        assert_eq!(
+            made.json["receiverId"],
+            id.as_str(),
+            "{header}: {}",
+            made.json
+        );
+        let log = wait_for_log(&app, &token, &id, 1).await;
+        assert_eq!(log[0]["outcome"], "accepted", "{header}: {log:?}");
+        // From a page: a redirect to the job it made.
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let r = client
+            .post(app.url(&path))
+            .form(&[("f", "html"), ("token", token.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303, "{header}");
+        let location = r.headers()["location"].to_str().unwrap().to_string();
+        assert!(
+            location.contains("/notebooks/admin/notebooks/jobs/"),
+            "{location}"
+        );
+    }
+    // Only who may manage the receiver may send it one.
+    let (app, _, id, _) = with_receiver(spawn_app().await, SECRET, "x-esrihook-signature").await;
+    app.add_user("eve", "user", &["notebooks:create", "notebooks:webhooks"])
+        .await;
+    let eve = app.token("eve").await;
+    let r = app
+        .post_form(&format!("{RECEIVERS}/{id}/sendTestEvent"), Some(&eve), &[])
+        .await;
+    assert_eq!(r.status, 403, "{}", r.json);
+}

@@ -176,6 +176,10 @@ pub fn receiver_page(urls: &Urls, r: &Receiver, log: &[LoggedDelivery]) -> Page 
         "Jobs of this receiver",
         format!("{jobs}?receiverId={}", r.id),
     )
+    .form(Form::post(
+        "Send a test event",
+        format!("{base}/sendTestEvent"),
+    ))
     .form(update_form(&base, r))
     .form(Form::post("Validate", format!("{base}/validate")))
     .form(
