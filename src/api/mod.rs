@@ -158,6 +158,23 @@ fn urls(settings: &Settings) -> crate::ui::Urls {
     }
 }
 
+/// A stored notebook made ready for a page, off the async threads (the
+/// parsing, highlighting and sanitizing are CPU work, bounded in time by
+/// the renderer); `None` when the bytes are not a notebook.
+async fn notebook_cells(
+    bytes: Vec<u8>,
+) -> crate::error::Result<Option<Vec<crate::ui::NotebookCell>>> {
+    tokio::task::spawn_blocking(move || {
+        serde_json::from_slice::<serde_json::Value>(&bytes)
+            .ok()
+            .map(|notebook| crate::ui::notebook_cells(&notebook))
+    })
+    .await
+    .map_err(|e| {
+        crate::error::Error::Internal(anyhow::Error::new(e).context("rendering a notebook failed"))
+    })
+}
+
 /// Paths that name no resource get an error shape rather than an empty
 /// body: the sharing API's under its path, the admin API's elsewhere.
 pub(super) async fn unknown_resource(

@@ -2,10 +2,9 @@
 //! paged list.
 
 use crate::domain::job::Job;
-use serde_json::Value;
 
 use crate::domain::job::JobStatus;
-use crate::ui::{notebook_cells, Block, Cell, FieldKind, Form, Page};
+use crate::ui::{Block, Cell, FieldKind, Form, NotebookCell, Page};
 
 use super::Urls;
 
@@ -50,7 +49,7 @@ fn attempt_line(job: &Job) -> Option<String> {
     Some(line)
 }
 
-pub fn job_page(urls: &Urls, job: &Job, notebook: Option<&Value>) -> Page {
+pub fn job_page(urls: &Urls, job: &Job, notebook: Option<Vec<NotebookCell>>) -> Page {
     let b = urls.notebooks();
     let mut timing = vec![format!("Submitted {}", job.submitted.utc())];
     if let Some(start) = job.start_time {
@@ -96,7 +95,8 @@ pub fn job_page(urls: &Urls, job: &Job, notebook: Option<&Value>) -> Page {
     if let Some(notebook) = notebook {
         page = page
             .block(Block::Notebook {
-                cells: notebook_cells(notebook),
+                heading: "Executed notebook".into(),
+                cells: notebook,
             })
             .link(
                 "Download the executed notebook (.ipynb)",
