@@ -103,7 +103,7 @@ fn every_output_type_is_shown_in_its_richest_safe_form() {
             "text"
         ]
     );
-    assert_eq!(out[0].text.as_ref().unwrap().head[0].text, "1\n");
+    assert_eq!(out[0].text.as_ref().unwrap().head[0].text, "1");
     assert_eq!(out[1].stream, "stderr");
     let traceback = &out[2].text.as_ref().unwrap().head;
     assert_eq!(traceback[0].class, "ansi-red-fg");

@@ -201,7 +201,15 @@ fn lines_word(n: usize) -> String {
 
 /// Folds `lines` as `bounds` say, within `left` bytes of the page (which
 /// it uses up); the note says what is left out.
-pub fn fold(lines: Vec<Line>, bounds: Bounds, left: &mut usize) -> Text {
+pub fn fold(mut lines: Vec<Line>, bounds: Bounds, left: &mut usize) -> Text {
+    // A text's last line break ends a line; it does not begin another.
+    if lines.len() > 1
+        && lines
+            .last()
+            .is_some_and(|l| l.iter().all(|s| s.text.is_empty()))
+    {
+        lines.pop();
+    }
     let room = bounds.bytes.min(*left);
     let total: usize = lines.iter().map(line_cost).sum();
     let count = lines.len();
