@@ -88,5 +88,10 @@ async fn an_item_page_shows_its_notebook_as_jupyter_does() {
     for bad in ["onclick", "<script>document", "pwned", "evil.example"] {
         assert!(!page.contains(bad), "{bad}");
     }
+    let notebook = page.split("class=\"notebook\"").nth(1).unwrap();
+    assert!(
+        !notebook.contains(" style="),
+        "no inline style: the policy forbids it"
+    );
     assert!(page.len() < 200_000, "{} bytes", page.len());
 }

@@ -79,13 +79,13 @@ pub struct Bounds {
     pub bytes: usize,
 }
 
-/// The bytes `text` takes in a page once escaped (`<`, `>`, `&` and quotes
+/// The bytes `text` takes in a page once escaped (`<`, `>`, `&`, quotes, `/`
 /// become entities of up to six bytes).
 pub fn escaped_len(text: &str) -> usize {
     text.len()
         + text
             .bytes()
-            .filter(|b| matches!(b, b'<' | b'>' | b'&' | b'"' | b'\''))
+            .filter(|b| matches!(b, b'<' | b'>' | b'&' | b'"' | b'\'' | b'/'))
             .count()
             * 5
 }
