@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use super::image_url;
+use serde_json::Value;
 
 /// The image types an `<img>` may show inline; an SVG in an `<img>` runs
 /// no script and loads nothing.
@@ -35,6 +35,31 @@ fn is_image_data(url: &str) -> bool {
         && data
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"+/=".contains(&b))
+}
+
+/// An image of a display bundle or attachment as a data URL, if it is an
+/// image type the page shows and its data is plain base64 (an SVG, which
+/// is text, is encoded here).
+pub fn image_url(mime: &str, data: &Value) -> Option<String> {
+    use base64::Engine as _;
+    let data = match data {
+        Value::String(s) => s.clone(),
+        Value::Array(parts) => parts.iter().filter_map(Value::as_str).collect(),
+        _ => return None,
+    };
+    if mime == "image/svg+xml" {
+        let encoded = base64::engine::general_purpose::STANDARD.encode(data.as_bytes());
+        return Some(format!("data:image/svg+xml;base64,{encoded}"));
+    }
+    if !["image/png", "image/jpeg", "image/gif", "image/webp"].contains(&mime) {
+        return None;
+    }
+    let data: String = data.chars().filter(|c| !c.is_whitespace()).collect();
+    let valid = !data.is_empty()
+        && data
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+/=".contains(&b));
+    valid.then(|| format!("data:{mime};base64,{data}"))
 }
 
 /// HTML from a notebook, sanitized.
@@ -97,7 +122,7 @@ pub fn markdown(source: &str, attachments: &HashMap<String, String>) -> String {
 
 /// A cell's attachments (`{"name.png": {"image/png": "base64"}}`) as data
 /// URLs by name.
-pub fn attachments(cell: &serde_json::Value) -> HashMap<String, String> {
+pub fn attachments(cell: &Value) -> HashMap<String, String> {
     let Some(map) = cell.get("attachments").and_then(|a| a.as_object()) else {
         return HashMap::new();
     };

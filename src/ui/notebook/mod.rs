@@ -103,27 +103,6 @@ fn multiline(value: Option<&Value>) -> String {
     }
 }
 
-/// An image of a display bundle or attachment as a data URL, if it is an
-/// image type the page shows and its data is plain base64 (an SVG, which
-/// is text, is encoded here).
-pub(crate) fn image_url(mime: &str, data: &Value) -> Option<String> {
-    use base64::Engine as _;
-    let data = multiline(Some(data));
-    if mime == "image/svg+xml" {
-        let encoded = base64::engine::general_purpose::STANDARD.encode(data.as_bytes());
-        return Some(format!("data:image/svg+xml;base64,{encoded}"));
-    }
-    if !["image/png", "image/jpeg", "image/gif", "image/webp"].contains(&mime) {
-        return None;
-    }
-    let data: String = data.chars().filter(|c| !c.is_whitespace()).collect();
-    let valid = !data.is_empty()
-        && data
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"+/=".contains(&b));
-    valid.then(|| format!("data:{mime};base64,{data}"))
-}
-
 /// Whether sanitized HTML shows anything: text or an image.
 fn shows_something(html: &str) -> bool {
     let mut in_tag = false;
@@ -206,7 +185,7 @@ impl Room {
             "image/gif",
             "image/webp",
         ] {
-            if let Some(url) = data.get(mime).and_then(|d| image_url(mime, d)) {
+            if let Some(url) = data.get(mime).and_then(|d| html::image_url(mime, d)) {
                 if url.len() > ONE_IMAGE || !self.take(url.len()) {
                     return Some(self.too_large("An image", url.len()));
                 }
@@ -320,15 +299,20 @@ impl Room {
             .to_string();
         let source = multiline(cell.get("source"));
         let count = cell.get("execution_count").and_then(Value::as_i64);
-        if kind == "markdown" && source.len() <= ONE_HTML.min(self.sources) {
-            self.sources -= source.len();
-            return NotebookCell {
-                html: Some(html::markdown(&source, &html::attachments(cell))),
-                kind,
-                prompt: String::new(),
-                source: Text::default(),
-                outputs: Vec::new(),
-            };
+        if kind == "markdown" && source.len() <= ONE_HTML {
+            // Rendered, with its attachments inline, if the page has room
+            // for that; else its source, folded like code.
+            let rendered = html::markdown(&source, &html::attachments(cell));
+            if rendered.len() <= (ONE_HTML + ONE_IMAGE).min(self.sources) {
+                self.sources -= rendered.len();
+                return NotebookCell {
+                    html: Some(rendered),
+                    kind,
+                    prompt: String::new(),
+                    source: Text::default(),
+                    outputs: Vec::new(),
+                };
+            }
         }
         let is_code = kind == "code";
         NotebookCell {
