@@ -115,6 +115,10 @@ pub fn floor(text: &str, at: usize) -> usize {
 
 /// The start of `line` that costs at most `room`; whether it is whole.
 fn cut_line(line: &Line, room: usize) -> (Line, bool) {
+    if room == 0 {
+        // Not even the line's break fits.
+        return (Vec::new(), false);
+    }
     let mut out = Vec::new();
     let mut left = room.saturating_sub(1);
     for span in line {
@@ -352,6 +356,30 @@ mod tests {
             let (cut, whole) = cut_line(&line, room);
             assert!(line_cost(&cut) <= room.max(1), "{room}: {cut:?}");
             assert_eq!(whole, room >= line_cost(&line));
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn folding_stays_within_its_bounds(
+            text in "[a-z<&/é\n]{0,600}",
+            fold_after in 0usize..30,
+            head in 0usize..20,
+            tail in 0usize..20,
+            bytes in 0usize..400,
+            page in 0usize..600,
+        ) {
+            let bounds = Bounds { fold_after, head, tail, bytes };
+            let mut left = page;
+            let shown = fold(plain_lines(&text), bounds, &mut left);
+            let spans = shown
+                .head
+                .iter()
+                .chain(shown.fold.iter().flat_map(|f| &f.spans))
+                .chain(&shown.tail);
+            let cost: usize = spans.map(span_cost).sum();
+            proptest::prop_assert!(cost <= bytes.min(page), "{cost} > {bytes}/{page}");
+            proptest::prop_assert!(left <= page);
         }
     }
 }
