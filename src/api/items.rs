@@ -25,6 +25,7 @@ use crate::service::items::ItemUpdate;
 use crate::service::items::Items;
 use crate::service::Settings;
 use crate::ui::pages::items::{folder_page, item_page, items_page};
+use crate::ui::Block;
 
 pub fn routes() -> Router<super::Site> {
     Router::new()
@@ -383,7 +384,14 @@ async fn describe(
 ) -> Result<Reply> {
     let item = service.item(&caller, &id).await?;
     Reply::new(ItemOut::from(&item), async move {
-        Ok(item_page(&super::urls(&settings), &item))
+        let (item, bytes) = service.item_data(&caller, &item.id).await?;
+        let notebook = super::notebook_cells(bytes).await?;
+        Ok(
+            item_page(&super::urls(&settings), &item).block(Block::Notebook {
+                heading: "Notebook".into(),
+                cells: notebook.unwrap_or_default(),
+            }),
+        )
     })
 }
 

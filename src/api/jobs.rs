@@ -416,11 +416,11 @@ async fn fetch(
     Reply::new(JobOut::new(&settings, &job, runtime), async move {
         let notebook = if job.has_notebook {
             let bytes = service.job_notebook(&caller, &job.id).await?;
-            serde_json::from_slice::<Value>(&bytes).ok()
+            super::notebook_cells(bytes).await?
         } else {
             None
         };
-        Ok(job_page(&super::urls(&settings), &job, notebook.as_ref()))
+        Ok(job_page(&super::urls(&settings), &job, notebook))
     })
 }
 

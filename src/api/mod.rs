@@ -163,6 +163,33 @@ fn urls(settings: &Settings) -> crate::ui::Urls {
     }
 }
 
+/// A stored notebook made ready for a page, off the async threads and two
+/// at a time (the parsing, highlighting and sanitizing are CPU work,
+/// bounded in time by the renderer), so that readers of pages cannot take
+/// every core from intake and runs; `None` when the bytes are not a
+/// notebook.
+async fn notebook_cells(
+    bytes: Vec<u8>,
+) -> crate::error::Result<Option<Vec<crate::ui::NotebookCell>>> {
+    static TURNS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+    let turn = TURNS.acquire().await.map_err(|e| {
+        crate::error::Error::Internal(
+            anyhow::Error::new(e).context("the notebook turns are closed"),
+        )
+    })?;
+    tokio::task::spawn_blocking(move || {
+        // Held until the work ends, even if the reader has gone.
+        let _turn = turn;
+        serde_json::from_slice::<serde_json::Value>(&bytes)
+            .ok()
+            .map(|notebook| crate::ui::notebook_cells(&notebook))
+    })
+    .await
+    .map_err(|e| {
+        crate::error::Error::Internal(anyhow::Error::new(e).context("rendering a notebook failed"))
+    })
+}
+
 /// Paths that name no resource get an error shape rather than an empty
 /// body: the sharing API's under its path, the admin API's elsewhere.
 pub(super) async fn unknown_resource(

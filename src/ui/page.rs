@@ -61,8 +61,9 @@ pub enum Block {
     },
     /// Messages, as a list.
     Messages { heading: String, lines: Vec<String> },
-    /// An executed notebook.
+    /// A notebook, as Jupyter shows it.
     Notebook {
+        heading: String,
         cells: Vec<super::notebook::NotebookCell>,
     },
     /// A chart drawn as SVG.

@@ -311,6 +311,16 @@ async fn a_person_runs_a_notebook_from_a_webhook_without_curl() {
     wait_for_text(&c, "Executed notebook", false).await;
     let page = body_text(&c).await;
     assert!(page.contains("features updated: 42"), "{page}");
+    assert!(page.contains("In [3]:"), "Jupyter's prompts: {page}");
+    // Code is highlighted by the page's own stylesheet (AA contrast).
+    let keyword: Value = c
+        .execute(
+            "var k = document.querySelector('.notebook .hl .k'); return k ? [k.textContent, getComputedStyle(k).color] : null;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(keyword[1], "rgb(0, 122, 0)", "{keyword}");
     assert!(
         page.contains("Daily report"),
         "Markdown is rendered: {page}"

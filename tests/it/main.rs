@@ -28,6 +28,7 @@ mod leftovers;
 mod migrations;
 mod multinode;
 mod nbserver;
+mod notebook_pages;
 mod notices;
 mod oauth;
 mod openapi;

@@ -5,10 +5,9 @@ use std::collections::HashMap;
 
 use crate::domain::ids::ReceiverId;
 use crate::domain::job::Job;
-use serde_json::Value;
 
 use crate::domain::job::JobStatus;
-use crate::ui::{notebook_cells, Block, Cell, FieldKind, Form, Page};
+use crate::ui::{Block, Cell, FieldKind, Form, NotebookCell, Page};
 
 use super::Urls;
 
@@ -53,7 +52,7 @@ fn attempt_line(job: &Job) -> Option<String> {
 
 /// A job: its state, timing, messages and executed notebook; while it is
 /// not over it says so, with a *Refresh* link and a cancel button.
-pub fn job_page(urls: &Urls, job: &Job, notebook: Option<&Value>) -> Page {
+pub fn job_page(urls: &Urls, job: &Job, notebook: Option<Vec<NotebookCell>>) -> Page {
     let b = urls.notebooks();
     let mut timing = vec![format!("Submitted {}", job.submitted.utc())];
     if let Some(start) = job.start_time {
@@ -99,7 +98,8 @@ pub fn job_page(urls: &Urls, job: &Job, notebook: Option<&Value>) -> Page {
     if let Some(notebook) = notebook {
         page = page
             .block(Block::Notebook {
-                cells: notebook_cells(notebook),
+                heading: "Executed notebook".into(),
+                cells: notebook,
             })
             .link(
                 "Download the executed notebook (.ipynb)",
