@@ -283,7 +283,15 @@ async fn delete_and_disable_ask_first_on_a_page_of_their_own() {
     );
     assert!(!html.contains("delete\""), "no Delete button posts at once");
 
-    let (status, confirm) = get(&cookie, &format!("{page}?confirm=4")).await;
+    // The step of the Delete… form: the hidden `confirm` of the form that
+    // the button ends.
+    let button = html.find("Delete…</button>").expect("a Delete… button");
+    let form = html[..button].rfind("<form").unwrap();
+    let at = form + html[form..].find(r#"name="confirm" value=""#).unwrap() + 22;
+    let step: usize = html[at..at + html[at..].find('"').unwrap()]
+        .parse()
+        .unwrap();
+    let (status, confirm) = get(&cookie, &format!("{page}?confirm={step}")).await;
     assert_eq!(status, 200);
     assert!(
         confirm.contains("Delete the webhook receiver on-update?"),
