@@ -234,6 +234,34 @@ fn confirm_step(form: &Form, index: usize, chrome: &Chrome) -> Form {
     )
 }
 
+/// The reader's URL token (ArcGIS style) on every link the blocks hold.
+fn carry_token(blocks: &mut [Block], token: Option<&str>) {
+    for block in blocks {
+        match block {
+            Block::Table { rows, .. } => {
+                for cell in rows.iter_mut().flatten() {
+                    if let Some(href) = &mut cell.href {
+                        *href = with_token(href, token);
+                    }
+                }
+            }
+            Block::Chart { chart } => {
+                for rect in &mut chart.rects {
+                    if let Some(href) = &mut rect.href {
+                        *href = with_token(href, token);
+                    }
+                }
+            }
+            Block::Pager { previous, next, .. } => {
+                for href in [previous, next].into_iter().flatten() {
+                    *href = with_token(href, token);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
 /// Renders a resource page. Forms carry `f=html` and the reader's token or
 /// CSRF token as hidden fields, so that their answers are pages too.
 pub fn render_page(page: &Page, value: &Value, chrome: &Chrome) -> String {
@@ -271,30 +299,7 @@ pub fn render_page(page: &Page, value: &Value, chrome: &Chrome) -> String {
         }
         form.fields.insert(0, hidden("f", "html"));
     }
-    for block in &mut page.blocks {
-        match block {
-            Block::Table { rows, .. } => {
-                for cell in rows.iter_mut().flatten() {
-                    if let Some(href) = &mut cell.href {
-                        *href = with_token(href, token);
-                    }
-                }
-            }
-            Block::Chart { chart } => {
-                for rect in &mut chart.rects {
-                    if let Some(href) = &mut rect.href {
-                        *href = with_token(href, token);
-                    }
-                }
-            }
-            Block::Pager { previous, next, .. } => {
-                for href in [previous, next].into_iter().flatten() {
-                    *href = with_token(href, token);
-                }
-            }
-            _ => {}
-        }
-    }
+    carry_token(&mut page.blocks, token);
     let json_link = with_token("?f=pjson", token);
     let live = page.live.as_ref().map(|live| {
         context! {
