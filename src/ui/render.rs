@@ -89,7 +89,7 @@ fn sections(value: &Value) -> Vec<Section> {
                 }
                 other => out[0].rows.push(Row {
                     key: key.clone(),
-                    value: scalar(other),
+                    value: shown(key, other),
                 }),
             }
         }
@@ -98,13 +98,27 @@ fn sections(value: &Value) -> Vec<Section> {
     out
 }
 
+/// Fields a page never shows in clear (the JSON answer keeps them for
+/// whoever may manage the resource, as ArcGIS's does).
+const MASKED: [&str; 2] = ["secret", "apiToken"];
+
+/// A field's value as a page shows it: a secret masked.
+fn shown(key: &str, value: &Value) -> String {
+    match value {
+        Value::String(s) if !s.is_empty() && MASKED.contains(&key) => {
+            "•••••••• (set; not shown on pages)".to_string()
+        }
+        other => scalar(other),
+    }
+}
+
 fn rows(value: &Value) -> Vec<Row> {
     match value {
         Value::Object(map) => map
             .iter()
             .map(|(k, v)| Row {
                 key: k.clone(),
-                value: scalar(v),
+                value: shown(k, v),
             })
             .collect(),
         other => vec![Row {

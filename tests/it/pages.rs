@@ -428,3 +428,20 @@ async fn the_jobs_list_narrows_to_a_time_range_with_its_filters_above_it() {
         "{html}"
     );
 }
+
+/// A receiver's page never shows its secret in clear (its JSON still
+/// answers it to whoever may manage the receiver, as ArcGIS's does).
+#[tokio::test]
+async fn a_receivers_page_masks_its_secret() {
+    let app = spawn_app().await;
+    app.add_user("admin", "administrator", &[]).await;
+    let token = app.token("admin").await;
+    let item = app.add_item(&token, "admin").await;
+    let id = app.receiver_on(&token, &item).await;
+    let path = format!("{}/{id}", crate::common::RECEIVERS);
+    let html = app.html(&path, &token).await;
+    assert!(!html.contains(crate::common::SECRET), "{html}");
+    assert!(html.contains("not shown on pages"), "{html}");
+    let json = app.get(&path, Some(&token)).await;
+    assert_eq!(json.json["secret"], crate::common::SECRET, "{}", json.json);
+}

@@ -108,7 +108,8 @@ fn send_commands(url: &str, r: &Receiver) -> Vec<Block> {
         "x-esrihook-signature" => ("esri", false),
         _ => ("esri", true),
     };
-    let secret = shell_quote(r.secret.expose());
+    // The page never shows the secret: the commands read it from $SECRET.
+    let secret = "\"$SECRET\"";
     let body = r#"{"hello": "world"}"#;
     let mut send = format!(
         "hookbook send {} --secret {secret} --scheme {scheme} --data {}",
@@ -119,7 +120,7 @@ fn send_commands(url: &str, r: &Receiver) -> Vec<Block> {
         send.push_str(&format!(" --header {}", shell_quote(&header)));
     }
     let mut blocks = vec![Block::Code {
-        label: "Send a signed test event".into(),
+        label: "Send a signed event from a terminal (SECRET: the receiver's secret)".into(),
         text: send,
     }];
     let digest = match scheme {
