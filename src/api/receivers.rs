@@ -21,6 +21,7 @@ use crate::domain::user::User;
 use crate::error::{Error, Result};
 use crate::security::token::Token;
 use crate::service::deliveries::{DEFAULT_DELIVERIES, MAX_DELIVERIES};
+use crate::service::items::Items;
 use crate::service::receivers::Receivers;
 use crate::service::receivers::{NewReceiver, ReceiverChanges};
 use crate::service::Settings;
@@ -242,6 +243,7 @@ fn api_token(params: &Params) -> Option<Token> {
 )]
 async fn list(
     State(service): State<Arc<Receivers>>,
+    State(items): State<Arc<Items>>,
     State(settings): State<Arc<Settings>>,
     Caller(caller): Caller,
 ) -> Result<Reply> {
@@ -252,10 +254,37 @@ async fn list(
             .map(|r| ReceiverOut::new(&settings, r))
             .collect(),
     };
-    Reply::new(answer, async move {
-        let latest = service.latest_deliveries(&receivers).await?;
-        Ok(list_page(&super::urls(&settings), &receivers, &latest))
-    })
+    Reply::new(
+        answer,
+        list_of(service, items, caller, settings, Some(receivers)),
+    )
+}
+
+/// The receivers' page: each with its latest delivery and run, and the
+/// form that makes one, offering the reader's notebooks by title.
+async fn list_of(
+    service: Arc<Receivers>,
+    items: Arc<Items>,
+    caller: User,
+    settings: Arc<Settings>,
+    receivers: Option<Vec<Receiver>>,
+) -> Result<Page> {
+    let receivers = match receivers {
+        Some(receivers) => receivers,
+        None => service.receivers(&caller).await?,
+    };
+    let latest = service.latest_deliveries(&receivers).await?;
+    // A reader who may not list notebooks types the item's id.
+    let notebooks = items
+        .items_of(&caller, &caller.username)
+        .await
+        .unwrap_or_default();
+    Ok(list_page(
+        &super::urls(&settings),
+        &receivers,
+        &latest,
+        &notebooks,
+    ))
 }
 
 #[utoipa::path(post, path = "/admin/notebooks/webhookReceivers/create", tag = "admin",
@@ -398,6 +427,7 @@ async fn update(
 )]
 async fn delete(
     State(service): State<Arc<Receivers>>,
+    State(items): State<Arc<Items>>,
     State(settings): State<Arc<Settings>>,
     Caller(caller): Caller,
     Id(id): Id<ReceiverId>,
@@ -405,11 +435,10 @@ async fn delete(
     let name = service.receiver(&caller, &id).await?.name;
     service.delete_receiver(&caller, &id).await?;
     let location = super::urls(&settings).receivers();
-    Ok(Reply::new(Success::DONE, async move {
-        let receivers = service.receivers(&caller).await?;
-        let latest = service.latest_deliveries(&receivers).await?;
-        Ok(list_page(&super::urls(&settings), &receivers, &latest))
-    })?
+    Ok(Reply::new(
+        Success::DONE,
+        list_of(service, items, caller, settings, None),
+    )?
     .then_see(
         location,
         format!("Deleted the webhook receiver {}.", name.as_str()),

@@ -143,6 +143,9 @@ pub struct Field {
     pub value: String,
     #[serde(default)]
     pub options: Vec<String>,
+    /// What each option says, when not its value.
+    #[serde(default)]
+    pub labels: Vec<String>,
     /// Why the value was refused, shown beside the field.
     #[serde(default)]
     pub error: Option<String>,
@@ -265,6 +268,27 @@ impl Form {
             kind,
             value: value.into(),
             options: Vec::new(),
+            labels: Vec::new(),
+            error: None,
+        });
+        self
+    }
+
+    /// A choice among `(value, what it says)` pairs.
+    pub fn choose(
+        mut self,
+        name: &str,
+        label: &str,
+        value: &str,
+        choices: &[(String, String)],
+    ) -> Self {
+        self.fields.push(Field {
+            name: name.into(),
+            label: label.into(),
+            kind: FieldKind::Select,
+            value: value.into(),
+            options: choices.iter().map(|(v, _)| v.clone()).collect(),
+            labels: choices.iter().map(|(_, l)| l.clone()).collect(),
             error: None,
         });
         self
@@ -277,6 +301,7 @@ impl Form {
             kind: FieldKind::Select,
             value: value.into(),
             options: options.iter().map(|o| o.to_string()).collect(),
+            labels: Vec::new(),
             error: None,
         });
         self

@@ -397,6 +397,7 @@ fn hidden(name: &str, value: &str) -> Field {
         kind: FieldKind::Hidden,
         value: value.into(),
         options: Vec::new(),
+        labels: Vec::new(),
         error: None,
     }
 }

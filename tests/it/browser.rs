@@ -256,7 +256,22 @@ async fn a_person_runs_a_notebook_from_a_webhook_without_curl() {
         "features-updated",
     )
     .await;
-    fill(&c, "form[action$='/create'] input[name=itemId]", &item).await;
+    // The notebook is picked by its title; the secret comes generated.
+    c.find(Locator::Css("form[action$='/create'] select[name=itemId]"))
+        .await
+        .unwrap()
+        .select_by_value(&item)
+        .await
+        .unwrap();
+    let generated = c
+        .find(Locator::Css("form[action$='/create'] input[name=secret]"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    assert_eq!(generated.len(), 32, "a generated secret: {generated}");
     fill(
         &c,
         "form[action$='/create'] input[name=secret]",

@@ -220,8 +220,8 @@ async fn a_refused_form_comes_back_with_the_values_and_the_problem_beside_its_fi
         "the values come back: {html}"
     );
     assert!(
-        html.contains("Notebook item id"),
-        "the form as the page had it"
+        html.contains(">Notebook</label>") && html.contains("<select"),
+        "the form as the page had it (the notebook chosen by title)"
     );
     assert!(html.contains("region"), "the textarea keeps its text");
     let at = html

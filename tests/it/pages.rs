@@ -445,3 +445,39 @@ async fn a_receivers_page_masks_its_secret() {
     let json = app.get(&path, Some(&token)).await;
     assert_eq!(json.json["secret"], crate::common::SECRET, "{}", json.json);
 }
+
+/// The create form needs no terminal: the reader's notebooks by title, a
+/// secret made for it (a new one each time), and the senders by name.
+#[tokio::test]
+async fn a_receiver_is_set_up_by_choosing_its_notebook_and_sender() {
+    let app = spawn_app().await;
+    app.add_user("admin", "administrator", &[]).await;
+    let token = app.token("admin").await;
+    let item = app.add_item(&token, "admin").await;
+    let html = app.html(crate::common::RECEIVERS, &token).await;
+    assert!(
+        html.contains(&format!(r#"<option value="{item}""#)),
+        "{html}"
+    );
+    let secret_of = |html: &str| {
+        let at = html
+            .find(r#"name="secret" value=""#)
+            .expect("a secret field")
+            + 21;
+        html[at..at + html[at..].find('"').unwrap()].to_string()
+    };
+    let secret = secret_of(&html);
+    assert_eq!(secret.len(), 32, "{secret}");
+    assert_ne!(
+        secret,
+        secret_of(&app.html(crate::common::RECEIVERS, &token).await)
+    );
+    for sender in [
+        "ArcGIS (feature services",
+        "GitHub",
+        "Standard Webhooks",
+        "Any of them",
+    ] {
+        assert!(html.contains(sender), "{sender}");
+    }
+}

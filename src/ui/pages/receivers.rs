@@ -3,6 +3,7 @@
 
 use crate::domain::delivery::LoggedDelivery;
 
+use crate::domain::notebook::Item;
 use crate::domain::receiver::Receiver;
 use crate::ui::{shell_quote, Block, Cell, FieldKind, Form, Page};
 
@@ -10,7 +11,12 @@ use super::Urls;
 
 /// All receivers the reader may see, each with its latest delivery and
 /// what its run became, and the form that creates one.
-pub fn list_page(urls: &Urls, receivers: &[Receiver], latest: &[Vec<LoggedDelivery>]) -> Page {
+pub fn list_page(
+    urls: &Urls,
+    receivers: &[Receiver],
+    latest: &[Vec<LoggedDelivery>],
+    notebooks: &[Item],
+) -> Page {
     let root = urls.receivers();
     let c = &urls.context;
     let rows = receivers
@@ -65,29 +71,63 @@ pub fn list_page(urls: &Urls, receivers: &[Receiver], latest: &[Vec<LoggedDelive
             rows,
             empty: "No webhook receivers yet: create one below.".into(),
         });
-    page.form(
-        Form::post("Create", format!("{root}/create"))
-            .field(FieldKind::Text, "name", "Name", "")
-            .field(FieldKind::Text, "itemId", "Notebook item id", "")
-            .field(
-                FieldKind::Password,
-                "secret",
-                "Secret (32 characters, or whsec_ and 32 base64 characters)",
-                "",
-            )
-            .field(
-                FieldKind::Text,
-                "signatureHeaders",
-                "Signature headers (comma-separated)",
-                "x-esrihook-signature",
-            )
-            .field(FieldKind::Password, "apiToken", "API token (optional)", "")
-            .field(
-                FieldKind::Textarea,
-                "parameters",
-                "Parameters (a JSON object)",
-                "{}",
-            ),
+    page.form(create_form(&root, notebooks))
+}
+
+/// What each sender signs with, as a receiver's choice of headers.
+fn senders() -> Vec<(String, String)> {
+    [
+        (
+            "x-esrihook-signature",
+            "ArcGIS (feature services, ArcGIS Online and Enterprise webhooks)",
+        ),
+        ("x-hub-signature-256", "GitHub"),
+        (
+            "webhook-signature",
+            "Standard Webhooks (Svix and others; needs a whsec_ secret)",
+        ),
+        (
+            "x-esrihook-signature,x-hub-signature-256,webhook-signature",
+            "Any of them",
+        ),
+    ]
+    .map(|(value, says)| (value.to_string(), says.to_string()))
+    .to_vec()
+}
+
+/// The form that makes a receiver: its notebook chosen by title (typed by
+/// id when the reader has none), a secret generated for it (shown here,
+/// before it is saved, and never again), and its sender.
+fn create_form(root: &str, notebooks: &[Item]) -> Form {
+    let form =
+        Form::post("Create", format!("{root}/create")).field(FieldKind::Text, "name", "Name", "");
+    let form = if notebooks.is_empty() {
+        form.field(FieldKind::Text, "itemId", "Notebook item id", "")
+    } else {
+        let choices: Vec<(String, String)> = notebooks
+            .iter()
+            .map(|i| (i.id.as_str().to_string(), i.title.as_str().to_string()))
+            .collect();
+        form.choose("itemId", "Notebook", &choices[0].0, &choices)
+    };
+    form.field(
+        FieldKind::Text,
+        "secret",
+        "Secret (generated: copy it to the sender now; pages never show it again)",
+        uuid::Uuid::new_v4().simple().to_string(),
+    )
+    .choose(
+        "signatureHeaders",
+        "Sender",
+        "x-esrihook-signature",
+        &senders(),
+    )
+    .field(FieldKind::Password, "apiToken", "API token (optional)", "")
+    .field(
+        FieldKind::Textarea,
+        "parameters",
+        "Parameters (a JSON object)",
+        "{}",
     )
 }
 
