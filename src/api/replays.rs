@@ -75,17 +75,14 @@ fn selection(params: &Params) -> Result<ReplaySelection> {
     };
     let time = |field: &'static str, default: Millis| -> Result<Millis> {
         params.non_empty(field).map_or(Ok(default), |t| {
-            t.trim()
-                .parse::<i64>()
-                .ok()
-                .filter(|ms| *ms >= 0)
-                .map(Millis)
-                .ok_or(Error::Invalid {
+            let at = Millis::parse(t).map_err(Error::invalid(field))?;
+            if at.0 < 0 {
+                return Err(Error::Invalid {
                     field,
-                    problem: crate::domain::ParseError::new(
-                        "must be a time in milliseconds since 1970 (a whole number)",
-                    ),
-                })
+                    problem: crate::domain::ParseError::new("must not be before 1970"),
+                });
+            }
+            Ok(at)
         })
     };
     Ok(ReplaySelection {
@@ -97,7 +94,7 @@ fn selection(params: &Params) -> Result<ReplaySelection> {
 
 #[utoipa::path(post, path = "/admin/notebooks/webhookReceivers/{id}/replay", tag = "admin",
     summary = "Run a receiver's jobs again, as one batch",
-    description = "Owners of the receiver and administrators. Runs again the receiver's webhook jobs (not replays themselves) that ended in `status` (FAILED by default; COMPLETED or CANCELLED) and were submitted from `from` to `to` (epoch milliseconds, inclusive; from the start to now by default), at most 10,000 at once. Each replay runs the stored event with the receiver's notebook, owner and parameters as they are now. `alreadyReplayed` counts selected jobs that had been replayed before.",
+    description = "Owners of the receiver and administrators. Runs again the receiver's webhook jobs (not replays themselves) that ended in `status` (FAILED by default; COMPLETED or CANCELLED) and were submitted from `from` to `to` (epoch milliseconds or a UTC date and time such as 2026-12-07T13:05, inclusive; from the start to now by default), at most 10,000 at once. Each replay runs the stored event with the receiver's notebook, owner and parameters as they are now. `alreadyReplayed` counts selected jobs that had been replayed before.",
     params(Format, Caller, Id<ReceiverId>),
     request_body(content = inline(Option<SelectionFields>), content_type = "application/x-www-form-urlencoded"),
     responses(

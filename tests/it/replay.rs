@@ -296,6 +296,26 @@ async fn a_receivers_failed_jobs_replay_as_one_batch_that_can_be_seen_and_undone
         .post_form(&replay, Some(&cast.alice), &[("from", "20"), ("to", "10")])
         .await;
     assert_eq!(r.status, 400, "{}", r.json);
+    // A range as the page's date-time inputs give it, in UTC: here none
+    // of the jobs (all made today) is from 2001.
+    let r = app
+        .post_form(
+            &replay,
+            Some(&cast.alice),
+            &[("from", "2001-01-01T00:00"), ("to", "2001-12-31T23:59")],
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.json["jobs"].as_u64()),
+        (200, Some(0)),
+        "{}",
+        r.json
+    );
+    let r = app
+        .post_form(&replay, Some(&cast.alice), &[("from", "last tuesday")])
+        .await;
+    assert_eq!(r.status, 400, "{}", r.json);
+    assert!(r.json.to_string().contains("'from'"), "{}", r.json);
     let r = app.post_form(&replay, Some(&cast.bob), &[]).await;
     assert_eq!(r.status, 403, "{}", r.json);
 

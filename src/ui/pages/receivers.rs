@@ -232,15 +232,15 @@ pub fn receiver_page(urls: &Urls, r: &Receiver, log: &[LoggedDelivery]) -> Page 
                 &["FAILED", "COMPLETED", "CANCELLED"],
             )
             .field(
-                FieldKind::Text,
+                FieldKind::DateTime,
                 "from",
-                "Submitted from (ms since 1970, empty: the start)",
+                "Submitted from, UTC (empty: the start)",
                 "",
             )
             .field(
-                FieldKind::Text,
+                FieldKind::DateTime,
                 "to",
-                "Submitted until (ms since 1970, empty: now)",
+                "Submitted until, UTC (empty: now)",
                 "",
             ),
     )
