@@ -481,3 +481,49 @@ async fn a_receiver_is_set_up_by_choosing_its_notebook_and_sender() {
         assert!(html.contains(sender), "{sender}");
     }
 }
+
+/// A receiver's page offers a new secret, generated in the kind the
+/// receiver has, which its update takes.
+#[tokio::test]
+async fn a_receivers_page_rotates_its_secret_to_a_generated_one() {
+    let app = spawn_app().await;
+    app.add_user("admin", "administrator", &[]).await;
+    let token = app.token("admin").await;
+    let item = app.add_item(&token, "admin").await;
+    for secret in [
+        crate::common::SECRET,
+        "whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYX",
+    ] {
+        let r = app
+            .create_receiver(
+                &token,
+                &[
+                    ("name", "rotating"),
+                    ("itemId", &item),
+                    ("secret", secret),
+                    ("signatureHeaders", "x-esrihook-signature,webhook-signature"),
+                ],
+            )
+            .await;
+        let id = r.json["webhookReceiver"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let path = format!("{}/{id}", crate::common::RECEIVERS);
+        let html = app.html(&path, &token).await;
+        let form = html.find("Rotate the secret</h2>").expect("a rotate form");
+        let at = form + html[form..].find(r#"name="secret" value=""#).unwrap() + 21;
+        let new = html[at..at + html[at..].find('"').unwrap()].to_string();
+        assert_eq!(
+            new.starts_with("whsec_"),
+            secret.starts_with("whsec_"),
+            "{new}"
+        );
+        let r = app
+            .post_form(&format!("{path}/update"), Some(&token), &[("secret", &new)])
+            .await;
+        assert_eq!(r.status, 200, "{new}: {}", r.json);
+        let now = app.get(&path, Some(&token)).await;
+        assert_eq!(now.json["secret"], new.as_str(), "{}", now.json);
+    }
+}

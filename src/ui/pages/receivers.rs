@@ -222,6 +222,7 @@ pub fn receiver_page(urls: &Urls, r: &Receiver, log: &[LoggedDelivery]) -> Page 
         format!("{base}/sendTestEvent"),
     ))
     .form(update_form(&base, r))
+    .form(rotate_form(&base, r))
     .form(Form::post("Validate", format!("{base}/validate")))
     .form(
         Form::post("Run its jobs again", format!("{base}/replay"))
@@ -299,6 +300,32 @@ fn took(ms: i64) -> String {
     } else {
         format!("{:.1} s", ms as f64 / 1000.0)
     }
+}
+
+/// The form that gives a receiver a new secret, generated in the kind it
+/// has (a `whsec_` one for Standard Webhooks); the old one keeps verifying
+/// for the grace period, while the sender is changed.
+fn rotate_form(base: &str, r: &Receiver) -> Form {
+    let generated = if r.secret.is_standard() {
+        let bytes: Vec<u8> = uuid::Uuid::new_v4()
+            .as_bytes()
+            .iter()
+            .chain(uuid::Uuid::new_v4().as_bytes().iter().take(8))
+            .copied()
+            .collect();
+        format!(
+            "whsec_{}",
+            base64::Engine::encode(&base64::engine::general_purpose::STANDARD, bytes)
+        )
+    } else {
+        uuid::Uuid::new_v4().simple().to_string()
+    };
+    Form::post("Rotate the secret", format!("{base}/update")).field(
+        FieldKind::Text,
+        "secret",
+        "New secret (generated: copy it to the sender; the old one keeps working for the grace period)",
+        generated,
+    )
 }
 
 /// The form that updates a receiver, filled with its current values
