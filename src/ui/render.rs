@@ -87,10 +87,7 @@ fn sections(value: &Value) -> Vec<Section> {
                         });
                     }
                 }
-                other => out[0].rows.push(Row {
-                    key: key.clone(),
-                    value: shown(key, other),
-                }),
+                other => out[0].rows.extend(row(key, other)),
             }
         }
     }
@@ -102,25 +99,67 @@ fn sections(value: &Value) -> Vec<Section> {
 /// whoever may manage the resource, as ArcGIS's does).
 const MASKED: [&str; 2] = ["secret", "apiToken"];
 
-/// A field's value as a page shows it: a secret masked.
-fn shown(key: &str, value: &Value) -> String {
-    match value {
-        Value::String(s) if !s.is_empty() && MASKED.contains(&key) => {
+/// Fields that hold a time in epoch milliseconds.
+const TIMES: [&str; 13] = [
+    "created",
+    "modified",
+    "submitted",
+    "startTime",
+    "endTime",
+    "time",
+    "expires",
+    "dateCreated",
+    "revision",
+    "nextAttemptTime",
+    "lastModified",
+    "from",
+    "to",
+];
+
+/// A field as a page shows it, for people: its name in words, a time as
+/// a date, a secret masked; nothing for an empty value (*View as JSON*
+/// has the resource whole).
+fn row(key: &str, value: &Value) -> Option<Row> {
+    let value = match value {
+        Value::Null => return None,
+        Value::String(s) if s.is_empty() => return None,
+        Value::Array(a) if a.is_empty() => return None,
+        Value::Object(o) if o.is_empty() => return None,
+        Value::String(_) if MASKED.contains(&key) => {
             "•••••••• (set; not shown on pages)".to_string()
         }
+        Value::Number(n)
+            if TIMES.contains(&key) && n.as_i64().is_some_and(|ms| ms > 100_000_000_000) =>
+        {
+            crate::domain::time::Millis(n.as_i64().unwrap_or_default()).utc()
+        }
         other => scalar(other),
+    };
+    Some(Row {
+        key: words(key),
+        value,
+    })
+}
+
+/// A camelCase field name in words: `nextAttemptTime` is "Next attempt time".
+fn words(key: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in key.chars().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            out.push(' ');
+            out.push(c.to_ascii_lowercase());
+        } else if i == 0 {
+            out.extend(c.to_uppercase());
+        } else {
+            out.push(c);
+        }
     }
+    out
 }
 
 fn rows(value: &Value) -> Vec<Row> {
     match value {
-        Value::Object(map) => map
-            .iter()
-            .map(|(k, v)| Row {
-                key: k.clone(),
-                value: shown(k, v),
-            })
-            .collect(),
+        Value::Object(map) => map.iter().filter_map(|(k, v)| row(k, v)).collect(),
         other => vec![Row {
             key: String::new(),
             value: scalar(other),

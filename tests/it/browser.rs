@@ -139,6 +139,31 @@ async fn wait_for_text(c: &Client, text: &str, reload: bool) {
     .await;
 }
 
+/// Waits (bounded), reloading the page every half second, until an
+/// element matches `css`.
+async fn wait_for_css(c: &Client, css: &str) {
+    let what = format!("an element {css}");
+    eventually_every(
+        &what,
+        Duration::from_secs(60),
+        Duration::from_millis(500),
+        || async {
+            if !c
+                .find_all(Locator::Css(css))
+                .await
+                .unwrap_or_default()
+                .is_empty()
+            {
+                return Ok(());
+            }
+            let seen = body_text(c).await;
+            c.refresh().await.unwrap();
+            Err(seen)
+        },
+    )
+    .await;
+}
+
 /// Checks that the page does not reload itself (no `<meta http-equiv>`).
 async fn assert_no_reload(c: &Client) {
     let reloads: Value = c
@@ -315,7 +340,8 @@ async fn a_person_runs_a_notebook_from_a_webhook_without_curl() {
     assert_eq!(deliver(&url, r#"{"count": 42}"#).await, 200);
     click_link(&c, "Jobs").await;
     assert_no_reload(&c).await;
-    wait_for_text(&c, "COMPLETED", true).await;
+    // The job's own row, not the filter's choice of the same word.
+    wait_for_css(&c, "main table tbody td.COMPLETED").await;
     shoot(&c, "jobs.png").await;
     c.find(Locator::Css("main table tbody tr td:first-child a"))
         .await
