@@ -103,10 +103,8 @@ async fn kernels_are_forked_and_a_fork_server_that_dies_is_started_again() {
     let fork_server = fork_servers[0];
     let kernels = children_of(fork_server as u32);
     assert_eq!(kernels.len(), 2, "{kernels:?}");
-    assert_eq!(
-        run(&client, &base, &token, &receiver).await["status"],
-        "COMPLETED"
-    );
+    let done = run(&client, &base, &token, &receiver).await;
+    assert_eq!(done["status"], "COMPLETED", "{done}");
 
     // Killed, the fork server takes its kernels with it; the next kernel
     // starts it again.
@@ -124,10 +122,8 @@ async fn kernels_are_forked_and_a_fork_server_that_dies_is_started_again() {
         },
     )
     .await;
-    assert_eq!(
-        run(&client, &base, &token, &receiver).await["status"],
-        "COMPLETED"
-    );
+    let done = run(&client, &base, &token, &receiver).await;
+    assert_eq!(done["status"], "COMPLETED", "{done}");
     eventually(
         "the fork server is started again (/healthz ok)",
         Duration::from_secs(60),
@@ -173,8 +169,6 @@ async fn without_a_fork_server_kernels_start_cold_and_health_says_so() {
         text(&client, format!("{base}/healthz")).await,
         "ok\nkernels start cold: the fork server is down\n"
     );
-    assert_eq!(
-        run(&client, &base, &token, &receiver).await["status"],
-        "COMPLETED"
-    );
+    let done = run(&client, &base, &token, &receiver).await;
+    assert_eq!(done["status"], "COMPLETED", "{done}");
 }
