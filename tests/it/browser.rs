@@ -18,7 +18,7 @@ const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
 /// chromedriver on a free port, killed with the test.
-struct Driver(Child, u16);
+pub(crate) struct Driver(Child, u16);
 
 impl Drop for Driver {
     fn drop(&mut self) {
@@ -27,7 +27,7 @@ impl Drop for Driver {
     }
 }
 
-async fn driver() -> Driver {
+pub(crate) async fn driver() -> Driver {
     for path in [CHROMIUM, CHROMEDRIVER] {
         assert!(
             std::path::Path::new(path).exists(),
@@ -55,7 +55,7 @@ async fn driver() -> Driver {
     Driver(child, port)
 }
 
-async fn browser(driver: &Driver, profile: &std::path::Path) -> Client {
+pub(crate) async fn browser(driver: &Driver, profile: &std::path::Path) -> Client {
     let mut caps = serde_json::Map::new();
     caps.insert(
         "goog:chromeOptions".into(),
@@ -87,13 +87,13 @@ async fn shoot(c: &Client, name: &str) {
     std::fs::write(screenshots().join(name), png).unwrap();
 }
 
-async fn fill(c: &Client, css: &str, text: &str) {
+pub(crate) async fn fill(c: &Client, css: &str, text: &str) {
     let field = c.find(Locator::Css(css)).await.unwrap();
     field.clear().await.unwrap();
     field.send_keys(text).await.unwrap();
 }
 
-async fn submit(c: &Client, form_css: &str) {
+pub(crate) async fn submit(c: &Client, form_css: &str) {
     c.find(Locator::Css(&format!("{form_css} button[type=submit]")))
         .await
         .unwrap()
@@ -113,7 +113,7 @@ async fn click_link(c: &Client, text: &str) {
 }
 
 /// The page's text; empty while a new page is replacing the old one.
-async fn body_text(c: &Client) -> String {
+pub(crate) async fn body_text(c: &Client) -> String {
     match c.find(Locator::Css("body")).await {
         Ok(body) => body.text().await.unwrap_or_default(),
         Err(_) => String::new(),
@@ -121,7 +121,7 @@ async fn body_text(c: &Client) -> String {
 }
 
 /// Waits (bounded) until the page, reloading itself or reloaded, shows `text`.
-async fn wait_for_text(c: &Client, text: &str, reload: bool) {
+pub(crate) async fn wait_for_text(c: &Client, text: &str, reload: bool) {
     let what = format!("the page shows {text}");
     // A reload every half second, not every 50 ms: each is a page the
     // server renders and chromium lays out on a two-core machine.
@@ -154,7 +154,7 @@ async fn assert_no_reload(c: &Client) {
 
 /// A notebook with Markdown, a printed payload, an HTML output carrying a
 /// script, and an image.
-fn notebook() -> String {
+pub(crate) fn notebook() -> String {
     json!({
         "cells": [
             {"cell_type": "markdown", "id": "m", "metadata": {}, "source": "# Daily report\nRuns on *every* delivery."},
