@@ -6,6 +6,7 @@
 //! screen. No page reloads itself. Screenshots of the
 //! main pages go to `target/screenshots/`.
 
+use std::os::unix::process::CommandExt as _;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -21,8 +22,15 @@ const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 pub(crate) struct Driver(Child, u16);
 
 impl Drop for Driver {
+    /// chromedriver leads a process group of its own, which the chromium it
+    /// starts joins: the whole group is killed, so that no browser outlives
+    /// a test that fails before it closes its session.
     fn drop(&mut self) {
-        let _ = self.0.kill();
+        use nix::sys::signal::{killpg, Signal};
+        let _ = killpg(
+            nix::unistd::Pid::from_raw(self.0.id() as i32),
+            Signal::SIGKILL,
+        );
         let _ = self.0.wait();
     }
 }
@@ -41,6 +49,7 @@ pub(crate) async fn driver() -> Driver {
         .port();
     let child = Command::new(CHROMEDRIVER)
         .arg(format!("--port={port}"))
+        .process_group(0)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
