@@ -148,6 +148,7 @@ async fn job_of(app: &TestApp, url: &str, body: &str) -> String {
 struct Scene {
     item: String,
     receiver: String,
+    flaky: String,
     jobs: [String; 3],
 }
 
@@ -197,14 +198,23 @@ async fn scene(app: &TestApp, token: &str) -> Scene {
     Scene {
         item,
         receiver,
+        flaky,
         jobs: [completed, failed, waiting],
     }
 }
 
-/// Signs in from the sign-in page, checked first.
+/// Signs in from the sign-in page, checked first: a page asked for
+/// signed out, the sign-in page, and the sign-in refused.
 async fn sign_in(c: &Client, app: &TestApp, axe: &str, all: &mut Vec<String>) {
+    c.goto(&app.url(RECEIVERS)).await.unwrap();
+    wait_for_text(c, "Token Required.", false).await;
+    check(c, axe, "a page asked for signed out", all).await;
     check_at(c, app, axe, "/notebooks/signin", "the sign-in page", all).await;
     fill(c, "input[name=username]", "admin").await;
+    fill(c, "input[name=password]", "not the password").await;
+    submit(c, "main form").await;
+    wait_for_text(c, "Invalid username or password", false).await;
+    check(c, axe, "a refused sign-in", all).await;
     fill(c, "input[name=password]", crate::common::PASSWORD).await;
     submit(c, "main form").await;
     wait_for_text(c, "Sign out", false).await;
@@ -233,18 +243,61 @@ async fn check_forms(c: &Client, app: &TestApp, axe: &str, receiver: &str, all: 
     )
     .await;
     submit(c, "form[action$='/create']").await;
-    eventually(
-        "the refused form comes back",
-        Duration::from_secs(30),
-        || async {
-            match c.find(Locator::Css("p.field-error")).await {
-                Ok(_) => Ok(()),
-                Err(_) => Err(body_text(c).await),
-            }
-        },
+    shows(c, "p.field-error").await;
+    check(c, axe, "a refused form", all).await;
+
+    // Given again, right: the receiver's page says once that it was made.
+    fill(c, "form[action$='/create'] input[name=secret]", SECRET).await;
+    let fixed = r#"{"region": "north"}"#;
+    fill(
+        c,
+        "form[action$='/create'] textarea[name=parameters]",
+        fixed,
     )
     .await;
-    check(c, axe, "a refused form", all).await;
+    submit(c, "form[action$='/create']").await;
+    shows(c, "p.notice").await;
+    check(c, axe, "a page with a form's notice", all).await;
+}
+
+/// Waits until the page shows an element matching `css`.
+async fn shows(c: &Client, css: &str) {
+    let what = format!("the page shows {css}");
+    eventually(&what, Duration::from_secs(30), || async {
+        match c.find(Locator::Css(css)).await {
+            Ok(_) => Ok(()),
+            Err(_) => Err(body_text(c).await),
+        }
+    })
+    .await;
+}
+
+/// A job while it runs: its page (which says so, with a way to refresh)
+/// and the jobs list; cancelled then.
+async fn check_running(c: &Client, app: &TestApp, token: &str, axe: &str, all: &mut Vec<String>) {
+    let sleeps = Some("import time\ntime.sleep(120)");
+    let (_, _, url) = receiver_on(app, token, "slow", sleeps).await;
+    let job = job_of(app, &url, "{}").await;
+    eventually("a job runs", Duration::from_secs(120), || async {
+        let j = app.get(&format!("{JOBS}/{job}"), Some(token)).await.json;
+        match j["status"].as_str() {
+            Some("EXECUTING") => Ok(()),
+            _ => Err(j.to_string()),
+        }
+    })
+    .await;
+    for (path, what, text) in [
+        (format!("{JOBS}/{job}"), "a running job", "Refresh"),
+        (JOBS.into(), "the jobs list with a running job", "EXECUTING"),
+    ] {
+        c.goto(&app.url(&path)).await.unwrap();
+        wait_for_text(c, text, false).await;
+        check(c, axe, what, all).await;
+    }
+    let r = app
+        .post_form(&format!("{JOBS}/{job}/cancel"), Some(token), &[])
+        .await;
+    assert_eq!(r.status, 200, "{}", r.json);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -265,7 +318,7 @@ async fn axe_finds_no_violation_in_any_page_at_desktop_or_phone_width() {
 
     sign_in(&c, &app, &axe, &mut all).await;
     let [completed, failed, waiting] = &scene.jobs;
-    let pages: [(String, &str, &[&str]); 10] = [
+    let pages: Vec<(String, &str, &[&str])> = vec![
         (
             RECEIVERS.into(),
             "the receivers list with its create form",
@@ -316,15 +369,42 @@ async fn axe_finds_no_violation_in_any_page_at_desktop_or_phone_width() {
             "an error page",
             &["Sign out"],
         ),
+        (
+            format!("{RECEIVERS}/{}/retryPolicy", scene.flaky),
+            "a receiver's retry policy",
+            &["3600"],
+        ),
+        (
+            "/notebooks/admin/notebooks/retryPolicy".into(),
+            "the site's retry policy",
+            &["The site's retry policy"],
+        ),
+        (
+            "/notebooks/admin/notebooks/notices".into(),
+            "the failure notices",
+            &["Failure notices"],
+        ),
+        (
+            "/notebooks/admin/notebooks/notices/destination".into(),
+            "where failure notices go",
+            &["Failure notices of admin"],
+        ),
+        (
+            "/notebooks/admin/notebooks/runtimes".into(),
+            "the runtimes",
+            &["Runtimes"],
+        ),
     ];
     for (path, what, shows) in &pages {
         c.goto(&app.url(path)).await.unwrap();
+        // The page is the one meant, in the state meant.
         for text in *shows {
             wait_for_text(&c, text, false).await;
         }
         check(&c, &axe, what, &mut all).await;
     }
     check_forms(&c, &app, &axe, &scene.receiver, &mut all).await;
+    check_running(&c, &app, &token, &axe, &mut all).await;
     c.close().await.unwrap();
     assert!(
         all.is_empty(),
