@@ -5,7 +5,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::browser::{body_text, browser, driver, fill, notebook, submit, wait_for_text};
+use crate::browser::{
+    body_text, browser, browser_with, driver, fill, notebook, submit, wait_for_text, Driver,
+};
 use crate::common::events::esri;
 use crate::common::jobs::finished;
 use crate::common::wait::eventually;
@@ -300,6 +302,55 @@ async fn check_running(c: &Client, app: &TestApp, token: &str, axe: &str, all: &
     assert_eq!(r.status, 200, "{}", r.json);
 }
 
+/// The executed notebooks (completed, failed) again, in a browser that
+/// prefers dark colours, as their colours follow it.
+async fn check_dark(
+    driver: &Driver,
+    profile: &std::path::Path,
+    app: &TestApp,
+    axe: &str,
+    jobs: [&String; 2],
+    all: &mut Vec<String>,
+) {
+    let [completed, failed] = jobs;
+    let client = browser_with(driver, profile, &["--force-dark-mode"]).await;
+    let dark = &client;
+    dark.goto(&app.url("/notebooks/signin")).await.unwrap();
+    fill(dark, "input[name=username]", "admin").await;
+    fill(dark, "input[name=password]", crate::common::PASSWORD).await;
+    submit(dark, "main form").await;
+    wait_for_text(dark, "Sign out", false).await;
+    for (path, what, text) in [
+        (
+            format!("{JOBS}/{completed}"),
+            "a COMPLETED job, dark",
+            "features updated: 42",
+        ),
+        (
+            format!("{JOBS}/{failed}"),
+            "a FAILED job, dark",
+            "ValueError",
+        ),
+    ] {
+        dark.goto(&app.url(&path)).await.unwrap();
+        wait_for_text(dark, text, false).await;
+        let prefers: Value = dark
+            .execute(
+                "return matchMedia('(prefers-color-scheme: dark)').matches;",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            prefers,
+            Value::Bool(true),
+            "the browser prefers dark colours"
+        );
+        check(dark, axe, what, all).await;
+    }
+    client.close().await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn axe_finds_no_violation_in_any_page_at_desktop_or_phone_width() {
     let axe = axe_source();
@@ -406,6 +457,9 @@ async fn axe_finds_no_violation_in_any_page_at_desktop_or_phone_width() {
     check_forms(&c, &app, &axe, &scene.receiver, &mut all).await;
     check_running(&c, &app, &token, &axe, &mut all).await;
     c.close().await.unwrap();
+
+    let dark = files.path().join("dark");
+    check_dark(&driver, &dark, &app, &axe, [completed, failed], &mut all).await;
     assert!(
         all.is_empty(),
         "axe-core finds {} violation(s):\n{}",
