@@ -6,6 +6,7 @@
 //! screen. No page reloads itself. Screenshots of the
 //! main pages go to `target/screenshots/`.
 
+use std::os::unix::process::CommandExt as _;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -18,16 +19,23 @@ const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
 /// chromedriver on a free port, killed with the test.
-struct Driver(Child, u16);
+pub(crate) struct Driver(Child, u16);
 
 impl Drop for Driver {
+    /// chromedriver leads a process group of its own, which the chromium it
+    /// starts joins: the whole group is killed, so that no browser outlives
+    /// a test that fails before it closes its session.
     fn drop(&mut self) {
-        let _ = self.0.kill();
+        use nix::sys::signal::{killpg, Signal};
+        let _ = killpg(
+            nix::unistd::Pid::from_raw(self.0.id() as i32),
+            Signal::SIGKILL,
+        );
         let _ = self.0.wait();
     }
 }
 
-async fn driver() -> Driver {
+pub(crate) async fn driver() -> Driver {
     for path in [CHROMIUM, CHROMEDRIVER] {
         assert!(
             std::path::Path::new(path).exists(),
@@ -41,6 +49,7 @@ async fn driver() -> Driver {
         .port();
     let child = Command::new(CHROMEDRIVER)
         .arg(format!("--port={port}"))
+        .process_group(0)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -55,19 +64,36 @@ async fn driver() -> Driver {
     Driver(child, port)
 }
 
-async fn browser(driver: &Driver, profile: &std::path::Path) -> Client {
+pub(crate) async fn browser(driver: &Driver, profile: &std::path::Path) -> Client {
+    browser_with(driver, profile, &[]).await
+}
+
+/// [`browser`], with more of chromium's flags (`--force-dark-mode`).
+pub(crate) async fn browser_with(
+    driver: &Driver,
+    profile: &std::path::Path,
+    flags: &[&str],
+) -> Client {
+    let mut args = vec![
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1200,1000",
+    ]
+    .into_iter()
+    .map(String::from)
+    .collect::<Vec<_>>();
+    args.push(format!("--user-data-dir={}", profile.display()));
+    args.extend(flags.iter().map(|f| f.to_string()));
     let mut caps = serde_json::Map::new();
     caps.insert(
         "goog:chromeOptions".into(),
-        json!({
-            "binary": CHROMIUM,
-            "args": [
-                "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--no-first-run", "--disable-background-networking", "--disable-component-update",
-                "--disable-sync", "--window-size=1200,1000",
-                format!("--user-data-dir={}", profile.display()),
-            ]
-        }),
+        json!({"binary": CHROMIUM, "args": args}),
     );
     ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
         .capabilities(caps)
@@ -87,13 +113,13 @@ async fn shoot(c: &Client, name: &str) {
     std::fs::write(screenshots().join(name), png).unwrap();
 }
 
-async fn fill(c: &Client, css: &str, text: &str) {
+pub(crate) async fn fill(c: &Client, css: &str, text: &str) {
     let field = c.find(Locator::Css(css)).await.unwrap();
     field.clear().await.unwrap();
     field.send_keys(text).await.unwrap();
 }
 
-async fn submit(c: &Client, form_css: &str) {
+pub(crate) async fn submit(c: &Client, form_css: &str) {
     c.find(Locator::Css(&format!("{form_css} button[type=submit]")))
         .await
         .unwrap()
@@ -113,7 +139,7 @@ async fn click_link(c: &Client, text: &str) {
 }
 
 /// The page's text; empty while a new page is replacing the old one.
-async fn body_text(c: &Client) -> String {
+pub(crate) async fn body_text(c: &Client) -> String {
     match c.find(Locator::Css("body")).await {
         Ok(body) => body.text().await.unwrap_or_default(),
         Err(_) => String::new(),
@@ -121,7 +147,7 @@ async fn body_text(c: &Client) -> String {
 }
 
 /// Waits (bounded) until the page, reloading itself or reloaded, shows `text`.
-async fn wait_for_text(c: &Client, text: &str, reload: bool) {
+pub(crate) async fn wait_for_text(c: &Client, text: &str, reload: bool) {
     let what = format!("the page shows {text}");
     // A reload every half second, not every 50 ms: each is a page the
     // server renders and chromium lays out on a two-core machine.
@@ -179,7 +205,7 @@ async fn assert_no_reload(c: &Client) {
 
 /// A notebook with Markdown, a printed payload, an HTML output carrying a
 /// script, and an image.
-fn notebook() -> String {
+pub(crate) fn notebook() -> String {
     json!({
         "cells": [
             {"cell_type": "markdown", "id": "m", "metadata": {}, "source": "# Daily report\nRuns on *every* delivery."},

@@ -5,6 +5,7 @@
 mod common;
 
 mod abuse;
+mod accessibility;
 mod arcgis_client;
 mod arcgis_errors;
 mod arcgis_portal;
