@@ -29,7 +29,7 @@ pub fn routes() -> Router<super::Site> {
         post(receive)
             .get(check)
             .head(check)
-            .fallback(super::unknown_resource),
+            .fallback(super::unrouted::unknown_resource),
     )
 }
 

@@ -29,6 +29,7 @@ mod session;
 mod system;
 mod test_events;
 mod tokens;
+mod unrouted;
 mod uploads;
 
 use std::sync::Arc;
@@ -139,8 +140,8 @@ pub fn router(site: Site) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .nest(&context, contextual)
-        .fallback(unknown_resource)
-        .method_not_allowed_fallback(wrong_method)
+        .fallback(unrouted::unknown_resource)
+        .method_not_allowed_fallback(unrouted::wrong_method)
         .layer(axum::middleware::from_fn(headers::secure))
         .with_state(site)
 }
@@ -150,7 +151,7 @@ pub fn worker_router(site: Site) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
-        .fallback(unknown_resource)
+        .fallback(unrouted::unknown_resource)
         .layer(axum::middleware::from_fn(headers::secure))
         .with_state(site)
 }
@@ -188,65 +189,6 @@ async fn notebook_cells(
     .map_err(|e| {
         crate::error::Error::Internal(anyhow::Error::new(e).context("rendering a notebook failed"))
     })
-}
-
-/// Paths that name no resource get an error shape rather than an empty
-/// body: the sharing API's under its path, the admin API's elsewhere.
-pub(super) async fn unknown_resource(
-    axum::extract::State(settings): axum::extract::State<Arc<Settings>>,
-    request: axum::extract::Request,
-) -> axum::response::Response {
-    let path = request.uri().path().to_string();
-    if path == format!("/{}/", settings.context) && request.method() == axum::http::Method::GET {
-        // The context with a slash is where a person starts, as without.
-        let headers = request.headers().clone();
-        return axum::response::IntoResponse::into_response(
-            session::home(axum::extract::State(settings), headers).await,
-        );
-    }
-    let error =
-        crate::error::Error::NotFound(format!("'{path}' is not a resource of this server."));
-    negotiate::unrouted(
-        surface_of(&settings, &path),
-        &settings.context,
-        request,
-        error,
-    )
-    .await
-}
-
-/// A resource asked with a method it does not take gets the error shape
-/// too, never an empty body.
-async fn wrong_method(
-    axum::extract::State(settings): axum::extract::State<Arc<Settings>>,
-    request: axum::extract::Request,
-) -> axum::response::Response {
-    let path = request.uri().path().to_string();
-    let error =
-        crate::error::Error::WrongMethod(format!("'{path}' does not take {}.", request.method()));
-    negotiate::unrouted(
-        surface_of(&settings, &path),
-        &settings.context,
-        request,
-        error,
-    )
-    .await
-}
-
-/// The API a path belongs to, by its prefix: none for intake and the
-/// rest, which keep real HTTP statuses.
-fn surface_of(settings: &Settings, path: &str) -> Option<Surface> {
-    let under = |api: &str| {
-        let root = format!("/{}/{api}", settings.context);
-        path == root || path.starts_with(&format!("{root}/"))
-    };
-    if under("sharing") {
-        Some(Surface::Sharing)
-    } else if under("admin") {
-        Some(Surface::Admin)
-    } else {
-        None
-    }
 }
 
 #[utoipa::path(get, path = "/healthz", tag = "meta",

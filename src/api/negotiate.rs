@@ -32,7 +32,7 @@ use crate::ui;
 const MAX_FORM_BYTES: usize = MAX_NOTEBOOK_BYTES + 64 * 1024;
 /// Bodies up to this size are read before the caller is known; larger
 /// ones only from a caller whose token checked out.
-const SMALL_BODY: usize = 64 * 1024;
+pub(super) const SMALL_BODY: usize = 64 * 1024;
 
 /// Which API a route belongs to; each has its own error shape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -678,7 +678,7 @@ fn render_failure_page(
 }
 
 /// `f` of the query string, when it names a JSON format.
-fn query_format(parts: &Parts) -> Option<Format> {
+pub(super) fn query_format(parts: &Parts) -> Option<Format> {
     let query = parts.uri.query()?;
     let f = form_urlencoded::parse(query.as_bytes())
         .filter(|(k, _)| k == "f")
@@ -689,79 +689,28 @@ fn query_format(parts: &Parts) -> Option<Format> {
         .filter(|format| *format != Format::Html)
 }
 
-/// An error of a path no route matched (an unknown resource, a method it
-/// does not take): in the shape of its surface, HTTP 200 when `f` (of the
-/// query string, or of a small form body) asks for JSON, as the routes
-/// answer; outside the admin and sharing APIs (intake), the admin shape
-/// with the real status.
-/// A browser that named no JSON format gets an error page.
-pub async fn unrouted(
-    surface: Option<Surface>,
-    context: &str,
-    request: Request,
-    error: Error,
-) -> Response {
-    let failure = ErrorAnswer::from(error);
-    let (parts, body) = request.into_parts();
-    let format = match surface {
-        None => None,
-        Some(_) => match query_format(&parts) {
-            Some(format) => Some(format),
-            None => body_format(&parts, body).await,
-        },
-    };
-    if format.is_none() {
-        if let Some(Answer::Page { chrome, .. }) = Answer::unread(context, &parts) {
-            let mut messages = vec![failure.message.clone()];
-            messages.extend(failure.details.iter().cloned());
-            return html_response(
-                failure.status,
-                ui::render_error(
-                    failure.status.as_u16(),
-                    failure.code,
-                    &messages,
-                    None,
-                    &chrome,
-                ),
-            );
-        }
-    }
-    let pretty = format == Some(Format::Pjson);
-    let text = match surface {
-        Some(Surface::Sharing) => json_text(&failure.sharing_body(), pretty),
-        _ => json_text(&failure.admin_body(), pretty),
-    };
-    let status = if format.is_some() {
-        StatusCode::OK
-    } else {
-        failure.status
-    };
-    json_response(status, text)
-}
-
-/// `f` of a form body of at most [`SMALL_BODY`] bytes, when it names a
-/// JSON format (the ArcGIS API for Python posts `f` in the body).
-async fn body_format(parts: &Parts, body: Body) -> Option<Format> {
-    let form = parts
-        .headers
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    if !form {
+/// An error page for a request asked with no JSON format by a browser
+/// (`Accept: text/html`), before any route read it.
+pub(super) fn error_page(context: &str, parts: &Parts, failure: &ErrorAnswer) -> Option<Response> {
+    let Some(Answer::Page { chrome, .. }) = Answer::unread(context, parts) else {
         return None;
-    }
-    let bytes = axum::body::to_bytes(body, SMALL_BODY).await.ok()?;
-    let f = form_urlencoded::parse(&bytes)
-        .filter(|(k, _)| k == "f")
-        .last()?
-        .1;
-    Format::parse(Some(&f))
-        .ok()
-        .filter(|format| *format != Format::Html)
+    };
+    let mut messages = vec![failure.message.clone()];
+    messages.extend(failure.details.iter().cloned());
+    Some(html_response(
+        failure.status,
+        ui::render_error(
+            failure.status.as_u16(),
+            failure.code,
+            &messages,
+            None,
+            &chrome,
+        ),
+    ))
 }
 
 /// An error's body as JSON text, indented for `pjson`.
-fn json_text(body: &impl Serialize, pretty: bool) -> String {
+pub(super) fn json_text(body: &impl Serialize, pretty: bool) -> String {
     let text = if pretty {
         serde_json::to_string_pretty(body)
     } else {
@@ -770,7 +719,7 @@ fn json_text(body: &impl Serialize, pretty: bool) -> String {
     text.unwrap_or_default()
 }
 
-fn json_response(status: StatusCode, body: String) -> Response {
+pub(super) fn json_response(status: StatusCode, body: String) -> Response {
     let mut response = (status, body).into_response();
     response.headers_mut().insert(
         CONTENT_TYPE,
@@ -782,7 +731,7 @@ fn json_response(status: StatusCode, body: String) -> Response {
     response
 }
 
-fn html_response(status: StatusCode, body: String) -> Response {
+pub(super) fn html_response(status: StatusCode, body: String) -> Response {
     let mut response = (status, body).into_response();
     response.headers_mut().insert(
         CONTENT_TYPE,

@@ -333,7 +333,7 @@ impl DeliveryRow {
                     status,
                     started: self.job_start.map(Millis),
                     ended: self.job_end.map(Millis),
-                    error: DeliveryRun::error_of(status, &messages),
+                    error: hookbook_core::domain::job::error_line(status, &messages),
                 })
             }
         };

@@ -21,12 +21,7 @@ pub fn list_page(
     let c = &urls.context;
     let rows = receivers
         .iter()
-        .zip(
-            latest
-                .iter()
-                .map(Vec::as_slice)
-                .chain(std::iter::repeat(&[][..])),
-        )
+        .zip(latest)
         .map(|(r, recent)| {
             let state = if r.disabled { "disabled" } else { "enabled" };
             let delivered = recent.first().map(|l| &l.delivery);

@@ -40,11 +40,6 @@ impl DeliveryRun {
     pub fn duration_ms(&self) -> Option<i64> {
         Some(self.ended?.0 - self.started?.0).filter(|d| *d >= 0)
     }
-
-    /// The first line of a failed run's last message.
-    pub fn error_of(status: JobStatus, messages: &[String]) -> Option<String> {
-        super::job::error_line(status, messages)
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
