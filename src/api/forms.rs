@@ -13,7 +13,7 @@ use super::error::ErrorAnswer;
 use crate::ui;
 
 /// The cookie that carries a notice to the next page, which clears it.
-const NOTICE_COOKIE: &str = "hookbook_notice";
+pub(super) const NOTICE_COOKIE: &str = "hookbook_notice";
 /// A notice not shown within this many seconds is dropped.
 const NOTICE_SECONDS: u32 = 120;
 /// Notices longer than this are cut (a cookie is small).

@@ -2,7 +2,7 @@
 //! no content sniffing, no framing (clickjacking), no referrer beyond this
 //! site, and on pages a `Content-Security-Policy` that allows only the
 //! layout's own style and script (by hash), images from this site or
-//! inline, and nothing else: no script a notebook's output could bring,
+//! inline, the page's own event stream, and nothing else: no script a notebook's output could bring,
 //! no frame, no base URL, no form posted elsewhere.
 
 use axum::extract::Request;
@@ -20,7 +20,7 @@ fn policy() -> &'static HeaderValue {
         let (style, script) = crate::ui::inline_hashes();
         let text = format!(
             "default-src 'none'; style-src 'sha256-{style}'; script-src 'sha256-{script}'; \
-             img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+             img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
         );
         HeaderValue::from_str(&text)
             .unwrap_or_else(|_| HeaderValue::from_static("default-src 'none'"))

@@ -13,6 +13,7 @@ mod forms;
 mod headers;
 mod items;
 mod jobs;
+mod live;
 mod negotiate;
 mod notices;
 mod oauth;
@@ -120,7 +121,8 @@ pub fn router(site: Site) -> Router {
         .merge(dashboard::routes())
         .merge(jobs::routes())
         .merge(system::routes())
-        .layer(layer(Surface::Admin));
+        .layer(layer(Surface::Admin))
+        .layer(live::LiveLayer::new(site.services.jobs.clone()));
     let sharing = directory::sharing_routes()
         .merge(tokens::routes())
         .merge(items::routes())
@@ -164,13 +166,33 @@ fn urls(settings: &Settings) -> crate::ui::Urls {
     }
 }
 
-/// A stored notebook made ready for a page, off the async threads and two
-/// at a time (the parsing, highlighting and sanitizing are CPU work,
-/// bounded in time by the renderer), so that readers of pages cannot take
-/// every core from intake and runs; `None` when the bytes are not a
-/// notebook.
+/// A stored notebook made ready for a page; `None` when the bytes are
+/// not a notebook.
 async fn notebook_cells(
     bytes: Vec<u8>,
+) -> crate::error::Result<Option<Vec<crate::ui::NotebookCell>>> {
+    rendered(move || {
+        serde_json::from_slice::<serde_json::Value>(&bytes)
+            .ok()
+            .map(|notebook| crate::ui::notebook_cells(&notebook))
+    })
+    .await
+}
+
+/// The notebook of a running job, as far as it has executed, made ready
+/// for a page.
+async fn live_cells(
+    notebook: Arc<serde_json::Value>,
+) -> crate::error::Result<Option<Vec<crate::ui::NotebookCell>>> {
+    rendered(move || Some(crate::ui::notebook_cells(&notebook))).await
+}
+
+/// Renders a notebook off the async threads and two at a time (the
+/// parsing, highlighting and sanitizing are CPU work, bounded in time by
+/// the renderer), so that readers of pages cannot take every core from
+/// intake and runs.
+async fn rendered(
+    work: impl FnOnce() -> Option<Vec<crate::ui::NotebookCell>> + Send + 'static,
 ) -> crate::error::Result<Option<Vec<crate::ui::NotebookCell>>> {
     static TURNS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
     let turn = TURNS.acquire().await.map_err(|e| {
@@ -181,9 +203,7 @@ async fn notebook_cells(
     tokio::task::spawn_blocking(move || {
         // Held until the work ends, even if the reader has gone.
         let _turn = turn;
-        serde_json::from_slice::<serde_json::Value>(&bytes)
-            .ok()
-            .map(|notebook| crate::ui::notebook_cells(&notebook))
+        work()
     })
     .await
     .map_err(|e| {

@@ -209,6 +209,23 @@ impl Jobs {
             .ok_or_else(|| Error::NotFound(format!("Job '{id}' has no executed notebook yet.")))
     }
 
+    /// The notebook of a job running on this node as far as it has
+    /// executed, for a page that watches it (`job` is one the caller may
+    /// read); `None` for a job not running here or not yet reported.
+    pub fn live_notebook(&self, job: &Job) -> Option<Arc<serde_json::Value>> {
+        self.runs.live.notebook(&job.id)
+    }
+
+    /// A signal that a run on this node changed, for a page that watches.
+    pub fn live_signal(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.runs.live.subscribe()
+    }
+
+    /// Whether the server stops, so that pages stop watching.
+    pub fn live_closed(&self) -> bool {
+        self.runs.live.is_closed()
+    }
+
     /// Cancels a waiting or running job; a finished one is left as it is.
     pub async fn cancel_job(&self, caller: &User, id: &JobId) -> Result<()> {
         let job = self.job(caller, id).await?;

@@ -247,6 +247,13 @@ impl Application {
         let notices = tokio::spawn(self.notifier.run(shutdown.clone()));
         let runs = self.runner.runs.clone();
         tokio::spawn(cluster::relay(self.store.clone(), runs, shutdown.clone()));
+        // Pages kept up to date end their streams, so that serving stops.
+        let live = self.runner.runs.live.clone();
+        let stopping = shutdown.clone();
+        tokio::spawn(async move {
+            stopping.cancelled().await;
+            live.close();
+        });
         let runs_side = match self.pools {
             Some((pools, size)) => Some(RunsSide::start(
                 self.runner.clone(),

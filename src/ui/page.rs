@@ -18,6 +18,9 @@ pub struct Page {
     pub live: Option<Live>,
     /// A form that narrows what the page shows (a `GET`), shown first.
     pub filter: Option<Form>,
+    /// Whether a browser keeps the page up to date in place, from the
+    /// page's event stream (`Accept: text/event-stream`).
+    pub updates: bool,
 }
 
 /// What is still under way on a page. `job` is the hook for live updates:
@@ -27,6 +30,9 @@ pub struct Page {
 pub struct Live {
     pub text: String,
     pub job: Option<String>,
+    /// Since when the work runs (epoch milliseconds): the page shows the
+    /// time it has taken, ticking.
+    pub since: Option<i64>,
 }
 
 impl Default for Page {
@@ -39,6 +45,7 @@ impl Default for Page {
             show_value: true,
             filter: None,
             live: None,
+            updates: false,
         }
     }
 }
@@ -215,12 +222,29 @@ impl Page {
     }
 
     /// Says what is still under way, with a *Refresh* link; `job` names
-    /// the running job for live updates.
+    /// the running job. The page updates itself in place.
     pub fn live(mut self, text: impl Into<String>, job: Option<String>) -> Self {
         self.live = Some(Live {
             text: text.into(),
             job,
+            since: None,
         });
+        self.updates = true;
+        self
+    }
+
+    /// The work under way began at `since` (epoch milliseconds).
+    pub fn running_since(mut self, since: i64) -> Self {
+        if let Some(live) = &mut self.live {
+            live.since = Some(since);
+        }
+        self
+    }
+
+    /// Keeps the page up to date in place while it is open, though
+    /// nothing on it is under way now (a list new jobs join).
+    pub fn updating(mut self) -> Self {
+        self.updates = true;
         self
     }
 }

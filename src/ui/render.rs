@@ -51,6 +51,17 @@ fn templates() -> &'static Environment<'static> {
     })
 }
 
+/// The time since `since` (epoch milliseconds) in words, as the page's
+/// script writes it while it ticks: "42 s", "3 min 5 s", "2 h 4 min".
+fn elapsed_since(since: i64) -> String {
+    let seconds = (crate::domain::time::Millis::now().0 - since).max(0) / 1000;
+    match seconds {
+        s if s < 60 => format!("{s} s"),
+        s if s < 3600 => format!("{} min {} s", s / 60, s % 60),
+        s => format!("{} h {} min", s / 3600, s % 3600 / 60),
+    }
+}
+
 /// One table of the resource: a heading and its rows.
 #[derive(Serialize)]
 struct Section {
@@ -358,6 +369,8 @@ pub fn render_page(page: &Page, value: &Value, chrome: &Chrome) -> String {
         context! {
             text => live.text,
             job => live.job,
+            since => live.since,
+            elapsed => live.since.map(elapsed_since),
             refresh => with_token(&chrome.here, token),
         }
     });
@@ -371,6 +384,7 @@ pub fn render_page(page: &Page, value: &Value, chrome: &Chrome) -> String {
             filter => page.filter,
             blocks => page.blocks,
             live => live,
+            updates => page.updates,
             json_link => json_link,
             nav => nav(chrome),
             notice => chrome.notice,
@@ -508,9 +522,10 @@ mod tests {
         let html = render_page(&page, &Value::Null, &chrome);
         assert!(!html.contains("http-equiv"), "{html}");
         assert!(html.contains(r#"data-live-job="j1""#), "{html}");
+        assert!(html.contains("<main data-updates>"), "{html}");
         assert!(
             html.contains(
-                r#"href="&#x2f;notebooks&#x2f;admin&#x2f;notebooks&#x2f;jobs&#x2f;j1">Refresh</a>"#
+                r#"href="&#x2f;notebooks&#x2f;admin&#x2f;notebooks&#x2f;jobs&#x2f;j1" data-refresh>Refresh</a>"#
             ),
             "{html}"
         );

@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use hookbook::runner::execute::{run_notebook, RunBounds, RunEnd};
 use hookbook::runner::kernel::Kernel;
+use hookbook::runner::live::{Live, Progress};
 use hookbook::runner::outputs::OutputBudget;
 use serde_json::{json, Map};
 use tokio_util::sync::CancellationToken;
@@ -59,6 +60,7 @@ async fn a_notebook_runs_with_papermill_metadata_and_stops_at_the_first_error() 
             deadline: Instant::now() + Duration::from_secs(60),
             cancel: &CancellationToken::new(),
             budget: &mut OutputBudget::new(0),
+            progress: &mut unwatched(),
         },
     )
     .await;
@@ -92,6 +94,7 @@ async fn a_run_past_its_deadline_ends_as_timed_out() {
             deadline: Instant::now() + Duration::from_millis(800),
             cancel: &CancellationToken::new(),
             budget: &mut OutputBudget::new(0),
+            progress: &mut unwatched(),
         },
     )
     .await;
@@ -152,6 +155,7 @@ async fn run_within_a_megabyte(nb: serde_json::Value) -> (serde_json::Value, Run
             deadline: Instant::now() + Duration::from_secs(120),
             cancel: &CancellationToken::new(),
             budget: &mut budget,
+            progress: &mut unwatched(),
         },
     )
     .await;
@@ -214,4 +218,12 @@ async fn the_servers_budget_holds_for_a_notebook_that_undoes_the_kernels_cap() {
     );
     assert_eq!(text.matches("--max-run-output-mb").count(), 1);
     assert!(!text.contains("done"));
+}
+
+/// A run's reports, which no page watches.
+fn unwatched() -> Progress {
+    Progress::new(
+        std::sync::Arc::new(Live::default()),
+        hookbook::domain::ids::JobId::generate(),
+    )
 }

@@ -26,6 +26,7 @@ mod intake;
 mod items;
 mod kernel;
 mod leftovers;
+mod live_pages;
 mod migrations;
 mod multinode;
 mod nbserver;

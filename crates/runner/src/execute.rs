@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::inject::inject;
 use super::kernel::{Execution, Kernel, KernelError};
+use super::live::Progress;
 use super::outputs::OutputBudget;
 
 const ERROR_TAG: &str = "papermill-error-cell-tag";
@@ -113,11 +114,13 @@ fn marker(id: &str, html: String) -> Value {
     json!({"cell_type": "markdown", "id": id, "metadata": {"tags": [ERROR_TAG]}, "source": html})
 }
 
-/// What bounds a run: its time, a person's cancel, its outputs.
+/// What bounds a run: its time, a person's cancel, its outputs; and
+/// where it reports how far it is.
 pub struct RunBounds<'a> {
     pub deadline: Instant,
     pub cancel: &'a CancellationToken,
     pub budget: &'a mut OutputBudget,
+    pub progress: &'a mut Progress,
 }
 
 /// Runs `nb` on `kernel`. Returns the executed notebook and how the run
@@ -132,6 +135,7 @@ pub async fn run_notebook(
         deadline,
         cancel,
         budget,
+        progress,
     } = run;
     prepare(&mut nb, parameters);
     let started = Instant::now();
@@ -174,9 +178,16 @@ pub async fn run_notebook(
         let cell_start = Instant::now();
         nb["cells"][index]["metadata"]["papermill"]["status"] = json!("running");
         nb["cells"][index]["metadata"]["papermill"]["start_time"] = json!(now_text());
+        progress.cell(&nb);
         let result = match id {
             None => Ok(None),
-            Some(id) => bounded(&stop, kernel.collect(id, budget)).await.map(Some),
+            Some(id) => {
+                let shown = &nb;
+                let mut report = |outputs: &[Value]| progress.output(shown, index, outputs);
+                bounded(&stop, kernel.collect(id, budget, &mut report))
+                    .await
+                    .map(Some)
+            }
         };
         match record_cell(&mut nb["cells"][index], result, cell_start) {
             CellEnd::Next => {}

@@ -18,6 +18,7 @@ use super::choice::{choose_runtime, wait_for_runtime, Choice};
 use super::disk::watch_disk;
 use super::execute::{RunBounds, RunEnd};
 use super::executor::{Executor, RunKernel};
+use super::live::Progress;
 use super::outputs::OutputBudget;
 use super::pools::RuntimeEnv;
 use super::record::{record, Outcome};
@@ -94,7 +95,11 @@ pub async fn run_job(runner: &Runner, kernels: &dyn Executor, job: Job) {
         attempt = job.attempts,
         node = %runner.settings.node,
     );
-    run(runner, kernels, job).instrument(span).await
+    let id = job.id;
+    runner.runs.live.changed();
+    run(runner, kernels, job).instrument(span).await;
+    // Its outcome is stored: the pages that watch it read that now.
+    runner.runs.live.ended(&id);
 }
 
 async fn run(runner: &Runner, kernels: &dyn Executor, job: Job) {
@@ -292,6 +297,7 @@ async fn on_kernel(
     .await;
     let mut first_cell = None;
     let mut budget = OutputBudget::new(runner.settings.max_output_bytes);
+    let mut progress = Progress::new(runner.runs.live.clone(), job.id);
     let (executed, end) = match kernel.provide_env(&values, &budget).await {
         Ok(()) => {
             // The injected parameters are the first cell, sent at once.
@@ -300,6 +306,7 @@ async fn on_kernel(
                 deadline,
                 cancel,
                 budget: &mut budget,
+                progress: &mut progress,
             };
             kernel.run_notebook(p.notebook, &p.parameters, bounds).await
         }

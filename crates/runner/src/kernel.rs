@@ -376,7 +376,8 @@ impl Kernel {
     /// the future abandons the cell; the kernel must then be killed.
     pub async fn execute(&mut self, code: &str, silent: bool) -> Result<Execution, KernelError> {
         let id = self.submit(code, silent).await?;
-        self.collect(&id, &mut OutputBudget::new(0)).await
+        self.collect(&id, &mut OutputBudget::new(0), &mut |_| {})
+            .await
     }
 
     /// Sends an `execute_request` and returns its message id. Requests are
@@ -409,6 +410,7 @@ impl Kernel {
         &mut self,
         id: &str,
         budget: &mut OutputBudget,
+        report: &mut (dyn FnMut(&[Value]) + Send),
     ) -> Result<Execution, KernelError> {
         let id = id.to_string();
         let mut outputs = Outputs::default();
@@ -433,12 +435,16 @@ impl Kernel {
                         &msg.header.msg_type,
                         serde_json::to_value(&msg.content).unwrap_or_default(),
                     );
+                    report(outputs.as_slice());
                 }
-                _ => outputs.push_within(
-                    budget,
-                    &msg.header.msg_type,
-                    serde_json::to_value(&msg.content).unwrap_or_default(),
-                ),
+                _ => {
+                    outputs.push_within(
+                        budget,
+                        &msg.header.msg_type,
+                        serde_json::to_value(&msg.content).unwrap_or_default(),
+                    );
+                    report(outputs.as_slice());
+                }
             }
         }
         let execution_count = loop {

@@ -1,7 +1,8 @@
 //! Notebook runs: a Jupyter client over ZeroMQ (`kernel`), a pool of warm
 //! single-use kernels (`pool`), papermill-compatible injection and
 //! execution (`inject`, `literal`, `execute`, `outputs`), the runs of this
-//! node (`runs`), and the worker that takes jobs from the store and runs
+//! node (`runs`, and `live`: what they are doing now, for pages), and
+//! the worker that takes jobs from the store and runs
 //! them (`worker`, `job`). What a run needs from the administration (whom
 //! it acts as, its token) it asks through [`rights::RunRights`]; of the
 //! store, through [`queue::Queue`]; of kernels, through
@@ -20,6 +21,7 @@ pub mod inject;
 mod job;
 pub mod kernel;
 pub mod literal;
+pub mod live;
 pub mod network;
 pub mod outputs;
 pub mod pool;

@@ -210,6 +210,11 @@ impl Outputs {
         self.clear_pending = false;
     }
 
+    /// The outputs so far.
+    pub fn as_slice(&self) -> &[Value] {
+        &self.list
+    }
+
     pub fn into_vec(self) -> Vec<Value> {
         self.list
     }

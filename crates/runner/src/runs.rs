@@ -28,6 +28,8 @@ pub struct Runs {
     /// Wakes this node's runtime builder (a runtime was registered or
     /// changed).
     pub builds: Arc<Notify>,
+    /// What the runs are doing now, for the pages that watch them.
+    pub live: Arc<super::live::Live>,
     running: Mutex<HashMap<JobId, Running>>,
     stopping: AtomicBool,
 }

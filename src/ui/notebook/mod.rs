@@ -32,6 +32,8 @@ pub struct NotebookCell {
     /// Markdown as sanitized HTML.
     pub html: Option<String>,
     pub outputs: Vec<Output>,
+    /// The cell a running job executes now (`In [*]:`).
+    pub running: bool,
 }
 
 /// One output of a code cell; one of `text`, `html` and `image` is set.
@@ -311,16 +313,25 @@ impl Room {
                     prompt: String::new(),
                     source: Text::default(),
                     outputs: Vec::new(),
+                    running: false,
                 };
             }
         }
         let is_code = kind == "code";
+        // papermill's mark of the cell a run executes now.
+        let running = is_code
+            && cell
+                .pointer("/metadata/papermill/status")
+                .and_then(Value::as_str)
+                == Some("running");
         NotebookCell {
-            prompt: if is_code {
-                count.map_or("In [ ]:".to_string(), |n| format!("In [{n}]:"))
-            } else {
-                String::new()
+            prompt: match (is_code, count) {
+                (false, _) => String::new(),
+                _ if running => "In [*]:".to_string(),
+                (true, None) => "In [ ]:".to_string(),
+                (true, Some(n)) => format!("In [{n}]:"),
             },
+            running,
             source: self.source(&source, is_code.then_some(language)),
             html: None,
             outputs: cell

@@ -111,9 +111,11 @@ pub fn job_page(urls: &Urls, job: &Job, notebook: Option<Vec<NotebookCell>>) -> 
             JobStatus::Submitted => "This job is waiting to run.",
             _ => "This job is running.",
         };
-        page = page
-            .live(text, Some(job.id.to_string()))
-            .form(Form::post("Cancel", format!("{b}/jobs/{}/cancel", job.id)));
+        page = page.live(text, Some(job.id.to_string()));
+        if let Some(start) = job.start_time {
+            page = page.running_since(start.0);
+        }
+        page = page.form(Form::post("Cancel", format!("{b}/jobs/{}/cancel", job.id)));
     } else if job.event_id.is_some() {
         // The same event, with the receiver's notebook as it is now.
         page = page.form(Form::post(
@@ -253,5 +255,5 @@ pub fn jobs_page(b: &str, filter_values: &JobFilterValues, listing: &Listing<'_>
     if jobs.iter().any(is_running) {
         page = page.live("Some of these jobs are still running.", None);
     }
-    page
+    page.updating()
 }
