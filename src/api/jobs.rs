@@ -414,10 +414,7 @@ async fn fetch(
         .pop()
         .ok_or_else(|| Error::Internal(anyhow::anyhow!("no runtime was found for a job")))?;
     Reply::new(JobOut::new(&settings, &job, runtime), async move {
-        let running = (job.status == JobStatus::Executing)
-            .then(|| service.live_notebook(&job))
-            .flatten();
-        let notebook = if let Some(running) = running {
+        let notebook = if let Some(running) = service.live_notebook(&job).await? {
             super::live_cells(running).await?
         } else if job.has_notebook {
             let bytes = service.job_notebook(&caller, &job.id).await?;

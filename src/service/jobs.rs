@@ -209,11 +209,21 @@ impl Jobs {
             .ok_or_else(|| Error::NotFound(format!("Job '{id}' has no executed notebook yet.")))
     }
 
-    /// The notebook of a job running on this node as far as it has
-    /// executed, for a page that watches it (`job` is one the caller may
-    /// read); `None` for a job not running here or not yet reported.
-    pub fn live_notebook(&self, job: &Job) -> Option<Arc<serde_json::Value>> {
-        self.runs.live.notebook(&job.id)
+    /// The notebook of a running job as far as it has executed, for a
+    /// page that watches it (`job` is one the caller may read): this
+    /// node's copy when it runs here, else what its node last kept in the
+    /// store; `None` before it has said anything.
+    pub async fn live_notebook(&self, job: &Job) -> Result<Option<Arc<serde_json::Value>>> {
+        if job.status != JobStatus::Executing {
+            return Ok(None);
+        }
+        if let Some(here) = self.runs.live.notebook(&job.id) {
+            return Ok(Some(here));
+        }
+        let kept = self.jobs.job_progress(&job.id).await?;
+        Ok(kept
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .map(Arc::new))
     }
 
     /// A signal that a run on this node changed, for a page that watches.

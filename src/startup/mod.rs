@@ -177,7 +177,8 @@ impl Application {
             metrics.clone(),
             runs.wake.clone(),
         ));
-        let run_settings = run_settings(&args, &settings);
+        let mut run_settings = run_settings(&args, &settings);
+        run_settings.share_progress = !store.single_node();
         let builder = kernels.as_ref().map(|k| runtime_builder(k, &data_dir));
         let services = Services::new(
             &store,
@@ -437,6 +438,7 @@ fn run_settings(args: &ServeArgs, settings: &Settings) -> RunSettings {
         hookbook_url: format!("{}/{}", settings.public_url, settings.context),
         runtime_aliases: args.runtime_aliases.clone(),
         portal_url: args.portal_url.clone(),
+        share_progress: false,
     }
 }
 

@@ -13,17 +13,17 @@ use crate::common::runs::{deliver, setup, JOBS};
 use crate::common::wait::eventually;
 
 /// A cell that prints a step every tenth of a second for a minute.
-const STEPS: &str =
+pub(crate) const STEPS: &str =
     "import time\nfor i in range(600):\n    print(f'step {i}', flush=True)\n    time.sleep(0.1)";
 
 /// A page's event stream, read event by event.
-struct Events {
+pub(crate) struct Events {
     body: std::pin::Pin<Box<dyn futures_util::Stream<Item = reqwest::Result<Vec<u8>>> + Send>>,
     buffer: String,
 }
 
 impl Events {
-    async fn open(url: &str) -> reqwest::Response {
+    pub(crate) async fn open(url: &str) -> reqwest::Response {
         reqwest::Client::new()
             .get(url)
             .header("accept", "text/event-stream")
@@ -32,7 +32,7 @@ impl Events {
             .unwrap()
     }
 
-    fn of(response: reqwest::Response) -> Self {
+    pub(crate) fn of(response: reqwest::Response) -> Self {
         assert_eq!(response.status(), 200);
         assert_eq!(
             response.headers()["content-type"],
@@ -46,7 +46,7 @@ impl Events {
     }
 
     /// The next event's name and data; `None` when the stream ends.
-    async fn next(&mut self) -> Option<(String, String)> {
+    pub(crate) async fn next(&mut self) -> Option<(String, String)> {
         loop {
             if let Some((event, rest)) = self.buffer.split_once("\n\n") {
                 let (event, rest) = (event.to_string(), rest.to_string());
@@ -72,7 +72,11 @@ impl Events {
     }
 
     /// The first page update that `wanted` accepts (bounded: a minute).
-    async fn page_where(&mut self, what: &str, wanted: impl Fn(&Value) -> bool) -> Value {
+    pub(crate) async fn page_where(
+        &mut self,
+        what: &str,
+        wanted: impl Fn(&Value) -> bool,
+    ) -> Value {
         let found = tokio::time::timeout(Duration::from_secs(60), async {
             let mut seen = Value::Null;
             while let Some((name, data)) = self.next().await {
@@ -95,7 +99,7 @@ impl Events {
     }
 }
 
-fn html(page: &Value) -> &str {
+pub(crate) fn html(page: &Value) -> &str {
     page["html"].as_str().unwrap_or_default()
 }
 

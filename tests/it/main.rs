@@ -36,6 +36,7 @@ mod oauth;
 mod openapi;
 mod page_forms;
 mod pages;
+mod progress_store;
 mod readme;
 mod receivers;
 mod replay;

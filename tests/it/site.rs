@@ -1,5 +1,5 @@
 //! A site of several nodes on PostgreSQL: node roles, a cancel that reaches
-//! a run on another node, the rate limit shared by the nodes, `hookbook
+//! a run on another node, a page on one node playing a run on another, the rate limit shared by the nodes, `hookbook
 //! migrate`, and `hookbook copy` from SQLite with nothing lost.
 
 use std::process::{Command, Stdio};
@@ -110,6 +110,49 @@ async fn wait_status(
         }
     })
     .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_on_one_node_plays_a_run_on_another() {
+    use crate::live_pages::{html, Events, STEPS};
+    let database = crate::common::db::fresh_postgres();
+    let key = crate::common::nodes::key();
+    add_admin(&database);
+    let client = reqwest::Client::new();
+    let api = start_node(&database, &key, &["--role", "api"]);
+    ready(&client, &api).await;
+    let worker = start_node(
+        &database,
+        &key,
+        &["--role", "worker", "--max-concurrent-runs", "1"],
+    );
+    ready(&client, &worker).await;
+    let token = admin_token(&client, &api.base).await;
+    let path = receiver(&client, &api.base, &token, STEPS).await;
+    let (status, answer) = send(&client, &format!("{}{path}", api.base), "{}").await;
+    assert_eq!(status, 200);
+    let id = answer["jobId"].as_str().unwrap().to_string();
+    let page = format!("{}{JOBS}/{id}?token={token}", api.base);
+    let mut events = Events::of(Events::open(&page).await);
+    let running = events
+        .page_where("the worker's steps on the api node", |p| {
+            html(p).contains("step 2")
+        })
+        .await;
+    assert!(html(&running).contains("In [*]:"), "{}", html(&running));
+    let later = events
+        .page_where("later steps", |p| html(p).contains("step 30"))
+        .await;
+    assert!(html(&later).contains("step 0"));
+    let cancelled = form(
+        &client,
+        format!("{}{JOBS}/{id}/cancel", api.base),
+        &[("token", &token), ("f", "json")],
+    )
+    .await;
+    assert_eq!(cancelled["status"], "success", "{cancelled}");
+    let end = events.page_where("the end", |p| p["end"] == true).await;
+    assert!(end["title"].as_str().unwrap().contains("CANCELLED"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -97,9 +97,60 @@ pub async fn run_job(runner: &Runner, kernels: &dyn Executor, job: Job) {
     );
     let id = job.id;
     runner.runs.live.changed();
-    run(runner, kernels, job).instrument(span).await;
+    run(runner, kernels, job).instrument(span.clone()).await;
     // Its outcome is stored: the pages that watch it read that now.
     runner.runs.live.ended(&id);
+    if runner.settings.share_progress {
+        if let Err(e) = runner.queue.clear_progress(&id).await {
+            let _span = span.enter();
+            tracing::warn!(error = %chain(&e), "forgetting a run's progress failed");
+        }
+    }
+}
+
+/// Where a run reports how far it is: this node's pages, and on a site of
+/// several nodes the store too (by the task returned, to abort at its end).
+fn progress_of(runner: &Runner, job: &Job) -> (Progress, Option<tokio::task::JoinHandle<()>>) {
+    let progress = Progress::new(runner.runs.live.clone(), job.id);
+    if !runner.settings.share_progress {
+        return (progress, None);
+    }
+    let task = tokio::spawn(share_progress(
+        runner.queue.clone(),
+        runner.runs.live.clone(),
+        runner.settings.node,
+        job.id,
+    ));
+    (progress.shared(), Some(task))
+}
+
+/// Every second, what the run has copied to [`Live`] since, written to the
+/// store for pages on other nodes (until the run ends and this is aborted).
+async fn share_progress(
+    queue: Arc<dyn crate::queue::Queue>,
+    live: Arc<crate::live::Live>,
+    node: hookbook_core::domain::ids::NodeId,
+    job: hookbook_core::domain::ids::JobId,
+) {
+    let mut written: Option<Arc<Value>> = None;
+    loop {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let Some(now) = live.notebook(&job) else {
+            continue;
+        };
+        if written.as_ref().is_some_and(|w| Arc::ptr_eq(w, &now)) {
+            continue;
+        }
+        let bytes = serde_json::to_vec(&*now).unwrap_or_default();
+        match queue
+            .save_progress(&node, &job, &bytes, Millis::now())
+            .await
+        {
+            Ok(true) => written = Some(now),
+            Ok(false) => return,
+            Err(e) => tracing::warn!(error = %chain(&e), "keeping a run's progress failed"),
+        }
+    }
 }
 
 async fn run(runner: &Runner, kernels: &dyn Executor, job: Job) {
@@ -297,7 +348,7 @@ async fn on_kernel(
     .await;
     let mut first_cell = None;
     let mut budget = OutputBudget::new(runner.settings.max_output_bytes);
-    let mut progress = Progress::new(runner.runs.live.clone(), job.id);
+    let (mut progress, sharing) = progress_of(runner, job);
     let (executed, end) = match kernel.provide_env(&values, &budget).await {
         Ok(()) => {
             // The injected parameters are the first cell, sent at once.
@@ -320,6 +371,9 @@ async fn on_kernel(
     };
     if let Some(watch) = disk_watch {
         watch.abort();
+    }
+    if let Some(sharing) = sharing {
+        sharing.abort();
     }
     let memory = kernels.memory_limit(env).filter(|_| kernel.out_of_memory());
     let end = what_stopped(end, env, memory, over_disk.load(Ordering::SeqCst), limit);

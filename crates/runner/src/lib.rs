@@ -73,6 +73,9 @@ pub struct RunSettings {
     /// The site's portal when it is not hookbook itself: a receiver's api
     /// token is for it, and goes only into the run's `NB_AUTH_FILE`.
     pub portal_url: Option<String>,
+    /// The site has several nodes: a run keeps its progress in the store
+    /// too, for pages open on other nodes.
+    pub share_progress: bool,
 }
 
 /// What the runs of this node work with, built once by `startup`.

@@ -1,9 +1,9 @@
 //! What this node's runs are doing now, for the pages that watch them:
 //! each running job's notebook as far as it has executed, and a signal
 //! that something changed. A run copies its notebook here only while a
-//! page watches (or once a second at a cell's start, so that a page
-//! opened in a long silent cell sees where the run is), so runs nobody
-//! watches pay nothing for it.
+//! page watches (or once a second, so that a page opened in a long silent
+//! cell, or on another node, sees where the run is), so runs shorter than
+//! a second that nobody watches pay nothing for it.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -17,7 +17,8 @@ use hookbook_core::domain::ids::JobId;
 
 /// How often a watched run's notebook is copied while a cell prints.
 const WATCHED_EVERY: Duration = Duration::from_millis(250);
-/// How often a run nobody watches copies its notebook, at a cell's start.
+/// How often a run nobody here watches copies its notebook: at a cell's
+/// start, and while a cell prints when the run is shared with other nodes.
 const UNWATCHED_EVERY: Duration = Duration::from_secs(1);
 
 /// The runs of this node as pages see them.
@@ -93,6 +94,8 @@ pub struct Progress {
     live: Arc<Live>,
     job: JobId,
     last: Instant,
+    /// Pages on other nodes may watch (the site has several).
+    shared: bool,
 }
 
 impl Progress {
@@ -101,7 +104,14 @@ impl Progress {
             live,
             job,
             last: Instant::now(),
+            shared: false,
         }
+    }
+
+    /// A run whose progress other nodes' pages read (from the store).
+    pub fn shared(mut self) -> Self {
+        self.shared = true;
+        self
     }
 
     /// A cell starts: the notebook so far, when a page watches or a
@@ -118,9 +128,17 @@ impl Progress {
     }
 
     /// Cell `index` has printed `outputs` so far: the notebook with them,
-    /// when a page watches, at most every quarter of a second.
+    /// when a page here watches, at most every quarter of a second (when
+    /// the run is shared, every second).
     pub fn output(&mut self, notebook: &Value, index: usize, outputs: &[Value]) {
-        if !self.live.watched() || self.last.elapsed() < WATCHED_EVERY {
+        let every = if self.live.watched() {
+            WATCHED_EVERY
+        } else if self.shared {
+            UNWATCHED_EVERY
+        } else {
+            return;
+        };
+        if self.last.elapsed() < every {
             return;
         }
         let mut copy = notebook.clone();
@@ -153,6 +171,19 @@ mod tests {
         progress.cell(&nb);
         progress.output(&nb, 0, &[json!({"text": "x"})]);
         assert!(live.notebook(&job()).is_none());
+    }
+
+    #[test]
+    fn a_shared_run_copies_what_it_prints_once_a_second() {
+        let live = Arc::new(Live::default());
+        let mut progress = Progress::new(live.clone(), job()).shared();
+        let nb = json!({"cells": [{"outputs": []}]});
+        progress.output(&nb, 0, &[json!({"text": "early"})]);
+        assert!(live.notebook(&job()).is_none(), "not in its first second");
+        progress.last -= UNWATCHED_EVERY;
+        progress.output(&nb, 0, &[json!({"text": "later"})]);
+        let shown = live.notebook(&job()).expect("published");
+        assert_eq!(shown["cells"][0]["outputs"][0]["text"], "later");
     }
 
     #[test]

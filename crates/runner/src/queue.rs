@@ -1,6 +1,7 @@
 //! What the runner asks of the store, and nothing more: the job queue
 //! (claim, renew, finish, put back, retry) and what a run reads on its way
-//! (its notebook, its event, its retry policy, the runtimes); the end of a
+//! (its notebook, its event, its retry policy, the runtimes) and, on a
+//! site of several nodes, its progress for pages elsewhere; the end of a
 //! job writes its item too when asked. The store is one by
 //! delegation; the runner's tests keep one in memory.
 
@@ -46,6 +47,15 @@ pub trait Queue: Send + Sync {
         messages: &[String],
         notebook: Option<&[u8]>,
     ) -> StoreResult<bool>;
+    /// Keeps the notebook of a job `node` runs as far as it has executed.
+    async fn save_progress(
+        &self,
+        node: &NodeId,
+        id: &JobId,
+        notebook: &[u8],
+        now: Millis,
+    ) -> StoreResult<bool>;
+    async fn clear_progress(&self, id: &JobId) -> StoreResult<()>;
     async fn event(&self, id: &EventId) -> StoreResult<Option<Event>>;
     async fn item_data(&self, id: &ItemId) -> StoreResult<Option<Vec<u8>>>;
     async fn effective_retry_policy(
@@ -89,6 +99,20 @@ impl<S: Store + ?Sized> Queue for Arc<S> {
         notebook: Option<&[u8]>,
     ) -> StoreResult<bool> {
         (**self).retry_job(node, id, due, messages, notebook).await
+    }
+
+    async fn save_progress(
+        &self,
+        node: &NodeId,
+        id: &JobId,
+        notebook: &[u8],
+        now: Millis,
+    ) -> StoreResult<bool> {
+        (**self).save_progress(node, id, notebook, now).await
+    }
+
+    async fn clear_progress(&self, id: &JobId) -> StoreResult<()> {
+        (**self).clear_progress(id).await
     }
 
     async fn event(&self, id: &EventId) -> StoreResult<Option<Event>> {

@@ -494,6 +494,19 @@ pub trait JobStore: Send + Sync {
     /// Cancels a waiting or executing job; the status it had, if it could.
     async fn cancel_job(&self, id: &JobId, now: Millis) -> StoreResult<Option<JobStatus>>;
     async fn job_notebook(&self, id: &JobId) -> StoreResult<Option<Vec<u8>>>;
+    /// Keeps the notebook of a job `node` is running as far as it has
+    /// executed, for pages on other nodes; false when it no longer holds it.
+    async fn save_progress(
+        &self,
+        node: &NodeId,
+        id: &JobId,
+        notebook: &[u8],
+        now: Millis,
+    ) -> StoreResult<bool>;
+    /// The notebook of an `EXECUTING` job as far as its node last said.
+    async fn job_progress(&self, id: &JobId) -> StoreResult<Option<Vec<u8>>>;
+    /// Forgets what [`JobStore::save_progress`] kept (an attempt ended).
+    async fn clear_progress(&self, id: &JobId) -> StoreResult<()>;
     async fn event(&self, id: &EventId) -> StoreResult<Option<Event>>;
     /// Jobs left `EXECUTING` by a node that died: re-queued when they were
     /// tried once, else failed with `message`. Returns (re-queued, failed).

@@ -27,6 +27,8 @@ struct Row {
     /// The node running it, while it is `EXECUTING`.
     node: Option<NodeId>,
     notebook: Option<Vec<u8>>,
+    /// What its node last said of its progress.
+    progress: Option<Vec<u8>>,
 }
 
 #[derive(Default)]
@@ -106,6 +108,7 @@ impl Memory {
             job,
             node: None,
             notebook: None,
+            progress: None,
         });
         id
     }
@@ -278,5 +281,26 @@ impl Queue for Memory {
 
     async fn runtimes(&self) -> StoreResult<Vec<Runtime>> {
         Ok(Vec::new())
+    }
+
+    async fn save_progress(
+        &self,
+        node: &NodeId,
+        id: &JobId,
+        notebook: &[u8],
+        _now: Millis,
+    ) -> StoreResult<bool> {
+        let mut state = self.state();
+        Ok(state
+            .held(node, id)
+            .map(|row| row.progress = Some(notebook.to_vec()))
+            .is_some())
+    }
+
+    async fn clear_progress(&self, id: &JobId) -> StoreResult<()> {
+        if let Some(row) = self.state().row(id) {
+            row.progress = None;
+        }
+        Ok(())
     }
 }

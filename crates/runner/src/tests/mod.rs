@@ -107,6 +107,7 @@ impl Bench {
                 hookbook_url: "http://127.0.0.1:1/hookbook".into(),
                 runtime_aliases: Vec::new(),
                 portal_url: None,
+                share_progress: false,
             },
             metrics: Arc::new(Metrics::new()),
             rights: rights.clone(),
