@@ -369,11 +369,8 @@ async fn on_kernel(
             )),
         ),
     };
-    if let Some(watch) = disk_watch {
-        watch.abort();
-    }
-    if let Some(sharing) = sharing {
-        sharing.abort();
+    for watcher in [disk_watch, sharing].into_iter().flatten() {
+        watcher.abort();
     }
     let memory = kernels.memory_limit(env).filter(|_| kernel.out_of_memory());
     let end = what_stopped(end, env, memory, over_disk.load(Ordering::SeqCst), limit);
