@@ -9,8 +9,8 @@
 //! page says it no longer updates (the job ended: that last page is sent),
 //! when the page cannot be read (signed out, gone), when the server stops,
 //! or after ten minutes (the browser opens it again). At most [`MAX_STREAMS`] are open on a
-//! node; past them the page answers 503 and stays as it was loaded, with
-//! its *Refresh* link.
+//! node, rendered one at a time; past them the page answers 503 and stays
+//! as it was loaded, with its *Refresh* link.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -39,6 +39,10 @@ const SLOWEST: Duration = Duration::from_secs(2);
 const LONGEST: Duration = Duration::from_secs(600);
 /// The largest page read (pages bound what they show well below this).
 const MAX_PAGE: usize = 32 << 20;
+/// Renderings for streams happen one at a time on a node, so that however
+/// many pages are watched they take at most about one core from intake and
+/// runs (updates come later instead).
+static RENDERING: Semaphore = Semaphore::const_new(1);
 
 /// Adds event streams to the routes it wraps.
 #[derive(Clone)]
@@ -221,6 +225,7 @@ where
 
     /// The page, as its route renders it for this reader now.
     async fn render(&mut self) -> Option<Rendered> {
+        let _turn = RENDERING.acquire().await.ok()?;
         let mut request = Request::new(Body::empty());
         *request.method_mut() = Method::GET;
         *request.uri_mut() = self.parts.uri.clone();
