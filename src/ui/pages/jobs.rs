@@ -138,34 +138,33 @@ pub struct Listing<'a> {
     pub next_start: i64,
 }
 
-/// A job's state in words: a job waiting for its next attempt says so.
-pub fn state_words(job: &Job) -> String {
-    match job.waiting_retry() {
+/// A job's state in words, in its state's colours: a job waiting for its
+/// next attempt says so, and when it is due.
+pub fn state_cell(job: &Job) -> Cell {
+    let cell = match job.waiting_retry() {
         Some((attempt, Some(max), due)) => {
-            format!(
-                "retrying: attempt {attempt} of {max}, next at {}",
-                due.utc()
-            )
+            Cell::text(format!("retrying: attempt {attempt} of {max}, next at")).at(due)
         }
         Some((attempt, None, due)) => {
-            format!("retrying: attempt {attempt}, next at {}", due.utc())
+            Cell::text(format!("retrying: attempt {attempt}, next at")).at(due)
         }
-        None => job.status.as_str().to_string(),
-    }
+        None => Cell::text(job.status.as_str()),
+    };
+    cell.class(job.status.as_str())
 }
 
 /// A job as a row of the jobs table.
 fn job_row(b: &str, names: &HashMap<ReceiverId, String>, job: &Job) -> Vec<Cell> {
     vec![
         Cell::link(job.id.to_string(), format!("{b}/jobs/{}", job.id)),
-        Cell::text(state_words(job)).class(job.status.as_str()),
+        state_cell(job),
         Cell::text(job.error_line().unwrap_or_default()),
         Cell::text(job.kind.as_str()),
         job.receiver_id.map_or(Cell::text(""), |r| {
             let name = names.get(&r).cloned().unwrap_or_else(|| r.to_string());
             Cell::link(name, format!("{b}/webhookReceivers/{r}"))
         }),
-        Cell::text(job.submitted.utc()),
+        Cell::time(job.submitted),
         Cell::text(match (job.start_time, job.end_time) {
             (Some(s), Some(e)) => format!("{:.2} s", (e.0 - s.0) as f64 / 1000.0),
             (Some(_), None) => "running".into(),
