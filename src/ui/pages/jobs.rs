@@ -138,8 +138,24 @@ pub struct Listing<'a> {
     pub next_start: i64,
 }
 
-/// A job's state in words, in its state's colours: a job waiting for its
-/// next attempt says so, and when it is due.
+/// A job's state in words: a job waiting for its next attempt says so.
+pub fn state_words(job: &Job) -> String {
+    match job.waiting_retry() {
+        Some((attempt, Some(max), due)) => {
+            format!(
+                "retrying: attempt {attempt} of {max}, next at {}",
+                due.utc()
+            )
+        }
+        Some((attempt, None, due)) => {
+            format!("retrying: attempt {attempt}, next at {}", due.utc())
+        }
+        None => job.status.as_str().to_string(),
+    }
+}
+
+/// A job's state as a table shows it: [`state_words`] in its state's
+/// colours, the time of the next attempt a `<time>`.
 pub fn state_cell(job: &Job) -> Cell {
     let cell = match job.waiting_retry() {
         Some((attempt, Some(max), due)) => {
