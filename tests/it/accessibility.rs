@@ -379,6 +379,14 @@ async fn check_dark(
             Value::Bool(true),
             "the browser prefers dark colours"
         );
+        let page: Value = dark
+            .execute(
+                "return getComputedStyle(document.body).backgroundColor;",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(page, "rgb(21, 23, 26)", "the whole page is dark: {what}");
         check(dark, axe, what, all).await;
     }
     client.close().await.unwrap();
