@@ -22,7 +22,7 @@ use crate::error::{Error, Result};
 use crate::service::dashboard::Dashboards;
 use crate::service::dashboard::Figures;
 use crate::service::Settings;
-use crate::ui::charts::{Axis, Kind};
+use crate::ui::charts::{no_failures, Axis, Kind};
 use crate::ui::pages::dashboard::{dashboard_page, Figure, Headline};
 use crate::ui::Page;
 
@@ -156,24 +156,29 @@ fn page(
             kind: Kind::Bars,
             series: &f.deliveries,
             link: Some(&link),
+            // Each refusal's reason is a series of its own.
+            failed: |name| !matches!(name, "accepted" | "duplicate"),
         },
         Figure {
             title: format!("Runs {per}, by final state"),
             kind: Kind::Bars,
             series: &f.runs,
             link: Some(&link),
+            failed: |name| name == "FAILED",
         },
         Figure {
             title: "Run duration (seconds)".into(),
             kind: Kind::Lines,
             series: &f.durations,
             link: None,
+            failed: no_failures,
         },
         Figure {
             title: "From webhook to first cell (seconds)".into(),
             kind: Kind::Lines,
             series: &f.first_cell,
             link: None,
+            failed: no_failures,
         },
     ];
     if !f.queue.is_empty() {
@@ -182,6 +187,7 @@ fn page(
             kind: Kind::Lines,
             series: &f.queue,
             link: None,
+            failed: no_failures,
         });
     }
     let axis = Axis {

@@ -110,6 +110,15 @@ impl Posted {
         for field in &mut form.fields {
             if field.is_secret() {
                 field.value.clear();
+            } else if field.kind == ui::FieldKind::Checkboxes {
+                // The boxes as they were left: those ticked were sent.
+                let ticked: Vec<&str> = self
+                    .values
+                    .iter()
+                    .filter(|(n, _)| *n == field.name)
+                    .map(|(_, v)| v.as_str())
+                    .collect();
+                field.value = ticked.join(",");
             } else if let Some((_, value)) =
                 self.values.iter().rev().find(|(n, _)| *n == field.name)
             {

@@ -109,6 +109,21 @@ impl Params {
             .map(|(_, v)| v.as_str())
     }
 
+    /// Every value of a field given more than once (a page's boxes), in
+    /// order: the body's, or the query string's when the body has none.
+    pub fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        let in_body = self.body_field(name).is_some();
+        let fields = if in_body {
+            &self.fields[self.query_fields..]
+        } else {
+            &self.fields[..self.query_fields]
+        };
+        fields
+            .iter()
+            .filter(move |(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
     /// The field's value, or `None` when absent or empty.
     pub fn non_empty(&self, name: &str) -> Option<&str> {
         self.get(name).filter(|v| !v.trim().is_empty())

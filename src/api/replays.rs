@@ -65,14 +65,24 @@ struct SelectionFields {
     token: String,
 }
 
-/// `status` (a final state, `FAILED` unless given), `from` and `to`
-/// (epoch milliseconds of submission, inclusive; from the start to now
-/// unless given).
+/// `status` (final states, given once each or joined by commas, as a
+/// page's boxes post them; `FAILED` unless given), `from` and `to` (epoch
+/// milliseconds of submission, inclusive; from the start to now unless
+/// given).
 fn selection(params: &Params) -> Result<ReplaySelection> {
-    let status = match params.non_empty("status") {
-        Some(s) => JobStatus::parse(s).map_err(Error::invalid("status"))?,
-        None => JobStatus::Failed,
-    };
+    let mut statuses = Vec::new();
+    for name in params.all("status").flat_map(|v| v.split(',')) {
+        if name.trim().is_empty() {
+            continue;
+        }
+        let status = JobStatus::parse(name).map_err(Error::invalid("status"))?;
+        if !statuses.contains(&status) {
+            statuses.push(status);
+        }
+    }
+    if statuses.is_empty() {
+        statuses.push(JobStatus::Failed);
+    }
     let time = |field: &'static str, default: Millis| -> Result<Millis> {
         params.non_empty(field).map_or(Ok(default), |t| {
             let at = Millis::parse(t).map_err(Error::invalid(field))?;
@@ -86,7 +96,7 @@ fn selection(params: &Params) -> Result<ReplaySelection> {
         })
     };
     Ok(ReplaySelection {
-        status,
+        statuses,
         from: time("from", Millis(0))?,
         to: time("to", Millis::now())?,
     })
@@ -94,7 +104,7 @@ fn selection(params: &Params) -> Result<ReplaySelection> {
 
 #[utoipa::path(post, path = "/admin/notebooks/webhookReceivers/{id}/replay", tag = "admin",
     summary = "Run a receiver's jobs again, as one batch",
-    description = "Owners of the receiver and administrators. Runs again the receiver's webhook jobs (not replays themselves) that ended in `status` (FAILED by default; COMPLETED or CANCELLED) and were submitted from `from` to `to` (epoch milliseconds or a UTC date and time such as 2026-12-07T13:05, inclusive; from the start to now by default), at most 10,000 at once. Each replay runs the stored event with the receiver's notebook, owner and parameters as they are now. `alreadyReplayed` counts selected jobs that had been replayed before.",
+    description = "Owners of the receiver and administrators. Runs again the receiver's webhook jobs (not replays themselves) that ended in `status` (FAILED by default; COMPLETED or CANCELLED; several joined by commas or given once each) and were submitted from `from` to `to` (epoch milliseconds or a UTC date and time such as 2026-12-07T13:05, inclusive; from the start to now by default), at most 10,000 at once. Each replay runs the stored event with the receiver's notebook, owner and parameters as they are now. `alreadyReplayed` counts selected jobs that had been replayed before.",
     params(Format, Caller, Id<ReceiverId>),
     request_body(content = inline(Option<SelectionFields>), content_type = "application/x-www-form-urlencoded"),
     responses(

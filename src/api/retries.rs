@@ -196,9 +196,17 @@ fn changed(params: &Params, current: &RetryPolicy) -> Result<RetryPolicy> {
             problem: ParseError::new("must be a number from 1 to 10"),
         })?,
     };
+    // A page's boxes post the field once each (and once empty, so that
+    // none ticked retries nothing); the API sends one list.
     let retry_on = match params.get("retryOn") {
         None => current.retry_on().to_vec(),
-        Some(list) => Failure::parse_list(list).map_err(Error::invalid("retryOn"))?,
+        Some(_) => {
+            let given: Vec<&str> = params
+                .all("retryOn")
+                .filter(|v| !v.trim().is_empty())
+                .collect();
+            Failure::parse_list(&given.join(",")).map_err(Error::invalid("retryOn"))?
+        }
     };
     RetryPolicy::new(
         whole("maxAttempts", current.max_attempts())?,

@@ -50,10 +50,10 @@ pub const MAX_REPLAY: u32 = 10_000;
 const QUEUE_RETRY_SECS: u64 = 5;
 
 /// Which of a receiver's jobs a replay of many runs again: those ended in
-/// `status` and submitted from `from` to `to`.
-#[derive(Debug, Clone, Copy)]
+/// one of `statuses` and submitted from `from` to `to`.
+#[derive(Debug, Clone)]
 pub struct ReplaySelection {
-    pub status: JobStatus,
+    pub statuses: Vec<JobStatus>,
     pub from: Millis,
     pub to: Millis,
 }
@@ -310,7 +310,7 @@ impl Jobs {
         if receiver.disabled {
             return Err(invalid("id", "the webhook receiver is disabled".into()));
         }
-        if selection.status.is_live() {
+        if selection.statuses.is_empty() || selection.statuses.iter().any(|s| s.is_live()) {
             return Err(invalid(
                 "status",
                 "must be COMPLETED, FAILED or CANCELLED".into(),
@@ -322,7 +322,7 @@ impl Jobs {
         let replay = BulkReplay {
             batch: BatchId::generate(),
             receiver_id: *receiver_id,
-            status: selection.status,
+            statuses: selection.statuses,
             from: selection.from,
             to: selection.to,
             item_id: receiver.item_id,

@@ -15,8 +15,28 @@ const LEFT: f64 = 52.0;
 const RIGHT: f64 = 8.0;
 const TOP: f64 = 10.0;
 const BOTTOM: f64 = 28.0;
-/// How many fills and dashes there are before they repeat.
+/// How many fills and dashes there are; the last is kept for failures.
 pub const STYLES: usize = 8;
+const FAILURE_STYLE: usize = STYLES - 1;
+
+/// Which series count failures, drawn in the failure colour (the one
+/// failed jobs and refused deliveries have everywhere).
+pub type Failed = fn(&str) -> bool;
+
+/// The style of the `i`-th series: the failure fill or dash for failures,
+/// the others in turn.
+fn style_of(i: usize, name: &str, failed: Failed) -> usize {
+    if failed(name) {
+        FAILURE_STYLE
+    } else {
+        i % FAILURE_STYLE
+    }
+}
+
+/// No series counts failures.
+pub fn no_failures(_: &str) -> bool {
+    false
+}
 
 /// Whether a chart stacks counts as bars or draws values as lines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -151,6 +171,7 @@ fn bars(
     series: &[Series],
     axis: Axis,
     link: Option<BarLink<'_>>,
+    failed: Failed,
     step_w: f64,
     top: f64,
     plot_h: f64,
@@ -174,7 +195,7 @@ fn bars(
                 y,
                 w: bar_w,
                 h,
-                style: i % STYLES,
+                style: style_of(i, &s.name, failed),
                 href: link.and_then(|link| link(&s.name, from, to)),
                 label: format!("{}: {} from {}", s.name, figure(v), from.utc()),
             });
@@ -185,7 +206,7 @@ fn bars(
 }
 
 /// One path per series through the middle of each bucket.
-fn lines(series: &[Series], step_w: f64, top: f64, plot_h: f64) -> Vec<Line> {
+fn lines(series: &[Series], failed: Failed, step_w: f64, top: f64, plot_h: f64) -> Vec<Line> {
     series
         .iter()
         .enumerate()
@@ -208,7 +229,7 @@ fn lines(series: &[Series], step_w: f64, top: f64, plot_h: f64) -> Vec<Line> {
             }
             Line {
                 d: d.trim_end().to_string(),
-                style: i % STYLES,
+                style: style_of(i, &s.name, failed),
             }
         })
         .collect()
@@ -221,6 +242,7 @@ pub fn chart(
     axis: Axis,
     series: &[Series],
     link: Option<BarLink<'_>>,
+    failed: Failed,
 ) -> Chart {
     let n = axis.count.max(1);
     let plot_w = WIDTH - LEFT - RIGHT;
@@ -246,7 +268,7 @@ pub fn chart(
         .enumerate()
         .map(|(i, s)| Legend {
             name: s.name.clone(),
-            style: i % STYLES,
+            style: style_of(i, &s.name, failed),
             figure: match kind {
                 Kind::Bars => format!("{} in all", figure(s.total())),
                 Kind::Lines => {
@@ -269,7 +291,7 @@ pub fn chart(
             .join("; ")
     );
     let rects = match kind {
-        Kind::Bars => bars(series, axis, link, step_w, top, plot_h),
+        Kind::Bars => bars(series, axis, link, failed, step_w, top, plot_h),
         Kind::Lines => Vec::new(),
     };
     Chart {
@@ -284,7 +306,7 @@ pub fn chart(
         plot_h,
         rects,
         lines: match kind {
-            Kind::Lines => lines(series, step_w, top, plot_h),
+            Kind::Lines => lines(series, failed, step_w, top, plot_h),
             Kind::Bars => Vec::new(),
         },
         y_ticks: y_ticks(top, plot_h),
@@ -323,7 +345,10 @@ mod tests {
             Some(&|name: &str, from: Millis, to: Millis| {
                 (name == "b").then(|| format!("/jobs?from={}&to={}", from.0, to.0))
             }),
+            |name| name == "b",
         );
+        assert_eq!(c.rects[1].style, FAILURE_STYLE, "b counts failures");
+        assert_eq!(c.legend[1].style, FAILURE_STYLE);
         assert_eq!(c.rects.len(), 2, "no rectangle for nothing");
         assert_eq!(c.rects[0].href, None, "a leads nowhere");
         assert_eq!(c.rects[1].href.as_deref(), Some("/jobs?from=0&to=60000"));
@@ -356,6 +381,7 @@ mod tests {
             axis,
             &[series("p50", &[Some(1.0), None, Some(2.0)])],
             None,
+            no_failures,
         );
         assert_eq!(c.lines[0].d.matches('M').count(), 2, "{}", c.lines[0].d);
         assert_eq!(nice(0.0), 1.0);

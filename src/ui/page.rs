@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::domain::time::Millis;
+
 /// The description of one resource page.
 #[derive(Debug, Clone, Serialize)]
 pub struct Page {
@@ -83,13 +85,37 @@ pub enum Block {
     },
 }
 
+/// A moment as pages show it: a `<time>` element whose text is UTC (the
+/// page's script rewrites it in the reader's time zone) and whose title
+/// keeps the UTC.
+#[derive(Debug, Clone, Serialize)]
+pub struct Time {
+    /// `2026-12-07T15:04:05Z`.
+    pub iso: String,
+    /// `2026-12-07 15:04:05 UTC`.
+    pub utc: String,
+}
+
+impl From<Millis> for Time {
+    fn from(at: Millis) -> Self {
+        Self {
+            iso: at.iso(),
+            utc: at.utc(),
+        }
+    }
+}
+
 /// One cell of a [`Block::Table`].
 #[derive(Debug, Clone, Serialize)]
 pub struct Cell {
     pub text: String,
     pub href: Option<String>,
-    /// A CSS class, e.g. the status of a job.
+    /// A CSS class, e.g. the status of a job (shown as a badge).
     pub class: Option<String>,
+    /// A moment, shown after the text.
+    pub time: Option<Time>,
+    /// An operation on the row: a small form of a button alone.
+    pub form: Option<Form>,
 }
 
 impl Cell {
@@ -98,6 +124,27 @@ impl Cell {
             text: text.into(),
             href: None,
             class: None,
+            time: None,
+            form: None,
+        }
+    }
+
+    /// A moment alone.
+    pub fn time(at: Millis) -> Self {
+        Self::text("").at(at)
+    }
+
+    /// The text followed by a moment (`next at 2026-12-07 15:04:05 UTC`).
+    pub fn at(mut self, at: Millis) -> Self {
+        self.time = Some(at.into());
+        self
+    }
+
+    /// A button that posts `form` (its fields hidden ones), in the row.
+    pub fn form(form: Form) -> Self {
+        Self {
+            form: Some(form),
+            ..Self::text("")
         }
     }
 
@@ -135,6 +182,13 @@ pub struct Form {
     /// Disable): the page shows a button leading to that step instead.
     #[serde(default)]
     pub confirm: Option<String>,
+    /// Whether its button looks dangerous (what a confirmation guards).
+    #[serde(default)]
+    pub danger: bool,
+    /// What its button is called for assistive technology, when its title
+    /// alone does not say which one it is (a button per table row).
+    #[serde(default)]
+    pub label: Option<String>,
 }
 
 fn post_method() -> &'static str {
@@ -181,6 +235,9 @@ pub enum FieldKind {
     /// A date and time (`datetime-local`).
     #[serde(rename = "datetime-local")]
     DateTime,
+    /// A box per option, any number ticked; the value is the ticked
+    /// options joined by commas (the form posts the field once per box).
+    Checkboxes,
 }
 
 impl Page {
@@ -258,6 +315,8 @@ impl Form {
             multipart: false,
             fields: Vec::new(),
             confirm: None,
+            danger: false,
+            label: None,
         }
     }
 
@@ -268,9 +327,17 @@ impl Form {
         }
     }
 
-    /// Asks `question` on a second page before the form is posted.
+    /// Asks `question` on a second page before the form is posted; its
+    /// buttons look dangerous.
     pub fn confirm(mut self, question: impl Into<String>) -> Self {
         self.confirm = Some(question.into());
+        self.danger = true;
+        self
+    }
+
+    /// Names its button for assistive technology (`aria-label`).
+    pub fn labelled(mut self, label: impl Into<String>) -> Self {
+        self.label = Some(label.into());
         self
     }
 
@@ -313,6 +380,26 @@ impl Form {
             value: value.into(),
             options: choices.iter().map(|(v, _)| v.clone()).collect(),
             labels: choices.iter().map(|(_, l)| l.clone()).collect(),
+            error: None,
+        });
+        self
+    }
+
+    /// A box per option; `ticked` are those ticked.
+    pub fn checkboxes(
+        mut self,
+        name: &str,
+        label: &str,
+        ticked: &[&str],
+        options: &[&str],
+    ) -> Self {
+        self.fields.push(Field {
+            name: name.into(),
+            label: label.into(),
+            kind: FieldKind::Checkboxes,
+            value: ticked.join(","),
+            options: options.iter().map(|o| o.to_string()).collect(),
+            labels: Vec::new(),
             error: None,
         });
         self

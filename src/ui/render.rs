@@ -6,11 +6,14 @@ use minijinja::{context, Environment};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::page::{Block, Field, FieldKind, Form, Link, Page};
+use super::page::{Block, Field, FieldKind, Form, Link, Page, Time};
 
 /// The layout, whose inline style and script the pages' policy allows by
 /// their hashes.
 const LAYOUT: &str = include_str!("../../templates/layout.html");
+/// The site's one stylesheet, which the layout holds inline (`stylesheet`):
+/// no request of its own, and allowed by its hash.
+const STYLESHEET: &str = include_str!("../../templates/hookbook.css");
 
 /// The SHA-256 (base64) of the layout's inline `<style>` and `<script>`,
 /// as a `Content-Security-Policy` names them: the only style and script a
@@ -18,16 +21,16 @@ const LAYOUT: &str = include_str!("../../templates/layout.html");
 pub fn inline_hashes() -> &'static (String, String) {
     static HASHES: OnceLock<(String, String)> = OnceLock::new();
     HASHES.get_or_init(|| {
-        let hash = |open: &str, close: &str| {
-            use base64::Engine as _;
-            use sha2::Digest as _;
-            let body = LAYOUT
-                .split_once(open)
-                .and_then(|(_, rest)| rest.split_once(close))
-                .map_or("", |(body, _)| body);
+        use base64::Engine as _;
+        use sha2::Digest as _;
+        let hash = |body: &str| {
             base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(body))
         };
-        (hash("<style>", "</style>"), hash("<script>", "</script>"))
+        let script = LAYOUT
+            .split_once("<script>")
+            .and_then(|(_, rest)| rest.split_once("</script>"))
+            .map_or("", |(body, _)| body);
+        (hash(STYLESHEET), hash(script))
     })
 }
 
@@ -35,6 +38,10 @@ fn templates() -> &'static Environment<'static> {
     static ENV: OnceLock<Environment<'static>> = OnceLock::new();
     ENV.get_or_init(|| {
         let mut env = Environment::new();
+        env.add_global(
+            "stylesheet",
+            minijinja::Value::from_safe_string(STYLESHEET.to_string()),
+        );
         for (name, source) in [
             ("layout.html", LAYOUT),
             (
@@ -73,6 +80,8 @@ struct Section {
 struct Row {
     key: String,
     value: String,
+    /// The value when it is a moment.
+    time: Option<Time>,
 }
 
 /// Lays a JSON resource out as tables: its plain fields first, then one
@@ -131,6 +140,7 @@ const TIMES: [&str; 13] = [
 /// a date, a secret masked; nothing for an empty value (*View as JSON*
 /// has the resource whole).
 fn row(key: &str, value: &Value) -> Option<Row> {
+    let mut time = None;
     let value = match value {
         Value::Null => return None,
         Value::String(s) if s.is_empty() => return None,
@@ -142,13 +152,16 @@ fn row(key: &str, value: &Value) -> Option<Row> {
         Value::Number(n)
             if TIMES.contains(&key) && n.as_i64().is_some_and(|ms| ms > 100_000_000_000) =>
         {
-            crate::domain::time::Millis(n.as_i64().unwrap_or_default()).utc()
+            let at = crate::domain::time::Millis(n.as_i64().unwrap_or_default());
+            time = Some(Time::from(at));
+            at.utc()
         }
         other => scalar(other),
     };
     Some(Row {
         key: words(key),
         value,
+        time,
     })
 }
 
@@ -174,6 +187,7 @@ fn rows(value: &Value) -> Vec<Row> {
         other => vec![Row {
             key: String::new(),
             value: scalar(other),
+            time: None,
         }],
     }
 }
@@ -290,12 +304,14 @@ fn confirmation(page: &Page, index: usize, chrome: &Chrome) -> Option<Page> {
 /// opens its confirmation (no script needed).
 fn confirm_step(form: &Form, index: usize, chrome: &Chrome) -> Form {
     let path = chrome.here.split('?').next().unwrap_or_default();
-    Form::get(format!("{}…", form.title), path).field(
+    let mut step = Form::get(format!("{}…", form.title), path).field(
         FieldKind::Hidden,
         "confirm",
         "",
         index.to_string(),
-    )
+    );
+    step.danger = form.danger;
+    step
 }
 
 /// The reader's URL token (ArcGIS style) on every link the blocks hold.
@@ -326,6 +342,26 @@ fn carry_token(blocks: &mut [Block], token: Option<&str>) {
     }
 }
 
+/// The hidden fields a page's form carries: `f=html`, the reader's token
+/// or CSRF token, and for a POST where it comes from and what it is.
+fn carry_fields(form: &mut Form, chrome: &Chrome) {
+    let post = form.method == "post";
+    if post {
+        let described = describe(form);
+        form.fields.insert(0, hidden(FORM_FIELD, &described));
+        form.fields.insert(0, hidden(FROM_FIELD, &chrome.here));
+    }
+    // First in the form, so that a browser sends them before any file:
+    // a large upload is read only once its caller is known. A CSRF
+    // token goes only in a POST's body, never in a URL.
+    match &chrome.auth {
+        PageAuth::Token(t) => form.fields.insert(0, hidden("token", t)),
+        PageAuth::Session { csrf } if post => form.fields.insert(0, hidden("csrf", csrf)),
+        _ => {}
+    }
+    form.fields.insert(0, hidden("f", "html"));
+}
+
 /// Renders a resource page. Forms carry `f=html` and the reader's token or
 /// CSRF token as hidden fields, so that their answers are pages too.
 pub fn render_page(page: &Page, value: &Value, chrome: &Chrome) -> String {
@@ -341,21 +377,14 @@ pub fn render_page(page: &Page, value: &Value, chrome: &Chrome) -> String {
         if form.confirm.is_some() {
             *form = confirm_step(form, index, chrome);
         }
-        let post = form.method == "post";
-        if post {
-            let described = describe(form);
-            form.fields.insert(0, hidden(FORM_FIELD, &described));
-            form.fields.insert(0, hidden(FROM_FIELD, &chrome.here));
+        carry_fields(form, chrome);
+    }
+    for block in &mut page.blocks {
+        if let Block::Table { rows, .. } = block {
+            for form in rows.iter_mut().flatten().filter_map(|c| c.form.as_mut()) {
+                carry_fields(form, chrome);
+            }
         }
-        // First in the form, so that a browser sends them before any file:
-        // a large upload is read only once its caller is known. A CSRF
-        // token goes only in a POST's body, never in a URL.
-        match &chrome.auth {
-            PageAuth::Token(t) => form.fields.insert(0, hidden("token", t)),
-            PageAuth::Session { csrf } if post => form.fields.insert(0, hidden("csrf", csrf)),
-            _ => {}
-        }
-        form.fields.insert(0, hidden("f", "html"));
     }
     if let Some(form) = &mut page.filter {
         if let PageAuth::Token(t) = &chrome.auth {
@@ -573,6 +602,114 @@ mod tests {
         assert_eq!(
             described.fields[1].value, "/notebooks/y",
             "hidden values are the server's"
+        );
+    }
+
+    #[test]
+    fn the_stylesheet_is_inline_exactly_as_its_hash_allows() {
+        use base64::Engine as _;
+        use sha2::Digest as _;
+        let chrome = Chrome::new("notebooks", PageAuth::Anonymous, "/notebooks/x");
+        let html = render_page(&Page::new("t"), &Value::Null, &chrome);
+        let style = html
+            .split_once("<style>")
+            .and_then(|(_, rest)| rest.split_once("</style>"))
+            .map(|(body, _)| body)
+            .unwrap();
+        assert_eq!(style, STYLESHEET);
+        let hash = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(style));
+        assert_eq!(inline_hashes().0, hash);
+        assert!(!STYLESHEET.contains("</"), "nothing ends the element early");
+        assert!(
+            !STYLESHEET.contains("url("),
+            "nothing fetched from elsewhere"
+        );
+    }
+
+    /// WCAG's contrast ratio of two `#rrggbb` colours.
+    fn contrast(a: &str, b: &str) -> f64 {
+        let luminance = |hex: &str| {
+            let channel = |i: usize| {
+                let c = f64::from(u8::from_str_radix(&hex[i..i + 2], 16).unwrap()) / 255.0;
+                if c <= 0.03928 {
+                    c / 12.92
+                } else {
+                    ((c + 0.055) / 1.055).powf(2.4)
+                }
+            };
+            0.2126 * channel(1) + 0.7152 * channel(3) + 0.0722 * channel(5)
+        };
+        let (a, b) = (luminance(a), luminance(b));
+        (a.max(b) + 0.05) / (a.min(b) + 0.05)
+    }
+
+    /// Every text colour of the site against what it sits on is at least
+    /// 4.5:1 (AA), in the light palette and in the dark one.
+    #[test]
+    fn the_site_colours_meet_aa_contrast_in_light_and_dark() {
+        let schemes: Vec<&str> = STYLESHEET
+            .split(":root {")
+            .skip(1)
+            .map(|rest| rest.split('}').next().unwrap())
+            .collect();
+        assert_eq!(schemes.len(), 2, "a light and a dark palette");
+        let pairs = [
+            (
+                "--text",
+                &["--bg", "--surface", "--code", "--control", "--rule"][..],
+            ),
+            ("--muted", &["--bg", "--surface"]),
+            ("--link", &["--bg", "--surface"]),
+            ("--fail", &["--bg", "--fail-bg"]),
+            ("--on-primary", &["--primary", "--primary-hover"]),
+            ("--on-danger", &["--danger", "--danger-hover"]),
+            ("--ok", &["--ok-bg"]),
+            ("--busy", &["--busy-bg"]),
+            ("--idle", &["--idle-bg"]),
+        ];
+        for scheme in schemes {
+            let get = |name: &str| {
+                scheme
+                    .split(';')
+                    .filter_map(|d| d.trim().split_once(':'))
+                    .find(|(k, _)| k.trim() == name)
+                    .map(|(_, v)| v.trim())
+                    .unwrap_or_else(|| panic!("{name} in {scheme}"))
+            };
+            for (text, backgrounds) in pairs {
+                for bg in backgrounds {
+                    let r = contrast(get(text), get(bg));
+                    assert!(r >= 4.5, "{text} on {bg}: {r:.2} in {scheme}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn boxes_are_ticked_as_the_value_says_and_row_buttons_carry_the_token() {
+        let form =
+            Form::post("Run", "/x").checkboxes("s", "States", &["B", "C"], &["A", "B", "C", "BC"]);
+        let row = Form::post("Run again", "/notebooks/j/replay").labelled("Run again: job j");
+        let page = Page::new("t").form(form).block(Block::Table {
+            heading: String::new(),
+            columns: vec!["Actions".into()],
+            rows: vec![vec![crate::ui::Cell::form(row)]],
+            empty: String::new(),
+        });
+        let chrome = Chrome::new("notebooks", PageAuth::Token("tk".into()), "/notebooks/x");
+        let html = render_page(&page, &Value::Null, &chrome);
+        for (value, ticked) in [("A", false), ("B", true), ("C", true), ("BC", false)] {
+            let tick = if ticked { " checked" } else { "" };
+            let markup = format!(r#"name="s" value="{value}"{tick}>"#);
+            assert!(html.contains(&markup), "{markup}: {html}");
+        }
+        let row = html.split(r#"<form class="inline""#).nth(1).unwrap();
+        let row = row.split("</form>").next().unwrap();
+        assert!(row.contains(r#"name="token" value="tk""#), "{row}");
+        assert!(row.contains(r#"name="_from""#), "{row}");
+        assert!(
+            row.contains(r#"aria-label="Run again: job j">Run again</button>"#),
+            "{row}"
         );
     }
 

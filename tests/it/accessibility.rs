@@ -236,6 +236,26 @@ async fn check_forms(c: &Client, app: &TestApp, axe: &str, receiver: &str, all: 
     wait_for_text(c, "Delete the webhook receiver", false).await;
     check(c, axe, "the confirmation step of Delete", all).await;
 
+    // The replay of many refused (a range that ends before it starts),
+    // its boxes given back as they were ticked.
+    c.goto(&app.url(&format!("{RECEIVERS}/{receiver}")))
+        .await
+        .unwrap();
+    let replay = "form:not(.inline)[action$='/replay']";
+    c.execute(
+        "var f = document.querySelector(arguments[0]);
+         f.querySelector('input[value=CANCELLED]').checked = true;
+         f.querySelector('input[name=from]').value = '2026-12-07T13:05';
+         f.querySelector('input[name=to]').value = '2026-12-07T12:00';",
+        vec![Value::String(replay.into())],
+    )
+    .await
+    .unwrap();
+    submit(c, replay).await;
+    shows(c, "p.field-error").await;
+    shows(c, "input[value=CANCELLED]:checked").await;
+    check(c, axe, "a refused form with boxes", all).await;
+
     c.goto(&app.url(RECEIVERS)).await.unwrap();
     fill(c, "form[action$='/create'] input[name=name]", "refused").await;
     fill(
@@ -302,17 +322,18 @@ async fn check_running(c: &Client, app: &TestApp, token: &str, axe: &str, all: &
     assert_eq!(r.status, 200, "{}", r.json);
 }
 
-/// The executed notebooks (completed, failed) again, in a browser that
-/// prefers dark colours, as their colours follow it.
+/// The pages again in a browser that prefers dark colours, as the site's
+/// follow it: the executed notebooks (completed, failed), the lists, a
+/// receiver with its deliveries' states and buttons, and the dashboard.
 async fn check_dark(
     driver: &Driver,
     profile: &std::path::Path,
     app: &TestApp,
     axe: &str,
-    jobs: [&String; 2],
+    scene: &Scene,
     all: &mut Vec<String>,
 ) {
-    let [completed, failed] = jobs;
+    let [completed, failed, _] = &scene.jobs;
     let client = browser_with(driver, profile, &["--force-dark-mode"]).await;
     let dark = &client;
     dark.goto(&app.url("/notebooks/signin")).await.unwrap();
@@ -331,6 +352,18 @@ async fn check_dark(
             "a FAILED job, dark",
             "ValueError",
         ),
+        (RECEIVERS.into(), "the receivers list, dark", "flaky"),
+        (
+            format!("{RECEIVERS}/{}", scene.receiver),
+            "a receiver with deliveries, dark",
+            "Run again",
+        ),
+        (JOBS.into(), "the jobs list, dark", "retrying"),
+        (
+            "/notebooks/admin/notebooks/dashboard".into(),
+            "the dashboard, dark",
+            "Dashboard",
+        ),
     ] {
         dark.goto(&app.url(&path)).await.unwrap();
         wait_for_text(dark, text, false).await;
@@ -346,6 +379,14 @@ async fn check_dark(
             Value::Bool(true),
             "the browser prefers dark colours"
         );
+        let page: Value = dark
+            .execute(
+                "return getComputedStyle(document.body).backgroundColor;",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(page, "rgb(21, 23, 26)", "the whole page is dark: {what}");
         check(dark, axe, what, all).await;
     }
     client.close().await.unwrap();
@@ -377,8 +418,8 @@ async fn axe_finds_no_violation_in_any_page_at_desktop_or_phone_width() {
         ),
         (
             format!("{RECEIVERS}/{}", scene.receiver),
-            "a receiver with deliveries",
-            &["accepted", "rejected"],
+            "a receiver with deliveries and a button to run one again",
+            &["accepted", "rejected", "Run again"],
         ),
         (
             "/notebooks/sharing/rest/content/users/admin".into(),
@@ -459,7 +500,7 @@ async fn axe_finds_no_violation_in_any_page_at_desktop_or_phone_width() {
     c.close().await.unwrap();
 
     let dark = files.path().join("dark");
-    check_dark(&driver, &dark, &app, &axe, [completed, failed], &mut all).await;
+    check_dark(&driver, &dark, &app, &axe, &scene, &mut all).await;
     assert!(
         all.is_empty(),
         "axe-core finds {} violation(s):\n{}",

@@ -436,3 +436,118 @@ async fn running_a_notebook_from_its_page_leads_to_the_job_which_never_reloads_i
         assert!(job.contains(">Refresh</a>"), "{job}");
     }
 }
+
+/// The receiver's page as its administrator sees it, with a session.
+async fn receiver_page(s: &crate::common::runs::Setup) -> (String, String, String) {
+    let cookie = session(&s.app, "admin").await;
+    let receiver = s.url.rsplit('/').next().unwrap().to_string();
+    let path = format!("{RECEIVERS}/{receiver}");
+    let (status, html) = get(&cookie, &s.app.url(&path)).await;
+    assert_eq!(status, 200, "{html}");
+    (cookie, path, html)
+}
+
+#[tokio::test]
+async fn a_delivery_whose_run_ended_runs_again_from_its_row_and_leads_to_the_new_job() {
+    use crate::common::runs::{deliver, finished, setup, JOBS};
+    let s = setup(&["x = 1"], &[]).await;
+    let job = deliver(&s, r#"{"n": 1}"#, "application/json").await;
+    assert_eq!(finished(&s, &job).await["status"], "COMPLETED");
+    let (cookie, _, html) = receiver_page(&s).await;
+    assert!(
+        html.contains(&format!(r#"aria-label="Run again: job {job}""#)),
+        "a button named for its row: {html}"
+    );
+    let action = format!("/jobs/{job}/replay");
+    let hidden = hidden_fields(&html, &action);
+    assert!(hidden.iter().any(|(k, _)| k == "csrf"), "{hidden:?}");
+    let r = post_form(
+        &cookie,
+        &s.app.url(&format!("{JOBS}/{job}/replay")),
+        &hidden,
+        &[],
+    )
+    .await;
+    assert_eq!(r.status(), 303, "post, redirect, get");
+    let location = r.headers()["location"].to_str().unwrap().to_string();
+    assert!(location.starts_with(&format!("{JOBS}/")), "{location}");
+    assert!(!location.ends_with(&job), "a new job: {location}");
+    let (status, page) = get(&cookie, &s.app.url(&location)).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("The job this one runs again"), "{page}");
+}
+
+#[tokio::test]
+async fn the_states_to_run_again_are_boxes_and_a_refused_form_keeps_them_ticked() {
+    use crate::common::runs::{deliver, finished, setup};
+    let s = setup(&["raise ValueError('down')"], &[]).await;
+    let job = deliver(&s, "{}", "application/json").await;
+    assert_eq!(finished(&s, &job).await["status"], "FAILED");
+    let (cookie, path, html) = receiver_page(&s).await;
+    let boxes = |html: &str, ticked: &[&str]| {
+        for state in ["FAILED", "CANCELLED", "COMPLETED"] {
+            let tick = if ticked.contains(&state) {
+                " checked"
+            } else {
+                ""
+            };
+            let markup = format!(r#"type="checkbox" name="status" value="{state}"{tick}>"#);
+            assert!(html.contains(&markup), "{markup} in {html}");
+        }
+    };
+    boxes(&html, &["FAILED"]);
+    let action = format!("{path}/replay");
+    let hidden = hidden_fields(&html, &action);
+    let ticked = [("status", "FAILED"), ("status", "CANCELLED")];
+    let backwards = [("from", "2026-12-07T13:05"), ("to", "2026-12-07T12:00")];
+    let fields: Vec<(&str, &str)> = ticked.iter().chain(&backwards).copied().collect();
+    let r = post_form(&cookie, &s.app.url(&action), &hidden, &fields).await;
+    assert_eq!(r.status(), 400);
+    let refused = r.text().await.unwrap();
+    boxes(&refused, &["FAILED", "CANCELLED"]);
+    assert!(refused.contains("must not be later than to"), "{refused}");
+
+    // Sent right: both states are taken (FAILED though it came first).
+    let r = post_form(&cookie, &s.app.url(&action), &hidden, &ticked).await;
+    assert_eq!(r.status(), 303);
+    let notice = cookie_pair(&r, "hookbook_notice").unwrap();
+    assert!(
+        notice.contains("1+jobs") || notice.contains("1%20jobs"),
+        "{notice}"
+    );
+    // As the API gives them: joined by commas, or one.
+    for (status, jobs) in [
+        ("COMPLETED,CANCELLED", 0),
+        ("CANCELLED, FAILED", 1),
+        ("", 1),
+    ] {
+        let r = s
+            .app
+            .post_form(&action, Some(&s.token), &[("status", status)])
+            .await;
+        assert_eq!(r.json["jobs"], jobs, "{status}: {}", r.json);
+    }
+}
+
+#[tokio::test]
+async fn the_failures_a_policy_retries_are_boxes_and_none_ticked_retries_nothing() {
+    let s = crate::common::runs::setup(&[], &[]).await;
+    let (cookie, path, _) = receiver_page(&s).await;
+    let policy = format!("{path}/retryPolicy");
+    let (_, html) = get(&cookie, &s.app.url(&policy)).await;
+    assert!(html.contains(r#"name="retryOn" value="timeout""#), "{html}");
+    let hidden = hidden_fields(&html, "/retryPolicy/update");
+    let update = s.app.url(&format!("{policy}/update"));
+    for (ticked, expected) in [
+        (
+            vec![("retryOn", "timeout"), ("retryOn", "lostNode")],
+            vec!["timeout", "lostNode"],
+        ),
+        (vec![], vec![]),
+    ] {
+        let r = post_form(&cookie, &update, &hidden, &ticked).await;
+        assert_eq!(r.status(), 303);
+        let json = s.app.get(&policy, Some(&s.token)).await.json;
+        assert_eq!(json["retryOn"], serde_json::json!(expected), "{json}");
+    }
+}

@@ -528,3 +528,61 @@ async fn a_receivers_page_rotates_its_secret_to_a_generated_one() {
         assert_eq!(now.json["secret"], new.as_str(), "{}", now.json);
     }
 }
+
+/// A page gives each moment as a `<time>` in UTC, which its own script
+/// shows in the reader's time zone, the UTC kept in the title.
+#[tokio::test]
+async fn times_are_time_elements_in_utc_that_the_page_shows_in_the_readers_zone() {
+    use hookbook::domain::ids::{EventId, ItemId, JobId, ReceiverId};
+    use hookbook::domain::time::Millis;
+    use hookbook::domain::user::Username;
+    let app = spawn_app().await;
+    app.add_user("admin", "administrator", &[]).await;
+    let token = app.token("admin").await;
+    let store = crate::common::db::store(app.dir.path()).await;
+    let at = Millis::parse("2025-12-07T10:04:05").unwrap();
+    let event = hookbook::store::NewEvent {
+        event_id: EventId::generate(),
+        job_id: JobId::generate(),
+        receiver_id: ReceiverId::generate(),
+        delivery_id: None,
+        received: at,
+        headers: "{}".into(),
+        body: b"{}".to_vec(),
+        signed: hookbook::domain::event::SignedPart::Body,
+        item_id: ItemId::generate(),
+        username: Username::parse("admin").unwrap(),
+        parameters: "{}".into(),
+    };
+    store.accept_events(vec![event], 10_000).await.unwrap();
+    let jobs = "/notebooks/admin/notebooks/jobs";
+    let html = app.html(jobs, &token).await;
+    assert!(
+        html.contains(
+            r#"<time datetime="2025-12-07T10:04:05Z" title="2025-12-07 10:04:05 UTC">2025-12-07 10:04:05 UTC</time>"#
+        ),
+        "{html}"
+    );
+    assert!(
+        html.contains("time[datetime]"),
+        "the page's script shows them locally"
+    );
+    assert!(
+        html.contains("from, UTC") && html.contains("Until, UTC"),
+        "the filter's inputs say UTC"
+    );
+    // A resource's own times too, and the lists of items.
+    let item = app.add_item(&token, "admin").await;
+    for path in [
+        format!("/notebooks/sharing/rest/content/items/{item}"),
+        "/notebooks/sharing/rest/content/users/admin".to_string(),
+    ] {
+        let html = app.html(&path, &token).await;
+        let time = html.split("<time datetime=\"").nth(1).expect(&html);
+        let (iso, rest) = time.split_once("\" title=\"").unwrap();
+        let (title, rest) = rest.split_once("\">").unwrap();
+        assert!(iso.ends_with('Z') && iso.len() == 20, "{iso}");
+        assert_eq!(title, format!("{} UTC", iso[..19].replace('T', " ")));
+        assert!(rest.starts_with(&format!("{title}</time>")), "{rest}");
+    }
+}

@@ -358,14 +358,14 @@ pub struct NewReplay {
 }
 
 /// Many webhook jobs of one receiver run again at once: those that are not
-/// replays themselves, ended in `status`, submitted from `from` to `to`
-/// (inclusive). Each replay is made as [`NewReplay`] describes, with
+/// replays themselves, ended in one of `statuses`, submitted from `from` to
+/// `to` (inclusive). Each replay is made as [`NewReplay`] describes, with
 /// `batch`.
 #[derive(Debug, Clone)]
 pub struct BulkReplay {
     pub batch: BatchId,
     pub receiver_id: ReceiverId,
-    pub status: JobStatus,
+    pub statuses: Vec<JobStatus>,
     pub from: Millis,
     pub to: Millis,
     pub item_id: ItemId,
@@ -377,6 +377,12 @@ pub struct BulkReplay {
 }
 
 impl BulkReplay {
+    /// The statuses as the selection's SQL takes them: joined by commas.
+    pub fn status_list(&self) -> String {
+        let names: Vec<&str> = self.statuses.iter().map(|s| s.as_str()).collect();
+        names.join(",")
+    }
+
     /// The replay of one selected job.
     pub fn replay_of(&self, of: JobId) -> NewReplay {
         NewReplay {

@@ -11,12 +11,13 @@ pub const INSERT: &str = "INSERT INTO jobs (id, kind, status, item_id, receiver_
      WHERE id = $6 AND kind = 'webhook' AND event_id IS NOT NULL";
 
 /// The receiver's webhook jobs (`o`) a replay of many selects: not replays
-/// themselves, with their event, ended in `$2`, submitted from `$3` to
-/// `$4`; `$1` is the receiver.
+/// themselves, with their event, ended in one of `$2` (statuses joined by
+/// commas), submitted from `$3` to `$4`; `$1` is the receiver.
 macro_rules! selection {
     () => {
         "o.receiver_id = $1 AND o.kind = 'webhook' AND o.replay_of IS NULL \
-         AND o.event_id IS NOT NULL AND o.status = $2 AND o.submitted BETWEEN $3 AND $4"
+         AND o.event_id IS NOT NULL AND o.submitted BETWEEN $3 AND $4 \
+         AND (',' || CAST($2 AS TEXT) || ',') LIKE ('%,' || o.status || ',%')"
     };
 }
 
@@ -94,7 +95,7 @@ macro_rules! replay_steps {
             let count_of = |sql: &'static str| -> sqlx::query::QueryScalar<'static, $db, i64, _> {
                 sqlx::query_scalar::<_, i64>(sql)
                     .bind(r.receiver_id.to_string())
-                    .bind(r.status.as_str())
+                    .bind(r.status_list())
                     .bind(r.from.0)
                     .bind(r.to.0)
             };
@@ -111,7 +112,7 @@ macro_rules! replay_steps {
             let already = u64::try_from(already).unwrap_or(0);
             let ids: Vec<String> = sqlx::query_scalar($crate::replays::SELECTED)
                 .bind(r.receiver_id.to_string())
-                .bind(r.status.as_str())
+                .bind(r.status_list())
                 .bind(r.from.0)
                 .bind(r.to.0)
                 .bind(i64::from(r.max))

@@ -349,13 +349,13 @@ proptest! {
     }
 }
 
-/// The colours the layout gives notebooks, light then dark: every colour
+/// The colours the stylesheet gives notebooks, light then dark: every colour
 /// of text (prompts, highlighting, terminal colours, links) against every
 /// background it sits on (the page, code, error output) is at least 4.5:1,
 /// WCAG's AA for text.
 #[test]
 fn notebook_colours_meet_aa_contrast_in_light_and_dark() {
-    let layout = include_str!("../../../templates/layout.html");
+    let layout = include_str!("../../../templates/hookbook.css");
     let luminance = |hex: &str| {
         let hex = hex.trim_start_matches('#');
         let hex = if hex.len() == 3 {

@@ -3,7 +3,7 @@
 
 use super::Urls;
 use crate::domain::dashboard::{Series, Window};
-use crate::ui::charts::{chart, Axis, BarLink, Kind};
+use crate::ui::charts::{chart, Axis, BarLink, Failed, Kind};
 use crate::ui::{Block, Cell, Page};
 
 /// One chart to draw: its title, shape and series, and where its bars
@@ -13,6 +13,8 @@ pub struct Figure<'a> {
     pub kind: Kind,
     pub series: &'a [Series],
     pub link: Option<BarLink<'a>>,
+    /// Which of its series count failures.
+    pub failed: Failed,
 }
 
 /// The window's headline figures, from its deliveries by outcome and its
@@ -90,7 +92,7 @@ pub fn dashboard_page(
     }
     for f in figures {
         page = page.block(Block::Chart {
-            chart: chart(&f.title, f.kind, axis, f.series, f.link),
+            chart: chart(&f.title, f.kind, axis, f.series, f.link, f.failed),
         });
     }
     page.link("Webhook receivers", urls.receivers())

@@ -63,7 +63,7 @@ pub fn items_page(urls: &Urls, username: &Username, items: &[Item]) -> Page {
                     format!("/{c}/sharing/rest/content/items/{}", item.id),
                 ),
                 Cell::text(item.id.as_str()),
-                Cell::text(item.modified.utc()),
+                Cell::time(item.modified),
                 Cell::text(item.size.to_string()),
                 Cell::link(
                     "download",

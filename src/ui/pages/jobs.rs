@@ -156,18 +156,33 @@ pub fn state_words(job: &Job) -> String {
     }
 }
 
+/// A job's state as a table shows it: [`state_words`] in its state's
+/// colours, the time of the next attempt a `<time>`.
+pub fn state_cell(job: &Job) -> Cell {
+    let cell = match job.waiting_retry() {
+        Some((attempt, Some(max), due)) => {
+            Cell::text(format!("retrying: attempt {attempt} of {max}, next at")).at(due)
+        }
+        Some((attempt, None, due)) => {
+            Cell::text(format!("retrying: attempt {attempt}, next at")).at(due)
+        }
+        None => Cell::text(job.status.as_str()),
+    };
+    cell.class(job.status.as_str())
+}
+
 /// A job as a row of the jobs table.
 fn job_row(b: &str, names: &HashMap<ReceiverId, String>, job: &Job) -> Vec<Cell> {
     vec![
         Cell::link(job.id.to_string(), format!("{b}/jobs/{}", job.id)),
-        Cell::text(state_words(job)).class(job.status.as_str()),
+        state_cell(job),
         Cell::text(job.error_line().unwrap_or_default()),
         Cell::text(job.kind.as_str()),
         job.receiver_id.map_or(Cell::text(""), |r| {
             let name = names.get(&r).cloned().unwrap_or_else(|| r.to_string());
             Cell::link(name, format!("{b}/webhookReceivers/{r}"))
         }),
-        Cell::text(job.submitted.utc()),
+        Cell::time(job.submitted),
         Cell::text(match (job.start_time, job.end_time) {
             (Some(s), Some(e)) => format!("{:.2} s", (e.0 - s.0) as f64 / 1000.0),
             (Some(_), None) => "running".into(),

@@ -61,7 +61,7 @@ pub fn notices_page(urls: &Urls, notices: &[Notice]) -> Page {
         .iter()
         .map(|n| {
             vec![
-                Cell::text(n.created.utc()),
+                Cell::time(n.created),
                 Cell::link(n.job_id.to_string(), format!("{jobs}/{}", n.job_id)),
                 Cell::text(n.channel.as_str()),
                 Cell::text(n.status.as_str()).class(n.status.as_str()),

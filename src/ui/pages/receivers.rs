@@ -1,7 +1,7 @@
 //! The pages of webhook receivers: the list with its create form, and one
 //! receiver with its URL, test commands, latest deliveries and operations.
 
-use crate::domain::delivery::LoggedDelivery;
+use crate::domain::delivery::{DeliveryOutcome, LoggedDelivery};
 
 use crate::domain::notebook::Item;
 use crate::domain::receiver::Receiver;
@@ -34,8 +34,9 @@ pub fn list_page(
                 ),
                 Cell::text(state).class(if r.disabled { "rejected" } else { "accepted" }),
                 delivered.map_or(Cell::text("none yet"), |d| {
-                    Cell::text(format!("{} {}", d.time.utc(), d.outcome.as_str()))
+                    Cell::text(d.outcome.as_str())
                         .class(d.outcome.as_str())
+                        .at(d.time)
                 }),
                 run.map_or(Cell::text(""), |r| {
                     Cell::text(r.status.as_str()).class(r.status.as_str())
@@ -198,9 +199,11 @@ pub fn receiver_page(urls: &Urls, r: &Receiver, log: &[LoggedDelivery]) -> Page 
     }
     page.block(Block::Table {
         heading: "Latest deliveries, newest first".into(),
-        columns: ["Time", "Delivery", "Run", "Error", "Took", "Job", "Bytes"]
-            .map(String::from)
-            .to_vec(),
+        columns: [
+            "Time", "Delivery", "Run", "Error", "Took", "Job", "Bytes", "Actions",
+        ]
+        .map(String::from)
+        .to_vec(),
         rows,
         empty: "No deliveries yet.".into(),
     })
@@ -221,11 +224,11 @@ pub fn receiver_page(urls: &Urls, r: &Receiver, log: &[LoggedDelivery]) -> Page 
     .form(Form::post("Validate", format!("{base}/validate")))
     .form(
         Form::post("Run its jobs again", format!("{base}/replay"))
-            .select(
+            .checkboxes(
                 "status",
-                "Jobs that ended",
-                "FAILED",
-                &["FAILED", "COMPLETED", "CANCELLED"],
+                "Jobs that ended (none ticked: FAILED)",
+                &["FAILED"],
+                &["FAILED", "CANCELLED", "COMPLETED"],
             )
             .field(
                 FieldKind::DateTime,
@@ -256,7 +259,8 @@ pub fn receiver_page(urls: &Urls, r: &Receiver, log: &[LoggedDelivery]) -> Page 
 
 /// The delivery log's lines as table rows: what the delivery was, and
 /// what its run became (its state in the jobs' colours, its error's first
-/// line, how long it took), each job linked (its page runs it again).
+/// line, how long it took), each job linked, and a button that runs an
+/// accepted delivery's ended job again.
 pub fn delivery_rows(log: &[LoggedDelivery], jobs: &str) -> Vec<Vec<Cell>> {
     log.iter()
         .map(|line| {
@@ -268,7 +272,7 @@ pub fn delivery_rows(log: &[LoggedDelivery], jobs: &str) -> Vec<Vec<Cell>> {
                 format!("{}: {}", d.outcome.as_str(), d.reason)
             };
             vec![
-                Cell::text(d.time.utc()),
+                Cell::time(d.time),
                 Cell::text(delivery).class(d.outcome.as_str()),
                 run.map_or(Cell::text(""), |r| {
                     Cell::text(r.status.as_str()).class(r.status.as_str())
@@ -283,9 +287,24 @@ pub fn delivery_rows(log: &[LoggedDelivery], jobs: &str) -> Vec<Vec<Cell>> {
                     Cell::link(j.to_string(), format!("{jobs}/{j}"))
                 }),
                 Cell::text(d.size.to_string()),
+                run_again(line, jobs),
             ]
         })
         .collect()
+}
+
+/// *Run again* for a delivery whose run has ended (a duplicate's run is
+/// the first delivery's, which has its own button).
+fn run_again(line: &LoggedDelivery, jobs: &str) -> Cell {
+    let ended = line.run.as_ref().is_some_and(|r| !r.status.is_live());
+    let d = &line.delivery;
+    match d.job_id {
+        Some(job) if ended && d.outcome == DeliveryOutcome::Accepted => Cell::form(
+            Form::post("Run again", format!("{jobs}/{job}/replay"))
+                .labelled(format!("Run again: job {job}")),
+        ),
+        _ => Cell::text(""),
+    }
 }
 
 /// A run's length for people: milliseconds under a second, else seconds.

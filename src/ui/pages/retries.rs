@@ -34,11 +34,11 @@ fn policy_form(action: String, p: &RetryPolicy) -> Form {
             "Longest wait (seconds)",
             p.max_delay_seconds().to_string(),
         )
-        .field(
-            FieldKind::Text,
+        .checkboxes(
             "retryOn",
-            "Failures that get another attempt (error, timeout, lostNode; commas between)",
-            on.join(","),
+            "Failures that get another attempt",
+            &on,
+            &["error", "timeout", "lostNode"],
         )
 }
 

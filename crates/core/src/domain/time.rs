@@ -16,6 +16,14 @@ impl Millis {
             .unwrap_or_default()
     }
 
+    /// The time as a machine reads it: RFC 3339 in UTC, to the second
+    /// (`2026-12-07T15:04:05Z`).
+    pub fn iso(self) -> String {
+        chrono::DateTime::from_timestamp_millis(self.0)
+            .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+            .unwrap_or_default()
+    }
+
     pub fn now() -> Self {
         let since = SystemTime::now()
             .duration_since(UNIX_EPOCH)
