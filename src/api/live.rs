@@ -31,8 +31,11 @@ use crate::service::jobs::Jobs;
 
 /// The most pages one node keeps up to date at once.
 pub const MAX_STREAMS: usize = 64;
-/// The least time between two renderings of one page.
+/// The least time between two renderings of a page playing a job (one
+/// marked `data-live-job`); any other page (a list) is rendered at most
+/// once a second, however fast runs change.
 const QUICKEST: Duration = Duration::from_millis(250);
+const QUICKEST_LIST: Duration = Duration::from_secs(1);
 /// The most time between two renderings of one page.
 const SLOWEST: Duration = Duration::from_secs(2);
 /// How long one stream lasts before the browser opens it again.
@@ -135,6 +138,7 @@ impl LiveLayer {
             parts,
             signal: self.jobs.live_signal(),
             last: None,
+            pause: QUICKEST,
             started: Instant::now(),
             rendered: false,
             done: false,
@@ -158,6 +162,8 @@ struct Watch<S> {
     signal: watch::Receiver<u64>,
     /// The `<main>` last sent.
     last: Option<String>,
+    /// The least time until the next rendering.
+    pause: Duration,
     started: Instant,
     rendered: bool,
     done: bool,
@@ -169,6 +175,8 @@ struct Rendered {
     title: String,
     main: String,
     updates: bool,
+    /// It plays a job (and so is rendered more often than a list).
+    plays_job: bool,
 }
 
 impl<S> Watch<S>
@@ -207,19 +215,25 @@ where
                 "html": page.main,
                 "end": !page.updates,
             }));
+            self.pause = if page.plays_job {
+                QUICKEST
+            } else {
+                QUICKEST_LIST
+            };
             self.last = Some(page.main);
             return event.ok();
         }
     }
 
     /// Until a run of this node changes or [`SLOWEST`] passes, then
-    /// [`QUICKEST`] more, so that what changes together is sent together.
+    /// the page's pause more, so that what changes together is sent
+    /// together.
     async fn wait(&mut self) {
         tokio::select! {
             _ = self.signal.changed() => {}
             _ = tokio::time::sleep(SLOWEST) => {}
         }
-        tokio::time::sleep(QUICKEST).await;
+        tokio::time::sleep(self.pause).await;
         self.signal.mark_unchanged();
     }
 
@@ -273,6 +287,7 @@ fn parse(html: &str) -> Option<Rendered> {
         title: title.to_string(),
         main: main.to_string(),
         updates: open.contains("data-updates"),
+        plays_job: main.contains("data-live-job="),
     })
 }
 

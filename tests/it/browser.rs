@@ -108,7 +108,7 @@ fn screenshots() -> PathBuf {
     dir
 }
 
-async fn shoot(c: &Client, name: &str) {
+pub(crate) async fn shoot(c: &Client, name: &str) {
     let png = c.screenshot().await.unwrap();
     std::fs::write(screenshots().join(name), png).unwrap();
 }
@@ -129,7 +129,7 @@ pub(crate) async fn submit(c: &Client, form_css: &str) {
 }
 
 /// Follows the link with this text.
-async fn click_link(c: &Client, text: &str) {
+pub(crate) async fn click_link(c: &Client, text: &str) {
     c.find(Locator::LinkText(text))
         .await
         .unwrap()

@@ -30,6 +30,7 @@ mod live_pages;
 mod migrations;
 mod multinode;
 mod nbserver;
+mod new_user;
 mod notebook_pages;
 mod notices;
 mod oauth;

@@ -36,7 +36,7 @@ fn is_running(job: &Job) -> bool {
 
 /// "Attempt 2 of up to 3", and when the next is due while one is awaited;
 /// nothing before the first attempt.
-fn attempt_line(job: &Job) -> Option<String> {
+fn attempt_cell(job: &Job) -> Option<Cell> {
     if job.attempts < 1 {
         return None;
     }
@@ -44,30 +44,41 @@ fn attempt_line(job: &Job) -> Option<String> {
     if let Some(max) = job.max_attempts {
         line.push_str(&format!(" of up to {max}"));
     }
-    if let (Some(due), true) = (job.retry_at, job.status == JobStatus::Submitted) {
-        line.push_str(&format!(" failed; the next is due at {}", due.utc()));
+    Some(match (job.retry_at, job.status == JobStatus::Submitted) {
+        (Some(due), true) => Cell::text(format!("{line} failed; the next is due at")).at(due),
+        _ => Cell::text(line),
+    })
+}
+
+/// When the job was submitted, started and ended (each a time the page
+/// shows in the reader's zone), how long it ran, and its attempts.
+fn timing(job: &Job) -> Block {
+    let mut rows = vec![vec![Cell::text("Submitted"), Cell::time(job.submitted)]];
+    if let Some(start) = job.start_time {
+        rows.push(vec![Cell::text("Started"), Cell::time(start)]);
     }
-    Some(line)
+    if let Some(end) = job.end_time {
+        rows.push(vec![Cell::text("Ended"), Cell::time(end)]);
+    }
+    if let (Some(start), Some(end)) = (job.start_time, job.end_time) {
+        let took = format!("{:.2} s", (end.0 - start.0) as f64 / 1000.0);
+        rows.push(vec![Cell::text("Run time"), Cell::text(took)]);
+    }
+    if let Some(attempts) = attempt_cell(job) {
+        rows.push(vec![Cell::text("Attempts"), attempts]);
+    }
+    Block::Table {
+        heading: "Timing".into(),
+        columns: vec!["Step".into(), "When".into()],
+        rows,
+        empty: String::new(),
+    }
 }
 
 /// A job: its state, timing, messages and executed notebook; while it is
 /// not over it says so, with a *Refresh* link and a cancel button.
 pub fn job_page(urls: &Urls, job: &Job, notebook: Option<Vec<NotebookCell>>) -> Page {
     let b = urls.notebooks();
-    let mut timing = vec![format!("Submitted {}", job.submitted.utc())];
-    if let Some(start) = job.start_time {
-        timing.push(format!("Started {}", start.utc()));
-    }
-    if let (Some(start), Some(end)) = (job.start_time, job.end_time) {
-        timing.push(format!(
-            "Ended {} ({:.2} s)",
-            end.utc(),
-            (end.0 - start.0) as f64 / 1000.0
-        ));
-    }
-    if let Some(line) = attempt_line(job) {
-        timing.push(line);
-    }
     let mut page = Page::new(format!("Job {} · {}", job.id, job.status))
         .block(Block::Messages {
             heading: "Status".into(),
@@ -75,10 +86,7 @@ pub fn job_page(urls: &Urls, job: &Job, notebook: Option<Vec<NotebookCell>>) -> 
                 .chain(job.messages.iter().cloned())
                 .collect(),
         })
-        .block(Block::Messages {
-            heading: "Timing".into(),
-            lines: timing,
-        })
+        .block(timing(job))
         .link("All jobs", format!("{b}/jobs"));
     if let Some(receiver) = job.receiver_id {
         page = page.link("Its receiver", format!("{b}/webhookReceivers/{receiver}"));

@@ -98,7 +98,12 @@ fn create_form(root: &str, notebooks: &[Item]) -> Form {
     let form =
         Form::post("Create", format!("{root}/create")).field(FieldKind::Text, "name", "Name", "");
     let form = if notebooks.is_empty() {
-        form.field(FieldKind::Text, "itemId", "Notebook item id", "")
+        form.field(
+            FieldKind::Text,
+            "itemId",
+            "Notebook item id (none yet: upload one under Notebooks first)",
+            "",
+        )
     } else {
         let choices: Vec<(String, String)> = notebooks
             .iter()
