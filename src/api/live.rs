@@ -3,12 +3,13 @@
 //! page marked `data-updates`) is answered with a stream of the page's
 //! `<main>`, rendered again by the page's own route (so with the same
 //! rights, the same bounds and the same markup) when a run of this node
-//! changes, at most four times a second, and at least every two seconds
-//! (what other nodes did reaches the database, not this node's signal);
-//! an update is sent only when the page differs. The stream ends when the
-//! page says it no longer updates (the job ended: that last page is sent),
-//! when the page cannot be read (signed out, gone), when the server stops,
-//! or after ten minutes (the browser opens it again). At most [`MAX_STREAMS`] are open on a
+//! changes (a job's page at most four times a second, a list every two
+//! seconds), and after two seconds without a change (what other nodes did
+//! reaches the database, not this node's signal); an update is sent only
+//! when the page differs. The stream ends when the page says it no longer
+//! updates (the job ended: that last page is sent), when the page cannot
+//! be read (signed out, gone), when the server stops, or after ten minutes
+//! (the browser opens it again). At most [`MAX_STREAMS`] are open on a
 //! node, rendered one at a time; past them the page answers 503 and stays
 //! as it was loaded, with its *Refresh* link.
 
@@ -33,9 +34,9 @@ use crate::service::jobs::Jobs;
 pub const MAX_STREAMS: usize = 64;
 /// The least time between two renderings of a page playing a job (one
 /// marked `data-live-job`); any other page (a list) is rendered at most
-/// once a second, however fast runs change.
+/// every two seconds, however fast runs change.
 const QUICKEST: Duration = Duration::from_millis(250);
-const QUICKEST_LIST: Duration = Duration::from_secs(1);
+const QUICKEST_LIST: Duration = Duration::from_secs(2);
 /// The most time between two renderings of one page.
 const SLOWEST: Duration = Duration::from_secs(2);
 /// How long one stream lasts before the browser opens it again.

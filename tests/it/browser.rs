@@ -368,7 +368,7 @@ async fn a_person_runs_a_notebook_from_a_webhook_without_curl() {
     assert_no_reload(&c).await;
     // The job's own row, not the filter's choice of the same word.
     wait_for_css(&c, "main table tbody td.COMPLETED").await;
-    shoot(&c, "jobs.png").await;
+    shoot(&c, "jobs-completed.png").await;
     c.find(Locator::Css("main table tbody tr td:first-child a"))
         .await
         .unwrap()
@@ -473,7 +473,7 @@ async fn a_person_runs_a_notebook_from_a_webhook_without_curl() {
         log.contains("accepted") && log.contains("disabled"),
         "{log}"
     );
-    shoot(&c, "receiver.png").await;
+    shoot(&c, "receiver-disabled.png").await;
 
     // A phone-sized screen: nothing wider than the screen but the tables,
     // which scroll on their own.

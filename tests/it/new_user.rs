@@ -194,7 +194,23 @@ async fn a_new_user_sets_up_a_receiver_watches_it_run_and_mends_a_failing_delive
     );
     let stayed: Value = c.execute("return window.stayed;", vec![]).await.unwrap();
     assert_eq!(stayed, "yes", "the outputs came without a reload");
+    let page = body_text(&c).await;
+    assert!(page.contains("The notebook so far"), "{page}");
+    assert!(page.contains("Time taken so far:"), "{page}");
+    c.execute(
+        "document.querySelector('.notebook .cell.running').scrollIntoView();",
+        vec![],
+    )
+    .await
+    .unwrap();
     shoot(&c, "live-job.png").await;
+    c.set_window_size(390, 844).await.unwrap();
+    c.execute(
+        "document.querySelector('.notebook .cell.running').scrollIntoView();",
+        vec![],
+    )
+    .await
+    .unwrap();
     at_phone_width(&c, "live-job-narrow.png").await;
     submit(&c, "form[action$='/cancel']").await;
     shows(&c, "CANCELLED").await;

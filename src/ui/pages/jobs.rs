@@ -106,7 +106,11 @@ pub fn job_page(urls: &Urls, job: &Job, notebook: Option<Vec<NotebookCell>>) -> 
     if let Some(notebook) = notebook {
         page = page
             .block(Block::Notebook {
-                heading: "Executed notebook".into(),
+                heading: if is_running(job) {
+                    "The notebook so far".into()
+                } else {
+                    "Executed notebook".into()
+                },
                 cells: notebook,
             })
             .link(
