@@ -176,9 +176,16 @@ async fn a_new_user_sets_up_a_receiver_watches_it_run_and_mends_a_failing_delive
     );
     let receiver_page = c.current_url().await.unwrap();
 
-    // A test event, signed by the server: its job's page plays the run.
+    // A test event, signed by the server: its job's page plays the run
+    // (the notice of what was done stays while it does).
     submit(&c, "form[action$='/sendTestEvent']").await;
     shows(&c, "checking layer 3").await;
+    assert!(
+        body_text(&c)
+            .await
+            .contains("Sent a test event to road-closures"),
+        "the notice outlives the page's updates"
+    );
     c.execute("window.stayed = 'yes';", vec![]).await.unwrap();
     shows(&c, "checking layer 8").await;
     let running: Value = c
@@ -198,7 +205,7 @@ async fn a_new_user_sets_up_a_receiver_watches_it_run_and_mends_a_failing_delive
     assert!(page.contains("The notebook so far"), "{page}");
     assert!(page.contains("Time taken so far:"), "{page}");
     c.execute(
-        "document.querySelector('.notebook .cell.running').scrollIntoView();",
+        "document.querySelector('.notebook .cell.running').scrollIntoView({block: 'end'});",
         vec![],
     )
     .await
