@@ -41,6 +41,7 @@ urls=() names=()
 for i in $(seq 0 $(($# - 1))); do
     bin=${*:$((i + 1)):1}
     port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    "$bin" migrate --data-dir "$work/d$i" >/dev/null
     echo pw | "$bin" user add --data-dir "$work/d$i" --username admin --role administrator --password-stdin >/dev/null
     HOOKBOOK_LOG=warn "$bin" serve --data-dir "$work/d$i" --listen "127.0.0.1:$port" --role api --max-queue-depth 100000000 &
     pids+=($!)

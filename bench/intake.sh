@@ -63,6 +63,7 @@ NB
 start_hookbook() {
     local role=$1 data="$work/hb-$1" port base token item
     port=$(free_port)
+    $bin migrate --data-dir "$data" >/dev/null
     echo pw | $bin user add --data-dir "$data" --username admin --role administrator --password-stdin >/dev/null
     HOOKBOOK_LOG=warn $bin serve --data-dir "$data" --listen "127.0.0.1:$port" --role "$role" \
         --python "$PWD/$venv/bin/python" --max-concurrent-runs 2 --max-queue-depth 100000000 &

@@ -102,6 +102,7 @@ cpu_ticks() {
 # nodes together (64 connections in all, split among them), and the CPU
 # microseconds per accepted delivery of the nodes and PostgreSQL together.
 measure() {
+    $bin migrate --database-url "$1" --data-dir "$work/admin" >/dev/null
     echo pw | $bin user add --database-url "$1" --data-dir "$work/admin" --username admin --role administrator --password-stdin >/dev/null
     start_nodes "$1" "$2"
     local path out total=0 i=0

@@ -20,6 +20,7 @@ cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+$bin migrate --data-dir "$work" >/dev/null
 echo pw | $bin user add --data-dir "$work" --username admin --role administrator --password-stdin >/dev/null
 HOOKBOOK_LOG=warn $bin serve --data-dir "$work" --listen "127.0.0.1:$port" --max-concurrent-runs 0 --max-queue-depth 1000000 &
 pid=$!

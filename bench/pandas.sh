@@ -60,6 +60,7 @@ notebook "$work/papermill.ipynb" "" "$pandas_cell"
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 data="$work/hb"
+$bin migrate --data-dir "$data" >/dev/null
 echo pw | $bin user add --data-dir "$data" --username admin --role administrator --password-stdin >/dev/null
 HOOKBOOK_LOG=warn $bin serve --data-dir "$data" --listen "127.0.0.1:$port" --python "$PWD/$venv/bin/python" \
     --max-concurrent-runs 2 &

@@ -38,6 +38,7 @@ measure() {
     local start=$1 data="$work/hb-$1"
     local port
     port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    $bin migrate --data-dir "$data" >/dev/null
     echo pw | $bin user add --data-dir "$data" --username admin --role administrator --password-stdin >/dev/null
     HOOKBOOK_LOG=warn $bin serve --data-dir "$data" --listen "127.0.0.1:$port" --python "$PWD/$venv/bin/python" \
         --max-concurrent-runs 2 --kernel-start "$start" &

@@ -36,6 +36,7 @@ seconds() { python3 -c 'import sys, time; print(f"{time.time() - float(sys.argv[
 # between the two builds.
 hookbook_build() {
     local start
+    "$bin" migrate --data-dir "$work/hb-$1" >/dev/null
     start=$(python3 -c 'import time; print(time.time())')
     UV_CACHE_DIR="$work/uv-cache" "$bin" runtime add --data-dir "$work/hb-$1" --python "$PWD/$venv/bin/python" \
         --name bench "${flags[@]}" >/dev/null 2>"$work/hb-$1.log" \

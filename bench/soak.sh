@@ -25,6 +25,7 @@ cleanup() { for p in "${loads[@]}"; do kill "$p" 2>/dev/null || true; done; [ -n
 trap cleanup EXIT
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+$bin migrate --data-dir "$work" >/dev/null
 echo pw | $bin user add --data-dir "$work" --username admin --role administrator --password-stdin >/dev/null
 HOOKBOOK_LOG=warn $bin serve --data-dir "$work" --listen "127.0.0.1:$port" --python "$python" \
     --max-concurrent-runs 2 --max-payload-bytes 65536 &

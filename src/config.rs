@@ -49,6 +49,17 @@ pub enum Command {
     Backup(BackupArgs),
     /// Make a new data dir from a backup and the site's key.
     Restore(RestoreArgs),
+    /// Print a shell's completions for hookbook (install: see README).
+    Completions(CompletionsArgs),
+    /// Print hookbook's man page (roff), made from the same definitions as --help.
+    Man,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete in.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -223,7 +234,7 @@ pub enum RuntimeCommand {
     /// version, built here at once; the old one serves until then.
     Update(RuntimeUpdateArgs),
     /// List the runtimes, with the state of each one's build.
-    List(StorageArgs),
+    List(RuntimeListArgs),
     /// Remove a runtime (by name or id) and its environments.
     Remove(RuntimeRemoveArgs),
 }
@@ -304,6 +315,134 @@ pub struct RuntimeRemoveArgs {
 pub enum UserCommand {
     /// Create a user; the password is read from standard input.
     Add(UserAddArgs),
+    /// List the users: name, role, privileges, created, last sign-in.
+    List(UserListArgs),
+    /// Set a user's password (read from standard input); their tokens end.
+    Passwd(UserPasswdArgs),
+    /// Set a user's role and privileges.
+    Set(UserSetArgs),
+    /// Remove a user: refused while they own notebooks, receivers or jobs,
+    /// unless `--transfer-to` names who takes them.
+    Remove(UserRemoveArgs),
+    /// End every token of a user (sessions, API tokens, runs' tokens): for a
+    /// lost laptop or a leaked token.
+    RevokeTokens(UserNameArgs),
+}
+
+/// A user's role, as `--role` takes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum UserRole {
+    /// Everything, every user's resources.
+    Administrator,
+    /// Their own resources, as their privileges allow.
+    User,
+}
+
+impl From<UserRole> for crate::domain::user::Role {
+    fn from(role: UserRole) -> Self {
+        match role {
+            UserRole::Administrator => Self::Administrator,
+            UserRole::User => Self::User,
+        }
+    }
+}
+
+/// A privilege, as `--privilege` takes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum UserPrivilege {
+    /// Create and edit notebooks.
+    #[value(name = "notebooks:create")]
+    NotebooksCreate,
+    /// Manage webhook receivers.
+    #[value(name = "notebooks:webhooks")]
+    NotebooksWebhooks,
+}
+
+impl From<UserPrivilege> for crate::domain::user::Privilege {
+    fn from(privilege: UserPrivilege) -> Self {
+        match privilege {
+            UserPrivilege::NotebooksCreate => Self::NotebooksCreate,
+            UserPrivilege::NotebooksWebhooks => Self::NotebooksWebhooks,
+        }
+    }
+}
+
+/// How the server's log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Whether text for people on standard error may carry colour: it is a
+/// terminal, and `NO_COLOR` (<https://no-color.org>) is unset or empty.
+pub fn colour_on_stderr() -> bool {
+    use std::io::IsTerminal as _;
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// How a listing is printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ListFormat {
+    /// Columns with a header.
+    Table,
+    /// One JSON array, for scripts.
+    Json,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RuntimeListArgs {
+    #[command(flatten)]
+    pub storage: StorageArgs,
+    #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+    pub format: ListFormat,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct UserListArgs {
+    #[command(flatten)]
+    pub storage: StorageArgs,
+    #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+    pub format: ListFormat,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct UserNameArgs {
+    #[command(flatten)]
+    pub storage: StorageArgs,
+    /// The user's name.
+    pub username: String,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct UserPasswdArgs {
+    #[command(flatten)]
+    pub user: UserNameArgs,
+    /// Read the new password from standard input (passwords never go on
+    /// the command line).
+    #[arg(long, required = true)]
+    pub password_stdin: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct UserSetArgs {
+    #[command(flatten)]
+    pub user: UserNameArgs,
+    #[arg(long, value_enum)]
+    pub role: UserRole,
+    /// Repeat for both; none leaves the user none.
+    #[arg(long = "privilege", value_enum)]
+    pub privileges: Vec<UserPrivilege>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct UserRemoveArgs {
+    #[command(flatten)]
+    pub user: UserNameArgs,
+    /// The user who takes the removed user's notebooks, receivers, jobs
+    /// and notices.
+    #[arg(long, value_name = "USERNAME")]
+    pub transfer_to: Option<String>,
 }
 
 /// Where state lives; shared by every command that opens the database.
@@ -328,60 +467,87 @@ impl StorageArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "Storage")]
     pub storage: StorageArgs,
-    /// Address to bind.
-    #[arg(long, env = "HOOKBOOK_LISTEN", default_value = "127.0.0.1:8080")]
+    /// Address to bind: `HOST:PORT`, the host an IP address or a name
+    /// (`localhost:8080`, `[::1]:8080`).
+    #[arg(help_heading = "Listening and TLS", long, env = "HOOKBOOK_LISTEN", default_value = "127.0.0.1:8080", value_parser = parse_listen)]
     pub listen: SocketAddr,
     /// Serve HTTPS with this certificate chain (PEM; with `--tls-key`).
-    #[arg(long, env = "HOOKBOOK_TLS_CERT", requires = "tls_key")]
+    #[arg(
+        help_heading = "Listening and TLS",
+        long,
+        env = "HOOKBOOK_TLS_CERT",
+        requires = "tls_key"
+    )]
     pub tls_cert: Option<PathBuf>,
     /// The private key of `--tls-cert` (PEM).
-    #[arg(long, env = "HOOKBOOK_TLS_KEY", requires = "tls_cert")]
+    #[arg(
+        help_heading = "Listening and TLS",
+        long,
+        env = "HOOKBOOK_TLS_KEY",
+        requires = "tls_cert"
+    )]
     pub tls_key: Option<PathBuf>,
     /// The site's ArcGIS portal when it is not hookbook itself (ArcGIS
     /// Online or an ArcGIS Enterprise portal, such as
     /// `https://gis.example.com/portal`): receivers' `apiToken`s are tokens
     /// for it, and runs' `GIS("home")` signs in there with them.
-    #[arg(long, env = "HOOKBOOK_PORTAL_URL", value_parser = parse_portal_url)]
+    #[arg(help_heading = "Portal", long, env = "HOOKBOOK_PORTAL_URL", value_parser = parse_portal_url)]
     pub portal_url: Option<String>,
     /// A certificate (PEM) to trust for `--portal-url` beside the system's,
     /// for a portal with a self-signed one.
-    #[arg(long, env = "HOOKBOOK_PORTAL_CA_CERT", requires = "portal_url")]
+    #[arg(
+        help_heading = "Portal",
+        long,
+        env = "HOOKBOOK_PORTAL_CA_CERT",
+        requires = "portal_url"
+    )]
     pub portal_ca_cert: Option<PathBuf>,
     /// What this node does: `all`, `api` (admin API and intake) or `worker` (runs).
-    #[arg(long, env = "HOOKBOOK_ROLE", value_enum, default_value_t = Role::All)]
+    #[arg(help_heading = "Several nodes", long, env = "HOOKBOOK_ROLE", value_enum, default_value_t = Role::All)]
     pub role: Role,
     /// Seconds a running job's claim holds without renewal (renewed every
     /// third of it); the jobs of a node silent for longer are taken over.
-    #[arg(long, env = "HOOKBOOK_JOB_LEASE_SECONDS", default_value_t = 30,
+    #[arg(help_heading = "Several nodes", long, env = "HOOKBOOK_JOB_LEASE_SECONDS", default_value_t = 30,
           value_parser = clap::value_parser!(u64).range(3..=3600))]
     pub job_lease_seconds: u64,
     /// Context path of every route.
-    #[arg(long, env = "HOOKBOOK_CONTEXT", default_value = "notebooks", value_parser = parse_context)]
+    #[arg(help_heading = "Listening and TLS", long, env = "HOOKBOOK_CONTEXT", default_value = "notebooks", value_parser = parse_context)]
     pub context: String,
     /// Base of the `url` and `jobUrl` fields; default `http://` + the listen address.
-    #[arg(long, env = "HOOKBOOK_PUBLIC_URL", value_parser = parse_public_url)]
+    #[arg(help_heading = "Listening and TLS", long, env = "HOOKBOOK_PUBLIC_URL", value_parser = parse_public_url)]
     pub public_url: Option<String>,
     /// Interpreter with `ipykernel`, used for runs.
-    #[arg(long, env = "HOOKBOOK_PYTHON")]
+    #[arg(help_heading = "Runtimes", long, env = "HOOKBOOK_PYTHON")]
     pub python: Option<PathBuf>,
     /// How kernels start.
-    #[arg(long, env = "HOOKBOOK_KERNEL_START", value_enum, default_value_t = KernelStart::Fork)]
+    #[arg(help_heading = "Runtimes", long, env = "HOOKBOOK_KERNEL_START", value_enum, default_value_t = KernelStart::Fork)]
     pub kernel_start: KernelStart,
     /// Modules the fork server imports before it forks kernels, so that
     /// runs find them loaded (comma-separated, e.g. `pandas,numpy`).
-    #[arg(long, env = "HOOKBOOK_PRELOAD", value_delimiter = ',')]
+    #[arg(
+        help_heading = "Runtimes",
+        long,
+        env = "HOOKBOOK_PRELOAD",
+        value_delimiter = ','
+    )]
     pub preload: Vec<String>,
     /// Kernels each runtime keeps warm on this node once a run used it
     /// (forked from that runtime's own fork server).
-    #[arg(long, env = "HOOKBOOK_RUNTIME_WARM_KERNELS", default_value_t = 2)]
+    #[arg(
+        help_heading = "Runtimes",
+        long,
+        env = "HOOKBOOK_RUNTIME_WARM_KERNELS",
+        default_value_t = 2
+    )]
     pub runtime_warm_kernels: u32,
     /// A runtime name notebooks may ask for, run in another runtime of this
     /// site (`NAME=RUNTIME`, `Default` for the default environment; e.g.
     /// `--runtime-alias "ArcGIS Notebook Python 3 Advanced=Default"`).
     /// Repeatable; separated by `;` in the environment.
     #[arg(
+        help_heading = "Runtimes",
         long = "runtime-alias",
         env = "HOOKBOOK_RUNTIME_ALIAS",
         value_delimiter = ';'
@@ -391,31 +557,51 @@ pub struct ServeArgs {
     /// reaching out through pasta; the host's when pasta is missing),
     /// `on` (the host's namespace) or `none` (no network, not even
     /// loopback).
-    #[arg(long, env = "HOOKBOOK_RUN_NETWORK", value_enum, default_value_t = RunNetwork::Own)]
+    #[arg(help_heading = "Runs and limits", long, env = "HOOKBOOK_RUN_NETWORK", value_enum, default_value_t = RunNetwork::Own)]
     pub run_network: RunNetwork,
     /// What share of the CPU notebooks get beside the server (`idle`:
     /// only what the server and other programs leave).
-    #[arg(long, env = "HOOKBOOK_RUN_CPU", value_enum, default_value_t = RunCpu::Idle)]
+    #[arg(help_heading = "Runs and limits", long, env = "HOOKBOOK_RUN_CPU", value_enum, default_value_t = RunCpu::Idle)]
     pub run_cpu: RunCpu,
     /// Run notebooks without a sandbox when none can be made here. Each run
     /// can then read the data dir (key, database), reach other runs'
     /// kernels, tokens and payloads, and signal the server. Without this
     /// flag such a node accepts events but runs nothing.
-    #[arg(long, env = "HOOKBOOK_ALLOW_UNSANDBOXED_RUNS")]
+    #[arg(
+        help_heading = "Runs and limits",
+        long,
+        env = "HOOKBOOK_ALLOW_UNSANDBOXED_RUNS"
+    )]
     pub allow_unsandboxed_runs: bool,
     /// Runs at once on this node; 0 accepts events but runs nothing.
-    #[arg(long, env = "HOOKBOOK_MAX_CONCURRENT_RUNS", default_value_t = 2)]
+    #[arg(
+        help_heading = "Runs and limits",
+        long,
+        env = "HOOKBOOK_MAX_CONCURRENT_RUNS",
+        default_value_t = 2
+    )]
     pub max_concurrent_runs: u32,
     /// Jobs waiting to run before event intake answers 503.
-    #[arg(long, env = "HOOKBOOK_MAX_QUEUE_DEPTH", default_value_t = 10_000)]
+    #[arg(
+        help_heading = "Runs and limits",
+        long,
+        env = "HOOKBOOK_MAX_QUEUE_DEPTH",
+        default_value_t = 10_000
+    )]
     pub max_queue_depth: u64,
     /// Deliveries per second one receiver may get before 429; 0 is no limit.
-    #[arg(long, env = "HOOKBOOK_RECEIVER_RATE_LIMIT", default_value_t = 0)]
+    #[arg(
+        help_heading = "Runs and limits",
+        long,
+        env = "HOOKBOOK_RECEIVER_RATE_LIMIT",
+        default_value_t = 0
+    )]
     pub receiver_rate_limit: u32,
     /// Connections one client address may hold open at once; past it, new
     /// ones are closed as they come. 0 is no cap (behind a reverse proxy,
     /// whose address every client then shares).
     #[arg(
+        help_heading = "Listening and TLS",
         long,
         env = "HOOKBOOK_MAX_CONNECTIONS_PER_CLIENT",
         default_value_t = 256
@@ -425,73 +611,127 @@ pub struct ServeArgs {
     /// longest is closed for a new one. 0 is the open-file limit (raised to
     /// its hard limit at start) less 1,024 for the database, kernels and
     /// files.
-    #[arg(long, env = "HOOKBOOK_MAX_CONNECTIONS", default_value_t = 0)]
+    #[arg(
+        help_heading = "Listening and TLS",
+        long,
+        env = "HOOKBOOK_MAX_CONNECTIONS",
+        default_value_t = 0
+    )]
     pub max_connections: usize,
     /// Largest accepted event body in bytes.
-    #[arg(long, env = "HOOKBOOK_MAX_PAYLOAD_BYTES", default_value_t = 1024 * 1024,
+    #[arg(help_heading = "Listening and TLS", long, env = "HOOKBOOK_MAX_PAYLOAD_BYTES", default_value_t = 1024 * 1024,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub max_payload_bytes: u64,
     /// Minutes a run may take when it does not set its own limit (decimals
     /// allowed, from 0.01 to 10080).
-    #[arg(long, env = "HOOKBOOK_EXECUTION_TIMEOUT_MINUTES", default_value_t = 60.0, value_parser = parse_minutes)]
+    #[arg(help_heading = "Runs and limits", long, env = "HOOKBOOK_EXECUTION_TIMEOUT_MINUTES", default_value_t = 60.0, value_parser = parse_minutes)]
     pub execution_timeout_minutes: f64,
     /// Processes and threads one run may have at once (its kernel's cgroup
     /// `pids.max`, where the machine allows cgroups); 0 is no limit.
-    #[arg(long, env = "HOOKBOOK_MAX_RUN_PROCESSES", default_value_t = 256)]
+    #[arg(
+        help_heading = "Runs and limits",
+        long,
+        env = "HOOKBOOK_MAX_RUN_PROCESSES",
+        default_value_t = 256
+    )]
     pub max_run_processes: u32,
     /// Megabytes of outputs (printed text, displays, results) a run keeps
     /// in its notebook; past them, what it prints or displays is dropped
     /// as it comes, the notebook and the job's message say so, and the
     /// run goes on. 0 is no limit.
-    #[arg(long, env = "HOOKBOOK_MAX_RUN_OUTPUT_MB", default_value_t = 8)]
+    #[arg(
+        help_heading = "Runs and limits",
+        long,
+        env = "HOOKBOOK_MAX_RUN_OUTPUT_MB",
+        default_value_t = 8
+    )]
     pub max_run_output_mb: u64,
     /// Megabytes a run may write to its working directory before it is
     /// stopped; 0 is no limit.
-    #[arg(long, env = "HOOKBOOK_MAX_RUN_DISK_MB", default_value_t = 1024)]
+    #[arg(
+        help_heading = "Runs and limits",
+        long,
+        env = "HOOKBOOK_MAX_RUN_DISK_MB",
+        default_value_t = 1024
+    )]
     pub max_run_disk_mb: u64,
     /// Megabytes of memory one run may use (its kernel's cgroup), for runs
     /// in the default environment and in runtimes without `maxMemory`;
     /// 0 (default) is no limit.
-    #[arg(long, env = "HOOKBOOK_MAX_RUN_MEMORY_MB", default_value_t = 0)]
+    #[arg(
+        help_heading = "Runs and limits",
+        long,
+        env = "HOOKBOOK_MAX_RUN_MEMORY_MB",
+        default_value_t = 0
+    )]
     pub max_run_memory_mb: u64,
     /// Runs of one receiver at once; 0 (default) is no limit.
-    #[arg(long, env = "HOOKBOOK_MAX_RUNS_PER_RECEIVER", default_value_t = 0)]
+    #[arg(
+        help_heading = "Runs and limits",
+        long,
+        env = "HOOKBOOK_MAX_RUNS_PER_RECEIVER",
+        default_value_t = 0
+    )]
     pub max_runs_per_receiver: u32,
     /// Seconds running notebooks may go on after SIGTERM before they are
     /// stopped and put back in the queue.
-    #[arg(long, env = "HOOKBOOK_STOP_GRACE_SECONDS", default_value_t = 10)]
+    #[arg(
+        help_heading = "Runs and limits",
+        long,
+        env = "HOOKBOOK_STOP_GRACE_SECONDS",
+        default_value_t = 10
+    )]
     pub stop_grace_seconds: u64,
     /// Days finished jobs (with their events and executed notebooks) are kept.
-    #[arg(long, env = "HOOKBOOK_JOB_RETENTION_DAYS", default_value_t = 30,
+    #[arg(help_heading = "Storage", long, env = "HOOKBOOK_JOB_RETENTION_DAYS", default_value_t = 30,
           value_parser = clap::value_parser!(u64).range(1..=3650))]
     pub job_retention_days: u64,
     /// Hours a replaced receiver secret keeps verifying.
-    #[arg(long, env = "HOOKBOOK_SECRET_GRACE_HOURS", default_value_t = 24)]
+    #[arg(
+        help_heading = "Storage",
+        long,
+        env = "HOOKBOOK_SECRET_GRACE_HOURS",
+        default_value_t = 24
+    )]
     pub secret_grace_hours: u64,
     /// The key that encrypts secrets at rest, 32 bytes in base64. Without
     /// it, a key file is created in the data dir. Several nodes sharing a
     /// database must share this key.
-    #[arg(long, env = "HOOKBOOK_ENCRYPTION_KEY", hide_env_values = true, value_parser = parse_sensitive)]
+    #[arg(help_heading = "Storage", long, env = "HOOKBOOK_ENCRYPTION_KEY", hide_env_values = true, value_parser = parse_sensitive)]
     pub encryption_key: Option<Sensitive<String>>,
     /// Where failure notices may be posted: host names
     /// (`hooks.example.com`), every name under a domain (`*.example.com`)
     /// and networks (`10.0.0.0/8`, `127.0.0.1`), comma-separated. A named
     /// host may resolve only to public addresses, unless a network here
     /// holds the address. Empty: notices are posted nowhere.
-    #[arg(long, env = "HOOKBOOK_NOTICE_ALLOW", default_value = "", value_parser = parse_allowlist)]
+    #[arg(help_heading = "Notices", long, env = "HOOKBOOK_NOTICE_ALLOW", default_value = "", value_parser = parse_allowlist)]
     pub notice_allow: Allowlist,
     /// SMTP server for email notices: `smtp://host:25` (in the clear),
     /// `smtp://user:password@host:587?tls=required` (STARTTLS),
     /// `smtps://host:465`. Without it, notices go by webhook only.
-    #[arg(long, env = "HOOKBOOK_SMTP_URL", hide_env_values = true,
+    #[arg(help_heading = "Notices", long, env = "HOOKBOOK_SMTP_URL", hide_env_values = true,
           value_parser = parse_sensitive, requires = "smtp_from")]
     pub smtp_url: Option<Sensitive<String>>,
     /// The sender's address of email notices.
-    #[arg(long, env = "HOOKBOOK_SMTP_FROM", requires = "smtp_url")]
+    #[arg(
+        help_heading = "Notices",
+        long,
+        env = "HOOKBOOK_SMTP_FROM",
+        requires = "smtp_url"
+    )]
     pub smtp_from: Option<String>,
     /// Log filter, in `tracing` syntax.
-    #[arg(long, env = "HOOKBOOK_LOG", default_value = "info")]
+    #[arg(
+        help_heading = "Logging",
+        long,
+        env = "HOOKBOOK_LOG",
+        default_value = "info"
+    )]
     pub log: String,
+    /// `text` (coloured only on a terminal and without NO_COLOR) or `json`
+    /// (one object per line, for log shippers).
+    #[arg(help_heading = "Logging", long, env = "HOOKBOOK_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
 }
 
 fn parse_allowlist(input: &str) -> Result<Allowlist, String> {
@@ -504,16 +744,32 @@ pub struct UserAddArgs {
     pub storage: StorageArgs,
     #[arg(long)]
     pub username: String,
-    /// `administrator` or `user`.
-    #[arg(long)]
-    pub role: String,
-    /// `notebooks:create` or `notebooks:webhooks`; repeat for both.
-    #[arg(long = "privilege")]
-    pub privileges: Vec<String>,
-    /// Read the password from standard input (required: passwords never go
-    /// on the command line).
-    #[arg(long)]
+    #[arg(long, value_enum)]
+    pub role: UserRole,
+    /// Repeat for both.
+    #[arg(long = "privilege", value_enum)]
+    pub privileges: Vec<UserPrivilege>,
+    /// Read the password from standard input (passwords never go on the
+    /// command line).
+    #[arg(long, required = true)]
     pub password_stdin: bool,
+}
+
+/// `HOST:PORT` resolved now, the first address the name has.
+fn parse_listen(input: &str) -> Result<SocketAddr, String> {
+    use std::net::ToSocketAddrs as _;
+    if let Ok(addr) = input.parse() {
+        return Ok(addr);
+    }
+    if !input.contains(':') {
+        return Err("must be HOST:PORT, such as 127.0.0.1:8080 or localhost:8080".into());
+    }
+    let mut found = input.to_socket_addrs().map_err(|e| {
+        format!("cannot resolve '{input}': {e} (give HOST:PORT, such as localhost:8080)")
+    })?;
+    found
+        .next()
+        .ok_or_else(|| format!("'{input}' resolves to no address"))
 }
 
 fn parse_context(input: &str) -> Result<String, String> {
@@ -579,6 +835,14 @@ mod tests {
         );
         assert!(parse_public_url("ftp://x").is_err());
         assert!(parse_public_url("https://").is_err());
+    }
+
+    #[test]
+    fn listen_addresses_take_host_names() {
+        assert_eq!(parse_listen("127.0.0.1:8080").unwrap().port(), 8080);
+        assert!(parse_listen("localhost:8081").unwrap().ip().is_loopback());
+        assert!(parse_listen("not-an-address").is_err());
+        assert!(parse_listen("localhost:99999").is_err());
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The `hookbook` binary: parses the command line and hands over to
-//! `startup`. Every failure ends as one line on standard error.
+//! `startup`. A mistake on the command line ends with clap's message, usage
+//! line and hint (exit code 2); every other failure as one line (exit code 1).
 
 use std::process::ExitCode;
 
@@ -12,6 +13,18 @@ use hookbook::config::Cli;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// The usage line of the deepest subcommand `args` name.
+fn usage_of(args: impl Iterator<Item = String>) -> String {
+    let mut command = <Cli as clap::CommandFactory>::command();
+    command.build();
+    for arg in args {
+        if let Some(sub) = command.find_subcommand(&arg) {
+            command = sub.clone();
+        }
+    }
+    command.render_usage().to_string()
+}
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -20,9 +33,20 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Err(e) => {
-            let text = e.render().to_string();
-            let first = text.lines().next().unwrap_or("invalid command line");
-            eprintln!("hookbook: {}", first.trim_start_matches("error: "));
+            // clap's own words: the mistake, the usage line and where to
+            // read more; the first line says `hookbook:` like every error.
+            let rendered = e.render().to_string();
+            let mut text = rendered
+                .strip_prefix("error: ")
+                .unwrap_or(&rendered)
+                .to_string();
+            // clap leaves the usage line out of some errors (a bad value).
+            if !text.contains("Usage: ") {
+                let usage = format!("\n{}\n", usage_of(std::env::args().skip(1)));
+                let at = text.find("\nFor more information").unwrap_or(text.len());
+                text.insert_str(at, &usage);
+            }
+            eprint!("hookbook: {text}");
             return ExitCode::from(2);
         }
     };

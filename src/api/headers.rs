@@ -7,7 +7,8 @@
 
 use axum::extract::Request;
 use axum::http::header::{
-    CONTENT_SECURITY_POLICY, CONTENT_TYPE, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
+    CONTENT_SECURITY_POLICY, CONTENT_TYPE, REFERRER_POLICY, VARY, X_CONTENT_TYPE_OPTIONS,
+    X_FRAME_OPTIONS,
 };
 use axum::http::HeaderValue;
 use axum::middleware::Next;
@@ -41,6 +42,8 @@ pub async fn secure(request: Request, next: Next) -> Response {
     headers.insert(REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     if is_page {
         headers.insert(CONTENT_SECURITY_POLICY, policy().clone());
+        // The same address answers a page or its event stream.
+        headers.insert(VARY, HeaderValue::from_static("Accept"));
     }
     response
 }

@@ -100,6 +100,7 @@ impl SignIn {
                 expires,
             })
             .await?;
+        self.users.signed_in(&username, now).await?;
         Ok(Issued { token, expires })
     }
 

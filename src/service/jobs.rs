@@ -214,7 +214,10 @@ impl Jobs {
     /// node's copy when it runs here, else what its node last kept in the
     /// store; `None` before it has said anything.
     pub async fn live_notebook(&self, job: &Job) -> Result<Option<Arc<serde_json::Value>>> {
-        if job.status != JobStatus::Executing {
+        // A job cancelled while it ran shows what ran until its node has
+        // stored that.
+        let cancelled_running = job.status == JobStatus::Cancelled && !job.has_notebook;
+        if job.status != JobStatus::Executing && !cancelled_running {
             return Ok(None);
         }
         if let Some(here) = self.runs.live.notebook(&job.id) {

@@ -23,6 +23,7 @@ pub async fn add_user(store: &dyn Store, user: User, password: Password) -> Resu
             password_hash,
             created: Millis::now(),
             tokens_revoked: None,
+            last_sign_in: None,
         })
         .await?;
     Ok(())

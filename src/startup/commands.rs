@@ -1,17 +1,13 @@
-//! The commands besides `serve`: `migrate`, `copy` and `user add`, and the
-//! check that a key is the site's.
+//! The commands besides `serve`: `migrate` and `copy`, and the check that a
+//! key is the site's.
 
-use std::io::BufRead;
 use std::path::Path;
 
 use anyhow::{bail, Context as _};
 
-use crate::config::{CopyArgs, MigrateArgs, UserAddArgs};
-use crate::domain::user::{Password, Privilege, Role, User, Username};
-use crate::error::Error;
+use crate::config::{CopyArgs, MigrateArgs};
 use crate::security::vault::Vault;
-use crate::service::users;
-use crate::store::{self, StoreError};
+use crate::store;
 
 use super::prepare_storage;
 
@@ -81,61 +77,6 @@ pub(super) async fn copy(args: CopyArgs) -> anyhow::Result<()> {
         copied.jobs,
         args.from.describe(),
         args.to.describe()
-    );
-    Ok(())
-}
-
-/// Reads the first line of `input` as the password of `user add`.
-pub fn read_password(args: &UserAddArgs, input: &mut dyn BufRead) -> anyhow::Result<Password> {
-    if !args.password_stdin {
-        bail!("--password-stdin is required: the password is read from standard input");
-    }
-    let mut line = String::new();
-    input
-        .read_line(&mut line)
-        .context("cannot read the password from standard input")?;
-    Password::parse(line.trim_end_matches(['\n', '\r']))
-        .map_err(|e| anyhow::anyhow!("the password read from standard input {e}"))
-}
-
-/// `hookbook user add`: creates a user with the given password.
-pub async fn add_user(args: UserAddArgs, password: Password) -> anyhow::Result<()> {
-    let username =
-        Username::parse(&args.username).map_err(|e| anyhow::anyhow!("--username {e}"))?;
-    let role: Role = args
-        .role
-        .parse()
-        .map_err(|e| anyhow::anyhow!("--role: {e}"))?;
-    let mut privileges = args
-        .privileges
-        .iter()
-        .map(|p| p.parse::<Privilege>())
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| anyhow::anyhow!("--privilege: {e}"))?;
-    privileges.sort();
-    privileges.dedup();
-    prepare_storage(&args.storage)?;
-    let store = store::open(&args.storage.database()).await?;
-    let user = User {
-        username: username.clone(),
-        role,
-        privileges: privileges.clone(),
-    };
-    match users::add_user(store.as_ref(), user, password).await {
-        Ok(()) => {}
-        Err(Error::Store(StoreError::Conflict(what))) => bail!("{what} already exists"),
-        Err(e) => return Err(anyhow::Error::from(e).context("cannot create the user")),
-    }
-    let held: Vec<&str> = privileges.iter().map(|p| p.as_str()).collect();
-    println!(
-        "created {} '{}'{}",
-        role.as_str(),
-        username,
-        if held.is_empty() {
-            String::new()
-        } else {
-            format!(" with {}", held.join(", "))
-        }
     );
     Ok(())
 }

@@ -45,10 +45,12 @@ mod runs;
 mod runtimes;
 mod serve;
 mod slow;
+mod table;
+mod users;
 
-pub use commands::{add_user, read_password};
 use commands::{copy, migrate, require_site_key};
 pub use kernels::kernels_dir;
+pub use users::{add_user, read_password};
 
 /// Runs one command of the command line to completion.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
@@ -69,20 +71,44 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Backup(args) => runtime.block_on(backup::backup(args)),
         Command::Restore(args) => runtime.block_on(backup::restore(args)),
         Command::Runtime(RuntimeCommand::Add(args)) => runtime.block_on(runtimes::add(args)),
-        Command::Runtime(RuntimeCommand::List(storage)) => {
-            runtime.block_on(runtimes::list(storage))
-        }
+        Command::Runtime(RuntimeCommand::List(args)) => runtime.block_on(runtimes::list(args)),
         Command::Runtime(RuntimeCommand::Update(args)) => runtime.block_on(runtimes::update(args)),
         Command::Runtime(RuntimeCommand::Remove(args)) => runtime.block_on(runtimes::remove(args)),
-        Command::User(UserCommand::Add(args)) => {
-            let password = read_password(&args, &mut std::io::stdin().lock())?;
-            runtime.block_on(add_user(args, password))
+        Command::User(command) => user(&runtime, command),
+        Command::Completions(args) => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(args.shell, &mut command, "hookbook", &mut std::io::stdout());
+            Ok(())
+        }
+        Command::Man => {
+            let command = <Cli as clap::CommandFactory>::command();
+            clap_mangen::Man::new(command)
+                .render(&mut std::io::stdout())
+                .context("cannot write the man page")
         }
     }
 }
 
+/// `hookbook user ...`.
+fn user(runtime: &tokio::runtime::Runtime, command: UserCommand) -> anyhow::Result<()> {
+    match command {
+        UserCommand::Add(args) => {
+            let password = read_password(&mut std::io::stdin().lock())?;
+            runtime.block_on(add_user(args, password))
+        }
+        UserCommand::List(args) => runtime.block_on(users::list(args)),
+        UserCommand::Passwd(args) => {
+            let password = read_password(&mut std::io::stdin().lock())?;
+            runtime.block_on(users::passwd(args, password))
+        }
+        UserCommand::Set(args) => runtime.block_on(users::set(args)),
+        UserCommand::Remove(args) => runtime.block_on(users::remove(args)),
+        UserCommand::RevokeTokens(args) => runtime.block_on(users::revoke_tokens(args)),
+    }
+}
+
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    telemetry::init(&args.log);
+    telemetry::init(&args.log, args.log_format);
     // Not dumpable: another process of the same user (a notebook's, say)
     // cannot read this one's memory, environment or open files in /proc.
     #[cfg(target_os = "linux")]
@@ -144,6 +170,15 @@ impl Application {
     /// and the runs of this node, and the runner reaches it through
     /// [`RunRights`](crate::runner::rights::RunRights).
     pub async fn build(args: ServeArgs) -> anyhow::Result<Self> {
+        // It can listen, or nothing is made: no data dir, key or database.
+        let metrics = Arc::new(Metrics::new());
+        let tls = args.tls_cert.as_deref().zip(args.tls_key.as_deref());
+        let (limits, said) = connection_limits(&args);
+        let connections = Connections::new(limits, Some(metrics.clone()));
+        let listener = Listener::bind(args.listen, tls, connections).await?;
+        let addr = listener
+            .local_addr()
+            .context("cannot read the bound address")?;
         let data_dir = args.storage.data_dir.clone();
         prepare_data_dir(&data_dir)?;
         let vault = Vault::load(args.encryption_key.as_ref(), &data_dir)?;
@@ -155,13 +190,7 @@ impl Application {
             &data_dir,
         )
         .await?;
-        let metrics = Arc::new(Metrics::new());
-        let tls = args.tls_cert.as_deref().zip(args.tls_key.as_deref());
-        let connections = Connections::new(connection_limits(&args), Some(metrics.clone()));
-        let listener = Listener::bind(args.listen, tls, connections).await?;
-        let addr = listener
-            .local_addr()
-            .context("cannot read the bound address")?;
+        tracing::info!("{said}");
         let settings = site_settings(&args, &listener, addr)?;
         let notice_settings = notice_settings(&args, &settings)?;
         recover_orphans(store.as_ref()).await?;
@@ -334,23 +363,24 @@ fn pools(
 
 /// How many connections may be open, from one client and in all; the
 /// open-file limit is raised to its hard limit first, and said.
-fn connection_limits(args: &ServeArgs) -> ConnectionLimits {
+fn connection_limits(args: &ServeArgs) -> (ConnectionLimits, String) {
     let files = raise_open_files();
     let total = match args.max_connections {
         0 => files.saturating_sub(FILES_KEPT).max(64),
         n => n,
     };
-    tracing::info!(
+    let said = format!(
         "open files: {files}; connections: at most {total}, {} per client address",
         match args.max_connections_per_client {
             0 => "any number".to_string(),
             n => n.to_string(),
         }
     );
-    ConnectionLimits {
+    let limits = ConnectionLimits {
         per_client: args.max_connections_per_client,
         total,
-    }
+    };
+    (limits, said)
 }
 
 /// Open files kept for the database, kernels' sockets and files when the
@@ -464,6 +494,45 @@ fn prepare_data_dir(dir: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir)
         .and_then(|()| std::fs::read_dir(dir).map(drop))
         .with_context(|| format!("cannot use the data dir {}", dir.display()))
+}
+
+/// Refuses a site that does not exist (every command but `serve` and
+/// `migrate`, which make one): a data dir that is missing, a file or
+/// unreadable, or a SQLite database file that is missing, naming the path
+/// and how to make the site. A PostgreSQL database is the server's to have.
+fn existing_site(storage: &StorageArgs) -> anyhow::Result<()> {
+    let store::DatabaseUrl::Sqlite(file) = storage.database() else {
+        return Ok(());
+    };
+    let make = "make one with `hookbook serve` (which keeps serving it) or `hookbook migrate`, \
+                with the same --data-dir or --database-url";
+    if storage.database_url.is_none() {
+        let dir = &storage.data_dir;
+        match std::fs::metadata(dir) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => anyhow::bail!(
+                "there is no hookbook site at {}: the data dir does not exist ({make})",
+                dir.display()
+            ),
+            Err(e) => anyhow::bail!("cannot read the data dir {}: {e}", dir.display()),
+            Ok(meta) if !meta.is_dir() => anyhow::bail!(
+                "the data dir {} is a file, not a directory: name the site's data dir",
+                dir.display()
+            ),
+            Ok(_) => {}
+        }
+        std::fs::read_dir(dir)
+            .map(drop)
+            .with_context(|| format!("cannot read the data dir {}", dir.display()))?;
+    }
+    if !file.exists() {
+        anyhow::bail!(
+            "there is no hookbook site in {}: {} does not exist ({make})",
+            file.parent()
+                .map_or_else(|| ".".into(), |p| p.display().to_string()),
+            file.display()
+        );
+    }
+    Ok(())
 }
 
 /// Creates the data dir when the database lives in it (no `--database-url`).

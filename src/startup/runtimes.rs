@@ -7,7 +7,8 @@ use crate::domain::runtime::{Runtime, RuntimeChange};
 use anyhow::{bail, Context as _};
 
 use crate::config::{
-    RuntimeAddArgs, RuntimeFields, RuntimePreset, RuntimeRemoveArgs, RuntimeUpdateArgs, StorageArgs,
+    ListFormat, RuntimeAddArgs, RuntimeFields, RuntimeListArgs, RuntimePreset, RuntimeRemoveArgs,
+    RuntimeUpdateArgs, StorageArgs,
 };
 use crate::domain::runtime::{self, Limits, Preload, Requirements, RuntimeName};
 use crate::domain::time::Millis;
@@ -15,7 +16,7 @@ use crate::runner::build::{self, Builder};
 use crate::runner::setup;
 use crate::store::{self, Store, StoreError};
 
-use super::prepare_storage;
+use super::existing_site;
 
 /// Where the data dir's runtimes are built.
 pub fn runtimes_dir(storage: &StorageArgs) -> std::path::PathBuf {
@@ -25,7 +26,7 @@ pub fn runtimes_dir(storage: &StorageArgs) -> std::path::PathBuf {
 /// `hookbook runtime add`: registers the runtime, then builds it (unless
 /// `--no-build`).
 pub(super) async fn add(args: RuntimeAddArgs) -> anyhow::Result<()> {
-    crate::telemetry::init("info");
+    crate::telemetry::init("info", crate::config::LogFormat::Text);
     let mut fields = args.fields;
     if let Some(RuntimePreset::Standard) = args.preset {
         let preset = runtime::STANDARD;
@@ -41,7 +42,7 @@ pub(super) async fn add(args: RuntimeAddArgs) -> anyhow::Result<()> {
     let change = change(&fields)?;
     let record = Runtime::register(change, Millis::now())
         .context("--name: a runtime needs a name (or --preset)")?;
-    prepare_storage(&args.storage)?;
+    existing_site(&args.storage)?;
     let store = store::open(&args.storage.database()).await?;
     store.add_runtime(&record).await.map_err(|e| match e {
         StoreError::Conflict(what) => anyhow::anyhow!("{what} already exists"),
@@ -53,8 +54,9 @@ pub(super) async fn add(args: RuntimeAddArgs) -> anyhow::Result<()> {
 /// `hookbook runtime update`: applies the change; a new version is built
 /// here at once (unless `--no-build`).
 pub(super) async fn update(args: RuntimeUpdateArgs) -> anyhow::Result<()> {
-    crate::telemetry::init("info");
+    crate::telemetry::init("info", crate::config::LogFormat::Text);
     let change = change(&args.fields)?;
+    existing_site(&args.storage)?;
     let store = store::open(&args.storage.database()).await?;
     let mut record = find(store.as_ref(), &args.runtime).await?;
     let version = record.version;
@@ -159,30 +161,59 @@ async fn build_here(
     }
 }
 
-/// `hookbook runtime list`: one line per runtime.
-pub(super) async fn list(storage: StorageArgs) -> anyhow::Result<()> {
-    let store = store::open(&storage.database()).await?;
-    for r in store.runtimes().await? {
-        let requirements: Vec<&str> = r.requirements.iter().map(|q| q.as_str()).collect();
-        println!(
-            "{}\t{}\tversion {}\t{}\t{}{}",
-            r.id,
-            r.name,
-            r.version,
-            r.state.as_str(),
-            requirements.join(", "),
-            if r.message.is_empty() {
-                String::new()
-            } else {
-                format!("\t{}", r.message)
-            }
-        );
+/// `hookbook runtime list`: a table of the runtimes, or JSON.
+pub(super) async fn list(args: RuntimeListArgs) -> anyhow::Result<()> {
+    existing_site(&args.storage)?;
+    let store = store::open(&args.storage.database()).await?;
+    let runtimes = store.runtimes().await?;
+    match args.format {
+        ListFormat::Json => {
+            let rows: Vec<_> = runtimes
+                .iter()
+                .map(|r| {
+                    serde_json::json!({
+                        "id": r.id.as_str(),
+                        "name": r.name.to_string(),
+                        "version": r.version,
+                        "state": r.state.as_str(),
+                        "requirements": r.requirements.iter().map(|q| q.as_str()).collect::<Vec<_>>(),
+                        "message": r.message,
+                    })
+                })
+                .collect();
+            println!("{}", serde_json::Value::Array(rows));
+        }
+        ListFormat::Table => {
+            let rows: Vec<[String; 6]> = runtimes
+                .iter()
+                .map(|r| {
+                    let requirements: Vec<&str> =
+                        r.requirements.iter().map(|q| q.as_str()).collect();
+                    [
+                        r.id.to_string(),
+                        r.name.to_string(),
+                        r.version.to_string(),
+                        r.state.as_str().to_string(),
+                        requirements.join(", "),
+                        r.message.clone(),
+                    ]
+                })
+                .collect();
+            print!(
+                "{}",
+                super::table::render(
+                    ["ID", "NAME", "VERSION", "STATE", "REQUIREMENTS", "MESSAGE"],
+                    &rows
+                )
+            );
+        }
     }
     Ok(())
 }
 
 /// `hookbook runtime remove`: the record and every version's environment.
 pub(super) async fn remove(args: RuntimeRemoveArgs) -> anyhow::Result<()> {
+    existing_site(&args.storage)?;
     let store = store::open(&args.storage.database()).await?;
     let runtime = find(store.as_ref(), &args.runtime).await?;
     store.remove_runtime(&runtime.id).await?;

@@ -400,6 +400,7 @@ pub fn render_page(page: &Page, value: &Value, chrome: &Chrome) -> String {
             job => live.job,
             since => live.since,
             elapsed => live.since.map(elapsed_since),
+            rendered => crate::domain::time::Millis::now().0,
             refresh => with_token(&chrome.here, token),
         }
     });

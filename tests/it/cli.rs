@@ -1,5 +1,6 @@
-//! The `hookbook` binary as a user runs it: flags, one-line errors, user
-//! creation, and a graceful stop on SIGTERM.
+//! The `hookbook` binary as a user runs it: flags, usage errors with the
+//! usage line, one-line refusals, user creation, and a graceful stop on
+//! SIGTERM.
 
 use std::io::Write as _;
 use std::process::{Command, Stdio};
@@ -43,20 +44,29 @@ fn one_line(stderr: &str) -> &str {
     stderr.trim_end()
 }
 
+/// A usage error: exit code 2, its message naming `what`, then clap's
+/// usage line of the command and where to read more.
+fn usage_error(code: i32, err: &str, what: &str, command: &str) {
+    assert_eq!(code, 2, "{err}");
+    assert!(err.starts_with("hookbook: "), "{err}");
+    let said = err.split("Usage: ").next().unwrap_or_default();
+    assert!(said.contains(what), "{what} in: {err}");
+    assert!(err.contains(&format!("Usage: hookbook {command}")), "{err}");
+    assert!(err.contains("For more information, try '--help'."), "{err}");
+}
+
 #[test]
-fn a_bad_flag_value_stops_the_start_with_one_line_naming_it() {
+fn a_bad_flag_value_stops_the_start_naming_it_with_the_usage_line() {
     let (code, _, err) = hookbook(&["serve", "--listen", "not-an-address"], "");
-    assert_eq!(code, 2);
-    assert!(one_line(&err).contains("--listen"), "{err}");
+    usage_error(code, &err, "--listen", "serve");
     let (code, _, err) = hookbook(&["serve", "--max-payload-bytes", "0"], "");
-    assert_eq!(code, 2);
-    assert!(one_line(&err).contains("--max-payload-bytes"), "{err}");
+    usage_error(code, &err, "--max-payload-bytes", "serve");
     let (code, _, err) = hookbook(&["serve", "--database-url", "mysql://x"], "");
-    assert_eq!(code, 2);
-    assert!(one_line(&err).contains("database"), "{err}");
+    usage_error(code, &err, "database", "serve");
     let (code, _, err) = hookbook(&["serve", "--no-such-flag"], "");
-    assert_eq!(code, 2);
-    assert!(one_line(&err).contains("--no-such-flag"), "{err}");
+    usage_error(code, &err, "--no-such-flag", "serve");
+    let (code, _, err) = hookbook(&["serve", "--log-format", "xml"], "");
+    usage_error(code, &err, "--log-format", "serve");
 }
 
 #[test]
@@ -110,6 +120,8 @@ fn a_bad_encryption_key_stops_the_start_with_one_line() {
 fn user_add_creates_users_once_and_refuses_bad_input() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_str().unwrap();
+    let (code, _, err) = hookbook(&["migrate", "--data-dir", d], "");
+    assert_eq!(code, 0, "{err}");
     let (code, out, err) = hookbook(
         &[
             "user",
@@ -129,7 +141,11 @@ fn user_add_creates_users_once_and_refuses_bad_input() {
         "s3cret pass\n",
     );
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("alice"));
+    assert!(out.contains("'alice'"), "{out}");
+    assert!(
+        out.contains(&format!("sqlite://{d}/hookbook.db")),
+        "the site it wrote to: {out}"
+    );
     let (code, _, err) = hookbook(
         &[
             "user",
@@ -160,8 +176,11 @@ fn user_add_creates_users_once_and_refuses_bad_input() {
         ],
         "pw\n",
     );
-    assert_eq!(code, 1);
-    assert!(one_line(&err).contains("--role"), "{err}");
+    usage_error(code, &err, "--role", "user add");
+    assert!(
+        err.contains("[possible values: administrator, user]"),
+        "{err}"
+    );
     let (code, _, err) = hookbook(
         &[
             "user",
@@ -178,8 +197,7 @@ fn user_add_creates_users_once_and_refuses_bad_input() {
         ],
         "pw\n",
     );
-    assert_eq!(code, 1);
-    assert!(one_line(&err).contains("--privilege"), "{err}");
+    usage_error(code, &err, "--privilege", "user add");
     let (code, _, err) = hookbook(
         &[
             "user",
@@ -193,8 +211,7 @@ fn user_add_creates_users_once_and_refuses_bad_input() {
         ],
         "pw\n",
     );
-    assert_eq!(code, 1);
-    assert!(one_line(&err).contains("--password-stdin"), "{err}");
+    usage_error(code, &err, "--password-stdin", "user add");
     let (code, _, err) = hookbook(
         &[
             "user",
@@ -295,6 +312,8 @@ async fn secrets_tokens_and_passwords_never_reach_the_log() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_str().unwrap();
     let password = "pw-that-must-not-be-logged";
+    let (code, _, err) = hookbook(&["migrate", "--data-dir", d], "");
+    assert_eq!(code, 0, "{err}");
     let (code, _, err) = hookbook(
         &[
             "user",

@@ -24,7 +24,15 @@ pub(crate) struct Events {
 
 impl Events {
     pub(crate) async fn open(url: &str) -> reqwest::Response {
-        reqwest::Client::new()
+        Self::open_from(url, [127, 0, 0, 1]).await
+    }
+
+    /// [`Events::open`] from another loopback address (a client of its own).
+    async fn open_from(url: &str, from: [u8; 4]) -> reqwest::Response {
+        reqwest::Client::builder()
+            .local_address(std::net::IpAddr::from(from))
+            .build()
+            .unwrap()
             .get(url)
             .header("accept", "text/event-stream")
             .send()
@@ -143,6 +151,11 @@ async fn a_running_jobs_page_streams_its_outputs_then_its_end() {
     );
     assert!(!html(&end).contains("In [*]:"), "no cell runs any more");
     assert!(
+        html(&end).contains("step 0"),
+        "what ran before the cancel is kept: {}",
+        html(&end).trim()
+    );
+    assert!(
         tokio::time::timeout(Duration::from_secs(10), events.next())
             .await
             .expect("the stream ends after the last page")
@@ -171,24 +184,34 @@ async fn the_jobs_list_shows_a_new_job_in_place() {
 }
 
 #[tokio::test]
-async fn a_node_keeps_at_most_64_pages_up_to_date_and_frees_a_place_when_one_closes() {
+async fn a_node_keeps_at_most_16_pages_a_client_and_64_in_all_and_frees_a_place_when_one_closes() {
     let s = setup(&["1 + 1"], &[]).await;
     let list = s.app.url(&format!("{JOBS}?token={}", s.token));
+    // Four clients (loopback addresses of their own) with 16 each.
     let mut open = Vec::new();
-    for _ in 0..64 {
-        open.push(Events::of(Events::open(&list).await));
+    for client in 1..=4u8 {
+        for _ in 0..16 {
+            open.push(Events::of(
+                Events::open_from(&list, [127, 0, 0, client]).await,
+            ));
+        }
     }
-    let refused = Events::open(&list).await;
+    let refused = Events::open_from(&list, [127, 0, 0, 5]).await;
+    assert_eq!(refused.status(), 503);
+    assert_eq!(refused.headers()["retry-after"], "60");
+    let why = refused.text().await.unwrap();
+    assert!(why.contains("This server keeps 64 pages"), "{why}");
+    drop(open.split_off(56));
+    // Room on the node again, but not for a client past its share.
+    let refused = Events::open_from(&list, [127, 0, 0, 1]).await;
     assert_eq!(refused.status(), 503);
     let why = refused.text().await.unwrap();
-    assert!(why.contains("64 pages"), "{why}");
+    assert!(why.contains("This address keeps 16 pages"), "{why}");
     // The page itself still loads.
     let plain = s.app.get(&format!("{JOBS}?f=html"), Some(&s.token)).await;
     assert_eq!(plain.http, 200);
-
-    drop(open.pop());
     eventually("a place is free again", Duration::from_secs(60), || async {
-        let r = Events::open(&list).await;
+        let r = Events::open_from(&list, [127, 0, 0, 5]).await;
         match r.status().as_u16() {
             200 => Ok(()),
             other => Err(other.to_string()),
@@ -196,6 +219,32 @@ async fn a_node_keeps_at_most_64_pages_up_to_date_and_frees_a_place_when_one_clo
     })
     .await;
     drop(open);
+    s.app.stop().await;
+}
+
+#[tokio::test]
+async fn a_page_the_reader_may_not_open_takes_no_stream() {
+    let s = setup(&["1 + 1"], &[]).await;
+    let job = deliver(&s, "{}", "application/json").await;
+    for (what, path) in [
+        ("no token", format!("{JOBS}/{job}")),
+        ("a bad token", format!("{JOBS}/{job}?token=nope")),
+        ("JSON", format!("{JOBS}/{job}?f=json&token={}", s.token)),
+    ] {
+        let r = Events::open(&s.app.url(&path)).await;
+        assert_eq!(r.status(), 406, "{what}");
+        assert!(
+            r.text()
+                .await
+                .unwrap()
+                .contains("Only a page the reader may open"),
+            "{what}"
+        );
+    }
+    let r = Events::open(&s.app.url(&format!("{JOBS}/{job}?token={}", s.token))).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    assert_eq!(r.headers()["vary"], "Accept");
     s.app.stop().await;
 }
 

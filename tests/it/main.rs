@@ -58,3 +58,4 @@ mod site;
 mod store;
 mod tokens;
 mod upload_store;
+mod users_cli;

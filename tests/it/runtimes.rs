@@ -16,6 +16,17 @@ const BIN: &str = env!("CARGO_BIN_EXE_hookbook");
 /// Runs `hookbook runtime <args>` on the data dir `dir` (and its database);
 /// returns the exit code, standard output and standard error.
 fn runtime(dir: &Path, args: &[&str]) -> (i32, String, String) {
+    // The site exists first, as `runtime` refuses to make one.
+    let made = Command::new(BIN)
+        .arg("migrate")
+        .arg("--data-dir")
+        .arg(dir)
+        .args(crate::common::db::database_args(dir))
+        .env_remove("HOOKBOOK_DATA_DIR")
+        .env_remove("HOOKBOOK_DATABASE_URL")
+        .output()
+        .expect("hookbook starts");
+    assert!(made.status.success(), "{made:?}");
     let out = Command::new(BIN)
         .arg("runtime")
         .args(args)
@@ -110,16 +121,20 @@ fn a_runtime_is_built_with_its_package_and_a_bad_one_fails_naming_its_package() 
     assert_ne!(code, 0);
     assert!(err.contains("hookbook-no-such-package"), "{err}");
 
-    let (code, list, err) = runtime(dir.path(), &["list"]);
+    let (code, list, err) = runtime(dir.path(), &["list", "--format", "json"]);
     assert_eq!(code, 0, "{err}");
+    let listed: serde_json::Value = serde_json::from_str(&list).expect("JSON");
     let line = |name: &str| {
-        list.lines()
-            .find(|l| l.split('\t').nth(1) == Some(name))
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == name)
             .unwrap_or_else(|| panic!("{name} is not listed: {list}"))
             .to_string()
     };
-    assert!(line("Six").contains("\tready\t"), "{list}");
-    assert!(line("Broken").contains("\tfailed\t"), "{list}");
+    assert!(line("Six").contains(r#""state":"ready""#), "{list}");
+    assert!(line("Broken").contains(r#""state":"failed""#), "{list}");
     assert!(
         line("Broken").contains("hookbook-no-such-package"),
         "{list}"
@@ -136,7 +151,8 @@ fn a_runtime_is_built_with_its_package_and_a_bad_one_fails_naming_its_package() 
         "the environment stayed after its runtime went"
     );
     let (_, list, _) = runtime(dir.path(), &["list"]);
-    assert!(!list.contains("\tSix\t"), "{list}");
+    assert!(list.starts_with("ID  "), "a table with a header: {list}");
+    assert!(!list.contains(" Six "), "{list}");
     let (code, _, err) = runtime(dir.path(), &["remove", "Six"]);
     assert_ne!(code, 0);
     assert!(err.contains("no runtime"), "{err}");
@@ -159,8 +175,8 @@ fn a_runtime_refuses_installer_options_before_anything_is_stored() {
     );
     assert_ne!(code, 0);
     assert!(err.contains("--requirement"), "{err}");
-    let (_, list, _) = runtime(dir.path(), &["list"]);
-    assert!(list.trim().is_empty(), "{list}");
+    let (_, list, _) = runtime(dir.path(), &["list", "--format", "json"]);
+    assert_eq!(list.trim(), "[]", "{list}");
 }
 
 #[test]

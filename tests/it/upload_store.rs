@@ -25,6 +25,7 @@ async fn owner(store: &Arc<dyn Store>, name: &str) -> Username {
             password_hash: "unused".into(),
             created: Millis(0),
             tokens_revoked: None,
+            last_sign_in: None,
         })
         .await
         .unwrap();

@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 use super::inject::inject;
 use super::kernel::{Execution, Kernel, KernelError};
 use super::live::Progress;
-use super::outputs::OutputBudget;
+use super::outputs::{OutputBudget, Outputs};
 
 const ERROR_TAG: &str = "papermill-error-cell-tag";
 const ERROR_STYLE: &str =
@@ -154,18 +154,7 @@ pub async fn run_notebook(
             (cell["cell_type"] == "code").then(|| source_text(cell))
         })
         .collect();
-    let submitted = bounded(&stop, async {
-        let mut ids = Vec::with_capacity(count);
-        for code in &codes {
-            ids.push(match code {
-                Some(code) if !code.trim().is_empty() => Some(kernel.submit(code, false).await?),
-                _ => None,
-            });
-        }
-        Ok(ids)
-    })
-    .await;
-    let ids = match submitted {
+    let ids = match submit_all(kernel, &codes, &stop).await {
         Ok(ids) => ids,
         Err(end) => return finish(nb, end, started, None),
     };
@@ -179,16 +168,21 @@ pub async fn run_notebook(
         nb["cells"][index]["metadata"]["papermill"]["status"] = json!("running");
         nb["cells"][index]["metadata"]["papermill"]["start_time"] = json!(now_text());
         progress.cell(&nb);
+        let mut so_far = Outputs::default();
         let result = match id {
             None => Ok(None),
             Some(id) => {
                 let shown = &nb;
                 let mut report = |outputs: &[Value]| progress.output(shown, index, outputs);
-                bounded(&stop, kernel.collect(id, budget, &mut report))
+                bounded(&stop, kernel.collect(id, budget, &mut so_far, &mut report))
                     .await
                     .map(Some)
             }
         };
+        if result.is_err() {
+            // Stopped mid-cell: what it printed until then stays.
+            nb["cells"][index]["outputs"] = Value::Array(so_far.into_vec());
+        }
         match record_cell(&mut nb["cells"][index], result, cell_start) {
             CellEnd::Next => {}
             CellEnd::Exit => break,
@@ -200,6 +194,25 @@ pub async fn run_notebook(
         }
     }
     finish(nb, end, started, failed_at)
+}
+
+/// Sends every code cell's request; their ids (none for an empty cell).
+async fn submit_all(
+    kernel: &mut Kernel,
+    codes: &[Option<String>],
+    stop: &Stop<'_>,
+) -> Result<Vec<Option<String>>, RunEnd> {
+    bounded(stop, async {
+        let mut ids = Vec::with_capacity(codes.len());
+        for code in codes {
+            ids.push(match code {
+                Some(code) if !code.trim().is_empty() => Some(kernel.submit(code, false).await?),
+                _ => None,
+            });
+        }
+        Ok(ids)
+    })
+    .await
 }
 
 /// What a cell's result means for the rest of the run.

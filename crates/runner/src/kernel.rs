@@ -23,6 +23,9 @@ use super::sandbox::{self, Owner, Walls};
 
 /// How long a kernel may take to start and answer `kernel_info`.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a cell's outputs whose report was put off wait for the next
+/// message before they are reported anyway.
+const REPORT_AGAIN: Duration = Duration::from_millis(250);
 
 /// Run at warm-up: before the first cell of the run, IPython reads the
 /// run's environment (`HOOKBOOK_URL`, `HOOKBOOK_TOKEN`) and output budget
@@ -376,7 +379,8 @@ impl Kernel {
     /// the future abandons the cell; the kernel must then be killed.
     pub async fn execute(&mut self, code: &str, silent: bool) -> Result<Execution, KernelError> {
         let id = self.submit(code, silent).await?;
-        self.collect(&id, &mut OutputBudget::new(0), &mut |_| {})
+        let mut outputs = Outputs::default();
+        self.collect(&id, &mut OutputBudget::new(0), &mut outputs, &mut |_| true)
             .await
     }
 
@@ -404,19 +408,37 @@ impl Kernel {
         Ok(id)
     }
 
-    /// Gathers the outputs and the reply of the request `id`; requests must
-    /// be collected in the order they were submitted.
+    /// Gathers the outputs (into `outputs`, where they stay if the wait is
+    /// dropped: a run stopped mid-cell keeps what it printed) and the reply
+    /// of the request `id`; requests must be collected in the order they
+    /// were submitted.
     pub async fn collect(
         &mut self,
         id: &str,
         budget: &mut OutputBudget,
-        report: &mut (dyn FnMut(&[Value]) + Send),
+        outputs: &mut Outputs,
+        report: &mut (dyn FnMut(&[Value]) -> bool + Send),
     ) -> Result<Execution, KernelError> {
         let id = id.to_string();
-        let mut outputs = Outputs::default();
         let mut error = None;
+        // Outputs a report put off (it reports at most so often) are
+        // reported once the kernel has been quiet a while, so that what a
+        // cell printed last shows while it works on.
+        let mut put_off = false;
         loop {
-            let msg = self.iopub.read().await.map_err(channel("iopub"))?;
+            let read = self.iopub.read();
+            let msg = if put_off {
+                match tokio::time::timeout(REPORT_AGAIN, read).await {
+                    Ok(msg) => msg,
+                    Err(_) => {
+                        put_off = !report(outputs.as_slice());
+                        continue;
+                    }
+                }
+            } else {
+                read.await
+            };
+            let msg = msg.map_err(channel("iopub"))?;
             if msg.parent_header.as_ref().map(|h| h.msg_id.as_str()) != Some(id.as_str()) {
                 continue;
             }
@@ -428,22 +450,16 @@ impl Kernel {
                         break;
                     }
                 }
-                JupyterMessageContent::ErrorOutput(e) => {
-                    error = Some((e.ename.clone(), e.evalue.clone(), e.traceback.clone()));
+                content => {
+                    if let JupyterMessageContent::ErrorOutput(e) = content {
+                        error = Some((e.ename.clone(), e.evalue.clone(), e.traceback.clone()));
+                    }
                     outputs.push_within(
                         budget,
                         &msg.header.msg_type,
-                        serde_json::to_value(&msg.content).unwrap_or_default(),
+                        serde_json::to_value(content).unwrap_or_default(),
                     );
-                    report(outputs.as_slice());
-                }
-                _ => {
-                    outputs.push_within(
-                        budget,
-                        &msg.header.msg_type,
-                        serde_json::to_value(&msg.content).unwrap_or_default(),
-                    );
-                    report(outputs.as_slice());
+                    put_off = !report(outputs.as_slice());
                 }
             }
         }
@@ -468,7 +484,7 @@ impl Kernel {
             }
         };
         Ok(Execution {
-            outputs: outputs.into_vec(),
+            outputs: std::mem::take(outputs).into_vec(),
             execution_count,
             error,
         })

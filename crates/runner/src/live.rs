@@ -129,23 +129,25 @@ impl Progress {
 
     /// Cell `index` has printed `outputs` so far: the notebook with them,
     /// when a page here watches, at most every quarter of a second (when
-    /// the run is shared, every second).
-    pub fn output(&mut self, notebook: &Value, index: usize, outputs: &[Value]) {
+    /// the run is shared, every second). False when they were put off (too
+    /// soon after the last copy): ask again a little later.
+    pub fn output(&mut self, notebook: &Value, index: usize, outputs: &[Value]) -> bool {
         let every = if self.live.watched() {
             WATCHED_EVERY
         } else if self.shared {
             UNWATCHED_EVERY
         } else {
-            return;
+            return true;
         };
         if self.last.elapsed() < every {
-            return;
+            return false;
         }
         let mut copy = notebook.clone();
         if let Some(cell) = copy.pointer_mut(&format!("/cells/{index}")) {
             cell["outputs"] = Value::Array(outputs.to_vec());
         }
         self.publish(copy);
+        true
     }
 
     fn publish(&mut self, notebook: Value) {
@@ -169,7 +171,10 @@ mod tests {
         let mut progress = Progress::new(live.clone(), job());
         let nb = json!({"cells": [{"outputs": []}]});
         progress.cell(&nb);
-        progress.output(&nb, 0, &[json!({"text": "x"})]);
+        assert!(
+            progress.output(&nb, 0, &[json!({"text": "x"})]),
+            "nothing to report"
+        );
         assert!(live.notebook(&job()).is_none());
     }
 
@@ -178,10 +183,13 @@ mod tests {
         let live = Arc::new(Live::default());
         let mut progress = Progress::new(live.clone(), job()).shared();
         let nb = json!({"cells": [{"outputs": []}]});
-        progress.output(&nb, 0, &[json!({"text": "early"})]);
+        assert!(
+            !progress.output(&nb, 0, &[json!({"text": "early"})]),
+            "put off"
+        );
         assert!(live.notebook(&job()).is_none(), "not in its first second");
         progress.last -= UNWATCHED_EVERY;
-        progress.output(&nb, 0, &[json!({"text": "later"})]);
+        assert!(progress.output(&nb, 0, &[json!({"text": "later"})]));
         let shown = live.notebook(&job()).expect("published");
         assert_eq!(shown["cells"][0]["outputs"][0]["text"], "later");
     }
@@ -195,8 +203,12 @@ mod tests {
         progress.cell(&nb);
         assert!(signal.has_changed().expect("open"));
         signal.mark_unchanged();
+        assert!(
+            !progress.output(&nb, 0, &[json!({"text": "step 0"})]),
+            "too soon"
+        );
         progress.last -= WATCHED_EVERY;
-        progress.output(&nb, 0, &[json!({"text": "step 1"})]);
+        assert!(progress.output(&nb, 0, &[json!({"text": "step 1"})]));
         let shown = live.notebook(&job()).expect("published");
         assert_eq!(shown["cells"][0]["outputs"][0]["text"], "step 1");
         assert!(signal.has_changed().expect("open"));

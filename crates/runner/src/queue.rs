@@ -56,6 +56,13 @@ pub trait Queue: Send + Sync {
         now: Millis,
     ) -> StoreResult<bool>;
     async fn clear_progress(&self, id: &JobId) -> StoreResult<()>;
+    /// Keeps the notebook so far of a job `node` ran when it was cancelled.
+    async fn keep_cancelled_notebook(
+        &self,
+        node: &NodeId,
+        id: &JobId,
+        notebook: &[u8],
+    ) -> StoreResult<bool>;
     async fn event(&self, id: &EventId) -> StoreResult<Option<Event>>;
     async fn item_data(&self, id: &ItemId) -> StoreResult<Option<Vec<u8>>>;
     async fn effective_retry_policy(
@@ -113,6 +120,15 @@ impl<S: Store + ?Sized> Queue for Arc<S> {
 
     async fn clear_progress(&self, id: &JobId) -> StoreResult<()> {
         (**self).clear_progress(id).await
+    }
+
+    async fn keep_cancelled_notebook(
+        &self,
+        node: &NodeId,
+        id: &JobId,
+        notebook: &[u8],
+    ) -> StoreResult<bool> {
+        (**self).keep_cancelled_notebook(node, id, notebook).await
     }
 
     async fn event(&self, id: &EventId) -> StoreResult<Option<Event>> {

@@ -142,7 +142,18 @@ async fn finish(runner: &Runner, job: &Job, outcome: Outcome) {
         .await
     {
         Ok(true) => runner.metrics.run_finished(outcome.status),
-        Ok(false) => {}
+        // Cancelled meanwhile: what ran before the cancel is kept.
+        Ok(false) => {
+            if let (JobStatus::Cancelled, Some(notebook)) = (outcome.status, notebook) {
+                if let Err(e) = runner
+                    .queue
+                    .keep_cancelled_notebook(node, &job.id, notebook)
+                    .await
+                {
+                    tracing::warn!(error = %chain(&e), "keeping a cancelled job's notebook failed");
+                }
+            }
+        }
         Err(e) => {
             tracing::error!(error = %chain(&e), "storing a job's result failed")
         }

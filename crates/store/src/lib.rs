@@ -149,6 +149,27 @@ pub struct UserRecord {
     pub created: Millis,
     /// When the user's tokens were last revoked.
     pub tokens_revoked: Option<Millis>,
+    /// When the user last signed in with their password.
+    pub last_sign_in: Option<Millis>,
+}
+
+/// What removing a user did, or why it did not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserRemoval {
+    Removed,
+    NoSuchUser,
+    /// The user to whom the user's things were to go does not exist.
+    NoSuchHeir,
+    /// The user still owns these, and nobody was named to take them.
+    Owns(Owned),
+}
+
+/// What a user owns.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Owned {
+    pub items: u64,
+    pub receivers: u64,
+    pub jobs: u64,
 }
 
 /// An issued access token, stored by its hash.
@@ -185,6 +206,20 @@ pub trait UserStore: Send + Sync {
     async fn user(&self, username: &Username) -> StoreResult<Option<UserRecord>>;
     /// Every user, by name.
     async fn all_users(&self) -> StoreResult<Vec<UserRecord>>;
+    /// Replaces a user's password hash; false when there is no such user.
+    async fn set_password(&self, username: &Username, password_hash: &str) -> StoreResult<bool>;
+    /// Replaces a user's role and privileges; false when there is no such user.
+    async fn set_access(&self, user: &User) -> StoreResult<bool>;
+    /// Records a sign-in with a password.
+    async fn signed_in(&self, username: &Username, at: Millis) -> StoreResult<()>;
+    /// Removes a user (their tokens and notice destination with them).
+    /// Their notebooks, receivers, jobs, uploads and notices go to `heir`
+    /// when given; else a user who owns any is not removed.
+    async fn remove_user(
+        &self,
+        username: &Username,
+        heir: Option<&Username>,
+    ) -> StoreResult<UserRemoval>;
 }
 
 #[async_trait]
@@ -509,10 +544,19 @@ pub trait JobStore: Send + Sync {
         notebook: &[u8],
         now: Millis,
     ) -> StoreResult<bool>;
-    /// The notebook of an `EXECUTING` job as far as its node last said.
+    /// The notebook of an `EXECUTING` job as far as its node last said (or
+    /// of one cancelled while it ran, until its node is done with it).
     async fn job_progress(&self, id: &JobId) -> StoreResult<Option<Vec<u8>>>;
     /// Forgets what [`JobStore::save_progress`] kept (an attempt ended).
     async fn clear_progress(&self, id: &JobId) -> StoreResult<()>;
+    /// Keeps the notebook as far as it ran of a job `node` was running
+    /// when it was cancelled; false when there is no such job.
+    async fn keep_cancelled_notebook(
+        &self,
+        node: &NodeId,
+        id: &JobId,
+        notebook: &[u8],
+    ) -> StoreResult<bool>;
     async fn event(&self, id: &EventId) -> StoreResult<Option<Event>>;
     /// Jobs left `EXECUTING` by a node that died: re-queued when they were
     /// tried once, else failed with `message`. Returns (re-queued, failed).

@@ -27,7 +27,8 @@ use hookbook_core::domain::upload::{Upload, UploadState};
 use hookbook_core::domain::user::{User, Username};
 use hookbook_core::security::token::TokenHash;
 
-pub const USER_COLUMNS: &str = "username, password_hash, role, privileges, created, tokens_revoked";
+pub const USER_COLUMNS: &str =
+    "username, password_hash, role, privileges, created, tokens_revoked, last_sign_in";
 
 #[derive(sqlx::FromRow)]
 pub struct UserRow {
@@ -37,6 +38,7 @@ pub struct UserRow {
     privileges: String,
     created: i64,
     tokens_revoked: Option<i64>,
+    last_sign_in: Option<i64>,
 }
 
 impl UserRow {
@@ -57,6 +59,7 @@ impl UserRow {
             password_hash: self.password_hash,
             created: Millis(self.created),
             tokens_revoked: self.tokens_revoked.map(Millis),
+            last_sign_in: self.last_sign_in.map(Millis),
         })
     }
 }

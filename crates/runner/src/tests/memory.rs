@@ -297,6 +297,24 @@ impl Queue for Memory {
             .is_some())
     }
 
+    async fn keep_cancelled_notebook(
+        &self,
+        node: &NodeId,
+        id: &JobId,
+        notebook: &[u8],
+    ) -> StoreResult<bool> {
+        let mut state = self.state();
+        Ok(state
+            .row(id)
+            .filter(|r| {
+                r.job.status == JobStatus::Cancelled
+                    && r.node == Some(*node)
+                    && r.notebook.is_none()
+            })
+            .map(|r| r.notebook = Some(notebook.to_vec()))
+            .is_some())
+    }
+
     async fn clear_progress(&self, id: &JobId) -> StoreResult<()> {
         if let Some(row) = self.state().row(id) {
             row.progress = None;

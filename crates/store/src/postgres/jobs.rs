@@ -267,11 +267,28 @@ impl JobStore for PgStore {
 
     async fn job_progress(&self, id: &JobId) -> StoreResult<Option<Vec<u8>>> {
         Ok(sqlx::query_scalar(
-            "SELECT p.notebook FROM job_progress p JOIN jobs j ON j.id = p.job_id WHERE p.job_id = $1 AND j.status = 'EXECUTING'",
+            "SELECT p.notebook FROM job_progress p JOIN jobs j ON j.id = p.job_id WHERE p.job_id = $1 AND j.status IN ('EXECUTING', 'CANCELLED')",
         )
         .bind(id.to_string())
         .fetch_optional(&self.pool)
         .await?)
+    }
+
+    async fn keep_cancelled_notebook(
+        &self,
+        node: &NodeId,
+        id: &JobId,
+        notebook: &[u8],
+    ) -> StoreResult<bool> {
+        let kept = sqlx::query(
+            "UPDATE jobs SET notebook = $1 WHERE id = $2 AND node = $3 AND status = 'CANCELLED' AND notebook IS NULL",
+        )
+        .bind(notebook)
+        .bind(id.to_string())
+        .bind(node.to_string())
+        .execute(&self.pool)
+        .await?;
+        Ok(kept.rows_affected() > 0)
     }
 
     async fn clear_progress(&self, id: &JobId) -> StoreResult<()> {

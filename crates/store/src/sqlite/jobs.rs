@@ -230,12 +230,30 @@ impl JobStore for SqliteStore {
 
     async fn job_progress(&self, id: &JobId) -> StoreResult<Option<Vec<u8>>> {
         let row = sqlx::query(
-            "SELECT p.notebook FROM job_progress p JOIN jobs j ON j.id = p.job_id WHERE p.job_id = ? AND j.status = 'EXECUTING'",
+            "SELECT p.notebook FROM job_progress p JOIN jobs j ON j.id = p.job_id WHERE p.job_id = ? AND j.status IN ('EXECUTING', 'CANCELLED')",
         )
         .bind(id.to_string())
         .fetch_optional(&self.pool)
         .await?;
         Ok(row.map(|r| r.get("notebook")))
+    }
+
+    async fn keep_cancelled_notebook(
+        &self,
+        node: &NodeId,
+        id: &JobId,
+        notebook: &[u8],
+    ) -> StoreResult<bool> {
+        let _turn = self.write_turn().await;
+        let kept = sqlx::query(
+            "UPDATE jobs SET notebook = ? WHERE id = ? AND node = ? AND status = 'CANCELLED' AND notebook IS NULL",
+        )
+        .bind(notebook)
+        .bind(id.to_string())
+        .bind(node.to_string())
+        .execute(&self.pool)
+        .await?;
+        Ok(kept.rows_affected() > 0)
     }
 
     async fn clear_progress(&self, id: &JobId) -> StoreResult<()> {

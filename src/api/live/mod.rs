@@ -9,9 +9,11 @@
 //! when the page differs. The stream ends when the page says it no longer
 //! updates (the job ended: that last page is sent), when the page cannot
 //! be read (signed out, gone), when the server stops, or after ten minutes
-//! (the browser opens it again). At most [`MAX_STREAMS`] are open on a
-//! node, rendered one at a time; past them the page answers 503 and stays
-//! as it was loaded, with its *Refresh* link.
+//! (the browser opens it again). A stream opens only once its first
+//! rendering shows the reader may read the page (else 406, no place
+//! taken); at most 64 are open on a node and 16 from one client address
+//! (`slots`), rendered one at a time; past them the page answers 503 and
+//! stays as it was loaded, saying so.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -19,19 +21,22 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
+use axum::extract::ConnectInfo;
 use axum::extract::Request;
-use axum::http::header::{ACCEPT, COOKIE, RETRY_AFTER};
+use axum::http::header::{ACCEPT, CACHE_CONTROL, COOKIE, RETRY_AFTER, VARY};
 use axum::http::{request, HeaderValue, Method, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::future::BoxFuture;
-use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{watch, Semaphore};
 use tower::{Layer, Service, ServiceExt};
 
 use crate::service::jobs::Jobs;
 
-/// The most pages one node keeps up to date at once.
-pub const MAX_STREAMS: usize = 64;
+mod slots;
+
+use slots::{Full, Slot, Slots, MAX_STREAMS, PER_CLIENT};
+
 /// The least time between two renderings of a page playing a job (one
 /// marked `data-live-job`); any other page (a list) is rendered at most
 /// every two seconds, however fast runs change.
@@ -52,14 +57,14 @@ static RENDERING: Semaphore = Semaphore::const_new(1);
 #[derive(Clone)]
 pub struct LiveLayer {
     jobs: Arc<Jobs>,
-    streams: Arc<Semaphore>,
+    slots: Slots,
 }
 
 impl LiveLayer {
     pub fn new(jobs: Arc<Jobs>) -> Self {
         Self {
             jobs,
-            streams: Arc::new(Semaphore::new(MAX_STREAMS)),
+            slots: Slots::default(),
         }
     }
 }
@@ -101,7 +106,7 @@ where
         }
         let inner = self.inner.clone();
         let layer = self.layer.clone();
-        Box::pin(async move { Ok(layer.stream(inner, request)) })
+        Box::pin(async move { Ok(layer.stream(inner, request).await) })
     }
 }
 
@@ -116,24 +121,19 @@ fn asks_for_stream(request: &Request) -> bool {
 }
 
 impl LiveLayer {
-    fn stream<S>(&self, inner: S, request: Request) -> Response
+    /// The page's stream, once its first rendering shows the reader may
+    /// read it (no place is taken for anyone else) and there is a place.
+    async fn stream<S>(&self, inner: S, request: Request) -> Response
     where
         S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
         S::Future: Send + 'static,
     {
-        let Ok(permit) = self.streams.clone().try_acquire_owned() else {
-            return (
-                StatusCode::SERVICE_UNAVAILABLE,
-                [(RETRY_AFTER, HeaderValue::from_static("60"))],
-                format!(
-                    "This server keeps {MAX_STREAMS} pages up to date at once, and that many are open: \
-                     this page stays as it was loaded (refresh it to see more)."
-                ),
-            )
-                .into_response();
-        };
         let (parts, _) = request.into_parts();
-        let watch = Watch {
+        let client = parts
+            .extensions
+            .get::<ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip());
+        let mut watch = Watch {
             jobs: self.jobs.clone(),
             inner,
             parts,
@@ -141,18 +141,62 @@ impl LiveLayer {
             last: None,
             pause: QUICKEST,
             started: Instant::now(),
-            rendered: false,
+            first: None,
             done: false,
-            _permit: permit,
+            _slot: None,
         };
+        let Some(first) = watch.render().await else {
+            return refused(
+                StatusCode::NOT_ACCEPTABLE,
+                "Only a page the reader may open is kept up to date: open this address as a page \
+                 (signed in) to read it.",
+            );
+        };
+        match self.slots.take(client) {
+            Ok(slot) => watch._slot = Some(slot),
+            Err(full) => {
+                let why = match full {
+                    Full::Server => {
+                        format!("This server keeps {MAX_STREAMS} pages up to date at once")
+                    }
+                    Full::Client => {
+                        format!("This address keeps {PER_CLIENT} pages up to date at once")
+                    }
+                };
+                let mut answer = refused(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    &format!("{why}, and that many are open: this page stays as it was loaded (refresh it to see more)."),
+                );
+                answer
+                    .headers_mut()
+                    .insert(RETRY_AFTER, HeaderValue::from_static("60"));
+                return answer;
+            }
+        }
+        watch.first = Some(first);
         let events = futures_util::stream::unfold(watch, |mut watch| async move {
             let event = watch.next().await?;
             Some((Ok::<_, Infallible>(event), watch))
         });
-        Sse::new(events)
+        let mut answer = Sse::new(events)
             .keep_alive(KeepAlive::default())
-            .into_response()
+            .into_response();
+        let headers = answer.headers_mut();
+        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        headers.insert(VARY, HeaderValue::from_static("Accept"));
+        // Proxies pass each update on as it comes.
+        headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
+        answer
     }
+}
+
+/// A refusal in one line of text.
+fn refused(status: StatusCode, why: &str) -> Response {
+    let mut answer = (status, why.to_string()).into_response();
+    answer
+        .headers_mut()
+        .insert(VARY, HeaderValue::from_static("Accept"));
+    answer
 }
 
 /// One page being watched.
@@ -166,9 +210,10 @@ struct Watch<S> {
     /// The least time until the next rendering.
     pause: Duration,
     started: Instant,
-    rendered: bool,
+    /// The first rendering, not sent yet.
+    first: Option<Rendered>,
     done: bool,
-    _permit: OwnedSemaphorePermit,
+    _slot: Option<Slot>,
 }
 
 /// A page as the stream sends it.
@@ -191,14 +236,17 @@ where
             if self.done || self.started.elapsed() > LONGEST || self.jobs.live_closed() {
                 return None;
             }
-            if self.rendered {
-                self.wait().await;
-                if self.jobs.live_closed() {
-                    return None;
+            let page = match self.first.take() {
+                Some(first) => Some(first),
+                None => {
+                    self.wait().await;
+                    if self.jobs.live_closed() {
+                        return None;
+                    }
+                    self.render().await
                 }
-            }
-            self.rendered = true;
-            let Some(page) = self.render().await else {
+            };
+            let Some(page) = page else {
                 self.done = true;
                 return Some(
                     Event::default()
