@@ -92,6 +92,14 @@ async fn ready(client: &reqwest::Client, base: &str) {
 async fn events_acknowledged_just_before_a_sigkill_are_there_after_restart() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_str().unwrap();
+    // The site is made first (`user add` makes none).
+    let made = Command::new(BIN)
+        .args(["migrate", "--data-dir", d])
+        .args(crate::common::db::database_args(dir.path()))
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(made.success());
     let status = Command::new(BIN)
         .args([
             "user",
@@ -220,6 +228,8 @@ async fn relative_data_dir_and_python_paths_run_notebooks() {
         child.stdin.take().unwrap().write_all(stdin).unwrap();
         child
     };
+    let made = run(&["migrate", "--data-dir", "data"], b"").wait();
+    assert!(made.success(), "the site is made first");
     let added = run(
         &[
             "user",

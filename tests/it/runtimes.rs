@@ -242,8 +242,18 @@ fn an_update_builds_a_new_version_beside_the_old_and_limits_keep_the_version() {
     let (code, out, err) = runtime(dir.path(), &["update", "Six", "--max-memory", "2"]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("version 2 stays"), "{out}");
-    let (_, listed, _) = runtime(dir.path(), &["list"]);
-    assert!(listed.contains("version 2\tready\tsix==1.17.0"), "{listed}");
+    let (_, listed, _) = runtime(dir.path(), &["list", "--format", "json"]);
+    let listed: serde_json::Value = serde_json::from_str(&listed).expect("JSON");
+    let six = &listed[0];
+    assert_eq!(
+        (&six["version"], &six["state"], &six["requirements"][0]),
+        (
+            &serde_json::json!(2),
+            &serde_json::json!("ready"),
+            &serde_json::json!("six==1.17.0")
+        ),
+        "{listed}"
+    );
 
     let (code, out, err) = runtime(dir.path(), &["update", "Nine", "--max-cpu", "1"]);
     assert_ne!(code, 0, "{out}");
@@ -262,13 +272,17 @@ fn the_standard_preset_is_one_command_and_named_as_arcgis_notebooks_name_it() {
         out.contains("is stored; the nodes that run notebooks build it"),
         "{out}"
     );
-    let (_, listed, _) = runtime(dir.path(), &["list"]);
-    assert!(
-        listed.contains(
-            "ArcGIS Notebook Python 3 Standard\tversion 1\tbuilding\tarcgis~=2.4, pandas~=3.0.0"
-        ),
+    let (_, listed, _) = runtime(dir.path(), &["list", "--format", "json"]);
+    let listed: serde_json::Value = serde_json::from_str(&listed).expect("JSON");
+    let standard = &listed[0];
+    assert_eq!(
+        standard["name"], "ArcGIS Notebook Python 3 Standard",
         "{listed}"
     );
+    assert_eq!(standard["version"], 1, "{listed}");
+    assert_eq!(standard["state"], "building", "{listed}");
+    assert_eq!(standard["requirements"][0], "arcgis~=2.4", "{listed}");
+    assert_eq!(standard["requirements"][1], "pandas~=3.0.0", "{listed}");
     assert!(
         !dir.path().join("runtimes").exists(),
         "--no-build built something"

@@ -98,6 +98,13 @@ pub fn add_administrator(database: &str, username: &str) {
 /// [`PASSWORD`].
 pub fn add_user(database: &str, username: &str, role: &str) {
     use std::io::Write as _;
+    // The site is made first, as `user add` makes none.
+    let made = Command::new(BIN)
+        .args(["migrate", "--database-url", database])
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(made.success(), "hookbook migrate --database-url {database}");
     let mut child = Command::new(BIN)
         .args(["user", "add", "--database-url", database])
         .args(["--username", username, "--role", role, "--password-stdin"])
