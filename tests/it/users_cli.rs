@@ -363,3 +363,22 @@ fn log_lines_are_plain_text_in_a_pipe_or_one_json_object_each() {
     }
     assert!(json.contains("listening"), "{json}");
 }
+
+#[test]
+fn serve_makes_nothing_when_it_cannot_listen_and_takes_a_host_name() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    // Taken on IPv6 too where there is IPv6, whichever `localhost` names.
+    let _taken_v6 = std::net::TcpListener::bind(("::1", port)).ok();
+    let base = tempfile::tempdir().unwrap();
+    let data = base.path().join("new-site");
+    let d = data.to_str().unwrap();
+    let listen = format!("localhost:{port}");
+    let (code, _, err) = run(&["serve", "--listen", &listen, "--data-dir", d], "");
+    let line = refusal(code, &err);
+    assert!(
+        line.contains(&port.to_string()),
+        "names the address: {line}"
+    );
+    assert!(!data.exists(), "no data dir, key or database was made");
+}
