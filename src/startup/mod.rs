@@ -41,6 +41,7 @@ mod commands;
 mod connections;
 mod kernels;
 mod listener;
+mod progress;
 mod runs;
 mod runtimes;
 mod serve;

@@ -12,11 +12,12 @@ use crate::config::{
 };
 use crate::domain::runtime::{self, Limits, Preload, Requirements, RuntimeName};
 use crate::domain::time::Millis;
-use crate::runner::build::{self, Builder};
+use crate::runner::build::{self, BuildStep, Builder};
 use crate::runner::setup;
 use crate::store::{self, Store, StoreError};
 
 use super::existing_site;
+use super::progress::Steps;
 
 /// Where the data dir's runtimes are built.
 pub fn runtimes_dir(storage: &StorageArgs) -> std::path::PathBuf {
@@ -26,7 +27,8 @@ pub fn runtimes_dir(storage: &StorageArgs) -> std::path::PathBuf {
 /// `hookbook runtime add`: registers the runtime, then builds it (unless
 /// `--no-build`).
 pub(super) async fn add(args: RuntimeAddArgs) -> anyhow::Result<()> {
-    crate::telemetry::init("info", crate::config::LogFormat::Text);
+    // Progress is shown by steps; the log says only what went wrong.
+    crate::telemetry::init("warn", crate::config::LogFormat::Text);
     let mut fields = args.fields;
     if let Some(RuntimePreset::Standard) = args.preset {
         let preset = runtime::STANDARD;
@@ -54,7 +56,8 @@ pub(super) async fn add(args: RuntimeAddArgs) -> anyhow::Result<()> {
 /// `hookbook runtime update`: applies the change; a new version is built
 /// here at once (unless `--no-build`).
 pub(super) async fn update(args: RuntimeUpdateArgs) -> anyhow::Result<()> {
-    crate::telemetry::init("info", crate::config::LogFormat::Text);
+    // Progress is shown by steps; the log says only what went wrong.
+    crate::telemetry::init("warn", crate::config::LogFormat::Text);
     let change = change(&args.fields)?;
     existing_site(&args.storage)?;
     let store = store::open(&args.storage.database()).await?;
@@ -140,13 +143,26 @@ async fn build_here(
         );
     }
     let builder = Builder::new(&std::path::absolute(&python)?, runtimes_dir(storage));
-    match build::build(store, &builder, record).await {
+    // Resolving (for a version without a lock), installing.
+    let steps = Steps::new(if record.lock.is_some() { 1 } else { 2 });
+    let offset = usize::from(record.lock.is_none());
+    let report = |step: BuildStep| match step {
+        BuildStep::Resolving => steps.step(1, "resolving the requirements with uv"),
+        BuildStep::Installing { packages } => steps.step(
+            1 + offset,
+            &format!("installing {packages} packages with uv"),
+        ),
+    };
+    let built = build::build(store, &builder, record, &report).await;
+    let took = steps.done();
+    match built {
         Ok(python) => {
             println!(
-                "runtime '{}' ({}) version {} is ready: {}",
+                "runtime '{}' ({}) version {} is ready in {:.1} s: {}",
                 record.name,
                 record.id,
                 record.version,
+                took.as_secs_f64(),
                 python.display()
             );
             Ok(())

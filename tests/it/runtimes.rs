@@ -75,6 +75,25 @@ fn a_runtime_is_built_with_its_package_and_a_bad_one_fails_naming_its_package() 
         ],
     );
     assert_eq!(code, 0, "{out}{err}");
+    // In a pipe, progress is a plain line per step, with the time so far.
+    assert!(
+        err.contains("hookbook: [1/2] resolving the requirements with uv (0."),
+        "{err}"
+    );
+    // six and the kernel's own packages.
+    let installing = err
+        .split("hookbook: [2/2] installing ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse::<usize>().ok());
+    assert!(
+        installing.is_some_and(|n| n > 1),
+        "a count of packages: {err}"
+    );
+    assert!(
+        !err.contains('\u{1b}'),
+        "no terminal codes in a pipe: {err:?}"
+    );
     let built = out
         .trim()
         .rsplit(": ")

@@ -42,14 +42,25 @@ pub enum BuildError {
     Store(#[from] StoreError),
 }
 
+/// A step of a build, as it begins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BuildStep {
+    /// Resolving the requirements into a lock (a version without one).
+    Resolving,
+    /// Installing the lock's packages.
+    Installing { packages: usize },
+}
+
 /// Builds the current version of `runtime`: resolves its lock when it has
 /// none (and stores it, so that other nodes install the same), installs
 /// it, and marks it ready; a failure is stored as the runtime's message.
+/// `step` hears each step as it begins (the log, or a person's terminal).
 /// Returns the version's interpreter.
 pub async fn build(
     store: &dyn Store,
     builder: &Builder,
     runtime: &Runtime,
+    step: &(dyn Fn(BuildStep) + Sync),
 ) -> Result<PathBuf, BuildError> {
     let (id, version) = (&runtime.id, runtime.version);
     // One build of a version at a time on this machine (a server's builder
@@ -64,6 +75,7 @@ pub async fn build(
             Some(lock) => lock.clone(),
             None => {
                 tracing::info!(runtime = %runtime.name, version, "resolving the requirements with uv");
+                step(BuildStep::Resolving);
                 let lock = builder.resolve(&runtime.requirements).await?;
                 store
                     .set_runtime_state(id, version, RuntimeState::Building, Some(&lock), "installing")
@@ -77,7 +89,13 @@ pub async fn build(
                 }
             }
         };
-        tracing::info!(runtime = %runtime.name, version, packages = lock.lines().filter(|l| !l.trim_start().starts_with('#')).count(), "installing with uv");
+        // A requirement per line; comments and `--hash` lines indented.
+        let packages = lock
+            .lines()
+            .filter(|l| l.chars().next().is_some_and(|c| !c.is_whitespace() && c != '#' && c != '-'))
+            .count();
+        tracing::info!(runtime = %runtime.name, version, packages, "installing with uv");
+        step(BuildStep::Installing { packages });
         builder.install(id, version, &lock).await
     }
     .await;
@@ -354,7 +372,7 @@ pub async fn keep_built(
                     };
                     if due && !shutdown.is_cancelled() {
                         // A failure is stored with the runtime and logged.
-                        let _ = build(store.as_ref(), &builder, r).await;
+                        let _ = build(store.as_ref(), &builder, r, &|_| {}).await;
                     }
                 }
                 let serving: Vec<RuntimeEnv> =

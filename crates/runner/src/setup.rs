@@ -50,7 +50,7 @@ pub fn setup(data_dir: &Path) -> anyhow::Result<PathBuf> {
         return install(&venv, &python);
     }
     eprintln!(
-        "hookbook: creating a Python virtual environment in {}",
+        "hookbook: [1/2] creating a Python virtual environment in {}",
         venv.display()
     );
     let status = Command::new("python3")
@@ -66,20 +66,25 @@ pub fn setup(data_dir: &Path) -> anyhow::Result<PathBuf> {
 
 /// Installs ipykernel and uv into the environment `venv`.
 fn install(venv: &Path, python: &Path) -> anyhow::Result<PathBuf> {
-    eprintln!("hookbook: installing {IPYKERNEL} and {UV} (this takes a minute)");
+    let started = std::time::Instant::now();
+    eprintln!("hookbook: [2/2] installing {IPYKERNEL} and {UV} with pip (about a minute)");
     if !pip_install(venv, &[IPYKERNEL, UV]) || !has_ipykernel(python) {
         bail!("installing {IPYKERNEL} and {UV} failed; check the network access to PyPI, or pass --python");
     }
-    eprintln!("hookbook: the kernel environment is ready");
+    eprintln!(
+        "hookbook: the kernel environment is ready ({:.0} s)",
+        started.elapsed().as_secs_f64()
+    );
     Ok(python.to_path_buf())
 }
 
-/// Runs the environment's pip on `packages`, its progress shown; whether
-/// it succeeded.
+/// Runs the environment's pip on `packages`, quietly (its errors shown);
+/// whether it succeeded.
 fn pip_install(venv: &Path, packages: &[&str]) -> bool {
     Command::new(venv.join("bin").join("pip"))
         .args([
             "install",
+            "--quiet",
             "--disable-pip-version-check",
             "--progress-bar",
             "off",
