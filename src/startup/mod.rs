@@ -499,14 +499,21 @@ fn prepare_data_dir(dir: &Path) -> anyhow::Result<()> {
 
 /// Refuses a site that does not exist (every command but `serve` and
 /// `migrate`, which make one): a data dir that is missing, a file or
-/// unreadable, or a SQLite database file that is missing, naming the path
-/// and how to make the site. A PostgreSQL database is the server's to have.
-fn existing_site(storage: &StorageArgs) -> anyhow::Result<()> {
-    let store::DatabaseUrl::Sqlite(file) = storage.database() else {
-        return Ok(());
-    };
+/// unreadable, a SQLite database file that is missing, or a PostgreSQL
+/// database without hookbook's tables, naming it and how to make the site.
+async fn existing_site(storage: &StorageArgs) -> anyhow::Result<()> {
     let make = "make one with `hookbook serve` (which keeps serving it) or `hookbook migrate`, \
                 with the same --data-dir or --database-url";
+    let database = storage.database();
+    let store::DatabaseUrl::Sqlite(file) = &database else {
+        if !store::holds_a_site(&database).await? {
+            anyhow::bail!(
+                "there is no hookbook site in the database {} ({make})",
+                database.describe()
+            );
+        }
+        return Ok(());
+    };
     if storage.database_url.is_none() {
         let dir = &storage.data_dir;
         match std::fs::metadata(dir) {

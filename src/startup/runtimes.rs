@@ -44,7 +44,7 @@ pub(super) async fn add(args: RuntimeAddArgs) -> anyhow::Result<()> {
     let change = change(&fields)?;
     let record = Runtime::register(change, Millis::now())
         .context("--name: a runtime needs a name (or --preset)")?;
-    existing_site(&args.storage)?;
+    existing_site(&args.storage).await?;
     let store = store::open(&args.storage.database()).await?;
     store.add_runtime(&record).await.map_err(|e| match e {
         StoreError::Conflict(what) => anyhow::anyhow!("{what} already exists"),
@@ -59,7 +59,7 @@ pub(super) async fn update(args: RuntimeUpdateArgs) -> anyhow::Result<()> {
     // Progress is shown by steps; the log says only what went wrong.
     crate::telemetry::init("warn", crate::config::LogFormat::Text);
     let change = change(&args.fields)?;
-    existing_site(&args.storage)?;
+    existing_site(&args.storage).await?;
     let store = store::open(&args.storage.database()).await?;
     let mut record = find(store.as_ref(), &args.runtime).await?;
     let version = record.version;
@@ -179,7 +179,7 @@ async fn build_here(
 
 /// `hookbook runtime list`: a table of the runtimes, or JSON.
 pub(super) async fn list(args: RuntimeListArgs) -> anyhow::Result<()> {
-    existing_site(&args.storage)?;
+    existing_site(&args.storage).await?;
     let store = store::open(&args.storage.database()).await?;
     let runtimes = store.runtimes().await?;
     match args.format {
@@ -229,7 +229,7 @@ pub(super) async fn list(args: RuntimeListArgs) -> anyhow::Result<()> {
 
 /// `hookbook runtime remove`: the record and every version's environment.
 pub(super) async fn remove(args: RuntimeRemoveArgs) -> anyhow::Result<()> {
-    existing_site(&args.storage)?;
+    existing_site(&args.storage).await?;
     let store = store::open(&args.storage.database()).await?;
     let runtime = find(store.as_ref(), &args.runtime).await?;
     store.remove_runtime(&runtime.id).await?;

@@ -43,7 +43,7 @@ fn privileges_of(asked: &[crate::config::UserPrivilege]) -> Vec<Privilege> {
 
 /// The site's store and how to name it.
 async fn site(storage: &StorageArgs) -> anyhow::Result<(std::sync::Arc<dyn Store>, String)> {
-    existing_site(storage)?;
+    existing_site(storage).await?;
     let url = storage.database();
     Ok((store::open(&url).await?, url.describe()))
 }

@@ -382,3 +382,19 @@ fn serve_makes_nothing_when_it_cannot_listen_and_takes_a_host_name() {
     );
     assert!(!data.exists(), "no data dir, key or database was made");
 }
+
+#[test]
+fn a_postgres_database_without_a_site_is_refused_until_migrated() {
+    let url = crate::common::db::fresh_postgres();
+    let (code, _, err) = run(&["user", "list", "--database-url", &url], "");
+    let line = refusal(code, &err);
+    assert!(
+        line.contains("there is no hookbook site in the database"),
+        "{line}"
+    );
+    assert!(!line.contains("password"), "{line}");
+    let (code, _, err) = run(&["migrate", "--database-url", &url], "");
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = run(&["user", "list", "--database-url", &url], "");
+    assert_eq!(code, 0, "{err}");
+}

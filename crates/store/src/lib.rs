@@ -719,6 +719,15 @@ impl DatabaseUrl {
     }
 }
 
+/// Whether the database holds a hookbook site, making nothing: a SQLite
+/// file that exists, or a PostgreSQL database with hookbook's tables.
+pub async fn holds_a_site(url: &DatabaseUrl) -> anyhow::Result<bool> {
+    match url {
+        DatabaseUrl::Sqlite(path) => Ok(path.is_file()),
+        DatabaseUrl::Postgres(url) => postgres::holds_a_site(url.expose()).await,
+    }
+}
+
 /// Opens the database, creating it and running migrations as needed.
 pub async fn open(url: &DatabaseUrl) -> anyhow::Result<Arc<dyn Store>> {
     match url {

@@ -28,6 +28,23 @@ pub struct PgStore {
     pool: PgPool,
 }
 
+/// Whether the database at `url` holds a hookbook site (its tables were
+/// made), without making anything.
+pub async fn holds_a_site(url: &str) -> anyhow::Result<bool> {
+    use sqlx::Connection as _;
+    let shown = describe(url);
+    let options = PgConnectOptions::from_str(url)
+        .with_context(|| format!("{shown} is not a usable PostgreSQL URL"))?;
+    let mut conn = sqlx::PgConnection::connect_with(&options)
+        .await
+        .with_context(|| format!("cannot connect to the database {shown}"))?;
+    let users: Option<String> = sqlx::query_scalar("SELECT to_regclass('users')::text")
+        .fetch_one(&mut conn)
+        .await?;
+    let _ = conn.close().await;
+    Ok(users.is_some())
+}
+
 impl PgStore {
     pub async fn open(url: &str) -> anyhow::Result<Self> {
         let shown = describe(url);
