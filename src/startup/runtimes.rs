@@ -73,8 +73,11 @@ pub(super) async fn update(args: RuntimeUpdateArgs) -> anyhow::Result<()> {
     }
     if record.version == version {
         println!(
-            "runtime '{}' ({}) updated; version {} stays",
-            record.name, record.id, record.version
+            "runtime '{}' ({}) updated in {}; version {} stays",
+            record.name,
+            record.id,
+            args.storage.database().describe(),
+            record.version
         );
         return Ok(());
     }
@@ -127,8 +130,11 @@ async fn build_here(
 ) -> anyhow::Result<()> {
     if fields.no_build {
         println!(
-            "runtime '{}' ({}) version {} is stored; the nodes that run notebooks build it",
-            record.name, record.id, record.version
+            "runtime '{}' ({}) version {} is stored in {}; the nodes that run notebooks build it",
+            record.name,
+            record.id,
+            record.version,
+            storage.database().describe()
         );
         return Ok(());
     }
@@ -241,7 +247,12 @@ pub(super) async fn remove(args: RuntimeRemoveArgs) -> anyhow::Result<()> {
             return Err(e).with_context(|| format!("cannot remove {}", dir.display()));
         }
     }
-    println!("runtime '{}' ({}) removed", runtime.name, runtime.id);
+    println!(
+        "runtime '{}' ({}) removed from {}",
+        runtime.name,
+        runtime.id,
+        args.storage.database().describe()
+    );
     Ok(())
 }
 

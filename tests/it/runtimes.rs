@@ -288,7 +288,7 @@ fn the_standard_preset_is_one_command_and_named_as_arcgis_notebooks_name_it() {
     let (code, out, err) = runtime(dir.path(), &["add", "--preset", "standard", "--no-build"]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(
-        out.contains("is stored; the nodes that run notebooks build it"),
+        out.contains("is stored in ") && out.contains("; the nodes that run notebooks build it"),
         "{out}"
     );
     let (_, listed, _) = runtime(dir.path(), &["list", "--format", "json"]);
