@@ -108,10 +108,10 @@ pub struct MigrateArgs {
 #[derive(Debug, Clone, Args)]
 pub struct CopyArgs {
     /// The database to read: `sqlite://PATH` or `postgres://...`.
-    #[arg(long, value_parser = DatabaseUrl::parse)]
+    #[arg(long, value_parser = DatabaseUrlParser)]
     pub from: DatabaseUrl,
     /// The database to fill; it must hold no users and no jobs.
-    #[arg(long, value_parser = DatabaseUrl::parse)]
+    #[arg(long, value_parser = DatabaseUrlParser)]
     pub to: DatabaseUrl,
 }
 
@@ -347,13 +347,15 @@ impl From<UserRole> for crate::domain::user::Role {
     }
 }
 
-/// A privilege, as `--privilege` takes it.
+/// A privilege, as `--privilege` takes it. A `user` manages its own
+/// notebooks and receivers when it holds both (as ArcGIS's custom role for
+/// webhooks asks).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum UserPrivilege {
-    /// Create and edit notebooks.
+    /// Create and edit notebooks (with notebooks:webhooks).
     #[value(name = "notebooks:create")]
     NotebooksCreate,
-    /// Manage webhook receivers.
+    /// Manage webhook receivers (with notebooks:create).
     #[value(name = "notebooks:webhooks")]
     NotebooksWebhooks,
 }
@@ -418,8 +420,8 @@ pub struct UserNameArgs {
 pub struct UserPasswdArgs {
     #[command(flatten)]
     pub user: UserNameArgs,
-    /// Read the new password from standard input (passwords never go on
-    /// the command line).
+    /// Read the new password from standard input, its first line, from a
+    /// pipe or a file (passwords never go on the command line or a screen).
     #[arg(long, required = true)]
     pub password_stdin: bool,
 }
@@ -453,7 +455,7 @@ pub struct StorageArgs {
     pub data_dir: PathBuf,
     /// `sqlite://PATH` or `postgres://USER@HOST/DATABASE`; by default a
     /// file `hookbook.db` in the data dir.
-    #[arg(long, env = "HOOKBOOK_DATABASE_URL", value_parser = DatabaseUrl::parse)]
+    #[arg(long, env = "HOOKBOOK_DATABASE_URL", value_parser = DatabaseUrlParser)]
     pub database_url: Option<DatabaseUrl>,
 }
 
@@ -734,6 +736,37 @@ pub struct ServeArgs {
     pub log_format: LogFormat,
 }
 
+/// `--database-url` parsed; a refusal never repeats what was typed (a URL
+/// may hold a password): it shows the URL without it.
+#[derive(Clone)]
+struct DatabaseUrlParser;
+
+impl clap::builder::TypedValueParser for DatabaseUrlParser {
+    type Value = DatabaseUrl;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<DatabaseUrl, clap::Error> {
+        use clap::error::ErrorKind;
+        let name = arg
+            .map_or("--database-url".to_string(), |a| {
+                format!("--{}", a.get_id())
+            })
+            .replace('_', "-");
+        let refuse = |why: String| {
+            clap::Error::raw(ErrorKind::ValueValidation, format!("{name} {why}\n")).with_cmd(cmd)
+        };
+        let text = value
+            .to_str()
+            .ok_or_else(|| refuse("is not UTF-8".into()))?;
+        DatabaseUrl::parse(text)
+            .map_err(|why| refuse(format!("{} {why}", crate::store::describe_url(text))))
+    }
+}
+
 fn parse_allowlist(input: &str) -> Result<Allowlist, String> {
     Allowlist::parse(input).map_err(|e| e.to_string())
 }
@@ -742,15 +775,16 @@ fn parse_allowlist(input: &str) -> Result<Allowlist, String> {
 pub struct UserAddArgs {
     #[command(flatten)]
     pub storage: StorageArgs,
+    /// The user's name (letters, digits, `.`, `_`, `-`, `@`).
     #[arg(long)]
     pub username: String,
     #[arg(long, value_enum)]
     pub role: UserRole,
-    /// Repeat for both.
+    /// Repeat for both (a `user` needs both to manage notebooks and receivers).
     #[arg(long = "privilege", value_enum)]
     pub privileges: Vec<UserPrivilege>,
-    /// Read the password from standard input (passwords never go on the
-    /// command line).
+    /// Read the password from standard input, its first line, from a pipe
+    /// or a file (passwords never go on the command line or a screen).
     #[arg(long, required = true)]
     pub password_stdin: bool,
 }

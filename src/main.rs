@@ -46,6 +46,9 @@ fn main() -> ExitCode {
                 let at = text.find("\nFor more information").unwrap_or(text.len());
                 text.insert_str(at, &usage);
             }
+            if !text.contains("For more information") {
+                text.push_str("\nFor more information, try '--help'.\n");
+            }
             eprint!("hookbook: {text}");
             return ExitCode::from(2);
         }

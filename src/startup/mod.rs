@@ -533,10 +533,19 @@ async fn existing_site(storage: &StorageArgs) -> anyhow::Result<()> {
             .with_context(|| format!("cannot read the data dir {}", dir.display()))?;
     }
     if !file.exists() {
+        let dir = match file.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.display().to_string(),
+            _ => ".".into(),
+        };
         anyhow::bail!(
-            "there is no hookbook site in {}: {} does not exist ({make})",
-            file.parent()
-                .map_or_else(|| ".".into(), |p| p.display().to_string()),
+            "there is no hookbook site in {dir}: {} does not exist ({make})",
+            file.display()
+        );
+    }
+    if !store::holds_a_site(&database).await? {
+        anyhow::bail!(
+            "{} is not a hookbook database (it has no hookbook tables): name the site's \
+             database, or make a site elsewhere ({make})",
             file.display()
         );
     }

@@ -19,10 +19,29 @@ use crate::store::{self, Store, StoreError, UserRemoval};
 
 use super::existing_site;
 
-/// Reads the first line of `input` as a password.
+/// The longest password line read (`Password` takes at most 1,024 bytes).
+const PASSWORD_LINE: u64 = 1026;
+
+/// Reads the first line of standard input as a password: from a pipe or a
+/// file, never a terminal (it would show it as it is typed), and never
+/// more than a password's length.
 pub fn read_password(input: &mut dyn BufRead) -> anyhow::Result<Password> {
+    use std::io::IsTerminal as _;
+    if std::io::stdin().is_terminal() {
+        bail!(
+            "--password-stdin reads a pipe or a file, not a terminal (it would show the \
+             password): `read -rs PW && printf '%s\\n' \"$PW\" | hookbook ...`"
+        );
+    }
+    read_password_from(input)
+}
+
+/// The first line of `input`, at most [`PASSWORD_LINE`] bytes of it.
+pub fn read_password_from(input: &mut dyn BufRead) -> anyhow::Result<Password> {
+    use std::io::Read as _;
     let mut line = String::new();
     input
+        .take(PASSWORD_LINE)
         .read_line(&mut line)
         .context("cannot read the password from standard input")?;
     Password::parse(line.trim_end_matches(['\n', '\r']))
@@ -128,6 +147,41 @@ pub async fn list(args: UserListArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Refuses to leave the site without an administrator: `leaving` (removed,
+/// or made a `user`) is the last one.
+async fn keep_an_administrator(
+    store: &dyn Store,
+    leaving: &User,
+    site: &str,
+) -> anyhow::Result<()> {
+    if !leaving.is_admin() {
+        return Ok(());
+    }
+    let others = store
+        .all_users()
+        .await?
+        .iter()
+        .filter(|r| r.user.is_admin() && r.user.username != leaving.username)
+        .count();
+    if others == 0 {
+        bail!(
+            "'{}' is the last administrator of {site}: add another first \
+             (`hookbook user add --role administrator`)",
+            leaving.username
+        );
+    }
+    Ok(())
+}
+
+/// "1 notebook", "2 notebooks".
+fn count(n: u64, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
+}
+
 /// The user named, or a refusal naming the site.
 async fn existing(store: &dyn Store, args: &UserNameArgs, site: &str) -> anyhow::Result<User> {
     let name = username(&args.username)?;
@@ -148,8 +202,9 @@ pub async fn passwd(args: UserPasswdArgs, password: Password) -> anyhow::Result<
         .await?
         .unwrap_or(0);
     println!(
-        "set the password of '{}' in {site}; its {ended} tokens ended (sign in again)",
-        user.username
+        "set the password of '{}' in {site}; {} ended (sign in again)",
+        user.username,
+        count(ended, "token")
     );
     Ok(())
 }
@@ -158,6 +213,9 @@ pub async fn passwd(args: UserPasswdArgs, password: Password) -> anyhow::Result<
 pub async fn set(args: UserSetArgs) -> anyhow::Result<()> {
     let (store, site) = site(&args.user.storage).await?;
     let mut user = existing(store.as_ref(), &args.user, &site).await?;
+    if args.role == crate::config::UserRole::User {
+        keep_an_administrator(store.as_ref(), &user, &site).await?;
+    }
     user.role = args.role.into();
     user.privileges = privileges_of(&args.privileges);
     store.set_access(&user).await?;
@@ -174,10 +232,24 @@ pub async fn remove(args: UserRemoveArgs) -> anyhow::Result<()> {
     if heir.as_ref() == Some(&name) {
         bail!("--transfer-to names the user being removed: name another user");
     }
+    if let Some(record) = store.user(&name).await? {
+        keep_an_administrator(store.as_ref(), &record.user, &site).await?;
+    }
+    if let Some(heir) = &heir {
+        if let Some(taker) = store.user(heir).await? {
+            let manages = taker.user.is_admin() || taker.user.privileges.len() == 2;
+            if !manages {
+                eprintln!(
+                    "hookbook: note: '{heir}' holds neither role nor privileges to manage what it takes \
+                     (`hookbook user set {heir} --role user --privilege notebooks:create --privilege notebooks:webhooks`)"
+                );
+            }
+        }
+    }
     match store.remove_user(&name, heir.as_ref()).await? {
         UserRemoval::Removed => match heir {
             Some(heir) => println!(
-                "removed '{name}' from {site}; its notebooks, receivers and jobs are now '{heir}''s"
+                "removed '{name}' from {site}; its notebooks, receivers and jobs now belong to '{heir}'"
             ),
             None => println!("removed '{name}' from {site}"),
         },
@@ -189,11 +261,10 @@ pub async fn remove(args: UserRemoveArgs) -> anyhow::Result<()> {
             heir.map(|h| h.to_string()).unwrap_or_default()
         ),
         UserRemoval::Owns(owned) => bail!(
-            "'{name}' still owns {} notebooks, {} receivers and {} jobs in {site}: \
-             name who takes them with --transfer-to USERNAME",
-            owned.items,
-            owned.receivers,
-            owned.jobs
+            "'{name}' still owns {}, {} and {} in {site}: name who takes them with --transfer-to USERNAME",
+            count(owned.items, "notebook"),
+            count(owned.receivers, "receiver"),
+            count(owned.jobs, "job")
         ),
     }
     Ok(())
@@ -208,8 +279,22 @@ pub async fn revoke_tokens(args: UserNameArgs) -> anyhow::Result<()> {
         .await?
         .unwrap_or(0);
     println!(
-        "ended {ended} tokens of '{}' in {site}; receivers running as them stop until updated",
+        "ended {} of '{}' in {site}; its receivers' runs fail until each is updated",
+        count(ended, "token"),
         user.username
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_password_line_is_read_only_to_its_bound() {
+        let mut endless = std::io::BufReader::new(std::io::repeat(b'a'));
+        let refused = super::read_password_from(&mut endless).expect_err("too long");
+        assert!(refused.to_string().contains("password"), "{refused}");
+        let mut two = "first line\nsecond\n".as_bytes();
+        let read = super::read_password_from(&mut two).expect("a password");
+        assert_eq!(read.expose(), "first line");
+    }
 }

@@ -304,6 +304,14 @@ fn user_add_works_while_the_server_runs_and_the_key_file_is_private() {
         .permissions()
         .mode();
     assert_eq!(mode & 0o777, 0o600);
+    // So is the database (password hashes, sealed secrets) and its log.
+    for file in ["hookbook.db", "hookbook.db-wal"] {
+        let mode = std::fs::metadata(dir.path().join(file))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{file}");
+    }
     child.kill();
 }
 

@@ -110,6 +110,31 @@ async fn users_are_listed_changed_handed_over_and_removed_from_the_shell() {
     assert!(bob.contains("user") && bob.ends_with("never"), "{bob}");
     assert!(err.contains("3 users in "), "which site it read: {err}");
 
+    // The site keeps an administrator.
+    let (code, _, err) = user(&dir, &["set", "admin", "--role", "user"], "");
+    assert!(
+        refusal(code, &err).contains("'admin' is the last administrator"),
+        "{err}"
+    );
+    let (code, _, err) = user(&dir, &["remove", "admin"], "");
+    assert!(
+        refusal(code, &err).contains("'admin' is the last administrator"),
+        "{err}"
+    );
+    let (code, _, err) = user(
+        &dir,
+        &[
+            "add",
+            "--username",
+            "..",
+            "--role",
+            "user",
+            "--password-stdin",
+        ],
+        "pw pw pw\n",
+    );
+    assert!(refusal(code, &err).contains("only dots"), "{err}");
+
     // Role and privileges, checked by clap.
     let (code, out, err) = user(&dir, &["set", "bob", "--role", "administrator"], "");
     assert_eq!(code, 0, "{err}");
@@ -134,7 +159,7 @@ async fn users_are_listed_changed_handed_over_and_removed_from_the_shell() {
         "a new pass\n",
     );
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("tokens ended"), "{out}");
+    assert!(out.contains("1 token ended"), "{out}");
     let r = app
         .get("/notebooks/admin/notebooks/jobs?f=json", Some(&alice))
         .await;
@@ -169,7 +194,7 @@ async fn users_are_listed_changed_handed_over_and_removed_from_the_shell() {
     // A lost laptop: every token of the user ends.
     let (code, out, err) = user(&dir, &["revoke-tokens", "alice"], "");
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("ended 1 tokens of 'alice'"), "{out}");
+    assert!(out.contains("ended 1 token of 'alice'"), "{out}");
     let r = app
         .get("/notebooks/admin/notebooks/jobs?f=json", Some(&fresh))
         .await;
@@ -179,7 +204,7 @@ async fn users_are_listed_changed_handed_over_and_removed_from_the_shell() {
     let (code, _, err) = user(&dir, &["remove", "alice"], "");
     let line = refusal(code, &err);
     assert!(
-        line.contains("'alice' still owns 1 notebooks, 0 receivers and 0 jobs"),
+        line.contains("'alice' still owns 1 notebook, 0 receivers and 0 jobs"),
         "{line}"
     );
     assert!(line.contains("--transfer-to"), "{line}");
@@ -189,7 +214,7 @@ async fn users_are_listed_changed_handed_over_and_removed_from_the_shell() {
     assert!(refusal(code, &err).contains("--transfer-to"), "{err}");
     let (code, out, err) = user(&dir, &["remove", "alice", "--transfer-to", "bob"], "");
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("now 'bob''s"), "{out}");
+    assert!(out.contains("now belong to 'bob'"), "{out}");
     let names: Vec<String> = listed(&dir)
         .iter()
         .map(|u| u["username"].to_string())
@@ -273,6 +298,41 @@ fn commands_refuse_a_site_that_does_not_exist_and_make_nothing() {
     assert!(
         line.contains("there is no hookbook site in") && line.contains("hookbook.db"),
         "{line}"
+    );
+    // A file that is not a hookbook database is named so, and left alone.
+    let other = base.path().join("other.db");
+    let made = Command::new("python3")
+        .args(["-c", "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute('create table foo (x)'); c.commit()"])
+        .arg(&other)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let before = std::fs::read(&other).unwrap();
+    let url = format!("sqlite://{}", other.display());
+    let (code, _, err) = run(&["user", "list", "--database-url", &url], "");
+    assert!(
+        refusal(code, &err).contains("is not a hookbook database"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read(&other).unwrap(),
+        before,
+        "the file was not changed"
+    );
+    // A URL's password is never repeated, even in a usage error.
+    let (code, _, err) = run(
+        &[
+            "user",
+            "list",
+            "--database-url",
+            "postgres://root:S3CRETpw@127.0.0.1:notaport/x",
+        ],
+        "",
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        !err.contains("S3CRETpw") && err.contains("root:***@"),
+        "{err}"
     );
     // `migrate` makes the site; then the same command works.
     let (code, _, err) = run(&["migrate", "--data-dir", empty.to_str().unwrap()], "");

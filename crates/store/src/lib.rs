@@ -695,18 +695,26 @@ impl DatabaseUrl {
             }
             Ok(Self::Sqlite(path.into()))
         } else if input.starts_with("postgres://") || input.starts_with("postgresql://") {
-            sqlx::postgres::PgConnectOptions::from_str(input)
-                .map_err(|e| format!("is not a usable PostgreSQL URL: {e}"))?;
+            sqlx::postgres::PgConnectOptions::from_str(input).map_err(|e| {
+                let why = e.to_string();
+                let why = why.trim_start_matches("error with configuration: ");
+                format!("is not a usable PostgreSQL URL ({why})")
+            })?;
             Ok(Self::Postgres(
                 hookbook_core::domain::sensitive::Sensitive::new(input.to_string()),
             ))
         } else {
-            Err(format!(
-                "'{}' is not a database URL: expected sqlite://PATH or postgres://USER@HOST/DATABASE",
-                input.escape_default()
-            ))
+            Err(
+                "is not a database URL: expected sqlite://PATH or postgres://USER@HOST/DATABASE"
+                    .into(),
+            )
         }
     }
+}
+
+/// A URL as typed, without its password, for messages about it.
+pub fn describe_url(text: &str) -> String {
+    postgres::describe(text)
 }
 
 impl DatabaseUrl {
@@ -720,10 +728,10 @@ impl DatabaseUrl {
 }
 
 /// Whether the database holds a hookbook site, making nothing: a SQLite
-/// file that exists, or a PostgreSQL database with hookbook's tables.
+/// file or a PostgreSQL database with hookbook's tables.
 pub async fn holds_a_site(url: &DatabaseUrl) -> anyhow::Result<bool> {
     match url {
-        DatabaseUrl::Sqlite(path) => Ok(path.is_file()),
+        DatabaseUrl::Sqlite(path) => sqlite::holds_a_site(path).await,
         DatabaseUrl::Postgres(url) => postgres::holds_a_site(url.expose()).await,
     }
 }

@@ -27,6 +27,10 @@ impl Username {
                 "may contain only letters, digits and the characters _ . @ -",
             ));
         }
+        // Not a path's `.` or `..` in the portal's URLs, nor an option.
+        if s.chars().all(|c| c == '.') || s.starts_with('-') {
+            return Err(ParseError::new("must not be only dots or begin with '-'"));
+        }
         Ok(Self(s.to_string()))
     }
 

@@ -32,8 +32,41 @@ pub struct SqliteStore {
     turn: Arc<tokio::sync::Mutex<()>>,
 }
 
+/// A new database file and its log readable by this user only (they hold
+/// password hashes and sealed secrets); SQLite gives its `-wal` and `-shm`
+/// files the database's mode.
+fn private(path: &Path) {
+    use std::os::unix::fs::PermissionsExt as _;
+    let beside = |end: &str| std::path::PathBuf::from(format!("{}{end}", path.display()));
+    for file in [path.to_path_buf(), beside("-wal"), beside("-shm")] {
+        let _ = std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600));
+    }
+}
+
+/// Whether `path` is a SQLite database with hookbook's tables, opened
+/// read-only: nothing is made or changed.
+pub async fn holds_a_site(path: &Path) -> anyhow::Result<bool> {
+    use sqlx::Connection as _;
+    if !path.is_file() {
+        return Ok(false);
+    }
+    let options = SqliteConnectOptions::new().filename(path).read_only(true);
+    let mut conn = sqlx::SqliteConnection::connect_with(&options)
+        .await
+        .with_context(|| format!("cannot open the database {}", path.display()))?;
+    let users: Option<String> = sqlx::query_scalar(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'users'",
+    )
+    .fetch_optional(&mut conn)
+    .await
+    .unwrap_or(None);
+    let _ = conn.close().await;
+    Ok(users.is_some())
+}
+
 impl SqliteStore {
     pub async fn open(path: &Path) -> anyhow::Result<Self> {
+        let new = !path.exists();
         let options = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)
@@ -52,6 +85,9 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .with_context(|| format!("cannot open the database {}", path.display()))?;
+        if new {
+            private(path);
+        }
         sqlx::migrate!("./migrations/sqlite")
             .run(&pool)
             .await
