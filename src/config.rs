@@ -49,10 +49,22 @@ pub enum Command {
     Backup(BackupArgs),
     /// Make a new data dir from a backup and the site's key.
     Restore(RestoreArgs),
-    /// Print a shell's completions for hookbook (install: see README).
+    /// Print a shell's completions for hookbook (install: see the book's command-line page).
     Completions(CompletionsArgs),
     /// Print hookbook's man page (roff), made from the same definitions as --help.
     Man,
+    /// Write the reference pages of the book (the command line, the
+    /// configuration and the HTTP API) as Markdown, from this program's
+    /// own definitions.
+    Reference(ReferenceArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ReferenceArgs {
+    /// The directory to write `cli.md`, `configuration.md` and `api.md`
+    /// into (made when missing; files of those names are replaced).
+    #[arg(long, default_value = "docs/src/reference")]
+    pub out: PathBuf,
 }
 
 #[derive(Debug, Clone, Args)]

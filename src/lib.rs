@@ -13,6 +13,7 @@ pub mod config;
 pub mod error;
 pub mod intake;
 pub mod notices;
+pub mod reference;
 pub mod replay;
 pub mod send;
 pub mod service;

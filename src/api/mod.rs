@@ -55,6 +55,7 @@ use crate::service::{Services, Settings};
 
 use negotiate::Negotiation;
 pub use negotiate::{Format, Surface};
+pub use openapi::document as openapi_document;
 
 /// What handlers work with: the administration's services, intake, health
 /// and metrics. A handler names the part it needs (`State<Arc<Jobs>>`).

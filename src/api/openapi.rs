@@ -152,6 +152,12 @@ fn not_null(schema: &mut Option<RefOr<Schema>>) {
     }
 }
 
+/// The description every server serves, without its servers (which name
+/// the site): the source of the book's API reference.
+pub fn document() -> Document {
+    DOCUMENT.clone()
+}
+
 pub fn routes() -> Router<super::Site> {
     Router::new().route("/openapi.json", get(describe))
 }

@@ -1,6 +1,6 @@
 //! `hookbook backup` and `hookbook restore`: a consistent copy of a running
 //! SQLite site's database, and a new data dir made from one and the site's
-//! key. PostgreSQL sites use `pg_dump` and `pg_restore` (README).
+//! key. PostgreSQL sites use `pg_dump` and `pg_restore` (the book's Backups page).
 
 use std::path::Path;
 
@@ -21,7 +21,7 @@ pub(super) async fn backup(args: BackupArgs) -> anyhow::Result<()> {
     let DatabaseUrl::Sqlite(db) = args.storage.database() else {
         bail!(
             "hookbook backup copies a SQLite site; back a PostgreSQL site up with \
-             pg_dump --format=custom (see the README's section on backups)"
+             pg_dump --format=custom (see the book's Backups page, docs/src/operating/backups.md)"
         );
     };
     if !db.is_file() {

@@ -87,6 +87,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 .render(&mut std::io::stdout())
                 .context("cannot write the man page")
         }
+        Command::Reference(args) => crate::reference::write(&args.out),
     }
 }
 

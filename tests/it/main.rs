@@ -17,6 +17,7 @@ mod crash;
 mod dashboard;
 mod delivery_log;
 mod durability;
+mod examples;
 mod faults;
 mod forgery;
 mod forkserver;

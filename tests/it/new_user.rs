@@ -4,7 +4,7 @@
 //! the delivery log, mend the receiver's parameters, run the delivery again
 //! from its row, and follow a dashboard's bar to the jobs it counts. The
 //! main pages are photographed at desktop and phone width on the way
-//! (`target/screenshots/`, where README's pictures come from).
+//! (`target/screenshots/`, where the book's pictures come from).
 
 use std::time::Duration;
 

@@ -3,6 +3,7 @@
 
 pub mod arcgis;
 pub mod db;
+pub mod docs;
 pub mod events;
 pub mod evidence;
 pub mod jobs;
