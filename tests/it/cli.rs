@@ -5,35 +5,11 @@
 use std::io::Write as _;
 use std::process::{Command, Stdio};
 
-use crate::common::process::Process;
+use crate::common::process::{hookbook, Process};
 use crate::common::wait::{eventually, eventually_blocking};
 use std::time::Duration;
 
 const BIN: &str = env!("CARGO_BIN_EXE_hookbook");
-
-fn hookbook(args: &[&str], stdin: &str) -> (i32, String, String) {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .env_remove("HOOKBOOK_DATA_DIR")
-        .env_remove("HOOKBOOK_DATABASE_URL")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("hookbook starts");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 fn one_line(stderr: &str) -> &str {
     assert_eq!(

@@ -4,40 +4,15 @@
 //! refusing a site that does not exist; completions and the man page; log
 //! lines that fit a file or a log shipper.
 
-use std::io::Write as _;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
+use crate::common::process::hookbook as run;
 use crate::common::{spawn_app, PASSWORD};
 
 const BIN: &str = env!("CARGO_BIN_EXE_hookbook");
-
-/// `hookbook ARGS` with `stdin`; (exit code, stdout, stderr).
-fn run(args: &[&str], stdin: &str) -> (i32, String, String) {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .env_remove("HOOKBOOK_DATA_DIR")
-        .env_remove("HOOKBOOK_DATABASE_URL")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("hookbook starts");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 /// `hookbook user ARGS` on the site of `dir` (its database, on either).
 fn user(dir: &Path, args: &[&str], stdin: &str) -> (i32, String, String) {

@@ -170,3 +170,31 @@ pub async fn gone(argument: &str, seconds: u64) -> bool {
     let within = std::time::Duration::from_secs(seconds);
     super::wait::within(within, || with_argument(argument).is_empty()).await
 }
+
+/// `hookbook ARGS` run to its end with `stdin`, outside any site the
+/// environment names; (exit code, stdout, stderr).
+pub fn hookbook(args: &[&str], stdin: &str) -> (i32, String, String) {
+    use std::io::Write as _;
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hookbook"))
+        .args(args)
+        .env_remove("HOOKBOOK_DATA_DIR")
+        .env_remove("HOOKBOOK_DATABASE_URL")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("hookbook starts");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
