@@ -14,7 +14,9 @@ use crate::domain::user::User;
 use crate::error::{Error, Result};
 use crate::runner::runs::Runs;
 use crate::store::{BulkReplay, BulkReplayed, JobFilter, NewJob, NewReplay};
-use crate::store::{IntakeStore, ItemStore, JobStore, ReceiverStore, RuntimeStore, Store};
+use crate::store::{
+    IntakeStore, ItemStore, JobStore, ProgressStore, ReceiverStore, RuntimeStore, Store,
+};
 use std::sync::Arc;
 
 /// What `executeNotebook` asks for, parsed.
@@ -75,6 +77,7 @@ fn not_found(id: &str) -> Error {
 /// the queue's limit; new jobs wake this node's worker.
 pub struct Jobs {
     jobs: Arc<dyn JobStore>,
+    progress: Arc<dyn ProgressStore>,
     items: Arc<dyn ItemStore>,
     receiver_records: Arc<dyn ReceiverStore>,
     log: Arc<dyn IntakeStore>,
@@ -95,6 +98,7 @@ impl Jobs {
     ) -> Self {
         Self {
             jobs: store.clone(),
+            progress: store.clone(),
             items: store.clone(),
             receiver_records: store.clone(),
             log: store.clone(),
@@ -223,7 +227,7 @@ impl Jobs {
         if let Some(here) = self.runs.live.notebook(&job.id) {
             return Ok(Some(here));
         }
-        let kept = self.jobs.job_progress(&job.id).await?;
+        let kept = self.progress.job_progress(&job.id).await?;
         Ok(kept
             .and_then(|bytes| serde_json::from_slice(&bytes).ok())
             .map(Arc::new))

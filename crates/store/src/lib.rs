@@ -535,28 +535,6 @@ pub trait JobStore: Send + Sync {
     /// Cancels a waiting or executing job; the status it had, if it could.
     async fn cancel_job(&self, id: &JobId, now: Millis) -> StoreResult<Option<JobStatus>>;
     async fn job_notebook(&self, id: &JobId) -> StoreResult<Option<Vec<u8>>>;
-    /// Keeps the notebook of a job `node` is running as far as it has
-    /// executed, for pages on other nodes; false when it no longer holds it.
-    async fn save_progress(
-        &self,
-        node: &NodeId,
-        id: &JobId,
-        notebook: &[u8],
-        now: Millis,
-    ) -> StoreResult<bool>;
-    /// The notebook of an `EXECUTING` job as far as its node last said (or
-    /// of one cancelled while it ran, until its node is done with it).
-    async fn job_progress(&self, id: &JobId) -> StoreResult<Option<Vec<u8>>>;
-    /// Forgets what [`JobStore::save_progress`] kept (an attempt ended).
-    async fn clear_progress(&self, id: &JobId) -> StoreResult<()>;
-    /// Keeps the notebook as far as it ran of a job `node` was running
-    /// when it was cancelled; false when there is no such job.
-    async fn keep_cancelled_notebook(
-        &self,
-        node: &NodeId,
-        id: &JobId,
-        notebook: &[u8],
-    ) -> StoreResult<bool>;
     async fn event(&self, id: &EventId) -> StoreResult<Option<Event>>;
     /// Jobs left `EXECUTING` by a node that died: re-queued when they were
     /// tried once, else failed with `message`. Returns (re-queued, failed).
@@ -640,6 +618,34 @@ pub trait IntakeStore: Send + Sync {
     async fn queue_depth(&self) -> StoreResult<u64>;
 }
 
+/// What running jobs have executed so far, for pages on other nodes, and
+/// what a cancelled run printed before its cancel.
+#[async_trait]
+pub trait ProgressStore: Send + Sync {
+    /// Keeps the notebook of a job `node` is running as far as it has
+    /// executed, for pages on other nodes; false when it no longer holds it.
+    async fn save_progress(
+        &self,
+        node: &NodeId,
+        id: &JobId,
+        notebook: &[u8],
+        now: Millis,
+    ) -> StoreResult<bool>;
+    /// The notebook of an `EXECUTING` job as far as its node last said (or
+    /// of one cancelled while it ran, until its node is done with it).
+    async fn job_progress(&self, id: &JobId) -> StoreResult<Option<Vec<u8>>>;
+    /// Forgets what [`ProgressStore::save_progress`] kept (an attempt ended).
+    async fn clear_progress(&self, id: &JobId) -> StoreResult<()>;
+    /// Keeps the notebook as far as it ran of a job `node` was running
+    /// when it was cancelled; false when there is no such job.
+    async fn keep_cancelled_notebook(
+        &self,
+        node: &NodeId,
+        id: &JobId,
+        notebook: &[u8],
+    ) -> StoreResult<bool>;
+}
+
 /// The site value that holds the encryption key's check value.
 pub const KEY_CHECK: &str = "key_check";
 
@@ -670,6 +676,7 @@ pub trait Store:
     + ReceiverStore
     + IntakeStore
     + JobStore
+    + ProgressStore
     + NodeStore
     + CopyStore
     + SiteStore

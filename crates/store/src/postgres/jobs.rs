@@ -246,59 +246,6 @@ impl JobStore for PgStore {
         Ok(retried)
     }
 
-    async fn save_progress(
-        &self,
-        node: &NodeId,
-        id: &JobId,
-        notebook: &[u8],
-        now: Millis,
-    ) -> StoreResult<bool> {
-        let saved = sqlx::query(
-            "INSERT INTO job_progress (job_id, notebook, updated_at) SELECT id, $1, $2 FROM jobs WHERE id = $3 AND node = $4 AND status = 'EXECUTING' ON CONFLICT (job_id) DO UPDATE SET notebook = excluded.notebook, updated_at = excluded.updated_at",
-        )
-        .bind(notebook)
-        .bind(now.0)
-        .bind(id.to_string())
-        .bind(node.to_string())
-        .execute(&self.pool)
-        .await?;
-        Ok(saved.rows_affected() > 0)
-    }
-
-    async fn job_progress(&self, id: &JobId) -> StoreResult<Option<Vec<u8>>> {
-        Ok(sqlx::query_scalar(
-            "SELECT p.notebook FROM job_progress p JOIN jobs j ON j.id = p.job_id WHERE p.job_id = $1 AND j.status IN ('EXECUTING', 'CANCELLED')",
-        )
-        .bind(id.to_string())
-        .fetch_optional(&self.pool)
-        .await?)
-    }
-
-    async fn keep_cancelled_notebook(
-        &self,
-        node: &NodeId,
-        id: &JobId,
-        notebook: &[u8],
-    ) -> StoreResult<bool> {
-        let kept = sqlx::query(
-            "UPDATE jobs SET notebook = $1 WHERE id = $2 AND node = $3 AND status = 'CANCELLED' AND notebook IS NULL",
-        )
-        .bind(notebook)
-        .bind(id.to_string())
-        .bind(node.to_string())
-        .execute(&self.pool)
-        .await?;
-        Ok(kept.rows_affected() > 0)
-    }
-
-    async fn clear_progress(&self, id: &JobId) -> StoreResult<()> {
-        sqlx::query("DELETE FROM job_progress WHERE job_id = $1")
-            .bind(id.to_string())
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
     async fn cancel_job(&self, id: &JobId, now: Millis) -> StoreResult<Option<JobStatus>> {
         let mut tx = self.pool.begin().await?;
         let before: Option<String> =

@@ -75,6 +75,7 @@ super::shared::copy::copy_store!(PgStore);
 super::shared::retries::retry_store!(PgStore);
 super::shared::runtimes::runtime_store!(PgStore);
 super::shared::notices::notice_store!(PgStore);
+super::shared::progress::progress_store!(PgStore);
 super::shared::dashboard::dashboard_store!(PgStore);
 
 impl PgStore {

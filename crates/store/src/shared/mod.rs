@@ -13,6 +13,7 @@ pub mod dashboard;
 pub mod items;
 pub mod nodes;
 pub mod notices;
+pub mod progress;
 pub mod receivers;
 pub mod retries;
 pub mod runtimes;

@@ -208,63 +208,6 @@ impl JobStore for SqliteStore {
         Ok(retried)
     }
 
-    async fn save_progress(
-        &self,
-        node: &NodeId,
-        id: &JobId,
-        notebook: &[u8],
-        now: Millis,
-    ) -> StoreResult<bool> {
-        let _turn = self.write_turn().await;
-        let saved = sqlx::query(
-            "INSERT INTO job_progress (job_id, notebook, updated_at) SELECT id, ?, ? FROM jobs WHERE id = ? AND node = ? AND status = 'EXECUTING' ON CONFLICT (job_id) DO UPDATE SET notebook = excluded.notebook, updated_at = excluded.updated_at",
-        )
-        .bind(notebook)
-        .bind(now.0)
-        .bind(id.to_string())
-        .bind(node.to_string())
-        .execute(&self.pool)
-        .await?;
-        Ok(saved.rows_affected() > 0)
-    }
-
-    async fn job_progress(&self, id: &JobId) -> StoreResult<Option<Vec<u8>>> {
-        let row = sqlx::query(
-            "SELECT p.notebook FROM job_progress p JOIN jobs j ON j.id = p.job_id WHERE p.job_id = ? AND j.status IN ('EXECUTING', 'CANCELLED')",
-        )
-        .bind(id.to_string())
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(row.map(|r| r.get("notebook")))
-    }
-
-    async fn keep_cancelled_notebook(
-        &self,
-        node: &NodeId,
-        id: &JobId,
-        notebook: &[u8],
-    ) -> StoreResult<bool> {
-        let _turn = self.write_turn().await;
-        let kept = sqlx::query(
-            "UPDATE jobs SET notebook = ? WHERE id = ? AND node = ? AND status = 'CANCELLED' AND notebook IS NULL",
-        )
-        .bind(notebook)
-        .bind(id.to_string())
-        .bind(node.to_string())
-        .execute(&self.pool)
-        .await?;
-        Ok(kept.rows_affected() > 0)
-    }
-
-    async fn clear_progress(&self, id: &JobId) -> StoreResult<()> {
-        let _turn = self.write_turn().await;
-        sqlx::query("DELETE FROM job_progress WHERE job_id = ?")
-            .bind(id.to_string())
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
     async fn cancel_job(&self, id: &JobId, now: Millis) -> StoreResult<Option<JobStatus>> {
         let _turn = self.write_turn().await;
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;

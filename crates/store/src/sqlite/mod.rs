@@ -113,6 +113,7 @@ super::shared::copy::copy_store!(SqliteStore);
 super::shared::retries::retry_store!(SqliteStore);
 super::shared::runtimes::runtime_store!(SqliteStore);
 super::shared::notices::notice_store!(SqliteStore);
+super::shared::progress::progress_store!(SqliteStore);
 super::shared::dashboard::dashboard_store!(SqliteStore);
 
 impl SqliteStore {
