@@ -227,7 +227,8 @@ pub struct ReplayArgs {
     /// `--to` select, as one batch.
     #[arg(long, required_unless_present = "job")]
     pub receiver: Option<String>,
-    /// The final state of the jobs to run again.
+    /// The final states of the jobs to run again (`FAILED`, `COMPLETED`,
+    /// `CANCELLED`), separated by commas.
     #[arg(long, default_value = "FAILED")]
     pub status: String,
     /// Submitted at or after this time (milliseconds since 1970).
@@ -427,7 +428,8 @@ pub struct ServeArgs {
     /// Context path of every route.
     #[arg(help_heading = "Listening and TLS", long, env = "HOOKBOOK_CONTEXT", default_value = "notebooks", value_parser = parse_context)]
     pub context: String,
-    /// Base of the `url` and `jobUrl` fields; default `http://` + the listen address.
+    /// Base of the `url` and `jobUrl` fields; default `http://` (`https://`
+    /// with `--tls-cert`) and the listen address.
     #[arg(help_heading = "Listening and TLS", long, env = "HOOKBOOK_PUBLIC_URL", value_parser = parse_public_url)]
     pub public_url: Option<String>,
     /// Interpreter with `ipykernel`, used for runs.
@@ -558,8 +560,8 @@ pub struct ServeArgs {
         default_value_t = 8
     )]
     pub max_run_output_mb: u64,
-    /// Megabytes a run may write to its working directory before it is
-    /// stopped; 0 is no limit.
+    /// Megabytes a run may write to disk (its working directory, its `/tmp`
+    /// and its kernel's files) before it is stopped; 0 is no limit.
     #[arg(
         help_heading = "Runs and limits",
         long,

@@ -8,6 +8,7 @@ use std::sync::{Arc, LazyLock};
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
+use utoipa::openapi::path::ParameterIn;
 use utoipa::openapi::schema::{AnyOfBuilder, Schema, SchemaType, Type};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{OpenApi as Document, Ref, RefOr, Server};
@@ -102,6 +103,11 @@ static DOCUMENT: LazyLock<Document> = LazyLock::new(|| {
         } else {
             None
         };
+        // A POST carries its token in its body or a header, never its URL
+        // (refused with 499): only a GET has the `token` query parameter.
+        if let Some(parameters) = item.post.as_mut().and_then(|p| p.parameters.as_mut()) {
+            parameters.retain(|p| !(p.name == "token" && p.parameter_in == ParameterIn::Query));
+        }
         for operation in [&mut item.get, &mut item.post].into_iter().flatten() {
             if let Some(error) = error {
                 errors_as_200(operation, error);

@@ -12,7 +12,7 @@ pub fn page(command: &clap::Command) -> String {
     // Building fills in what the derive leaves to clap: value names, counts.
     serve.build();
     let mut page = format!(
-        "# Configuration\n\n{}\nEvery flag of `hookbook serve` also reads the environment variable beside it; \
+        "# Configuration\n\n{}\nEvery flag of `hookbook serve` also reads the environment variable named beside it; \
 a flag given on the command line wins. A bad value stops the start with one line naming it.\n",
         super::GENERATED
     );
@@ -27,15 +27,20 @@ a flag given on the command line wins. A bad value stops the start with one line
             None => groups.push((heading, vec![arg])),
         }
     }
+    // A list rather than a table: descriptions are long, and a table of
+    // four columns does not fit a phone.
     for (heading, args) in groups {
-        let _ = write!(page, "\n## {heading}\n\n| flag | environment | default | what it does |\n|---|---|---|---|\n");
+        let _ = write!(page, "\n## {heading}\n\n");
         for arg in args {
+            let default = match default(arg) {
+                none if none.is_empty() => "no default".to_owned(),
+                value => format!("default {value}"),
+            };
             let _ = writeln!(
                 page,
-                "| {} | {} | {} | {} |",
+                "- {} ({}, {default}): {}",
                 flag(arg),
                 env(arg),
-                default(arg),
                 help(arg)
             );
         }
@@ -71,23 +76,22 @@ fn default(arg: &clap::Arg) -> String {
     let defaults: Vec<String> = arg
         .get_default_values()
         .iter()
-        .map(|v| format!("`{}`", v.to_string_lossy()))
+        .map(|v| match v.to_string_lossy() {
+            empty if empty.is_empty() => "empty".to_owned(),
+            value => format!("`{value}`"),
+        })
         .collect();
     defaults.join(", ")
 }
 
-/// The help text on one line (a table cell), with the possible values.
+/// The help text on one line, with the possible values.
 fn help(arg: &clap::Arg) -> String {
     let text = arg
         .get_long_help()
         .or(arg.get_help())
         .map(|h| h.to_string())
         .unwrap_or_default();
-    let mut cell = text
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .replace('|', "\\|");
+    let mut cell = text.split_whitespace().collect::<Vec<_>>().join(" ");
     let values: Vec<String> = arg
         .get_possible_values()
         .iter()
@@ -101,7 +105,7 @@ fn help(arg: &clap::Arg) -> String {
         if !cell.is_empty() && !cell.ends_with('.') {
             cell.push('.');
         }
-        let _ = write!(cell, " One of: {}.", values.join("; ").replace('|', "\\|"));
+        let _ = write!(cell, " One of: {}.", values.join("; "));
     }
     cell
 }

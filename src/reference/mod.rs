@@ -33,19 +33,43 @@ pub fn write(dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Every command with its arguments, as `--help` shows them.
+/// Every command with its arguments, as `--help` shows them, then the
+/// environment variable each flag also reads.
 fn command_line(command: &clap::Command) -> String {
     let options = clap_markdown::MarkdownOptions::new()
         .title("Command-line reference".to_owned())
         .show_footer(false);
-    let body = clap_markdown::help_markdown_command_custom(command, &options);
-    format!(
-        "{}\n{GENERATED}\n{}",
-        body.lines().next().unwrap_or_default(),
-        body.split_once('\n')
-            .map(|(_, rest)| rest)
-            .unwrap_or_default()
-    )
+    let body = clap_markdown::help_markdown_command_custom(command, &options)
+        .replace("Default value: ``", "Default value: empty")
+        .replace(
+            "This document contains the help content for the `hookbook` command-line program.\n",
+            "",
+        );
+    let (title, rest) = body.split_once('\n').unwrap_or_default();
+    let mut page = format!("{title}\n\n{GENERATED}\n{}", rest.trim_start());
+    page.push_str("\n\n## Environment variables\n\nEach of these flags also reads the variable beside it; a flag given on the command line wins. Those of `hookbook serve` are on [the configuration page](configuration.md).\n\n| command | flag | environment |\n|---|---|---|\n");
+    let mut command = command.clone();
+    command.build();
+    write_variables(&mut page, &command, "hookbook");
+    page
+}
+
+/// A row per flag of `command` and its subcommands that reads a variable.
+fn write_variables(page: &mut String, command: &clap::Command, path: &str) {
+    for arg in command.get_arguments() {
+        if let (Some(long), Some(env)) = (arg.get_long(), arg.get_env()) {
+            page.push_str(&format!(
+                "| `{path}` | `--{long}` | `{}` |\n",
+                env.to_string_lossy()
+            ));
+        }
+    }
+    for sub in command
+        .get_subcommands()
+        .filter(|s| s.get_name() != "serve")
+    {
+        write_variables(page, sub, &format!("{path} {}", sub.get_name()));
+    }
 }
 
 /// The line under each page's title.

@@ -1,8 +1,8 @@
 //! The book's sender pages, run as written: each page's signed example
 //! (its `sh` blocks, from the repository's root, with `url` and `secret`
 //! set to a receiver of the page's example notebook in `examples/`) posts
-//! the page's example payload, and the notebook must print what the
-//! page's `text` block says it prints.
+//! the page's example payloads (one answer a line), and the notebooks
+//! must print what the page's `text` block says they print.
 
 use std::process::{Command, Stdio};
 
@@ -107,27 +107,43 @@ async fn the_page_runs(sender: Sender) {
         sender.page,
         out.status
     );
-    let answer: Value = serde_json::from_str(stdout.trim())
-        .unwrap_or_else(|e| panic!("{}: the answer is not JSON ({e}): {stdout}", sender.page));
-    let job = answer["jobId"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{}: {answer}", sender.page));
-    let done = jobs::finished(&app, &token, job).await;
-    assert_eq!(done["status"], "COMPLETED", "{}: {done}", sender.page);
-    let executed = app
-        .get(
-            &format!("/notebooks/admin/notebooks/jobs/{job}/notebook"),
-            Some(&token),
-        )
-        .await
-        .json;
-    let output = printed_text(&executed);
+    let mut output = String::new();
+    for line in stdout.lines().filter(|l| !l.trim().is_empty()) {
+        let answer: Value = serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("{}: an answer is not JSON ({e}): {stdout}", sender.page));
+        let job = answer["jobId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{}: {answer}", sender.page));
+        let done = jobs::finished(&app, &token, job).await;
+        assert_eq!(done["status"], "COMPLETED", "{}: {done}", sender.page);
+        let executed = app
+            .get(
+                &format!("/notebooks/admin/notebooks/jobs/{job}/notebook"),
+                Some(&token),
+            )
+            .await
+            .json;
+        output.push_str(&printed_text(&executed));
+    }
     for line in printed.lines() {
         assert!(
-            output.lines().any(|l| l == line),
+            output.lines().any(|l| matches(line, l)),
             "{}: the notebook did not print {line:?}; it printed:\n{output}",
             sender.page
         );
+    }
+}
+
+/// Whether `printed` is the line `expected`, where a `…` in `expected`
+/// stands for any text (an id the example makes as it runs).
+fn matches(expected: &str, printed: &str) -> bool {
+    match expected.split_once('…') {
+        Some((before, after)) => {
+            printed.len() >= before.len() + after.len()
+                && printed.starts_with(before)
+                && printed.ends_with(after)
+        }
+        None => expected == printed,
     }
 }
 
