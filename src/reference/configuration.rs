@@ -19,6 +19,7 @@ a flag given on the command line wins. A bad value stops the start with one line
     let mut groups: Vec<(String, Vec<&clap::Arg>)> = Vec::new();
     for arg in serve
         .get_arguments()
+        .filter(|a| !matches!(a.get_id().as_str(), "help" | "version"))
         .filter(|a| a.get_long().is_some() && !a.is_hide_set())
     {
         let heading = arg.get_help_heading().unwrap_or("Other").to_owned();
