@@ -119,30 +119,64 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     let application = Application::build(args).await?;
     let shutdown = CancellationToken::new();
-    tokio::spawn(stop_on_signal(shutdown.clone()));
+    // Watched before the first request is served, so that a SIGTERM sent
+    // as soon as the server answers (by a supervisor, say) stops it
+    // gracefully rather than by the signal's default action.
+    let signals = Signals::watch();
+    tokio::spawn(stop_on_signal(signals, shutdown.clone()));
     application.run_until(shutdown).await
 }
 
-/// Cancels `shutdown` on SIGTERM or Ctrl-C.
-async fn stop_on_signal(shutdown: CancellationToken) {
+/// The signals that stop the server, registered when made.
+struct Signals {
+    #[cfg(unix)]
+    term: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    interrupt: Option<tokio::signal::unix::Signal>,
+}
+
+impl Signals {
+    fn watch() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            let watch = |kind: SignalKind, name: &str| {
+                signal(kind)
+                    .map_err(|e| tracing::warn!("cannot watch {name} ({e})"))
+                    .ok()
+            };
+            Signals {
+                term: watch(SignalKind::terminate(), "SIGTERM"),
+                interrupt: watch(SignalKind::interrupt(), "SIGINT"),
+            }
+        }
+        #[cfg(not(unix))]
+        Signals {}
+    }
+}
+
+/// Cancels `shutdown` on SIGTERM or SIGINT (Ctrl-C).
+async fn stop_on_signal(signals: Signals, shutdown: CancellationToken) {
     #[cfg(unix)]
     {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = term.recv() => {}
-                    _ = tokio::signal::ctrl_c() => {}
+        async fn next(signal: Option<tokio::signal::unix::Signal>) {
+            match signal {
+                Some(mut signal) => {
+                    signal.recv().await;
                 }
+                None => std::future::pending().await,
             }
-            Err(e) => {
-                tracing::warn!("cannot watch SIGTERM ({e}); only Ctrl-C stops the server");
-                let _ = tokio::signal::ctrl_c().await;
-            }
+        }
+        tokio::select! {
+            _ = next(signals.term) => {}
+            _ = next(signals.interrupt) => {}
         }
     }
     #[cfg(not(unix))]
-    let _ = tokio::signal::ctrl_c().await;
+    {
+        let _ = signals;
+        let _ = tokio::signal::ctrl_c().await;
+    }
     tracing::info!("stopping: no new requests are taken");
     shutdown.cancel();
 }
